@@ -1,0 +1,7 @@
+//! newshound watches news feeds for the stories a person cares about.
+//!
+//! The library holds everything the `newshound` binary does; `main.rs` only parses the
+//! command line and maps outcomes to exit codes. See `ARCHITECTURE.md` for the map.
+
+pub mod commands;
+pub mod rules;

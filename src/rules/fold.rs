@@ -1,0 +1,207 @@
+//! Text folding and word cutting, shared by queries and stories.
+//!
+//! A query word and a story word match when their *folded* forms are equal, so both
+//! sides must go through exactly the same functions: [`fold`] for a piece of text and
+//! [`tokenize`] for cutting text into words. Folding is NFKC-style compatibility
+//! normalisation (which also folds full- and half-width forms), full Unicode case
+//! folding (`ß` → `ss`, final `ς` → `σ`) and removal of combining accents (`é` → `e`,
+//! `ё` → `е`). Words are cut at Unicode (UAX #29) word boundaries and apostrophes
+//! split them further, so "Peskov's" holds the word `peskov`.
+
+use caseless::Caseless;
+use unicode_normalization::UnicodeNormalization;
+use unicode_normalization::char::{canonical_combining_class, is_combining_mark};
+use unicode_segmentation::UnicodeSegmentation;
+
+/// Characters treated as apostrophes: they split words ("Peskov's" → "peskov", "s").
+const APOSTROPHES: [char; 4] = ['\'', '\u{2019}', '\u{02BC}', '\u{2018}'];
+
+/// Folds text for case-, accent- and width-insensitive comparison.
+///
+/// ASCII text, by far the common case in feeds, only needs lower-casing; everything
+/// else takes the full Unicode path.
+pub fn fold(text: &str) -> String {
+    if text.is_ascii() {
+        return text.to_ascii_lowercase();
+    }
+    // Decompose fully (which also folds compatibility and width variants), case fold,
+    // decompose again because case folding can produce composed characters, drop the
+    // accents, and recompose what is left (Hangul syllables, for one).
+    text.chars()
+        .nfkd()
+        .default_case_fold()
+        .nfkd()
+        .filter(|&c| !is_accent(c))
+        .nfc()
+        .collect()
+}
+
+/// An accent is a combining mark that attaches to a base letter (non-zero combining
+/// class). Marks of class 0, such as Indic vowel signs, are letters of their script and
+/// stay, or words in those scripts would lose their meaning.
+fn is_accent(c: char) -> bool {
+    is_combining_mark(c) && canonical_combining_class(c) != 0
+}
+
+/// One word of a text: its folded form and where it stands in the original text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    /// The folded word.
+    pub text: String,
+    /// Byte offset of the word's first byte in the original text.
+    pub start: usize,
+    /// Byte offset just past the word in the original text.
+    pub end: usize,
+}
+
+/// Cuts text into folded words with their byte spans in the original text.
+pub fn tokenize(text: &str) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    for_each_word(text, |start, word| {
+        let folded = fold(word);
+        // Folding never removes every letter of a word in practice, but a word made only
+        // of accents would fold to nothing; such an empty token could never be searched.
+        if !folded.is_empty() {
+            tokens.push(Token {
+                text: folded,
+                start,
+                end: start + word.len(),
+            });
+        }
+    });
+    tokens
+}
+
+/// Calls `f(byte_offset, word)` for every word of `text`, unfolded.
+pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(usize, &str)) {
+    for (offset, word) in text.unicode_word_indices() {
+        if !word.contains(APOSTROPHES) {
+            f(offset, word);
+            continue;
+        }
+        let mut piece_start = 0;
+        for (i, c) in word.char_indices() {
+            if APOSTROPHES.contains(&c) {
+                if i > piece_start {
+                    f(offset + piece_start, &word[piece_start..i]);
+                }
+                piece_start = i + c.len_utf8();
+            }
+        }
+        if piece_start < word.len() {
+            f(offset + piece_start, &word[piece_start..]);
+        }
+    }
+}
+
+/// A whole text folded as one string, with a map back to the original, so that a
+/// regular expression can run over folded text and its matches can still be
+/// highlighted in the original.
+#[derive(Debug, Clone)]
+pub struct FoldedText {
+    /// The folded text.
+    pub text: String,
+    /// `(folded offset, original offset)` at the start of every word-boundary segment,
+    /// in increasing order, followed by one entry for the two ends.
+    map: Vec<(usize, usize)>,
+}
+
+impl FoldedText {
+    /// Folds `original` segment by segment (segments are cut at word boundaries, so a
+    /// letter always stays with its accents).
+    pub fn new(original: &str) -> Self {
+        let mut text = String::with_capacity(original.len());
+        let mut map = Vec::new();
+        for (offset, segment) in original.split_word_bound_indices() {
+            map.push((text.len(), offset));
+            text.push_str(&fold(segment));
+        }
+        map.push((text.len(), original.len()));
+        FoldedText { text, map }
+    }
+
+    /// Maps a byte range of the folded text to the smallest range of whole segments of
+    /// the original text that covers it.
+    pub fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
+        // The last segment starting at or before `start`.
+        let first = self.map.partition_point(|&(folded, _)| folded <= start);
+        let orig_start = self.map[first.saturating_sub(1)].1;
+        // The first segment boundary at or after `end`.
+        let last = self.map.partition_point(|&(folded, _)| folded < end);
+        let orig_end = self.map[last.min(self.map.len() - 1)].1;
+        (orig_start, orig_end.max(orig_start))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn words(text: &str) -> Vec<String> {
+        tokenize(text).into_iter().map(|t| t.text).collect()
+    }
+
+    #[test]
+    fn folds_case_accents_and_width() {
+        assert_eq!(fold("PESKOV"), "peskov");
+        assert_eq!(fold("Café Crème"), "cafe creme");
+        assert_eq!(fold("Straße"), "strasse");
+        assert_eq!(fold("ＰＥＳＫＯＶ"), "peskov");
+        assert_eq!(fold("ﬁnance"), "finance");
+    }
+
+    #[test]
+    fn folds_cyrillic_and_greek() {
+        assert_eq!(fold("ПЕСКОВ"), "песков");
+        assert_eq!(fold("Ёлка"), "елка");
+        assert_eq!(fold("ΟΔΥΣΣΕΥΣ"), "οδυσσευσ");
+        assert_eq!(fold("Αθήνα"), fold("ΑΘΗΝΑ"));
+    }
+
+    #[test]
+    fn keeps_hangul_and_indic_vowel_signs() {
+        assert_eq!(fold("한국"), "한국");
+        assert_eq!(
+            fold("हिन्दी").chars().count(),
+            5,
+            "only the virama is dropped"
+        );
+    }
+
+    #[test]
+    fn apostrophes_split_words() {
+        assert_eq!(words("Peskov's remarks"), ["peskov", "s", "remarks"]);
+        assert_eq!(words("Peskov’s"), ["peskov", "s"]);
+        assert_eq!(words("l'Élysée"), ["l", "elysee"]);
+    }
+
+    #[test]
+    fn cuts_at_unicode_word_boundaries() {
+        assert_eq!(
+            words("Kremlin: talks, (again)!"),
+            ["kremlin", "talks", "again"]
+        );
+        assert_eq!(words("Песков заявил"), ["песков", "заявил"]);
+        // Ideographs have no spaces between words; each one is a word of its own.
+        assert_eq!(words("北京会谈"), ["北", "京", "会", "谈"]);
+    }
+
+    #[test]
+    fn token_spans_point_into_the_original() {
+        let text = "Der Kreml-Sprecher PESKOV’s Äußerung";
+        for token in tokenize(text) {
+            assert_eq!(fold(&text[token.start..token.end]), token.text);
+        }
+    }
+
+    #[test]
+    fn folded_text_maps_back_to_whole_segments() {
+        let original = "Ärger in Köln";
+        let folded = FoldedText::new(original);
+        assert_eq!(folded.text, "arger in koln");
+        let at = folded.text.find("koln").unwrap();
+        assert_eq!(folded.original_range(at, at + 4), (10, original.len()));
+        let (s, e) = folded.original_range(0, 2);
+        assert_eq!(&original[s..e], "Ärger");
+    }
+}

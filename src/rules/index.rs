@@ -1,0 +1,207 @@
+//! Many rules at once: an index from the words rules need to the rules that need them.
+//!
+//! As in Lucene's Monitor or the Elasticsearch percolator, each rule is reduced to a
+//! small set of *keys* — exact words or prefixes — such that the rule can only match a
+//! story containing at least one of them. For `Ukrain* NEAR/12 (talks OR negotiat*)` one
+//! key `ukrain*` is enough: no story without a word starting `ukrain` can match. A story
+//! then looks up each of its distinct words in the exact-word map and each of the
+//! word's prefixes in the prefix map, and only those candidate rules are evaluated in
+//! full. Rules with no usable key (a lone regex) are evaluated for every story.
+//!
+//! The keys are a necessary condition, never a sufficient one, so indexed results equal
+//! evaluating every rule; a property test holds the two to that.
+
+use rustc_hash::FxHashMap;
+
+use super::parse::Node;
+use super::{Document, Query, Span};
+
+/// A rule that matched a story, with the spans that made it true.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RuleHit {
+    /// Index of the rule in the set, in the order given to [`RuleSet::new`].
+    pub rule: usize,
+    /// The byte ranges that made the rule true.
+    pub spans: Vec<Span>,
+}
+
+/// Compiled rules with their word index.
+#[derive(Debug, Default)]
+pub struct RuleSet {
+    queries: Vec<Query>,
+    exact: FxHashMap<Box<str>, Vec<u32>>,
+    prefixes: FxHashMap<Box<str>, Vec<u32>>,
+    /// Distinct byte lengths of the keys in `prefixes`, ascending.
+    prefix_lengths: Vec<usize>,
+    /// Rules without a key, evaluated for every story.
+    unindexed: Vec<u32>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Key {
+    Exact(String),
+    Prefix(String),
+}
+
+impl Key {
+    /// How many stories a key is likely to admit; lower is better. Prefixes admit more
+    /// than words, short keys more than long ones.
+    fn cost(&self) -> f64 {
+        match self {
+            Key::Exact(w) => 1.0 + 4.0 / w.len() as f64,
+            Key::Prefix(p) => 3.0 + 12.0 / p.len() as f64,
+        }
+    }
+}
+
+fn cost(keys: &[Key]) -> f64 {
+    keys.iter().map(Key::cost).sum()
+}
+
+/// Keys such that `node` can only be true for a story holding one of them, or `None`
+/// when no such set exists (a regex, a `NOT`).
+fn keys(node: &Node) -> Option<Vec<Key>> {
+    match node {
+        Node::Word { word, .. } => Some(vec![Key::Exact(word.clone())]),
+        Node::Prefix { prefix, .. } => Some(vec![Key::Prefix(prefix.clone())]),
+        Node::Phrase { parts, .. } => parts
+            .iter()
+            .map(|p| {
+                vec![if p.prefix {
+                    Key::Prefix(p.text.clone())
+                } else {
+                    Key::Exact(p.text.clone())
+                }]
+            })
+            .min_by(|a, b| cost(a).total_cmp(&cost(b))),
+        Node::Regex { .. } | Node::Not(_) => None,
+        // Every part of an AND must hold, so any one part's keys will do: take the
+        // most selective.
+        Node::And(children) => children
+            .iter()
+            .filter_map(keys)
+            .min_by(|a, b| cost(a).total_cmp(&cost(b))),
+        Node::Near { left, right, .. } => [keys(left), keys(right)]
+            .into_iter()
+            .flatten()
+            .min_by(|a, b| cost(a).total_cmp(&cost(b))),
+        // Any branch of an OR may hold, so all of their keys are needed.
+        Node::Or(children) => {
+            let mut all = Vec::new();
+            for child in children {
+                all.extend(keys(child)?);
+            }
+            Some(all)
+        }
+    }
+}
+
+impl RuleSet {
+    /// Compiles the index for these queries; rule numbers follow their order.
+    pub fn new(queries: impl IntoIterator<Item = Query>) -> Self {
+        let mut set = RuleSet {
+            queries: queries.into_iter().collect(),
+            ..RuleSet::default()
+        };
+        for (i, query) in set.queries.iter().enumerate() {
+            let i = i as u32;
+            let Some(mut rule_keys) = keys(&query.root) else {
+                set.unindexed.push(i);
+                continue;
+            };
+            rule_keys.dedup();
+            for key in rule_keys {
+                let (map, word) = match key {
+                    Key::Exact(w) => (&mut set.exact, w),
+                    Key::Prefix(p) => (&mut set.prefixes, p),
+                };
+                let rules = map.entry(word.into()).or_default();
+                if rules.last() != Some(&i) {
+                    rules.push(i);
+                }
+            }
+        }
+        set.prefix_lengths = set.prefixes.keys().map(|p| p.len()).collect();
+        set.prefix_lengths.sort_unstable();
+        set.prefix_lengths.dedup();
+        set
+    }
+
+    /// How many rules the set holds.
+    pub fn len(&self) -> usize {
+        self.queries.len()
+    }
+
+    /// Whether the set holds no rule.
+    pub fn is_empty(&self) -> bool {
+        self.queries.is_empty()
+    }
+
+    /// The rule with this number.
+    pub fn query(&self, rule: usize) -> &Query {
+        &self.queries[rule]
+    }
+
+    /// How many rules are evaluated for every story because they have no key.
+    pub fn unindexed(&self) -> usize {
+        self.unindexed.len()
+    }
+
+    /// Rule numbers, ascending, that the story may match: those with a key among its
+    /// words, and the unindexed ones.
+    pub fn candidates(&self, doc: &Document<'_>) -> Vec<usize> {
+        let mut marked = vec![0u64; self.queries.len().div_ceil(64)];
+        let mut mark = |rules: &[u32]| {
+            for &r in rules {
+                marked[r as usize / 64] |= 1 << (r % 64);
+            }
+        };
+        mark(&self.unindexed);
+        for word in doc.words() {
+            if let Some(rules) = self.exact.get(word) {
+                mark(rules);
+            }
+            for &len in &self.prefix_lengths {
+                if len > word.len() {
+                    break;
+                }
+                if word.is_char_boundary(len)
+                    && let Some(rules) = self.prefixes.get(&word[..len])
+                {
+                    mark(rules);
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for (block, &bits) in marked.iter().enumerate() {
+            let mut bits = bits;
+            while bits != 0 {
+                out.push(block * 64 + bits.trailing_zeros() as usize);
+                bits &= bits - 1;
+            }
+        }
+        out
+    }
+
+    /// Every rule that matches the story, by rule number, evaluating only candidates.
+    pub fn matches(&self, doc: &Document<'_>) -> Vec<RuleHit> {
+        self.evaluate(doc, self.candidates(doc))
+    }
+
+    /// Every rule that matches the story, evaluating every rule. The reference that
+    /// [`RuleSet::matches`] must equal, and the baseline of the benchmark.
+    pub fn matches_naive(&self, doc: &Document<'_>) -> Vec<RuleHit> {
+        self.evaluate(doc, 0..self.queries.len())
+    }
+
+    fn evaluate(&self, doc: &Document<'_>, rules: impl IntoIterator<Item = usize>) -> Vec<RuleHit> {
+        rules
+            .into_iter()
+            .filter_map(|rule| {
+                self.queries[rule]
+                    .matches(doc)
+                    .map(|spans| RuleHit { rule, spans })
+            })
+            .collect()
+    }
+}

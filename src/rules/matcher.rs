@@ -1,0 +1,396 @@
+//! Evaluating one parsed query against one story.
+//!
+//! A story is first turned into a [`Document`]: each field cut into folded words, with an
+//! inverted index from word to positions. Queries then evaluate bottom-up: words,
+//! prefixes and phrases yield positions, `NEAR` joins positions within a window, and
+//! `AND` / `OR` / `NOT` combine truth values while collecting the spans that made the
+//! query true, so alerts can highlight them.
+
+use std::cell::OnceCell;
+
+use rustc_hash::FxHashMap;
+
+use super::Field;
+use super::fold::{FoldedText, fold, for_each_word};
+use super::parse::{Node, Part};
+
+/// A byte range of one field's original text that helped a query match.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+pub struct Span {
+    /// The field the range lies in.
+    pub field: Field,
+    /// Byte offset of the first byte.
+    pub start: usize,
+    /// Byte offset just past the last byte.
+    pub end: usize,
+}
+
+/// A story prepared for matching: every field cut into folded words, with an index
+/// from each distinct word to where it occurs.
+#[derive(Debug)]
+pub struct Document<'a> {
+    fields: [FieldText<'a>; Field::COUNT],
+    /// Distinct folded words, and the id each is known by.
+    ids: FxHashMap<Box<str>, u32>,
+    /// Per word id: its folded text and its positions.
+    terms: Vec<Term>,
+}
+
+#[derive(Debug, Default)]
+struct FieldText<'a> {
+    text: &'a str,
+    /// Per word position: byte range in `text`.
+    spans: Vec<(usize, usize)>,
+    /// Per word position: the word's id.
+    words: Vec<u32>,
+    /// The folded field, built only when a regex asks for it.
+    folded: OnceCell<FoldedText>,
+}
+
+#[derive(Debug)]
+struct Term {
+    text: Box<str>,
+    postings: Vec<(Field, u32)>,
+}
+
+impl<'a> Document<'a> {
+    /// Prepares the given fields; a field given twice keeps its last text.
+    pub fn new(fields: impl IntoIterator<Item = (Field, &'a str)>) -> Self {
+        let mut doc = Document {
+            fields: Default::default(),
+            ids: FxHashMap::default(),
+            terms: Vec::new(),
+        };
+        for (field, text) in fields {
+            doc.set(field, text);
+        }
+        doc
+    }
+
+    fn set(&mut self, field: Field, text: &'a str) {
+        let mut spans = Vec::new();
+        let mut words = Vec::new();
+        let ids = &mut self.ids;
+        let terms = &mut self.terms;
+        for_each_word(text, |start, word| {
+            let folded = fold(word);
+            if folded.is_empty() {
+                return;
+            }
+            let pos = words.len() as u32;
+            let id = match ids.get(folded.as_str()) {
+                Some(&id) => id,
+                None => {
+                    let id = terms.len() as u32;
+                    let folded: Box<str> = folded.into();
+                    ids.insert(folded.clone(), id);
+                    terms.push(Term {
+                        text: folded,
+                        postings: Vec::new(),
+                    });
+                    id
+                }
+            };
+            terms[id as usize].postings.push((field, pos));
+            spans.push((start, start + word.len()));
+            words.push(id);
+        });
+        let slot = &mut self.fields[field as usize];
+        if !slot.words.is_empty() {
+            // Replacing a field: forget the old text's postings.
+            for term in &mut self.terms {
+                term.postings.retain(|&(f, _)| f != field);
+            }
+        }
+        *slot = FieldText {
+            text,
+            spans,
+            words,
+            folded: OnceCell::new(),
+        };
+    }
+
+    /// The original text of a field ("" when the story has none).
+    pub fn text(&self, field: Field) -> &'a str {
+        self.fields[field as usize].text
+    }
+
+    /// Every distinct folded word of the story, in all fields.
+    pub fn words(&self) -> impl Iterator<Item = &str> {
+        self.terms.iter().map(|t| &*t.text)
+    }
+
+    fn folded(&self, field: Field) -> &FoldedText {
+        let slot = &self.fields[field as usize];
+        slot.folded.get_or_init(|| FoldedText::new(slot.text))
+    }
+
+    fn postings_of(&self, word: &str) -> &[(Field, u32)] {
+        self.ids
+            .get(word)
+            .map_or(&[], |&id| &self.terms[id as usize].postings)
+    }
+
+    fn word_at(&self, field: Field, pos: u32) -> Option<&str> {
+        let id = *self.fields[field as usize].words.get(pos as usize)?;
+        Some(&self.terms[id as usize].text)
+    }
+
+    /// Byte range of word positions `start..end` of a field.
+    fn byte_range(&self, field: Field, start: u32, end: u32) -> (usize, usize) {
+        let spans = &self.fields[field as usize].spans;
+        (spans[start as usize].0, spans[end as usize - 1].1)
+    }
+}
+
+/// Which fields a part of a query looks in.
+fn fields_of(scope: Option<Field>) -> &'static [Field] {
+    match scope {
+        Some(field) => std::slice::from_ref(&Field::ALL[field as usize]),
+        None => &Field::DEFAULT,
+    }
+}
+
+fn in_scope(scope: Option<Field>, field: Field) -> bool {
+    scope.map_or(Field::DEFAULT.contains(&field), |s| s == field)
+}
+
+/// Where a positional part of a query occurs: word positions `start..end` of a field,
+/// and the pieces to highlight (empty: the whole range).
+#[derive(Debug, Clone)]
+struct Occurrence {
+    field: Field,
+    start: u32,
+    end: u32,
+    pieces: Vec<(u32, u32)>,
+}
+
+impl Occurrence {
+    fn word(field: Field, start: u32, end: u32) -> Self {
+        Occurrence {
+            field,
+            start,
+            end,
+            pieces: Vec::new(),
+        }
+    }
+
+    fn push_pieces_into(&self, out: &mut Vec<(u32, u32)>) {
+        if self.pieces.is_empty() {
+            out.push((self.start, self.end));
+        } else {
+            out.extend_from_slice(&self.pieces);
+        }
+    }
+}
+
+/// What made part of a query true, before it is turned into byte spans.
+#[derive(Debug, Clone, Copy)]
+enum Evidence {
+    Words(Field, u32, u32),
+    Bytes(Field, usize, usize),
+}
+
+/// Evaluates a query; `Some(spans)` when it matches (the spans may be empty only for
+/// parts that matched by absence, which a valid query never is alone).
+pub(crate) fn evaluate(node: &Node, doc: &Document<'_>) -> Option<Vec<Span>> {
+    let mut evidence = Vec::new();
+    if !eval(node, doc, &mut evidence) {
+        return None;
+    }
+    let mut spans: Vec<Span> = evidence
+        .into_iter()
+        .map(|e| match e {
+            Evidence::Words(field, start, end) => {
+                let (start, end) = doc.byte_range(field, start, end);
+                Span { field, start, end }
+            }
+            Evidence::Bytes(field, start, end) => Span { field, start, end },
+        })
+        .collect();
+    spans.sort_unstable();
+    // Merge overlapping spans so a highlighter can walk them in order.
+    let mut merged: Vec<Span> = Vec::with_capacity(spans.len());
+    for span in spans {
+        match merged.last_mut() {
+            Some(last) if last.field == span.field && span.start <= last.end => {
+                last.end = last.end.max(span.end);
+            }
+            _ => merged.push(span),
+        }
+    }
+    Some(merged)
+}
+
+/// Evaluates `node`, appending its evidence when true. On false, whatever was appended
+/// is truncated away again.
+fn eval(node: &Node, doc: &Document<'_>, out: &mut Vec<Evidence>) -> bool {
+    let mark = out.len();
+    let ok = match node {
+        Node::Word { .. } | Node::Prefix { .. } | Node::Phrase { .. } | Node::Near { .. } => {
+            let found = occurrences(node, doc);
+            let mut pieces = Vec::new();
+            for occ in &found {
+                pieces.clear();
+                occ.push_pieces_into(&mut pieces);
+                out.extend(
+                    pieces
+                        .iter()
+                        .map(|&(s, e)| Evidence::Words(occ.field, s, e)),
+                );
+            }
+            !found.is_empty()
+        }
+        Node::Regex { scope, regex } => {
+            let mut any = false;
+            for &field in fields_of(*scope) {
+                if doc.fields[field as usize].text.is_empty() {
+                    continue;
+                }
+                let folded = doc.folded(field);
+                for m in regex.find_iter(&folded.text) {
+                    if m.is_empty() {
+                        continue;
+                    }
+                    let (start, end) = folded.original_range(m.start(), m.end());
+                    out.push(Evidence::Bytes(field, start, end));
+                    any = true;
+                }
+            }
+            any
+        }
+        Node::And(children) => children.iter().all(|c| eval(c, doc, out)),
+        Node::Or(children) => {
+            // Evaluate every branch (no short cut) so all matched words are highlighted.
+            let mut any = false;
+            for child in children {
+                any |= eval(child, doc, out);
+            }
+            any
+        }
+        Node::Not(child) => {
+            let mut scratch = Vec::new();
+            !eval(child, doc, &mut scratch)
+        }
+    };
+    if !ok {
+        out.truncate(mark);
+    }
+    ok
+}
+
+/// Where a positional node (word, prefix, phrase, OR of those, NEAR) occurs.
+fn occurrences(node: &Node, doc: &Document<'_>) -> Vec<Occurrence> {
+    match node {
+        Node::Word { scope, word } => doc
+            .postings_of(word)
+            .iter()
+            .filter(|&&(f, _)| in_scope(*scope, f))
+            .map(|&(f, p)| Occurrence::word(f, p, p + 1))
+            .collect(),
+        Node::Prefix { scope, prefix } => doc
+            .terms
+            .iter()
+            .filter(|t| t.text.starts_with(prefix.as_str()))
+            .flat_map(|t| t.postings.iter())
+            .filter(|&&(f, _)| in_scope(*scope, f))
+            .map(|&(f, p)| Occurrence::word(f, p, p + 1))
+            .collect(),
+        Node::Phrase { scope, parts } => phrase_occurrences(*scope, parts, doc),
+        Node::Or(children) => children.iter().flat_map(|c| occurrences(c, doc)).collect(),
+        Node::Near {
+            left,
+            right,
+            max_gap,
+        } => near_occurrences(occurrences(left, doc), occurrences(right, doc), *max_gap),
+        // The parser only puts positional nodes where positions are asked for.
+        Node::Regex { .. } | Node::And(_) | Node::Not(_) => Vec::new(),
+    }
+}
+
+fn part_matches(part: &Part, word: &str) -> bool {
+    if part.prefix {
+        word.starts_with(part.text.as_str())
+    } else {
+        word == part.text
+    }
+}
+
+fn phrase_occurrences(scope: Option<Field>, parts: &[Part], doc: &Document<'_>) -> Vec<Occurrence> {
+    // Anchor on the first exact word if there is one: its postings are the fewest
+    // starting points to check.
+    let (anchor, part) = parts
+        .iter()
+        .enumerate()
+        .find(|(_, p)| !p.prefix)
+        .unwrap_or((0, &parts[0]));
+    let starts: Vec<(Field, u32)> = if part.prefix {
+        doc.terms
+            .iter()
+            .filter(|t| t.text.starts_with(part.text.as_str()))
+            .flat_map(|t| t.postings.iter().copied())
+            .collect()
+    } else {
+        doc.postings_of(&part.text).to_vec()
+    };
+    let len = parts.len() as u32;
+    starts
+        .into_iter()
+        .filter(|&(f, _)| in_scope(scope, f))
+        .filter_map(|(field, pos)| {
+            let start = pos.checked_sub(anchor as u32)?;
+            let all = parts.iter().enumerate().all(|(i, p)| {
+                doc.word_at(field, start + i as u32)
+                    .is_some_and(|w| part_matches(p, w))
+            });
+            all.then(|| Occurrence::word(field, start, start + len))
+        })
+        .collect()
+}
+
+/// Pairs of a left and a right occurrence in the same field, not overlapping, with at
+/// most `max_gap` words between them, in either order. Each pair becomes one occurrence
+/// covering both, highlighting only the two sides.
+fn near_occurrences(
+    left: Vec<Occurrence>,
+    mut right: Vec<Occurrence>,
+    max_gap: u32,
+) -> Vec<Occurrence> {
+    if left.is_empty() || right.is_empty() {
+        return Vec::new();
+    }
+    right.sort_unstable_by_key(|o| (o.field, o.start));
+    let longest_right = right.iter().map(|o| o.end - o.start).max().unwrap_or(1);
+    let mut out = Vec::new();
+    for l in &left {
+        // Right occurrences that could be close enough start within this window; it
+        // keeps the join linear in the number of occurrences for a fixed distance.
+        let lo = l.start.saturating_sub(max_gap + longest_right);
+        let hi = l.end.saturating_add(max_gap);
+        let first = right.partition_point(|o| (o.field, o.start) < (l.field, lo));
+        for r in right[first..]
+            .iter()
+            .take_while(|o| o.field == l.field && o.start <= hi)
+        {
+            let gap = if l.end <= r.start {
+                r.start - l.end
+            } else if r.end <= l.start {
+                l.start - r.end
+            } else {
+                continue; // overlapping: the same words cannot be both sides
+            };
+            if gap <= max_gap {
+                let mut pieces = Vec::new();
+                l.push_pieces_into(&mut pieces);
+                r.push_pieces_into(&mut pieces);
+                out.push(Occurrence {
+                    field: l.field,
+                    start: l.start.min(r.start),
+                    end: l.end.max(r.end),
+                    pieces,
+                });
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,120 @@
+//! The watch-rule language: parsing, text folding and matching.
+//!
+//! A rule such as `Ukrain* NEAR/12 (talks OR negotiat*)` is parsed once into a
+//! [`Query`]; a story's fields are prepared once into a [`Document`]; a [`RuleSet`]
+//! evaluates thousands of queries against a document by looking only at the rules whose
+//! required words the story contains. Everything here is pure computation: no I/O, no
+//! clock, no async, so it can be tested exhaustively and reused anywhere.
+
+mod fold;
+mod highlight;
+mod index;
+mod matcher;
+mod parse;
+#[cfg(test)]
+mod tests;
+
+use std::fmt;
+
+pub use fold::{FoldedText, Token, fold, tokenize};
+pub use highlight::mark;
+pub use index::{RuleHit, RuleSet};
+pub use matcher::{Document, Span};
+pub use parse::{DEFAULT_NEAR, MAX_NEAR, MIN_PREFIX_CHARS, ParseError, REGEX_SIZE_LIMIT};
+
+/// A part of a story a query can look in.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Field {
+    Title,
+    Summary,
+    Content,
+    Author,
+    Category,
+    Feed,
+}
+
+impl Field {
+    /// How many fields there are.
+    pub const COUNT: usize = 6;
+    /// Every field, in order of their numbers.
+    pub const ALL: [Field; Field::COUNT] = [
+        Field::Title,
+        Field::Summary,
+        Field::Content,
+        Field::Author,
+        Field::Category,
+        Field::Feed,
+    ];
+    /// The fields an unscoped word looks in.
+    pub const DEFAULT: [Field; 3] = [Field::Title, Field::Summary, Field::Content];
+    /// The field names as a user writes them, for error messages.
+    pub const NAMES: &'static str = "title, summary, content, author, category, feed";
+
+    /// The name used in queries (`title:`) and output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Field::Title => "title",
+            Field::Summary => "summary",
+            Field::Content => "content",
+            Field::Author => "author",
+            Field::Category => "category",
+            Field::Feed => "feed",
+        }
+    }
+
+    /// The field with this (lower-case) name.
+    pub fn from_name(name: &str) -> Option<Field> {
+        Field::ALL.into_iter().find(|f| f.name() == name)
+    }
+}
+
+impl fmt::Display for Field {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A parsed, compiled watch-rule query.
+#[derive(Clone)]
+pub struct Query {
+    source: String,
+    pub(crate) root: parse::Node,
+}
+
+impl Query {
+    /// Parses a query; the error names the column and what was expected.
+    pub fn parse(source: &str) -> Result<Query, ParseError> {
+        Ok(Query {
+            source: source.to_owned(),
+            root: parse::parse(source)?,
+        })
+    }
+
+    /// The query as written.
+    pub fn source(&self) -> &str {
+        &self.source
+    }
+
+    /// Matches the query against a story: `Some(spans)` with the byte ranges (per field,
+    /// sorted, non-overlapping) that made it true, or `None`.
+    pub fn matches(&self, doc: &Document<'_>) -> Option<Vec<Span>> {
+        matcher::evaluate(&self.root, doc)
+    }
+}
+
+impl fmt::Debug for Query {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("Query").field(&self.source).finish()
+    }
+}
+
+impl std::str::FromStr for Query {
+    type Err = ParseError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Query::parse(s)
+    }
+}

@@ -1,0 +1,519 @@
+//! Table-driven tests of the rule language, and property tests of its invariants.
+
+use proptest::prelude::*;
+
+use super::*;
+
+/// The expected result of a query that must not match.
+const MISS: &str = "-";
+
+/// Matches `query` against `text` (as a story's content) and compares the text with
+/// the matched spans marked `[…]` to `expected`, or expects no match for [`MISS`].
+#[track_caller]
+fn check(query: &str, text: &str, expected: &str) {
+    check_in(query, &[(Field::Content, text)], expected);
+}
+
+/// Like [`check`] for a story with several fields; the marked text is the fields with
+/// spans, each as `field: marked text`, joined by ` | `.
+#[track_caller]
+fn check_in(query: &str, fields: &[(Field, &str)], expected: &str) {
+    let parsed = Query::parse(query).unwrap_or_else(|e| panic!("{query:?} does not parse: {e}"));
+    let doc = Document::new(fields.iter().copied());
+    let actual = match parsed.matches(&doc) {
+        None => MISS.to_owned(),
+        Some(spans) if fields.len() == 1 => mark(fields[0].1, fields[0].0, &spans, "[", "]"),
+        Some(spans) => fields
+            .iter()
+            .filter(|(f, _)| spans.iter().any(|s| s.field == *f))
+            .map(|&(f, text)| format!("{f}: {}", mark(text, f, &spans, "[", "]")))
+            .collect::<Vec<_>>()
+            .join(" | "),
+    };
+    assert_eq!(actual, expected, "query {query:?} on {fields:?}");
+}
+
+/// Expects `query` to be refused with an error at `column` whose message contains `needle`.
+#[track_caller]
+fn check_error(query: &str, column: usize, needle: &str) {
+    match Query::parse(query) {
+        Ok(q) => panic!("{query:?} parsed as {q:?}, expected an error"),
+        Err(e) => {
+            assert_eq!(e.column, column, "column of {query:?}: {e}");
+            assert!(
+                e.message.contains(needle),
+                "{query:?}: {e} lacks {needle:?}"
+            );
+        }
+    }
+}
+
+const PESKOV: &str = "Peskov OR Песков";
+const UKRAINE: &str = r#"Ukrain* NEAR/12 (talks OR negotiat* OR "peace deal" OR ceasefire)"#;
+const EMBASSY: &str =
+    r#"embass* NEAR/8 (reopen* OR "resume normal operations" OR "resume operations")"#;
+
+#[test]
+fn peskov_rule() {
+    check(
+        PESKOV,
+        "Kremlin spokesman Dmitry Peskov said on Monday",
+        "Kremlin spokesman Dmitry [Peskov] said on Monday",
+    );
+    check(
+        PESKOV,
+        "Peskov's comments drew criticism",
+        "[Peskov]'s comments drew criticism",
+    );
+    check(
+        PESKOV,
+        "Песков заявил журналистам",
+        "[Песков] заявил журналистам",
+    );
+    check(
+        PESKOV,
+        "ПЕСКОВ: Кремль не комментирует",
+        "[ПЕСКОВ]: Кремль не комментирует",
+    );
+    check(PESKOV, "PESKOV and Peskov", "[PESKOV] and [Peskov]");
+    // A different surname sharing the prefix is not the man.
+    check(PESKOV, "Peskova, his daughter, posted a photo", MISS);
+    check(PESKOV, "Пескова опубликовала фото", MISS);
+    check(PESKOV, "The Kremlin declined to comment", MISS);
+}
+
+#[test]
+fn ukraine_talks_rule() {
+    check(
+        UKRAINE,
+        "Ukraine and Russia resume talks in Istanbul",
+        "[Ukraine] and Russia resume [talks] in Istanbul",
+    );
+    check(
+        UKRAINE,
+        "Negotiators said a ceasefire for Ukrainian ports was near",
+        "[Negotiators] said a [ceasefire] for [Ukrainian] ports was near",
+    );
+    check(
+        UKRAINE,
+        "Ukraine says a peace deal is not on the table",
+        "[Ukraine] says a [peace deal] is not on the table",
+    );
+    check(
+        UKRAINE,
+        "Ukraine's negotiating team arrived",
+        "[Ukraine]'s [negotiating] team arrived",
+    );
+    // Twelve words between is the limit; thirteen is too far.
+    check(
+        UKRAINE,
+        "Ukraine w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 talks",
+        "[Ukraine] w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 [talks]",
+    );
+    check(
+        UKRAINE,
+        "Ukraine w1 w2 w3 w4 w5 w6 w7 w8 w9 w10 w11 w12 w13 talks",
+        MISS,
+    );
+    // "deal peace" is the phrase out of order.
+    check(UKRAINE, "Ukraine: no deal, peace later", MISS);
+    check(UKRAINE, "Peace talks in the Middle East stall", MISS);
+    check(UKRAINE, "Ukraine wins Eurovision", MISS);
+}
+
+#[test]
+fn embassy_rule() {
+    check(
+        EMBASSY,
+        "The US embassy in Kyiv will reopen next week",
+        "The US [embassy] in Kyiv will [reopen] next week",
+    );
+    check(
+        EMBASSY,
+        "Embassies reopened after the storm",
+        "[Embassies] [reopened] after the storm",
+    );
+    check(
+        EMBASSY,
+        "The embassy will resume normal operations on Monday",
+        "The [embassy] will [resume normal operations] on Monday",
+    );
+    check(EMBASSY, "Operations resume at the embassy", MISS);
+    check(
+        EMBASSY,
+        "The embassy was closed. Officials, speaking anonymously to reporters late on Sunday, hope to reopen it",
+        MISS,
+    );
+    check(EMBASSY, "Embarrassing scenes as shops reopen", MISS);
+}
+
+#[test]
+fn words_phrases_and_prefixes() {
+    check("talks", "Talks resume", "[Talks] resume");
+    check("talks", "Talkshow host", MISS);
+    check(
+        r#""peace talks""#,
+        "new peace talks begin",
+        "new [peace talks] begin",
+    );
+    check(r#""peace talks""#, "talks of peace", MISS);
+    check(r#""peace talks""#, "peace, talks", "[peace, talks]");
+    check(
+        r#""resume operat*""#,
+        "will resume operating",
+        "will [resume operating]",
+    );
+}
+
+#[test]
+fn boolean_operators() {
+    check(
+        "kremlin peskov",
+        "Peskov of the Kremlin",
+        "[Peskov] of the [Kremlin]",
+    );
+    check("kremlin AND peskov", "Peskov speaks", MISS);
+    check("kremlin OR peskov", "Peskov speaks", "[Peskov] speaks");
+    check("a OR b c", "b only", MISS);
+    check("a OR b c", "a only", "[a] only");
+    check("(a OR b) c", "a c", "[a] [c]");
+    check("peskov -putin", "Peskov speaks", "[Peskov] speaks");
+    check("peskov -putin", "Peskov and Putin", MISS);
+    check("peskov NOT putin", "Peskov and Putin", MISS);
+    check("peskov NOT (putin OR lavrov)", "Peskov and Lavrov", MISS);
+    check(
+        "peskov NOT (putin OR lavrov)",
+        "Peskov alone",
+        "[Peskov] alone",
+    );
+    // Lower-case operators are ordinary words.
+    check("war and peace", "war and peace", "[war] [and] [peace]");
+    check("war and peace", "war or peace", MISS);
+    check(
+        "co-operation",
+        "co-operation agreed",
+        "[co-operation] agreed",
+    );
+}
+
+#[test]
+fn near() {
+    check(
+        "embassy NEAR reopen",
+        "embassy a b c d e f g h i j reopen",
+        "[embassy] a b c d e f g h i j [reopen]",
+    );
+    check(
+        "embassy NEAR reopen",
+        "embassy a b c d e f g h i j k reopen",
+        MISS,
+    );
+    check(
+        "embassy NEAR/0 reopen",
+        "reopen embassy",
+        "[reopen] [embassy]",
+    );
+    check(
+        "embassy NEAR/2 reopen",
+        "reopen the old embassy",
+        "[reopen] the old [embassy]",
+    );
+    check(
+        "embassy NEAR/2 reopen",
+        "embassy. Other news: x reopen",
+        MISS,
+    );
+    check(
+        r#""peace deal" NEAR/3 Ukraine"#,
+        "a peace deal for Ukraine",
+        "a [peace deal] for [Ukraine]",
+    );
+    check("(a NEAR/1 b) NEAR/1 c", "a x b x c", "[a] x [b] x [c]");
+    // The same word cannot stand on both sides.
+    check("talks NEAR talks", "talks", MISS);
+    check("talks NEAR talks", "talks and talks", "[talks] and [talks]");
+    // Words in different fields are never near each other.
+    check_in(
+        "peskov NEAR/5 kremlin",
+        &[(Field::Title, "Peskov"), (Field::Summary, "Kremlin")],
+        MISS,
+    );
+}
+
+#[test]
+fn field_scopes() {
+    let story = [
+        (Field::Title, "Peskov comments"),
+        (Field::Summary, "The Kremlin spokesman spoke"),
+        (Field::Author, "Jane Doe"),
+        (Field::Category, "Europe"),
+        (Field::Feed, "Brussels Morning"),
+    ];
+    check_in("title:peskov", &story, "title: [Peskov] comments");
+    check_in("summary:peskov", &story, MISS);
+    check_in(
+        "title:(kremlin OR peskov)",
+        &story,
+        "title: [Peskov] comments",
+    );
+    check_in("author:doe", &story, "author: Jane [Doe]");
+    check_in("category:europe", &story, "category: [Europe]");
+    check_in(
+        r#"feed:"brussels morning" kremlin"#,
+        &story,
+        "summary: The [Kremlin] spokesman spoke | feed: [Brussels Morning]",
+    );
+    // Unscoped words look in title, summary and content only.
+    check_in("doe", &story, MISS);
+    check_in("europe", &story, MISS);
+    check_in("TITLE:PESKOV", &story, "title: [Peskov] comments");
+}
+
+#[test]
+fn regex_escape_hatch() {
+    check(r"/\bpeskov[a-z]*\b/", "Peskova said", "[Peskova] said");
+    check(
+        r"/\d{4}-\d{2}-\d{2}/",
+        "On 2026-11-26 the talks",
+        "On [2026-11-26] the talks",
+    );
+    check(
+        r"/ukrain(e|ian)/ talks",
+        "Ukrainian talks",
+        "[Ukrainian] [talks]",
+    );
+    check(r"/cafe/", "Café society", "[Café] society");
+    check(r"/a\/b/", "a/b", "[a/b]");
+    check_in("title:/peskov/", &[(Field::Summary, "Peskov")], MISS);
+}
+
+#[test]
+fn cyrillic_greek_accents_width_and_cjk() {
+    check("Песков", "песков", "[песков]");
+    check("Ёлка", "елка на площади", "[елка] на площади");
+    check("украин*", "Украинская делегация", "[Украинская] делегация");
+    check("Αθήνα", "ΑΘΗΝΑ: συνομιλίες", "[ΑΘΗΝΑ]: συνομιλίες");
+    check(
+        "συνομιλιες",
+        "Οι συνομιλίες συνεχίζονται",
+        "Οι [συνομιλίες] συνεχίζονται",
+    );
+    check("Zelenskyy", "ZELENSKYY", "[ZELENSKYY]");
+    check(
+        "Macron Élysée",
+        "l'Elysee de Macron",
+        "l'[Elysee] de [Macron]",
+    );
+    check("Straße", "STRASSE gesperrt", "[STRASSE] gesperrt");
+    check("Peskov", "ＰＥＳＫＯＶ", "[ＰＥＳＫＯＶ]");
+    check("ｶﾀｶﾅ", "カタカナ", "[カタカナ]");
+    // Ideographs are one word each, so a CJK query word is a phrase of them.
+    check("北京", "中国北京会谈", "中国[北京]会谈");
+    check("北京", "北方京城", MISS);
+    check("会谈 NEAR/2 北京", "北京举行会谈", "[北京]举行[会谈]");
+}
+
+#[test]
+fn parse_errors_name_the_column() {
+    check_error("", 1, "empty query");
+    check_error("   ", 1, "empty query");
+    check_error(r#"Peskov "peace talks"#, 8, "unclosed quote");
+    check_error("(a OR b", 1, "unclosed `(`");
+    check_error("a OR b)", 7, "unmatched `)`");
+    check_error(")", 1, "unmatched `)`");
+    check_error("a OR", 5, "`OR` at the end");
+    check_error("a AND", 6, "`AND` at the end");
+    check_error("OR a", 1, "`OR` needs");
+    check_error("a OR OR b", 6, "after `OR`");
+    check_error("a NEAR", 7, "`NEAR/10` at the end");
+    check_error("NOT a", 1, "no positive part");
+    check_error("-a -b", 1, "no positive part");
+    check_error("a OR NOT b", 3, "every side of `OR`");
+    check_error("em*", 1, "too short");
+    check_error("a em*", 3, "too short");
+    check_error(r#""peace de*""#, 8, "too short");
+    check_error("em*bassy", 3, "`*` may only end a word");
+    check_error("/(/", 1, "invalid regex");
+    check_error("/abc", 1, "unclosed regex");
+    check_error("//", 1, "empty regex");
+    check_error(r"/\w{1000}{1000}/", 1, "regex too large");
+    check_error("titel:x", 1, "unknown field `titel`");
+    check_error("title:", 7, "after `title:`");
+    check_error("a NEAR/x b", 8, "number of words");
+    check_error("a NEAR/5000 b", 8, "too far");
+    check_error("(a b) NEAR c", 1, "NEAR/10");
+    check_error("a NEAR -b", 8, "expected a word");
+    check_error("a NEAR /x/", 8, "cannot stand beside it");
+    check_error("()", 1, "empty parentheses");
+    check_error(r#""""#, 1, "empty phrase");
+    check_error("!!!", 1, "no letters or digits");
+    check_error(&"(".repeat(200), 65, "nests deeper");
+}
+
+#[test]
+fn spans_of_multiple_fields_are_sorted_and_merged() {
+    let q = Query::parse(r#"peace OR "peace talks" OR talks"#).unwrap();
+    let doc = Document::new([(Field::Summary, "peace talks"), (Field::Title, "talks")]);
+    let spans = q.matches(&doc).unwrap();
+    assert_eq!(
+        spans,
+        [
+            Span {
+                field: Field::Title,
+                start: 0,
+                end: 5
+            },
+            Span {
+                field: Field::Summary,
+                start: 0,
+                end: 11
+            },
+        ]
+    );
+}
+
+#[test]
+fn rule_set_finds_the_rules_of_the_design() {
+    let set =
+        RuleSet::new([PESKOV, UKRAINE, EMBASSY, "/peskov/"].map(|q| Query::parse(q).unwrap()));
+    assert_eq!(set.unindexed(), 1);
+    let doc = Document::new([
+        (Field::Title, "Peskov: embassy to reopen"),
+        (Field::Summary, "Ukraine ready for talks"),
+    ]);
+    let rules: Vec<usize> = set.matches(&doc).into_iter().map(|h| h.rule).collect();
+    assert_eq!(rules, [0, 1, 2, 3]);
+    let quiet = Document::new([(Field::Title, "Weather: sunny")]);
+    assert_eq!(
+        set.candidates(&quiet),
+        [3],
+        "only the regex rule is evaluated"
+    );
+    assert!(set.matches(&quiet).is_empty());
+}
+
+// ---- property tests ----
+
+/// A small vocabulary, so that random rules and random texts share words often.
+const VOCAB: &[&str] = &[
+    "peace",
+    "peaceful",
+    "talks",
+    "talk",
+    "ukraine",
+    "ukrainian",
+    "embassy",
+    "embassies",
+    "reopen",
+    "reopened",
+    "песков",
+    "Пескова",
+    "straße",
+    "strasse",
+    "café",
+    "cafe",
+    "北",
+    "京",
+];
+
+fn vocab_word() -> impl Strategy<Value = String> {
+    prop::sample::select(VOCAB).prop_map(str::to_owned)
+}
+
+fn leaf() -> impl Strategy<Value = String> {
+    prop_oneof![
+        4 => vocab_word(),
+        2 => vocab_word().prop_filter_map("prefix needs 3 letters", |w| {
+            let f = fold(&w);
+            let n = f.chars().count();
+            (n >= 4).then(|| format!("{}*", f.chars().take(n - 1).collect::<String>()))
+        }),
+        2 => (vocab_word(), vocab_word()).prop_map(|(a, b)| format!("\"{a} {b}\"")),
+        1 => (prop::sample::select(&["title", "summary", "content"][..]), vocab_word())
+            .prop_map(|(f, w)| format!("{f}:{w}")),
+        1 => vocab_word().prop_map(|w| format!("/{}/", fold(&w))),
+    ]
+}
+
+fn positional() -> impl Strategy<Value = String> {
+    let atom = prop_oneof![
+        4 => vocab_word(),
+        2 => vocab_word().prop_filter_map("prefix", |w| {
+            let f = fold(&w);
+            (f.chars().count() >= 4).then(|| format!("{}*", f.chars().take(3).collect::<String>()))
+        }),
+        1 => (vocab_word(), vocab_word()).prop_map(|(a, b)| format!("\"{a} {b}\"")),
+    ];
+    atom.prop_recursive(2, 6, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} OR {b})")),
+            (inner.clone(), 0u32..5, inner).prop_map(|(a, n, b)| format!("({a} NEAR/{n} {b})")),
+        ]
+    })
+}
+
+fn query_text() -> impl Strategy<Value = String> {
+    let base = prop_oneof![3 => leaf(), 2 => positional()];
+    base.prop_recursive(3, 12, 3, |inner| {
+        prop_oneof![
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} {b})")),
+            (inner.clone(), inner.clone()).prop_map(|(a, b)| format!("({a} OR {b})")),
+            (inner.clone(), inner).prop_map(|(a, b)| format!("({a} -{b})")),
+        ]
+    })
+}
+
+fn story_text() -> impl Strategy<Value = String> {
+    prop::collection::vec(
+        prop_oneof![8 => vocab_word(), 1 => Just("x".to_owned()), 1 => Just(",".to_owned())],
+        0..14,
+    )
+    .prop_map(|words| words.join(" "))
+}
+
+proptest! {
+    // 512 cases by default; PROPTEST_CASES raises it for a longer local run.
+    #![proptest_config(ProptestConfig::with_cases(
+        std::env::var("PROPTEST_CASES").ok().and_then(|v| v.parse().ok()).unwrap_or(512)
+    ))]
+
+    #[test]
+    fn parser_never_panics(source in "\\PC{0,40}") {
+        let _ = Query::parse(&source);
+    }
+
+    #[test]
+    fn parser_never_panics_on_query_like_input(
+        source in r#"([a-zé()"*/:\- ]|AND|OR|NOT|NEAR|NEAR/[0-9]{1,5}|title:|\\){0,30}"#
+    ) {
+        if let Err(e) = Query::parse(&source) {
+            prop_assert!(e.column >= 1 && e.column <= source.chars().count() + 1, "{e}");
+        }
+    }
+
+    #[test]
+    fn folding_is_idempotent(text in "\\PC{0,30}") {
+        let once = fold(&text);
+        prop_assert_eq!(fold(&once), once);
+    }
+
+    #[test]
+    fn tokens_fold_their_own_source(text in "\\PC{0,30}") {
+        for token in tokenize(&text) {
+            prop_assert!(text.is_char_boundary(token.start) && text.is_char_boundary(token.end));
+            prop_assert_eq!(fold(&text[token.start..token.end]), token.text);
+        }
+    }
+
+    #[test]
+    fn indexed_matching_equals_naive(
+        queries in prop::collection::vec(query_text(), 1..25),
+        title in story_text(),
+        summary in story_text(),
+    ) {
+        let parsed: Vec<Query> = queries.iter().filter_map(|q| Query::parse(q).ok()).collect();
+        let set = RuleSet::new(parsed);
+        let doc = Document::new([(Field::Title, title.as_str()), (Field::Summary, summary.as_str())]);
+        prop_assert_eq!(set.matches(&doc), set.matches_naive(&doc));
+    }
+}
