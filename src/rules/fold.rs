@@ -21,19 +21,31 @@ const APOSTROPHES: [char; 4] = ['\'', '\u{2019}', '\u{02BC}', '\u{2018}'];
 /// ASCII text, by far the common case in feeds, only needs lower-casing; everything
 /// else takes the full Unicode path.
 pub fn fold(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    fold_into(text, &mut out);
+    out
+}
+
+/// Folds `text` into `out`, replacing what `out` held; reusing one buffer spares an
+/// allocation per word when folding a whole story.
+pub(crate) fn fold_into(text: &str, out: &mut String) {
+    out.clear();
     if text.is_ascii() {
-        return text.to_ascii_lowercase();
+        out.push_str(text);
+        out.make_ascii_lowercase();
+        return;
     }
     // Decompose fully (which also folds compatibility and width variants), case fold,
     // decompose again because case folding can produce composed characters, drop the
     // accents, and recompose what is left (Hangul syllables, for one).
-    text.chars()
-        .nfkd()
-        .default_case_fold()
-        .nfkd()
-        .filter(|&c| !is_accent(c))
-        .nfc()
-        .collect()
+    out.extend(
+        text.chars()
+            .nfkd()
+            .default_case_fold()
+            .nfkd()
+            .filter(|&c| !is_accent(c))
+            .nfc(),
+    );
 }
 
 /// An accent is a combining mark that attaches to a base letter (non-zero combining
@@ -73,23 +85,82 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 }
 
 /// Calls `f(byte_offset, word)` for every word of `text`, unfolded.
+///
+/// Whitespace always separates words, so the text is taken one whitespace-separated
+/// chunk at a time: ASCII chunks, the bulk of most feeds, go through a fast path that
+/// applies the same UAX #29 rules, and the rest through `unicode-segmentation`.
 pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(usize, &str)) {
-    for (offset, word) in text.unicode_word_indices() {
-        if !word.contains(APOSTROPHES) {
-            f(offset, word);
-            continue;
-        }
-        let mut piece_start = 0;
-        for (i, c) in word.char_indices() {
-            if APOSTROPHES.contains(&c) {
-                if i > piece_start {
-                    f(offset + piece_start, &word[piece_start..i]);
-                }
-                piece_start = i + c.len_utf8();
+    let base = text.as_ptr() as usize;
+    for chunk in text.split_ascii_whitespace() {
+        let offset = chunk.as_ptr() as usize - base;
+        if chunk.is_ascii() {
+            ascii_words(chunk, |start, word| f(offset + start, word));
+        } else {
+            for (start, word) in chunk.unicode_word_indices() {
+                split_apostrophes(word, |s, piece| f(offset + start + s, piece));
             }
         }
-        if piece_start < word.len() {
-            f(offset + piece_start, &word[piece_start..]);
+    }
+}
+
+/// Splits a word at apostrophes, dropping them.
+fn split_apostrophes(word: &str, mut f: impl FnMut(usize, &str)) {
+    if !word.contains(APOSTROPHES) {
+        f(0, word);
+        return;
+    }
+    let mut piece_start = 0;
+    for (i, c) in word.char_indices() {
+        if APOSTROPHES.contains(&c) {
+            if i > piece_start {
+                f(piece_start, &word[piece_start..i]);
+            }
+            piece_start = i + c.len_utf8();
+        }
+    }
+    if piece_start < word.len() {
+        f(piece_start, &word[piece_start..]);
+    }
+}
+
+/// UAX #29 word boundaries restricted to ASCII, with apostrophes splitting words:
+/// letters, digits and `_` form words; `.` joins letters to letters and digits to
+/// digits, `:` joins letters, and `,` and `;` join digits ("U.S", "3.5", "1,000").
+fn ascii_words(text: &str, mut f: impl FnMut(usize, &str)) {
+    let bytes = text.as_bytes();
+    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let mut i = 0;
+    while i < bytes.len() {
+        if !is_word(bytes[i]) {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        i += 1;
+        loop {
+            match bytes.get(i) {
+                Some(&b) if is_word(b) => i += 1,
+                Some(&mid) if i + 1 < bytes.len() => {
+                    let (before, after) = (bytes[i - 1], bytes[i + 1]);
+                    let letters = before.is_ascii_alphabetic() && after.is_ascii_alphabetic();
+                    let digits = before.is_ascii_digit() && after.is_ascii_digit();
+                    let joins = match mid {
+                        b'.' => letters || digits,
+                        b':' => letters,
+                        b',' | b';' => digits,
+                        _ => false,
+                    };
+                    if !joins {
+                        break;
+                    }
+                    i += 2;
+                }
+                _ => break,
+            }
+        }
+        // A word of underscores only has no letter or digit; UAX #29 users skip it.
+        if bytes[start..i].iter().any(u8::is_ascii_alphanumeric) {
+            f(start, &text[start..i]);
         }
     }
 }
@@ -184,6 +255,44 @@ mod tests {
         assert_eq!(words("Песков заявил"), ["песков", "заявил"]);
         // Ideographs have no spaces between words; each one is a word of its own.
         assert_eq!(words("北京会谈"), ["北", "京", "会", "谈"]);
+    }
+
+    /// The ASCII fast path must cut exactly where UAX #29 does (apostrophes aside).
+    fn unicode_words(text: &str) -> Vec<(usize, String)> {
+        let mut out = Vec::new();
+        for (start, word) in text.unicode_word_indices() {
+            split_apostrophes(word, |s, piece| out.push((start + s, piece.to_owned())));
+        }
+        out
+    }
+
+    #[test]
+    fn ascii_fast_path_agrees_with_unicode_segmentation_on_known_cases() {
+        for text in [
+            "U.S. talks",
+            "3.5% of 1,000",
+            "a:b 1:30 a.1 1.a",
+            "_x __ x_y",
+            "e-mail",
+            "don't 1'000 'a",
+            "1;2 a;b",
+            "end.",
+            "..a..b..",
+            "a_1.b",
+        ] {
+            let mut fast = Vec::new();
+            for_each_word(text, |s, w| fast.push((s, w.to_owned())));
+            assert_eq!(fast, unicode_words(text), "{text:?}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn ascii_fast_path_agrees_with_unicode_segmentation(text in "[a-c0-2_.:,;' -]{0,24}") {
+            let mut fast = Vec::new();
+            for_each_word(&text, |s, w| fast.push((s, w.to_owned())));
+            proptest::prop_assert_eq!(fast, unicode_words(&text));
+        }
     }
 
     #[test]

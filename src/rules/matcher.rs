@@ -7,11 +7,12 @@
 //! query true, so alerts can highlight them.
 
 use std::cell::OnceCell;
+use std::sync::Arc;
 
 use rustc_hash::FxHashMap;
 
 use super::Field;
-use super::fold::{FoldedText, fold, for_each_word};
+use super::fold::{FoldedText, fold_into, for_each_word};
 use super::parse::{Node, Part};
 
 /// A byte range of one field's original text that helped a query match.
@@ -31,7 +32,7 @@ pub struct Span {
 pub struct Document<'a> {
     fields: [FieldText<'a>; Field::COUNT],
     /// Distinct folded words, and the id each is known by.
-    ids: FxHashMap<Box<str>, u32>,
+    ids: FxHashMap<Arc<str>, u32>,
     /// Per word id: its folded text and its positions.
     terms: Vec<Term>,
 }
@@ -49,7 +50,8 @@ struct FieldText<'a> {
 
 #[derive(Debug)]
 struct Term {
-    text: Box<str>,
+    /// Shared with the key in `ids`: one allocation per distinct word.
+    text: Arc<str>,
     postings: Vec<(Field, u32)>,
 }
 
@@ -72,8 +74,9 @@ impl<'a> Document<'a> {
         let mut words = Vec::new();
         let ids = &mut self.ids;
         let terms = &mut self.terms;
+        let mut folded = String::new();
         for_each_word(text, |start, word| {
-            let folded = fold(word);
+            fold_into(word, &mut folded);
             if folded.is_empty() {
                 return;
             }
@@ -82,10 +85,10 @@ impl<'a> Document<'a> {
                 Some(&id) => id,
                 None => {
                     let id = terms.len() as u32;
-                    let folded: Box<str> = folded.into();
-                    ids.insert(folded.clone(), id);
+                    let text: Arc<str> = folded.as_str().into();
+                    ids.insert(text.clone(), id);
                     terms.push(Term {
-                        text: folded,
+                        text,
                         postings: Vec::new(),
                     });
                     id
@@ -129,6 +132,16 @@ impl<'a> Document<'a> {
         self.ids
             .get(word)
             .map_or(&[], |&id| &self.terms[id as usize].postings)
+    }
+
+    /// The words that start with `prefix`. A story has a few hundred distinct words;
+    /// comparing first bytes before whole prefixes makes a plain scan cheaper than
+    /// keeping them sorted.
+    fn words_with_prefix<'d>(&'d self, prefix: &'d str) -> impl Iterator<Item = &'d Term> + 'd {
+        let first = prefix.as_bytes().first().copied();
+        self.terms.iter().filter(move |t| {
+            t.text.as_bytes().first().copied() == first && t.text.starts_with(prefix)
+        })
     }
 
     fn word_at(&self, field: Field, pos: u32) -> Option<&str> {
@@ -289,9 +302,7 @@ fn occurrences(node: &Node, doc: &Document<'_>) -> Vec<Occurrence> {
             .map(|&(f, p)| Occurrence::word(f, p, p + 1))
             .collect(),
         Node::Prefix { scope, prefix } => doc
-            .terms
-            .iter()
-            .filter(|t| t.text.starts_with(prefix.as_str()))
+            .words_with_prefix(prefix)
             .flat_map(|t| t.postings.iter())
             .filter(|&&(f, _)| in_scope(*scope, f))
             .map(|&(f, p)| Occurrence::word(f, p, p + 1))
@@ -325,9 +336,7 @@ fn phrase_occurrences(scope: Option<Field>, parts: &[Part], doc: &Document<'_>) 
         .find(|(_, p)| !p.prefix)
         .unwrap_or((0, &parts[0]));
     let starts: Vec<(Field, u32)> = if part.prefix {
-        doc.terms
-            .iter()
-            .filter(|t| t.text.starts_with(part.text.as_str()))
+        doc.words_with_prefix(&part.text)
             .flat_map(|t| t.postings.iter().copied())
             .collect()
     } else {

@@ -1,0 +1,4 @@
+//! End-to-end tests of the `newshound` binary. One test binary, one module per area.
+
+mod support;
+mod test_rule;

@@ -1,0 +1,123 @@
+//! `newshound test-rule`: exit codes like grep, marked text, JSON spans, query errors.
+
+use crate::support::{newshound, stderr, stdout};
+
+#[test]
+fn a_match_exits_0_and_marks_the_words() {
+    let out = newshound(
+        &[
+            "test-rule",
+            "Peskov OR Песков",
+            "--text",
+            "Kremlin: Peskov's remarks; ПЕСКОВ заявил",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "match\ncontent: Kremlin: [[Peskov]]'s remarks; [[ПЕСКОВ]] заявил\n"
+    );
+}
+
+#[test]
+fn no_match_exits_1() {
+    let out = newshound(
+        &["test-rule", "Peskov", "--text", "Peskova posted a photo"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(stdout(&out), "no match\n");
+}
+
+#[test]
+fn a_bad_query_exits_2_with_the_column_on_stderr() {
+    let out = newshound(
+        &["test-rule", "embassy NEAR/8 (reopen*", "--text", "x"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stdout(&out).is_empty());
+    let err = stderr(&out);
+    assert!(err.contains("column 16: unclosed `(`"), "{err}");
+    // The caret stands under the offending parenthesis.
+    assert!(
+        err.contains("\n  embassy NEAR/8 (reopen*\n                 ^"),
+        "{err}"
+    );
+}
+
+#[test]
+fn text_comes_from_stdin_when_not_given() {
+    let out = newshound(
+        &["test-rule", "Ukrain* NEAR/12 (talks OR ceasefire)"],
+        Some("Ukraine and Russia agree to new talks\n"),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "match\ncontent: [[Ukraine]] and Russia agree to new [[talks]]\n"
+    );
+}
+
+#[test]
+fn json_prints_the_spans() {
+    let out = newshound(
+        &[
+            "test-rule",
+            "embass* NEAR/8 reopen*",
+            "--json",
+            "--text",
+            "The embassy will reopen",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(value["matched"], true);
+    assert_eq!(
+        value["spans"],
+        serde_json::json!([
+            {"field": "content", "start": 4, "end": 11, "text": "embassy"},
+            {"field": "content", "start": 17, "end": 23, "text": "reopen"},
+        ])
+    );
+}
+
+#[test]
+fn json_reports_no_match_with_exit_1() {
+    let out = newshound(
+        &["test-rule", "peskov", "--json", "--text", "nothing"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let value: serde_json::Value = serde_json::from_str(&stdout(&out)).expect("valid JSON");
+    assert_eq!(value["matched"], false);
+    assert_eq!(value["spans"], serde_json::json!([]));
+}
+
+#[test]
+fn field_places_the_text_for_scoped_queries() {
+    let args = ["test-rule", "title:peskov", "--text", "Peskov speaks"];
+    assert_eq!(newshound(&args, None).status.code(), Some(1));
+    let out = newshound(&[&args[..], &["--field", "title"]].concat(), None);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stdout(&out), "match\ntitle: [[Peskov]] speaks\n");
+    let bad = newshound(&[&args[..], &["--field", "body"]].concat(), None);
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(
+        stderr(&bad).contains("expected one of title, summary"),
+        "{}",
+        stderr(&bad)
+    );
+}
+
+#[test]
+fn help_explains_the_language() {
+    let out = newshound(&["test-rule", "--help"], None);
+    assert_eq!(out.status.code(), Some(0));
+    let help = stdout(&out);
+    for needle in ["NEAR/8", "embass*", "title:", "/regex/", "Exits like grep"] {
+        assert!(help.contains(needle), "help lacks {needle}: {help}");
+    }
+}
