@@ -4,4 +4,6 @@
 //! command line and maps outcomes to exit codes. See `ARCHITECTURE.md` for the map.
 
 pub mod commands;
+pub mod config;
 pub mod rules;
+pub mod story;

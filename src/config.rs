@@ -1,0 +1,948 @@
+//! Loading and validating the configuration.
+//!
+//! Two stages, as the operator's file allows anything and the daemon must trust what it
+//! runs: serde reads `Raw…` structs (every table with `deny_unknown_fields`, every value
+//! that can be wrong kept with its span), then [`Config::load`] turns them into typed
+//! settings — durations, sizes, URLs, compiled queries — or the first error as
+//! `FILE:LINE:COL: message`. Secrets are never read here: the config only records where
+//! they are ([`Secret`]), and they are read when a channel sends.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use secrecy::SecretString;
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use crate::rules::Query;
+
+/// Name of the log channel used by rules that name none, when the config defines no log
+/// channel of its own.
+pub const DEFAULT_LOG_CHANNEL: &str = "log";
+
+/// A configuration problem, located in a file.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}:{line}:{column}: {message}", file.display())]
+pub struct ConfigError {
+    pub file: PathBuf,
+    pub line: usize,
+    pub column: usize,
+    pub message: String,
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The main file, as given.
+    pub path: PathBuf,
+    /// Every file read: the main file, then the includes in order. A daemon watches
+    /// these for changes.
+    pub files: Vec<PathBuf>,
+    pub storage: Storage,
+    pub alerts: Alerts,
+    pub fetch: Fetch,
+    pub feeds: Vec<Feed>,
+    pub channels: BTreeMap<String, Channel>,
+    pub rules: Vec<Rule>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Storage {
+    /// The SQLite file.
+    pub path: PathBuf,
+    /// Stories without hits are pruned after this long.
+    pub keep: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Alerts {
+    /// Stories published longer ago are stored and matched but never alerted.
+    pub max_age: Duration,
+}
+
+#[derive(Debug, Clone)]
+pub struct Fetch {
+    pub interval: Duration,
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Largest body accepted, compressed or decompressed, in bytes.
+    pub max_body: u64,
+    pub concurrency: usize,
+    pub per_host: usize,
+    pub user_agent: String,
+    /// A feed failing for longer than this gets a health notice.
+    pub stale_after: Duration,
+    pub health_channels: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Feed {
+    pub url: Url,
+    /// The configured name; the feed's own title is used when absent.
+    pub name: Option<String>,
+    pub interval: Duration,
+    pub tags: Vec<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Channel {
+    pub name: String,
+    pub kind: ChannelKind,
+}
+
+#[derive(Debug, Clone)]
+pub enum ChannelKind {
+    Email(Email),
+    Webhook(Webhook),
+    Log,
+}
+
+impl ChannelKind {
+    /// The `kind` as written in the config.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChannelKind::Email(_) => "email",
+            ChannelKind::Webhook(_) => "webhook",
+            ChannelKind::Log => "log",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Email {
+    pub to: Vec<String>,
+    pub from: String,
+    pub transport: SmtpTransport,
+    pub tls: TlsMode,
+    pub username: Option<String>,
+    pub password: Option<Secret>,
+    pub digest: Option<Digest>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SmtpTransport {
+    /// `smtp://host:port`: plain connection, upgraded with STARTTLS when offered.
+    Smtp { host: String, port: u16 },
+    /// `smtps://host:port`: TLS from the first byte.
+    Smtps { host: String, port: u16 },
+    /// The local MTA's `sendmail` command.
+    Sendmail,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TlsMode {
+    /// STARTTLS when the server offers it.
+    Opportunistic,
+    /// Refuse to send without TLS.
+    Required,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Digest {
+    /// One message per window of this length.
+    Every(Duration),
+    /// One message per day.
+    Daily,
+}
+
+#[derive(Debug, Clone)]
+pub struct Webhook {
+    pub url: Url,
+    pub format: WebhookFormat,
+    pub secret: Option<Secret>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WebhookFormat {
+    Json,
+    Slack,
+    Discord,
+}
+
+/// Where a secret is kept. Only the location is held; [`Secret::read`] fetches the value
+/// when it is needed, so it never sits in the config or its `Debug` output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Secret {
+    File(PathBuf),
+    Env(String),
+}
+
+impl Secret {
+    /// Reads the secret, trimming one trailing line end.
+    pub fn read(&self) -> anyhow::Result<SecretString> {
+        use anyhow::Context;
+        let value = match self {
+            Secret::File(path) => std::fs::read_to_string(path)
+                .with_context(|| format!("reading the secret file {}", path.display()))?,
+            Secret::Env(name) => {
+                std::env::var(name).with_context(|| format!("reading the secret from ${name}"))?
+            }
+        };
+        let value = value.strip_suffix('\n').unwrap_or(&value);
+        let value = value.strip_suffix('\r').unwrap_or(value);
+        Ok(SecretString::from(value.to_owned()))
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Rule {
+    pub name: String,
+    pub query: Query,
+    /// The channels alerted; never empty after validation.
+    pub channels: Vec<String>,
+    /// Restricts the rule to some feeds; empty means all feeds.
+    pub feeds: Vec<FeedFilter>,
+}
+
+/// One entry of a rule's `feeds` list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FeedFilter {
+    /// `tag:NAME`: feeds with this tag.
+    Tag(String),
+    /// A feed's name or URL.
+    Name(String),
+}
+
+impl Rule {
+    /// Whether the rule applies to stories of this feed.
+    pub fn applies_to(&self, feed_name: &str, feed_url: &str, tags: &[String]) -> bool {
+        self.feeds.is_empty()
+            || self.feeds.iter().any(|f| match f {
+                FeedFilter::Tag(t) => tags.iter().any(|x| x == t),
+                FeedFilter::Name(n) => n == feed_name || n == feed_url,
+            })
+    }
+}
+
+// ---- raw, as written ----
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMain {
+    #[serde(default)]
+    include: Vec<Spanned<String>>,
+    storage: Option<RawStorage>,
+    alerts: Option<RawAlerts>,
+    fetch: Option<RawFetch>,
+    #[serde(default)]
+    feed: Vec<RawFeed>,
+    #[serde(default)]
+    channel: BTreeMap<String, Spanned<RawChannel>>,
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+/// What an included file may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawInclude {
+    #[serde(default)]
+    feed: Vec<RawFeed>,
+    #[serde(default)]
+    rule: Vec<RawRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawStorage {
+    path: Option<Spanned<String>>,
+    keep: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerts {
+    max_age: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFetch {
+    interval: Option<Spanned<String>>,
+    timeout: Option<Spanned<String>>,
+    connect_timeout: Option<Spanned<String>>,
+    max_body: Option<Spanned<String>>,
+    concurrency: Option<Spanned<i64>>,
+    per_host: Option<Spanned<i64>>,
+    user_agent: Option<String>,
+    stale_after: Option<Spanned<String>>,
+    #[serde(default)]
+    health_channels: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFeed {
+    url: Spanned<String>,
+    name: Option<String>,
+    interval: Option<Spanned<String>>,
+    #[serde(default)]
+    tags: Vec<String>,
+}
+
+/// Every setting of every channel kind; which are allowed depends on `kind`, checked
+/// in validation so that the error can name the key and its place.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawChannel {
+    kind: Spanned<String>,
+    to: Option<Spanned<Vec<String>>>,
+    from: Option<Spanned<String>>,
+    smtp: Option<Spanned<String>>,
+    tls: Option<Spanned<String>>,
+    username: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    password_env: Option<Spanned<String>>,
+    digest: Option<Spanned<String>>,
+    url: Option<Spanned<String>>,
+    format: Option<Spanned<String>>,
+    secret: Option<Spanned<String>>,
+    secret_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRule {
+    name: Spanned<String>,
+    query: Spanned<String>,
+    #[serde(default)]
+    channels: Vec<Spanned<String>>,
+    #[serde(default)]
+    feeds: Vec<Spanned<String>>,
+}
+
+// ---- locating errors ----
+
+/// One file's text, for turning byte spans into line and column.
+struct Source {
+    path: PathBuf,
+    text: String,
+}
+
+impl Source {
+    fn read(path: &Path) -> Result<Source, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the file: {e}"),
+        })?;
+        Ok(Source {
+            path: path.to_owned(),
+            text,
+        })
+    }
+
+    fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        let at = span.start.min(self.text.len());
+        let before = &self.text[..at];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        ConfigError {
+            file: self.path.clone(),
+            line,
+            column: before[line_start..].chars().count() + 1,
+            message: message.into(),
+        }
+    }
+
+    fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(&self.text).map_err(|e| {
+            let message = e.message().trim().to_owned();
+            self.error(e.span().unwrap_or(0..0), message)
+        })
+    }
+
+    /// The error for a bad query: its column inside the query, mapped into the file
+    /// (exact for queries written on one line without escapes, which is the usual case).
+    fn query_error(
+        &self,
+        query: &Spanned<String>,
+        rule: &str,
+        e: &crate::rules::ParseError,
+    ) -> ConfigError {
+        let mut error = self.error(query.span(), "");
+        error.column += e.column; // one for the opening quote, minus one for 1-based
+        error.message = format!(
+            "rule `{rule}`: bad query at column {}: {}",
+            e.column, e.message
+        );
+        error
+    }
+}
+
+fn parse_duration(
+    source: &Source,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<Duration, ConfigError> {
+    let text = value.get_ref().trim();
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => {
+            Err(source.error(value.span(), format!("`{key}` must be longer than zero")))
+        }
+        Ok(d) => Ok(d),
+        Err(e) => Err(source.error(
+            value.span(),
+            format!(
+                "`{key}`: bad duration {text:?} ({e}); write e.g. \"90s\", \"10m\", \"1h\", \"3d\""
+            ),
+        )),
+    }
+}
+
+fn parse_size(source: &Source, value: &Spanned<String>, key: &str) -> Result<u64, ConfigError> {
+    let text = value.get_ref().trim();
+    match text.parse::<bytesize::ByteSize>() {
+        Ok(size) if size.as_u64() > 0 => Ok(size.as_u64()),
+        Ok(_) => Err(source.error(value.span(), format!("`{key}` must be larger than zero"))),
+        Err(e) => Err(source.error(
+            value.span(),
+            format!("`{key}`: bad size {text:?} ({e}); write e.g. \"512KiB\", \"10MiB\""),
+        )),
+    }
+}
+
+fn positive(
+    source: &Source,
+    value: &Spanned<i64>,
+    key: &str,
+    max: i64,
+) -> Result<usize, ConfigError> {
+    let n = *value.get_ref();
+    if (1..=max).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(source.error(
+            value.span(),
+            format!("`{key}` must be between 1 and {max}, not {n}"),
+        ))
+    }
+}
+
+fn parse_http_url(source: &Source, value: &Spanned<String>, key: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value.get_ref().trim()).map_err(|e| {
+        source.error(
+            value.span(),
+            format!("`{key}`: bad URL {:?}: {e}", value.get_ref()),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(source.error(
+            value.span(),
+            format!(
+                "`{key}`: only http and https URLs are supported, not `{}`",
+                url.scheme()
+            ),
+        ));
+    }
+    Ok(url)
+}
+
+// ---- validation ----
+
+impl Config {
+    /// Reads, parses and validates the configuration at `path` and its includes.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let main = Source::read(path)?;
+        let raw: RawMain = main.parse()?;
+        let dir = path.parent().map(Path::to_owned).unwrap_or_default();
+        let resolve = |p: &str| -> PathBuf {
+            let p = Path::new(p);
+            if p.is_absolute() {
+                p.to_owned()
+            } else {
+                dir.join(p)
+            }
+        };
+
+        // Includes: each pattern resolved against the config's folder, in sorted order.
+        let mut includes: Vec<(Source, RawInclude)> = Vec::new();
+        for pattern in &raw.include {
+            let full = resolve(pattern.get_ref());
+            let full_text = full.to_string_lossy().into_owned();
+            let paths = glob::glob(&full_text).map_err(|e| {
+                main.error(
+                    pattern.span(),
+                    format!("include {:?}: bad pattern: {e}", pattern.get_ref()),
+                )
+            })?;
+            let mut paths: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+            paths.sort();
+            if paths.is_empty() {
+                return Err(main.error(
+                    pattern.span(),
+                    format!("include {:?}: no such file", pattern.get_ref()),
+                ));
+            }
+            for p in paths {
+                let source = Source::read(&p)?;
+                let raw_include: RawInclude = source.parse()?;
+                includes.push((source, raw_include));
+            }
+        }
+
+        let storage = {
+            let raw_storage = raw.storage.unwrap_or_default();
+            let path = match &raw_storage.path {
+                Some(p) => resolve(p.get_ref()),
+                // Under systemd, StateDirectory= names the place for state.
+                None => match std::env::var_os("STATE_DIRECTORY") {
+                    Some(state) => Path::new(&state).join("newshound.db"),
+                    None => dir.join("newshound.db"),
+                },
+            };
+            let keep = match &raw_storage.keep {
+                Some(k) => parse_duration(&main, k, "storage.keep")?,
+                None => Duration::from_secs(90 * 86400),
+            };
+            Storage { path, keep }
+        };
+        let alerts = Alerts {
+            max_age: match raw.alerts.as_ref().and_then(|a| a.max_age.as_ref()) {
+                Some(m) => parse_duration(&main, m, "alerts.max_age")?,
+                None => Duration::from_secs(3 * 86400),
+            },
+        };
+        let raw_fetch = raw.fetch.unwrap_or_default();
+        let duration_or = |v: &Option<Spanned<String>>, key: &str, default: u64| match v {
+            Some(v) => parse_duration(&main, v, key),
+            None => Ok(Duration::from_secs(default)),
+        };
+        let fetch = Fetch {
+            interval: duration_or(&raw_fetch.interval, "fetch.interval", 600)?,
+            timeout: duration_or(&raw_fetch.timeout, "fetch.timeout", 30)?,
+            connect_timeout: duration_or(&raw_fetch.connect_timeout, "fetch.connect_timeout", 10)?,
+            max_body: match &raw_fetch.max_body {
+                Some(v) => parse_size(&main, v, "fetch.max_body")?,
+                None => 10 * 1024 * 1024,
+            },
+            concurrency: match &raw_fetch.concurrency {
+                Some(v) => positive(&main, v, "fetch.concurrency", 1024)?,
+                None => 32,
+            },
+            per_host: match &raw_fetch.per_host {
+                Some(v) => positive(&main, v, "fetch.per_host", 64)?,
+                None => 2,
+            },
+            user_agent: raw_fetch
+                .user_agent
+                .clone()
+                .unwrap_or_else(|| format!("newshound/{}", env!("CARGO_PKG_VERSION"))),
+            stale_after: duration_or(&raw_fetch.stale_after, "fetch.stale_after", 86400)?,
+            health_channels: raw_fetch
+                .health_channels
+                .iter()
+                .map(|c| c.get_ref().clone())
+                .collect(),
+        };
+
+        // Channels.
+        let mut channels = BTreeMap::new();
+        for (name, raw_channel) in &raw.channel {
+            let channel = validate_channel(&main, name, raw_channel, &resolve)?;
+            channels.insert(name.clone(), channel);
+        }
+        for c in &raw_fetch.health_channels {
+            if !channels.contains_key(c.get_ref()) {
+                return Err(main.error(c.span(), unknown_channel(c.get_ref(), &channels)));
+            }
+        }
+
+        // Feeds, from the main file and the includes.
+        let mut feeds = Vec::new();
+        let mut seen_urls: BTreeSet<String> = BTreeSet::new();
+        let all_feeds = raw.feed.iter().map(|f| (&main, f)).chain(
+            includes
+                .iter()
+                .flat_map(|(s, r)| r.feed.iter().map(move |f| (s, f))),
+        );
+        for (source, raw_feed) in all_feeds {
+            let url = parse_http_url(source, &raw_feed.url, "feed.url")?;
+            if !seen_urls.insert(url.as_str().to_owned()) {
+                return Err(source.error(raw_feed.url.span(), format!("duplicate feed URL {url}")));
+            }
+            let interval = match &raw_feed.interval {
+                Some(v) => parse_duration(source, v, "feed.interval")?,
+                None => fetch.interval,
+            };
+            feeds.push(Feed {
+                url,
+                name: raw_feed.name.clone().filter(|n| !n.trim().is_empty()),
+                interval,
+                tags: raw_feed.tags.clone(),
+            });
+        }
+        let tags: BTreeSet<&str> = feeds
+            .iter()
+            .flat_map(|f| f.tags.iter().map(String::as_str))
+            .collect();
+
+        // Rules.
+        let default_channels: Vec<String> = {
+            let logs: Vec<String> = channels
+                .values()
+                .filter(|c| matches!(c.kind, ChannelKind::Log))
+                .map(|c| c.name.clone())
+                .collect();
+            if logs.is_empty() {
+                vec![DEFAULT_LOG_CHANNEL.to_owned()]
+            } else {
+                logs
+            }
+        };
+        let mut rules = Vec::new();
+        let mut seen_rules: BTreeSet<String> = BTreeSet::new();
+        let all_rules = raw.rule.iter().map(|r| (&main, r)).chain(
+            includes
+                .iter()
+                .flat_map(|(s, r)| r.rule.iter().map(move |x| (s, x))),
+        );
+        for (source, raw_rule) in all_rules {
+            let name = raw_rule.name.get_ref().trim().to_owned();
+            if name.is_empty() {
+                return Err(source.error(raw_rule.name.span(), "`rule.name` must not be empty"));
+            }
+            if !seen_rules.insert(name.clone()) {
+                return Err(source.error(
+                    raw_rule.name.span(),
+                    format!("duplicate rule name `{name}`"),
+                ));
+            }
+            let query = Query::parse(raw_rule.query.get_ref())
+                .map_err(|e| source.query_error(&raw_rule.query, &name, &e))?;
+            let mut rule_channels = Vec::new();
+            for c in &raw_rule.channels {
+                let known = channels.contains_key(c.get_ref())
+                    || (c.get_ref() == DEFAULT_LOG_CHANNEL
+                        && !channels
+                            .values()
+                            .any(|c| matches!(c.kind, ChannelKind::Log)));
+                if !known {
+                    return Err(source.error(
+                        c.span(),
+                        format!("rule `{name}`: {}", unknown_channel(c.get_ref(), &channels)),
+                    ));
+                }
+                rule_channels.push(c.get_ref().clone());
+            }
+            if rule_channels.is_empty() {
+                rule_channels = default_channels.clone();
+            }
+            let mut filters = Vec::new();
+            for f in &raw_rule.feeds {
+                let text = f.get_ref().trim();
+                if let Some(tag) = text.strip_prefix("tag:") {
+                    if !tags.contains(tag) {
+                        return Err(source.error(
+                            f.span(),
+                            format!("rule `{name}`: no feed has the tag `{tag}`"),
+                        ));
+                    }
+                    filters.push(FeedFilter::Tag(tag.to_owned()));
+                } else {
+                    filters.push(FeedFilter::Name(text.to_owned()));
+                }
+            }
+            rules.push(Rule {
+                name,
+                query,
+                channels: rule_channels,
+                feeds: filters,
+            });
+        }
+
+        let mut files = vec![path.to_owned()];
+        files.extend(includes.iter().map(|(s, _)| s.path.clone()));
+        Ok(Config {
+            path: path.to_owned(),
+            files,
+            storage,
+            alerts,
+            fetch,
+            feeds,
+            channels,
+            rules,
+        })
+    }
+
+    /// The channel names in use: the configured ones, plus the implicit log channel
+    /// when a rule relies on it.
+    pub fn channel_kind(&self, name: &str) -> Option<&ChannelKind> {
+        match self.channels.get(name) {
+            Some(c) => Some(&c.kind),
+            None if name == DEFAULT_LOG_CHANNEL => Some(&ChannelKind::Log),
+            None => None,
+        }
+    }
+}
+
+fn unknown_channel(name: &str, channels: &BTreeMap<String, Channel>) -> String {
+    if channels.is_empty() {
+        format!("unknown channel `{name}`: no [channel.{name}] is defined")
+    } else {
+        let known: Vec<&str> = channels.keys().map(String::as_str).collect();
+        format!(
+            "unknown channel `{name}`: defined channels are {}",
+            known.join(", ")
+        )
+    }
+}
+
+fn validate_channel(
+    source: &Source,
+    name: &str,
+    raw: &Spanned<RawChannel>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Channel, ConfigError> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    let kind = raw.kind.get_ref().as_str();
+    // Which keys each kind accepts; any other key present is an error that names it.
+    let present: [(&str, Option<Range<usize>>); 13] = [
+        ("to", raw.to.as_ref().map(Spanned::span)),
+        ("from", raw.from.as_ref().map(Spanned::span)),
+        ("smtp", raw.smtp.as_ref().map(Spanned::span)),
+        ("tls", raw.tls.as_ref().map(Spanned::span)),
+        ("username", raw.username.as_ref().map(Spanned::span)),
+        ("password", raw.password.as_ref().map(Spanned::span)),
+        (
+            "password_file",
+            raw.password_file.as_ref().map(Spanned::span),
+        ),
+        ("password_env", raw.password_env.as_ref().map(Spanned::span)),
+        ("digest", raw.digest.as_ref().map(Spanned::span)),
+        ("url", raw.url.as_ref().map(Spanned::span)),
+        ("format", raw.format.as_ref().map(Spanned::span)),
+        ("secret", raw.secret.as_ref().map(Spanned::span)),
+        ("secret_file", raw.secret_file.as_ref().map(Spanned::span)),
+    ];
+    let allowed: &[&str] = match kind {
+        "email" => &[
+            "to",
+            "from",
+            "smtp",
+            "tls",
+            "username",
+            "password_file",
+            "password_env",
+            "digest",
+        ],
+        "webhook" => &["url", "format", "secret_file"],
+        "log" => &[],
+        other => {
+            return Err(source.error(
+                raw.kind.span(),
+                format!("channel `{name}`: unknown kind `{other}`: expected email, webhook or log"),
+            ));
+        }
+    };
+    for (key, at) in &present {
+        if let Some(at) = at
+            && !allowed.contains(key)
+        {
+            let message = match *key {
+                "password" => format!(
+                    "channel `{name}`: passwords are never written inline; use password_file or password_env"
+                ),
+                "secret" => {
+                    format!("channel `{name}`: secrets are never written inline; use secret_file")
+                }
+                _ => format!("channel `{name}`: `{key}` is not a setting of a {kind} channel"),
+            };
+            return Err(source.error(at.clone(), message));
+        }
+    }
+    let missing = |key: &str| {
+        source.error(
+            span.clone(),
+            format!("channel `{name}`: a {kind} channel needs `{key}`"),
+        )
+    };
+    let kind = match kind {
+        "email" => {
+            let to = raw.to.as_ref().ok_or_else(|| missing("to"))?;
+            if to.get_ref().is_empty() {
+                return Err(source.error(
+                    to.span(),
+                    format!("channel `{name}`: `to` needs at least one address"),
+                ));
+            }
+            for address in to.get_ref() {
+                check_mailbox(address)
+                    .map_err(|m| source.error(to.span(), format!("channel `{name}`: `to`: {m}")))?;
+            }
+            let from = raw.from.as_ref().ok_or_else(|| missing("from"))?;
+            check_mailbox(from.get_ref())
+                .map_err(|m| source.error(from.span(), format!("channel `{name}`: `from`: {m}")))?;
+            let smtp = raw.smtp.as_ref().ok_or_else(|| missing("smtp"))?;
+            let transport = parse_smtp(smtp.get_ref())
+                .map_err(|m| source.error(smtp.span(), format!("channel `{name}`: `smtp`: {m}")))?;
+            let tls = match raw.tls.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
+                None | Some(("opportunistic", _)) => TlsMode::Opportunistic,
+                Some(("required", _)) => TlsMode::Required,
+                Some((other, at)) => {
+                    return Err(source.error(at, format!("channel `{name}`: `tls` is \"required\" or \"opportunistic\", not {other:?}")));
+                }
+            };
+            let password = match (&raw.password_file, &raw.password_env) {
+                (Some(_), Some(env)) => {
+                    return Err(source.error(
+                        env.span(),
+                        format!("channel `{name}`: give password_file or password_env, not both"),
+                    ));
+                }
+                (Some(file), None) => Some(Secret::File(resolve(file.get_ref()))),
+                (None, Some(env)) => Some(Secret::Env(env.get_ref().clone())),
+                (None, None) => None,
+            };
+            let digest = match &raw.digest {
+                None => None,
+                Some(d) if d.get_ref().trim() == "daily" => Some(Digest::Daily),
+                Some(d) => Some(Digest::Every(parse_duration(source, d, "digest")?)),
+            };
+            ChannelKind::Email(Email {
+                to: to.get_ref().clone(),
+                from: from.get_ref().clone(),
+                transport,
+                tls,
+                username: raw.username.as_ref().map(|u| u.get_ref().clone()),
+                password,
+                digest,
+            })
+        }
+        "webhook" => {
+            let url = raw.url.as_ref().ok_or_else(|| missing("url"))?;
+            let url = parse_http_url(source, url, "url")?;
+            let format = match raw
+                .format
+                .as_ref()
+                .map(|f| (f.get_ref().as_str(), f.span()))
+            {
+                None | Some(("json", _)) => WebhookFormat::Json,
+                Some(("slack", _)) => WebhookFormat::Slack,
+                Some(("discord", _)) => WebhookFormat::Discord,
+                Some((other, at)) => {
+                    return Err(source.error(
+                        at,
+                        format!(
+                            "channel `{name}`: `format` is json, slack or discord, not {other:?}"
+                        ),
+                    ));
+                }
+            };
+            ChannelKind::Webhook(Webhook {
+                url,
+                format,
+                secret: raw
+                    .secret_file
+                    .as_ref()
+                    .map(|f| Secret::File(resolve(f.get_ref()))),
+            })
+        }
+        _ => ChannelKind::Log,
+    };
+    Ok(Channel {
+        name: name.to_owned(),
+        kind,
+    })
+}
+
+/// Checks an address such as `desk@example.org` or `newshound <alerts@example.org>`.
+fn check_mailbox(text: &str) -> Result<(), String> {
+    let address = match (text.rfind('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &text[open + 1..close],
+        (None, None) => text.trim(),
+        _ => return Err(format!("{text:?} has unbalanced angle brackets")),
+    };
+    match address.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !address.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("{text:?} is not an email address")),
+    }
+}
+
+fn parse_smtp(text: &str) -> Result<SmtpTransport, String> {
+    if text == "sendmail" {
+        return Ok(SmtpTransport::Sendmail);
+    }
+    let url = Url::parse(text).map_err(|e| {
+        format!("{text:?} is not smtp://host:port, smtps://host:port or \"sendmail\" ({e})")
+    })?;
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| format!("{text:?} has no host"))?
+        .to_owned();
+    match url.scheme() {
+        "smtp" => Ok(SmtpTransport::Smtp {
+            host,
+            port: url.port().unwrap_or(587),
+        }),
+        "smtps" => Ok(SmtpTransport::Smtps {
+            host,
+            port: url.port().unwrap_or(465),
+        }),
+        other => Err(format!(
+            "unknown scheme `{other}`: expected smtp://, smtps:// or \"sendmail\""
+        )),
+    }
+}
+
+impl fmt::Display for Config {
+    /// The summary `newshound check` prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}: ok", self.path.display())?;
+        if self.files.len() > 1 {
+            writeln!(
+                f,
+                "  includes: {}",
+                self.files[1..]
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        writeln!(f, "  database: {}", self.storage.path.display())?;
+        writeln!(f, "  feeds: {}", self.feeds.len())?;
+        for feed in &self.feeds {
+            let name = feed
+                .name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            writeln!(
+                f,
+                "    {}{name}, every {}",
+                feed.url,
+                humantime::format_duration(feed.interval)
+            )?;
+        }
+        writeln!(f, "  channels: {}", self.channels.len())?;
+        for channel in self.channels.values() {
+            writeln!(f, "    {} ({})", channel.name, channel.kind.name())?;
+        }
+        writeln!(f, "  rules: {}", self.rules.len())?;
+        for rule in &self.rules {
+            writeln!(
+                f,
+                "    {}: {} → {}",
+                rule.name,
+                rule.query.source(),
+                rule.channels.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}

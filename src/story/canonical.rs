@@ -1,0 +1,64 @@
+//! Canonical story links: one form per article, so the same story reached through
+//! different tracking links, or carried by two feeds, is recognised as one.
+
+use url::Url;
+
+/// Query parameters that only track the reader.
+fn is_tracking(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    key.starts_with("utm_")
+        || matches!(
+            key.as_str(),
+            "fbclid" | "gclid" | "dclid" | "gbraid" | "wbraid" | "msclkid" | "yclid" | "mc_cid" | "mc_eid"
+                | "_hsenc" | "_hsmi" | "igshid" | "mkt_tok" | "oly_anon_id" | "oly_enc_id" | "vero_id"
+                | "wt_mc" | "cmpid" | "ocid" | "ito" | "at_medium" | "at_campaign" | "ns_mchannel"
+                | "ns_campaign" | "ns_source" | "ns_linkname" | "ns_fee" | "ref_src"
+        )
+}
+
+/// The canonical form of a story link, resolved against `base` when relative:
+/// scheme and host lower-cased, default port, fragment and tracking parameters dropped.
+/// `None` for links that are not http(s).
+pub fn canonical_link(link: &str, base: Option<&Url>) -> Option<String> {
+    let link = link.trim();
+    let mut url = match Url::parse(link) {
+        Ok(url) => url,
+        Err(url::ParseError::RelativeUrlWithoutBase) => base?.join(link).ok()?,
+        Err(_) => return None,
+    };
+    if !matches!(url.scheme(), "http" | "https") {
+        return None;
+    }
+    // The url crate already lower-cases scheme and host and drops default ports.
+    url.set_fragment(None);
+    if url.query().is_some() {
+        let kept: Vec<(String, String)> = url
+            .query_pairs()
+            .filter(|(k, _)| !is_tracking(k))
+            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+            .collect();
+        if kept.is_empty() {
+            url.set_query(None);
+        } else {
+            url.query_pairs_mut().clear().extend_pairs(kept);
+        }
+    }
+    Some(url.into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn canonical_forms() {
+        let c = |s| canonical_link(s, None);
+        assert_eq!(c("HTTPS://Example.COM:443/News/A?utm_source=rss&id=5#top").as_deref(), Some("https://example.com/News/A?id=5"));
+        assert_eq!(c("http://example.com:80/a?fbclid=x&gclid=y&mc_cid=z").as_deref(), Some("http://example.com/a"));
+        assert_eq!(c("http://example.com:8080/a").as_deref(), Some("http://example.com:8080/a"));
+        assert_eq!(c("mailto:a@b.c"), None);
+        assert_eq!(c("/relative"), None);
+        let base = Url::parse("https://example.com/feed/").unwrap();
+        assert_eq!(canonical_link("../story/1", Some(&base)).as_deref(), Some("https://example.com/story/1"));
+    }
+}

@@ -1,0 +1,257 @@
+//! Feed bytes to UTF-8 text.
+//!
+//! feed-rs decodes only by the XML declaration: it fails when the charset is given only
+//! in `Content-Type`, garbles UTF-8 bytes under a wrong declaration, and rejects UTF-16.
+//! So every feed is turned into UTF-8 here first, deciding the encoding in this order:
+//! a byte-order mark; UTF-16 without one (recognised by its `<` `?` pattern); bytes that
+//! are valid UTF-8; the HTTP `charset`; the declaration's `encoding`; and last a guess
+//! from the bytes (chardetng). The declaration is then rewritten to say UTF-8, so the
+//! parser sees one consistent document.
+
+use std::io::Read;
+
+use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
+
+/// A feed document as UTF-8, with what had to be done to get it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    /// The encoding the bytes were read in.
+    pub encoding: &'static str,
+    /// Repairs worth telling the operator about (empty for a well-formed feed).
+    pub repairs: Vec<String>,
+}
+
+/// Why bytes could not be turned into text.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum DecodeError {
+    #[error("the body is empty")]
+    Empty,
+    #[error("gzip data that does not decompress: {0}")]
+    BadGzip(String),
+    #[error("the decompressed body is larger than {0} bytes")]
+    TooLarge(u64),
+}
+
+/// Decodes feed bytes to UTF-8. `http_charset` is the `charset` parameter of the
+/// response's `Content-Type`, if any; `limit` caps the size of sniffed gzip data.
+pub fn decode(bytes: &[u8], http_charset: Option<&str>, limit: u64) -> Result<Decoded, DecodeError> {
+    let mut repairs = Vec::new();
+    let gunzipped;
+    let mut bytes = bytes;
+    // Some servers send gzip bytes without saying so in Content-Encoding.
+    if bytes.starts_with(&[0x1f, 0x8b]) {
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(bytes)
+            .take(limit + 1)
+            .read_to_end(&mut out)
+            .map_err(|e| DecodeError::BadGzip(e.to_string()))?;
+        if out.len() as u64 > limit {
+            return Err(DecodeError::TooLarge(limit));
+        }
+        gunzipped = out;
+        bytes = &gunzipped;
+        repairs.push("gzip-compressed body without Content-Encoding, decompressed".to_owned());
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(DecodeError::Empty);
+    }
+
+    let (encoding, body) = choose_encoding(bytes, http_charset, &mut repairs);
+    let (text, had_errors) = encoding.decode_without_bom_handling(body);
+    if had_errors {
+        repairs.push(format!("bytes invalid in {}, replaced with U+FFFD", encoding.name()));
+    }
+    let text = rewrite_declaration(text.into_owned());
+    Ok(Decoded { text, encoding: encoding.name(), repairs })
+}
+
+/// Picks the encoding and returns the bytes to decode (without any BOM).
+fn choose_encoding<'b>(bytes: &'b [u8], http_charset: Option<&str>, repairs: &mut Vec<String>) -> (&'static Encoding, &'b [u8]) {
+    if let Some((encoding, bom)) = Encoding::for_bom(bytes) {
+        return (encoding, &bytes[bom..]);
+    }
+    // UTF-16 without a BOM: the declaration's `<?` with a zero byte beside each.
+    let start = bytes.iter().position(|&b| b != 0 && !b.is_ascii_whitespace()).unwrap_or(0);
+    if start + 3 < bytes.len() {
+        if start > 0 && bytes[start - 1..].starts_with(b"\0<\0?") {
+            return (UTF_16BE, &bytes[start - 1..]);
+        }
+        if bytes[start..].starts_with(b"<\0?\0") {
+            return (UTF_16LE, &bytes[start..]);
+        }
+    }
+    if std::str::from_utf8(bytes).is_ok() {
+        return (UTF_8, bytes);
+    }
+    let label = |l: &str| Encoding::for_label(l.trim().as_bytes()).filter(|e| *e != UTF_16LE && *e != UTF_16BE && *e != UTF_8);
+    if let Some(encoding) = http_charset.and_then(label) {
+        return (encoding, bytes);
+    }
+    if let Some(encoding) = declared_encoding(bytes).and_then(|d| label(&d)) {
+        return (encoding, bytes);
+    }
+    let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
+    detector.feed(bytes, true);
+    let guess = detector.guess(None, chardetng::Utf8Detection::Allow);
+    repairs.push(format!("no usable charset declared and the bytes are not UTF-8; read as {} (a guess)", guess.name()));
+    (guess, bytes)
+}
+
+/// The `encoding` of an XML declaration at the start of the bytes.
+fn declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = &bytes[..bytes.len().min(512)];
+    let head = String::from_utf8_lossy(head);
+    let decl_start = head.find("<?xml")?;
+    let decl = &head[decl_start..decl_start + head[decl_start..].find("?>")?];
+    let at = decl.find("encoding")? + "encoding".len();
+    let rest = decl[at..].trim_start().strip_prefix('=')?.trim_start();
+    let quote = rest.chars().next().filter(|&c| c == '"' || c == '\'')?;
+    let value = &rest[1..];
+    Some(value[..value.find(quote)?].to_owned())
+}
+
+/// Makes the XML declaration (if any) say UTF-8, which is what the text now is.
+fn rewrite_declaration(text: String) -> String {
+    let lead = text.len() - text.trim_start().len();
+    let rest = &text[lead..];
+    if !rest.starts_with("<?xml") {
+        return text;
+    }
+    let Some(end) = rest.find("?>") else {
+        return text;
+    };
+    let decl = &rest[..end];
+    let Some(at) = decl.find("encoding") else {
+        return text;
+    };
+    let value = decl[at + "encoding".len()..].trim_start();
+    let Some(value) = value.strip_prefix('=').map(str::trim_start) else {
+        return text;
+    };
+    let Some(quote) = value.chars().next().filter(|&c| c == '"' || c == '\'') else {
+        return text;
+    };
+    let Some(close) = value[1..].find(quote) else {
+        return text;
+    };
+    let value_start = lead + (decl.len() - value.len());
+    let value_end = value_start + close + 2;
+    format!("{}\"UTF-8\"{}", &text[..value_start], &text[value_end..])
+}
+
+/// The `charset` parameter of a `Content-Type` header value.
+pub fn charset_of(content_type: &str) -> Option<String> {
+    content_type.split(';').skip(1).find_map(|param| {
+        let (key, value) = param.split_once('=')?;
+        key.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches(['"', '\'']).to_owned())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIMIT: u64 = 1 << 20;
+
+    fn feed_with(title: &str, decl: Option<&str>) -> String {
+        let decl = decl.map(|e| format!("<?xml version=\"1.0\" encoding=\"{e}\"?>\n")).unwrap_or_default();
+        format!("{decl}<rss version=\"2.0\"><channel><title>{title}</title></channel></rss>")
+    }
+
+    fn encode(text: &str, encoding: &'static Encoding) -> Vec<u8> {
+        let (bytes, _, errors) = encoding.encode(text);
+        assert!(!errors);
+        bytes.into_owned()
+    }
+
+    #[test]
+    fn windows_1251_by_declaration_header_or_guess() {
+        let title = "Песков заявил о переговорах по Украине";
+        let enc = encoding_rs::WINDOWS_1251;
+        for (decl, header) in [(Some("windows-1251"), None), (None, Some("windows-1251")), (None, None)] {
+            let bytes = encode(&feed_with(title, decl), enc);
+            let decoded = decode(&bytes, header, LIMIT).unwrap();
+            assert!(decoded.text.contains(title), "{decl:?} {header:?}: {}", decoded.text);
+            assert_eq!(decoded.encoding, "windows-1251");
+        }
+    }
+
+    #[test]
+    fn koi8_r_by_declaration_and_header() {
+        let title = "Кремль: переговоры продолжаются";
+        for (decl, header) in [(Some("koi8-r"), None), (None, Some("KOI8-R"))] {
+            let bytes = encode(&feed_with(title, decl), encoding_rs::KOI8_R);
+            let decoded = decode(&bytes, header, LIMIT).unwrap();
+            assert!(decoded.text.contains(title), "{}", decoded.text);
+        }
+    }
+
+    #[test]
+    fn iso_8859_1_by_declaration_header_or_neither() {
+        let title = "Réouverture de l'ambassade à Kyiv";
+        let enc = encoding_rs::WINDOWS_1252;
+        for (decl, header) in [(Some("ISO-8859-1"), None), (None, Some("iso-8859-1")), (None, None)] {
+            let bytes = encode(&feed_with(title, decl), enc);
+            let decoded = decode(&bytes, header, LIMIT).unwrap();
+            assert!(decoded.text.contains(title), "{decl:?} {header:?}: {}", decoded.text);
+        }
+    }
+
+    #[test]
+    fn utf16_with_and_without_bom() {
+        let text = feed_with("Συνομιλίες για την Ουκρανία", Some("UTF-16"));
+        let mut le: Vec<u8> = vec![0xFF, 0xFE];
+        le.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+        let mut be: Vec<u8> = vec![0xFE, 0xFF];
+        be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
+        let bare_le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let bare_be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for bytes in [le, be, bare_le, bare_be] {
+            let decoded = decode(&bytes, None, LIMIT).unwrap();
+            assert!(decoded.text.contains("Συνομιλίες"), "{}", decoded.text);
+            assert!(decoded.text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "{}", decoded.text);
+        }
+    }
+
+    #[test]
+    fn valid_utf8_wins_over_a_wrong_declaration_or_header() {
+        let text = feed_with("Песков", Some("windows-1251"));
+        let decoded = decode(text.as_bytes(), Some("iso-8859-1"), LIMIT).unwrap();
+        assert!(decoded.text.contains("Песков"));
+        assert!(decoded.text.contains("encoding=\"UTF-8\""), "the declaration is rewritten");
+        assert!(decoded.repairs.is_empty());
+    }
+
+    #[test]
+    fn utf8_bom_is_dropped() {
+        let mut bytes = vec![0xEF, 0xBB, 0xBF];
+        bytes.extend_from_slice(feed_with("x", None).as_bytes());
+        assert!(decode(&bytes, None, LIMIT).unwrap().text.starts_with("<rss"));
+    }
+
+    #[test]
+    fn sniffed_gzip_is_decompressed_within_the_limit() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        gz.write_all(feed_with("hello", None).as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        let decoded = decode(&bytes, None, LIMIT).unwrap();
+        assert!(decoded.text.contains("hello"));
+        assert_eq!(decoded.repairs.len(), 1);
+        assert_eq!(decode(&bytes, None, 10), Err(DecodeError::TooLarge(10)));
+    }
+
+    #[test]
+    fn empty_bodies_are_an_error() {
+        assert_eq!(decode(b"", None, LIMIT), Err(DecodeError::Empty));
+        assert_eq!(decode(b" \n\t", None, LIMIT), Err(DecodeError::Empty));
+    }
+
+    #[test]
+    fn charset_parameter() {
+        assert_eq!(charset_of("application/rss+xml; charset=\"KOI8-R\"").as_deref(), Some("KOI8-R"));
+        assert_eq!(charset_of("text/xml;Charset=utf-8").as_deref(), Some("utf-8"));
+        assert_eq!(charset_of("text/xml"), None);
+    }
+}

@@ -1,0 +1,239 @@
+//! Stories: feed documents parsed and normalised into what newshound matches and keeps.
+//!
+//! [`parse_feed`] takes a response body to stories: decode to UTF-8 ([`decode`]), parse
+//! with feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed), and when feed-rs rejects a feed
+//! that real readers accept, repair it leniently and try once more ([`repair`]). Each
+//! entry becomes a [`Story`]: plain text for matching and display, a canonical link,
+//! and an identity that recognises the story on every later fetch.
+
+pub mod canonical;
+pub mod decode;
+mod repair;
+pub mod text;
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::LazyLock;
+
+use chrono::{DateTime, Utc};
+use regex::Regex;
+use sha2::{Digest, Sha256};
+use url::Url;
+
+pub use canonical::canonical_link;
+pub use decode::{DecodeError, Decoded, charset_of, decode};
+pub use text::to_plain_text;
+
+use crate::rules::{Document, Field};
+
+/// One story of a feed, normalised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Story {
+    /// Recognises the story within its feed: `guid:…`, `link:…` or `hash:…`.
+    pub identity: String,
+    /// The canonical link, when the entry has an http(s) one.
+    pub link: Option<String>,
+    pub title: String,
+    pub summary: String,
+    pub content: String,
+    pub authors: Vec<String>,
+    pub categories: Vec<String>,
+    pub published: Option<DateTime<Utc>>,
+    pub updated: Option<DateTime<Utc>>,
+}
+
+impl Story {
+    /// A hash of the text, to tell an updated entry from an unchanged one.
+    pub fn content_hash(&self) -> String {
+        let mut h = Sha256::new();
+        for part in [&self.title, &self.summary, &self.content] {
+            h.update(part.as_bytes());
+            h.update([0]);
+        }
+        h.update(self.authors.join("\u{1f}").as_bytes());
+        h.update([0]);
+        h.update(self.categories.join("\u{1f}").as_bytes());
+        hex(&h.finalize()[..16])
+    }
+
+    /// The story prepared for matching; `feed` is the feed's name.
+    pub fn document<'a>(&'a self, authors: &'a str, categories: &'a str, feed: &'a str) -> Document<'a> {
+        Document::new([
+            (Field::Title, self.title.as_str()),
+            (Field::Summary, self.summary.as_str()),
+            (Field::Content, self.content.as_str()),
+            (Field::Author, authors),
+            (Field::Category, categories),
+            (Field::Feed, feed),
+        ])
+    }
+
+    /// When the story appeared, by the feed's account.
+    pub fn date(&self) -> Option<DateTime<Utc>> {
+        self.published.or(self.updated)
+    }
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A parsed feed.
+#[derive(Debug, Clone)]
+pub struct ParsedFeed {
+    /// The feed's own title.
+    pub title: Option<String>,
+    pub stories: Vec<Story>,
+    /// The feed's `<ttl>` in minutes, if it gives one.
+    pub ttl: Option<u32>,
+    /// The encoding the body was read in.
+    pub encoding: &'static str,
+    /// Repairs made to read the feed; empty for a well-formed one.
+    pub repairs: Vec<String>,
+}
+
+/// Why a body yielded no feed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FeedError {
+    #[error(transparent)]
+    Decode(#[from] DecodeError),
+    #[error("an HTML page, not a feed{}", advertised_list(.advertised))]
+    Html { advertised: Vec<String> },
+    #[error("not a feed: {0}")]
+    NotAFeed(String),
+}
+
+fn advertised_list(feeds: &[String]) -> String {
+    if feeds.is_empty() {
+        String::new()
+    } else {
+        format!(" (it advertises: {})", feeds.join(", "))
+    }
+}
+
+/// Parses a response body into stories. `base` is the feed's URL, for relative links;
+/// `http_charset` the `Content-Type` charset; `limit` caps sniffed gzip data.
+pub fn parse_feed(bytes: &[u8], base: Option<&Url>, http_charset: Option<&str>, limit: u64) -> Result<ParsedFeed, FeedError> {
+    let decoded = decode(bytes, http_charset, limit)?;
+    let mut repairs = decoded.repairs;
+    let text = decoded.text;
+    let feed = match parse_strict(&text, base) {
+        Ok(feed) => feed,
+        Err(strict) => {
+            if let Some(advertised) = html_page(&text, base) {
+                return Err(FeedError::Html { advertised });
+            }
+            let trimmed = text.trim_start();
+            let repaired = if trimmed.starts_with('{') { repair::repair_json(trimmed) } else { repair::repair_xml(&text) };
+            match repaired.and_then(|(fixed, fixes)| parse_strict(&fixed, base).ok().map(|f| (f, fixes))) {
+                Some((feed, fixes)) => {
+                    repairs.extend(fixes);
+                    feed
+                }
+                None => return Err(FeedError::NotAFeed(strict)),
+            }
+        }
+    };
+    let title = feed.title.as_ref().map(|t| to_plain_text(&t.content)).filter(|t| !t.is_empty());
+    let stories = feed.entries.into_iter().filter_map(|e| normalise(e, base)).collect();
+    Ok(ParsedFeed { title, stories, ttl: feed.ttl, encoding: decoded.encoding, repairs })
+}
+
+/// feed-rs, with missing ids left empty (newshound decides identity itself) and a
+/// panic — feed-rs 3.0 has a few on malformed input — turned into an error.
+fn parse_strict(text: &str, base: Option<&Url>) -> Result<feed_rs::model::Feed, String> {
+    let parser = feed_rs::parser::Builder::new()
+        .base_uri(base.map(Url::as_str))
+        .id_generator(|_, _, _| String::new())
+        .build();
+    match catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes()))) {
+        Ok(Ok(feed)) => Ok(feed),
+        Ok(Err(e)) => Err(e.to_string()),
+        Err(_) => Err("the feed parser failed on this document".to_owned()),
+    }
+}
+
+/// When the text is an HTML page, the feed URLs it advertises.
+fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
+    static LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?is)<link\b[^>]*>"#).expect("valid regex"));
+    static HREF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?is)\bhref\s*=\s*["']([^"']+)["']"#).expect("valid regex"));
+    let head = &text[..text.len().min(64 * 1024)];
+    let lower = head.trim_start().get(..512.min(head.trim_start().len()))?.to_ascii_lowercase();
+    if !(lower.starts_with("<!doctype html") || lower.contains("<html")) {
+        return None;
+    }
+    let mut feeds = Vec::new();
+    for link in LINK.find_iter(head) {
+        let tag = link.as_str().to_ascii_lowercase();
+        let is_feed = tag.contains("alternate") && ["rss+xml", "atom+xml", "feed+json", "application/json"].iter().any(|t| tag.contains(t));
+        if let Some(href) = HREF.captures(link.as_str()).filter(|_| is_feed) {
+            let href = &href[1];
+            let resolved = match base {
+                Some(b) => b.join(href).map(String::from).unwrap_or_else(|_| href.to_owned()),
+                None => href.to_owned(),
+            };
+            feeds.push(resolved);
+        }
+    }
+    Some(feeds)
+}
+
+fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> {
+    let title = entry.title.as_ref().map(|t| to_plain_text(&t.content)).unwrap_or_default();
+    let summary = entry.summary.as_ref().map(|t| to_plain_text(&t.content)).unwrap_or_default();
+    let content = entry.content.as_ref().and_then(|c| c.body.as_deref()).map(to_plain_text).unwrap_or_default();
+    let link = entry
+        .links
+        .iter()
+        .filter(|l| l.rel.as_deref().is_none_or(|r| r == "alternate"))
+        .chain(entry.links.iter())
+        .find_map(|l| canonical_link(&l.href, base));
+    let authors: Vec<String> = entry
+        .authors
+        .iter()
+        .filter_map(|p| p.name.as_deref().or(p.email.as_deref()))
+        .map(to_plain_text)
+        .filter(|n| !n.is_empty())
+        .collect();
+    let categories: Vec<String> = entry
+        .categories
+        .iter()
+        .map(|c| to_plain_text(c.label.as_deref().unwrap_or(&c.term)))
+        .filter(|n| !n.is_empty())
+        .collect();
+    if title.is_empty() && summary.is_empty() && content.is_empty() && link.is_none() {
+        return None; // nothing to recognise, match or show
+    }
+    let guid = entry.id.trim();
+    let identity = if !guid.is_empty() {
+        format!("guid:{guid}")
+    } else if let Some(link) = &link {
+        format!("link:{link}")
+    } else {
+        let mut h = Sha256::new();
+        h.update(title.as_bytes());
+        h.update([0]);
+        let date = entry.published.or(entry.updated).map(|d| d.to_rfc3339()).unwrap_or_default();
+        h.update(date.as_bytes());
+        h.update([0]);
+        // Without a title or date, the text itself must tell stories apart.
+        if title.is_empty() {
+            h.update(summary.as_bytes());
+        }
+        format!("hash:{}", hex(&h.finalize()[..16]))
+    };
+    Some(Story {
+        identity,
+        link,
+        title,
+        summary,
+        content,
+        authors,
+        categories,
+        published: entry.published,
+        updated: entry.updated,
+    })
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,218 @@
+//! Lenient repairs for feeds that feed-rs rejects but that carry real entries.
+//!
+//! Established feed readers read these feeds, so newshound does too — but only with
+//! repairs that cannot change what a well-formed part of the document means, and only
+//! after a strict parse failed. Each repair made is reported so `newshound feeds` can say
+//! the feed was repaired.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+/// The entities XML itself defines; every other named entity is HTML's.
+const XML_ENTITIES: [&str; 5] = ["amp", "lt", "gt", "quot", "apos"];
+
+/// Repairs an XML feed's text. Returns the repaired text and what was done, or `None`
+/// when nothing needed repair.
+pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
+    let mut repairs = Vec::new();
+    let mut text = text.to_owned();
+
+    // Whitespace or stray output (a PHP warning, say) before the document.
+    let start = text.find("<?xml").or_else(|| text.find('<')).unwrap_or(0);
+    if start > 0 {
+        let junk = text[..start].trim();
+        repairs.push(if junk.is_empty() {
+            "whitespace before the XML declaration, removed".to_owned()
+        } else {
+            format!("text before the XML document ({:?}), removed", truncate(junk, 40))
+        });
+        text.drain(..start);
+    }
+
+    let (escaped, bare, html) = escape_ampersands(&text);
+    if bare > 0 {
+        repairs.push(format!("{bare} bare `&` escaped"));
+    }
+    if !html.is_empty() {
+        repairs.push(format!("HTML entities XML does not define ({}) converted", html.join(", ")));
+    }
+    text = escaped;
+
+    static ATOM_TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(<(?:[A-Za-z0-9_]+:)?(?:title|summary|subtitle|rights|tagline)\b[^>]*?\btype\s*=\s*)("[^"]*"|'[^']*')"#)
+            .expect("valid regex")
+    });
+    if text.contains("<feed") {
+        let mut retyped = 0;
+        let replaced = ATOM_TEXT_TYPE.replace_all(&text, |c: &regex::Captures<'_>| {
+            let value = c[2][1..c[2].len() - 1].trim().to_ascii_lowercase();
+            let fixed = match value.as_str() {
+                "text" | "html" | "xhtml" | "text/html" | "application/xhtml+xml" => return c[0].to_owned(),
+                v if v.contains("html") => "html",
+                _ => "text",
+            };
+            retyped += 1;
+            format!("{}\"{fixed}\"", &c[1])
+        });
+        if retyped > 0 {
+            text = replaced.into_owned();
+            repairs.push(format!("{retyped} Atom text elements with a MIME type such as text/plain retyped"));
+        }
+    }
+    (!repairs.is_empty()).then_some((text, repairs))
+}
+
+fn truncate(s: &str, chars: usize) -> String {
+    match s.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
+/// Escapes `&` that starts no entity, and turns HTML named entities into numeric
+/// references, outside CDATA sections and comments (where `&` is literal). Returns the
+/// text, the number of bare `&`, and the HTML entity names converted.
+fn escape_ampersands(text: &str) -> (String, usize, Vec<String>) {
+    let mut out = String::with_capacity(text.len() + 64);
+    let mut bare = 0;
+    let mut html: Vec<String> = Vec::new();
+    let mut rest = text;
+    while let Some(i) = rest.find(['&', '<']) {
+        out.push_str(&rest[..i]);
+        rest = &rest[i..];
+        if rest.starts_with('<') {
+            // Copy CDATA sections and comments untouched.
+            let end = if rest.starts_with("<![CDATA[") {
+                rest.find("]]>").map(|e| e + 3)
+            } else if rest.starts_with("<!--") {
+                rest.find("-->").map(|e| e + 3)
+            } else {
+                Some(1)
+            };
+            let end = end.unwrap_or(rest.len());
+            out.push_str(&rest[..end]);
+            rest = &rest[end..];
+            continue;
+        }
+        // At an `&`: a well-formed reference stays, an HTML one becomes numeric.
+        let name_len = rest[1..]
+            .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
+            .unwrap_or(rest.len() - 1);
+        let name = &rest[1..1 + name_len];
+        let terminated = rest[1 + name_len..].starts_with(';');
+        if terminated && !name.is_empty() {
+            let numeric = name.strip_prefix('#').is_some_and(|n| {
+                n.strip_prefix(['x', 'X'])
+                    .map_or_else(|| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()), |h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+            });
+            if numeric || XML_ENTITIES.contains(&name) {
+                out.push_str(&rest[..name_len + 2]);
+                rest = &rest[name_len + 2..];
+                continue;
+            }
+            let entity = &rest[..name_len + 2];
+            let decoded = html_escape::decode_html_entities(entity);
+            if decoded != entity {
+                for c in decoded.chars() {
+                    out.push_str(&format!("&#{};", c as u32));
+                }
+                if !html.iter().any(|h| h == name) && html.len() < 8 {
+                    html.push(name.to_owned());
+                }
+                rest = &rest[name_len + 2..];
+                continue;
+            }
+        }
+        out.push_str("&amp;");
+        bare += 1;
+        rest = &rest[1..];
+    }
+    out.push_str(rest);
+    (out, bare, html)
+}
+
+/// Repairs a JSON Feed: an `http://` version URL, and `tags` given as one string.
+pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
+    let mut value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+    let mut repairs = Vec::new();
+    let object = value.as_object_mut()?;
+    match object.get("version").and_then(|v| v.as_str()) {
+        Some(v) if v.starts_with("https://jsonfeed.org/version/1") => {}
+        Some(v) if v.starts_with("http://jsonfeed.org/version/1") => {
+            let fixed = v.replacen("http://", "https://", 1);
+            object.insert("version".into(), fixed.into());
+            repairs.push("JSON Feed version URL given with http://".to_owned());
+        }
+        // A JSON feed-like document without a usable version: read it as 1.1.
+        _ if object.contains_key("items") => {
+            object.insert("version".into(), "https://jsonfeed.org/version/1.1".into());
+            repairs.push("JSON Feed without a known version, read as 1.1".to_owned());
+        }
+        _ => return None,
+    }
+    if !object.get("title").is_some_and(|t| t.is_string()) {
+        object.insert("title".into(), "".into());
+        repairs.push("JSON Feed without a title".to_owned());
+    }
+    if let Some(items) = object.get_mut("items").and_then(|i| i.as_array_mut()) {
+        let mut fixed_tags = 0;
+        for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
+            match item.get("tags") {
+                Some(serde_json::Value::String(tag)) => {
+                    let tags: Vec<serde_json::Value> = tag.split(',').map(|t| t.trim()).filter(|t| !t.is_empty()).map(Into::into).collect();
+                    item.insert("tags".into(), tags.into());
+                    fixed_tags += 1;
+                }
+                Some(serde_json::Value::Array(tags)) if tags.iter().any(|t| !t.is_string()) => {
+                    let tags: Vec<serde_json::Value> = tags.iter().filter_map(|t| t.as_str()).map(Into::into).collect();
+                    item.insert("tags".into(), tags.into());
+                    fixed_tags += 1;
+                }
+                Some(serde_json::Value::Null) => {
+                    item.remove("tags");
+                }
+                _ => {}
+            }
+        }
+        if fixed_tags > 0 {
+            repairs.push(format!("{fixed_tags} JSON Feed items with tags not given as a list of strings"));
+        }
+    }
+    (!repairs.is_empty()).then(|| (value.to_string(), repairs))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bare_ampersands_and_html_entities() {
+        let (text, repairs) = repair_xml("<a>AT&T &amp; Co&nbsp;&mdash; &#8212; &#x41; <![CDATA[a & b &nbsp;]]> &unknown;</a>").unwrap();
+        assert_eq!(text, "<a>AT&amp;T &amp; Co&#160;&#8212; &#8212; &#x41; <![CDATA[a & b &nbsp;]]> &amp;unknown;</a>");
+        assert_eq!(repairs, ["2 bare `&` escaped", "HTML entities XML does not define (nbsp, mdash) converted"]);
+    }
+
+    #[test]
+    fn junk_before_the_declaration() {
+        let (text, repairs) = repair_xml("\n\nWarning: x in y.php\n<?xml version=\"1.0\"?><rss/>").unwrap();
+        assert_eq!(text, "<?xml version=\"1.0\"?><rss/>");
+        assert!(repairs[0].starts_with("text before the XML document"));
+        assert!(repair_xml("<?xml version=\"1.0\"?><rss/>").is_none());
+    }
+
+    #[test]
+    fn atom_text_types() {
+        let (text, _) = repair_xml(r#"<feed><title type="text/plain">T</title><summary type='TEXT/HTML'>x</summary></feed>"#).unwrap();
+        assert_eq!(text, r#"<feed><title type="text">T</title><summary type='TEXT/HTML'>x</summary></feed>"#);
+    }
+
+    #[test]
+    fn json_feed_version_and_string_tags() {
+        let (text, repairs) = repair_json(r#"{"version":"http://jsonfeed.org/version/1","items":[{"id":"1","tags":"a, b"}]}"#).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["version"], "https://jsonfeed.org/version/1");
+        assert_eq!(v["items"][0]["tags"], serde_json::json!(["a", "b"]));
+        assert_eq!(repairs.len(), 3);
+    }
+}

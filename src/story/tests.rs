@@ -1,0 +1,95 @@
+//! Parsing and normalising feeds of every supported format, and the repairs.
+
+use super::*;
+
+fn parse(text: &str) -> Result<ParsedFeed, FeedError> {
+    let base = Url::parse("https://example.org/feed/").unwrap();
+    parse_feed(text.as_bytes(), Some(&base), None, 1 << 20)
+}
+
+#[test]
+fn rss2_entries_become_stories() {
+    let feed = parse(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>World &amp; more</title><ttl>30</ttl>
+        <item><title>Peskov &lt;b&gt;speaks&lt;/b&gt;</title><link>https://Example.org/a?utm_source=rss#x</link>
+        <guid isPermaLink="false">id-1</guid><description>&lt;p&gt;The &lt;i&gt;Kremlin&lt;/i&gt; said&lt;/p&gt;</description>
+        <author>desk@example.org (Jane Doe)</author><category>Europe</category>
+        <pubDate>Thu, 26 Nov 2026 15:40:00 GMT</pubDate></item>
+        <item><title>No guid</title><link>/b</link></item>
+        <item><title>Neither</title><pubDate>Thu, 26 Nov 2026 15:40:00 GMT</pubDate></item>
+        </channel></rss>"#)
+    .unwrap();
+    assert_eq!(feed.title.as_deref(), Some("World & more"));
+    assert_eq!(feed.ttl, Some(30));
+    assert!(feed.repairs.is_empty());
+    let [a, b, c] = &feed.stories[..] else { panic!("three stories: {:?}", feed.stories) };
+    assert_eq!(a.identity, "guid:id-1");
+    assert_eq!(a.title, "Peskov speaks");
+    assert_eq!(a.summary, "The Kremlin said");
+    assert_eq!(a.link.as_deref(), Some("https://example.org/a"));
+    assert_eq!(a.categories, ["Europe"]);
+    assert_eq!(a.published.unwrap().to_rfc3339(), "2026-11-26T15:40:00+00:00");
+    assert_eq!(b.identity, "link:https://example.org/b", "relative links resolve against the feed");
+    assert!(c.identity.starts_with("hash:"));
+}
+
+#[test]
+fn rss1_atom_and_json_feed() {
+    let rdf = parse(r#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+        <channel rdf:about="https://example.org/"><title>R</title><link>https://example.org/</link><description>d</description></channel>
+        <item rdf:about="https://example.org/1"><title>Embassy to reopen</title><link>https://example.org/1</link></item></rdf:RDF>"#)
+    .unwrap();
+    assert_eq!(rdf.stories[0].title, "Embassy to reopen");
+
+    let atom = parse(r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id><updated>2026-11-26T00:00:00Z</updated>
+        <entry><id>urn:e1</id><title type="html">Talks &amp;amp; more</title><updated>2026-11-26T10:00:00Z</updated>
+        <link href="https://example.org/e1"/><content type="html">&lt;p&gt;Ukraine talks&lt;/p&gt;</content><author><name>Ann</name></author></entry></feed>"#)
+    .unwrap();
+    let e = &atom.stories[0];
+    assert_eq!((e.identity.as_str(), e.title.as_str(), e.content.as_str()), ("guid:urn:e1", "Talks & more", "Ukraine talks"));
+    assert_eq!(e.authors, ["Ann"]);
+
+    let json = parse(r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"j1","title":"Песков","content_html":"<b>x</b>","tags":["a"]}]}"#)
+        .unwrap();
+    assert_eq!(json.stories[0].identity, "guid:j1");
+    assert_eq!(json.stories[0].categories, ["a"]);
+}
+
+#[test]
+fn lenient_repairs_are_reported() {
+    let feed = parse("\n  <?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title><item><title>AT&T &mdash; news</title><guid>1</guid></item></channel></rss>")
+        .unwrap();
+    assert_eq!(feed.stories[0].title, "AT&T — news");
+    assert_eq!(feed.repairs.len(), 3, "{:?}", feed.repairs);
+
+    let atom = parse(r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="text/plain">A</title><id>x</id><entry><id>1</id><title type="text/plain">Plain</title></entry></feed>"#)
+        .unwrap();
+    assert_eq!(atom.stories[0].title, "Plain");
+    assert!(!atom.repairs.is_empty());
+
+    let json = parse(r#"{"version":"http://jsonfeed.org/version/1","items":[{"id":"1","title":"x","tags":"a,b"}]}"#).unwrap();
+    assert_eq!(json.stories[0].categories, ["a", "b"]);
+    assert_eq!(json.repairs.len(), 3);
+}
+
+#[test]
+fn html_pages_and_garbage_are_clear_errors() {
+    let html = r#"<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x</body></html>"#;
+    assert_eq!(parse(html).unwrap_err(), FeedError::Html { advertised: vec!["https://example.org/rss.xml".to_owned()] });
+    assert!(matches!(parse("\u{1}\u{2} binary"), Err(FeedError::NotAFeed(_))));
+    assert_eq!(parse("").unwrap_err(), FeedError::Decode(DecodeError::Empty));
+    assert!(parse("<rss version=\"2.0\"><channel><item><title>unclosed").is_err());
+}
+
+#[test]
+fn billion_laughs_does_not_expand() {
+    let mut doc = String::from("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">");
+    for i in 1..10 {
+        let prev = if i == 1 { "lol".to_owned() } else { format!("lol{}", i - 1) };
+        doc.push_str(&format!("<!ENTITY lol{i} \"{}\">", format!("&{prev};").repeat(10)));
+    }
+    doc.push_str("]><rss version=\"2.0\"><channel><title>&lol9;</title><item><title>x &lol9;</title><guid>1</guid></item></channel></rss>");
+    // Whatever the outcome, the text stays small: custom entities are not expanded.
+    if let Ok(feed) = parse(&doc) {
+        assert!(feed.stories.iter().all(|s| s.title.len() < 1000));
+    }
+}
