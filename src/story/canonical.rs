@@ -9,10 +9,34 @@ fn is_tracking(key: &str) -> bool {
     key.starts_with("utm_")
         || matches!(
             key.as_str(),
-            "fbclid" | "gclid" | "dclid" | "gbraid" | "wbraid" | "msclkid" | "yclid" | "mc_cid" | "mc_eid"
-                | "_hsenc" | "_hsmi" | "igshid" | "mkt_tok" | "oly_anon_id" | "oly_enc_id" | "vero_id"
-                | "wt_mc" | "cmpid" | "ocid" | "ito" | "at_medium" | "at_campaign" | "ns_mchannel"
-                | "ns_campaign" | "ns_source" | "ns_linkname" | "ns_fee" | "ref_src"
+            "fbclid"
+                | "gclid"
+                | "dclid"
+                | "gbraid"
+                | "wbraid"
+                | "msclkid"
+                | "yclid"
+                | "mc_cid"
+                | "mc_eid"
+                | "_hsenc"
+                | "_hsmi"
+                | "igshid"
+                | "mkt_tok"
+                | "oly_anon_id"
+                | "oly_enc_id"
+                | "vero_id"
+                | "wt_mc"
+                | "cmpid"
+                | "ocid"
+                | "ito"
+                | "at_medium"
+                | "at_campaign"
+                | "ns_mchannel"
+                | "ns_campaign"
+                | "ns_source"
+                | "ns_linkname"
+                | "ns_fee"
+                | "ref_src"
         )
 }
 
@@ -53,12 +77,24 @@ mod tests {
     #[test]
     fn canonical_forms() {
         let c = |s| canonical_link(s, None);
-        assert_eq!(c("HTTPS://Example.COM:443/News/A?utm_source=rss&id=5#top").as_deref(), Some("https://example.com/News/A?id=5"));
-        assert_eq!(c("http://example.com:80/a?fbclid=x&gclid=y&mc_cid=z").as_deref(), Some("http://example.com/a"));
-        assert_eq!(c("http://example.com:8080/a").as_deref(), Some("http://example.com:8080/a"));
+        assert_eq!(
+            c("HTTPS://Example.COM:443/News/A?utm_source=rss&id=5#top").as_deref(),
+            Some("https://example.com/News/A?id=5")
+        );
+        assert_eq!(
+            c("http://example.com:80/a?fbclid=x&gclid=y&mc_cid=z").as_deref(),
+            Some("http://example.com/a")
+        );
+        assert_eq!(
+            c("http://example.com:8080/a").as_deref(),
+            Some("http://example.com:8080/a")
+        );
         assert_eq!(c("mailto:a@b.c"), None);
         assert_eq!(c("/relative"), None);
         let base = Url::parse("https://example.com/feed/").unwrap();
-        assert_eq!(canonical_link("../story/1", Some(&base)).as_deref(), Some("https://example.com/story/1"));
+        assert_eq!(
+            canonical_link("../story/1", Some(&base)).as_deref(),
+            Some("https://example.com/story/1")
+        );
     }
 }

@@ -35,7 +35,11 @@ pub enum DecodeError {
 
 /// Decodes feed bytes to UTF-8. `http_charset` is the `charset` parameter of the
 /// response's `Content-Type`, if any; `limit` caps the size of sniffed gzip data.
-pub fn decode(bytes: &[u8], http_charset: Option<&str>, limit: u64) -> Result<Decoded, DecodeError> {
+pub fn decode(
+    bytes: &[u8],
+    http_charset: Option<&str>,
+    limit: u64,
+) -> Result<Decoded, DecodeError> {
     let mut repairs = Vec::new();
     let gunzipped;
     let mut bytes = bytes;
@@ -60,19 +64,33 @@ pub fn decode(bytes: &[u8], http_charset: Option<&str>, limit: u64) -> Result<De
     let (encoding, body) = choose_encoding(bytes, http_charset, &mut repairs);
     let (text, had_errors) = encoding.decode_without_bom_handling(body);
     if had_errors {
-        repairs.push(format!("bytes invalid in {}, replaced with U+FFFD", encoding.name()));
+        repairs.push(format!(
+            "bytes invalid in {}, replaced with U+FFFD",
+            encoding.name()
+        ));
     }
     let text = rewrite_declaration(text.into_owned());
-    Ok(Decoded { text, encoding: encoding.name(), repairs })
+    Ok(Decoded {
+        text,
+        encoding: encoding.name(),
+        repairs,
+    })
 }
 
 /// Picks the encoding and returns the bytes to decode (without any BOM).
-fn choose_encoding<'b>(bytes: &'b [u8], http_charset: Option<&str>, repairs: &mut Vec<String>) -> (&'static Encoding, &'b [u8]) {
+fn choose_encoding<'b>(
+    bytes: &'b [u8],
+    http_charset: Option<&str>,
+    repairs: &mut Vec<String>,
+) -> (&'static Encoding, &'b [u8]) {
     if let Some((encoding, bom)) = Encoding::for_bom(bytes) {
         return (encoding, &bytes[bom..]);
     }
     // UTF-16 without a BOM: the declaration's `<?` with a zero byte beside each.
-    let start = bytes.iter().position(|&b| b != 0 && !b.is_ascii_whitespace()).unwrap_or(0);
+    let start = bytes
+        .iter()
+        .position(|&b| b != 0 && !b.is_ascii_whitespace())
+        .unwrap_or(0);
     if start + 3 < bytes.len() {
         if start > 0 && bytes[start - 1..].starts_with(b"\0<\0?") {
             return (UTF_16BE, &bytes[start - 1..]);
@@ -84,7 +102,10 @@ fn choose_encoding<'b>(bytes: &'b [u8], http_charset: Option<&str>, repairs: &mu
     if std::str::from_utf8(bytes).is_ok() {
         return (UTF_8, bytes);
     }
-    let label = |l: &str| Encoding::for_label(l.trim().as_bytes()).filter(|e| *e != UTF_16LE && *e != UTF_16BE && *e != UTF_8);
+    let label = |l: &str| {
+        Encoding::for_label(l.trim().as_bytes())
+            .filter(|e| *e != UTF_16LE && *e != UTF_16BE && *e != UTF_8)
+    };
     if let Some(encoding) = http_charset.and_then(label) {
         return (encoding, bytes);
     }
@@ -94,7 +115,10 @@ fn choose_encoding<'b>(bytes: &'b [u8], http_charset: Option<&str>, repairs: &mu
     let mut detector = chardetng::EncodingDetector::new(chardetng::Iso2022JpDetection::Deny);
     detector.feed(bytes, true);
     let guess = detector.guess(None, chardetng::Utf8Detection::Allow);
-    repairs.push(format!("no usable charset declared and the bytes are not UTF-8; read as {} (a guess)", guess.name()));
+    repairs.push(format!(
+        "no usable charset declared and the bytes are not UTF-8; read as {} (a guess)",
+        guess.name()
+    ));
     (guess, bytes)
 }
 
@@ -144,7 +168,9 @@ fn rewrite_declaration(text: String) -> String {
 pub fn charset_of(content_type: &str) -> Option<String> {
     content_type.split(';').skip(1).find_map(|param| {
         let (key, value) = param.split_once('=')?;
-        key.trim().eq_ignore_ascii_case("charset").then(|| value.trim().trim_matches(['"', '\'']).to_owned())
+        key.trim()
+            .eq_ignore_ascii_case("charset")
+            .then(|| value.trim().trim_matches(['"', '\'']).to_owned())
     })
 }
 
@@ -155,7 +181,9 @@ mod tests {
     const LIMIT: u64 = 1 << 20;
 
     fn feed_with(title: &str, decl: Option<&str>) -> String {
-        let decl = decl.map(|e| format!("<?xml version=\"1.0\" encoding=\"{e}\"?>\n")).unwrap_or_default();
+        let decl = decl
+            .map(|e| format!("<?xml version=\"1.0\" encoding=\"{e}\"?>\n"))
+            .unwrap_or_default();
         format!("{decl}<rss version=\"2.0\"><channel><title>{title}</title></channel></rss>")
     }
 
@@ -169,10 +197,18 @@ mod tests {
     fn windows_1251_by_declaration_header_or_guess() {
         let title = "Песков заявил о переговорах по Украине";
         let enc = encoding_rs::WINDOWS_1251;
-        for (decl, header) in [(Some("windows-1251"), None), (None, Some("windows-1251")), (None, None)] {
+        for (decl, header) in [
+            (Some("windows-1251"), None),
+            (None, Some("windows-1251")),
+            (None, None),
+        ] {
             let bytes = encode(&feed_with(title, decl), enc);
             let decoded = decode(&bytes, header, LIMIT).unwrap();
-            assert!(decoded.text.contains(title), "{decl:?} {header:?}: {}", decoded.text);
+            assert!(
+                decoded.text.contains(title),
+                "{decl:?} {header:?}: {}",
+                decoded.text
+            );
             assert_eq!(decoded.encoding, "windows-1251");
         }
     }
@@ -191,10 +227,18 @@ mod tests {
     fn iso_8859_1_by_declaration_header_or_neither() {
         let title = "Réouverture de l'ambassade à Kyiv";
         let enc = encoding_rs::WINDOWS_1252;
-        for (decl, header) in [(Some("ISO-8859-1"), None), (None, Some("iso-8859-1")), (None, None)] {
+        for (decl, header) in [
+            (Some("ISO-8859-1"), None),
+            (None, Some("iso-8859-1")),
+            (None, None),
+        ] {
             let bytes = encode(&feed_with(title, decl), enc);
             let decoded = decode(&bytes, header, LIMIT).unwrap();
-            assert!(decoded.text.contains(title), "{decl:?} {header:?}: {}", decoded.text);
+            assert!(
+                decoded.text.contains(title),
+                "{decl:?} {header:?}: {}",
+                decoded.text
+            );
         }
     }
 
@@ -210,7 +254,13 @@ mod tests {
         for bytes in [le, be, bare_le, bare_be] {
             let decoded = decode(&bytes, None, LIMIT).unwrap();
             assert!(decoded.text.contains("Συνομιλίες"), "{}", decoded.text);
-            assert!(decoded.text.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"), "{}", decoded.text);
+            assert!(
+                decoded
+                    .text
+                    .starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>"),
+                "{}",
+                decoded.text
+            );
         }
     }
 
@@ -219,7 +269,10 @@ mod tests {
         let text = feed_with("Песков", Some("windows-1251"));
         let decoded = decode(text.as_bytes(), Some("iso-8859-1"), LIMIT).unwrap();
         assert!(decoded.text.contains("Песков"));
-        assert!(decoded.text.contains("encoding=\"UTF-8\""), "the declaration is rewritten");
+        assert!(
+            decoded.text.contains("encoding=\"UTF-8\""),
+            "the declaration is rewritten"
+        );
         assert!(decoded.repairs.is_empty());
     }
 
@@ -227,7 +280,12 @@ mod tests {
     fn utf8_bom_is_dropped() {
         let mut bytes = vec![0xEF, 0xBB, 0xBF];
         bytes.extend_from_slice(feed_with("x", None).as_bytes());
-        assert!(decode(&bytes, None, LIMIT).unwrap().text.starts_with("<rss"));
+        assert!(
+            decode(&bytes, None, LIMIT)
+                .unwrap()
+                .text
+                .starts_with("<rss")
+        );
     }
 
     #[test]
@@ -250,8 +308,14 @@ mod tests {
 
     #[test]
     fn charset_parameter() {
-        assert_eq!(charset_of("application/rss+xml; charset=\"KOI8-R\"").as_deref(), Some("KOI8-R"));
-        assert_eq!(charset_of("text/xml;Charset=utf-8").as_deref(), Some("utf-8"));
+        assert_eq!(
+            charset_of("application/rss+xml; charset=\"KOI8-R\"").as_deref(),
+            Some("KOI8-R")
+        );
+        assert_eq!(
+            charset_of("text/xml;Charset=utf-8").as_deref(),
+            Some("utf-8")
+        );
         assert_eq!(charset_of("text/xml"), None);
     }
 }

@@ -56,7 +56,12 @@ impl Story {
     }
 
     /// The story prepared for matching; `feed` is the feed's name.
-    pub fn document<'a>(&'a self, authors: &'a str, categories: &'a str, feed: &'a str) -> Document<'a> {
+    pub fn document<'a>(
+        &'a self,
+        authors: &'a str,
+        categories: &'a str,
+        feed: &'a str,
+    ) -> Document<'a> {
         Document::new([
             (Field::Title, self.title.as_str()),
             (Field::Summary, self.summary.as_str()),
@@ -113,10 +118,30 @@ fn advertised_list(feeds: &[String]) -> String {
 
 /// Parses a response body into stories. `base` is the feed's URL, for relative links;
 /// `http_charset` the `Content-Type` charset; `limit` caps sniffed gzip data.
-pub fn parse_feed(bytes: &[u8], base: Option<&Url>, http_charset: Option<&str>, limit: u64) -> Result<ParsedFeed, FeedError> {
+pub fn parse_feed(
+    bytes: &[u8],
+    base: Option<&Url>,
+    http_charset: Option<&str>,
+    limit: u64,
+) -> Result<ParsedFeed, FeedError> {
     let decoded = decode(bytes, http_charset, limit)?;
     let mut repairs = decoded.repairs;
-    let text = decoded.text;
+    let mut text = decoded.text;
+    // An XML declaration must open the document; whatever precedes it (whitespace, a
+    // comment, a stray warning) makes the document ill-formed and can even crash the
+    // parser, so it goes before the strict parse.
+    if let Some(at) = text.find("<?xml").filter(|&at| at > 0 && at < 4096) {
+        let junk = text[..at].trim();
+        repairs.push(if junk.is_empty() {
+            "whitespace before the XML declaration, removed".to_owned()
+        } else {
+            format!(
+                "{} characters before the XML declaration, removed",
+                junk.chars().count()
+            )
+        });
+        text.drain(..at);
+    }
     let feed = match parse_strict(&text, base) {
         Ok(feed) => feed,
         Err(strict) => {
@@ -124,8 +149,14 @@ pub fn parse_feed(bytes: &[u8], base: Option<&Url>, http_charset: Option<&str>, 
                 return Err(FeedError::Html { advertised });
             }
             let trimmed = text.trim_start();
-            let repaired = if trimmed.starts_with('{') { repair::repair_json(trimmed) } else { repair::repair_xml(&text) };
-            match repaired.and_then(|(fixed, fixes)| parse_strict(&fixed, base).ok().map(|f| (f, fixes))) {
+            let repaired = if trimmed.starts_with('{') {
+                repair::repair_json(trimmed)
+            } else {
+                repair::repair_xml(&text)
+            };
+            match repaired
+                .and_then(|(fixed, fixes)| parse_strict(&fixed, base).ok().map(|f| (f, fixes)))
+            {
                 Some((feed, fixes)) => {
                     repairs.extend(fixes);
                     feed
@@ -134,9 +165,23 @@ pub fn parse_feed(bytes: &[u8], base: Option<&Url>, http_charset: Option<&str>, 
             }
         }
     };
-    let title = feed.title.as_ref().map(|t| to_plain_text(&t.content)).filter(|t| !t.is_empty());
-    let stories = feed.entries.into_iter().filter_map(|e| normalise(e, base)).collect();
-    Ok(ParsedFeed { title, stories, ttl: feed.ttl, encoding: decoded.encoding, repairs })
+    let title = feed
+        .title
+        .as_ref()
+        .map(|t| to_plain_text(&t.content))
+        .filter(|t| !t.is_empty());
+    let stories = feed
+        .entries
+        .into_iter()
+        .filter_map(|e| normalise(e, base))
+        .collect();
+    Ok(ParsedFeed {
+        title,
+        stories,
+        ttl: feed.ttl,
+        encoding: decoded.encoding,
+        repairs,
+    })
 }
 
 /// feed-rs, with missing ids left empty (newshound decides identity itself) and a
@@ -155,21 +200,32 @@ fn parse_strict(text: &str, base: Option<&Url>) -> Result<feed_rs::model::Feed, 
 
 /// When the text is an HTML page, the feed URLs it advertises.
 fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
-    static LINK: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?is)<link\b[^>]*>"#).expect("valid regex"));
-    static HREF: LazyLock<Regex> = LazyLock::new(|| Regex::new(r#"(?is)\bhref\s*=\s*["']([^"']+)["']"#).expect("valid regex"));
+    static LINK: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"(?is)<link\b[^>]*>"#).expect("valid regex"));
+    static HREF: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"(?is)\bhref\s*=\s*["']([^"']+)["']"#).expect("valid regex"));
     let head = &text[..text.len().min(64 * 1024)];
-    let lower = head.trim_start().get(..512.min(head.trim_start().len()))?.to_ascii_lowercase();
+    let lower = head
+        .trim_start()
+        .get(..512.min(head.trim_start().len()))?
+        .to_ascii_lowercase();
     if !(lower.starts_with("<!doctype html") || lower.contains("<html")) {
         return None;
     }
     let mut feeds = Vec::new();
     for link in LINK.find_iter(head) {
         let tag = link.as_str().to_ascii_lowercase();
-        let is_feed = tag.contains("alternate") && ["rss+xml", "atom+xml", "feed+json", "application/json"].iter().any(|t| tag.contains(t));
+        let is_feed = tag.contains("alternate")
+            && ["rss+xml", "atom+xml", "feed+json", "application/json"]
+                .iter()
+                .any(|t| tag.contains(t));
         if let Some(href) = HREF.captures(link.as_str()).filter(|_| is_feed) {
             let href = &href[1];
             let resolved = match base {
-                Some(b) => b.join(href).map(String::from).unwrap_or_else(|_| href.to_owned()),
+                Some(b) => b
+                    .join(href)
+                    .map(String::from)
+                    .unwrap_or_else(|_| href.to_owned()),
                 None => href.to_owned(),
             };
             feeds.push(resolved);
@@ -179,9 +235,22 @@ fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
 }
 
 fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> {
-    let title = entry.title.as_ref().map(|t| to_plain_text(&t.content)).unwrap_or_default();
-    let summary = entry.summary.as_ref().map(|t| to_plain_text(&t.content)).unwrap_or_default();
-    let content = entry.content.as_ref().and_then(|c| c.body.as_deref()).map(to_plain_text).unwrap_or_default();
+    let title = entry
+        .title
+        .as_ref()
+        .map(|t| to_plain_text(&t.content))
+        .unwrap_or_default();
+    let summary = entry
+        .summary
+        .as_ref()
+        .map(|t| to_plain_text(&t.content))
+        .unwrap_or_default();
+    let content = entry
+        .content
+        .as_ref()
+        .and_then(|c| c.body.as_deref())
+        .map(to_plain_text)
+        .unwrap_or_default();
     let link = entry
         .links
         .iter()
@@ -213,7 +282,11 @@ fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> 
         let mut h = Sha256::new();
         h.update(title.as_bytes());
         h.update([0]);
-        let date = entry.published.or(entry.updated).map(|d| d.to_rfc3339()).unwrap_or_default();
+        let date = entry
+            .published
+            .or(entry.updated)
+            .map(|d| d.to_rfc3339())
+            .unwrap_or_default();
         h.update(date.as_bytes());
         h.update([0]);
         // Without a title or date, the text itself must tell stories apart.

@@ -25,7 +25,10 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
         repairs.push(if junk.is_empty() {
             "whitespace before the XML declaration, removed".to_owned()
         } else {
-            format!("text before the XML document ({:?}), removed", truncate(junk, 40))
+            format!(
+                "text before the XML document ({:?}), removed",
+                truncate(junk, 40)
+            )
         });
         text.drain(..start);
     }
@@ -34,10 +37,55 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     if bare > 0 {
         repairs.push(format!("{bare} bare `&` escaped"));
     }
+    if escaped.len() == text.len() && escaped != text {
+        repairs.push("hexadecimal character references with an upper-case X".to_owned());
+    }
     if !html.is_empty() {
-        repairs.push(format!("HTML entities XML does not define ({}) converted", html.join(", ")));
+        repairs.push(format!(
+            "HTML entities XML does not define ({}) converted",
+            html.join(", ")
+        ));
     }
     text = escaped;
+
+    // feed-rs reads only RSS 0.91, 0.92 and 2.0 by version; other versions and none at
+    // all (RSS 0.93, 0.94, "2.00", or just `<rss>`) are read as RSS 2.0.
+    static RSS_ROOT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"<rss\b[^>]*>"#).expect("valid regex"));
+    static VERSION: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"\bversion\s*=\s*("[^"]*"|'[^']*')"#).expect("valid regex"));
+    if let Some(root) = RSS_ROOT.find(&text) {
+        let tag = root.as_str();
+        let fixed = match VERSION.captures(tag) {
+            None => Some(tag.replacen("<rss", "<rss version=\"2.0\"", 1)),
+            Some(v) if !matches!(&v[1][1..v[1].len() - 1], "2.0" | "0.91" | "0.92" | "") => {
+                Some(tag.replacen(&v[0], "version=\"2.0\"", 1))
+            }
+            Some(_) => None,
+        };
+        if let Some(fixed) = fixed {
+            text.replace_range(root.range(), &fixed);
+            repairs.push("RSS version missing or unsupported, read as RSS 2.0".to_owned());
+        }
+    }
+
+    // Empty text elements that feed-rs refuses ("missing text"): they carry nothing.
+    static EMPTY: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"<(media:(?:title|description|text|keywords|credit|copyright)|content|summary)\b([^>]*?)(?:/>|>\s*</(?:media:(?:title|description|text|keywords|credit|copyright)|content|summary)>)"#)
+            .expect("valid regex")
+    });
+    let mut emptied = 0;
+    let replaced = EMPTY.replace_all(&text, |c: &regex::Captures<'_>| {
+        if c[2].contains("src=") {
+            return c[0].to_owned();
+        }
+        emptied += 1;
+        String::new()
+    });
+    if emptied > 0 {
+        text = replaced.into_owned();
+        repairs.push(format!("{emptied} empty text elements removed"));
+    }
 
     static ATOM_TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"(<(?:[A-Za-z0-9_]+:)?(?:title|summary|subtitle|rights|tagline)\b[^>]*?\btype\s*=\s*)("[^"]*"|'[^']*')"#)
@@ -48,7 +96,8 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
         let replaced = ATOM_TEXT_TYPE.replace_all(&text, |c: &regex::Captures<'_>| {
             let value = c[2][1..c[2].len() - 1].trim().to_ascii_lowercase();
             let fixed = match value.as_str() {
-                "text" | "html" | "xhtml" | "text/html" | "application/xhtml+xml" => return c[0].to_owned(),
+                "text" | "html" | "xhtml" | "text/html" => return c[0].to_owned(),
+                v if v.contains("xhtml") => "xhtml",
                 v if v.contains("html") => "html",
                 _ => "text",
             };
@@ -57,8 +106,55 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
         });
         if retyped > 0 {
             text = replaced.into_owned();
-            repairs.push(format!("{retyped} Atom text elements with a MIME type such as text/plain retyped"));
+            repairs.push(format!(
+                "{retyped} Atom text elements with a MIME type such as text/plain retyped"
+            ));
         }
+    }
+    // Media RSS text types are "plain" or "html"; feeds also write "text" and MIME types.
+    static MEDIA_TEXT_TYPE: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(<media:(?:title|description|text|copyright)\b[^>]*?\btype\s*=\s*)("[^"]*"|'[^']*')"#).expect("valid regex")
+    });
+    let mut retyped = 0;
+    let replaced = MEDIA_TEXT_TYPE.replace_all(&text, |c: &regex::Captures<'_>| {
+        let value = c[2][1..c[2].len() - 1].trim().to_ascii_lowercase();
+        let fixed = match value.as_str() {
+            "plain" | "html" => return c[0].to_owned(),
+            v if v.contains("html") => "html",
+            _ => "plain",
+        };
+        retyped += 1;
+        format!("{}\"{fixed}\"", &c[1])
+    });
+    if retyped > 0 {
+        text = replaced.into_owned();
+        repairs.push(format!(
+            "{retyped} Media RSS text types other than plain or html"
+        ));
+    }
+
+    // Out-of-line Atom content must have a MIME type, but "text" and "html" are common.
+    static SRC_CONTENT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"(<content\b[^>]*\btype\s*=\s*)("(?:text|html|xhtml)"|'(?:text|html|xhtml)')([^>]*>)"#).expect("valid regex")
+    });
+    let mut retyped = 0;
+    let replaced = SRC_CONTENT.replace_all(&text, |c: &regex::Captures<'_>| {
+        if !c[0].contains("src=") {
+            return c[0].to_owned();
+        }
+        retyped += 1;
+        let mime = match &c[2][1..c[2].len() - 1] {
+            "text" => "text/plain",
+            "html" => "text/html",
+            _ => "application/xhtml+xml",
+        };
+        format!("{}\"{mime}\"{}", &c[1], &c[3])
+    });
+    if retyped > 0 {
+        text = replaced.into_owned();
+        repairs.push(format!(
+            "{retyped} out-of-line Atom content types given as text/html/xhtml"
+        ));
     }
     (!repairs.is_empty()).then_some((text, repairs))
 }
@@ -103,9 +199,18 @@ fn escape_ampersands(text: &str) -> (String, usize, Vec<String>) {
         let terminated = rest[1 + name_len..].starts_with(';');
         if terminated && !name.is_empty() {
             let numeric = name.strip_prefix('#').is_some_and(|n| {
-                n.strip_prefix(['x', 'X'])
-                    .map_or_else(|| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()), |h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()))
+                n.strip_prefix(['x', 'X']).map_or_else(
+                    || !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
+                    |h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()),
+                )
             });
+            if numeric && name.starts_with("#X") {
+                // XML allows only a lower-case `x` in hexadecimal references.
+                out.push_str("&#x");
+                out.push_str(&rest[3..name_len + 2]);
+                rest = &rest[name_len + 2..];
+                continue;
+            }
             if numeric || XML_ENTITIES.contains(&name) {
                 out.push_str(&rest[..name_len + 2]);
                 rest = &rest[name_len + 2..];
@@ -134,7 +239,8 @@ fn escape_ampersands(text: &str) -> (String, usize, Vec<String>) {
 
 /// Repairs a JSON Feed: an `http://` version URL, and `tags` given as one string.
 pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
-    let mut value: serde_json::Value = serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
+    let mut value: serde_json::Value =
+        serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
     let mut repairs = Vec::new();
     let object = value.as_object_mut()?;
     match object.get("version").and_then(|v| v.as_str()) {
@@ -160,12 +266,21 @@ pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
         for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
             match item.get("tags") {
                 Some(serde_json::Value::String(tag)) => {
-                    let tags: Vec<serde_json::Value> = tag.split(',').map(|t| t.trim()).filter(|t| !t.is_empty()).map(Into::into).collect();
+                    let tags: Vec<serde_json::Value> = tag
+                        .split(',')
+                        .map(|t| t.trim())
+                        .filter(|t| !t.is_empty())
+                        .map(Into::into)
+                        .collect();
                     item.insert("tags".into(), tags.into());
                     fixed_tags += 1;
                 }
                 Some(serde_json::Value::Array(tags)) if tags.iter().any(|t| !t.is_string()) => {
-                    let tags: Vec<serde_json::Value> = tags.iter().filter_map(|t| t.as_str()).map(Into::into).collect();
+                    let tags: Vec<serde_json::Value> = tags
+                        .iter()
+                        .filter_map(|t| t.as_str())
+                        .map(Into::into)
+                        .collect();
                     item.insert("tags".into(), tags.into());
                     fixed_tags += 1;
                 }
@@ -175,8 +290,31 @@ pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
                 _ => {}
             }
         }
+        let mut fixed_attachments = 0;
+        for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
+            for attachment in item
+                .get_mut("attachments")
+                .and_then(|a| a.as_array_mut())
+                .into_iter()
+                .flatten()
+            {
+                if let Some(a) = attachment.as_object_mut()
+                    && !a.get("mime_type").is_some_and(|m| m.is_string())
+                {
+                    a.insert("mime_type".into(), "application/octet-stream".into());
+                    fixed_attachments += 1;
+                }
+            }
+        }
+        if fixed_attachments > 0 {
+            repairs.push(format!(
+                "{fixed_attachments} JSON Feed attachments without a MIME type"
+            ));
+        }
         if fixed_tags > 0 {
-            repairs.push(format!("{fixed_tags} JSON Feed items with tags not given as a list of strings"));
+            repairs.push(format!(
+                "{fixed_tags} JSON Feed items with tags not given as a list of strings"
+            ));
         }
     }
     (!repairs.is_empty()).then(|| (value.to_string(), repairs))
@@ -188,28 +326,47 @@ mod tests {
 
     #[test]
     fn bare_ampersands_and_html_entities() {
-        let (text, repairs) = repair_xml("<a>AT&T &amp; Co&nbsp;&mdash; &#8212; &#x41; <![CDATA[a & b &nbsp;]]> &unknown;</a>").unwrap();
-        assert_eq!(text, "<a>AT&amp;T &amp; Co&#160;&#8212; &#8212; &#x41; <![CDATA[a & b &nbsp;]]> &amp;unknown;</a>");
-        assert_eq!(repairs, ["2 bare `&` escaped", "HTML entities XML does not define (nbsp, mdash) converted"]);
+        let (text, repairs) = repair_xml(
+            "<a>AT&T &amp; Co&nbsp;&mdash; &#8212; &#x41; <![CDATA[a & b &nbsp;]]> &unknown;</a>",
+        )
+        .unwrap();
+        assert_eq!(
+            text,
+            "<a>AT&amp;T &amp; Co&#160;&#8212; &#8212; &#x41; <![CDATA[a & b &nbsp;]]> &amp;unknown;</a>"
+        );
+        assert_eq!(
+            repairs,
+            [
+                "2 bare `&` escaped",
+                "HTML entities XML does not define (nbsp, mdash) converted"
+            ]
+        );
     }
 
     #[test]
     fn junk_before_the_declaration() {
-        let (text, repairs) = repair_xml("\n\nWarning: x in y.php\n<?xml version=\"1.0\"?><rss/>").unwrap();
-        assert_eq!(text, "<?xml version=\"1.0\"?><rss/>");
+        let (text, repairs) =
+            repair_xml("\n\nWarning: x in y.php\n<?xml version=\"1.0\"?><rss/>").unwrap();
+        assert_eq!(text, "<?xml version=\"1.0\"?><rss version=\"2.0\"/>");
         assert!(repairs[0].starts_with("text before the XML document"));
-        assert!(repair_xml("<?xml version=\"1.0\"?><rss/>").is_none());
+        assert!(repair_xml("<?xml version=\"1.0\"?><rss version=\"2.0\"/>").is_none());
     }
 
     #[test]
     fn atom_text_types() {
         let (text, _) = repair_xml(r#"<feed><title type="text/plain">T</title><summary type='TEXT/HTML'>x</summary></feed>"#).unwrap();
-        assert_eq!(text, r#"<feed><title type="text">T</title><summary type='TEXT/HTML'>x</summary></feed>"#);
+        assert_eq!(
+            text,
+            r#"<feed><title type="text">T</title><summary type='TEXT/HTML'>x</summary></feed>"#
+        );
     }
 
     #[test]
     fn json_feed_version_and_string_tags() {
-        let (text, repairs) = repair_json(r#"{"version":"http://jsonfeed.org/version/1","items":[{"id":"1","tags":"a, b"}]}"#).unwrap();
+        let (text, repairs) = repair_json(
+            r#"{"version":"http://jsonfeed.org/version/1","items":[{"id":"1","tags":"a, b"}]}"#,
+        )
+        .unwrap();
         let v: serde_json::Value = serde_json::from_str(&text).unwrap();
         assert_eq!(v["version"], "https://jsonfeed.org/version/1");
         assert_eq!(v["items"][0]["tags"], serde_json::json!(["a", "b"]));

@@ -21,14 +21,22 @@ fn rss2_entries_become_stories() {
     assert_eq!(feed.title.as_deref(), Some("World & more"));
     assert_eq!(feed.ttl, Some(30));
     assert!(feed.repairs.is_empty());
-    let [a, b, c] = &feed.stories[..] else { panic!("three stories: {:?}", feed.stories) };
+    let [a, b, c] = &feed.stories[..] else {
+        panic!("three stories: {:?}", feed.stories)
+    };
     assert_eq!(a.identity, "guid:id-1");
     assert_eq!(a.title, "Peskov speaks");
     assert_eq!(a.summary, "The Kremlin said");
     assert_eq!(a.link.as_deref(), Some("https://example.org/a"));
     assert_eq!(a.categories, ["Europe"]);
-    assert_eq!(a.published.unwrap().to_rfc3339(), "2026-11-26T15:40:00+00:00");
-    assert_eq!(b.identity, "link:https://example.org/b", "relative links resolve against the feed");
+    assert_eq!(
+        a.published.unwrap().to_rfc3339(),
+        "2026-11-26T15:40:00+00:00"
+    );
+    assert_eq!(
+        b.identity, "link:https://example.org/b",
+        "relative links resolve against the feed"
+    );
     assert!(c.identity.starts_with("hash:"));
 }
 
@@ -45,7 +53,10 @@ fn rss1_atom_and_json_feed() {
         <link href="https://example.org/e1"/><content type="html">&lt;p&gt;Ukraine talks&lt;/p&gt;</content><author><name>Ann</name></author></entry></feed>"#)
     .unwrap();
     let e = &atom.stories[0];
-    assert_eq!((e.identity.as_str(), e.title.as_str(), e.content.as_str()), ("guid:urn:e1", "Talks & more", "Ukraine talks"));
+    assert_eq!(
+        (e.identity.as_str(), e.title.as_str(), e.content.as_str()),
+        ("guid:urn:e1", "Talks & more", "Ukraine talks")
+    );
     assert_eq!(e.authors, ["Ann"]);
 
     let json = parse(r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"j1","title":"Песков","content_html":"<b>x</b>","tags":["a"]}]}"#)
@@ -74,9 +85,20 @@ fn lenient_repairs_are_reported() {
 #[test]
 fn html_pages_and_garbage_are_clear_errors() {
     let html = r#"<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x</body></html>"#;
-    assert_eq!(parse(html).unwrap_err(), FeedError::Html { advertised: vec!["https://example.org/rss.xml".to_owned()] });
-    assert!(matches!(parse("\u{1}\u{2} binary"), Err(FeedError::NotAFeed(_))));
-    assert_eq!(parse("").unwrap_err(), FeedError::Decode(DecodeError::Empty));
+    assert_eq!(
+        parse(html).unwrap_err(),
+        FeedError::Html {
+            advertised: vec!["https://example.org/rss.xml".to_owned()]
+        }
+    );
+    assert!(matches!(
+        parse("\u{1}\u{2} binary"),
+        Err(FeedError::NotAFeed(_))
+    ));
+    assert_eq!(
+        parse("").unwrap_err(),
+        FeedError::Decode(DecodeError::Empty)
+    );
     assert!(parse("<rss version=\"2.0\"><channel><item><title>unclosed").is_err());
 }
 
@@ -84,8 +106,15 @@ fn html_pages_and_garbage_are_clear_errors() {
 fn billion_laughs_does_not_expand() {
     let mut doc = String::from("<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">");
     for i in 1..10 {
-        let prev = if i == 1 { "lol".to_owned() } else { format!("lol{}", i - 1) };
-        doc.push_str(&format!("<!ENTITY lol{i} \"{}\">", format!("&{prev};").repeat(10)));
+        let prev = if i == 1 {
+            "lol".to_owned()
+        } else {
+            format!("lol{}", i - 1)
+        };
+        doc.push_str(&format!(
+            "<!ENTITY lol{i} \"{}\">",
+            format!("&{prev};").repeat(10)
+        ));
     }
     doc.push_str("]><rss version=\"2.0\"><channel><title>&lol9;</title><item><title>x &lol9;</title><guid>1</guid></item></channel></rss>");
     // Whatever the outcome, the text stays small: custom entities are not expanded.

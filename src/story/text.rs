@@ -7,17 +7,53 @@
 
 /// Tags after which words must not run together.
 const BLOCK_TAGS: &[&str] = &[
-    "address", "article", "aside", "blockquote", "br", "dd", "div", "dl", "dt", "figcaption", "figure", "footer",
-    "h1", "h2", "h3", "h4", "h5", "h6", "header", "hr", "img", "li", "main", "nav", "ol", "p", "pre", "section",
-    "table", "td", "th", "tr", "ul",
+    "address",
+    "article",
+    "aside",
+    "blockquote",
+    "br",
+    "dd",
+    "div",
+    "dl",
+    "dt",
+    "figcaption",
+    "figure",
+    "footer",
+    "h1",
+    "h2",
+    "h3",
+    "h4",
+    "h5",
+    "h6",
+    "header",
+    "hr",
+    "img",
+    "li",
+    "main",
+    "nav",
+    "ol",
+    "p",
+    "pre",
+    "section",
+    "table",
+    "td",
+    "th",
+    "tr",
+    "ul",
 ];
 
 /// Tags whose contents are not text.
-const SKIPPED_TAGS: &[&str] = &["script", "style", "noscript", "template", "iframe", "object"];
+const SKIPPED_TAGS: &[&str] = &[
+    "script", "style", "noscript", "template", "iframe", "object",
+];
 
 /// Converts a piece of feed text (HTML or plain) to plain text.
 pub fn to_plain_text(input: &str) -> String {
-    let stripped = if input.contains('<') { strip_tags(input) } else { input.to_owned() };
+    let stripped = if input.contains('<') {
+        strip_tags(input)
+    } else {
+        input.to_owned()
+    };
     let decoded = if stripped.contains('&') {
         html_escape::decode_html_entities(&stripped).into_owned()
     } else {
@@ -34,7 +70,8 @@ fn strip_tags(input: &str) -> String {
         rest = &rest[lt..];
         let after = &rest[1..];
         // `<` that starts no tag ("a < b") is text.
-        let starts_tag = after.starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?');
+        let starts_tag = after
+            .starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?');
         if !starts_tag {
             out.push('<');
             rest = after;
@@ -93,7 +130,10 @@ mod tests {
 
     #[test]
     fn strips_tags_and_decodes_entities() {
-        assert_eq!(to_plain_text("<p>Peskov&nbsp;said:</p><p>&laquo;No&raquo; &amp; more</p>"), "Peskov said: «No» & more");
+        assert_eq!(
+            to_plain_text("<p>Peskov&nbsp;said:</p><p>&laquo;No&raquo; &amp; more</p>"),
+            "Peskov said: «No» & more"
+        );
         assert_eq!(to_plain_text("Pes<b>kov</b> a<br/>b"), "Peskov a b");
         assert_eq!(to_plain_text("a < b and c > d"), "a < b and c > d");
     }
