@@ -79,6 +79,22 @@ pub struct Fetch {
     pub health_channels: Vec<String>,
 }
 
+impl Default for Fetch {
+    fn default() -> Self {
+        Fetch {
+            interval: Duration::from_secs(600),
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_body: 10 * 1024 * 1024,
+            concurrency: 32,
+            per_host: 2,
+            user_agent: format!("newshound/{}", env!("CARGO_PKG_VERSION")),
+            stale_after: Duration::from_secs(86400),
+            health_channels: Vec::new(),
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Feed {
     pub url: Url,
@@ -510,31 +526,37 @@ impl Config {
             },
         };
         let raw_fetch = raw.fetch.unwrap_or_default();
-        let duration_or = |v: &Option<Spanned<String>>, key: &str, default: u64| match v {
+        let defaults = Fetch::default();
+        let duration_or = |v: &Option<Spanned<String>>, key: &str, default: Duration| match v {
             Some(v) => parse_duration(&main, v, key),
-            None => Ok(Duration::from_secs(default)),
+            None => Ok(default),
         };
         let fetch = Fetch {
-            interval: duration_or(&raw_fetch.interval, "fetch.interval", 600)?,
-            timeout: duration_or(&raw_fetch.timeout, "fetch.timeout", 30)?,
-            connect_timeout: duration_or(&raw_fetch.connect_timeout, "fetch.connect_timeout", 10)?,
+            interval: duration_or(&raw_fetch.interval, "fetch.interval", defaults.interval)?,
+            timeout: duration_or(&raw_fetch.timeout, "fetch.timeout", defaults.timeout)?,
+            connect_timeout: duration_or(
+                &raw_fetch.connect_timeout,
+                "fetch.connect_timeout",
+                defaults.connect_timeout,
+            )?,
             max_body: match &raw_fetch.max_body {
                 Some(v) => parse_size(&main, v, "fetch.max_body")?,
-                None => 10 * 1024 * 1024,
+                None => defaults.max_body,
             },
             concurrency: match &raw_fetch.concurrency {
                 Some(v) => positive(&main, v, "fetch.concurrency", 1024)?,
-                None => 32,
+                None => defaults.concurrency,
             },
             per_host: match &raw_fetch.per_host {
                 Some(v) => positive(&main, v, "fetch.per_host", 64)?,
-                None => 2,
+                None => defaults.per_host,
             },
-            user_agent: raw_fetch
-                .user_agent
-                .clone()
-                .unwrap_or_else(|| format!("newshound/{}", env!("CARGO_PKG_VERSION"))),
-            stale_after: duration_or(&raw_fetch.stale_after, "fetch.stale_after", 86400)?,
+            user_agent: raw_fetch.user_agent.clone().unwrap_or(defaults.user_agent),
+            stale_after: duration_or(
+                &raw_fetch.stale_after,
+                "fetch.stale_after",
+                defaults.stale_after,
+            )?,
             health_channels: raw_fetch
                 .health_channels
                 .iter()

@@ -5,5 +5,8 @@
 
 pub mod commands;
 pub mod config;
+pub mod fetch;
+pub mod ingest;
 pub mod rules;
+pub mod store;
 pub mod story;

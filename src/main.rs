@@ -1,16 +1,18 @@
-//! The `newshound` command line: parse arguments, run the library, map the outcome to
-//! the documented exit codes (0 ok, 1 runtime failure, 2 bad config or usage;
-//! `test-rule` exits like grep).
+//! The `newshound` command line: parse arguments, start logging, load the config, run
+//! the library, and map the outcome to the documented exit codes (0 ok, 1 runtime
+//! failure, 2 bad config or usage; `test-rule` exits like grep).
 
 use std::io::{self, IsTerminal, Read};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{Args, Parser, Subcommand};
 
-use newshound::commands::{self, Marker, RuleOutcome, Sample};
+use newshound::commands::{self, Marker, RuleOutcome, Sample, Source};
+use newshound::config::Config;
 use newshound::rules::{Field, Query};
+use newshound::store::{Store, unix_now};
 
 const DEFAULT_CONFIG: &str = "/etc/newshound/newshound.toml";
 
@@ -23,13 +25,7 @@ const DEFAULT_CONFIG: &str = "/etc/newshound/newshound.toml";
 #[command(name = "newshound", version, about, long_about)]
 struct Cli {
     /// The configuration file.
-    #[arg(
-        long,
-        global = true,
-        env = "NEWSHOUND_CONFIG",
-        value_name = "PATH",
-        default_value = DEFAULT_CONFIG
-    )]
+    #[arg(long, global = true, env = "NEWSHOUND_CONFIG", value_name = "PATH", default_value = DEFAULT_CONFIG)]
     config: PathBuf,
 
     #[command(subcommand)]
@@ -38,10 +34,37 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Try a watch-rule query on a piece of text and show the words it matched.
+    /// Fetch every feed now, match, store, deliver log alerts, print a summary, exit.
     ///
-    /// Exits like grep: 0 when the query matched, 1 when it did not, 2 when the query is
-    /// invalid (the error names the column).
+    /// Exits 0 when the pass completed, even if some feeds failed (the summary names
+    /// them); 1 when the database is unusable; 2 when the config is invalid.
+    Once,
+    /// Validate the configuration and its rules, and print a summary.
+    ///
+    /// Exits 0 when valid; 2 with `FILE:LINE:COL: message` on the first error.
+    Check,
+    /// Show each feed's state: status, stories stored, last fetch, next due, errors.
+    Feeds {
+        /// Print one JSON array instead of a table.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show stored hits, newest first, with their delivery state per channel.
+    Hits {
+        /// Only hits of this rule.
+        #[arg(long, value_name = "RULE")]
+        rule: Option<String>,
+        /// Only hits detected within this long ("24h", "7d").
+        #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration)]
+        since: std::time::Duration,
+        /// Print one JSON array instead of a list.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Try a watch-rule query on text, a feed file, a live feed or stored stories.
+    ///
+    /// Exits like grep: 0 when something matched, 1 when nothing did, 2 when the query
+    /// is invalid (the error names the column).
     ///
     /// The language: words (`Peskov`), phrases (`"peace talks"`), prefixes (`embass*`),
     /// `AND` (or just a space), `OR`, `NOT` / `-`, `a NEAR/8 b` (at most 8 words between;
@@ -49,85 +72,221 @@ enum Command {
     /// `author:`, `category:`, `feed:`) and `/regex/` over folded text. Matching ignores
     /// case, accents and character width.
     #[command(name = "test-rule")]
-    TestRule {
-        /// The query, e.g. 'Ukrain* NEAR/12 (talks OR negotiat*)'.
-        query: String,
-        /// The text to match; read from standard input when absent.
-        #[arg(long, value_name = "TEXT")]
-        text: Option<String>,
-        /// The story field the text stands in.
-        #[arg(long, value_name = "FIELD", default_value = "content", value_parser = parse_field)]
-        field: Field,
-        /// Print the result and the matched spans (byte offsets) as JSON.
-        #[arg(long)]
-        json: bool,
+    TestRule(TestRule),
+    /// Print `[[feed]]` entries for the feeds of an OPML file (the config is not changed).
+    #[command(name = "import-opml")]
+    ImportOpml {
+        /// The OPML file.
+        file: PathBuf,
     },
+}
+
+#[derive(Debug, Args)]
+struct TestRule {
+    /// The query, e.g. 'Ukrain* NEAR/12 (talks OR negotiat*)'.
+    query: String,
+    /// The text to match (the default source; read from standard input when no source is given).
+    #[arg(long, value_name = "TEXT", group = "source")]
+    text: Option<String>,
+    /// Match the stories of a feed file (RSS, Atom or JSON Feed).
+    #[arg(long, value_name = "FEED_FILE", group = "source")]
+    file: Option<PathBuf>,
+    /// Fetch a feed and match its stories.
+    #[arg(long, value_name = "URL", group = "source")]
+    url: Option<url::Url>,
+    /// Match the stories already stored in the database (see --since).
+    #[arg(long, group = "source")]
+    stored: bool,
+    /// With --stored: stories first seen within this long.
+    #[arg(long, value_name = "DURATION", default_value = "7d", value_parser = parse_duration, requires = "stored")]
+    since: std::time::Duration,
+    /// With --text or standard input: the story field the text stands in.
+    #[arg(long, value_name = "FIELD", default_value = "content", value_parser = parse_field)]
+    field: Field,
+    /// Print the result and the matched spans (byte offsets) as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 fn parse_field(name: &str) -> Result<Field, String> {
     Field::from_name(name).ok_or_else(|| format!("expected one of {}", Field::NAMES))
 }
 
+fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
+    humantime::parse_duration(text).map_err(|e| format!("{e}; write e.g. \"24h\" or \"7d\""))
+}
+
+/// A failure with its exit code.
+enum Failure {
+    /// Bad config or usage: exit 2.
+    Usage(String),
+    /// Runtime failure: exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Runtime(e)
+    }
+}
+
+impl From<io::Error> for Failure {
+    fn from(e: io::Error) -> Self {
+        Failure::Runtime(e.into())
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    init_logging();
     match run(cli) {
         Ok(code) => code,
-        Err(error) => {
+        Err(Failure::Usage(message)) => {
+            eprintln!("newshound: {message}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(error)) => {
             eprintln!("newshound: {error:#}");
             ExitCode::from(1)
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+/// Logs go to stderr; `RUST_LOG` sets the level (default: newshound's info).
+fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("newshound=info,warn"));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(io::stderr)
+        .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
+        .init();
+}
+
+fn load_config(path: &Path) -> Result<Config, Failure> {
+    Config::load(path).map_err(|e| Failure::Usage(e.to_string()))
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    Ok(tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?)
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    let stdout = io::stdout();
     match cli.command {
-        Command::TestRule {
-            query,
-            text,
-            field,
-            json,
-        } => {
-            let parsed = match Query::parse(&query) {
-                Ok(parsed) => parsed,
-                Err(error) => {
-                    eprintln!(
-                        "newshound: {}",
-                        commands::describe_query_error(&query, &error)
-                    );
-                    return Ok(ExitCode::from(2));
-                }
-            };
-            let text = match text {
-                Some(text) => text,
-                None => {
-                    let mut bytes = Vec::new();
-                    io::stdin()
-                        .read_to_end(&mut bytes)
-                        .context("reading the text from standard input")?;
-                    let mut text = String::from_utf8_lossy(&bytes).into_owned();
-                    // `echo ... |` adds a line end that is not part of the text.
-                    if text.ends_with('\n') {
-                        text.pop();
-                        if text.ends_with('\r') {
-                            text.pop();
-                        }
-                    }
-                    text
-                }
-            };
-            let stdout = io::stdout();
-            let marker = if stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
-                Marker::Ansi
-            } else {
-                Marker::Brackets
-            };
-            let sample = Sample { field, text };
-            let outcome = commands::test_rule(&parsed, &sample, json, marker, &mut stdout.lock())
-                .context("writing the result")?;
-            Ok(match outcome {
-                RuleOutcome::Matched => ExitCode::SUCCESS,
-                RuleOutcome::NoMatch => ExitCode::from(1),
-            })
+        Command::Check => {
+            let config = load_config(&cli.config)?;
+            print!("{config}");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Once => {
+            let config = load_config(&cli.config)?;
+            let mut out = io::stdout();
+            runtime()?.block_on(commands::once(config, &mut out))?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Feeds { json } => {
+            let config = load_config(&cli.config)?;
+            let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+            commands::feeds(&config, &store, json, &mut stdout.lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Hits { rule, since, json } => {
+            let config = load_config(&cli.config)?;
+            let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+            let since = unix_now() - since.as_secs() as i64;
+            commands::hits(&store, rule.as_deref(), since, json, &mut stdout.lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ImportOpml { file } => {
+            let text =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            commands::import_opml(&String::from_utf8_lossy(&text), &mut stdout.lock())?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::TestRule(args) => test_rule(&cli.config, args),
+    }
+}
+
+fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
+    let query = Query::parse(&args.query)
+        .map_err(|e| Failure::Usage(commands::describe_query_error(&args.query, &e)))?;
+    let stdout = io::stdout();
+    let marker = if stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+        Marker::Ansi
+    } else {
+        Marker::Brackets
+    };
+    let mut out = stdout.lock();
+    let outcome = if let Some(path) = &args.file {
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let feed = newshound::story::parse_feed(&bytes, None, None, 256 << 20)
+            .with_context(|| format!("{}", path.display()))?;
+        let name = feed
+            .title
+            .clone()
+            .unwrap_or_else(|| path.display().to_string());
+        let sources: Vec<Source> = feed
+            .stories
+            .iter()
+            .map(|s| Source::from_story(s, &name))
+            .collect();
+        commands::test_rule_stories(&query, &sources, args.json, marker, &mut out)?
+    } else if let Some(url) = &args.url {
+        // The config's fetch settings when there is a valid config, else the defaults.
+        let fetch = Config::load(config_path)
+            .map(|c| c.fetch)
+            .unwrap_or_default();
+        let sources = runtime()?.block_on(commands::fetch_stories(&fetch, url))?;
+        commands::test_rule_stories(&query, &sources, args.json, marker, &mut out)?
+    } else if args.stored {
+        let config = load_config(config_path)?;
+        let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+        let since = unix_now() - args.since.as_secs() as i64;
+        let sources: Vec<Source> = store
+            .stories_since(since)
+            .map_err(anyhow::Error::from)?
+            .into_iter()
+            .map(Source::from_stored)
+            .collect();
+        commands::test_rule_stories(&query, &sources, args.json, marker, &mut out)?
+    } else {
+        let text = match args.text {
+            Some(text) => text,
+            None => read_stdin_text()?,
+        };
+        commands::test_rule(
+            &query,
+            &Sample {
+                field: args.field,
+                text,
+            },
+            args.json,
+            marker,
+            &mut out,
+        )?
+    };
+    Ok(match outcome {
+        RuleOutcome::Matched => ExitCode::SUCCESS,
+        RuleOutcome::NoMatch => ExitCode::from(1),
+    })
+}
+
+fn read_stdin_text() -> Result<String, Failure> {
+    let mut bytes = Vec::new();
+    io::stdin()
+        .read_to_end(&mut bytes)
+        .context("reading the text from standard input")?;
+    let mut text = String::from_utf8_lossy(&bytes).into_owned();
+    // `echo ... |` adds a line end that is not part of the text.
+    if text.ends_with('\n') {
+        text.pop();
+        if text.ends_with('\r') {
+            text.pop();
         }
     }
+    Ok(text)
 }

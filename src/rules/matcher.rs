@@ -16,7 +16,9 @@ use super::fold::{FoldedText, fold_into, for_each_word};
 use super::parse::{Node, Part};
 
 /// A byte range of one field's original text that helped a query match.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize, serde::Deserialize,
+)]
 pub struct Span {
     /// The field the range lies in.
     pub field: Field,

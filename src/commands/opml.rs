@@ -1,0 +1,102 @@
+//! `newshound import-opml`: print `[[feed]]` entries for the feeds an OPML file lists.
+//! It never edits the configuration; the operator pastes what they want.
+
+use std::io::Write;
+
+use anyhow::{Context, bail};
+use quick_xml::events::Event;
+use serde::Serialize;
+use url::Url;
+
+#[derive(Serialize)]
+struct FeedEntry {
+    url: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<String>,
+}
+
+#[derive(Serialize)]
+struct Entries {
+    feed: Vec<FeedEntry>,
+}
+
+/// Reads the OPML text and prints its feeds as TOML. Outlines without a usable http(s)
+/// `xmlUrl` are skipped with a note on stderr.
+pub fn import_opml(opml: &str, out: &mut dyn Write) -> anyhow::Result<usize> {
+    let mut reader = quick_xml::Reader::from_str(opml);
+    let mut feeds: Vec<FeedEntry> = Vec::new();
+    loop {
+        match reader
+            .read_event()
+            .with_context(|| format!("reading the OPML at byte {}", reader.buffer_position()))?
+        {
+            Event::Start(e) | Event::Empty(e)
+                if e.local_name().as_ref().eq_ignore_ascii_case("outline") =>
+            {
+                let mut url = None;
+                let mut title = None;
+                let mut text = None;
+                for attribute in e.attributes().flatten() {
+                    let value = attribute
+                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                        .map(|v| v.trim().to_owned())
+                        .unwrap_or_default();
+                    match attribute.key.local_name().as_ref() {
+                        "xmlUrl" | "xmlurl" => url = Some(value),
+                        "title" => title = Some(value),
+                        "text" => text = Some(value),
+                        _ => {}
+                    }
+                }
+                let Some(url) = url else { continue };
+                match Url::parse(&url) {
+                    Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                        if !feeds.iter().any(|f| f.url == parsed.as_str()) {
+                            let name = title.or(text).filter(|n| !n.is_empty());
+                            feeds.push(FeedEntry {
+                                url: parsed.into(),
+                                name,
+                            });
+                        }
+                    }
+                    _ => eprintln!("newshound: skipping outline with unusable xmlUrl {url:?}"),
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    if feeds.is_empty() {
+        bail!("the OPML lists no feeds (no <outline> with an http(s) xmlUrl)");
+    }
+    let count = feeds.len();
+    writeln!(
+        out,
+        "# {count} feeds imported from OPML; paste into newshound.toml"
+    )?;
+    write!(out, "{}", toml::to_string(&Entries { feed: feeds })?)?;
+    Ok(count)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prints_feed_entries() {
+        let opml = r#"<?xml version="1.0"?><opml version="2.0"><head><title>x</title></head><body>
+            <outline text="News"><outline type="rss" text="BBC &amp; co" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
+            <outline text="Meduza" title="Медуза" xmlUrl="https://meduza.io/rss/all"/>
+            <outline text="bad" xmlUrl="ftp://x/y"/></outline></body></opml>"#;
+        let mut out = Vec::new();
+        assert_eq!(import_opml(opml, &mut out).unwrap(), 2);
+        let text = String::from_utf8(out).unwrap();
+        let parsed: toml::Value = toml::from_str(&text).unwrap();
+        assert_eq!(parsed["feed"][0]["name"].as_str(), Some("BBC & co"));
+        assert_eq!(
+            parsed["feed"][1]["url"].as_str(),
+            Some("https://meduza.io/rss/all")
+        );
+        assert!(import_opml("<opml><body/></opml>", &mut Vec::new()).is_err());
+    }
+}

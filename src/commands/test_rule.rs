@@ -1,0 +1,310 @@
+//! `newshound test-rule`: try a query on text, a feed file, a live feed, or the stories
+//! already stored, and show what it matched.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+
+use crate::rules::{Document, Field, ParseError, Query, Span, mark};
+use crate::store::StoredStory;
+use crate::story::Story;
+
+/// Exit status of `test-rule`, following grep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RuleOutcome {
+    /// Something matched (exit 0).
+    Matched,
+    /// Nothing matched (exit 1).
+    NoMatch,
+}
+
+/// How matched words are marked in human-readable output.
+#[derive(Debug, Clone, Copy)]
+pub enum Marker {
+    /// `[[word]]`, for pipes and files.
+    Brackets,
+    /// Bold red, for terminals.
+    Ansi,
+}
+
+impl Marker {
+    fn pair(self) -> (&'static str, &'static str) {
+        match self {
+            Marker::Brackets => ("[[", "]]"),
+            Marker::Ansi => ("\x1b[1;31m", "\x1b[0m"),
+        }
+    }
+}
+
+/// One text for `test-rule --text`: which field it stands in, and the text.
+#[derive(Debug, Clone)]
+pub struct Sample {
+    pub field: Field,
+    pub text: String,
+}
+
+/// A story to try a query on: where it came from and its fields' text.
+#[derive(Debug, Clone)]
+pub struct Source {
+    pub title: String,
+    pub link: Option<String>,
+    pub feed: String,
+    pub published: Option<String>,
+    pub fields: Vec<(Field, String)>,
+}
+
+impl Source {
+    /// A freshly parsed story of the feed named `feed`.
+    pub fn from_story(story: &Story, feed: &str) -> Source {
+        Source {
+            title: story.title.clone(),
+            link: story.link.clone(),
+            feed: feed.to_owned(),
+            published: story.date().map(|d| d.to_rfc3339()),
+            fields: vec![
+                (Field::Title, story.title.clone()),
+                (Field::Summary, story.summary.clone()),
+                (Field::Content, story.content.clone()),
+                (Field::Author, story.authors.join(", ")),
+                (Field::Category, story.categories.join(", ")),
+                (Field::Feed, feed.to_owned()),
+            ],
+        }
+    }
+
+    /// A story from the database.
+    pub fn from_stored(s: StoredStory) -> Source {
+        Source {
+            fields: vec![
+                (Field::Title, s.title.clone()),
+                (Field::Summary, s.summary),
+                (Field::Content, s.content),
+                (Field::Author, s.authors),
+                (Field::Category, s.categories),
+                (Field::Feed, s.feed.clone()),
+            ],
+            title: s.title,
+            link: s.link,
+            feed: s.feed,
+            published: s.published.map(super::rfc3339),
+        }
+    }
+}
+
+/// Fetches a feed (unconditionally) and returns its stories, for `test-rule --url`.
+pub async fn fetch_stories(
+    fetch: &crate::config::Fetch,
+    url: &url::Url,
+) -> anyhow::Result<Vec<Source>> {
+    use anyhow::Context;
+    let fetcher = crate::fetch::Fetcher::new(fetch)?;
+    let fetched = fetcher
+        .fetch(url, &Default::default())
+        .await
+        .with_context(|| format!("fetching {url}"))?;
+    let crate::fetch::Fetched::Body(body) = fetched else {
+        anyhow::bail!(
+            "fetching {url}: the server answered 304 Not Modified to an unconditional request"
+        );
+    };
+    let feed = crate::story::parse_feed(
+        &body.bytes,
+        Some(&body.url),
+        body.charset.as_deref(),
+        fetch.max_body,
+    )
+    .with_context(|| format!("{url}"))?;
+    let name = feed.title.clone().unwrap_or_else(|| url.to_string());
+    Ok(feed
+        .stories
+        .iter()
+        .map(|s| Source::from_story(s, &name))
+        .collect())
+}
+
+#[derive(Serialize)]
+struct JsonSpan<'a> {
+    field: Field,
+    start: usize,
+    end: usize,
+    text: &'a str,
+}
+
+#[derive(Serialize)]
+struct JsonResult<'a> {
+    query: &'a str,
+    matched: bool,
+    spans: Vec<JsonSpan<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonStory<'a> {
+    title: &'a str,
+    link: Option<&'a str>,
+    feed: &'a str,
+    published: Option<&'a str>,
+    spans: Vec<JsonSpan<'a>>,
+}
+
+#[derive(Serialize)]
+struct JsonStories<'a> {
+    query: &'a str,
+    matched: bool,
+    stories_tried: usize,
+    stories: Vec<JsonStory<'a>>,
+}
+
+/// Formats a query error with the query and a caret under the column, for stderr.
+pub fn describe_query_error(query: &str, error: &ParseError) -> String {
+    let pad = " ".repeat(error.column.saturating_sub(1));
+    format!("bad query: {error}\n  {query}\n  {pad}^")
+}
+
+fn json_spans<'a>(spans: &[Span], text_of: impl Fn(Field) -> &'a str) -> Vec<JsonSpan<'a>> {
+    spans
+        .iter()
+        .map(|s| JsonSpan {
+            field: s.field,
+            start: s.start,
+            end: s.end,
+            text: text_of(s.field).get(s.start..s.end).unwrap_or(""),
+        })
+        .collect()
+}
+
+/// Runs `test-rule --text`: matches `query` against `sample` and prints the outcome.
+pub fn test_rule(
+    query: &Query,
+    sample: &Sample,
+    json: bool,
+    marker: Marker,
+    out: &mut dyn Write,
+) -> io::Result<RuleOutcome> {
+    let doc = Document::new([(sample.field, sample.text.as_str())]);
+    let found = query.matches(&doc);
+    let matched = found.is_some();
+    let spans: Vec<Span> = found.unwrap_or_default();
+    if json {
+        let result = JsonResult {
+            query: query.source(),
+            matched,
+            spans: json_spans(&spans, |_| sample.text.as_str()),
+        };
+        serde_json::to_writer(&mut *out, &result)?;
+        writeln!(out)?;
+    } else if matched {
+        let (open, close) = marker.pair();
+        writeln!(out, "match")?;
+        writeln!(
+            out,
+            "{}: {}",
+            sample.field,
+            mark(&sample.text, sample.field, &spans, open, close)
+        )?;
+    } else {
+        writeln!(out, "no match")?;
+    }
+    Ok(if matched {
+        RuleOutcome::Matched
+    } else {
+        RuleOutcome::NoMatch
+    })
+}
+
+/// Runs `test-rule` over stories (from a feed file, a live feed or the database):
+/// prints each story that matched, with its matched words marked.
+pub fn test_rule_stories(
+    query: &Query,
+    stories: &[Source],
+    json: bool,
+    marker: Marker,
+    out: &mut dyn Write,
+) -> io::Result<RuleOutcome> {
+    let (open, close) = marker.pair();
+    let mut matched = Vec::new();
+    for story in stories {
+        let doc = Document::new(story.fields.iter().map(|(f, t)| (*f, t.as_str())));
+        if let Some(spans) = query.matches(&doc) {
+            matched.push((story, spans));
+        }
+    }
+    let text_of = |story: &Source, field: Field| -> String {
+        story
+            .fields
+            .iter()
+            .find(|(f, _)| *f == field)
+            .map(|(_, t)| t.clone())
+            .unwrap_or_default()
+    };
+    if json {
+        let texts: Vec<Vec<(Field, String)>> =
+            matched.iter().map(|(s, _)| s.fields.clone()).collect();
+        let result = JsonStories {
+            query: query.source(),
+            matched: !matched.is_empty(),
+            stories_tried: stories.len(),
+            stories: matched
+                .iter()
+                .zip(&texts)
+                .map(|((story, spans), fields)| JsonStory {
+                    title: &story.title,
+                    link: story.link.as_deref(),
+                    feed: &story.feed,
+                    published: story.published.as_deref(),
+                    spans: json_spans(spans, |f| {
+                        fields
+                            .iter()
+                            .find(|(x, _)| *x == f)
+                            .map_or("", |(_, t)| t.as_str())
+                    }),
+                })
+                .collect(),
+        };
+        serde_json::to_writer(&mut *out, &result)?;
+        writeln!(out)?;
+    } else {
+        for (story, spans) in &matched {
+            let when = story
+                .published
+                .as_deref()
+                .map(|p| format!(", {p}"))
+                .unwrap_or_default();
+            writeln!(out, "{} ({}{when})", story.title, story.feed)?;
+            if let Some(link) = &story.link {
+                writeln!(out, "  {link}")?;
+            }
+            let mut fields: Vec<Field> = spans.iter().map(|s| s.field).collect();
+            fields.dedup();
+            for field in fields {
+                let marked = mark(&text_of(story, field), field, spans, open, close);
+                writeln!(out, "  {field}: {}", excerpt(&marked, open, 300))?;
+            }
+        }
+        writeln!(
+            out,
+            "{} of {} stories matched",
+            matched.len(),
+            stories.len()
+        )?;
+    }
+    Ok(if matched.is_empty() {
+        RuleOutcome::NoMatch
+    } else {
+        RuleOutcome::Matched
+    })
+}
+
+/// Shortens long marked text to about `max` characters around the first mark.
+fn excerpt(marked: &str, open: &str, max: usize) -> String {
+    if marked.chars().count() <= max {
+        return marked.to_owned();
+    }
+    let first = marked.find(open).unwrap_or(0);
+    let start = marked[..first]
+        .char_indices()
+        .rev()
+        .nth(max / 3)
+        .map_or(0, |(i, _)| i);
+    let body: String = marked[start..].chars().take(max).collect();
+    format!("{}{body}…", if start > 0 { "…" } else { "" })
+}

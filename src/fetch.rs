@@ -1,0 +1,322 @@
+//! HTTP fetching of feeds: conditional GET, limits, redirects, and errors an operator
+//! can act on.
+//!
+//! reqwest sets no body cap and no default timeouts, so this module sets both: a connect
+//! timeout and a total timeout on every request, and `max_body` counted on the decoded
+//! stream (reqwest decompresses gzip, brotli, deflate and zstd as it reads), so a
+//! compression bomb stops at the limit. Redirects are followed here, not by reqwest, so
+//! that a permanent move can be reported and a redirect to a non-HTTP scheme refused.
+
+use std::time::Duration;
+
+use reqwest::header::{self, HeaderMap, HeaderValue};
+use reqwest::{Client, StatusCode};
+use url::Url;
+
+use crate::config::Fetch as FetchConfig;
+
+/// The most redirects followed for one fetch.
+pub const MAX_REDIRECTS: usize = 5;
+
+const ACCEPT: &str = "application/rss+xml, application/atom+xml, application/feed+json, application/rdf+xml;q=0.9, \
+                      application/xml;q=0.8, text/xml;q=0.8, application/json;q=0.7, */*;q=0.5";
+
+/// A feed fetch failure, one variant per cause an operator would act on differently.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FetchError {
+    #[error("DNS lookup failed: {0}")]
+    Dns(String),
+    #[error("connection failed: {0}")]
+    Connect(String),
+    #[error("TLS failed: {0}")]
+    Tls(String),
+    #[error("timed out after {}", humantime::format_duration(*.0))]
+    Timeout(Duration),
+    #[error("HTTP {code}{}", retry_after.map(|d| format!(" (retry after {})", humantime::format_duration(d))).unwrap_or_default())]
+    Status {
+        code: u16,
+        retry_after: Option<Duration>,
+    },
+    #[error("HTTP 410 Gone: the feed was removed; polling stopped")]
+    Gone,
+    #[error("body larger than {0} bytes (max_body)")]
+    TooLarge(u64),
+    #[error("redirect failed: {0}")]
+    Redirect(String),
+    #[error("reading the body failed: {0}")]
+    Body(String),
+    #[error("request failed: {0}")]
+    Other(String),
+}
+
+impl FetchError {
+    /// How long the server asked us to wait, if it did.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            FetchError::Status { retry_after, .. } => *retry_after,
+            _ => None,
+        }
+    }
+}
+
+/// Validators from the last successful fetch, sent back for a conditional GET.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validators {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+}
+
+/// What the server said about caching.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct CacheHints {
+    /// `Cache-Control: max-age`.
+    pub max_age: Option<Duration>,
+}
+
+/// A successful fetch.
+#[derive(Debug, Clone)]
+pub enum Fetched {
+    /// 304: the feed has not changed since the validators were issued.
+    NotModified { cache: CacheHints },
+    /// 200 with the decoded body.
+    Body(Box<Body>),
+}
+
+#[derive(Debug, Clone)]
+pub struct Body {
+    pub bytes: Vec<u8>,
+    /// The `charset` of `Content-Type`.
+    pub charset: Option<String>,
+    pub validators: Validators,
+    /// The URL the body came from, after redirects.
+    pub url: Url,
+    /// Where a 301/308 said the feed now lives, if it moved permanently.
+    pub moved_to: Option<Url>,
+    pub cache: CacheHints,
+}
+
+/// An HTTP client configured for feeds; cheap to clone, connections are pooled and
+/// reused per host.
+#[derive(Debug, Clone)]
+pub struct Fetcher {
+    client: Client,
+    max_body: u64,
+    timeout: Duration,
+}
+
+impl Fetcher {
+    pub fn new(config: &FetchConfig) -> anyhow::Result<Fetcher> {
+        let client = Client::builder()
+            .user_agent(&config.user_agent)
+            .connect_timeout(config.connect_timeout)
+            .timeout(config.timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .pool_idle_timeout(Duration::from_secs(90))
+            .build()?;
+        Ok(Fetcher {
+            client,
+            max_body: config.max_body,
+            timeout: config.timeout,
+        })
+    }
+
+    /// Fetches a feed, conditionally when validators are given.
+    pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        let mut current = url.clone();
+        let mut moved_to = None;
+        for hop in 0..=MAX_REDIRECTS {
+            let mut headers = HeaderMap::new();
+            headers.insert(header::ACCEPT, HeaderValue::from_static(ACCEPT));
+            // Validators belong to the original URL's response; send them on every hop,
+            // as a redirect usually leads to the same document.
+            if let Some(etag) = validators
+                .etag
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
+                headers.insert(header::IF_NONE_MATCH, etag);
+            }
+            if let Some(lm) = validators
+                .last_modified
+                .as_deref()
+                .and_then(|v| HeaderValue::from_str(v).ok())
+            {
+                headers.insert(header::IF_MODIFIED_SINCE, lm);
+            }
+            let response = self
+                .client
+                .get(current.clone())
+                .headers(headers)
+                .send()
+                .await
+                .map_err(|e| self.classify(&e))?;
+            let status = response.status();
+            if status.is_redirection() && status != StatusCode::NOT_MODIFIED {
+                let location = response
+                    .headers()
+                    .get(header::LOCATION)
+                    .and_then(|l| l.to_str().ok())
+                    .ok_or_else(|| {
+                        FetchError::Redirect(format!("HTTP {} without a Location", status.as_u16()))
+                    })?;
+                let next = current
+                    .join(location)
+                    .map_err(|e| FetchError::Redirect(format!("bad Location {location:?}: {e}")))?;
+                if !matches!(next.scheme(), "http" | "https") {
+                    return Err(FetchError::Redirect(format!("to a non-HTTP URL {next}")));
+                }
+                if hop == MAX_REDIRECTS {
+                    return Err(FetchError::Redirect(format!(
+                        "more than {MAX_REDIRECTS} redirects (a loop?)"
+                    )));
+                }
+                // Only a permanent move on the first hop says the configured URL is stale.
+                if hop == 0
+                    && matches!(
+                        status,
+                        StatusCode::MOVED_PERMANENTLY | StatusCode::PERMANENT_REDIRECT
+                    )
+                {
+                    moved_to = Some(next.clone());
+                }
+                current = next;
+                continue;
+            }
+            let cache = CacheHints {
+                max_age: max_age(response.headers()),
+            };
+            if status == StatusCode::NOT_MODIFIED {
+                return Ok(Fetched::NotModified { cache });
+            }
+            if status == StatusCode::GONE {
+                return Err(FetchError::Gone);
+            }
+            if !status.is_success() {
+                return Err(FetchError::Status {
+                    code: status.as_u16(),
+                    retry_after: retry_after(response.headers()),
+                });
+            }
+            let header_text = |name| {
+                response
+                    .headers()
+                    .get(name)
+                    .and_then(|v: &HeaderValue| v.to_str().ok())
+                    .map(str::to_owned)
+            };
+            let validators = Validators {
+                etag: header_text(header::ETAG),
+                last_modified: header_text(header::LAST_MODIFIED),
+            };
+            let charset =
+                header_text(header::CONTENT_TYPE).and_then(|ct| crate::story::charset_of(&ct));
+            let bytes = self.read_body(response).await?;
+            return Ok(Fetched::Body(Box::new(Body {
+                bytes,
+                charset,
+                validators,
+                url: current,
+                moved_to,
+                cache,
+            })));
+        }
+        unreachable!("the loop returns on its last hop")
+    }
+
+    /// Reads the body, counting decoded bytes against `max_body`.
+    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
+        if response.content_length().is_some_and(|n| n > self.max_body) {
+            return Err(FetchError::TooLarge(self.max_body));
+        }
+        let mut body = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&e))? {
+            if body.len() as u64 + chunk.len() as u64 > self.max_body {
+                return Err(FetchError::TooLarge(self.max_body));
+            }
+            body.extend_from_slice(&chunk);
+        }
+        Ok(body)
+    }
+
+    /// Turns a reqwest error into the cause an operator can act on.
+    fn classify(&self, error: &reqwest::Error) -> FetchError {
+        let chain = error_chain(error);
+        let lower = chain.to_ascii_lowercase();
+        if error.is_timeout() || lower.contains("timed out") {
+            FetchError::Timeout(self.timeout)
+        } else if lower.contains("dns error")
+            || lower.contains("failed to lookup address")
+            || lower.contains("name or service not known")
+        {
+            FetchError::Dns(chain)
+        } else if lower.contains("certificate")
+            || lower.contains("tls")
+            || lower.contains("handshake")
+        {
+            FetchError::Tls(chain)
+        } else if error.is_connect() {
+            FetchError::Connect(chain)
+        } else if error.is_body() || error.is_decode() {
+            FetchError::Body(chain)
+        } else {
+            FetchError::Other(chain)
+        }
+    }
+}
+
+/// The error and its causes on one line, without repeats.
+fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+/// `Cache-Control: max-age=N`.
+fn max_age(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::CACHE_CONTROL)?.to_str().ok()?;
+    value.split(',').find_map(|d| {
+        let (key, n) = d.trim().split_once('=')?;
+        key.eq_ignore_ascii_case("max-age")
+            .then(|| n.trim().parse().ok().map(Duration::from_secs))?
+    })
+}
+
+/// `Retry-After` as seconds or an HTTP date.
+pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
+    let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.timestamp() - chrono::Utc::now().timestamp();
+    Some(Duration::from_secs(wait.max(0) as u64))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cache_and_retry_headers() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::CACHE_CONTROL,
+            HeaderValue::from_static("public, max-age=600"),
+        );
+        h.insert(header::RETRY_AFTER, HeaderValue::from_static("120"));
+        assert_eq!(max_age(&h), Some(Duration::from_secs(600)));
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(120)));
+        h.insert(
+            header::RETRY_AFTER,
+            HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
+        );
+        assert_eq!(retry_after(&h), Some(Duration::ZERO));
+    }
+}

@@ -1,0 +1,357 @@
+//! One feed from fetch to stored hits, and one pass over every feed (`newshound once`).
+//!
+//! The flow per feed: read its validators, fetch (conditional GET), decode and parse
+//! off the async workers, match every story against the compiled rules, then hand the
+//! lot to the store, which writes stories, hits and alerts in one transaction. A feed's
+//! failure is recorded against that feed and never stops the others.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use url::Url;
+
+use crate::config::{Config, Feed, Rule};
+use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::rules::RuleSet;
+use crate::store::{FetchMeta, Incoming, IncomingHit, IngestOutcome, StoreError, StoreHandle};
+use crate::story::{FeedError, ParsedFeed, Story, parse_feed};
+
+/// The longest a feed's own caching hints (`max-age`, `<ttl>`) may stretch its interval.
+pub const MAX_HINTED_INTERVAL: Duration = Duration::from_secs(4 * 3600);
+/// The cap on the backoff of a failing feed.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+/// The config's rules compiled into one indexed set.
+#[derive(Debug)]
+pub struct CompiledRules {
+    set: RuleSet,
+    rules: Vec<Rule>,
+}
+
+impl CompiledRules {
+    pub fn new(rules: &[Rule]) -> CompiledRules {
+        CompiledRules {
+            set: RuleSet::new(rules.iter().map(|r| r.query.clone())),
+            rules: rules.to_vec(),
+        }
+    }
+
+    /// The rules a story of this feed matches, with their channels and spans.
+    pub fn matches(&self, story: &Story, feed_name: &str, feed: &Feed) -> Vec<IncomingHit> {
+        let authors = story.authors.join(", ");
+        let categories = story.categories.join(", ");
+        let doc = story.document(&authors, &categories, feed_name);
+        self.set
+            .matches(&doc)
+            .into_iter()
+            .filter_map(|hit| {
+                let rule = &self.rules[hit.rule];
+                rule.applies_to(feed_name, feed.url.as_str(), &feed.tags)
+                    .then(|| IncomingHit {
+                        rule: rule.name.clone(),
+                        channels: rule.channels.clone(),
+                        spans: hit.spans,
+                    })
+            })
+            .collect()
+    }
+}
+
+/// What happened to one feed in a pass.
+#[derive(Debug, Clone)]
+pub enum FeedOutcome {
+    Ingested {
+        outcome: IngestOutcome,
+        stories: usize,
+        repairs: Vec<String>,
+    },
+    NotModified,
+    Failed(String),
+    /// 410 Gone earlier: not fetched.
+    Skipped,
+}
+
+#[derive(Debug, Clone)]
+pub struct FeedReport {
+    pub url: String,
+    pub name: String,
+    pub outcome: FeedOutcome,
+}
+
+/// A feed failed to yield stories: either the fetch or the parse.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum FeedFailure {
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Parse(#[from] FeedError),
+}
+
+/// When a feed that just succeeded is due again: its interval, stretched (within
+/// bounds) when the server or the feed asks for less frequent polling.
+pub fn next_due_after_success(
+    now: i64,
+    interval: Duration,
+    max_age: Option<Duration>,
+    ttl_minutes: Option<u32>,
+) -> i64 {
+    let hinted = [
+        max_age,
+        ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60)),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or_default()
+    .min(MAX_HINTED_INTERVAL);
+    now + interval.max(hinted).as_secs() as i64
+}
+
+/// When a failing feed is tried again: exponential backoff from its interval, capped
+/// at [`MAX_BACKOFF`] (never given up), or later if the server said so.
+pub fn next_due_after_failure(
+    now: i64,
+    interval: Duration,
+    consecutive_errors: i64,
+    retry_after: Option<Duration>,
+) -> i64 {
+    let exponent = consecutive_errors.clamp(0, 16) as u32;
+    let backoff = interval
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(MAX_BACKOFF.max(interval));
+    let wait = backoff.max(
+        retry_after
+            .unwrap_or_default()
+            .min(Duration::from_secs(24 * 3600)),
+    );
+    now + wait.as_secs() as i64
+}
+
+/// Fetches, parses, matches and stores one feed.
+pub async fn ingest_feed(
+    config: &Config,
+    rules: &CompiledRules,
+    fetcher: &Fetcher,
+    store: &StoreHandle,
+    feed: &Feed,
+    now: i64,
+) -> Result<FeedReport, StoreError> {
+    let url = feed.url.to_string();
+    let state = store
+        .call({
+            let url = url.clone();
+            move |s| Ok(s.feeds(&[&url])?.pop())
+        })
+        .await?
+        .ok_or_else(|| StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))?;
+    let name = state.name.clone();
+    let report = |outcome| FeedReport {
+        url: url.clone(),
+        name: name.clone(),
+        outcome,
+    };
+    if state.status == crate::store::FeedStatus::Gone {
+        return Ok(report(FeedOutcome::Skipped));
+    }
+    let validators = Validators {
+        etag: state.etag.clone(),
+        last_modified: state.last_modified.clone(),
+    };
+    let fetched = fetcher.fetch(&feed.url, &validators).await;
+    let feed_id = state.id;
+    let fail = |error: FeedFailure| {
+        let retry_after = match &error {
+            FeedFailure::Fetch(f) => f.retry_after(),
+            FeedFailure::Parse(_) => None,
+        };
+        let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
+        let next_due =
+            next_due_after_failure(now, feed.interval, state.consecutive_errors, retry_after);
+        let message = error.to_string();
+        (message, next_due, gone)
+    };
+    let body = match fetched {
+        Ok(Fetched::NotModified { cache }) => {
+            let next_due = next_due_after_success(now, feed.interval, cache.max_age, None);
+            store
+                .call(move |s| s.record_not_modified(feed_id, now, next_due))
+                .await?;
+            return Ok(report(FeedOutcome::NotModified));
+        }
+        Ok(Fetched::Body(body)) => body,
+        Err(e) => {
+            let (message, next_due, gone) = fail(e.into());
+            tracing::warn!(feed = %url, error = %message, "fetch failed");
+            let recorded = message.clone();
+            store
+                .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone))
+                .await?;
+            return Ok(report(FeedOutcome::Failed(message)));
+        }
+    };
+    if let Some(moved) = &body.moved_to {
+        let to = moved.to_string();
+        let first_time = store.call(move |s| s.record_moved(feed_id, &to)).await?;
+        if first_time {
+            tracing::warn!(feed = %url, moved_to = %moved, "feed moved permanently; update its url in the config");
+        }
+    }
+    let limit = config.fetch.max_body;
+    let base = body.url.clone();
+    let charset = body.charset.clone();
+    let bytes = body.bytes;
+    // Parsing and matching are CPU work: keep them off the async workers.
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse_feed(&bytes, Some(&base), charset.as_deref(), limit)
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(FeedError::NotAFeed(
+            "the parser stopped unexpectedly".to_owned(),
+        ))
+    });
+    let parsed: ParsedFeed = match parsed {
+        Ok(p) => p,
+        Err(e) => {
+            let (message, next_due, gone) = fail(e.into());
+            tracing::warn!(feed = %url, error = %message, "parse failed");
+            let recorded = message.clone();
+            store
+                .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone))
+                .await?;
+            return Ok(report(FeedOutcome::Failed(message)));
+        }
+    };
+    let feed_name = feed
+        .name
+        .clone()
+        .or_else(|| parsed.title.clone())
+        .unwrap_or_else(|| url.clone());
+    let incoming: Vec<Incoming> = parsed
+        .stories
+        .into_iter()
+        .map(|story| {
+            let hits = rules.matches(&story, &feed_name, feed);
+            Incoming { story, hits }
+        })
+        .collect();
+    let stories = incoming.len();
+    let meta = FetchMeta {
+        etag: body.validators.etag,
+        last_modified: body.validators.last_modified,
+        title: parsed.title,
+        encoding: Some(parsed.encoding.to_owned()),
+        repairs: parsed.repairs.clone(),
+        next_due: next_due_after_success(now, feed.interval, body.cache.max_age, parsed.ttl),
+    };
+    let max_age = config.alerts.max_age.as_secs() as i64;
+    let outcome = store
+        .call(move |s| s.ingest(feed_id, &meta, &incoming, now, max_age))
+        .await?;
+    Ok(FeedReport {
+        url: url.clone(),
+        name: feed_name,
+        outcome: FeedOutcome::Ingested {
+            outcome,
+            stories,
+            repairs: parsed.repairs,
+        },
+    })
+}
+
+/// Runs one pass over every configured feed, bounded by `[fetch] concurrency` overall
+/// and `per_host` per host. `progress` is called as each feed finishes.
+pub async fn run_pass(
+    config: Arc<Config>,
+    rules: Arc<CompiledRules>,
+    fetcher: Fetcher,
+    store: StoreHandle,
+    now: i64,
+    progress: impl Fn(&FeedReport) + Send + Sync + 'static,
+) -> Result<Vec<FeedReport>, StoreError> {
+    let global = Arc::new(Semaphore::new(config.fetch.concurrency));
+    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let progress = Arc::new(progress);
+    let mut tasks = tokio::task::JoinSet::new();
+    for (index, feed) in config.feeds.iter().enumerate() {
+        let host = host_key(&feed.url);
+        let per_host = hosts
+            .entry(host)
+            .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host)))
+            .clone();
+        let (global, config, rules, fetcher, store, progress) = (
+            global.clone(),
+            config.clone(),
+            rules.clone(),
+            fetcher.clone(),
+            store.clone(),
+            progress.clone(),
+        );
+        let feed = feed.clone();
+        tasks.spawn(async move {
+            // Per host first, so that a slow host's feeds wait without holding global slots.
+            let _host = per_host.acquire_owned().await.expect("semaphore open");
+            let _slot = global.acquire_owned().await.expect("semaphore open");
+            let report = ingest_feed(&config, &rules, &fetcher, &store, &feed, now).await;
+            if let Ok(r) = &report {
+                progress(r);
+            }
+            (index, report)
+        });
+    }
+    let mut reports: Vec<Option<FeedReport>> = vec![None; config.feeds.len()];
+    while let Some(joined) = tasks.join_next().await {
+        let (index, report) = joined.expect("feed tasks do not panic");
+        reports[index] = Some(report?);
+    }
+    Ok(reports.into_iter().flatten().collect())
+}
+
+fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_interval_honours_hints_within_bounds() {
+        let ten = Duration::from_secs(600);
+        assert_eq!(next_due_after_success(0, ten, None, None), 600);
+        assert_eq!(
+            next_due_after_success(0, ten, Some(Duration::from_secs(1800)), None),
+            1800
+        );
+        assert_eq!(next_due_after_success(0, ten, None, Some(60)), 3600);
+        assert_eq!(
+            next_due_after_success(0, ten, Some(Duration::from_secs(7 * 86400)), None),
+            4 * 3600,
+            "bounded"
+        );
+        assert_eq!(
+            next_due_after_success(0, ten, Some(Duration::from_secs(5)), None),
+            600,
+            "a floor, never shorter"
+        );
+    }
+
+    #[test]
+    fn failure_backoff_is_exponential_capped_and_honours_retry_after() {
+        let ten = Duration::from_secs(600);
+        assert_eq!(next_due_after_failure(0, ten, 0, None), 600);
+        assert_eq!(next_due_after_failure(0, ten, 1, None), 1200);
+        assert_eq!(next_due_after_failure(0, ten, 3, None), 4800);
+        assert_eq!(next_due_after_failure(0, ten, 40, None), 6 * 3600);
+        assert_eq!(
+            next_due_after_failure(0, ten, 0, Some(Duration::from_secs(3000))),
+            3000
+        );
+    }
+}

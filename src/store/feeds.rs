@@ -1,0 +1,178 @@
+//! Per-feed state: validators for conditional GET, the outcome of the last fetch, when
+//! the feed is next due, and how it has been failing.
+
+use rusqlite::{OptionalExtension, Row, params};
+use serde::Serialize;
+
+use super::{Result, Store};
+
+/// The outcome of a feed's last fetch, as `newshound feeds` shows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FeedStatus {
+    /// Never fetched yet.
+    New,
+    Ok,
+    NotModified,
+    Error,
+    /// The server said 410 Gone; the feed is no longer polled.
+    Gone,
+}
+
+impl FeedStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            FeedStatus::New => "new",
+            FeedStatus::Ok => "ok",
+            FeedStatus::NotModified => "not_modified",
+            FeedStatus::Error => "error",
+            FeedStatus::Gone => "gone",
+        }
+    }
+
+    fn parse(s: &str) -> FeedStatus {
+        match s {
+            "ok" => FeedStatus::Ok,
+            "not_modified" => FeedStatus::NotModified,
+            "error" => FeedStatus::Error,
+            "gone" => FeedStatus::Gone,
+            _ => FeedStatus::New,
+        }
+    }
+}
+
+/// One feed's stored state.
+#[derive(Debug, Clone, Serialize)]
+pub struct FeedRow {
+    #[serde(skip)]
+    pub id: i64,
+    pub url: String,
+    /// The configured name, else the feed's own title, else the URL.
+    pub name: String,
+    pub status: FeedStatus,
+    pub stories: i64,
+    pub last_fetch: Option<i64>,
+    pub next_due: i64,
+    pub consecutive_errors: i64,
+    pub last_error: Option<String>,
+    #[serde(skip)]
+    pub etag: Option<String>,
+    #[serde(skip)]
+    pub last_modified: Option<String>,
+    pub failing_since: Option<i64>,
+    pub encoding: Option<String>,
+    /// Lenient repairs the last successful parse needed.
+    pub repairs: Vec<String>,
+    /// Where a permanent redirect pointed.
+    pub moved_to: Option<String>,
+}
+
+const FEED_COLUMNS: &str = "f.id, f.url, COALESCE(f.name, f.title, f.url), f.status,
+    (SELECT COUNT(*) FROM stories s WHERE s.feed_id = f.id), f.last_fetch, f.next_due,
+    f.consecutive_errors, f.last_error, f.etag, f.last_modified, f.failing_since, f.encoding,
+    f.repairs, f.moved_to";
+
+fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
+    let status: String = r.get(3)?;
+    let repairs: Option<String> = r.get(13)?;
+    Ok(FeedRow {
+        id: r.get(0)?,
+        url: r.get(1)?,
+        name: r.get(2)?,
+        status: FeedStatus::parse(&status),
+        stories: r.get(4)?,
+        last_fetch: r.get(5)?,
+        next_due: r.get(6)?,
+        consecutive_errors: r.get(7)?,
+        last_error: r.get(8)?,
+        etag: r.get(9)?,
+        last_modified: r.get(10)?,
+        failing_since: r.get(11)?,
+        encoding: r.get(12)?,
+        repairs: repairs
+            .and_then(|j| serde_json::from_str(&j).ok())
+            .unwrap_or_default(),
+        moved_to: r.get(14)?,
+    })
+}
+
+impl Store {
+    /// Makes sure every configured feed has a row, with its configured name. Feeds
+    /// removed from the config keep their rows (and stories) but are not listed.
+    pub fn sync_feeds<'a>(
+        &mut self,
+        feeds: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut upsert = tx.prepare(
+                "INSERT INTO feeds (url, name) VALUES (?1, ?2)
+                 ON CONFLICT (url) DO UPDATE SET name = excluded.name",
+            )?;
+            for (url, name) in feeds {
+                upsert.execute(params![url, name])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// The state of the feeds with these URLs, in that order (unknown URLs skipped).
+    pub fn feeds(&self, urls: &[&str]) -> Result<Vec<FeedRow>> {
+        let mut stmt = self.conn.prepare(&format!(
+            "SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url = ?1"
+        ))?;
+        let mut rows = Vec::new();
+        for url in urls {
+            if let Some(row) = stmt.query_row([url], feed_row).optional()? {
+                rows.push(row);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Records a 304: nothing new, the validators still hold.
+    pub fn record_not_modified(&mut self, feed_id: i64, now: i64, next_due: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET status = 'not_modified', last_fetch = ?2, last_success = ?2, next_due = ?3,
+                 consecutive_errors = 0, failing_since = NULL, last_error = NULL
+             WHERE id = ?1",
+            params![feed_id, now, next_due],
+        )?;
+        Ok(())
+    }
+
+    /// Records a failed fetch or parse. `gone` marks a 410, which stops polling.
+    pub fn record_failure(
+        &mut self,
+        feed_id: i64,
+        now: i64,
+        error: &str,
+        next_due: i64,
+        gone: bool,
+    ) -> Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET status = ?2, last_error = ?3, last_fetch = ?4, next_due = ?5,
+                 consecutive_errors = consecutive_errors + 1,
+                 failing_since = COALESCE(failing_since, ?4)
+             WHERE id = ?1",
+            params![
+                feed_id,
+                if gone { "gone" } else { "error" },
+                error,
+                now,
+                next_due
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// Records where a permanent redirect pointed, so the operator can update the config.
+    pub fn record_moved(&mut self, feed_id: i64, to: &str) -> Result<bool> {
+        let changed = self.conn.execute(
+            "UPDATE feeds SET moved_to = ?2 WHERE id = ?1 AND moved_to IS NOT ?2",
+            params![feed_id, to],
+        )?;
+        Ok(changed > 0)
+    }
+}

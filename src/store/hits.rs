@@ -1,0 +1,194 @@
+//! Reading hits, stories and alerts back: `newshound hits`, replaying rules over stored
+//! stories, and the outbox rows a delivery worker sends.
+
+use rusqlite::params;
+use serde::Serialize;
+
+use super::{Result, Store};
+use crate::rules::Span;
+
+/// One alert's delivery state on one channel.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Delivery {
+    pub channel: String,
+    /// pending | sent | failed | dead
+    pub state: String,
+    pub attempts: i64,
+    pub last_error: Option<String>,
+    #[serde(skip)]
+    pub alert_id: String,
+}
+
+/// One (story, rule) hit.
+#[derive(Debug, Clone, Serialize)]
+pub struct HitRow {
+    pub rule: String,
+    pub detected_at: i64,
+    pub title: String,
+    pub link: Option<String>,
+    pub feed: String,
+    pub published: Option<i64>,
+    pub spans: Vec<Span>,
+    /// Delivery state per channel; empty when the story was too old to alert.
+    pub deliveries: Vec<Delivery>,
+    #[serde(skip)]
+    pub story_id: i64,
+}
+
+/// A stored story with its feed's name.
+#[derive(Debug, Clone)]
+pub struct StoredStory {
+    pub id: i64,
+    pub feed: String,
+    pub link: Option<String>,
+    pub title: String,
+    pub summary: String,
+    pub content: String,
+    pub authors: String,
+    pub categories: String,
+    pub published: Option<i64>,
+    pub first_seen: i64,
+}
+
+/// An alert due for delivery, with what a message needs.
+#[derive(Debug, Clone)]
+pub struct DueAlert {
+    pub outbox_id: i64,
+    pub alert_id: String,
+    pub channel: String,
+    pub rules: Vec<String>,
+    pub attempts: i64,
+    pub story: StoredStory,
+}
+
+const STORY_COLUMNS: &str =
+    "s.id, COALESCE(f.name, f.title, f.url), s.link, s.title, s.summary, s.content,
+    s.authors, s.categories, s.published, s.first_seen";
+
+fn stored_story(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredStory> {
+    Ok(StoredStory {
+        id: r.get(at)?,
+        feed: r.get(at + 1)?,
+        link: r.get(at + 2)?,
+        title: r.get(at + 3)?,
+        summary: r.get(at + 4)?,
+        content: r.get(at + 5)?,
+        authors: r.get(at + 6)?,
+        categories: r.get(at + 7)?,
+        published: r.get(at + 8)?,
+        first_seen: r.get(at + 9)?,
+    })
+}
+
+impl Store {
+    /// Hits detected at or after `since`, newest first, optionally of one rule.
+    pub fn hits(&self, rule: Option<&str>, since: i64) -> Result<Vec<HitRow>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT h.rule, h.detected_at, s.title, s.link, COALESCE(f.name, f.title, f.url), s.published, h.spans, s.id
+             FROM hits h JOIN stories s ON s.id = h.story_id JOIN feeds f ON f.id = s.feed_id
+             WHERE h.detected_at >= ?1 AND (?2 IS NULL OR h.rule = ?2)
+             ORDER BY h.detected_at DESC, h.id DESC",
+        )?;
+        let mut rows: Vec<HitRow> = stmt
+            .query_map(params![since, rule], |r| {
+                let spans: String = r.get(6)?;
+                Ok(HitRow {
+                    rule: r.get(0)?,
+                    detected_at: r.get(1)?,
+                    title: r.get(2)?,
+                    link: r.get(3)?,
+                    feed: r.get(4)?,
+                    published: r.get(5)?,
+                    spans: serde_json::from_str(&spans).unwrap_or_default(),
+                    deliveries: Vec::new(),
+                    story_id: r.get(7)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        let mut outbox = self.conn().prepare(
+            "SELECT channel, state, attempts, last_error, alert_id, rules FROM outbox WHERE story_id = ?1 ORDER BY channel, id",
+        )?;
+        for row in &mut rows {
+            let deliveries = outbox.query_map([row.story_id], |r| {
+                let rules: String = r.get(5)?;
+                Ok((
+                    Delivery {
+                        channel: r.get(0)?,
+                        state: r.get(1)?,
+                        attempts: r.get(2)?,
+                        last_error: r.get(3)?,
+                        alert_id: r.get(4)?,
+                    },
+                    rules,
+                ))
+            })?;
+            for delivery in deliveries {
+                let (delivery, rules) = delivery?;
+                let rules: Vec<String> = serde_json::from_str(&rules).unwrap_or_default();
+                if rules.contains(&row.rule) {
+                    row.deliveries.push(delivery);
+                }
+            }
+        }
+        Ok(rows)
+    }
+
+    /// Stories first seen at or after `since` whose text is still kept, newest first.
+    pub fn stories_since(&self, since: i64) -> Result<Vec<StoredStory>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT {STORY_COLUMNS} FROM stories s JOIN feeds f ON f.id = s.feed_id
+             WHERE s.first_seen >= ?1 AND s.pruned = 0 ORDER BY s.first_seen DESC, s.id DESC"
+        ))?;
+        let rows = stmt
+            .query_map([since], |r| stored_story(r, 0))?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
+    }
+
+    /// Alerts of these channels that are due (`pending`, or `failed` with its retry time
+    /// reached), oldest first.
+    pub fn due_alerts(&self, channels: &[&str], now: i64) -> Result<Vec<DueAlert>> {
+        let mut stmt = self.conn().prepare(&format!(
+            "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, {STORY_COLUMNS}
+             FROM outbox o JOIN stories s ON s.id = o.story_id JOIN feeds f ON f.id = s.feed_id
+             WHERE o.state IN ('pending', 'failed') AND o.next_attempt <= ?1 ORDER BY o.id"
+        ))?;
+        let rows = stmt.query_map([now], |r| {
+            let rules: String = r.get(3)?;
+            Ok(DueAlert {
+                outbox_id: r.get(0)?,
+                alert_id: r.get(1)?,
+                channel: r.get(2)?,
+                rules: serde_json::from_str(&rules).unwrap_or_default(),
+                attempts: r.get(4)?,
+                story: stored_story(r, 5)?,
+            })
+        })?;
+        let mut due = Vec::new();
+        for row in rows {
+            let row = row?;
+            if channels.contains(&row.channel.as_str()) {
+                due.push(row);
+            }
+        }
+        Ok(due)
+    }
+
+    /// Marks an alert delivered.
+    pub fn mark_sent(&mut self, outbox_id: i64, now: i64) -> Result<()> {
+        self.conn().execute(
+            "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+            params![outbox_id, now],
+        )?;
+        Ok(())
+    }
+
+    /// How many alerts wait per state: (pending, failed, dead).
+    pub fn outbox_counts(&self) -> Result<(i64, i64, i64)> {
+        Ok(self.conn().query_row(
+            "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'dead'), 0) FROM outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+}

@@ -1,0 +1,240 @@
+//! The ingest transaction: a fetched feed's stories, their hits and the alerts they
+//! owe are written together or not at all.
+//!
+//! This is the invariant everything else leans on: a story is marked seen in the same
+//! transaction that records its hits and queues their alerts, so a crash at any instant
+//! either loses the whole fetch (and it is fetched again) or keeps all of it.
+
+use rusqlite::{OptionalExtension, Transaction, params};
+use sha2::{Digest, Sha256};
+
+use super::{Result, Store};
+use crate::rules::Span;
+use crate::story::{Story, hex};
+
+/// A rule that matched an incoming story, and where its alerts go.
+#[derive(Debug, Clone)]
+pub struct IncomingHit {
+    pub rule: String,
+    pub channels: Vec<String>,
+    pub spans: Vec<Span>,
+}
+
+/// A parsed story with the rules it matched.
+#[derive(Debug, Clone)]
+pub struct Incoming {
+    pub story: Story,
+    pub hits: Vec<IncomingHit>,
+}
+
+/// What a successful fetch says about the feed itself.
+#[derive(Debug, Clone, Default)]
+pub struct FetchMeta {
+    pub etag: Option<String>,
+    pub last_modified: Option<String>,
+    pub title: Option<String>,
+    pub encoding: Option<String>,
+    pub repairs: Vec<String>,
+    pub next_due: i64,
+}
+
+/// What an ingest changed.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestOutcome {
+    pub new_stories: usize,
+    pub updated_stories: usize,
+    pub new_hits: usize,
+    pub alerts_queued: usize,
+}
+
+impl std::ops::AddAssign for IngestOutcome {
+    fn add_assign(&mut self, o: IngestOutcome) {
+        self.new_stories += o.new_stories;
+        self.updated_stories += o.updated_stories;
+        self.new_hits += o.new_hits;
+        self.alerts_queued += o.alerts_queued;
+    }
+}
+
+/// The stable id of one alert: the same on every attempt, so a resend after a crash
+/// carries the same Message-ID / webhook-id.
+fn alert_id(story_id: i64, channel: &str, rules: &[String]) -> String {
+    let mut h = Sha256::new();
+    h.update(story_id.to_le_bytes());
+    h.update(channel.as_bytes());
+    for rule in rules {
+        h.update([0]);
+        h.update(rule.as_bytes());
+    }
+    hex(&h.finalize()[..16])
+}
+
+impl Store {
+    /// Writes one successful fetch of a feed in one transaction: the feed's new state,
+    /// new and updated stories, hits for rules that had not hit them before, and an
+    /// outbox row per (story, channel) for those new hits — unless the story is older
+    /// than `max_age` seconds, in which case hits are kept but nothing is alerted.
+    pub fn ingest(
+        &mut self,
+        feed_id: i64,
+        meta: &FetchMeta,
+        incoming: &[Incoming],
+        now: i64,
+        max_age: i64,
+    ) -> Result<IngestOutcome> {
+        let tx = self.conn.transaction()?;
+        let mut outcome = IngestOutcome::default();
+        for item in incoming {
+            let (story_id, changed) = upsert_story(&tx, feed_id, &item.story, now, &mut outcome)?;
+            if !changed {
+                continue; // unchanged text: it was matched when it last changed
+            }
+            let mut new_rules: Vec<&IncomingHit> = Vec::new();
+            for hit in &item.hits {
+                let spans = serde_json::to_string(&hit.spans).expect("spans serialise");
+                let inserted = tx.execute(
+                    "INSERT INTO hits (story_id, rule, spans, detected_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (story_id, rule) DO NOTHING",
+                    params![story_id, hit.rule, spans, now],
+                )?;
+                if inserted > 0 {
+                    new_rules.push(hit);
+                }
+            }
+            outcome.new_hits += new_rules.len();
+            let published = item.story.date().map(|d| d.timestamp());
+            if new_rules.is_empty() || published.is_some_and(|p| p < now - max_age) {
+                continue;
+            }
+            // One alert per channel, naming every newly hit rule routed to it.
+            let mut channels: Vec<&str> = new_rules
+                .iter()
+                .flat_map(|h| h.channels.iter().map(String::as_str))
+                .collect();
+            channels.sort_unstable();
+            channels.dedup();
+            for channel in channels {
+                let rules: Vec<String> = new_rules
+                    .iter()
+                    .filter(|h| h.channels.iter().any(|c| c == channel))
+                    .map(|h| h.rule.clone())
+                    .collect();
+                tx.execute(
+                    "INSERT INTO outbox (alert_id, story_id, channel, rules, next_attempt, created)
+                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+                    params![
+                        alert_id(story_id, channel, &rules),
+                        story_id,
+                        channel,
+                        serde_json::to_string(&rules).expect("rules serialise"),
+                        now
+                    ],
+                )?;
+                outcome.alerts_queued += 1;
+            }
+        }
+        tx.execute(
+            "UPDATE feeds SET status = 'ok', etag = ?2, last_modified = ?3, title = COALESCE(?4, title),
+                 encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
+                 consecutive_errors = 0, failing_since = NULL, last_error = NULL
+             WHERE id = ?1",
+            params![
+                feed_id,
+                meta.etag,
+                meta.last_modified,
+                meta.title,
+                meta.encoding,
+                (!meta.repairs.is_empty()).then(|| serde_json::to_string(&meta.repairs).expect("repairs serialise")),
+                now,
+                meta.next_due
+            ],
+        )?;
+        tx.commit()?;
+        Ok(outcome)
+    }
+}
+
+/// Finds or inserts the story; returns its id and whether it is new or its text changed
+/// (and so must be matched).
+fn upsert_story(
+    tx: &Transaction<'_>,
+    feed_id: i64,
+    story: &Story,
+    now: i64,
+    outcome: &mut IngestOutcome,
+) -> Result<(i64, bool)> {
+    let hash = story.content_hash();
+    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
+    let existing: Option<(i64, String, i64, i64)> = tx
+        .query_row(
+            "SELECT id, content_hash, pruned, feed_id FROM stories WHERE feed_id = ?1 AND identity = ?2",
+            params![feed_id, story.identity],
+            row,
+        )
+        .optional()?;
+    let existing = match existing {
+        Some(found) => Some(found),
+        // The same article carried by another feed (or under a new guid) is the same story.
+        None => match &story.link {
+            Some(link) => tx
+                .query_row(
+                    "SELECT id, content_hash, pruned, feed_id FROM stories WHERE link = ?1",
+                    [link],
+                    row,
+                )
+                .optional()?,
+            None => None,
+        },
+    };
+    match existing {
+        // Retention dropped its text: it is old news, never new again.
+        Some((id, _, 1, _)) => Ok((id, false)),
+        Some((id, old_hash, _, _)) if old_hash == hash => Ok((id, false)),
+        // Carried by another feed: that feed's text stays; this feed's version is
+        // matched too (a rule may be limited to this feed), and the hits' UNIQUE
+        // constraint keeps any rule from alerting twice.
+        Some((id, _, _, owner)) if owner != feed_id => Ok((id, true)),
+        Some((id, _, _, _)) => {
+            tx.execute(
+                "UPDATE stories SET title = ?2, summary = ?3, content = ?4, authors = ?5, categories = ?6,
+                     updated = ?7, content_hash = ?8
+                 WHERE id = ?1",
+                params![
+                    id,
+                    story.title,
+                    story.summary,
+                    story.content,
+                    story.authors.join(", "),
+                    story.categories.join(", "),
+                    story.updated.map(|d| d.timestamp()),
+                    hash
+                ],
+            )?;
+            outcome.updated_stories += 1;
+            Ok((id, true))
+        }
+        None => {
+            tx.execute(
+                "INSERT INTO stories (feed_id, identity, link, title, summary, content, authors, categories,
+                     published, updated, first_seen, content_hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+                params![
+                    feed_id,
+                    story.identity,
+                    story.link,
+                    story.title,
+                    story.summary,
+                    story.content,
+                    story.authors.join(", "),
+                    story.categories.join(", "),
+                    story.published.map(|d| d.timestamp()),
+                    story.updated.map(|d| d.timestamp()),
+                    now,
+                    hash
+                ],
+            )?;
+            outcome.new_stories += 1;
+            Ok((tx.last_insert_rowid(), true))
+        }
+    }
+}

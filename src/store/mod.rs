@@ -1,0 +1,219 @@
+//! The SQLite store: feeds, stories, hits and the alert outbox.
+//!
+//! Only this module touches SQLite. The database is set up one way — WAL, synchronous
+//! NORMAL, foreign keys, a busy timeout — and migrated by the ordered scripts in
+//! [`schema`]. Dedupe is a database fact: UNIQUE constraints keep one story per
+//! identity and per canonical link, and one hit per (story, rule). rusqlite is
+//! synchronous, so async code reaches the store through [`StoreHandle`], which owns the
+//! connection on a thread of its own.
+
+mod feeds;
+mod hits;
+mod ingest;
+mod schema;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use rusqlite::{Connection, OptionalExtension};
+
+pub use feeds::{FeedRow, FeedStatus};
+pub use hits::{Delivery, DueAlert, HitRow, StoredStory};
+pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestOutcome};
+
+/// How long a writer waits for another process holding the database.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Retention keeps pruned stories' identities this many times `[storage] keep`.
+const TOMBSTONE_FACTOR: i64 = 4;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot open the database {}: {source}", path.display())]
+    Open {
+        path: PathBuf,
+        source: rusqlite::Error,
+    },
+    #[error("the database {} has schema version {found}, newer than this newshound knows ({known}); upgrade newshound", path.display())]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("the database thread has stopped")]
+    Gone,
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// An open database.
+pub struct Store {
+    conn: Connection,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.conn.path())
+            .finish()
+    }
+}
+
+impl Store {
+    /// Opens (creating if needed) and migrates the database at `path`.
+    pub fn open(path: &Path) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            // A missing folder is the common first-run problem; say so plainly.
+            if !dir.is_dir() {
+                return Err(open_err(rusqlite::Error::SqliteFailure(
+                    rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_CANTOPEN),
+                    Some(format!("the folder {} does not exist", dir.display())),
+                )));
+            }
+        }
+        let conn = Connection::open(path).map_err(open_err)?;
+        Store::setup(conn, path)
+    }
+
+    /// A private in-memory database, for tests.
+    pub fn open_in_memory() -> Result<Store> {
+        Store::setup(Connection::open_in_memory()?, Path::new(":memory:"))
+    }
+
+    fn setup(conn: Connection, path: &Path) -> Result<Store> {
+        let open_err = |source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
+        // journal_mode returns a row, so it is read rather than executed.
+        let _mode: String = conn
+            .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+            .map_err(open_err)?;
+        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+            .map_err(open_err)?;
+        let mut store = Store { conn };
+        store.migrate(path)?;
+        Ok(store)
+    }
+
+    fn migrate(&mut self, path: &Path) -> Result<()> {
+        let version: i64 = self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let known = schema::MIGRATIONS.len() as i64;
+        if version > known {
+            return Err(StoreError::TooNew {
+                path: path.to_owned(),
+                found: version,
+                known,
+            });
+        }
+        for (i, script) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
+            let tx = self.conn.transaction()?;
+            tx.execute_batch(script)?;
+            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.commit()?;
+            tracing::info!(version = i + 1, "database migrated");
+        }
+        Ok(())
+    }
+
+    /// The schema version the database is at.
+    pub fn schema_version(&self) -> Result<i64> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))?)
+    }
+
+    /// Retention: stories without hits first seen before `now - keep` lose their text
+    /// (the row stays, so the story is never new again); such rows are deleted after
+    /// four times `keep`, by when no feed still carries them. Returns (pruned, deleted).
+    pub fn prune(&mut self, now: i64, keep: Duration) -> Result<(usize, usize)> {
+        let keep = keep.as_secs() as i64;
+        let tx = self.conn.transaction()?;
+        let pruned = tx.execute(
+            "UPDATE stories SET pruned = 1, title = '', summary = '', content = '', authors = '', categories = ''
+             WHERE pruned = 0 AND first_seen < ?1
+               AND NOT EXISTS (SELECT 1 FROM hits WHERE hits.story_id = stories.id)",
+            [now - keep],
+        )?;
+        let deleted = tx.execute(
+            "DELETE FROM stories WHERE pruned = 1 AND first_seen < ?1
+               AND NOT EXISTS (SELECT 1 FROM hits WHERE hits.story_id = stories.id)",
+            [now - TOMBSTONE_FACTOR * keep],
+        )?;
+        tx.commit()?;
+        Ok((pruned, deleted))
+    }
+
+    /// `PRAGMA integrity_check`: "ok" for a sound database.
+    pub fn integrity_check(&self) -> Result<String> {
+        Ok(self
+            .conn
+            .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
+    }
+
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
+    /// The id of a feed by URL.
+    pub fn feed_id(&self, url: &str) -> Result<Option<i64>> {
+        Ok(self
+            .conn
+            .query_row("SELECT id FROM feeds WHERE url = ?1", [url], |r| r.get(0))
+            .optional()?)
+    }
+}
+
+type Job = Box<dyn FnOnce(&mut Store) + Send>;
+
+/// The store on a thread of its own, for async code: jobs run one at a time, in order,
+/// off the async workers.
+#[derive(Clone, Debug)]
+pub struct StoreHandle {
+    jobs: std::sync::mpsc::Sender<Job>,
+}
+
+impl StoreHandle {
+    /// Moves the store to a new thread.
+    pub fn spawn(mut store: Store) -> StoreHandle {
+        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        std::thread::Builder::new()
+            .name("newshound-store".into())
+            .spawn(move || {
+                while let Ok(job) = queue.recv() {
+                    job(&mut store);
+                }
+            })
+            .expect("the store thread starts");
+        StoreHandle { jobs }
+    }
+
+    /// Runs `f` on the store thread and returns its result.
+    pub async fn call<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<R> + Send + 'static,
+    {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Box::new(move |store| {
+                let _ = reply.send(f(store));
+            }))
+            .map_err(|_| StoreError::Gone)?;
+        answer.await.map_err(|_| StoreError::Gone)?
+    }
+}
+
+/// Seconds since the Unix epoch, the store's unit of time.
+pub fn unix_now() -> i64 {
+    chrono::Utc::now().timestamp()
+}

@@ -1,0 +1,79 @@
+//! The database schema as ordered migrations. Each runs once, in its own transaction,
+//! and `PRAGMA user_version` records how many have run. Never edit a migration that has
+//! shipped: add a new one.
+
+/// The migrations, in order; `user_version` N means the first N have run.
+pub const MIGRATIONS: &[&str] = &[
+    // 1: feeds, stories, hits, the alert outbox.
+    r#"
+    CREATE TABLE feeds (
+        id                 INTEGER PRIMARY KEY,
+        url                TEXT NOT NULL UNIQUE,
+        name               TEXT,
+        title              TEXT,
+        etag               TEXT,
+        last_modified      TEXT,
+        status             TEXT NOT NULL DEFAULT 'new'
+                           CHECK (status IN ('new', 'ok', 'not_modified', 'error', 'gone')),
+        last_error         TEXT,
+        last_fetch         INTEGER,
+        last_success       INTEGER,
+        failing_since      INTEGER,
+        next_due           INTEGER NOT NULL DEFAULT 0,
+        consecutive_errors INTEGER NOT NULL DEFAULT 0,
+        encoding           TEXT,
+        repairs            TEXT,
+        moved_to           TEXT
+    );
+
+    CREATE TABLE stories (
+        id           INTEGER PRIMARY KEY,
+        feed_id      INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        identity     TEXT NOT NULL,
+        link         TEXT,
+        title        TEXT NOT NULL DEFAULT '',
+        summary      TEXT NOT NULL DEFAULT '',
+        content      TEXT NOT NULL DEFAULT '',
+        authors      TEXT NOT NULL DEFAULT '',
+        categories   TEXT NOT NULL DEFAULT '',
+        published    INTEGER,
+        updated      INTEGER,
+        first_seen   INTEGER NOT NULL,
+        content_hash TEXT NOT NULL,
+        -- 1 once retention has dropped the text; the row stays so the story is never new again.
+        pruned       INTEGER NOT NULL DEFAULT 0,
+        UNIQUE (feed_id, identity)
+    );
+    -- The same canonical link is the same story, whichever feed carries it.
+    CREATE UNIQUE INDEX stories_by_link ON stories (link) WHERE link IS NOT NULL;
+    CREATE INDEX stories_by_first_seen ON stories (first_seen);
+
+    CREATE TABLE hits (
+        id          INTEGER PRIMARY KEY,
+        story_id    INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        rule        TEXT NOT NULL,
+        spans       TEXT NOT NULL,
+        detected_at INTEGER NOT NULL,
+        -- A rule hits a story once, however often the story is updated.
+        UNIQUE (story_id, rule)
+    );
+    CREATE INDEX hits_by_time ON hits (detected_at);
+
+    CREATE TABLE outbox (
+        id           INTEGER PRIMARY KEY,
+        alert_id     TEXT NOT NULL UNIQUE,
+        story_id     INTEGER NOT NULL REFERENCES stories (id) ON DELETE CASCADE,
+        channel      TEXT NOT NULL,
+        rules        TEXT NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'pending'
+                     CHECK (state IN ('pending', 'sent', 'failed', 'dead')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_attempt INTEGER NOT NULL,
+        last_error   TEXT,
+        created      INTEGER NOT NULL,
+        sent_at      INTEGER
+    );
+    CREATE INDEX outbox_due ON outbox (state, next_attempt);
+    CREATE INDEX outbox_by_story ON outbox (story_id);
+    "#,
+];
