@@ -1,13 +1,20 @@
-//! Helpers shared by the end-to-end tests.
+//! Helpers shared by the end-to-end tests: running the binary, a real HTTP server on
+//! 127.0.0.1, and scratch folders with a config.
 
-use std::io::Write;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Runs the real `newshound` binary with `args`, feeding `stdin` when given.
 pub fn newshound(args: &[&str], stdin: Option<&str>) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_newshound"))
         .args(args)
         .env_remove("NEWSHOUND_CONFIG")
+        .env_remove("STATE_DIRECTORY")
         .env("NO_COLOR", "1")
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -16,8 +23,7 @@ pub fn newshound(args: &[&str], stdin: Option<&str>) -> Output {
         .expect("the newshound binary starts");
     let mut pipe = child.stdin.take().expect("stdin is piped");
     if let Some(text) = stdin {
-        pipe.write_all(text.as_bytes())
-            .expect("stdin accepts the text");
+        pipe.write_all(text.as_bytes()).expect("stdin accepts the text");
     }
     drop(pipe);
     child.wait_with_output().expect("newshound runs to the end")
@@ -31,4 +37,166 @@ pub fn stdout(output: &Output) -> String {
 /// Standard error as text.
 pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
+}
+
+/// The project's own feed fixtures.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
+}
+
+/// A request as the test server saw it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub path: String,
+    /// Header names lower-cased.
+    pub headers: HashMap<String, String>,
+}
+
+/// What the test server answers.
+#[derive(Debug, Clone)]
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
+        Reply { status: 200, headers: vec![("Content-Type".into(), content_type.into())], body: body.into() }
+    }
+
+    pub fn status(status: u16) -> Reply {
+        Reply { status, headers: Vec::new(), body: Vec::new() }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Reply {
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+}
+
+type Handler = dyn Fn(&Request) -> Reply + Send + Sync;
+
+/// A real HTTP/1.1 server on 127.0.0.1 (port 0), one thread per connection, that
+/// records every request. It stops when the test process ends.
+#[derive(Clone)]
+pub struct TestServer {
+    pub base: String,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl TestServer {
+    pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let handler: Arc<Handler> = Arc::new(handler);
+        let seen = requests.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let (handler, seen) = (handler.clone(), seen.clone());
+                std::thread::spawn(move || serve(stream, &*handler, &seen));
+            }
+        });
+        TestServer { base, requests }
+    }
+
+    /// A server answering each path from a map of (content type, body).
+    pub fn files(files: Vec<(&str, &str, Vec<u8>)>) -> TestServer {
+        let files: HashMap<String, (String, Vec<u8>)> =
+            files.into_iter().map(|(path, ct, body)| (path.to_owned(), (ct.to_owned(), body))).collect();
+        TestServer::start(move |req| match files.get(&req.path) {
+            Some((ct, body)) => Reply::ok(ct, body.clone()),
+            None => Reply::status(404),
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    pub fn requests(&self) -> Vec<Request> {
+        self.requests.lock().unwrap().clone()
+    }
+}
+
+fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
+    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+    let mut headers = HashMap::new();
+    loop {
+        let mut header = String::new();
+        if reader.read_line(&mut header).unwrap_or(0) == 0 || header.trim().is_empty() {
+            break;
+        }
+        if let Some((k, v)) = header.split_once(':') {
+            headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
+        }
+    }
+    if let Some(len) = headers.get("content-length").and_then(|l| l.parse::<usize>().ok()) {
+        let mut body = vec![0; len];
+        reader.read_exact(&mut body).ok();
+    }
+    let request = Request { path, headers };
+    seen.lock().unwrap().push(request.clone());
+    let reply = handler(&request);
+    let mut out = stream;
+    let mut head = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n", reply.status, reply.body.len());
+    for (k, v) in &reply.headers {
+        head.push_str(&format!("{k}: {v}\r\n"));
+    }
+    head.push_str("\r\n");
+    out.write_all(head.as_bytes()).ok();
+    out.write_all(&reply.body).ok();
+    out.flush().ok();
+}
+
+/// A scratch folder holding a config file (and the database beside it).
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+}
+
+impl Workspace {
+    /// A workspace whose `newshound.toml` is `config`.
+    pub fn new(config: &str) -> Workspace {
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("newshound.toml"), config).expect("write config");
+        Workspace { dir }
+    }
+
+    pub fn config(&self) -> PathBuf {
+        self.dir.path().join("newshound.toml")
+    }
+
+    pub fn write(&self, name: &str, text: &str) {
+        std::fs::write(self.dir.path().join(name), text).expect("write file");
+    }
+
+    /// Runs `newshound --config <this> ARGS`.
+    pub fn run(&self, args: &[&str]) -> Output {
+        let config = self.config();
+        let mut all = vec!["--config", config.to_str().unwrap()];
+        all.extend_from_slice(args);
+        newshound(&all, None)
+    }
+
+    /// Runs a command that must succeed and returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert_eq!(out.status.code(), Some(0), "{args:?} failed:\n{}\n{}", stdout(&out), stderr(&out));
+        stdout(&out)
+    }
+
+    /// Runs a command with `--json` that must succeed, and parses its output.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = args.to_vec();
+        all.push("--json");
+        serde_json::from_str(&self.ok(&all)).expect("valid JSON output")
+    }
 }
