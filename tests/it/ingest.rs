@@ -24,7 +24,8 @@ query = 'embass* NEAR/8 (reopen* OR "resume normal operations" OR "resume operat
 
 /// A config for these feed URLs; `max_age` is wide so fixture dates always alert.
 fn config_for(urls: &[String]) -> String {
-    let mut config = String::from("[alerts]\nmax_age = \"100000d\"\n\n[fetch]\ntimeout = \"10s\"\n\n");
+    let mut config =
+        String::from("[alerts]\nmax_age = \"100000d\"\n\n[fetch]\ntimeout = \"10s\"\n\n");
     for url in urls {
         config.push_str(&format!("[[feed]]\nurl = \"{url}\"\n\n"));
     }
@@ -36,9 +37,17 @@ fn feed_server() -> TestServer {
         ("/world.rss", "application/rss+xml", fixture("world.rss")),
         ("/europe.rdf", "application/rdf+xml", fixture("europe.rdf")),
         ("/wire.atom", "application/atom+xml", fixture("wire.atom")),
-        ("/digest.json", "application/feed+json", fixture("digest.json")),
+        (
+            "/digest.json",
+            "application/feed+json",
+            fixture("digest.json"),
+        ),
         // The charset is only in the header; the declaration names none.
-        ("/cp1251.rss", "application/rss+xml; charset=windows-1251", fixture("cp1251.rss")),
+        (
+            "/cp1251.rss",
+            "application/rss+xml; charset=windows-1251",
+            fixture("cp1251.rss"),
+        ),
     ])
 }
 
@@ -48,7 +57,12 @@ fn hit_pairs(ws: &Workspace) -> Vec<(String, String)> {
         .as_array()
         .unwrap()
         .iter()
-        .map(|h| (h["rule"].as_str().unwrap().to_owned(), h["title"].as_str().unwrap().to_owned()))
+        .map(|h| {
+            (
+                h["rule"].as_str().unwrap().to_owned(),
+                h["title"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     pairs.sort();
     pairs
@@ -57,30 +71,63 @@ fn hit_pairs(ws: &Workspace) -> Vec<(String, String)> {
 #[test]
 fn once_ingests_every_format_and_stores_hits() {
     let server = feed_server();
-    let paths = ["/world.rss", "/europe.rdf", "/wire.atom", "/digest.json", "/cp1251.rss"];
+    let paths = [
+        "/world.rss",
+        "/europe.rdf",
+        "/wire.atom",
+        "/digest.json",
+        "/cp1251.rss",
+    ];
     let ws = Workspace::new(&config_for(&paths.map(|p| server.url(p))));
     let out = ws.run(&["once"]);
-    assert_eq!(out.status.code(), Some(0), "{}\n{}", stdout(&out), stderr(&out));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}\n{}",
+        stdout(&out),
+        stderr(&out)
+    );
     let summary = stdout(&out);
-    assert!(summary.contains("feeds: 5 fetched, 5 ok, 0 not modified, 0 failed"), "{summary}");
+    assert!(
+        summary.contains("feeds: 5 fetched, 5 ok, 0 not modified, 0 failed"),
+        "{summary}"
+    );
     // 3 + 2 + 1 + 1 + 1 entries, but the Peskov story in europe.rdf is world.rss's.
     assert!(summary.contains("stories: 7 new, 0 updated"), "{summary}");
 
     // Feeds are fetched concurrently, so the story both feeds carry is stored under
     // whichever came first; either way it is one story with one Peskov hit.
     let mut pairs = hit_pairs(&ws);
-    let shared = pairs.iter().position(|(_, t)| t.contains("Peskov rejects")).expect("the shared story hit");
-    assert!(["Kremlin spokesman Peskov rejects the proposal", "Peskov rejects plan (via World Desk)"].contains(&pairs[shared].1.as_str()));
+    let shared = pairs
+        .iter()
+        .position(|(_, t)| t.contains("Peskov rejects"))
+        .expect("the shared story hit");
+    assert!(
+        [
+            "Kremlin spokesman Peskov rejects the proposal",
+            "Peskov rejects plan (via World Desk)"
+        ]
+        .contains(&pairs[shared].1.as_str())
+    );
     pairs[shared].1 = "(shared)".to_owned();
     assert_eq!(
         pairs,
         [
-            ("Embassy reopening", "Embassies resume normal operations in the capital"),
+            (
+                "Embassy reopening",
+                "Embassies resume normal operations in the capital"
+            ),
             ("Embassy reopening", "Embassy in Kyiv to reopen next month"),
             ("Peskov", "(shared)"),
             ("Peskov", "Песков прокомментировал переговоры"),
-            ("Peskov", "Песков: Кремль не видит оснований для переговоров"),
-            ("Ukraine talks", "Ukraine and Russia agree to new ceasefire talks"),
+            (
+                "Peskov",
+                "Песков: Кремль не видит оснований для переговоров"
+            ),
+            (
+                "Ukraine talks",
+                "Ukraine and Russia agree to new ceasefire talks"
+            ),
         ]
         .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
@@ -90,7 +137,11 @@ fn once_ingests_every_format_and_stores_hits() {
         assert_eq!(hit["deliveries"][0]["channel"], "console", "{hit}");
         assert_eq!(hit["deliveries"][0]["state"], "sent", "{hit}");
     }
-    assert!(stderr(&out).contains("Embassy in Kyiv to reopen next month"), "the log channel logs the alert:\n{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("Embassy in Kyiv to reopen next month"),
+        "the log channel logs the alert:\n{}",
+        stderr(&out)
+    );
 
     let feeds = ws.json(&["feeds"]);
     let feeds = feeds.as_array().unwrap();
@@ -100,7 +151,16 @@ fn once_ingests_every_format_and_stores_hits() {
         assert_eq!(feed["consecutive_errors"], 0);
     }
     let names: Vec<&str> = feeds.iter().map(|f| f["name"].as_str().unwrap()).collect();
-    assert_eq!(names, ["World Desk", "Europe Wire", "Atom Wire", "JSON Digest", "Русская лента"]);
+    assert_eq!(
+        names,
+        [
+            "World Desk",
+            "Europe Wire",
+            "Atom Wire",
+            "JSON Digest",
+            "Русская лента"
+        ]
+    );
     assert_eq!(feeds[4]["stories"], 1);
     let stored: i64 = feeds.iter().map(|f| f["stories"].as_i64().unwrap()).sum();
     assert_eq!(stored, 7, "the shared story is stored once");
@@ -112,7 +172,8 @@ fn second_pass_revalidates_and_finds_nothing_new() {
     let body = fixture("world.rss");
     let server = TestServer::start(move |req: &Request| {
         if req.headers.get("if-none-match").map(String::as_str) == Some("\"v1\"")
-            && req.headers.get("if-modified-since").map(String::as_str) == Some("Thu, 26 Nov 2026 10:00:00 GMT")
+            && req.headers.get("if-modified-since").map(String::as_str)
+                == Some("Thu, 26 Nov 2026 10:00:00 GMT")
         {
             return Reply::status(304);
         }
@@ -124,10 +185,16 @@ fn second_pass_revalidates_and_finds_nothing_new() {
     assert!(ws.ok(&["once"]).contains("stories: 3 new"));
     let second = ws.ok(&["once"]);
     assert!(second.contains("1 not modified"), "{second}");
-    assert!(second.contains("stories: 0 new, 0 updated; hits: 0"), "{second}");
+    assert!(
+        second.contains("stories: 0 new, 0 updated; hits: 0"),
+        "{second}"
+    );
     let requests = server.requests();
     assert_eq!(requests.len(), 2);
-    assert!(!requests[0].headers.contains_key("if-none-match"), "the first fetch is unconditional");
+    assert!(
+        !requests[0].headers.contains_key("if-none-match"),
+        "the first fetch is unconditional"
+    );
     assert_eq!(ws.json(&["feeds"])[0]["status"], "not_modified");
     assert_eq!(hit_pairs(&ws).len(), 2);
 }
@@ -155,16 +222,36 @@ fn an_updated_entry_is_rematched_but_never_alerts_twice() {
     });
     let ws = Workspace::new(&config_for(&[server.url("/feed")]));
     let first = ws.ok(&["once"]);
-    assert!(first.contains("stories: 2 new, 0 updated; hits: 2; alerts queued: 2"), "{first}");
+    assert!(
+        first.contains("stories: 2 new, 0 updated; hits: 2; alerts queued: 2"),
+        "{first}"
+    );
     *version.lock().unwrap() = 2;
     let second = ws.ok(&["once"]);
     // The Peskov rule hit before; only the embassy rule is new.
-    assert!(second.contains("stories: 0 new, 1 updated; hits: 1; alerts queued: 1"), "{second}");
+    assert!(
+        second.contains("stories: 0 new, 1 updated; hits: 1; alerts queued: 1"),
+        "{second}"
+    );
     let third = ws.ok(&["once"]);
-    assert!(third.contains("stories: 0 new, 0 updated; hits: 0; alerts queued: 0"), "{third}");
+    assert!(
+        third.contains("stories: 0 new, 0 updated; hits: 0; alerts queued: 0"),
+        "{third}"
+    );
     let pairs = hit_pairs(&ws);
-    assert_eq!(pairs.iter().filter(|(r, _)| r == "Peskov").count(), 2, "{pairs:?}");
-    assert_eq!(pairs.iter().filter(|(r, _)| r == "Embassy reopening").count(), 1, "{pairs:?}");
+    assert_eq!(
+        pairs.iter().filter(|(r, _)| r == "Peskov").count(),
+        2,
+        "{pairs:?}"
+    );
+    assert_eq!(
+        pairs
+            .iter()
+            .filter(|(r, _)| r == "Embassy reopening")
+            .count(),
+        1,
+        "{pairs:?}"
+    );
 }
 
 #[test]
@@ -183,10 +270,18 @@ fn old_stories_are_stored_and_matched_but_not_alerted() {
     let out = ws.ok(&["once"]);
     assert!(out.contains("hits: 2; alerts queued: 1"), "{out}");
     let hits = ws.json(&["hits", "--since", "100000d"]);
-    let old = hits.as_array().unwrap().iter().find(|h| h["title"] == "Peskov in 2001").unwrap();
+    let old = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["title"] == "Peskov in 2001")
+        .unwrap();
     assert_eq!(old["deliveries"], serde_json::json!([]));
     let text = ws.ok(&["hits", "--since", "100000d"]);
-    assert!(text.contains("not alerted (older than [alerts] max_age)"), "{text}");
+    assert!(
+        text.contains("not alerted (older than [alerts] max_age)"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -212,42 +307,108 @@ fn one_failing_feed_never_stops_the_others() {
     all.push(refused.clone());
     let ws = Workspace::new(&config_for(&all));
     let out = ws.run(&["once"]);
-    assert_eq!(out.status.code(), Some(0), "feed failures are not a failed pass");
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "feed failures are not a failed pass"
+    );
     let summary = stdout(&out);
-    assert!(summary.contains("feeds: 6 fetched, 1 ok, 0 not modified, 5 failed"), "{summary}");
+    assert!(
+        summary.contains("feeds: 6 fetched, 1 ok, 0 not modified, 5 failed"),
+        "{summary}"
+    );
     assert!(summary.contains("stories: 3 new"), "{summary}");
 
     let feeds = ws.json(&["feeds"]);
-    let by_url = |u: &str| feeds.as_array().unwrap().iter().find(|f| f["url"] == u).unwrap().clone();
+    let by_url = |u: &str| {
+        feeds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["url"] == u)
+            .unwrap()
+            .clone()
+    };
     assert_eq!(by_url(&urls[0])["last_error"], "HTTP 404");
     assert_eq!(by_url(&urls[1])["status"], "ok");
     assert_eq!(by_url(&urls[2])["last_error"], "HTTP 500");
     let page = by_url(&urls[3]);
     assert_eq!(page["status"], "error");
-    assert_eq!(page["last_error"], format!("an HTML page, not a feed (it advertises: {})", server.url("/world.rss")));
+    assert_eq!(
+        page["last_error"],
+        format!(
+            "an HTML page, not a feed (it advertises: {})",
+            server.url("/world.rss")
+        )
+    );
     assert_eq!(by_url(&urls[4])["status"], "gone");
     let refused_row = by_url(&refused);
-    assert!(refused_row["last_error"].as_str().unwrap().starts_with("connection failed"), "{refused_row}");
+    assert!(
+        refused_row["last_error"]
+            .as_str()
+            .unwrap()
+            .starts_with("connection failed"),
+        "{refused_row}"
+    );
     assert_eq!(refused_row["consecutive_errors"], 1);
 
     // A gone feed is not fetched again.
-    let before = server.requests().iter().filter(|r| r.path == "/gone").count();
+    let before = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/gone")
+        .count();
     let again = ws.ok(&["once"]);
     assert!(again.contains("1 gone (not fetched)"), "{again}");
-    assert_eq!(server.requests().iter().filter(|r| r.path == "/gone").count(), before);
-    assert_eq!(ws.json(&["feeds"]).as_array().unwrap().iter().find(|f| f["url"] == urls[0].as_str()).unwrap()["consecutive_errors"], 2);
+    assert_eq!(
+        server
+            .requests()
+            .iter()
+            .filter(|r| r.path == "/gone")
+            .count(),
+        before
+    );
+    assert_eq!(
+        ws.json(&["feeds"])
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["url"] == urls[0].as_str())
+            .unwrap()["consecutive_errors"],
+        2
+    );
 }
 
 #[test]
 fn test_rule_replays_stored_stories_and_reads_feed_files() {
     let server = feed_server();
-    let ws = Workspace::new(&config_for(&[server.url("/world.rss"), server.url("/wire.atom")]));
+    let ws = Workspace::new(&config_for(&[
+        server.url("/world.rss"),
+        server.url("/wire.atom"),
+    ]));
     ws.ok(&["once"]);
-    let out = ws.run(&["test-rule", "title:weather", "--stored", "--since", "100000d"]);
+    let out = ws.run(&[
+        "test-rule",
+        "title:weather",
+        "--stored",
+        "--since",
+        "100000d",
+    ]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("  title: [[Weather]]: a mild week ahead\n"), "{}", stdout(&out));
-    assert!(stdout(&out).ends_with("1 of 4 stories matched\n"), "{}", stdout(&out));
-    assert_eq!(ws.run(&["test-rule", "zebra", "--stored"]).status.code(), Some(1));
+    assert!(
+        stdout(&out).contains("  title: [[Weather]]: a mild week ahead\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).ends_with("1 of 4 stories matched\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        ws.run(&["test-rule", "zebra", "--stored"]).status.code(),
+        Some(1)
+    );
 
     let file = ws.dir.path().join("wire.atom");
     std::fs::write(&file, fixture("wire.atom")).unwrap();
@@ -258,5 +419,9 @@ fn test_rule_replays_stored_stories_and_reads_feed_files() {
     let url = server.url("/world.rss");
     let live = ws.run(&["test-rule", "embass* NEAR/3 reopen", "--url", &url]);
     assert_eq!(live.status.code(), Some(0), "{}", stderr(&live));
-    assert!(stdout(&live).contains("[[Embassy]] in Kyiv to [[reopen]] next month"), "{}", stdout(&live));
+    assert!(
+        stdout(&live).contains("[[Embassy]] in Kyiv to [[reopen]] next month"),
+        "{}",
+        stdout(&live)
+    );
 }

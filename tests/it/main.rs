@@ -1,5 +1,6 @@
 //! End-to-end tests of the `newshound` binary. One test binary, one module per area.
 
+mod config;
 mod corpus;
 mod ingest;
 mod support;

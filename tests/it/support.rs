@@ -23,7 +23,8 @@ pub fn newshound(args: &[&str], stdin: Option<&str>) -> Output {
         .expect("the newshound binary starts");
     let mut pipe = child.stdin.take().expect("stdin is piped");
     if let Some(text) = stdin {
-        pipe.write_all(text.as_bytes()).expect("stdin accepts the text");
+        pipe.write_all(text.as_bytes())
+            .expect("stdin accepts the text");
     }
     drop(pipe);
     child.wait_with_output().expect("newshound runs to the end")
@@ -41,7 +42,9 @@ pub fn stderr(output: &Output) -> String {
 
 /// The project's own feed fixtures.
 pub fn fixture(name: &str) -> Vec<u8> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(name);
     std::fs::read(&path).unwrap_or_else(|e| panic!("fixture {}: {e}", path.display()))
 }
 
@@ -63,11 +66,19 @@ pub struct Reply {
 
 impl Reply {
     pub fn ok(content_type: &str, body: impl Into<Vec<u8>>) -> Reply {
-        Reply { status: 200, headers: vec![("Content-Type".into(), content_type.into())], body: body.into() }
+        Reply {
+            status: 200,
+            headers: vec![("Content-Type".into(), content_type.into())],
+            body: body.into(),
+        }
     }
 
     pub fn status(status: u16) -> Reply {
-        Reply { status, headers: Vec::new(), body: Vec::new() }
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+        }
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Reply {
@@ -104,8 +115,10 @@ impl TestServer {
 
     /// A server answering each path from a map of (content type, body).
     pub fn files(files: Vec<(&str, &str, Vec<u8>)>) -> TestServer {
-        let files: HashMap<String, (String, Vec<u8>)> =
-            files.into_iter().map(|(path, ct, body)| (path.to_owned(), (ct.to_owned(), body))).collect();
+        let files: HashMap<String, (String, Vec<u8>)> = files
+            .into_iter()
+            .map(|(path, ct, body)| (path.to_owned(), (ct.to_owned(), body)))
+            .collect();
         TestServer::start(move |req| match files.get(&req.path) {
             Some((ct, body)) => Reply::ok(ct, body.clone()),
             None => Reply::status(404),
@@ -139,7 +152,10 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
-    if let Some(len) = headers.get("content-length").and_then(|l| l.parse::<usize>().ok()) {
+    if let Some(len) = headers
+        .get("content-length")
+        .and_then(|l| l.parse::<usize>().ok())
+    {
         let mut body = vec![0; len];
         reader.read_exact(&mut body).ok();
     }
@@ -147,7 +163,11 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
     seen.lock().unwrap().push(request.clone());
     let reply = handler(&request);
     let mut out = stream;
-    let mut head = format!("HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n", reply.status, reply.body.len());
+    let mut head = format!(
+        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+        reply.status,
+        reply.body.len()
+    );
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }
@@ -175,7 +195,9 @@ impl Workspace {
     }
 
     pub fn write(&self, name: &str, text: &str) {
-        std::fs::write(self.dir.path().join(name), text).expect("write file");
+        let path = self.dir.path().join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).expect("create folder");
+        std::fs::write(path, text).expect("write file");
     }
 
     /// Runs `newshound --config <this> ARGS`.
@@ -189,7 +211,13 @@ impl Workspace {
     /// Runs a command that must succeed and returns its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert_eq!(out.status.code(), Some(0), "{args:?} failed:\n{}\n{}", stdout(&out), stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{args:?} failed:\n{}\n{}",
+            stdout(&out),
+            stderr(&out)
+        );
         stdout(&out)
     }
 

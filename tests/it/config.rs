@@ -1,0 +1,198 @@
+//! `newshound check` and configuration errors: every error names the file, line,
+//! column and key; the shipped example config is always valid.
+
+use std::path::Path;
+
+use crate::support::{Workspace, newshound, stderr, stdout};
+
+/// Runs `check` on `config` and expects exit 2 with exactly `FILE:LINE:COL: message`
+/// (FILE being the workspace's `newshound.toml` unless `file` says otherwise).
+#[track_caller]
+fn check_error(config: &str, expected: &str) {
+    check_error_with(config, &[], expected);
+}
+
+#[track_caller]
+fn check_error_with(config: &str, extra_files: &[(&str, &str)], expected: &str) {
+    let ws = Workspace::new(config);
+    for (name, text) in extra_files {
+        ws.write(name, text);
+    }
+    let out = ws.run(&["check"]);
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}\nstderr: {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let dir = ws.dir.path().display().to_string();
+    let err = stderr(&out).replace(&dir, "DIR");
+    assert_eq!(err.trim_end(), format!("newshound: {expected}"));
+}
+
+const FEED: &str = "[[feed]]\nurl = \"https://example.org/feed\"\n";
+
+#[test]
+fn toml_syntax_error() {
+    check_error(
+        "[fetch\n",
+        "DIR/newshound.toml:1:7: unclosed table, expected `]`",
+    );
+}
+
+#[test]
+fn unknown_key() {
+    check_error(
+        "[fetch]\ninterval = \"5m\"\nintervall = \"5m\"\n",
+        "DIR/newshound.toml:3:1: unknown field `intervall`, expected one of `interval`, `timeout`, `connect_timeout`, `max_body`, `concurrency`, `per_host`, `user_agent`, `stale_after`, `health_channels`",
+    );
+}
+
+#[test]
+fn wrong_type() {
+    check_error(
+        "[fetch]\nconcurrency = \"many\"\n",
+        "DIR/newshound.toml:2:15: invalid type: string \"many\", expected i64",
+    );
+}
+
+#[test]
+fn bad_duration_and_size() {
+    check_error(
+        "[fetch]\ninterval = \"ten minutes\"\n",
+        "DIR/newshound.toml:2:12: `fetch.interval`: bad duration \"ten minutes\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
+    );
+    check_error(
+        "[fetch]\nmax_body = \"lots\"\n",
+        "DIR/newshound.toml:2:12: `fetch.max_body`: bad size \"lots\"; write e.g. \"512KiB\", \"10MiB\"",
+    );
+    check_error(
+        "[storage]\nkeep = \"0s\"\n",
+        "DIR/newshound.toml:2:8: `storage.keep` must be longer than zero",
+    );
+}
+
+#[test]
+fn duplicate_feed_and_rule() {
+    check_error(
+        &format!("{FEED}\n{FEED}"),
+        "DIR/newshound.toml:5:7: duplicate feed URL https://example.org/feed",
+    );
+    check_error(
+        "[[rule]]\nname = \"A\"\nquery = \"a\"\n[[rule]]\nname = \"A\"\nquery = \"b\"\n",
+        "DIR/newshound.toml:5:8: duplicate rule name `A`",
+    );
+}
+
+#[test]
+fn unknown_channel_in_a_rule() {
+    check_error(
+        "[channel.desk]\nkind = \"log\"\n[[rule]]\nname = \"A\"\nquery = \"a\"\nchannels = [\"dsk\"]\n",
+        "DIR/newshound.toml:6:13: rule `A`: unknown channel `dsk`: defined channels are desk",
+    );
+}
+
+#[test]
+fn bad_query_points_into_the_query() {
+    // The `(` at column 16 of the query stands at column 25 of the line.
+    check_error(
+        "[[rule]]\nname = \"Embassy\"\nquery = 'embassy NEAR/8 (reopen*'\n",
+        "DIR/newshound.toml:3:25: rule `Embassy`: bad query at column 16: unclosed `(`: expected a matching `)`",
+    );
+}
+
+#[test]
+fn missing_include_and_errors_inside_includes() {
+    check_error(
+        "include = [\"rules.toml\"]\n",
+        "DIR/newshound.toml:1:12: include \"rules.toml\": no such file",
+    );
+    check_error_with(
+        "include = [\"rules/*.toml\"]\n",
+        &[(
+            "rules/a.toml",
+            "[[rule]]\nname = \"A\"\nquery = \"NOT a\"\n",
+        )],
+        "DIR/rules/a.toml:3:10: rule `A`: bad query at column 1: the rule has no positive part: `NOT` and `-` only exclude, so add a word to look for",
+    );
+}
+
+#[test]
+fn channel_settings_are_validated() {
+    check_error(
+        "[channel.desk]\nkind = \"email\"\nto = [\"a@example.org\"]\nfrom = \"b@example.org\"\nsmtp = \"smtp://mail.example.org\"\npassword = \"hunter2\"\n",
+        "DIR/newshound.toml:6:12: channel `desk`: passwords are never written inline; use password_file or password_env",
+    );
+    check_error(
+        "[channel.desk]\nkind = \"email\"\nto = [\"a@example.org\"]\nfrom = \"b@example.org\"\nsmtp = \"imap://mail.example.org\"\n",
+        "DIR/newshound.toml:5:8: channel `desk`: `smtp`: unknown scheme `imap`: expected smtp://, smtps:// or \"sendmail\"",
+    );
+    check_error(
+        "[channel.hook]\nkind = \"webhook\"\nurl = \"https://h.example/x\"\nformat = \"teams\"\n",
+        "DIR/newshound.toml:4:10: channel `hook`: `format` is json, slack or discord, not \"teams\"",
+    );
+    check_error(
+        "[channel.x]\nkind = \"pager\"\n",
+        "DIR/newshound.toml:2:8: channel `x`: unknown kind `pager`: expected email, webhook or log",
+    );
+    check_error(
+        "[channel.x]\nkind = \"log\"\nurl = \"https://h.example/\"\n",
+        "DIR/newshound.toml:3:7: channel `x`: `url` is not a setting of a log channel",
+    );
+}
+
+#[test]
+fn secrets_never_reach_debug_output() {
+    let ws = Workspace::new("");
+    ws.write("smtp.secret", "hunter2-very-secret\n");
+    let config = format!(
+        "[channel.desk]\nkind = \"email\"\nto = [\"a@example.org\"]\nfrom = \"b@example.org\"\nsmtp = \"smtp://mail.example.org\"\npassword_file = \"smtp.secret\"\n"
+    );
+    ws.write("newshound.toml", &config);
+    let loaded = newshound::config::Config::load(&ws.config()).unwrap();
+    let debug = format!("{loaded:?}");
+    assert!(!debug.contains("hunter2"), "{debug}");
+    let newshound::config::ChannelKind::Email(email) = &loaded.channels["desk"].kind else {
+        panic!()
+    };
+    let secret = email.password.as_ref().unwrap().read().unwrap();
+    assert!(!format!("{secret:?}").contains("hunter2"));
+    use secrecy::ExposeSecret;
+    assert_eq!(secret.expose_secret(), "hunter2-very-secret");
+}
+
+#[test]
+fn check_prints_a_summary() {
+    let ws = Workspace::new(&format!(
+        "{FEED}name = \"Example\"\ntags = [\"europe\"]\n[channel.console]\nkind = \"log\"\n[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nfeeds = [\"tag:europe\"]\n"
+    ));
+    let out = ws.ok(&["check"]);
+    assert!(
+        out.contains("feeds: 1\n    https://example.org/feed (Example), every 10m\n"),
+        "{out}"
+    );
+    assert!(out.contains("channels: 1\n    console (log)\n"), "{out}");
+    assert!(
+        out.contains("rules: 1\n    Peskov: Peskov → console\n"),
+        "{out}"
+    );
+}
+
+#[test]
+fn the_example_config_is_valid() {
+    let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/newshound.toml");
+    let out = newshound(&["--config", example.to_str().unwrap(), "check"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let config = newshound::config::Config::load(&example).unwrap();
+    let names: Vec<&str> = config.rules.iter().map(|r| r.name.as_str()).collect();
+    assert_eq!(names, ["Peskov", "Ukraine talks", "Embassy reopening"]);
+    assert!(config.feeds.len() >= 4);
+}
+
+#[test]
+fn a_missing_config_file_is_a_clear_error() {
+    let out = newshound(&["--config", "/nonexistent/newshound.toml", "check"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).starts_with("newshound: /nonexistent/newshound.toml:1:1: cannot read the file: No such file or directory"), "{}", stderr(&out));
+}
