@@ -146,10 +146,8 @@ fn channel_settings_are_validated() {
 fn secrets_never_reach_debug_output() {
     let ws = Workspace::new("");
     ws.write("smtp.secret", "hunter2-very-secret\n");
-    let config = format!(
-        "[channel.desk]\nkind = \"email\"\nto = [\"a@example.org\"]\nfrom = \"b@example.org\"\nsmtp = \"smtp://mail.example.org\"\npassword_file = \"smtp.secret\"\n"
-    );
-    ws.write("newshound.toml", &config);
+    let config = "[channel.desk]\nkind = \"email\"\nto = [\"a@example.org\"]\nfrom = \"b@example.org\"\nsmtp = \"smtp://mail.example.org\"\npassword_file = \"smtp.secret\"\n";
+    ws.write("newshound.toml", config);
     let loaded = newshound::config::Config::load(&ws.config()).unwrap();
     let debug = format!("{loaded:?}");
     assert!(!debug.contains("hunter2"), "{debug}");
