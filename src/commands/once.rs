@@ -50,6 +50,8 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
     bar.finish_and_clear();
 
     let delivered = deliver_log_alerts(&config, &store).await?;
+    let keep = config.storage.keep;
+    let (pruned, forgotten) = store.call(move |s| s.prune(now, keep)).await?;
     let (pending, failed, dead) = store.call(|s| s.outbox_counts()).await?;
 
     let mut total = IngestOutcome::default();

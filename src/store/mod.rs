@@ -217,3 +217,6 @@ impl StoreHandle {
 pub fn unix_now() -> i64 {
     chrono::Utc::now().timestamp()
 }
+
+#[cfg(test)]
+mod tests;

@@ -2,6 +2,7 @@
 
 mod config;
 mod corpus;
+mod fetch;
 mod ingest;
 mod support;
 mod test_rule;

@@ -62,6 +62,10 @@ pub struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
+    /// Wait this long before answering.
+    pub delay: Option<Duration>,
+    /// Send no Content-Length: the body ends when the connection closes.
+    pub no_length: bool,
 }
 
 impl Reply {
@@ -70,6 +74,8 @@ impl Reply {
             status: 200,
             headers: vec![("Content-Type".into(), content_type.into())],
             body: body.into(),
+            delay: None,
+            no_length: false,
         }
     }
 
@@ -78,7 +84,19 @@ impl Reply {
             status,
             headers: Vec::new(),
             body: Vec::new(),
+            delay: None,
+            no_length: false,
         }
+    }
+
+    pub fn delayed(mut self, delay: Duration) -> Reply {
+        self.delay = Some(delay);
+        self
+    }
+
+    pub fn without_length(mut self) -> Reply {
+        self.no_length = true;
+        self
     }
 
     pub fn header(mut self, name: &str, value: &str) -> Reply {
@@ -162,12 +180,14 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
     let request = Request { path, headers };
     seen.lock().unwrap().push(request.clone());
     let reply = handler(&request);
+    if let Some(delay) = reply.delay {
+        std::thread::sleep(delay);
+    }
     let mut out = stream;
-    let mut head = format!(
-        "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
-        reply.status,
-        reply.body.len()
-    );
+    let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", reply.status);
+    if !reply.no_length {
+        head.push_str(&format!("Content-Length: {}\r\n", reply.body.len()));
+    }
     for (k, v) in &reply.headers {
         head.push_str(&format!("{k}: {v}\r\n"));
     }

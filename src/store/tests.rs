@@ -1,0 +1,257 @@
+//! The store's invariants, checked against a real (in-memory) SQLite database.
+
+use super::*;
+use crate::story::Story;
+
+const DAY: i64 = 86400;
+
+fn story(identity: &str, link: Option<&str>, title: &str) -> Story {
+    Story {
+        identity: identity.to_owned(),
+        link: link.map(str::to_owned),
+        title: title.to_owned(),
+        summary: String::new(),
+        content: String::new(),
+        authors: Vec::new(),
+        categories: Vec::new(),
+        published: None,
+        updated: None,
+    }
+}
+
+fn hit(rule: &str) -> IncomingHit {
+    IncomingHit {
+        rule: rule.to_owned(),
+        channels: vec!["desk".to_owned(), "ops".to_owned()],
+        spans: Vec::new(),
+    }
+}
+
+fn setup() -> (Store, i64, i64) {
+    let mut store = Store::open_in_memory().unwrap();
+    store
+        .sync_feeds([
+            ("https://a.example/feed", None),
+            ("https://b.example/feed", Some("B")),
+        ])
+        .unwrap();
+    let a = store.feed_id("https://a.example/feed").unwrap().unwrap();
+    let b = store.feed_id("https://b.example/feed").unwrap().unwrap();
+    (store, a, b)
+}
+
+fn count(store: &Store, sql: &str) -> i64 {
+    store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[test]
+fn migrations_run_once_and_reach_the_latest_version() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        schema::MIGRATIONS.len() as i64
+    );
+    drop(store);
+    let again = Store::open(&path).unwrap();
+    assert_eq!(
+        again.schema_version().unwrap(),
+        schema::MIGRATIONS.len() as i64
+    );
+    let mode: String = again
+        .conn()
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(mode, "wal");
+}
+
+#[test]
+fn a_newer_database_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    drop(Store::open(&path).unwrap());
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    assert!(matches!(
+        Store::open(&path),
+        Err(StoreError::TooNew { found: 99, .. })
+    ));
+}
+
+#[test]
+fn a_missing_folder_is_named() {
+    let err = Store::open(Path::new("/nonexistent-dir/newshound.db"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("the folder /nonexistent-dir does not exist"),
+        "{err}"
+    );
+}
+
+#[test]
+fn ingest_writes_stories_hits_and_one_alert_per_channel() {
+    let (mut store, a, _) = setup();
+    let incoming = [Incoming {
+        story: story("guid:1", Some("https://a.example/1"), "t"),
+        hits: vec![hit("R1"), hit("R2")],
+    }];
+    let outcome = store
+        .ingest(a, &FetchMeta::default(), &incoming, 1000, DAY)
+        .unwrap();
+    assert_eq!(
+        outcome,
+        IngestOutcome {
+            new_stories: 1,
+            updated_stories: 0,
+            new_hits: 2,
+            alerts_queued: 2
+        }
+    );
+    let rules: Vec<String> = store
+        .conn()
+        .prepare("SELECT rules FROM outbox ORDER BY channel")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rules,
+        [r#"["R1","R2"]"#, r#"["R1","R2"]"#],
+        "one message per (story, channel) names every rule"
+    );
+    // The same fetch again changes nothing.
+    let again = store
+        .ingest(a, &FetchMeta::default(), &incoming, 2000, DAY)
+        .unwrap();
+    assert_eq!(again, IngestOutcome::default());
+}
+
+#[test]
+fn dedupe_is_a_database_fact() {
+    let (store, a, _) = setup();
+    let insert = |identity: &str, link: Option<&str>| {
+        store.conn().execute(
+            "INSERT INTO stories (feed_id, identity, link, first_seen, content_hash) VALUES (?1, ?2, ?3, 0, '')",
+            rusqlite::params![a, identity, link],
+        )
+    };
+    insert("guid:1", Some("https://x/1")).unwrap();
+    assert!(
+        insert("guid:1", None).is_err(),
+        "one story per identity in a feed"
+    );
+    assert!(
+        insert("guid:2", Some("https://x/1")).is_err(),
+        "one story per canonical link"
+    );
+    let story_id: i64 = store
+        .conn()
+        .query_row("SELECT id FROM stories", [], |r| r.get(0))
+        .unwrap();
+    let hit = |rule: &str| {
+        store.conn().execute(
+            "INSERT INTO hits (story_id, rule, spans, detected_at) VALUES (?1, ?2, '[]', 0)",
+            rusqlite::params![story_id, rule],
+        )
+    };
+    hit("R").unwrap();
+    assert!(hit("R").is_err(), "one hit per (story, rule)");
+}
+
+#[test]
+fn the_same_link_in_two_feeds_is_one_story() {
+    let (mut store, a, b) = setup();
+    let first = [Incoming {
+        story: story("guid:a1", Some("https://news.example/x"), "from A"),
+        hits: vec![hit("R1")],
+    }];
+    let second = [Incoming {
+        story: story("guid:b7", Some("https://news.example/x"), "from B"),
+        hits: vec![hit("R1"), hit("R2")],
+    }];
+    store
+        .ingest(a, &FetchMeta::default(), &first, 1000, DAY)
+        .unwrap();
+    let outcome = store
+        .ingest(b, &FetchMeta::default(), &second, 1100, DAY)
+        .unwrap();
+    assert_eq!(outcome.new_stories, 0);
+    assert_eq!(outcome.new_hits, 1, "only R2 is new for the story");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM hits"), 2);
+    let title: String = store
+        .conn()
+        .query_row("SELECT title FROM stories", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(title, "from A", "the first feed's text stays");
+}
+
+#[test]
+fn old_stories_are_matched_but_not_alerted() {
+    let (mut store, a, _) = setup();
+    let mut old = story("guid:old", None, "old");
+    old.published = chrono::DateTime::from_timestamp(1000, 0);
+    let outcome = store
+        .ingest(
+            a,
+            &FetchMeta::default(),
+            &[Incoming {
+                story: old,
+                hits: vec![hit("R")],
+            }],
+            1000 + 4 * DAY,
+            3 * DAY,
+        )
+        .unwrap();
+    assert_eq!((outcome.new_hits, outcome.alerts_queued), (1, 0));
+}
+
+#[test]
+fn pruned_stories_never_come_back_as_new() {
+    let (mut store, a, _) = setup();
+    let keep = Duration::from_secs(90 * DAY as u64);
+    let plain = [Incoming {
+        story: story("guid:plain", None, "nothing"),
+        hits: vec![],
+    }];
+    let matched = [Incoming {
+        story: story("guid:hit", None, "something"),
+        hits: vec![hit("R")],
+    }];
+    store
+        .ingest(a, &FetchMeta::default(), &plain, 0, DAY)
+        .unwrap();
+    store
+        .ingest(a, &FetchMeta::default(), &matched, 0, DAY)
+        .unwrap();
+    assert_eq!(store.prune(91 * DAY, keep).unwrap(), (1, 0));
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM stories WHERE pruned = 1 AND title = ''"
+        ),
+        1
+    );
+    // The feed still carries the pruned story: it is recognised, not new.
+    let outcome = store
+        .ingest(a, &FetchMeta::default(), &plain, 92 * DAY, DAY)
+        .unwrap();
+    assert_eq!(outcome, IngestOutcome::default());
+    // Stories with hits are kept whole; tombstones go after four times `keep`.
+    assert_eq!(store.prune(361 * DAY, keep).unwrap(), (0, 1));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[tokio::test]
+async fn the_handle_runs_jobs_on_the_store_thread() {
+    let (store, _, _) = setup();
+    let handle = StoreHandle::spawn(store);
+    let version = handle.call(|s| s.schema_version()).await.unwrap();
+    assert_eq!(version, schema::MIGRATIONS.len() as i64);
+}
