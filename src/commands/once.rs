@@ -87,6 +87,12 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
         "stories: {} new, {} updated; hits: {}; alerts queued: {}",
         total.new_stories, total.updated_stories, total.new_hits, total.alerts_queued
     )?;
+    if pruned + forgotten > 0 {
+        writeln!(
+            out,
+            "retention: {pruned} old stories without hits pruned, {forgotten} forgotten"
+        )?;
+    }
     writeln!(
         out,
         "alerts: {delivered} delivered to log channels; {pending} pending, {failed} awaiting retry, {dead} dead"
