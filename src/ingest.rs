@@ -38,6 +38,22 @@ impl CompiledRules {
         }
     }
 
+    /// Every story of a feed with the rules it matches, ready for the store.
+    pub fn match_stories(
+        &self,
+        stories: Vec<Story>,
+        feed_name: &str,
+        feed: &Feed,
+    ) -> Vec<Incoming> {
+        stories
+            .into_iter()
+            .map(|story| {
+                let hits = self.matches(&story, feed_name, feed);
+                Incoming { story, hits }
+            })
+            .collect()
+    }
+
     /// The rules a story of this feed matches, with their channels and spans.
     pub fn matches(&self, story: &Story, feed_name: &str, feed: &Feed) -> Vec<IncomingHit> {
         let authors = story.authors.join(", ");
@@ -229,14 +245,7 @@ pub async fn ingest_feed(
         .clone()
         .or_else(|| parsed.title.clone())
         .unwrap_or_else(|| url.clone());
-    let incoming: Vec<Incoming> = parsed
-        .stories
-        .into_iter()
-        .map(|story| {
-            let hits = rules.matches(&story, &feed_name, feed);
-            Incoming { story, hits }
-        })
-        .collect();
+    let incoming = rules.match_stories(parsed.stories, &feed_name, feed);
     let stories = incoming.len();
     let meta = FetchMeta {
         etag: body.validators.etag,

@@ -7,9 +7,10 @@
 //! query true, so alerts can highlight them.
 
 use std::cell::OnceCell;
-use std::sync::Arc;
+use std::hash::BuildHasher;
 
-use rustc_hash::FxHashMap;
+use hashbrown::HashTable;
+use rustc_hash::FxBuildHasher;
 
 use super::Field;
 use super::fold::{FoldedText, fold_into, for_each_word};
@@ -30,14 +31,24 @@ pub struct Span {
 
 /// A story prepared for matching: every field cut into folded words, with an index
 /// from each distinct word to where it occurs.
+///
+/// Preparing a story is the larger part of matching it, so the layout avoids an
+/// allocation per word: distinct words live in one arena string, a hash table maps
+/// them to ids, and each word's occurrences form a linked list through one vector.
 #[derive(Debug)]
 pub struct Document<'a> {
     fields: [FieldText<'a>; Field::COUNT],
-    /// Distinct folded words, and the id each is known by.
-    ids: FxHashMap<Arc<str>, u32>,
-    /// Per word id: its folded text and its positions.
+    /// Every distinct folded word, one after another.
+    arena: String,
+    /// Per word id: where its text lies in `arena`, and its latest occurrence.
     terms: Vec<Term>,
+    /// Word ids, hashed by their text.
+    table: HashTable<u32>,
+    /// Every occurrence of every word, each linking to the word's previous one.
+    occurrences: Vec<Occurrence0>,
 }
+
+const NONE: u32 = u32::MAX;
 
 #[derive(Debug, Default)]
 struct FieldText<'a> {
@@ -50,32 +61,56 @@ struct FieldText<'a> {
     folded: OnceCell<FoldedText>,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone, Copy)]
 struct Term {
-    /// Shared with the key in `ids`: one allocation per distinct word.
-    text: Arc<str>,
-    postings: Vec<(Field, u32)>,
+    start: u32,
+    end: u32,
+    /// Index in `occurrences` of the word's latest occurrence.
+    head: u32,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Occurrence0 {
+    field: Field,
+    pos: u32,
+    /// The word's previous occurrence, or `NONE`.
+    next: u32,
+}
+
+fn hash_word(word: &str) -> u64 {
+    FxBuildHasher.hash_one(word)
 }
 
 impl<'a> Document<'a> {
-    /// Prepares the given fields; a field given twice keeps its last text.
+    /// Prepares the given fields. Each field is taken once: a field given again is
+    /// ignored.
     pub fn new(fields: impl IntoIterator<Item = (Field, &'a str)>) -> Self {
         let mut doc = Document {
             fields: Default::default(),
-            ids: FxHashMap::default(),
+            arena: String::new(),
             terms: Vec::new(),
+            table: HashTable::new(),
+            occurrences: Vec::new(),
         };
+        let mut seen = [false; Field::COUNT];
         for (field, text) in fields {
-            doc.set(field, text);
+            if !std::mem::replace(&mut seen[field as usize], true) {
+                doc.set(field, text);
+            }
         }
         doc
     }
 
     fn set(&mut self, field: Field, text: &'a str) {
-        let mut spans = Vec::new();
-        let mut words = Vec::new();
-        let ids = &mut self.ids;
-        let terms = &mut self.terms;
+        let mut spans = Vec::with_capacity(text.len() / 6);
+        let mut words = Vec::with_capacity(text.len() / 6);
+        let Document {
+            arena,
+            terms,
+            table,
+            occurrences,
+            ..
+        } = self;
         let mut folded = String::new();
         for_each_word(text, |start, word| {
             fold_into(word, &mut folded);
@@ -83,31 +118,40 @@ impl<'a> Document<'a> {
                 return;
             }
             let pos = words.len() as u32;
-            let id = match ids.get(folded.as_str()) {
+            let hash = hash_word(&folded);
+            let found = table.find(hash, |&id| {
+                let t = terms[id as usize];
+                &arena[t.start as usize..t.end as usize] == folded.as_str()
+            });
+            let id = match found {
                 Some(&id) => id,
                 None => {
                     let id = terms.len() as u32;
-                    let text: Arc<str> = folded.as_str().into();
-                    ids.insert(text.clone(), id);
+                    let start = arena.len() as u32;
+                    arena.push_str(&folded);
                     terms.push(Term {
-                        text,
-                        postings: Vec::new(),
+                        start,
+                        end: arena.len() as u32,
+                        head: NONE,
+                    });
+                    table.insert_unique(hash, id, |&id| {
+                        let t = terms[id as usize];
+                        hash_word(&arena[t.start as usize..t.end as usize])
                     });
                     id
                 }
             };
-            terms[id as usize].postings.push((field, pos));
+            let term = &mut terms[id as usize];
+            occurrences.push(Occurrence0 {
+                field,
+                pos,
+                next: term.head,
+            });
+            term.head = occurrences.len() as u32 - 1;
             spans.push((start, start + word.len()));
             words.push(id);
         });
-        let slot = &mut self.fields[field as usize];
-        if !slot.words.is_empty() {
-            // Replacing a field: forget the old text's postings.
-            for term in &mut self.terms {
-                term.postings.retain(|&(f, _)| f != field);
-            }
-        }
-        *slot = FieldText {
+        self.fields[field as usize] = FieldText {
             text,
             spans,
             words,
@@ -120,9 +164,14 @@ impl<'a> Document<'a> {
         self.fields[field as usize].text
     }
 
+    fn term_text(&self, id: u32) -> &str {
+        let t = self.terms[id as usize];
+        &self.arena[t.start as usize..t.end as usize]
+    }
+
     /// Every distinct folded word of the story, in all fields.
     pub fn words(&self) -> impl Iterator<Item = &str> {
-        self.terms.iter().map(|t| &*t.text)
+        (0..self.terms.len() as u32).map(|id| self.term_text(id))
     }
 
     fn folded(&self, field: Field) -> &FoldedText {
@@ -130,25 +179,43 @@ impl<'a> Document<'a> {
         slot.folded.get_or_init(|| FoldedText::new(slot.text))
     }
 
-    fn postings_of(&self, word: &str) -> &[(Field, u32)] {
-        self.ids
-            .get(word)
-            .map_or(&[], |&id| &self.terms[id as usize].postings)
+    fn id_of(&self, word: &str) -> Option<u32> {
+        self.table
+            .find(hash_word(word), |&id| self.term_text(id) == word)
+            .copied()
     }
 
-    /// The words that start with `prefix`. A story has a few hundred distinct words;
-    /// comparing first bytes before whole prefixes makes a plain scan cheaper than
-    /// keeping them sorted.
-    fn words_with_prefix<'d>(&'d self, prefix: &'d str) -> impl Iterator<Item = &'d Term> + 'd {
+    /// Where the word with this id occurs, latest first.
+    fn postings(&self, id: u32) -> impl Iterator<Item = (Field, u32)> + '_ {
+        let mut at = self.terms[id as usize].head;
+        std::iter::from_fn(move || {
+            let o = *self.occurrences.get(at as usize)?;
+            at = o.next;
+            Some((o.field, o.pos))
+        })
+    }
+
+    /// Where this folded word occurs.
+    fn postings_of(&self, word: &str) -> impl Iterator<Item = (Field, u32)> + '_ {
+        self.id_of(word)
+            .into_iter()
+            .flat_map(|id| self.postings(id))
+    }
+
+    /// The ids of the words that start with `prefix`. A story has a few hundred
+    /// distinct words; comparing first bytes before whole prefixes makes a plain scan
+    /// cheaper than keeping them sorted.
+    fn words_with_prefix<'d>(&'d self, prefix: &'d str) -> impl Iterator<Item = u32> + 'd {
         let first = prefix.as_bytes().first().copied();
-        self.terms.iter().filter(move |t| {
-            t.text.as_bytes().first().copied() == first && t.text.starts_with(prefix)
+        (0..self.terms.len() as u32).filter(move |&id| {
+            let text = self.term_text(id);
+            text.as_bytes().first().copied() == first && text.starts_with(prefix)
         })
     }
 
     fn word_at(&self, field: Field, pos: u32) -> Option<&str> {
         let id = *self.fields[field as usize].words.get(pos as usize)?;
-        Some(&self.terms[id as usize].text)
+        Some(self.term_text(id))
     }
 
     /// Byte range of word positions `start..end` of a field.
@@ -299,15 +366,14 @@ fn occurrences(node: &Node, doc: &Document<'_>) -> Vec<Occurrence> {
     match node {
         Node::Word { scope, word } => doc
             .postings_of(word)
-            .iter()
-            .filter(|&&(f, _)| in_scope(*scope, f))
-            .map(|&(f, p)| Occurrence::word(f, p, p + 1))
+            .filter(|&(f, _)| in_scope(*scope, f))
+            .map(|(f, p)| Occurrence::word(f, p, p + 1))
             .collect(),
         Node::Prefix { scope, prefix } => doc
             .words_with_prefix(prefix)
-            .flat_map(|t| t.postings.iter())
-            .filter(|&&(f, _)| in_scope(*scope, f))
-            .map(|&(f, p)| Occurrence::word(f, p, p + 1))
+            .flat_map(|id| doc.postings(id))
+            .filter(|&(f, _)| in_scope(*scope, f))
+            .map(|(f, p)| Occurrence::word(f, p, p + 1))
             .collect(),
         Node::Phrase { scope, parts } => phrase_occurrences(*scope, parts, doc),
         Node::Or(children) => children.iter().flat_map(|c| occurrences(c, doc)).collect(),
@@ -339,10 +405,10 @@ fn phrase_occurrences(scope: Option<Field>, parts: &[Part], doc: &Document<'_>) 
         .unwrap_or((0, &parts[0]));
     let starts: Vec<(Field, u32)> = if part.prefix {
         doc.words_with_prefix(&part.text)
-            .flat_map(|t| t.postings.iter().copied())
+            .flat_map(|id| doc.postings(id))
             .collect()
     } else {
-        doc.postings_of(&part.text).to_vec()
+        doc.postings_of(&part.text).collect()
     };
     let len = parts.len() as u32;
     starts

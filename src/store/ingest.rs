@@ -92,9 +92,11 @@ impl Store {
             let mut new_rules: Vec<&IncomingHit> = Vec::new();
             for hit in &item.hits {
                 let spans = serde_json::to_string(&hit.spans).expect("spans serialise");
-                let inserted = tx.execute(
+                let inserted = tx.prepare_cached(
                     "INSERT INTO hits (story_id, rule, spans, detected_at) VALUES (?1, ?2, ?3, ?4)
                      ON CONFLICT (story_id, rule) DO NOTHING",
+                )?
+                .execute(
                     params![story_id, hit.rule, spans, now],
                 )?;
                 if inserted > 0 {
@@ -119,25 +121,27 @@ impl Store {
                     .filter(|h| h.channels.iter().any(|c| c == channel))
                     .map(|h| h.rule.clone())
                     .collect();
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO outbox (alert_id, story_id, channel, rules, next_attempt, created)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                    params![
-                        alert_id(story_id, channel, &rules),
-                        story_id,
-                        channel,
-                        serde_json::to_string(&rules).expect("rules serialise"),
-                        now
-                    ],
-                )?;
+                )?
+                .execute(params![
+                    alert_id(story_id, channel, &rules),
+                    story_id,
+                    channel,
+                    serde_json::to_string(&rules).expect("rules serialise"),
+                    now
+                ])?;
                 outcome.alerts_queued += 1;
             }
         }
-        tx.execute(
+        tx.prepare_cached(
             "UPDATE feeds SET status = 'ok', etag = ?2, last_modified = ?3, title = COALESCE(?4, title),
                  encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
                  consecutive_errors = 0, failing_since = NULL, last_error = NULL
              WHERE id = ?1",
+        )?
+        .execute(
             params![
                 feed_id,
                 meta.etag,
@@ -166,22 +170,18 @@ fn upsert_story(
     let hash = story.content_hash();
     let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
     let existing: Option<(i64, String, i64, i64)> = tx
-        .query_row(
-            "SELECT id, content_hash, pruned, feed_id FROM stories WHERE feed_id = ?1 AND identity = ?2",
-            params![feed_id, story.identity],
-            row,
-        )
+        .prepare_cached("SELECT id, content_hash, pruned, feed_id FROM stories WHERE feed_id = ?1 AND identity = ?2")?
+        .query_row(params![feed_id, story.identity], row)
         .optional()?;
     let existing = match existing {
         Some(found) => Some(found),
         // The same article carried by another feed (or under a new guid) is the same story.
         None => match &story.link {
             Some(link) => tx
-                .query_row(
+                .prepare_cached(
                     "SELECT id, content_hash, pruned, feed_id FROM stories WHERE link = ?1",
-                    [link],
-                    row,
-                )
+                )?
+                .query_row([link], row)
                 .optional()?,
             None => None,
         },
@@ -195,10 +195,12 @@ fn upsert_story(
         // constraint keeps any rule from alerting twice.
         Some((id, _, _, owner)) if owner != feed_id => Ok((id, true)),
         Some((id, _, _, _)) => {
-            tx.execute(
+            tx.prepare_cached(
                 "UPDATE stories SET title = ?2, summary = ?3, content = ?4, authors = ?5, categories = ?6,
                      updated = ?7, content_hash = ?8
                  WHERE id = ?1",
+            )?
+            .execute(
                 params![
                     id,
                     story.title,
@@ -214,10 +216,12 @@ fn upsert_story(
             Ok((id, true))
         }
         None => {
-            tx.execute(
+            tx.prepare_cached(
                 "INSERT INTO stories (feed_id, identity, link, title, summary, content, authors, categories,
                      published, updated, first_seen, content_hash)
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
+            )?
+            .execute(
                 params![
                     feed_id,
                     story.identity,

@@ -47,33 +47,23 @@ const SKIPPED_TAGS: &[&str] = &[
     "script", "style", "noscript", "template", "iframe", "object",
 ];
 
-/// Converts a piece of feed text (HTML or plain) to plain text.
+/// Converts a piece of feed text (HTML or plain) to plain text, in one pass: tags
+/// dropped, entities decoded, whitespace collapsed.
 pub fn to_plain_text(input: &str) -> String {
-    let stripped = if input.contains('<') {
-        strip_tags(input)
-    } else {
-        input.to_owned()
+    let mut text = Text {
+        out: String::with_capacity(input.len()),
+        space: false,
     };
-    let decoded = if stripped.contains('&') {
-        html_escape::decode_html_entities(&stripped).into_owned()
-    } else {
-        stripped
-    };
-    collapse_whitespace(&decoded)
-}
-
-fn strip_tags(input: &str) -> String {
-    let mut out = String::with_capacity(input.len());
     let mut rest = input;
     while let Some(lt) = rest.find('<') {
-        out.push_str(&rest[..lt]);
+        text.push_run(&rest[..lt]);
         rest = &rest[lt..];
         let after = &rest[1..];
         // `<` that starts no tag ("a < b") is text.
         let starts_tag = after
             .starts_with(|c: char| c.is_ascii_alphabetic() || c == '/' || c == '!' || c == '?');
         if !starts_tag {
-            out.push('<');
+            text.push_run("<");
             rest = after;
             continue;
         }
@@ -96,7 +86,7 @@ fn strip_tags(input: &str) -> String {
             .map(|c| c.to_ascii_lowercase())
             .collect();
         if BLOCK_TAGS.contains(&name.as_str()) {
-            out.push(' ');
+            text.space = true;
         }
         if !closing && !tag.ends_with('/') && SKIPPED_TAGS.contains(&name.as_str()) {
             // Skip to the matching close tag, case-insensitively.
@@ -106,22 +96,46 @@ fn strip_tags(input: &str) -> String {
                 Some(at) => rest[at..].find('>').map_or("", |e| &rest[at + e + 1..]),
                 None => "",
             };
-            out.push(' ');
+            text.space = true;
         }
     }
-    out.push_str(rest);
-    out
+    text.push_run(rest);
+    text.out
 }
 
-fn collapse_whitespace(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for word in text.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
+/// Plain text being built, with a space owed before the next word.
+struct Text {
+    out: String,
+    space: bool,
+}
+
+impl Text {
+    /// Appends text found between tags: entities decoded, whitespace collapsed.
+    fn push_run(&mut self, run: &str) {
+        if run.is_empty() {
+            return;
         }
-        out.push_str(word);
+        let decoded;
+        let run = if run.contains('&') {
+            decoded = html_escape::decode_html_entities(run);
+            &*decoded
+        } else {
+            run
+        };
+        if run.starts_with(char::is_whitespace) {
+            self.space = true;
+        }
+        for (i, word) in run.split_whitespace().enumerate() {
+            if (i > 0 || self.space) && !self.out.is_empty() {
+                self.out.push(' ');
+            }
+            self.space = false;
+            self.out.push_str(word);
+        }
+        if run.ends_with(char::is_whitespace) {
+            self.space = true;
+        }
     }
-    out
 }
 
 #[cfg(test)]

@@ -1,0 +1,189 @@
+//! Ingest throughput over the feed corpus: decode, parse, normalise, identify, match
+//! 1,000 rules and store, as `newshound once` does for each fetched feed (without the
+//! network). Run with `cargo bench --bench ingest`.
+
+use std::hint::black_box;
+use std::time::Instant;
+
+use criterion::{BatchSize, Criterion, Throughput};
+use newshound::config::{Feed, Rule};
+use newshound::ingest::CompiledRules;
+use newshound::store::{FetchMeta, Store};
+use newshound::story::parse_feed;
+
+mod common;
+
+struct File {
+    bytes: Vec<u8>,
+    feed: Feed,
+}
+
+fn load_files() -> Vec<File> {
+    let mut paths = Vec::new();
+    common::files(&common::corpus_dir(), &mut paths);
+    paths.sort();
+    paths
+        .into_iter()
+        .filter(|p| !p.ends_with("MANIFEST.tsv") && !p.ends_with("README.md"))
+        .enumerate()
+        .filter_map(|(i, path)| {
+            let bytes = std::fs::read(&path).ok()?;
+            let url = format!("https://feed{i}.example.org/feed").parse().unwrap();
+            let feed = Feed {
+                url,
+                name: None,
+                interval: std::time::Duration::from_secs(600),
+                tags: Vec::new(),
+            };
+            Some(File { bytes, feed })
+        })
+        .collect()
+}
+
+/// Time spent in each stage of an ingest.
+#[derive(Default)]
+struct Stages {
+    parse: f64,
+    matching: f64,
+    store: f64,
+}
+
+/// Ingests every file into `store`; returns the number of stories.
+fn ingest_all(
+    files: &[File],
+    rules: &CompiledRules,
+    store: &mut Store,
+    stages: &mut Stages,
+) -> usize {
+    let mut stories = 0;
+    for file in files {
+        let t = Instant::now();
+        let parsed = parse_feed(&file.bytes, Some(&file.feed.url), None, 64 << 20);
+        stages.parse += t.elapsed().as_secs_f64();
+        let Ok(parsed) = parsed else {
+            continue;
+        };
+        let t = Instant::now();
+        let name = parsed
+            .title
+            .clone()
+            .unwrap_or_else(|| file.feed.url.to_string());
+        let incoming = rules.match_stories(parsed.stories, &name, &file.feed);
+        stages.matching += t.elapsed().as_secs_f64();
+        stories += incoming.len();
+        let t = Instant::now();
+        let id = store.feed_id(file.feed.url.as_str()).unwrap().unwrap();
+        store
+            .ingest(
+                id,
+                &FetchMeta::default(),
+                &incoming,
+                1_800_000_000,
+                3 * 86400,
+            )
+            .unwrap();
+        stages.store += t.elapsed().as_secs_f64();
+    }
+    stories
+}
+
+fn fresh_store(dir: &std::path::Path, files: &[File]) -> Store {
+    let path = dir.join(format!("bench-{}.db", std::process::id()));
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+    }
+    let mut store = Store::open(&path).unwrap();
+    store
+        .sync_feeds(files.iter().map(|f| (f.feed.url.as_str(), None)))
+        .unwrap();
+    store
+}
+
+fn main() {
+    let files = load_files();
+    if files.is_empty() {
+        eprintln!(
+            "no corpus under {}: set NEWSHOUND_CORPUS",
+            common::corpus_dir().display()
+        );
+        return;
+    }
+    let bytes: usize = files.iter().map(|f| f.bytes.len()).sum();
+    let vocab = common::vocabulary(&common::load_stories());
+    let rules: Vec<Rule> = common::generate_rules(1_000, &vocab)
+        .into_iter()
+        .enumerate()
+        .map(|(i, query)| Rule {
+            name: format!("rule {i}"),
+            query,
+            channels: vec!["log".into()],
+            feeds: Vec::new(),
+        })
+        .collect();
+    let compiled = CompiledRules::new(&rules);
+    let dir = tempfile::tempdir().unwrap();
+
+    // One timed pass for the headline figures, then criterion for the distribution.
+    let mut store = fresh_store(dir.path(), &files);
+    let start = Instant::now();
+    let mut stages = Stages::default();
+    let stories = ingest_all(&files, &compiled, &mut store, &mut stages);
+    let secs = start.elapsed().as_secs_f64();
+    println!(
+        "ingest: {} files, {:.1} MB, {stories} stories in {secs:.2} s: {:.0} stories/s, {:.1} MB/s",
+        files.len(),
+        bytes as f64 / 1e6,
+        stories as f64 / secs,
+        bytes as f64 / 1e6 / secs
+    );
+    println!(
+        "stages: decode + parse + normalise {:.2} s, match {:.2} s, store {:.2} s",
+        stages.parse, stages.matching, stages.store
+    );
+    drop(store);
+
+    // feed-rs panics on a few corpus files; the baseline catches that quietly.
+    std::panic::set_hook(Box::new(|_| {}));
+    let mut criterion = Criterion::default().configure_from_args();
+    let mut group = criterion.benchmark_group("corpus");
+    group.sample_size(10);
+    group.throughput(Throughput::Bytes(bytes as u64));
+    group.bench_function("feed-rs parse only", |b| {
+        b.iter(|| {
+            files
+                .iter()
+                .filter_map(|f| {
+                    std::panic::catch_unwind(|| feed_rs::parser::parse(&f.bytes[..]).ok())
+                        .ok()
+                        .flatten()
+                })
+                .map(|feed| feed.entries.len())
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("decode + parse + normalise", |b| {
+        b.iter(|| {
+            files
+                .iter()
+                .filter_map(|f| parse_feed(&f.bytes, Some(&f.feed.url), None, 64 << 20).ok())
+                .map(|p| p.stories.len())
+                .sum::<usize>()
+        })
+    });
+    group.bench_function("full ingest, 1000 rules, SQLite", |b| {
+        b.iter_batched(
+            || fresh_store(dir.path(), &files),
+            |mut store| {
+                black_box(ingest_all(
+                    &files,
+                    &compiled,
+                    &mut store,
+                    &mut Stages::default(),
+                ))
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    group.finish();
+    criterion.final_summary();
+}
