@@ -425,3 +425,54 @@ fn test_rule_replays_stored_stories_and_reads_feed_files() {
         stdout(&live)
     );
 }
+
+#[test]
+fn repaired_feeds_are_read_and_say_so() {
+    // Whitespace before the declaration, a bare `&` and an HTML entity: feed-rs
+    // rejects this feed, real readers read it.
+    let feed = "\n\n<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Sloppy</title>\
+        <item><title>Peskov &amp; co: R&D &mdash; news</title><guid>s-1</guid></item></channel></rss>";
+    let server = TestServer::files(vec![("/sloppy.rss", "text/xml", feed.as_bytes().to_vec())]);
+    let ws = Workspace::new(&config_for(&[server.url("/sloppy.rss")]));
+    assert!(ws.ok(&["once"]).contains("hits: 1"));
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["status"], "ok");
+    assert_eq!(feeds[0]["repaired"], true);
+    assert_eq!(
+        feeds[0]["repairs"],
+        serde_json::json!([
+            "whitespace before the XML declaration, removed",
+            "1 bare `&` escaped",
+            "HTML entities XML does not define (mdash) converted"
+        ])
+    );
+    assert!(
+        ws.ok(&["feeds"])
+            .contains("repaired: whitespace before the XML declaration"),
+        "the table says so too"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [("Peskov".to_owned(), "Peskov & co: R&D — news".to_owned())]
+    );
+}
+
+#[test]
+fn import_opml_prints_feed_entries() {
+    let ws = Workspace::new("");
+    ws.write(
+        "subs.opml",
+        r#"<?xml version="1.0"?><opml version="1.0"><body>
+           <outline text="World"><outline text="BBC World" type="rss" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/></outline>
+           </body></opml>"#,
+    );
+    let path = ws.dir.path().join("subs.opml");
+    let out = ws.ok(&["import-opml", path.to_str().unwrap()]);
+    assert_eq!(
+        out,
+        "# 1 feeds imported from OPML; paste into newshound.toml\n[[feed]]\nurl = \"https://feeds.bbci.co.uk/news/world/rss.xml\"\nname = \"BBC World\"\n"
+    );
+    // What it prints is a valid config.
+    let ws2 = Workspace::new(&out);
+    assert!(ws2.ok(&["check"]).contains("feeds: 1"));
+}
