@@ -61,6 +61,17 @@ pub fn decode(
         return Err(DecodeError::Empty);
     }
 
+    // Most feeds are UTF-8: validate once and copy once.
+    if Encoding::for_bom(bytes).is_none()
+        && !looks_like_utf16(bytes)
+        && let Ok(text) = std::str::from_utf8(bytes)
+    {
+        return Ok(Decoded {
+            text: rewrite_declaration(text.to_owned()),
+            encoding: UTF_8.name(),
+            repairs,
+        });
+    }
     let (encoding, body) = choose_encoding(bytes, http_charset, &mut repairs);
     let (text, had_errors) = encoding.decode_without_bom_handling(body);
     if had_errors {
@@ -75,6 +86,17 @@ pub fn decode(
         encoding: encoding.name(),
         repairs,
     })
+}
+
+/// Whether the bytes start like a UTF-16 XML document without a byte-order mark.
+fn looks_like_utf16(bytes: &[u8]) -> bool {
+    let start = bytes
+        .iter()
+        .position(|&b| b != 0 && !b.is_ascii_whitespace())
+        .unwrap_or(0);
+    start + 3 < bytes.len()
+        && (bytes[start..].starts_with(b"<\0?\0")
+            || (start > 0 && bytes[start - 1..].starts_with(b"\0<\0?")))
 }
 
 /// Picks the encoding and returns the bytes to decode (without any BOM).
@@ -161,7 +183,9 @@ fn rewrite_declaration(text: String) -> String {
     };
     let value_start = lead + (decl.len() - value.len());
     let value_end = value_start + close + 2;
-    format!("{}\"UTF-8\"{}", &text[..value_start], &text[value_end..])
+    let mut text = text;
+    text.replace_range(value_start..value_end, "\"UTF-8\"");
+    text
 }
 
 /// The `charset` parameter of a `Content-Type` header value.

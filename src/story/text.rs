@@ -110,6 +110,16 @@ struct Text {
 }
 
 impl Text {
+    fn push_words<'w>(&mut self, words: impl Iterator<Item = &'w str>) {
+        for (i, word) in words.enumerate() {
+            if (i > 0 || self.space) && !self.out.is_empty() {
+                self.out.push(' ');
+            }
+            self.space = false;
+            self.out.push_str(word);
+        }
+    }
+
     /// Appends text found between tags: entities decoded, whitespace collapsed.
     fn push_run(&mut self, run: &str) {
         if run.is_empty() {
@@ -125,12 +135,10 @@ impl Text {
         if run.starts_with(char::is_whitespace) {
             self.space = true;
         }
-        for (i, word) in run.split_whitespace().enumerate() {
-            if (i > 0 || self.space) && !self.out.is_empty() {
-                self.out.push(' ');
-            }
-            self.space = false;
-            self.out.push_str(word);
+        if run.is_ascii() {
+            self.push_words(run.split_ascii_whitespace());
+        } else {
+            self.push_words(run.split_whitespace());
         }
         if run.ends_with(char::is_whitespace) {
             self.space = true;
