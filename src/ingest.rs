@@ -145,6 +145,44 @@ pub fn next_due_after_failure(
     now + wait.as_secs() as i64
 }
 
+/// A fetch that succeeded, up to parsing.
+enum Retrieved {
+    NotModified(crate::fetch::CacheHints),
+    Parsed {
+        body: Box<crate::fetch::Body>,
+        parsed: ParsedFeed,
+    },
+}
+
+/// Fetches a feed and parses the body off the async workers (parsing is CPU work).
+async fn retrieve(
+    config: &Config,
+    fetcher: &Fetcher,
+    feed: &Feed,
+    validators: &Validators,
+) -> Result<Retrieved, FeedFailure> {
+    let mut body = match fetcher.fetch(&feed.url, validators).await? {
+        Fetched::NotModified { cache } => return Ok(Retrieved::NotModified(cache)),
+        Fetched::Body(body) => body,
+    };
+    let limit = config.fetch.max_body;
+    let (bytes, base, charset) = (
+        std::mem::take(&mut body.bytes),
+        body.url.clone(),
+        body.charset.clone(),
+    );
+    let parsed = tokio::task::spawn_blocking(move || {
+        parse_feed(&bytes, Some(&base), charset.as_deref(), limit)
+    })
+    .await
+    .unwrap_or_else(|_| {
+        Err(FeedError::NotAFeed(
+            "the parser stopped unexpectedly".to_owned(),
+        ))
+    })?;
+    Ok(Retrieved::Parsed { body, parsed })
+}
+
 /// Fetches, parses, matches and stores one feed.
 pub async fn ingest_feed(
     config: &Config,
@@ -175,31 +213,26 @@ pub async fn ingest_feed(
         etag: state.etag.clone(),
         last_modified: state.last_modified.clone(),
     };
-    let fetched = fetcher.fetch(&feed.url, &validators).await;
     let feed_id = state.id;
-    let fail = |error: FeedFailure| {
-        let retry_after = match &error {
-            FeedFailure::Fetch(f) => f.retry_after(),
-            FeedFailure::Parse(_) => None,
-        };
-        let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
-        let next_due =
-            next_due_after_failure(now, feed.interval, state.consecutive_errors, retry_after);
-        let message = error.to_string();
-        (message, next_due, gone)
-    };
-    let body = match fetched {
-        Ok(Fetched::NotModified { cache }) => {
+    let (body, parsed) = match retrieve(config, fetcher, feed, &validators).await {
+        Ok(Retrieved::NotModified(cache)) => {
             let next_due = next_due_after_success(now, feed.interval, cache.max_age, None);
             store
                 .call(move |s| s.record_not_modified(feed_id, now, next_due))
                 .await?;
             return Ok(report(FeedOutcome::NotModified));
         }
-        Ok(Fetched::Body(body)) => body,
-        Err(e) => {
-            let (message, next_due, gone) = fail(e.into());
-            tracing::warn!(feed = %url, error = %message, "fetch failed");
+        Ok(Retrieved::Parsed { body, parsed }) => (body, parsed),
+        Err(error) => {
+            let retry_after = match &error {
+                FeedFailure::Fetch(f) => f.retry_after(),
+                FeedFailure::Parse(_) => None,
+            };
+            let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
+            let next_due =
+                next_due_after_failure(now, feed.interval, state.consecutive_errors, retry_after);
+            let message = error.to_string();
+            tracing::warn!(feed = %url, error = %message, "feed failed");
             let recorded = message.clone();
             store
                 .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone))
@@ -214,32 +247,6 @@ pub async fn ingest_feed(
             tracing::warn!(feed = %url, moved_to = %moved, "feed moved permanently; update its url in the config");
         }
     }
-    let limit = config.fetch.max_body;
-    let base = body.url.clone();
-    let charset = body.charset.clone();
-    let bytes = body.bytes;
-    // Parsing and matching are CPU work: keep them off the async workers.
-    let parsed = tokio::task::spawn_blocking(move || {
-        parse_feed(&bytes, Some(&base), charset.as_deref(), limit)
-    })
-    .await
-    .unwrap_or_else(|_| {
-        Err(FeedError::NotAFeed(
-            "the parser stopped unexpectedly".to_owned(),
-        ))
-    });
-    let parsed: ParsedFeed = match parsed {
-        Ok(p) => p,
-        Err(e) => {
-            let (message, next_due, gone) = fail(e.into());
-            tracing::warn!(feed = %url, error = %message, "parse failed");
-            let recorded = message.clone();
-            store
-                .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone))
-                .await?;
-            return Ok(report(FeedOutcome::Failed(message)));
-        }
-    };
     let feed_name = feed
         .name
         .clone()

@@ -127,21 +127,7 @@ pub fn parse_feed(
     let decoded = decode(bytes, http_charset, limit)?;
     let mut repairs = decoded.repairs;
     let mut text = decoded.text;
-    // An XML declaration must open the document; whatever precedes it (whitespace, a
-    // comment, a stray warning) makes the document ill-formed and can even crash the
-    // parser, so it goes before the strict parse.
-    if let Some(at) = text.find("<?xml").filter(|&at| at > 0 && at < 4096) {
-        let junk = text[..at].trim();
-        repairs.push(if junk.is_empty() {
-            "whitespace before the XML declaration, removed".to_owned()
-        } else {
-            format!(
-                "{} characters before the XML declaration, removed",
-                junk.chars().count()
-            )
-        });
-        text.drain(..at);
-    }
+    repairs.extend(repair::strip_leading_junk(&mut text));
     let feed = match parse_strict(&text, base) {
         Ok(feed) => feed,
         Err(strict) => {

@@ -12,26 +12,39 @@ use regex::Regex;
 /// The entities XML itself defines; every other named entity is HTML's.
 const XML_ENTITIES: [&str; 5] = ["amp", "lt", "gt", "quot", "apos"];
 
+/// Removes whatever precedes an XML document — whitespace, a comment before the
+/// declaration, a stray PHP warning — and says what was removed. Nothing may precede an
+/// XML declaration, and feed-rs can even crash on it, so this runs before the strict
+/// parse. JSON documents are left alone.
+pub fn strip_leading_junk(text: &mut String) -> Option<String> {
+    if text.trim_start().starts_with('{') {
+        return None;
+    }
+    let start = match text.find("<?xml") {
+        Some(at) if at < 4096 => at,
+        _ => text.find('<')?,
+    };
+    if start == 0 {
+        return None;
+    }
+    let junk = text[..start].trim();
+    let repair = if junk.is_empty() {
+        "whitespace before the XML declaration, removed".to_owned()
+    } else {
+        format!(
+            "text before the XML document ({:?}), removed",
+            truncate(junk, 40)
+        )
+    };
+    text.drain(..start);
+    Some(repair)
+}
+
 /// Repairs an XML feed's text. Returns the repaired text and what was done, or `None`
 /// when nothing needed repair.
 pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     let mut repairs = Vec::new();
     let mut text = text.to_owned();
-
-    // Whitespace or stray output (a PHP warning, say) before the document.
-    let start = text.find("<?xml").or_else(|| text.find('<')).unwrap_or(0);
-    if start > 0 {
-        let junk = text[..start].trim();
-        repairs.push(if junk.is_empty() {
-            "whitespace before the XML declaration, removed".to_owned()
-        } else {
-            format!(
-                "text before the XML document ({:?}), removed",
-                truncate(junk, 40)
-            )
-        });
-        text.drain(..start);
-    }
 
     let (escaped, bare, html) = escape_ampersands(&text);
     if bare > 0 {
@@ -344,12 +357,17 @@ mod tests {
     }
 
     #[test]
-    fn junk_before_the_declaration() {
-        let (text, repairs) =
-            repair_xml("\n\nWarning: x in y.php\n<?xml version=\"1.0\"?><rss/>").unwrap();
-        assert_eq!(text, "<?xml version=\"1.0\"?><rss version=\"2.0\"/>");
-        assert!(repairs[0].starts_with("text before the XML document"));
-        assert!(repair_xml("<?xml version=\"1.0\"?><rss version=\"2.0\"/>").is_none());
+    fn junk_before_the_document() {
+        let mut text = "\n\nWarning: x in y.php\n<?xml version=\"1.0\"?><rss/>".to_owned();
+        let repair = strip_leading_junk(&mut text).unwrap();
+        assert_eq!(text, "<?xml version=\"1.0\"?><rss/>");
+        assert!(
+            repair.starts_with("text before the XML document"),
+            "{repair}"
+        );
+        assert_eq!(strip_leading_junk(&mut text), None);
+        let mut json = " {\"version\": 1}".to_owned();
+        assert_eq!(strip_leading_junk(&mut json), None);
     }
 
     #[test]
