@@ -62,6 +62,9 @@ pub struct Storage {
 pub struct Alerts {
     /// Stories published longer ago are stored and matched but never alerted.
     pub max_age: Duration,
+    /// A folder of templates replacing the built-in ones (`alert.txt`, `alert.html`,
+    /// `digest.txt`, `digest.html`).
+    pub templates: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone)]
@@ -273,6 +276,7 @@ struct RawStorage {
 #[serde(deny_unknown_fields)]
 struct RawAlerts {
     max_age: Option<Spanned<String>>,
+    templates: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -525,6 +529,23 @@ impl Config {
                 Some(m) => parse_duration(&main, m, "alerts.max_age")?,
                 None => Duration::from_secs(3 * 86400),
             },
+            templates: match raw.alerts.as_ref().and_then(|a| a.templates.as_ref()) {
+                Some(t) => {
+                    let folder = resolve(t.get_ref());
+                    if !folder.is_dir() {
+                        return Err(main.error(
+                            t.span(),
+                            format!("`alerts.templates`: {} is not a folder", folder.display()),
+                        ));
+                    }
+                    // Parse them now, so a broken template is a config error, not a
+                    // failed delivery.
+                    crate::alert::render::Templates::new(Some(&folder))
+                        .map_err(|e| main.error(t.span(), format!("`alerts.templates`: {e:#}")))?;
+                    Some(folder)
+                }
+                None => None,
+            },
         };
         let raw_fetch = raw.fetch.unwrap_or_default();
         let defaults = Fetch::default();
@@ -692,6 +713,14 @@ impl Config {
             channels,
             rules,
         })
+    }
+
+    /// Where feed-health notices go.
+    pub fn health(&self) -> crate::store::Health {
+        crate::store::Health {
+            stale_after: self.fetch.stale_after.as_secs() as i64,
+            channels: self.fetch.health_channels.clone(),
+        }
     }
 
     /// The channel names in use: the configured ones, plus the implicit log channel

@@ -214,11 +214,12 @@ pub async fn ingest_feed(
         last_modified: state.last_modified.clone(),
     };
     let feed_id = state.id;
+    let health = config.health();
     let (body, parsed) = match retrieve(config, fetcher, feed, &validators).await {
         Ok(Retrieved::NotModified(cache)) => {
             let next_due = next_due_after_success(now, feed.interval, cache.max_age, None);
             store
-                .call(move |s| s.record_not_modified(feed_id, now, next_due))
+                .call(move |s| s.record_not_modified(feed_id, now, next_due, &health))
                 .await?;
             return Ok(report(FeedOutcome::NotModified));
         }
@@ -235,7 +236,7 @@ pub async fn ingest_feed(
             tracing::warn!(feed = %url, error = %message, "feed failed");
             let recorded = message.clone();
             store
-                .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone))
+                .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone, &health))
                 .await?;
             return Ok(report(FeedOutcome::Failed(message)));
         }
@@ -255,6 +256,7 @@ pub async fn ingest_feed(
     let incoming = rules.match_stories(parsed.stories, &feed_name, feed);
     let stories = incoming.len();
     let meta = FetchMeta {
+        health,
         etag: body.validators.etag,
         last_modified: body.validators.last_modified,
         title: parsed.title,

@@ -3,6 +3,7 @@
 //! The library holds everything the `newshound` binary does; `main.rs` only parses the
 //! command line and maps outcomes to exit codes. See `ARCHITECTURE.md` for the map.
 
+pub mod alert;
 pub mod commands;
 pub mod config;
 pub mod fetch;

@@ -73,6 +73,18 @@ enum Command {
     /// case, accents and character width.
     #[command(name = "test-rule")]
     TestRule(TestRule),
+    /// Put dead alerts back in the delivery queue, due now, with a fresh retry schedule.
+    Requeue {
+        /// Only alerts of this channel.
+        #[arg(long, value_name = "CHANNEL")]
+        channel: Option<String>,
+    },
+    /// Send a sample alert through one channel now and report the server's answer.
+    #[command(name = "send-test")]
+    SendTest {
+        /// The channel, as named in the config (`[channel.NAME]`).
+        channel: String,
+    },
     /// Print `[[feed]]` entries for the feeds of an OPML file (the config is not changed).
     #[command(name = "import-opml")]
     ImportOpml {
@@ -208,6 +220,44 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::TestRule(args) => test_rule(&cli.config, args),
+        Command::Requeue { channel } => {
+            let config = load_config(&cli.config)?;
+            if let Some(c) = &channel
+                && config.channel_kind(c).is_none()
+            {
+                return Err(Failure::Usage(format!(
+                    "no channel `{c}` in the configuration"
+                )));
+            }
+            let mut store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+            let count = store
+                .requeue(channel.as_deref(), unix_now())
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "{count} dead alerts put back in the queue; `newshound once` (or the daemon) delivers them"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::SendTest { channel } => {
+            let config = load_config(&cli.config)?;
+            if config.channel_kind(&channel).is_none() {
+                return Err(Failure::Usage(format!(
+                    "no channel `{channel}` in the configuration"
+                )));
+            }
+            let rt = runtime()?;
+            let outcome = rt.block_on(commands::send_test(config, &channel))?;
+            match outcome {
+                newshound::alert::retry::Attempt::Delivered => {
+                    println!("sent a test alert through `{channel}`");
+                    Ok(ExitCode::SUCCESS)
+                }
+                newshound::alert::retry::Attempt::Transient { error, .. }
+                | newshound::alert::retry::Attempt::Permanent(error) => Err(Failure::Runtime(
+                    anyhow::anyhow!("sending through `{channel}` failed: {error}"),
+                )),
+            }
+        }
     }
 }
 

@@ -8,6 +8,21 @@ mod test_rule;
 
 pub use listing::{feeds, hits};
 pub use once::once;
+
+/// Sends a sample alert through one channel (`newshound send-test`), with a store that
+/// is not needed: nothing is queued.
+pub async fn send_test(
+    config: crate::config::Config,
+    channel: &str,
+) -> anyhow::Result<crate::alert::retry::Attempt> {
+    let store = crate::store::StoreHandle::spawn(crate::store::Store::open_in_memory()?);
+    let deliverer = crate::alert::Deliverer::new(
+        std::sync::Arc::new(config),
+        store,
+        crate::alert::Clock::System,
+    )?;
+    deliverer.send_test(channel).await
+}
 pub use opml::import_opml;
 pub use test_rule::{
     Marker, RuleOutcome, Sample, Source, describe_query_error, fetch_stories, test_rule,

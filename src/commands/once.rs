@@ -1,15 +1,19 @@
-//! `newshound once`: one pass over every feed — fetch, match, store — then deliver what
-//! the log channels owe, and print a summary.
+//! `newshound once`: one pass over every feed — fetch, match, store — then deliver
+//! every alert that is due (waiting for retries up to a deadline), and print a summary.
 
 use std::io::{IsTerminal, Write};
 use std::sync::Arc;
 
 use anyhow::Context;
 
-use crate::config::{ChannelKind, Config};
+use crate::alert::{Clock, Deliverer};
+use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::ingest::{CompiledRules, FeedOutcome, FeedReport, run_pass};
 use crate::store::{IngestOutcome, Store, StoreHandle, unix_now};
+
+/// How long `once` keeps delivering (and waiting for retries) after the fetch pass.
+pub const DELIVERY_DEADLINE: i64 = 30;
 
 /// Runs one pass. Errors are fatal (the database is unusable); feed failures are not.
 pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
@@ -49,7 +53,10 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
     let reports = run_pass(config.clone(), rules, fetcher, store.clone(), now, progress).await?;
     bar.finish_and_clear();
 
-    let delivered = deliver_log_alerts(&config, &store).await?;
+    let deliverer = Deliverer::new(config.clone(), store.clone(), Clock::System)?;
+    let delivery = deliverer
+        .deliver_until(unix_now() + DELIVERY_DEADLINE)
+        .await?;
     let keep = config.storage.keep;
     let (pruned, forgotten) = store.call(move |s| s.prune(now, keep)).await?;
     let (pending, failed, dead) = store.call(|s| s.outbox_counts()).await?;
@@ -95,12 +102,20 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
     }
     writeln!(
         out,
-        "alerts: {delivered} delivered to log channels; {pending} pending, {failed} awaiting retry, {dead} dead"
+        "alerts: {} delivered, {} failed for good; {pending} pending, {failed} awaiting retry, {dead} dead in all",
+        delivery.delivered, delivery.dead
     )?;
-    if pending + failed > 0 {
+    let waiting = store.call(|s| s.waiting()).await?;
+    for w in waiting {
         writeln!(
             out,
-            "  email and webhook delivery is not available yet: those alerts stay queued in the database"
+            "  {}: {} waiting, next attempt {}{}",
+            w.channel,
+            w.count,
+            super::format_time(w.next_attempt),
+            w.last_error
+                .map(|e| format!(" (last error: {e})"))
+                .unwrap_or_default()
         )?;
     }
     Ok(())
@@ -127,44 +142,4 @@ fn feed_line(report: &FeedReport) -> String {
         FeedOutcome::Skipped => format!("gone         {} (not fetched)", report.url),
         FeedOutcome::Failed(e) => format!("error        {}: {e}", report.url),
     }
-}
-
-/// Writes every due alert of a `log` channel to the log and marks it sent.
-async fn deliver_log_alerts(config: &Config, store: &StoreHandle) -> anyhow::Result<usize> {
-    let mut channels: Vec<String> = config
-        .channels
-        .values()
-        .filter(|c| matches!(c.kind, ChannelKind::Log))
-        .map(|c| c.name.clone())
-        .collect();
-    if config.rules.iter().any(|r| {
-        r.channels
-            .iter()
-            .any(|c| c == crate::config::DEFAULT_LOG_CHANNEL)
-    }) {
-        channels.push(crate::config::DEFAULT_LOG_CHANNEL.to_owned());
-    }
-    let now = unix_now();
-    let due = store
-        .call(move |s| {
-            let names: Vec<&str> = channels.iter().map(String::as_str).collect();
-            s.due_alerts(&names, now)
-        })
-        .await?;
-    let count = due.len();
-    for alert in due {
-        tracing::info!(
-            target: "newshound::alert",
-            channel = %alert.channel,
-            rules = %alert.rules.join(", "),
-            feed = %alert.story.feed,
-            link = alert.story.link.as_deref().unwrap_or(""),
-            id = %alert.alert_id,
-            "{}",
-            alert.story.title
-        );
-        let id = alert.outbox_id;
-        store.call(move |s| s.mark_sent(id, now)).await?;
-    }
-    Ok(count)
 }

@@ -1,10 +1,11 @@
 //! Per-feed state: validators for conditional GET, the outcome of the last fetch, when
 //! the feed is next due, and how it has been failing.
 
-use rusqlite::{OptionalExtension, Row, params};
+use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Result, Store};
+use crate::story::hex;
 
 /// The outcome of a feed's last fetch, as `newshound feeds` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -132,17 +133,27 @@ impl Store {
     }
 
     /// Records a 304: nothing new, the validators still hold.
-    pub fn record_not_modified(&mut self, feed_id: i64, now: i64, next_due: i64) -> Result<()> {
-        self.conn.execute(
+    pub fn record_not_modified(
+        &mut self,
+        feed_id: i64,
+        now: i64,
+        next_due: i64,
+        health: &Health,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "UPDATE feeds SET status = 'not_modified', last_fetch = ?2, last_success = ?2, next_due = ?3,
                  consecutive_errors = 0, failing_since = NULL, last_error = NULL
              WHERE id = ?1",
             params![feed_id, now, next_due],
         )?;
+        health_transition(&tx, feed_id, now, health, None)?;
+        tx.commit()?;
         Ok(())
     }
 
-    /// Records a failed fetch or parse. `gone` marks a 410, which stops polling.
+    /// Records a failed fetch or parse. `gone` marks a 410, which stops polling. A feed
+    /// failing for longer than `health.stale_after` queues one notice per health channel.
     pub fn record_failure(
         &mut self,
         feed_id: i64,
@@ -150,8 +161,10 @@ impl Store {
         error: &str,
         next_due: i64,
         gone: bool,
+        health: &Health,
     ) -> Result<()> {
-        self.conn.execute(
+        let tx = self.conn.transaction()?;
+        tx.execute(
             "UPDATE feeds SET status = ?2, last_error = ?3, last_fetch = ?4, next_due = ?5,
                  consecutive_errors = consecutive_errors + 1,
                  failing_since = COALESCE(failing_since, ?4)
@@ -164,6 +177,8 @@ impl Store {
                 next_due
             ],
         )?;
+        health_transition(&tx, feed_id, now, health, Some(error))?;
+        tx.commit()?;
         Ok(())
     }
 
@@ -175,4 +190,58 @@ impl Store {
         )?;
         Ok(changed > 0)
     }
+}
+
+/// Where feed-health notices go, and after how long a failing feed is stale.
+#[derive(Debug, Clone, Default)]
+pub struct Health {
+    pub stale_after: i64,
+    pub channels: Vec<String>,
+}
+
+/// Queues the notices a feed's change of health owes: `stale` once when it has failed
+/// for longer than `stale_after`, `recovered` once when it succeeds again after that.
+/// `error` is the failure, or `None` after a success. Runs inside the caller's
+/// transaction, so the notice and the feed's state change together.
+pub(super) fn health_transition(
+    conn: &Connection,
+    feed_id: i64,
+    now: i64,
+    health: &Health,
+    error: Option<&str>,
+) -> Result<()> {
+    let (url, failing_since, notified): (String, Option<i64>, i64) = conn.query_row(
+        "SELECT url, failing_since, stale_notified FROM feeds WHERE id = ?1",
+        [feed_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )?;
+    let (kind, message) = match (error, failing_since, notified) {
+        (Some(error), Some(since), 0) if now - since >= health.stale_after => (
+            "stale",
+            format!(
+                "{url} has been failing since {}: {error}",
+                crate::commands::rfc3339(since)
+            ),
+        ),
+        (None, _, 1) => ("recovered", format!("{url} is working again")),
+        _ => return Ok(()),
+    };
+    conn.execute(
+        "UPDATE feeds SET stale_notified = ?2 WHERE id = ?1",
+        params![feed_id, i64::from(kind == "stale")],
+    )?;
+    for channel in &health.channels {
+        let notice_id = {
+            use sha2::{Digest, Sha256};
+            let mut h = Sha256::new();
+            h.update(format!("{feed_id}\0{kind}\0{now}\0{channel}"));
+            hex(&h.finalize()[..16])
+        };
+        conn.execute(
+            "INSERT INTO notices (notice_id, channel, feed_id, kind, message, next_attempt, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+            params![notice_id, channel, feed_id, kind, message, now],
+        )?;
+    }
+    Ok(())
 }

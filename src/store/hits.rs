@@ -1,5 +1,5 @@
-//! Reading hits, stories and alerts back: `newshound hits`, replaying rules over stored
-//! stories, and the outbox rows a delivery worker sends.
+//! Reading hits and stories back: `newshound hits`, and replaying rules over stored
+//! stories.
 
 use rusqlite::params;
 use serde::Serialize;
@@ -50,22 +50,11 @@ pub struct StoredStory {
     pub first_seen: i64,
 }
 
-/// An alert due for delivery, with what a message needs.
-#[derive(Debug, Clone)]
-pub struct DueAlert {
-    pub outbox_id: i64,
-    pub alert_id: String,
-    pub channel: String,
-    pub rules: Vec<String>,
-    pub attempts: i64,
-    pub story: StoredStory,
-}
-
-const STORY_COLUMNS: &str =
+pub(super) const STORY_COLUMNS: &str =
     "s.id, COALESCE(f.name, f.title, f.url), s.link, s.title, s.summary, s.content,
     s.authors, s.categories, s.published, s.first_seen";
 
-fn stored_story(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredStory> {
+pub(super) fn stored_story(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredStory> {
     Ok(StoredStory {
         id: r.get(at)?,
         feed: r.get(at + 1)?,
@@ -143,52 +132,5 @@ impl Store {
             .query_map([since], |r| stored_story(r, 0))?
             .collect::<rusqlite::Result<_>>()?;
         Ok(rows)
-    }
-
-    /// Alerts of these channels that are due (`pending`, or `failed` with its retry time
-    /// reached), oldest first.
-    pub fn due_alerts(&self, channels: &[&str], now: i64) -> Result<Vec<DueAlert>> {
-        let mut stmt = self.conn().prepare(&format!(
-            "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, {STORY_COLUMNS}
-             FROM outbox o JOIN stories s ON s.id = o.story_id JOIN feeds f ON f.id = s.feed_id
-             WHERE o.state IN ('pending', 'failed') AND o.next_attempt <= ?1 ORDER BY o.id"
-        ))?;
-        let rows = stmt.query_map([now], |r| {
-            let rules: String = r.get(3)?;
-            Ok(DueAlert {
-                outbox_id: r.get(0)?,
-                alert_id: r.get(1)?,
-                channel: r.get(2)?,
-                rules: serde_json::from_str(&rules).unwrap_or_default(),
-                attempts: r.get(4)?,
-                story: stored_story(r, 5)?,
-            })
-        })?;
-        let mut due = Vec::new();
-        for row in rows {
-            let row = row?;
-            if channels.contains(&row.channel.as_str()) {
-                due.push(row);
-            }
-        }
-        Ok(due)
-    }
-
-    /// Marks an alert delivered.
-    pub fn mark_sent(&mut self, outbox_id: i64, now: i64) -> Result<()> {
-        self.conn().execute(
-            "UPDATE outbox SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-            params![outbox_id, now],
-        )?;
-        Ok(())
-    }
-
-    /// How many alerts wait per state: (pending, failed, dead).
-    pub fn outbox_counts(&self) -> Result<(i64, i64, i64)> {
-        Ok(self.conn().query_row(
-            "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'dead'), 0) FROM outbox",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?)
     }
 }

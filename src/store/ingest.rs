@@ -8,6 +8,7 @@
 use rusqlite::{OptionalExtension, Transaction, params};
 use sha2::{Digest, Sha256};
 
+use super::feeds::{Health, health_transition};
 use super::{Result, Store};
 use crate::rules::Span;
 use crate::story::{Story, hex};
@@ -36,6 +37,8 @@ pub struct FetchMeta {
     pub encoding: Option<String>,
     pub repairs: Vec<String>,
     pub next_due: i64,
+    /// Where a recovery notice goes if the feed had been reported stale.
+    pub health: Health,
 }
 
 /// What an ingest changed.
@@ -153,6 +156,7 @@ impl Store {
                 meta.next_due
             ],
         )?;
+        health_transition(&tx, feed_id, now, &meta.health, None)?;
         tx.commit()?;
         Ok(outcome)
     }

@@ -10,6 +10,7 @@
 mod feeds;
 mod hits;
 mod ingest;
+mod outbox;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -17,9 +18,10 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension};
 
-pub use feeds::{FeedRow, FeedStatus};
-pub use hits::{Delivery, DueAlert, HitRow, StoredStory};
+pub use feeds::{FeedRow, FeedStatus, Health};
+pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestOutcome};
+pub use outbox::{DueAlert, DueNotice, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

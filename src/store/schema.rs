@@ -76,4 +76,25 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX outbox_due ON outbox (state, next_attempt);
     CREATE INDEX outbox_by_story ON outbox (story_id);
     "#,
+    // 2: feed-health notices.
+    r#"
+    ALTER TABLE feeds ADD COLUMN stale_notified INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE notices (
+        id           INTEGER PRIMARY KEY,
+        notice_id    TEXT NOT NULL UNIQUE,
+        channel      TEXT NOT NULL,
+        feed_id      INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        kind         TEXT NOT NULL CHECK (kind IN ('stale', 'recovered')),
+        message      TEXT NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'pending'
+                     CHECK (state IN ('pending', 'sent', 'failed', 'dead')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_attempt INTEGER NOT NULL,
+        last_error   TEXT,
+        created      INTEGER NOT NULL,
+        sent_at      INTEGER
+    );
+    CREATE INDEX notices_due ON notices (state, next_attempt);
+    "#,
 ];

@@ -1,0 +1,642 @@
+//! Alert delivery: the outbox worker, its channels (log, email, webhook), digests and
+//! feed-health notices.
+//!
+//! The outbox rows written by the ingest transaction are the only source of work. A
+//! round reads the rows that are due, sends them, and records each outcome: `sent` only
+//! after the channel accepted the message, otherwise `failed` with the next attempt from
+//! [`retry`], or `dead` when the error is permanent or the schedule is spent. Every
+//! message carries the id fixed when its row was written, so a resend after a crash is
+//! recognisably the same alert.
+
+pub mod email;
+pub mod render;
+pub mod retry;
+pub mod webhook;
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use sha2::{Digest as _, Sha256};
+
+use self::render::{AlertView, DigestView, Rendered, Templates};
+use self::retry::Attempt;
+use crate::config::{ChannelKind, Config, DEFAULT_LOG_CHANNEL, Digest, Email, Webhook};
+use crate::store::{DueAlert, DueNotice, StoreError, StoreHandle, Table};
+use crate::story::hex;
+
+/// An error and its causes on one line.
+pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = current {
+        let text = e.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = e.source();
+    }
+    parts.join(": ")
+}
+
+/// Where "now" comes from: the system clock, or tokio's clock from a fixed start, so
+/// tests can pause and advance time instead of waiting.
+#[derive(Debug, Clone)]
+pub enum Clock {
+    System,
+    Tokio {
+        base: i64,
+        start: tokio::time::Instant,
+    },
+}
+
+impl Clock {
+    /// A clock that follows tokio's (possibly paused) time from `base` Unix seconds.
+    pub fn tokio(base: i64) -> Clock {
+        Clock::Tokio {
+            base,
+            start: tokio::time::Instant::now(),
+        }
+    }
+
+    /// Unix seconds.
+    pub fn now(&self) -> i64 {
+        match self {
+            Clock::System => crate::store::unix_now(),
+            Clock::Tokio { base, start } => base + start.elapsed().as_secs() as i64,
+        }
+    }
+}
+
+/// What a delivery run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct DeliveryReport {
+    pub delivered: usize,
+    pub retrying: usize,
+    pub dead: usize,
+}
+
+impl std::ops::AddAssign for DeliveryReport {
+    fn add_assign(&mut self, o: DeliveryReport) {
+        self.delivered += o.delivered;
+        self.retrying += o.retrying;
+        self.dead += o.dead;
+    }
+}
+
+/// The delivery worker.
+pub struct Deliverer {
+    config: Arc<Config>,
+    store: StoreHandle,
+    http: reqwest::Client,
+    templates: Templates,
+    clock: Clock,
+}
+
+impl Deliverer {
+    pub fn new(config: Arc<Config>, store: StoreHandle, clock: Clock) -> anyhow::Result<Deliverer> {
+        let http = reqwest::Client::builder()
+            .user_agent(&config.fetch.user_agent)
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(webhook::TIMEOUT)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()?;
+        let templates = Templates::new(config.alerts.templates.as_deref())?;
+        Ok(Deliverer {
+            config,
+            store,
+            http,
+            templates,
+            clock,
+        })
+    }
+
+    /// Every channel alerts may go to: the configured ones and the implicit log channel.
+    fn channels(&self) -> Vec<(String, ChannelKind)> {
+        let mut channels: Vec<(String, ChannelKind)> = self
+            .config
+            .channels
+            .values()
+            .map(|c| (c.name.clone(), c.kind.clone()))
+            .collect();
+        if !self.config.channels.contains_key(DEFAULT_LOG_CHANNEL) {
+            channels.push((DEFAULT_LOG_CHANNEL.to_owned(), ChannelKind::Log));
+        }
+        channels
+    }
+
+    /// Channels whose alerts go one by one (not digests).
+    fn immediate_channels(&self) -> Vec<String> {
+        self.channels()
+            .into_iter()
+            .filter(|(_, kind)| {
+                !matches!(
+                    kind,
+                    ChannelKind::Email(Email {
+                        digest: Some(_),
+                        ..
+                    })
+                )
+            })
+            .map(|(name, _)| name)
+            .collect()
+    }
+
+    /// One round: sends every alert and notice that is due now.
+    pub async fn deliver_due(&self) -> Result<DeliveryReport, StoreError> {
+        let now = self.clock.now();
+        let immediate = self.immediate_channels();
+        let due = self
+            .store
+            .call(move |s| {
+                s.due_alerts(
+                    &immediate.iter().map(String::as_str).collect::<Vec<_>>(),
+                    now,
+                )
+            })
+            .await?;
+        let mut by_channel: BTreeMap<String, Vec<DueAlert>> = BTreeMap::new();
+        for alert in due {
+            by_channel
+                .entry(alert.channel.clone())
+                .or_default()
+                .push(alert);
+        }
+        let mut report = DeliveryReport::default();
+        for (channel, alerts) in by_channel {
+            let Some(kind) = self.config.channel_kind(&channel).cloned() else {
+                // A channel removed from the config: its alerts wait until it returns or
+                // are requeued elsewhere; say so rather than dropping them.
+                for alert in &alerts {
+                    report += self
+                        .record(
+                            Table::Outbox,
+                            &[alert.outbox_id],
+                            alert.attempts,
+                            Attempt::Transient {
+                                error: format!("channel `{channel}` is not in the configuration"),
+                                retry_after: None,
+                            },
+                        )
+                        .await?;
+                }
+                continue;
+            };
+            report += self.send_alerts(&channel, &kind, alerts).await?;
+        }
+        for (channel, kind) in self.channels() {
+            if let ChannelKind::Email(
+                email @ Email {
+                    digest: Some(window),
+                    ..
+                },
+            ) = &kind
+            {
+                report += self.send_digest(&channel, email, *window, now).await?;
+            }
+        }
+        report += self.send_notices(now).await?;
+        Ok(report)
+    }
+
+    /// Rounds until nothing more is due before `deadline` (Unix seconds), sleeping on
+    /// tokio's clock until the next retry. Digest windows are not waited for.
+    pub async fn deliver_until(&self, deadline: i64) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        loop {
+            report += self.deliver_due().await?;
+            let immediate = self.immediate_channels();
+            let next = self
+                .store
+                .call(move |s| {
+                    s.next_attempt(&immediate.iter().map(String::as_str).collect::<Vec<_>>())
+                })
+                .await?;
+            let now = self.clock.now();
+            match next {
+                Some(at) if at > now && at <= deadline => {
+                    tokio::time::sleep(Duration::from_secs((at - now) as u64)).await;
+                }
+                _ => return Ok(report),
+            }
+        }
+    }
+
+    async fn send_alerts(
+        &self,
+        channel: &str,
+        kind: &ChannelKind,
+        alerts: Vec<DueAlert>,
+    ) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        match kind {
+            ChannelKind::Log => {
+                for alert in alerts {
+                    tracing::info!(
+                        target: "newshound::alert",
+                        channel,
+                        rules = %alert.rules.join(", "),
+                        feed = %alert.story.feed,
+                        link = alert.story.link.as_deref().unwrap_or(""),
+                        id = %alert.alert_id,
+                        "{}",
+                        render::one_line(&alert.story.title)
+                    );
+                    report += self
+                        .record(
+                            Table::Outbox,
+                            &[alert.outbox_id],
+                            alert.attempts,
+                            Attempt::Delivered,
+                        )
+                        .await?;
+                }
+            }
+            ChannelKind::Webhook(hook) => {
+                let key = match webhook_key(hook) {
+                    Ok(key) => key,
+                    Err(error) => return self.fail_all(&alerts, &error).await,
+                };
+                for alert in alerts {
+                    let view = AlertView::new(&alert);
+                    let detected = crate::commands::rfc3339(alert.detected_at);
+                    let summary: String = render::one_line(&alert.story.summary)
+                        .chars()
+                        .take(1000)
+                        .collect();
+                    let body =
+                        webhook::payload(hook.format, &view, &alert.alert_id, &detected, &summary)
+                            .to_string();
+                    let attempt = webhook::post(
+                        &self.http,
+                        &hook.url,
+                        key.as_deref(),
+                        &alert.alert_id,
+                        self.clock.now(),
+                        body.into_bytes(),
+                    )
+                    .await;
+                    report += self
+                        .record(Table::Outbox, &[alert.outbox_id], alert.attempts, attempt)
+                        .await?;
+                }
+            }
+            ChannelKind::Email(email) => {
+                let mailer = match email::Mailer::new(email) {
+                    Ok(mailer) => mailer,
+                    Err(error) => return self.fail_all(&alerts, &format!("{error:#}")).await,
+                };
+                for alert in alerts {
+                    let attempt =
+                        match self
+                            .templates
+                            .alert(&AlertView::new(&alert))
+                            .and_then(|rendered| {
+                                email::message(
+                                    &email::Envelope {
+                                        email,
+                                        channel,
+                                        id: &alert.alert_id,
+                                        rules: &alert.rules,
+                                    },
+                                    &rendered,
+                                )
+                            }) {
+                            Ok(message) => mailer.send(message).await,
+                            Err(error) => {
+                                Attempt::Permanent(format!("building the message: {error:#}"))
+                            }
+                        };
+                    report += self
+                        .record(Table::Outbox, &[alert.outbox_id], alert.attempts, attempt)
+                        .await?;
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    async fn fail_all(
+        &self,
+        alerts: &[DueAlert],
+        error: &str,
+    ) -> Result<DeliveryReport, StoreError> {
+        let mut report = DeliveryReport::default();
+        for alert in alerts {
+            let attempt = Attempt::Transient {
+                error: error.to_owned(),
+                retry_after: None,
+            };
+            report += self
+                .record(Table::Outbox, &[alert.outbox_id], alert.attempts, attempt)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    /// Sends a digest channel's waiting alerts as one message once its window has
+    /// passed since the oldest of them.
+    async fn send_digest(
+        &self,
+        channel: &str,
+        email: &Email,
+        window: Digest,
+        now: i64,
+    ) -> Result<DeliveryReport, StoreError> {
+        let name = channel.to_owned();
+        let alerts = self
+            .store
+            .call(move |s| s.undelivered_alerts(&[name.as_str()]))
+            .await?;
+        let Some(oldest) = alerts.iter().map(|a| a.created).min() else {
+            return Ok(DeliveryReport::default());
+        };
+        let window = match window {
+            Digest::Every(d) => d.as_secs() as i64,
+            Digest::Daily => 86400,
+        };
+        let retry_pending = alerts
+            .iter()
+            .any(|a| a.attempts > 0 && a.created + window > now);
+        if oldest + window > now || retry_pending {
+            return Ok(DeliveryReport::default());
+        }
+        let ids: Vec<i64> = alerts.iter().map(|a| a.outbox_id).collect();
+        let attempts = alerts.iter().map(|a| a.attempts).max().unwrap_or(0);
+        let digest_id = {
+            let mut h = Sha256::new();
+            for a in &alerts {
+                h.update(a.alert_id.as_bytes());
+            }
+            hex(&h.finalize()[..16])
+        };
+        let rules: Vec<String> = {
+            let mut r: Vec<String> = alerts
+                .iter()
+                .flat_map(|a| a.rules.iter().cloned())
+                .collect();
+            r.sort();
+            r.dedup();
+            r
+        };
+        let attempt = match email::Mailer::new(email) {
+            Ok(mailer) => {
+                let built = self
+                    .templates
+                    .digest(&DigestView::new(channel, &alerts))
+                    .and_then(|rendered: Rendered| {
+                        email::message(
+                            &email::Envelope {
+                                email,
+                                channel,
+                                id: &digest_id,
+                                rules: &rules,
+                            },
+                            &rendered,
+                        )
+                    });
+                match built {
+                    Ok(message) => mailer.send(message).await,
+                    Err(error) => Attempt::Permanent(format!("building the digest: {error:#}")),
+                }
+            }
+            Err(error) => Attempt::Transient {
+                error: format!("{error:#}"),
+                retry_after: None,
+            },
+        };
+        self.record(Table::Outbox, &ids, attempts, attempt).await
+    }
+
+    /// Sends due feed-health notices.
+    async fn send_notices(&self, now: i64) -> Result<DeliveryReport, StoreError> {
+        let channels = self.config.fetch.health_channels.clone();
+        if channels.is_empty() {
+            return Ok(DeliveryReport::default());
+        }
+        let notices = self
+            .store
+            .call(move |s| {
+                s.due_notices(
+                    &channels.iter().map(String::as_str).collect::<Vec<_>>(),
+                    now,
+                )
+            })
+            .await?;
+        let mut report = DeliveryReport::default();
+        for notice in notices {
+            let attempt = self.send_notice(&notice).await;
+            report += self
+                .record(Table::Notices, &[notice.id], notice.attempts, attempt)
+                .await?;
+        }
+        Ok(report)
+    }
+
+    async fn send_notice(&self, notice: &DueNotice) -> Attempt {
+        let title = match notice.kind.as_str() {
+            "stale" => format!("feed failing: {}", notice.feed),
+            _ => format!("feed recovered: {}", notice.feed),
+        };
+        match self.config.channel_kind(&notice.channel) {
+            None => Attempt::Transient {
+                error: format!("channel `{}` is not in the configuration", notice.channel),
+                retry_after: None,
+            },
+            Some(ChannelKind::Log) => {
+                tracing::warn!(target: "newshound::health", channel = %notice.channel, feed = %notice.feed_url, "{}", notice.message);
+                Attempt::Delivered
+            }
+            Some(ChannelKind::Webhook(hook)) => {
+                let key = match webhook_key(hook) {
+                    Ok(key) => key,
+                    Err(error) => {
+                        return Attempt::Transient {
+                            error,
+                            retry_after: None,
+                        };
+                    }
+                };
+                let body = serde_json::json!({
+                    "type": "feed_health",
+                    "id": notice.notice_id,
+                    "status": notice.kind,
+                    "feed": { "name": notice.feed, "url": notice.feed_url },
+                    "message": notice.message,
+                    "detected_at": crate::commands::rfc3339(notice.created),
+                });
+                webhook::post(
+                    &self.http,
+                    &hook.url,
+                    key.as_deref(),
+                    &notice.notice_id,
+                    self.clock.now(),
+                    body.to_string().into_bytes(),
+                )
+                .await
+            }
+            Some(ChannelKind::Email(email)) => {
+                let rendered = Rendered {
+                    subject: render::one_line(&format!("[newshound] {title}")),
+                    text: format!("{}\n\n-- \nSent by newshound.\n", notice.message),
+                    html: format!("<p>{}</p>", html_escape::encode_text(&notice.message)),
+                };
+                let envelope = email::Envelope {
+                    email,
+                    channel: &notice.channel,
+                    id: &notice.notice_id,
+                    rules: &[],
+                };
+                match (
+                    email::Mailer::new(email),
+                    email::message(&envelope, &rendered),
+                ) {
+                    (Ok(mailer), Ok(message)) => mailer.send(message).await,
+                    (Err(e), _) => Attempt::Transient {
+                        error: format!("{e:#}"),
+                        retry_after: None,
+                    },
+                    (_, Err(e)) => Attempt::Permanent(format!("building the notice: {e:#}")),
+                }
+            }
+        }
+    }
+
+    /// Records an attempt's outcome; `attempts` is how many were made before it.
+    async fn record(
+        &self,
+        table: Table,
+        ids: &[i64],
+        attempts: i64,
+        attempt: Attempt,
+    ) -> Result<DeliveryReport, StoreError> {
+        let now = self.clock.now();
+        let ids = ids.to_vec();
+        let count = ids.len();
+        match attempt {
+            Attempt::Delivered => {
+                self.store
+                    .call(move |s| s.mark_sent(table, &ids, now))
+                    .await?;
+                Ok(DeliveryReport {
+                    delivered: count,
+                    ..Default::default()
+                })
+            }
+            Attempt::Transient { error, retry_after } => {
+                let failures = (attempts + 1).clamp(0, i64::from(u32::MAX)) as u32;
+                let jitter = fastrand::f64() * 2.0 - 1.0;
+                let next = retry::next_delay(failures, retry_after, jitter)
+                    .map(|d| now + d.as_secs() as i64);
+                tracing::warn!(error = %error, retry_at = ?next.map(crate::commands::rfc3339), "delivery failed");
+                self.store
+                    .call(move |s| s.mark_failed(table, &ids, &error, next))
+                    .await?;
+                Ok(if next.is_some() {
+                    DeliveryReport {
+                        retrying: count,
+                        ..Default::default()
+                    }
+                } else {
+                    DeliveryReport {
+                        dead: count,
+                        ..Default::default()
+                    }
+                })
+            }
+            Attempt::Permanent(error) => {
+                tracing::warn!(error = %error, "delivery failed permanently");
+                self.store
+                    .call(move |s| s.mark_failed(table, &ids, &error, None))
+                    .await?;
+                Ok(DeliveryReport {
+                    dead: count,
+                    ..Default::default()
+                })
+            }
+        }
+    }
+
+    /// Sends a sample alert through one channel now, outside the outbox.
+    pub async fn send_test(&self, channel: &str) -> anyhow::Result<Attempt> {
+        let kind = self
+            .config
+            .channel_kind(channel)
+            .ok_or_else(|| anyhow::anyhow!("no channel `{channel}` in the configuration"))?
+            .clone();
+        let story = crate::store::StoredStory {
+            id: 0,
+            feed: "newshound".into(),
+            link: Some("https://example.org/newshound-test".into()),
+            title: "Test alert from newshound".into(),
+            summary: "This is a test of the channel: Kremlin spokesman Peskov said nothing at all."
+                .into(),
+            content: String::new(),
+            authors: String::new(),
+            categories: String::new(),
+            published: Some(self.clock.now()),
+            first_seen: self.clock.now(),
+        };
+        let start = story.summary.find("Peskov").unwrap_or(0);
+        let spans = [crate::rules::Span {
+            field: crate::rules::Field::Summary,
+            start,
+            end: start + 6,
+        }];
+        let rules = vec!["Test".to_owned()];
+        let view = AlertView::of_story(&story, &rules, &spans);
+        let id = format!("test-{}", self.clock.now());
+        Ok(match kind {
+            ChannelKind::Log => {
+                tracing::info!(target: "newshound::alert", channel, "{}", view.title);
+                Attempt::Delivered
+            }
+            ChannelKind::Webhook(hook) => {
+                let key = webhook_key(&hook).map_err(anyhow::Error::msg)?;
+                let body = webhook::payload(
+                    hook.format,
+                    &view,
+                    &id,
+                    &crate::commands::rfc3339(self.clock.now()),
+                    &story.summary,
+                );
+                webhook::post(
+                    &self.http,
+                    &hook.url,
+                    key.as_deref(),
+                    &id,
+                    self.clock.now(),
+                    body.to_string().into_bytes(),
+                )
+                .await
+            }
+            ChannelKind::Email(email) => {
+                let mailer = email::Mailer::new(&email)?;
+                let rendered = self.templates.alert(&view)?;
+                mailer
+                    .send(email::message(
+                        &email::Envelope {
+                            email: &email,
+                            channel,
+                            id: &id,
+                            rules: &rules,
+                        },
+                        &rendered,
+                    )?)
+                    .await
+            }
+        })
+    }
+}
+
+/// The channel's signing key, read now, if it has a secret.
+fn webhook_key(hook: &Webhook) -> Result<Option<Vec<u8>>, String> {
+    let Some(secret) = &hook.secret else {
+        return Ok(None);
+    };
+    use secrecy::ExposeSecret;
+    let text = secret.read().map_err(|e| format!("{e:#}"))?;
+    webhook::decode_secret(text.expose_secret())
+        .map(Some)
+        .map_err(|e| format!("{e:#}"))
+}

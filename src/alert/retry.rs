@@ -1,0 +1,122 @@
+//! What is retried, and when — decided here and nowhere else.
+//!
+//! The schedule is Standard Webhooks': after the first attempt, retry after 5 s, 5 min,
+//! 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h, each with ±10% jitter; a longer
+//! `Retry-After` from the server wins. Email follows the same schedule. What counts as
+//! transient: HTTP 408, 429, 5xx and network errors; SMTP 4xx replies and connection or
+//! TLS failures (lettre reports these as neither transient nor permanent). Everything
+//! else is permanent.
+
+use std::time::Duration;
+
+/// Delays before each retry, after the first attempt at once.
+pub const SCHEDULE: [Duration; 9] = [
+    Duration::from_secs(5),
+    Duration::from_secs(5 * 60),
+    Duration::from_secs(30 * 60),
+    Duration::from_secs(2 * 3600),
+    Duration::from_secs(5 * 3600),
+    Duration::from_secs(10 * 3600),
+    Duration::from_secs(14 * 3600),
+    Duration::from_secs(20 * 3600),
+    Duration::from_secs(24 * 3600),
+];
+
+/// The outcome of one delivery attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Attempt {
+    Delivered,
+    /// Worth trying again, after at least `retry_after` if the server said so.
+    Transient {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+    /// Trying again would fail the same way.
+    Permanent(String),
+}
+
+/// When to try again after `failed_attempts` failures (counting the one just made), or
+/// `None` when the schedule is spent. `jitter` in [-1, 1] spreads retries by ±10%.
+pub fn next_delay(
+    failed_attempts: u32,
+    retry_after: Option<Duration>,
+    jitter: f64,
+) -> Option<Duration> {
+    let base = *SCHEDULE.get(failed_attempts.checked_sub(1)? as usize)?;
+    let spread = base.as_secs_f64() * 0.1 * jitter.clamp(-1.0, 1.0);
+    let jittered = Duration::from_secs_f64((base.as_secs_f64() + spread).max(1.0));
+    Some(jittered.max(retry_after.unwrap_or_default()))
+}
+
+/// Classifies an HTTP response status.
+pub fn http_status(status: u16, retry_after: Option<Duration>) -> Attempt {
+    match status {
+        200..=299 => Attempt::Delivered,
+        408 | 429 | 500..=599 => Attempt::Transient {
+            error: format!("HTTP {status}"),
+            retry_after,
+        },
+        _ => Attempt::Permanent(format!("HTTP {status}")),
+    }
+}
+
+/// Classifies an SMTP failure.
+pub fn smtp_error(error: &lettre::transport::smtp::Error) -> Attempt {
+    let text = crate::alert::error_text(error);
+    if error.is_permanent() {
+        Attempt::Permanent(text)
+    } else {
+        // Transient replies (4xx), and connection, TLS and timeout errors, which lettre
+        // classes as neither.
+        Attempt::Transient {
+            error: text,
+            retry_after: None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schedule_with_jitter_and_retry_after() {
+        assert_eq!(next_delay(0, None, 0.0), None);
+        assert_eq!(next_delay(1, None, 0.0), Some(Duration::from_secs(5)));
+        assert_eq!(next_delay(2, None, 0.0), Some(Duration::from_secs(300)));
+        assert_eq!(next_delay(9, None, 0.0), Some(Duration::from_secs(86400)));
+        assert_eq!(
+            next_delay(10, None, 0.0),
+            None,
+            "the schedule is spent: dead"
+        );
+        assert_eq!(next_delay(2, None, 1.0), Some(Duration::from_secs(330)));
+        assert_eq!(next_delay(2, None, -1.0), Some(Duration::from_secs(270)));
+        assert_eq!(
+            next_delay(1, Some(Duration::from_secs(60)), 0.0),
+            Some(Duration::from_secs(60)),
+            "a longer Retry-After wins"
+        );
+        assert_eq!(
+            next_delay(2, Some(Duration::from_secs(60)), 0.0),
+            Some(Duration::from_secs(300))
+        );
+    }
+
+    #[test]
+    fn http_classes() {
+        assert_eq!(http_status(204, None), Attempt::Delivered);
+        for status in [408, 429, 500, 502, 503] {
+            assert!(
+                matches!(http_status(status, None), Attempt::Transient { .. }),
+                "{status}"
+            );
+        }
+        for status in [400, 401, 403, 404, 410, 422] {
+            assert!(
+                matches!(http_status(status, None), Attempt::Permanent(_)),
+                "{status}"
+            );
+        }
+    }
+}

@@ -1,0 +1,144 @@
+//! Webhook delivery: the JSON payload of the design, or Slack and Discord messages, one
+//! POST per alert, signed the Standard Webhooks way when the channel has a secret.
+
+use std::time::Duration;
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use hmac::{Hmac, KeyInit, Mac};
+use serde_json::json;
+use sha2::Sha256;
+
+use super::render::AlertView;
+use super::retry::{self, Attempt};
+use crate::config::WebhookFormat;
+
+/// How long one POST may take.
+pub const TIMEOUT: Duration = Duration::from_secs(15);
+
+/// The body of one alert's POST.
+pub fn payload(
+    format: WebhookFormat,
+    view: &AlertView,
+    id: &str,
+    detected_at: &str,
+    summary: &str,
+) -> serde_json::Value {
+    let link = view.link.as_deref();
+    match format {
+        WebhookFormat::Json => json!({
+            "type": "hit",
+            "id": id,
+            "rules": view.rules,
+            "matched": view.matched,
+            "detected_at": detected_at,
+            "story": {
+                "title": view.title,
+                "url": link,
+                "feed": view.feed,
+                "published": (!view.published.is_empty()).then_some(&view.published),
+                "summary": summary,
+            }
+        }),
+        WebhookFormat::Slack => {
+            // Slack's mrkdwn: only &, < and > need escaping.
+            let esc = |s: &str| {
+                s.replace('&', "&amp;")
+                    .replace('<', "&lt;")
+                    .replace('>', "&gt;")
+            };
+            let title = match link {
+                Some(url) => format!("<{}|{}>", esc(url), esc(&view.title)),
+                None => esc(&view.title),
+            };
+            let text = format!(
+                "*{title}*\n{} · rules: {}\n> {}",
+                esc(&view.feed),
+                esc(&view.rules.join(", ")),
+                esc(&view.snippet_text())
+            );
+            json!({ "text": text })
+        }
+        WebhookFormat::Discord => {
+            let title = match link {
+                Some(url) => format!("**[{}]({url})**", view.title.replace(['[', ']'], "")),
+                None => format!("**{}**", view.title),
+            };
+            let text = format!(
+                "{title}\n{} · rules: {}\n> {}",
+                view.feed,
+                view.rules.join(", "),
+                view.snippet_text()
+            );
+            // Discord refuses content over 2,000 characters.
+            let text: String = text.chars().take(1990).collect();
+            json!({ "content": text, "allowed_mentions": { "parse": [] } })
+        }
+    }
+}
+
+/// The HMAC key of a `whsec_<base64>` secret.
+pub fn decode_secret(text: &str) -> anyhow::Result<Vec<u8>> {
+    let text = text.trim();
+    let encoded = text.strip_prefix("whsec_").unwrap_or(text);
+    STANDARD
+        .decode(encoded)
+        .map_err(|e| anyhow::anyhow!("the webhook secret is not whsec_ followed by base64: {e}"))
+}
+
+/// `v1,<base64 HMAC-SHA256 of "id.timestamp.body">`.
+pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
+    let mut mac =
+        <Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(format!("{id}.{timestamp}.").as_bytes());
+    mac.update(body);
+    format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
+}
+
+/// POSTs one alert and classifies the outcome.
+pub async fn post(
+    client: &reqwest::Client,
+    url: &url::Url,
+    key: Option<&[u8]>,
+    id: &str,
+    now: i64,
+    body: Vec<u8>,
+) -> Attempt {
+    let mut request = client
+        .post(url.clone())
+        .timeout(TIMEOUT)
+        .header(reqwest::header::CONTENT_TYPE, "application/json");
+    if let Some(key) = key {
+        request = request
+            .header("webhook-id", id)
+            .header("webhook-timestamp", now.to_string())
+            .header("webhook-signature", sign(key, id, now, &body));
+    }
+    match request.body(body).send().await {
+        Ok(response) => retry::http_status(
+            response.status().as_u16(),
+            crate::fetch::retry_after(response.headers()),
+        ),
+        Err(e) => Attempt::Transient {
+            error: super::error_text(&e),
+            retry_after: None,
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn standard_webhooks_signature() {
+        // The example of the Standard Webhooks specification.
+        let key = decode_secret("whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw").unwrap();
+        let body = br#"{"test": 2432232314}"#;
+        assert_eq!(
+            sign(&key, "msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
+            "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+        );
+        assert!(decode_secret("whsec_!!!").is_err());
+    }
+}

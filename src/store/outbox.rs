@@ -1,0 +1,301 @@
+//! The alert outbox and feed-health notices: what is owed to which channel, and the
+//! state of each delivery.
+//!
+//! Rows move pending → sent | failed (retry at) | dead. A row is marked sent only after
+//! the channel accepted it, so a crash can at worst send the in-flight row again — with
+//! the same id, fixed when the row was written.
+
+use rusqlite::{OptionalExtension, params, params_from_iter};
+
+use super::hits::{STORY_COLUMNS, StoredStory, stored_story};
+use super::{Result, Store};
+use crate::rules::Span;
+
+/// Which table a deliverable row lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Table {
+    Outbox,
+    Notices,
+}
+
+impl Table {
+    fn name(self) -> &'static str {
+        match self {
+            Table::Outbox => "outbox",
+            Table::Notices => "notices",
+        }
+    }
+}
+
+/// An alert due for delivery, with what a message needs.
+#[derive(Debug, Clone)]
+pub struct DueAlert {
+    pub outbox_id: i64,
+    /// Stable across attempts: the Message-ID and webhook-id derive from it.
+    pub alert_id: String,
+    pub channel: String,
+    pub rules: Vec<String>,
+    pub attempts: i64,
+    pub created: i64,
+    /// When the first of its hits was detected.
+    pub detected_at: i64,
+    pub story: StoredStory,
+    /// The spans of every rule of the alert, for snippets and highlighting.
+    pub spans: Vec<Span>,
+}
+
+/// A feed-health notice due for delivery.
+#[derive(Debug, Clone)]
+pub struct DueNotice {
+    pub id: i64,
+    pub notice_id: String,
+    pub channel: String,
+    pub feed: String,
+    pub feed_url: String,
+    /// `stale` or `recovered`.
+    pub kind: String,
+    pub message: String,
+    pub attempts: i64,
+    pub created: i64,
+}
+
+/// Alerts still owed to a channel, for the summary of what is pending and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub channel: String,
+    pub count: i64,
+    pub next_attempt: i64,
+    pub last_error: Option<String>,
+}
+
+impl Store {
+    /// Alerts of these channels that are due: `pending` or `failed` with the retry time
+    /// reached; oldest first.
+    pub fn due_alerts(&self, channels: &[&str], now: i64) -> Result<Vec<DueAlert>> {
+        self.alerts_where(
+            "o.state IN ('pending', 'failed') AND o.next_attempt <= ?1",
+            now,
+            channels,
+        )
+    }
+
+    /// Every undelivered alert of these channels, due or not (a digest collects them).
+    pub fn undelivered_alerts(&self, channels: &[&str]) -> Result<Vec<DueAlert>> {
+        self.alerts_where("o.state IN ('pending', 'failed') AND ?1 = ?1", 0, channels)
+    }
+
+    fn alerts_where(&self, condition: &str, now: i64, channels: &[&str]) -> Result<Vec<DueAlert>> {
+        if channels.is_empty() {
+            return Ok(Vec::new());
+        }
+        let marks = vec!["?"; channels.len()].join(", ");
+        let sql = format!(
+            "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, o.created, {STORY_COLUMNS}
+             FROM outbox o JOIN stories s ON s.id = o.story_id JOIN feeds f ON f.id = s.feed_id
+             WHERE {condition} AND o.channel IN ({marks}) ORDER BY o.id"
+        );
+        let mut stmt = self.conn().prepare(&sql)?;
+        let mut values: Vec<rusqlite::types::Value> = vec![now.into()];
+        values.extend(
+            channels
+                .iter()
+                .map(|c| rusqlite::types::Value::from(c.to_string())),
+        );
+        let rows = stmt.query_map(params_from_iter(values), |r| {
+            let rules: String = r.get(3)?;
+            Ok(DueAlert {
+                outbox_id: r.get(0)?,
+                alert_id: r.get(1)?,
+                channel: r.get(2)?,
+                rules: serde_json::from_str(&rules).unwrap_or_default(),
+                attempts: r.get(4)?,
+                created: r.get(5)?,
+                detected_at: 0,
+                story: stored_story(r, 6)?,
+                spans: Vec::new(),
+            })
+        })?;
+        let mut alerts: Vec<DueAlert> = rows.collect::<rusqlite::Result<_>>()?;
+        let mut hits = self.conn().prepare_cached(
+            "SELECT rule, spans, detected_at FROM hits WHERE story_id = ?1 ORDER BY id",
+        )?;
+        for alert in &mut alerts {
+            let found = hits.query_map([alert.story.id], |r| {
+                Ok((
+                    r.get::<_, String>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                ))
+            })?;
+            for row in found {
+                let (rule, spans, detected) = row?;
+                if alert.rules.contains(&rule) {
+                    let spans: Vec<Span> = serde_json::from_str(&spans).unwrap_or_default();
+                    alert.spans.extend(spans);
+                    if alert.detected_at == 0 || detected < alert.detected_at {
+                        alert.detected_at = detected;
+                    }
+                }
+            }
+            alert.spans.sort_unstable();
+            alert.spans.dedup();
+        }
+        Ok(alerts)
+    }
+
+    /// Notices of these channels that are due.
+    pub fn due_notices(&self, channels: &[&str], now: i64) -> Result<Vec<DueNotice>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT n.id, n.notice_id, n.channel, COALESCE(f.name, f.title, f.url), f.url, n.kind, n.message,
+                    n.attempts, n.created
+             FROM notices n JOIN feeds f ON f.id = n.feed_id
+             WHERE n.state IN ('pending', 'failed') AND n.next_attempt <= ?1 ORDER BY n.id",
+        )?;
+        let rows = stmt.query_map([now], |r| {
+            Ok(DueNotice {
+                id: r.get(0)?,
+                notice_id: r.get(1)?,
+                channel: r.get(2)?,
+                feed: r.get(3)?,
+                feed_url: r.get(4)?,
+                kind: r.get(5)?,
+                message: r.get(6)?,
+                attempts: r.get(7)?,
+                created: r.get(8)?,
+            })
+        })?;
+        let mut due = Vec::new();
+        for row in rows {
+            let row = row?;
+            if channels.contains(&row.channel.as_str()) {
+                due.push(row);
+            }
+        }
+        Ok(due)
+    }
+
+    /// Marks rows delivered.
+    pub fn mark_sent(&mut self, table: Table, ids: &[i64], now: i64) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE {} SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
+                table.name()
+            ))?;
+            for id in ids {
+                stmt.execute(params![id, now])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records a failed attempt: `failed` with a retry time, or `dead` when `next_attempt`
+    /// is `None` (a permanent error, or the retry schedule is spent).
+    pub fn mark_failed(
+        &mut self,
+        table: Table,
+        ids: &[i64],
+        error: &str,
+        next_attempt: Option<i64>,
+    ) -> Result<()> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut stmt = tx.prepare_cached(&format!(
+                "UPDATE {} SET state = ?2, attempts = attempts + 1, last_error = ?3,
+                     next_attempt = COALESCE(?4, next_attempt)
+                 WHERE id = ?1",
+                table.name()
+            ))?;
+            let state = if next_attempt.is_some() {
+                "failed"
+            } else {
+                "dead"
+            };
+            for id in ids {
+                stmt.execute(params![id, state, error, next_attempt])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Puts dead alerts and notices (of one channel, or all) back in the queue, due now,
+    /// with a fresh retry schedule. Returns how many.
+    pub fn requeue(&mut self, channel: Option<&str>, now: i64) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut count = 0;
+        for table in [Table::Outbox, Table::Notices] {
+            count += tx.execute(
+                &format!(
+                    "UPDATE {} SET state = 'pending', attempts = 0, next_attempt = ?1
+                     WHERE state = 'dead' AND (?2 IS NULL OR channel = ?2)",
+                    table.name()
+                ),
+                params![now, channel],
+            )?;
+        }
+        tx.commit()?;
+        Ok(count)
+    }
+
+    /// How many alerts wait per state: (pending, failed, dead).
+    pub fn outbox_counts(&self) -> Result<(i64, i64, i64)> {
+        Ok(self.conn().query_row(
+            "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'dead'), 0) FROM outbox",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )?)
+    }
+
+    /// Undelivered alerts and notices per channel, with the soonest retry and the latest
+    /// error.
+    pub fn waiting(&self) -> Result<Vec<Waiting>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT channel, COUNT(*), MIN(next_attempt),
+                    (SELECT last_error FROM outbox i WHERE i.channel = o.channel AND i.last_error IS NOT NULL
+                     ORDER BY i.id DESC LIMIT 1)
+             FROM outbox o WHERE state IN ('pending', 'failed') GROUP BY channel ORDER BY channel",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(Waiting {
+                channel: r.get(0)?,
+                count: r.get(1)?,
+                next_attempt: r.get(2)?,
+                last_error: r.get(3)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The soonest retry time of any undelivered row of these channels.
+    pub fn next_attempt(&self, channels: &[&str]) -> Result<Option<i64>> {
+        let mut soonest: Option<i64> = None;
+        for table in [Table::Outbox, Table::Notices] {
+            let mut stmt = self.conn().prepare_cached(&format!(
+                "SELECT channel, MIN(next_attempt) FROM {} WHERE state IN ('pending', 'failed') GROUP BY channel",
+                table.name()
+            ))?;
+            let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))?;
+            for row in rows {
+                let (channel, at) = row?;
+                if channels.contains(&channel.as_str()) {
+                    soonest = Some(soonest.map_or(at, |s| s.min(at)));
+                }
+            }
+        }
+        Ok(soonest)
+    }
+
+    /// The state of one alert, by its id (for tests and tools).
+    pub fn alert_state(&self, alert_id: &str) -> Result<Option<(String, i64, Option<String>)>> {
+        Ok(self
+            .conn()
+            .query_row(
+                "SELECT state, attempts, last_error FROM outbox WHERE alert_id = ?1",
+                [alert_id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .optional()?)
+    }
+}
