@@ -15,6 +15,7 @@ pub mod webhook;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use sha2::{Digest as _, Sha256};
@@ -39,31 +40,41 @@ pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
-/// Where "now" comes from: the system clock, or tokio's clock from a fixed start, so
-/// tests can pause and advance time instead of waiting.
+/// Where "now" comes from, and how waiting is done: the system clock, or a manual
+/// clock that tests set and that "sleeps" by moving itself forward — virtual time that
+/// keeps real network timeouts real (tokio's paused clock would fire them early).
 #[derive(Debug, Clone)]
 pub enum Clock {
     System,
-    Tokio {
-        base: i64,
-        start: tokio::time::Instant,
-    },
+    Manual(Arc<AtomicI64>),
 }
 
 impl Clock {
-    /// A clock that follows tokio's (possibly paused) time from `base` Unix seconds.
-    pub fn tokio(base: i64) -> Clock {
-        Clock::Tokio {
-            base,
-            start: tokio::time::Instant::now(),
-        }
+    /// A manual clock starting at `unix` seconds.
+    pub fn manual(unix: i64) -> Clock {
+        Clock::Manual(Arc::new(AtomicI64::new(unix)))
     }
 
     /// Unix seconds.
     pub fn now(&self) -> i64 {
         match self {
             Clock::System => crate::store::unix_now(),
-            Clock::Tokio { base, start } => base + start.elapsed().as_secs() as i64,
+            Clock::Manual(now) => now.load(Ordering::SeqCst),
+        }
+    }
+
+    /// Moves a manual clock forward; no effect on the system clock.
+    pub fn advance(&self, by: Duration) {
+        if let Clock::Manual(now) = self {
+            now.fetch_add(by.as_secs() as i64, Ordering::SeqCst);
+        }
+    }
+
+    /// Waits `duration`: really on the system clock, virtually on a manual one.
+    pub async fn sleep(&self, duration: Duration) {
+        match self {
+            Clock::System => tokio::time::sleep(duration).await,
+            Clock::Manual(_) => self.advance(duration),
         }
     }
 }
@@ -199,8 +210,8 @@ impl Deliverer {
         Ok(report)
     }
 
-    /// Rounds until nothing more is due before `deadline` (Unix seconds), sleeping on
-    /// tokio's clock until the next retry. Digest windows are not waited for.
+    /// Rounds until nothing more is due before `deadline` (Unix seconds), sleeping
+    /// until the next retry. Digest windows are not waited for.
     pub async fn deliver_until(&self, deadline: i64) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         loop {
@@ -215,7 +226,9 @@ impl Deliverer {
             let now = self.clock.now();
             match next {
                 Some(at) if at > now && at <= deadline => {
-                    tokio::time::sleep(Duration::from_secs((at - now) as u64)).await;
+                    self.clock
+                        .sleep(Duration::from_secs((at - now) as u64))
+                        .await;
                 }
                 _ => return Ok(report),
             }

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension};
 pub use feeds::{FeedRow, FeedStatus, Health};
 pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestOutcome};
-pub use outbox::{DueAlert, DueNotice, Table, Waiting};
+pub use outbox::{AlertState, DueAlert, DueNotice, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -122,7 +122,7 @@ impl Store {
             tx.execute_batch(script)?;
             tx.pragma_update(None, "user_version", i as i64 + 1)?;
             tx.commit()?;
-            tracing::info!(version = i + 1, "database migrated");
+            tracing::debug!(version = i + 1, "database migrated");
         }
         Ok(())
     }

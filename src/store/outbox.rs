@@ -5,7 +5,7 @@
 //! the channel accepted it, so a crash can at worst send the in-flight row again — with
 //! the same id, fixed when the row was written.
 
-use rusqlite::{OptionalExtension, params, params_from_iter};
+use rusqlite::{params, params_from_iter};
 
 use super::hits::{STORY_COLUMNS, StoredStory, stored_story};
 use super::{Result, Store};
@@ -57,6 +57,17 @@ pub struct DueNotice {
     pub message: String,
     pub attempts: i64,
     pub created: i64,
+}
+
+/// One alert's delivery state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AlertState {
+    pub alert_id: String,
+    pub channel: String,
+    pub state: String,
+    pub attempts: i64,
+    pub next_attempt: i64,
+    pub last_error: Option<String>,
 }
 
 /// Alerts still owed to a channel, for the summary of what is pending and why.
@@ -287,15 +298,21 @@ impl Store {
         Ok(soonest)
     }
 
-    /// The state of one alert, by its id (for tests and tools).
-    pub fn alert_state(&self, alert_id: &str) -> Result<Option<(String, i64, Option<String>)>> {
-        Ok(self
-            .conn()
-            .query_row(
-                "SELECT state, attempts, last_error FROM outbox WHERE alert_id = ?1",
-                [alert_id],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )
-            .optional()?)
+    /// Every alert's delivery state, oldest first (for tests and tools).
+    pub fn alert_states(&self) -> Result<Vec<AlertState>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT alert_id, channel, state, attempts, next_attempt, last_error FROM outbox ORDER BY id",
+        )?;
+        let rows = stmt.query_map([], |r| {
+            Ok(AlertState {
+                alert_id: r.get(0)?,
+                channel: r.get(1)?,
+                state: r.get(2)?,
+                attempts: r.get(3)?,
+                next_attempt: r.get(4)?,
+                last_error: r.get(5)?,
+            })
+        })?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 }

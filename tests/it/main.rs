@@ -1,8 +1,10 @@
 //! End-to-end tests of the `newshound` binary. One test binary, one module per area.
 
+mod alerts;
 mod config;
 mod corpus;
 mod fetch;
 mod ingest;
+mod smtp_server;
 mod support;
 mod test_rule;

@@ -51,9 +51,12 @@ pub fn fixture(name: &str) -> Vec<u8> {
 /// A request as the test server saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
+    #[allow(dead_code)] // kept for debugging output
+    pub method: String,
     pub path: String,
     /// Header names lower-cased.
     pub headers: HashMap<String, String>,
+    pub body: Vec<u8>,
 }
 
 /// What the test server answers.
@@ -159,6 +162,7 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
     }
+    let method = line.split_whitespace().next().unwrap_or("GET").to_owned();
     let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
     let mut headers = HashMap::new();
     loop {
@@ -170,14 +174,20 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
             headers.insert(k.trim().to_ascii_lowercase(), v.trim().to_owned());
         }
     }
+    let mut body = Vec::new();
     if let Some(len) = headers
         .get("content-length")
         .and_then(|l| l.parse::<usize>().ok())
     {
-        let mut body = vec![0; len];
+        body = vec![0; len];
         reader.read_exact(&mut body).ok();
     }
-    let request = Request { path, headers };
+    let request = Request {
+        method,
+        path,
+        headers,
+        body,
+    };
     seen.lock().unwrap().push(request.clone());
     let reply = handler(&request);
     if let Some(delay) = reply.delay {

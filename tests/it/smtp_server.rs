@@ -1,0 +1,163 @@
+//! A small SMTP server for the tests: real SMTP over TCP on 127.0.0.1, recording every
+//! message it accepts, with scripted replies to DATA and an optional delay per message.
+
+use std::collections::VecDeque;
+use std::io::{BufRead, BufReader, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// A message the server accepted.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub from: String,
+    pub to: Vec<String>,
+    pub data: Vec<u8>,
+}
+
+impl Received {
+    /// The parsed message.
+    pub fn parsed(&self) -> mail_parser::Message<'_> {
+        mail_parser::MessageParser::default()
+            .parse(&self.data)
+            .expect("a parseable message")
+    }
+
+    pub fn header(&self, name: &str) -> Option<String> {
+        let text = String::from_utf8_lossy(&self.data);
+        let head = text.split("\r\n\r\n").next().unwrap_or("");
+        // Unfold continuation lines, then find the header.
+        let unfolded = head.replace("\r\n ", " ").replace("\r\n\t", " ");
+        unfolded.lines().find_map(|l| {
+            let (k, v) = l.split_once(':')?;
+            k.eq_ignore_ascii_case(name).then(|| v.trim().to_owned())
+        })
+    }
+}
+
+#[derive(Clone)]
+pub struct SmtpServer {
+    pub port: u16,
+    received: Arc<Mutex<Vec<Received>>>,
+    /// Replies to the next DATA commands, in order; 250 when empty.
+    replies: Arc<Mutex<VecDeque<String>>>,
+    delay: Arc<Mutex<Duration>>,
+}
+
+impl SmtpServer {
+    pub fn start() -> SmtpServer {
+        SmtpServer::on(TcpListener::bind("127.0.0.1:0").expect("bind"))
+    }
+
+    /// A server on a port chosen earlier (for "down, then up").
+    pub fn on_port(port: u16) -> SmtpServer {
+        SmtpServer::on(TcpListener::bind(("127.0.0.1", port)).expect("bind the port again"))
+    }
+
+    fn on(listener: TcpListener) -> SmtpServer {
+        let server = SmtpServer {
+            port: listener.local_addr().unwrap().port(),
+            received: Arc::default(),
+            replies: Arc::default(),
+            delay: Arc::default(),
+        };
+        let s = server.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                let s = s.clone();
+                std::thread::spawn(move || s.session(stream));
+            }
+        });
+        server
+    }
+
+    /// Scripts the replies to the next DATA commands, e.g. "451 4.3.0 try later".
+    pub fn reply_with(&self, replies: &[&str]) {
+        self.replies
+            .lock()
+            .unwrap()
+            .extend(replies.iter().map(|r| r.to_string()));
+    }
+
+    /// Waits this long before answering each message's DATA.
+    pub fn slow(&self, delay: Duration) {
+        *self.delay.lock().unwrap() = delay;
+    }
+
+    pub fn received(&self) -> Vec<Received> {
+        self.received.lock().unwrap().clone()
+    }
+
+    pub fn url(&self) -> String {
+        format!("smtp://127.0.0.1:{}", self.port)
+    }
+
+    fn session(&self, stream: TcpStream) {
+        stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
+        let mut out = stream.try_clone().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut say = |line: &str| out.write_all(format!("{line}\r\n").as_bytes()).is_ok();
+        say("220 test.local ESMTP ready");
+        let (mut from, mut to) = (String::new(), Vec::new());
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line).unwrap_or(0) == 0 {
+                return;
+            }
+            let command = line.trim_end().to_owned();
+            let upper = command.to_ascii_uppercase();
+            let ok = if upper.starts_with("EHLO") {
+                say("250-test.local") && say("250-8BITMIME") && say("250 SMTPUTF8")
+            } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
+                say("250 ok")
+            } else if upper.starts_with("RSET") {
+                from.clear();
+                to.clear();
+                say("250 ok")
+            } else if upper.starts_with("MAIL FROM:") {
+                from = command[10..].trim().to_owned();
+                say("250 ok")
+            } else if upper.starts_with("RCPT TO:") {
+                to.push(command[8..].trim().to_owned());
+                say("250 ok")
+            } else if upper.starts_with("DATA") {
+                say("354 go ahead");
+                let mut data = Vec::new();
+                loop {
+                    let mut l = String::new();
+                    if reader.read_line(&mut l).unwrap_or(0) == 0 {
+                        return;
+                    }
+                    if l == ".\r\n" {
+                        break;
+                    }
+                    let l = l.strip_prefix('.').unwrap_or(&l);
+                    data.extend_from_slice(l.as_bytes());
+                }
+                std::thread::sleep(*self.delay.lock().unwrap());
+                let reply = self
+                    .replies
+                    .lock()
+                    .unwrap()
+                    .pop_front()
+                    .unwrap_or_else(|| "250 2.0.0 queued".into());
+                if reply.starts_with('2') {
+                    self.received.lock().unwrap().push(Received {
+                        from: from.clone(),
+                        to: to.clone(),
+                        data,
+                    });
+                }
+                say(&reply)
+            } else if upper.starts_with("QUIT") {
+                say("221 bye");
+                return;
+            } else {
+                say("502 5.5.1 unknown command")
+            };
+            if !ok {
+                return;
+            }
+        }
+    }
+}
