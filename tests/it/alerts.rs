@@ -112,6 +112,11 @@ fn email_alerts_end_to_end() {
         2,
         "one message per story, naming every rule it matched"
     );
+    assert_eq!(
+        smtp.connections(),
+        1,
+        "one SMTP connection carries the batch"
+    );
     let peskov = &received[1];
     assert_eq!(
         peskov.header("Subject").as_deref(),
@@ -646,4 +651,116 @@ fn a_crash_during_delivery_loses_nothing_and_resends_with_the_same_id() {
     );
     let store = Store::open(&ws.dir.path().join("newshound.db")).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn once_says_what_is_still_pending_and_why() {
+    let port = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let feeds = TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )]);
+    let smtp = format!("smtp://127.0.0.1:{port}");
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        &email_channel("desk", &smtp, ""),
+    ));
+    // The server is down: the first attempt and the 5 s retry fail, the next retry
+    // (5 min) is past the deadline.
+    let out = ws.ok(&["once"]);
+    assert!(
+        out.contains("alerts: 0 delivered, 0 failed for good; 0 pending, 2 awaiting retry, 0 dead"),
+        "{out}"
+    );
+    assert!(out.contains("  desk: 2 waiting, next attempt "), "{out}");
+    assert!(out.contains("(last error: "), "{out}");
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    assert!(hits.as_array().unwrap().iter().all(|h| h["deliveries"][0]["state"] == "failed" && h["deliveries"][0]["attempts"] == 2));
+}
+
+#[tokio::test]
+async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
+    use newshound::fetch::Fetcher;
+    use newshound::ingest::ingest_feed;
+    let up = Arc::new(Mutex::new(false));
+    let flag = up.clone();
+    let feeds = TestServer::start(move |_: &Request| {
+        if *flag.lock().unwrap() {
+            Reply::ok("application/rss+xml", fixture("world.rss"))
+        } else {
+            Reply::status(503)
+        }
+    });
+    let hook = receiver(vec![]);
+    let ws = Workspace::new(&format!(
+        "[fetch]\nstale_after = \"1h\"\nhealth_channels = [\"ops\"]\n[[feed]]\nurl = \"{}\"\n[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n",
+        feeds.url("/feed"),
+        hook.url("/hook")
+    ));
+    let config = Arc::new(Config::load(&ws.config()).unwrap());
+    let mut store = Store::open(&config.storage.path).unwrap();
+    store
+        .sync_feeds([(config.feeds[0].url.as_str(), None)])
+        .unwrap();
+    let store = StoreHandle::spawn(store);
+    let rules = CompiledRules::new(&config.rules);
+    let fetcher = Fetcher::new(&config.fetch).unwrap();
+    let clock = Clock::manual(T0);
+    let deliverer = Deliverer::new(config.clone(), store.clone(), clock.clone()).unwrap();
+    // Failing for 10 minutes, then two hours: one stale notice, not one per failure.
+    for minutes in [0, 10, 120, 130] {
+        ingest_feed(
+            &config,
+            &rules,
+            &fetcher,
+            &store,
+            &config.feeds[0],
+            T0 + minutes * 60,
+        )
+        .await
+        .unwrap();
+    }
+    clock.advance(Duration::from_secs(130 * 60));
+    deliverer.deliver_due().await.unwrap();
+    let notices: Vec<serde_json::Value> = hook
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["type"], "feed_health");
+    assert_eq!(notices[0]["status"], "stale");
+    assert!(
+        notices[0]["message"].as_str().unwrap().contains("HTTP 503"),
+        "{}",
+        notices[0]
+    );
+    // Recovery: one notice, then quiet.
+    *up.lock().unwrap() = true;
+    for minutes in [140, 150] {
+        ingest_feed(
+            &config,
+            &rules,
+            &fetcher,
+            &store,
+            &config.feeds[0],
+            T0 + minutes * 60,
+        )
+        .await
+        .unwrap();
+    }
+    clock.advance(Duration::from_secs(20 * 60));
+    deliverer.deliver_due().await.unwrap();
+    let notices: Vec<serde_json::Value> = hook
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(notices.len(), 2);
+    assert_eq!(notices[1]["status"], "recovered");
 }

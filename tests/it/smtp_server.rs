@@ -42,6 +42,7 @@ pub struct SmtpServer {
     /// Replies to the next DATA commands, in order; 250 when empty.
     replies: Arc<Mutex<VecDeque<String>>>,
     delay: Arc<Mutex<Duration>>,
+    connections: Arc<Mutex<usize>>,
 }
 
 impl SmtpServer {
@@ -60,6 +61,7 @@ impl SmtpServer {
             received: Arc::default(),
             replies: Arc::default(),
             delay: Arc::default(),
+            connections: Arc::default(),
         };
         let s = server.clone();
         std::thread::spawn(move || {
@@ -84,6 +86,11 @@ impl SmtpServer {
         *self.delay.lock().unwrap() = delay;
     }
 
+    /// How many SMTP connections were opened.
+    pub fn connections(&self) -> usize {
+        *self.connections.lock().unwrap()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
@@ -93,6 +100,7 @@ impl SmtpServer {
     }
 
     fn session(&self, stream: TcpStream) {
+        *self.connections.lock().unwrap() += 1;
         stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
         let mut out = stream.try_clone().unwrap();
         let mut reader = BufReader::new(stream);
