@@ -48,6 +48,8 @@ pub struct Config {
     pub feeds: Vec<Feed>,
     pub channels: BTreeMap<String, Channel>,
     pub rules: Vec<Rule>,
+    /// `[log] level`: the log filter when `RUST_LOG` is not set.
+    pub log_level: Option<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -253,6 +255,13 @@ struct RawMain {
     channel: BTreeMap<String, Spanned<RawChannel>>,
     #[serde(default)]
     rule: Vec<RawRule>,
+    log: Option<RawLog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLog {
+    level: Option<Spanned<String>>,
 }
 
 /// What an included file may hold.
@@ -701,6 +710,22 @@ impl Config {
             });
         }
 
+        let log_level = match raw.log.and_then(|l| l.level) {
+            Some(level) => {
+                let text = level.get_ref().trim().to_ascii_lowercase();
+                if !matches!(text.as_str(), "error" | "warn" | "info" | "debug" | "trace") {
+                    return Err(main.error(
+                        level.span(),
+                        format!(
+                            "`log.level` is error, warn, info, debug or trace, not {:?}",
+                            level.get_ref()
+                        ),
+                    ));
+                }
+                Some(text)
+            }
+            None => None,
+        };
         let mut files = vec![path.to_owned()];
         files.extend(includes.iter().map(|(s, _)| s.path.clone()));
         Ok(Config {
@@ -712,6 +737,7 @@ impl Config {
             feeds,
             channels,
             rules,
+            log_level,
         })
     }
 

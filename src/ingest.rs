@@ -105,13 +105,15 @@ pub enum FeedFailure {
     Parse(#[from] FeedError),
 }
 
-/// When a feed that just succeeded is due again: its interval, stretched (within
-/// bounds) when the server or the feed asks for less frequent polling.
+/// When a feed that just succeeded is due again: its interval (±10% by `jitter` in
+/// [-1, 1], so feeds drift apart instead of firing together), stretched — within
+/// bounds — when the server or the feed asks for less frequent polling.
 pub fn next_due_after_success(
     now: i64,
     interval: Duration,
     max_age: Option<Duration>,
     ttl_minutes: Option<u32>,
+    jitter: f64,
 ) -> i64 {
     let hinted = [
         max_age,
@@ -122,7 +124,10 @@ pub fn next_due_after_success(
     .max()
     .unwrap_or_default()
     .min(MAX_HINTED_INTERVAL);
-    now + interval.max(hinted).as_secs() as i64
+    let jittered = interval.as_secs_f64() * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0));
+    now + (jittered.round() as i64)
+        .max(1)
+        .max(hinted.as_secs() as i64)
 }
 
 /// When a failing feed is tried again: exponential backoff from its interval, capped
@@ -217,7 +222,8 @@ pub async fn ingest_feed(
     let health = config.health();
     let (body, parsed) = match retrieve(config, fetcher, feed, &validators).await {
         Ok(Retrieved::NotModified(cache)) => {
-            let next_due = next_due_after_success(now, feed.interval, cache.max_age, None);
+            let next_due =
+                next_due_after_success(now, feed.interval, cache.max_age, None, jitter());
             store
                 .call(move |s| s.record_not_modified(feed_id, now, next_due, &health))
                 .await?;
@@ -262,7 +268,13 @@ pub async fn ingest_feed(
         title: parsed.title,
         encoding: Some(parsed.encoding.to_owned()),
         repairs: parsed.repairs.clone(),
-        next_due: next_due_after_success(now, feed.interval, body.cache.max_age, parsed.ttl),
+        next_due: next_due_after_success(
+            now,
+            feed.interval,
+            body.cache.max_age,
+            parsed.ttl,
+            jitter(),
+        ),
     };
     let max_age = config.alerts.max_age.as_secs() as i64;
     let outcome = store
@@ -327,6 +339,11 @@ pub async fn run_pass(
     Ok(reports.into_iter().flatten().collect())
 }
 
+/// A random number in [-1, 1].
+fn jitter() -> f64 {
+    fastrand::f64() * 2.0 - 1.0
+}
+
 fn host_key(url: &Url) -> String {
     format!(
         "{}:{}",
@@ -342,22 +359,24 @@ mod tests {
     #[test]
     fn success_interval_honours_hints_within_bounds() {
         let ten = Duration::from_secs(600);
-        assert_eq!(next_due_after_success(0, ten, None, None), 600);
+        let due = |max_age: Option<u64>, ttl: Option<u32>, jitter: f64| {
+            next_due_after_success(0, ten, max_age.map(Duration::from_secs), ttl, jitter)
+        };
+        assert_eq!(due(None, None, 0.0), 600);
         assert_eq!(
-            next_due_after_success(0, ten, Some(Duration::from_secs(1800)), None),
-            1800
+            due(Some(1800), None, 0.0),
+            1800,
+            "Cache-Control max-age stretches it"
         );
-        assert_eq!(next_due_after_success(0, ten, None, Some(60)), 3600);
-        assert_eq!(
-            next_due_after_success(0, ten, Some(Duration::from_secs(7 * 86400)), None),
-            4 * 3600,
-            "bounded"
-        );
-        assert_eq!(
-            next_due_after_success(0, ten, Some(Duration::from_secs(5)), None),
-            600,
-            "a floor, never shorter"
-        );
+        assert_eq!(due(None, Some(60), 0.0), 3600, "so does <ttl>");
+        assert_eq!(due(Some(7 * 86400), None, 0.0), 4 * 3600, "bounded");
+        assert_eq!(due(Some(5), None, 0.0), 600, "a floor, never shorter");
+        // Jitter stays within ±10% of the interval.
+        assert_eq!(due(None, None, 1.0), 660);
+        assert_eq!(due(None, None, -1.0), 540);
+        for _ in 0..1000 {
+            assert!((540..=660).contains(&due(None, None, super::jitter())));
+        }
     }
 
     #[test]

@@ -6,8 +6,10 @@
 pub mod alert;
 pub mod commands;
 pub mod config;
+pub mod daemon;
 pub mod fetch;
 pub mod ingest;
+pub mod logging;
 pub mod rules;
 pub mod store;
 pub mod story;

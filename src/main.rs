@@ -34,6 +34,12 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the daemon: poll every feed on its schedule, match, store and deliver alerts.
+    ///
+    /// Reloads the configuration on SIGHUP and when the config file or its includes
+    /// change (an invalid edit is logged and the old configuration keeps running); stops
+    /// cleanly on SIGTERM or SIGINT. Speaks sd_notify when started by systemd.
+    Run,
     /// Fetch every feed now, match, store, deliver log alerts, print a summary, exit.
     ///
     /// Exits 0 when the pass completed, even if some feeds failed (the summary names
@@ -150,7 +156,10 @@ impl From<io::Error> for Failure {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    init_logging();
+    // The daemon logs to stdout with the config's level, so it sets logging up itself.
+    if !matches!(cli.command, Command::Run) {
+        newshound::logging::init(newshound::logging::Target::Stderr, None);
+    }
     match run(cli) {
         Ok(code) => code,
         Err(Failure::Usage(message)) => {
@@ -162,17 +171,6 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Logs go to stderr; `RUST_LOG` sets the level (default: newshound's info).
-fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("newshound=info,warn"));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(io::stderr)
-        .with_ansi(io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none())
-        .init();
 }
 
 fn load_config(path: &Path) -> Result<Config, Failure> {
@@ -189,6 +187,15 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let stdout = io::stdout();
     match cli.command {
+        Command::Run => {
+            let config = load_config(&cli.config)?;
+            newshound::logging::init(
+                newshound::logging::Target::Stdout,
+                config.log_level.as_deref(),
+            );
+            runtime()?.block_on(run_daemon(cli.config.clone(), config))?;
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Check => {
             let config = load_config(&cli.config)?;
             print!("{config}");
@@ -339,4 +346,34 @@ fn read_stdin_text() -> Result<String, Failure> {
         }
     }
     Ok(text)
+}
+
+/// Runs the daemon with the process's signals: SIGTERM and SIGINT stop it, SIGHUP and
+/// edits of the config files reload it.
+async fn run_daemon(path: PathBuf, config: Config) -> anyhow::Result<()> {
+    use newshound::daemon::{self, ReloadReason};
+    use tokio::signal::unix::{SignalKind, signal};
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let (reload_tx, reload_rx) = tokio::sync::mpsc::unbounded_channel();
+    let mut term = signal(SignalKind::terminate())?;
+    let mut int = signal(SignalKind::interrupt())?;
+    let mut hup = signal(SignalKind::hangup())?;
+    let _watcher = match daemon::watch_files(&config, reload_tx.clone()) {
+        Ok(watcher) => Some(watcher),
+        Err(error) => {
+            tracing::warn!(error = %error, "cannot watch the config files; reload with SIGHUP");
+            None
+        }
+    };
+    let stop = shutdown.clone();
+    tokio::spawn(async move {
+        loop {
+            tokio::select! {
+                _ = term.recv() => { tracing::info!("SIGTERM received"); stop.cancel(); return; }
+                _ = int.recv() => { tracing::info!("SIGINT received"); stop.cancel(); return; }
+                _ = hup.recv() => { let _ = reload_tx.send(ReloadReason::Signal); }
+            }
+        }
+    });
+    daemon::run(path, config, shutdown, reload_rx).await
 }

@@ -182,6 +182,57 @@ impl Store {
         Ok(())
     }
 
+    /// URLs of the feeds due at `now` (never the gone ones), soonest first.
+    pub fn due_feeds(&self, now: i64) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT url FROM feeds WHERE next_due <= ?1 AND status != 'gone' ORDER BY next_due",
+        )?;
+        let rows = stmt.query_map([now], |r| r.get(0))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// The soonest next-due time of the feeds with these URLs (never the gone ones).
+    pub fn next_due(&self, urls: &[&str]) -> Result<Option<i64>> {
+        let mut soonest = None;
+        let mut stmt = self
+            .conn()
+            .prepare_cached("SELECT next_due FROM feeds WHERE url = ?1 AND status != 'gone'")?;
+        for url in urls {
+            if let Some(due) = stmt.query_row([url], |r| r.get::<_, i64>(0)).optional()? {
+                soonest = Some(soonest.map_or(due, |s: i64| s.min(due)));
+            }
+        }
+        Ok(soonest)
+    }
+
+    /// Spreads the feeds due before `before` over the time from `from`, each within its
+    /// own bound `spread_of(url)` seconds, so that a start (or new feeds) does not fetch
+    /// every feed at once.
+    pub fn spread_due(
+        &mut self,
+        before: i64,
+        from: i64,
+        spread_of: impl Fn(&str) -> i64,
+    ) -> Result<usize> {
+        let overdue: Vec<String> = {
+            let mut stmt = self
+                .conn()
+                .prepare("SELECT url FROM feeds WHERE next_due < ?1 AND status != 'gone'")?;
+            let rows = stmt.query_map([before], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let tx = self.conn.transaction()?;
+        for url in &overdue {
+            let due = from + fastrand::i64(0..spread_of(url).max(1));
+            tx.execute(
+                "UPDATE feeds SET next_due = ?2 WHERE url = ?1",
+                params![url, due],
+            )?;
+        }
+        tx.commit()?;
+        Ok(overdue.len())
+    }
+
     /// Records where a permanent redirect pointed, so the operator can update the config.
     pub fn record_moved(&mut self, feed_id: i64, to: &str) -> Result<bool> {
         let changed = self.conn.execute(

@@ -3,6 +3,7 @@
 mod alerts;
 mod config;
 mod corpus;
+mod daemon;
 mod fetch;
 mod ingest;
 mod smtp_server;

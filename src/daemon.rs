@@ -1,0 +1,474 @@
+//! `newshound run`: the long-running service.
+//!
+//! One loop schedules feeds from the next-due times kept in the database (so a restart
+//! neither stampedes nor forgets a feed), within the global and per-host limits, never
+//! fetching a feed twice at once. Beside it a delivery task drains the outbox. The loop
+//! also reloads the configuration on request (SIGHUP or an edited file) — validating it
+//! fully first and keeping the old one when the edit is bad — prunes old stories daily,
+//! keeps systemd informed (READY, STATUS, WATCHDOG, RELOADING, STOPPING), and on
+//! shutdown stops starting fetches, lets in-flight work finish for a bounded time, and
+//! flushes the store.
+
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::JoinSet;
+use tokio_util::sync::CancellationToken;
+
+use crate::alert::{Clock, Deliverer};
+use crate::config::Config;
+use crate::fetch::Fetcher;
+use crate::ingest::{CompiledRules, FeedOutcome, ingest_feed};
+use crate::store::{Store, StoreHandle, unix_now};
+
+/// How long in-flight fetches and deliveries may run on after a shutdown request.
+pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
+/// How often the scheduler looks for due feeds.
+const TICK: Duration = Duration::from_secs(1);
+/// How often the delivery task looks for due alerts (it is also woken after ingests).
+const DELIVERY_TICK: Duration = Duration::from_secs(5);
+/// How often retention runs.
+const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// The longest a start spreads overdue feeds over.
+const MAX_START_SPREAD: Duration = Duration::from_secs(120);
+/// How long the file watcher waits for edits to settle before reloading.
+const DEBOUNCE: Duration = Duration::from_millis(500);
+
+/// Why a reload was asked for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReloadReason {
+    Signal,
+    FileChanged,
+}
+
+/// Messages to systemd; silent when not started by systemd (no `NOTIFY_SOCKET`).
+fn notify(states: &[sd_notify::NotifyState<'_>]) {
+    if std::env::var_os("NOTIFY_SOCKET").is_some()
+        && let Err(e) = sd_notify::notify(states)
+    {
+        tracing::debug!(error = %e, "sd_notify failed");
+    }
+}
+
+/// The configuration in force, and what was compiled from it.
+struct Current {
+    config: Arc<Config>,
+    rules: Arc<CompiledRules>,
+    fetcher: Fetcher,
+}
+
+impl Current {
+    fn new(config: Config) -> anyhow::Result<Current> {
+        Ok(Current {
+            rules: Arc::new(CompiledRules::new(&config.rules)),
+            fetcher: Fetcher::new(&config.fetch)?,
+            config: Arc::new(config),
+        })
+    }
+}
+
+/// Runs the daemon until `shutdown` is cancelled. `reloads` carries reload requests.
+pub async fn run(
+    config_path: PathBuf,
+    config: Config,
+    shutdown: CancellationToken,
+    mut reloads: mpsc::UnboundedReceiver<ReloadReason>,
+) -> anyhow::Result<()> {
+    let mut store = Store::open(&config.storage.path)?;
+    store.sync_feeds(
+        config
+            .feeds
+            .iter()
+            .map(|f| (f.url.as_str(), f.name.as_deref())),
+    )?;
+    let intervals: HashMap<String, i64> = config
+        .feeds
+        .iter()
+        .map(|f| (f.url.to_string(), f.interval.as_secs() as i64))
+        .collect();
+    let spread = |url: &str| {
+        intervals
+            .get(url)
+            .copied()
+            .unwrap_or(60)
+            .min(MAX_START_SPREAD.as_secs() as i64)
+    };
+    let now = unix_now();
+    let spread_count = store.spread_due(now, now, spread)?;
+    let store = StoreHandle::spawn(store);
+    let mut current = Current::new(config)?;
+    tracing::info!(
+        feeds = current.config.feeds.len(),
+        rules = current.config.rules.len(),
+        overdue = spread_count,
+        "newshound running"
+    );
+
+    let (config_tx, config_rx) = watch::channel(current.config.clone());
+    let wake_delivery = Arc::new(tokio::sync::Notify::new());
+    let delivery = tokio::spawn(delivery_loop(
+        store.clone(),
+        config_rx,
+        wake_delivery.clone(),
+        shutdown.clone(),
+    ));
+    let mut last_error: Option<String> = None;
+    notify(&[sd_notify::NotifyState::Ready]);
+    report_status(&store, &current.config, last_error.as_deref()).await;
+
+    let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
+    let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
+    let mut tick = tokio::time::interval(TICK);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut prune = tokio::time::interval(PRUNE_EVERY);
+    let mut in_flight: HashSet<String> = HashSet::new();
+    let mut fetches: JoinSet<(
+        String,
+        Result<crate::ingest::FeedReport, crate::store::StoreError>,
+    )> = JoinSet::new();
+    let global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
+    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let mut healthy = true;
+
+    loop {
+        tokio::select! {
+            _ = shutdown.cancelled() => break,
+            Some(reason) = reloads.recv() => {
+                notify(&[sd_notify::NotifyState::Reloading]);
+                match reload(&config_path, &current, &store).await {
+                    Ok(next) => {
+                        current = next;
+                        config_tx.send_replace(current.config.clone());
+                        last_error = None;
+                        tracing::info!(?reason, "configuration reloaded");
+                    }
+                    Err(error) => {
+                        tracing::error!("{error}; keeping the previous configuration");
+                        last_error = Some(format!("config not reloaded: {error}"));
+                    }
+                }
+                notify(&[sd_notify::NotifyState::Ready]);
+                report_status(&store, &current.config, last_error.as_deref()).await;
+            }
+            Some(joined) = fetches.join_next(), if !fetches.is_empty() => {
+                match joined {
+                    Ok((url, Ok(report))) => {
+                        in_flight.remove(&url);
+                        if let FeedOutcome::Ingested { outcome, .. } = &report.outcome
+                            && outcome.alerts_queued > 0
+                        {
+                            wake_delivery.notify_one();
+                        }
+                    }
+                    Ok((url, Err(error))) => {
+                        in_flight.remove(&url);
+                        healthy = false;
+                        tracing::error!(feed = %url, error = %error, "the database failed");
+                        last_error = Some(format!("database: {error}"));
+                    }
+                    Err(join_error) => tracing::error!(error = %join_error, "a fetch task failed"),
+                }
+            }
+            _ = tick.tick() => {
+                match schedule(&current, &store, &mut in_flight, &mut fetches, &global, &mut hosts).await {
+                    Ok(()) => healthy = true,
+                    Err(error) => {
+                        healthy = false;
+                        tracing::error!(error = %error, "scheduling failed");
+                        last_error = Some(format!("database: {error}"));
+                    }
+                }
+            }
+            _ = watchdog_tick.tick(), if watchdog.is_some() => {
+                // Pinged only while the loop runs and the database answers.
+                if healthy {
+                    notify(&[sd_notify::NotifyState::Watchdog]);
+                }
+                report_status(&store, &current.config, last_error.as_deref()).await;
+            }
+            _ = prune.tick() => {
+                let keep = current.config.storage.keep;
+                match store.call(move |s| s.prune(unix_now(), keep)).await {
+                    Ok((pruned, forgotten)) => tracing::info!(pruned, forgotten, "retention ran"),
+                    Err(error) => tracing::error!(error = %error, "retention failed"),
+                }
+            }
+        }
+    }
+
+    // Shutdown: no new fetches; in-flight work gets a bounded grace period.
+    notify(&[sd_notify::NotifyState::Stopping]);
+    tracing::info!(in_flight = fetches.len(), "stopping");
+    let drain = async { while fetches.join_next().await.is_some() {} };
+    if tokio::time::timeout(SHUTDOWN_GRACE, drain).await.is_err() {
+        tracing::warn!(
+            "fetches still running after {SHUTDOWN_GRACE:?}; abandoning them (they are fetched again on the next start)"
+        );
+        fetches.abort_all();
+    }
+    if tokio::time::timeout(SHUTDOWN_GRACE, delivery)
+        .await
+        .is_err()
+    {
+        tracing::warn!(
+            "delivery still running after {SHUTDOWN_GRACE:?}; unsent alerts stay queued"
+        );
+    }
+    // Every queued store job has run once this one answers.
+    store.call(|_| Ok(())).await?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Starts fetches for every due feed not already in flight.
+async fn schedule(
+    current: &Current,
+    store: &StoreHandle,
+    in_flight: &mut HashSet<String>,
+    fetches: &mut JoinSet<(
+        String,
+        Result<crate::ingest::FeedReport, crate::store::StoreError>,
+    )>,
+    global: &Arc<Semaphore>,
+    hosts: &mut HashMap<String, Arc<Semaphore>>,
+) -> Result<(), crate::store::StoreError> {
+    let now = unix_now();
+    let due = store.call(move |s| s.due_feeds(now)).await?;
+    for url in due {
+        if in_flight.contains(&url) {
+            continue; // a feed is never fetched twice at once
+        }
+        let Some(feed) = current
+            .config
+            .feeds
+            .iter()
+            .find(|f| f.url.as_str() == url)
+            .cloned()
+        else {
+            continue; // in the database but no longer configured
+        };
+        in_flight.insert(url.clone());
+        let host = format!(
+            "{}:{}",
+            feed.url.host_str().unwrap_or(""),
+            feed.url.port_or_known_default().unwrap_or(0)
+        );
+        let per_host = hosts
+            .entry(host)
+            .or_insert_with(|| Arc::new(Semaphore::new(current.config.fetch.per_host)))
+            .clone();
+        let (global, store) = (global.clone(), store.clone());
+        let (config, rules, fetcher) = (
+            current.config.clone(),
+            current.rules.clone(),
+            current.fetcher.clone(),
+        );
+        fetches.spawn(async move {
+            let _host = per_host.acquire_owned().await.expect("semaphore open");
+            let _slot = global.acquire_owned().await.expect("semaphore open");
+            let report = ingest_feed(&config, &rules, &fetcher, &store, &feed, unix_now()).await;
+            (url, report)
+        });
+    }
+    Ok(())
+}
+
+/// Loads and validates the configuration again; on success logs what changed and
+/// records new feeds. The running configuration is untouched on error.
+async fn reload(path: &Path, current: &Current, store: &StoreHandle) -> anyhow::Result<Current> {
+    let config = Config::load(path)?;
+    if config.storage.path != current.config.storage.path {
+        tracing::warn!(
+            old = %current.config.storage.path.display(),
+            new = %config.storage.path.display(),
+            "storage.path changed; the database in use stays until a restart"
+        );
+    }
+    for line in describe_changes(&current.config, &config) {
+        tracing::info!("{line}");
+    }
+    let feeds: Vec<(String, Option<String>)> = config
+        .feeds
+        .iter()
+        .map(|f| (f.url.to_string(), f.name.clone()))
+        .collect();
+    let spreads: HashMap<String, i64> = config
+        .feeds
+        .iter()
+        .map(|f| (f.url.to_string(), f.interval.as_secs() as i64))
+        .collect();
+    store
+        .call(move |s| {
+            s.sync_feeds(feeds.iter().map(|(u, n)| (u.as_str(), n.as_deref())))?;
+            // New feeds (never due yet: next_due 0) are spread like at a start.
+            let max = MAX_START_SPREAD.as_secs() as i64;
+            s.spread_due(1, unix_now(), |u| {
+                spreads.get(u).copied().unwrap_or(60).min(max)
+            })?;
+            Ok(())
+        })
+        .await?;
+    Current::new(config)
+}
+
+/// What a reload changes, one line each: feeds added and removed, rules added, changed
+/// and removed.
+pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
+    let mut lines = Vec::new();
+    let old_feeds: HashSet<&str> = old.feeds.iter().map(|f| f.url.as_str()).collect();
+    let new_feeds: HashSet<&str> = new.feeds.iter().map(|f| f.url.as_str()).collect();
+    for url in new
+        .feeds
+        .iter()
+        .map(|f| f.url.as_str())
+        .filter(|u| !old_feeds.contains(u))
+    {
+        lines.push(format!("feed added: {url}"));
+    }
+    for url in old
+        .feeds
+        .iter()
+        .map(|f| f.url.as_str())
+        .filter(|u| !new_feeds.contains(u))
+    {
+        lines.push(format!("feed removed: {url}"));
+    }
+    let rule_key = |r: &crate::config::Rule| {
+        format!(
+            "{}\u{0}{:?}\u{0}{:?}",
+            r.query.source(),
+            r.channels,
+            r.feeds
+        )
+    };
+    let old_rules: BTreeMap<&str, String> = old
+        .rules
+        .iter()
+        .map(|r| (r.name.as_str(), rule_key(r)))
+        .collect();
+    let new_rules: BTreeMap<&str, String> = new
+        .rules
+        .iter()
+        .map(|r| (r.name.as_str(), rule_key(r)))
+        .collect();
+    for (name, key) in &new_rules {
+        match old_rules.get(name) {
+            None => lines.push(format!("rule added: {name}")),
+            Some(old_key) if old_key != key => lines.push(format!("rule changed: {name}")),
+            Some(_) => {}
+        }
+    }
+    for name in old_rules.keys().filter(|n| !new_rules.contains_key(*n)) {
+        lines.push(format!("rule removed: {name}"));
+    }
+    if lines.is_empty() {
+        lines.push("no feed or rule changed".to_owned());
+    }
+    lines
+}
+
+/// The systemd STATUS line: feeds, rules, pending alerts, last error.
+async fn report_status(store: &StoreHandle, config: &Config, last_error: Option<&str>) {
+    let pending = store
+        .call(|s| s.outbox_counts())
+        .await
+        .map(|(p, f, _)| p + f)
+        .unwrap_or(-1);
+    let status = format!(
+        "feeds: {}, rules: {}, pending alerts: {pending}{}",
+        config.feeds.len(),
+        config.rules.len(),
+        last_error
+            .map(|e| format!(", last error: {e}"))
+            .unwrap_or_default()
+    );
+    notify(&[sd_notify::NotifyState::Status(&status)]);
+}
+
+/// Delivers due alerts continuously: every few seconds, and at once when woken.
+async fn delivery_loop(
+    store: StoreHandle,
+    mut config: watch::Receiver<Arc<Config>>,
+    wake: Arc<tokio::sync::Notify>,
+    shutdown: CancellationToken,
+) {
+    let build = |config: Arc<Config>| match Deliverer::new(config, store.clone(), Clock::System) {
+        Ok(d) => Some(d),
+        Err(error) => {
+            tracing::error!(error = %format!("{error:#}"), "alert delivery cannot start");
+            None
+        }
+    };
+    let mut deliverer = build(config.borrow().clone());
+    loop {
+        if let Some(d) = &deliverer
+            && let Err(error) = d.deliver_due().await
+        {
+            tracing::error!(error = %error, "delivery failed");
+        }
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(DELIVERY_TICK) => {}
+            Ok(()) = config.changed() => {
+                deliverer = build(config.borrow_and_update().clone());
+            }
+        }
+    }
+}
+
+/// Watches the config file and its includes (their folders, since editors replace
+/// files) and sends a reload request once edits have settled.
+pub fn watch_files(
+    config: &Config,
+    reloads: mpsc::UnboundedSender<ReloadReason>,
+) -> anyhow::Result<notify::RecommendedWatcher> {
+    use notify::Watcher;
+    let watched: HashSet<PathBuf> = config
+        .files
+        .iter()
+        .filter_map(|f| std::fs::canonicalize(f).ok())
+        .collect();
+    let folders: HashSet<PathBuf> = watched
+        .iter()
+        .filter_map(|f| f.parent().map(Path::to_owned))
+        .collect();
+    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<()>();
+    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
+        let Ok(event) = event else { return };
+        if event.kind.is_access() {
+            return;
+        }
+        // Any change in a watched folder to a config file — or to a new file there, which
+        // an include glob may now match — asks for a reload.
+        let relevant = event
+            .paths
+            .iter()
+            .any(|p| watched.contains(p) || p.extension().is_some_and(|e| e == "toml"));
+        if relevant {
+            let _ = events_tx.send(());
+        }
+    })?;
+    for folder in &folders {
+        watcher.watch(folder, notify::RecursiveMode::NonRecursive)?;
+    }
+    tokio::spawn(async move {
+        while events_rx.recv().await.is_some() {
+            // Let a burst of writes (an editor saving, a deploy) settle first.
+            loop {
+                match tokio::time::timeout(DEBOUNCE, events_rx.recv()).await {
+                    Ok(Some(())) => continue,
+                    Ok(None) => return,
+                    Err(_) => break,
+                }
+            }
+            if reloads.send(ReloadReason::FileChanged).is_err() {
+                return;
+            }
+        }
+    });
+    Ok(watcher)
+}

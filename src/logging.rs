@@ -1,0 +1,87 @@
+//! Logging setup: human-readable lines on a terminal, and journald's format under
+//! systemd — no colours or timestamps (the journal adds its own), and a syslog priority
+//! prefix (`<3>` errors … `<7>` debug) so the journal keeps each line's level.
+
+use std::fmt;
+use std::io::IsTerminal;
+
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::EnvFilter;
+use tracing_subscriber::fmt::format::Writer;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Where log lines go.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Target {
+    /// Commands: stderr, leaving stdout to their output.
+    Stderr,
+    /// The daemon: stdout, which systemd hands to the journal.
+    Stdout,
+}
+
+/// Starts logging. `RUST_LOG` wins; else `level` (the config's `[log] level`); else
+/// newshound at info.
+pub fn init(target: Target, level: Option<&str>) {
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| match level {
+        Some(level) => EnvFilter::new(format!("newshound={level},warn")),
+        None => EnvFilter::new("newshound=info,warn"),
+    });
+    let journal = std::env::var_os("JOURNAL_STREAM").is_some();
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let result = match (target, journal) {
+        (Target::Stdout, true) => builder
+            .event_format(Journald)
+            .with_writer(std::io::stdout)
+            .try_init(),
+        (Target::Stderr, true) => builder
+            .event_format(Journald)
+            .with_writer(std::io::stderr)
+            .try_init(),
+        (Target::Stdout, false) => builder
+            .with_ansi(colour(std::io::stdout().is_terminal()))
+            .with_writer(std::io::stdout)
+            .try_init(),
+        (Target::Stderr, false) => builder
+            .with_ansi(colour(std::io::stderr().is_terminal()))
+            .with_writer(std::io::stderr)
+            .try_init(),
+    };
+    // A second init (in tests) keeps the first subscriber.
+    let _ = result;
+}
+
+fn colour(terminal: bool) -> bool {
+    terminal && std::env::var_os("NO_COLOR").is_none()
+}
+
+/// The syslog priority of a level.
+pub fn priority(level: &Level) -> u8 {
+    match *level {
+        Level::ERROR => 3,
+        Level::WARN => 4,
+        Level::INFO => 6,
+        _ => 7,
+    }
+}
+
+/// `<priority>target: message fields`, one line per event.
+struct Journald;
+
+impl<S, N> FormatEvent<S, N> for Journald
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        write!(writer, "<{}>{}: ", priority(meta.level()), meta.target())?;
+        ctx.field_format().format_fields(writer.by_ref(), event)?;
+        writeln!(writer)
+    }
+}

@@ -1,0 +1,253 @@
+//! `newshound run` as systemd runs it: the real binary, `NOTIFY_SOCKET` pointing at a
+//! datagram socket this test owns, signals, and config edits.
+
+use std::os::unix::net::UnixDatagram;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use crate::smtp_server::SmtpServer;
+use crate::support::{Reply, Request, TestServer, Workspace};
+
+/// A feed whose items the test can add to while the daemon runs.
+struct LiveFeed {
+    items: Arc<Mutex<Vec<String>>>,
+    server: TestServer,
+}
+
+impl LiveFeed {
+    fn start() -> LiveFeed {
+        let items: Arc<Mutex<Vec<String>>> = Arc::default();
+        let shared = items.clone();
+        let server = TestServer::start(move |_: &Request| {
+            let items: String = shared
+                .lock()
+                .unwrap()
+                .iter()
+                .enumerate()
+                .map(|(i, title)| {
+                    format!("<item><guid>live-{i}</guid><title>{title}</title></item>")
+                })
+                .collect();
+            Reply::ok(
+                "application/rss+xml",
+                format!("<rss version=\"2.0\"><channel><title>Live</title>{items}</channel></rss>"),
+            )
+        });
+        LiveFeed { items, server }
+    }
+
+    fn add(&self, title: &str) {
+        self.items.lock().unwrap().push(title.to_owned());
+    }
+}
+
+/// The daemon as a child process, with the notification socket it reports to.
+struct Daemon {
+    child: Child,
+    socket: UnixDatagram,
+    /// Every notification received so far.
+    seen: Vec<String>,
+    _dir: tempfile::TempDir,
+}
+
+impl Daemon {
+    fn start(ws: &Workspace) -> Daemon {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("notify.sock");
+        let socket = UnixDatagram::bind(&path).unwrap();
+        socket
+            .set_read_timeout(Some(Duration::from_millis(200)))
+            .unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_newshound"))
+            .args(["--config", ws.config().to_str().unwrap(), "run"])
+            .env("NOTIFY_SOCKET", &path)
+            .env("WATCHDOG_USEC", "2000000")
+            .env("WATCHDOG_PID", "")
+            .env_remove("JOURNAL_STREAM")
+            .env_remove("RUST_LOG")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        Daemon {
+            child,
+            socket,
+            seen: Vec::new(),
+            _dir: dir,
+        }
+    }
+
+    /// Waits for a notification line satisfying `pred` (at most 30 s), returning it.
+    fn wait_for(&mut self, what: &str, pred: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let mut buf = [0u8; 4096];
+        loop {
+            if let Some(found) = self.seen.iter().find(|l| pred(l)) {
+                let found = found.clone();
+                // Consume up to and including it, so the next wait looks further.
+                let at = self.seen.iter().position(|l| *l == found).unwrap();
+                self.seen.drain(..=at);
+                return found;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {what} notification; saw {:?}",
+                self.seen
+            );
+            if let Ok(n) = self.socket.recv(&mut buf) {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                self.seen.extend(text.lines().map(str::to_owned));
+            }
+        }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+}
+
+impl Drop for Daemon {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Waits until the database holds a hit of `rule` on a story titled `title` (read
+/// directly: the config may be broken on purpose meanwhile).
+fn wait_for_hit(ws: &Workspace, rule: &str, title: &str) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let path = ws.dir.path().join("newshound.db");
+    loop {
+        if let Ok(store) = newshound::store::Store::open(&path)
+            && let Ok(hits) = store.hits(Some(rule), 0)
+            && hits.iter().any(|h| h.title == title)
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "no {rule} hit on {title:?}");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+fn config(feed: &str, rules: &str) -> String {
+    format!(
+        "[fetch]\ninterval = \"2s\"\n\n[[feed]]\nurl = \"{feed}\"\n\n[channel.console]\nkind = \"log\"\n{rules}"
+    )
+}
+
+const PESKOV: &str = "[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\n";
+const EMBASSY: &str = "[[rule]]\nname = \"Embassy\"\nquery = \"embass* NEAR/5 reopen*\"\n";
+const KREMLIN: &str = "[[rule]]\nname = \"Kremlin\"\nquery = \"Kremlin\"\n";
+
+#[test]
+fn the_daemon_notifies_reloads_and_stops_cleanly() {
+    let feed = LiveFeed::start();
+    feed.add("Peskov speaks");
+    let ws = Workspace::new(&config(&feed.server.url("/feed"), PESKOV));
+    let mut daemon = Daemon::start(&ws);
+
+    daemon.wait_for("READY", |l| l == "READY=1");
+    let status = daemon.wait_for("STATUS", |l| l.starts_with("STATUS="));
+    assert!(
+        status.starts_with("STATUS=feeds: 1, rules: 1, pending alerts: "),
+        "{status}"
+    );
+    daemon.wait_for("WATCHDOG", |l| l == "WATCHDOG=1");
+    wait_for_hit(&ws, "Peskov", "Peskov speaks");
+
+    // SIGHUP with a new rule: it applies to the stories that arrive from then on.
+    ws.write(
+        "newshound.toml",
+        &config(&feed.server.url("/feed"), &format!("{PESKOV}{EMBASSY}")),
+    );
+    daemon.signal("HUP");
+    daemon.wait_for("RELOADING", |l| l == "RELOADING=1");
+    daemon.wait_for("READY after reload", |l| l == "READY=1");
+    let status = daemon.wait_for("STATUS", |l| l.starts_with("STATUS="));
+    assert!(status.contains("rules: 2"), "{status}");
+    feed.add("The embassy will reopen");
+    wait_for_hit(&ws, "Embassy", "The embassy will reopen");
+
+    // An invalid edit is reported and the old rules keep working.
+    ws.write(
+        "newshound.toml",
+        &config(
+            &feed.server.url("/feed"),
+            "[[rule]]\nname = \"Broken\"\nquery = \"(Peskov\"\n",
+        ),
+    );
+    daemon.signal("HUP");
+    let status = daemon.wait_for("the error in STATUS", |l| l.contains("config not reloaded"));
+    assert!(
+        status.contains("newshound.toml:11:10: rule `Broken`: bad query at column 1: unclosed `(`"),
+        "{status}"
+    );
+    feed.add("Peskov again");
+    wait_for_hit(&ws, "Peskov", "Peskov again");
+
+    // An edit on disk, with no signal, reloads too.
+    ws.write(
+        "newshound.toml",
+        &config(&feed.server.url("/feed"), &format!("{PESKOV}{KREMLIN}")),
+    );
+    // (Earlier notifications may still be queued; the STATUS after this reload is the
+    // one with both rules and no error.)
+    daemon.wait_for("the reloaded STATUS", |l| {
+        l.starts_with("STATUS=") && l.contains("rules: 2") && !l.contains("error")
+    });
+    feed.add("Kremlin silent");
+    wait_for_hit(&ws, "Kremlin", "Kremlin silent");
+
+    // SIGTERM: STOPPING, then exit 0, promptly.
+    let asked = Instant::now();
+    daemon.signal("TERM");
+    daemon.wait_for("STOPPING", |l| l == "STOPPING=1");
+    let status = daemon.child.wait().unwrap();
+    assert_eq!(status.code(), Some(0));
+    assert!(
+        asked.elapsed() < Duration::from_secs(15),
+        "stopped in {:?}",
+        asked.elapsed()
+    );
+}
+
+#[test]
+fn sigterm_keeps_pending_alerts() {
+    let feed = LiveFeed::start();
+    feed.add("Peskov speaks");
+    // An SMTP server that takes its time: alerts are pending when the stop comes.
+    let smtp = SmtpServer::start();
+    smtp.reply_with(&["451 4.3.0 try later"; 50]);
+    let channel = format!(
+        "[channel.desk]\nkind = \"email\"\nto = [\"d@example.org\"]\nfrom = \"n@example.org\"\nsmtp = \"{}\"\n",
+        smtp.url()
+    );
+    let ws = Workspace::new(&format!(
+        "[fetch]\ninterval = \"2s\"\n\n[[feed]]\nurl = \"{}\"\n\n{channel}[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nchannels = [\"desk\"]\n",
+        feed.server.url("/feed")
+    ));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    wait_for_hit(&ws, "Peskov", "Peskov speaks");
+    daemon.wait_for("a pending alert in STATUS", |l| {
+        l.starts_with("STATUS=") && !l.contains("pending alerts: 0")
+    });
+    daemon.signal("TERM");
+    assert_eq!(daemon.child.wait().unwrap().code(), Some(0));
+    let hits = ws.json(&["hits", "--since", "1d"]);
+    let state = hits[0]["deliveries"][0]["state"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        state == "failed" || state == "pending",
+        "the alert is still queued: {hits}"
+    );
+    assert!(smtp.received().is_empty());
+}
