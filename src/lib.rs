@@ -8,6 +8,8 @@ pub mod commands;
 pub mod config;
 pub mod daemon;
 pub mod fetch;
+#[doc(hidden)]
+pub mod fuzzing;
 pub mod ingest;
 pub mod logging;
 pub mod rules;

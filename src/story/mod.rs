@@ -190,7 +190,7 @@ fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
         LazyLock::new(|| Regex::new(r#"(?is)<link\b[^>]*>"#).expect("valid regex"));
     static HREF: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r#"(?is)\bhref\s*=\s*["']([^"']+)["']"#).expect("valid regex"));
-    let head = &text[..text.len().min(64 * 1024)];
+    let head = &text[..text.floor_char_boundary(64 * 1024)];
     let lower = head
         .trim_start()
         .get(..512.min(head.trim_start().len()))?

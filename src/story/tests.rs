@@ -122,3 +122,15 @@ fn billion_laughs_does_not_expand() {
         assert!(feed.stories.iter().all(|s| s.title.len() < 1000));
     }
 }
+
+#[test]
+fn html_sniffing_cuts_on_a_character_boundary() {
+    // Found by fuzzing: the HTML check looked at the first 64 KiB by bytes and cut
+    // through a multi-byte character.
+    let mut text = String::from("<html><body>");
+    while text.len() < 65_535 {
+        text.push('a');
+    }
+    text.push_str("åååå</body></html>");
+    assert!(matches!(parse(&text), Err(FeedError::Html { .. })));
+}

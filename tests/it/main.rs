@@ -5,6 +5,7 @@ mod config;
 mod corpus;
 mod daemon;
 mod fetch;
+mod fuzz_regressions;
 mod ingest;
 mod smtp_server;
 mod support;
