@@ -25,7 +25,11 @@ static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
 pub fn query(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(query) = Query::parse(&text) {
-        for sample in [text.as_ref(), "Peskov said the embassy would reopen for talks", "Песков: ΑΘΗΝΑ 北京 ＰＥＳＫＯＶ's"] {
+        for sample in [
+            text.as_ref(),
+            "Peskov said the embassy would reopen for talks",
+            "Песков: ΑΘΗΝΑ 北京 ＰＥＳＫＯＶ's",
+        ] {
             let doc = Document::new([(Field::Title, sample), (Field::Summary, sample)]);
             let _ = query.matches(&doc);
         }

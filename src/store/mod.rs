@@ -106,25 +106,29 @@ impl Store {
     }
 
     fn migrate(&mut self, path: &Path) -> Result<()> {
-        let version: i64 = self
-            .conn
-            .query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let known = schema::MIGRATIONS.len() as i64;
-        if version > known {
-            return Err(StoreError::TooNew {
-                path: path.to_owned(),
-                found: version,
-                known,
-            });
-        }
-        for (i, script) in schema::MIGRATIONS.iter().enumerate().skip(version as usize) {
-            let tx = self.conn.transaction()?;
+        loop {
+            // The version is read inside a write transaction, so two processes opening a
+            // new database at once cannot both run the same migration.
+            let tx = self
+                .conn
+                .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+            let version: i64 = tx.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+            if version > known {
+                return Err(StoreError::TooNew {
+                    path: path.to_owned(),
+                    found: version,
+                    known,
+                });
+            }
+            let Some(script) = schema::MIGRATIONS.get(version as usize) else {
+                return Ok(());
+            };
             tx.execute_batch(script)?;
-            tx.pragma_update(None, "user_version", i as i64 + 1)?;
+            tx.pragma_update(None, "user_version", version + 1)?;
             tx.commit()?;
-            tracing::debug!(version = i + 1, "database migrated");
+            tracing::debug!(version = version + 1, "database migrated");
         }
-        Ok(())
     }
 
     /// The schema version the database is at.

@@ -255,3 +255,23 @@ async fn the_handle_runs_jobs_on_the_store_thread() {
     let version = handle.call(|s| s.schema_version()).await.unwrap();
     assert_eq!(version, schema::MIGRATIONS.len() as i64);
 }
+
+#[test]
+fn two_processes_creating_the_database_at_once_both_succeed() {
+    // Found by the hostile-server test: a reader opening a new database while the daemon
+    // migrated it ran the same migration twice.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let openers: Vec<_> = (0..4)
+        .map(|_| {
+            let path = path.clone();
+            std::thread::spawn(move || Store::open(&path).map(|s| s.schema_version().unwrap()))
+        })
+        .collect();
+    for opener in openers {
+        assert_eq!(
+            opener.join().unwrap().unwrap(),
+            schema::MIGRATIONS.len() as i64
+        );
+    }
+}

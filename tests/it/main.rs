@@ -6,6 +6,7 @@ mod corpus;
 mod daemon;
 mod fetch;
 mod fuzz_regressions;
+mod hostile;
 mod ingest;
 mod smtp_server;
 mod support;

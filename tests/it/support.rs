@@ -69,6 +69,10 @@ pub struct Reply {
     pub delay: Option<Duration>,
     /// Send no Content-Length: the body ends when the connection closes.
     pub no_length: bool,
+    /// Send the body one byte at a time, this long apart.
+    pub drip: Option<Duration>,
+    /// Promise the whole body, send this many bytes, and close.
+    pub cut_after: Option<usize>,
 }
 
 impl Reply {
@@ -79,6 +83,8 @@ impl Reply {
             body: body.into(),
             delay: None,
             no_length: false,
+            drip: None,
+            cut_after: None,
         }
     }
 
@@ -89,11 +95,23 @@ impl Reply {
             body: Vec::new(),
             delay: None,
             no_length: false,
+            drip: None,
+            cut_after: None,
         }
     }
 
     pub fn delayed(mut self, delay: Duration) -> Reply {
         self.delay = Some(delay);
+        self
+    }
+
+    pub fn dripping(mut self, every: Duration) -> Reply {
+        self.drip = Some(every);
+        self
+    }
+
+    pub fn cut_after(mut self, bytes: usize) -> Reply {
+        self.cut_after = Some(bytes);
         self
     }
 
@@ -203,7 +221,20 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
     }
     head.push_str("\r\n");
     out.write_all(head.as_bytes()).ok();
-    out.write_all(&reply.body).ok();
+    if let Some(every) = reply.drip {
+        for byte in &reply.body {
+            if out.write_all(&[*byte]).and_then(|()| out.flush()).is_err() {
+                return;
+            }
+            std::thread::sleep(every);
+        }
+        return;
+    }
+    let body = match reply.cut_after {
+        Some(n) => &reply.body[..n.min(reply.body.len())],
+        None => &reply.body[..],
+    };
+    out.write_all(body).ok();
     out.flush().ok();
 }
 
