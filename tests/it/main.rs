@@ -3,6 +3,7 @@
 mod alerts;
 mod config;
 mod corpus;
+mod crash;
 mod daemon;
 mod fetch;
 mod fuzz_regressions;
