@@ -21,7 +21,10 @@ use std::time::{Duration, Instant};
 mod common;
 
 fn env_number(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 /// Feed documents of the corpus that parse: realistic sizes and shapes.
@@ -32,7 +35,10 @@ fn documents() -> Vec<Vec<u8>> {
     paths
         .iter()
         .filter_map(|p| std::fs::read(p).ok())
-        .filter(|bytes| newshound::story::parse_feed(bytes, None, None, 10 << 20).is_ok_and(|f| !f.stories.is_empty()))
+        .filter(|bytes| {
+            newshound::story::parse_feed(bytes, None, None, 10 << 20)
+                .is_ok_and(|f| !f.stories.is_empty())
+        })
         .collect()
 }
 
@@ -76,7 +82,10 @@ fn handle(stream: TcpStream, documents: &[Vec<u8>]) {
         let index: usize = path.trim_start_matches("/feed").parse().unwrap_or(0);
         let etag = format!("\"v{index}\"");
         let written = if etag_sent.as_deref() == Some(etag.as_str()) {
-            out.write_all(format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n").as_bytes())
+            out.write_all(
+                format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n")
+                    .as_bytes(),
+            )
         } else {
             let body = &documents[index % documents.len()];
             out.write_all(
@@ -93,13 +102,23 @@ fn handle(stream: TcpStream, documents: &[Vec<u8>]) {
 
 /// Every feed of the harness lives on one host (the local server), so `per_host` is
 /// raised to the global limit: otherwise politeness alone would serialise the pass.
-fn write_config(dir: &Path, base: &str, feeds: usize, rules: &[newshound::rules::Query]) -> PathBuf {
-    let mut config = String::from("[storage]\npath = \"load.db\"\n[alerts]\nmax_age = \"1s\"\n[fetch]\ntimeout = \"60s\"\nper_host = 32\n\n");
+fn write_config(
+    dir: &Path,
+    base: &str,
+    feeds: usize,
+    rules: &[newshound::rules::Query],
+) -> PathBuf {
+    let mut config = String::from(
+        "[storage]\npath = \"load.db\"\n[alerts]\nmax_age = \"1s\"\n[fetch]\ntimeout = \"60s\"\nper_host = 32\n\n",
+    );
     for i in 0..feeds {
         config.push_str(&format!("[[feed]]\nurl = \"{base}/feed{i}\"\n"));
     }
     for (i, rule) in rules.iter().enumerate() {
-        config.push_str(&format!("[[rule]]\nname = \"rule {i}\"\nquery = '''{}'''\n", rule.source()));
+        config.push_str(&format!(
+            "[[rule]]\nname = \"rule {i}\"\nquery = '''{}'''\n",
+            rule.source()
+        ));
     }
     let path = dir.join("load.toml");
     std::fs::write(&path, config).unwrap();
@@ -109,7 +128,12 @@ fn write_config(dir: &Path, base: &str, feeds: usize, rules: &[newshound::rules:
 /// CPU seconds (user + system) of this process's waited-for children.
 fn children_cpu() -> f64 {
     let stat = std::fs::read_to_string("/proc/self/stat").unwrap();
-    let fields: Vec<&str> = stat.rsplit(')').next().unwrap().split_whitespace().collect();
+    let fields: Vec<&str> = stat
+        .rsplit(')')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .collect();
     // After the command name: field 3 is index 0, so cutime (16) and cstime (17) are 13, 14.
     let ticks: f64 = fields[13].parse::<f64>().unwrap() + fields[14].parse::<f64>().unwrap();
     ticks / 100.0
@@ -123,7 +147,10 @@ fn proc_value(pid: u32, key: &str) -> Option<u64> {
 
 fn binary() -> PathBuf {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/newshound");
-    assert!(path.exists(), "build the release binary first: cargo build --release");
+    assert!(
+        path.exists(),
+        "build the release binary first: cargo build --release"
+    );
     path
 }
 
@@ -155,12 +182,21 @@ fn once(config: &Path) -> Run {
         })
     };
     let mut summary = String::new();
-    child.stdout.take().unwrap().read_to_string(&mut summary).unwrap();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut summary)
+        .unwrap();
     let status = child.wait().unwrap();
     poll.join().unwrap();
     assert!(status.success(), "once failed: {summary}");
     println!("{}", summary.lines().take(2).collect::<Vec<_>>().join("\n"));
-    Run { wall: start.elapsed().as_secs_f64(), cpu: children_cpu() - cpu_before, peak_rss: peak.load(Ordering::Relaxed) }
+    Run {
+        wall: start.elapsed().as_secs_f64(),
+        cpu: children_cpu() - cpu_before,
+        peak_rss: peak.load(Ordering::Relaxed),
+    }
 }
 
 fn report(label: &str, feeds: usize, run: &Run) {
@@ -178,11 +214,20 @@ fn main() {
     let idle_secs = env_number("LOAD_IDLE_SECS", 0);
     let documents = documents();
     if documents.is_empty() {
-        eprintln!("no corpus under {}: set NEWSHOUND_CORPUS", common::corpus_dir().display());
+        eprintln!(
+            "no corpus under {}: set NEWSHOUND_CORPUS",
+            common::corpus_dir().display()
+        );
         return;
     }
-    let bytes: usize = (0..feeds).map(|i| documents[i % documents.len()].len()).sum();
-    println!("{} corpus documents replicated to {feeds} feeds, {:.1} MB per pass", documents.len(), bytes as f64 / 1e6);
+    let bytes: usize = (0..feeds)
+        .map(|i| documents[i % documents.len()].len())
+        .sum();
+    println!(
+        "{} corpus documents replicated to {feeds} feeds, {:.1} MB per pass",
+        documents.len(),
+        bytes as f64 / 1e6
+    );
     let base = serve(Arc::new(documents));
     let rules = common::generate_rules(1000, &common::vocabulary(&common::load_stories()));
     let dir = tempfile::tempdir().unwrap();
@@ -206,8 +251,21 @@ fn main() {
         let pid = child.id();
         let cpu_of = |pid: u32| -> f64 {
             let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-            let fields: Vec<&str> = stat.rsplit(')').next().unwrap_or("").split_whitespace().collect();
-            (fields.get(11).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0) + fields.get(12).and_then(|f| f.parse::<f64>().ok()).unwrap_or(0.0)) / 100.0
+            let fields: Vec<&str> = stat
+                .rsplit(')')
+                .next()
+                .unwrap_or("")
+                .split_whitespace()
+                .collect();
+            (fields
+                .get(11)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+                + fields
+                    .get(12)
+                    .and_then(|f| f.parse::<f64>().ok())
+                    .unwrap_or(0.0))
+                / 100.0
         };
         let start = Instant::now();
         let mut peak = 0;
@@ -219,7 +277,9 @@ fn main() {
             samples.push(rss);
         }
         let cpu = cpu_of(pid);
-        let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
         let _ = child.wait();
         let wall = start.elapsed().as_secs_f64();
         let last = samples.last().copied().unwrap_or(0);
