@@ -77,13 +77,7 @@ pub async fn run(
     shutdown: CancellationToken,
     mut reloads: mpsc::UnboundedReceiver<ReloadReason>,
 ) -> anyhow::Result<()> {
-    let mut store = Store::open(&config.storage.path)?;
-    store.sync_feeds(
-        config
-            .feeds
-            .iter()
-            .map(|f| (f.url.as_str(), f.name.as_deref())),
-    )?;
+    let mut store = Store::open_for(&config)?;
     let intervals: HashMap<String, i64> = config
         .feeds
         .iter()

@@ -26,19 +26,7 @@ use crate::config::{ChannelKind, Config, DEFAULT_LOG_CHANNEL, Digest, Email, Web
 use crate::store::{DueAlert, DueNotice, StoreError, StoreHandle, Table};
 use crate::story::hex;
 
-/// An error and its causes on one line.
-pub fn error_text(error: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
-    while let Some(e) = current {
-        let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = e.source();
-    }
-    parts.join(": ")
-}
+pub use crate::fetch::error_chain as error_text;
 
 /// Where "now" comes from, and how waiting is done: the system clock, or a manual
 /// clock that tests set and that "sleeps" by moving itself forward — virtual time that

@@ -17,13 +17,7 @@ pub const DELIVERY_DEADLINE: i64 = 30;
 
 /// Runs one pass. Errors are fatal (the database is unusable); feed failures are not.
 pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
-    let mut store = Store::open(&config.storage.path)?;
-    store.sync_feeds(
-        config
-            .feeds
-            .iter()
-            .map(|f| (f.url.as_str(), f.name.as_deref())),
-    )?;
+    let store = Store::open_for(&config)?;
     let store = StoreHandle::spawn(store);
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let rules = Arc::new(CompiledRules::new(&config.rules));

@@ -83,6 +83,18 @@ impl Store {
         Store::setup(conn, path)
     }
 
+    /// Opens the configuration's database and records its feeds.
+    pub fn open_for(config: &crate::config::Config) -> Result<Store> {
+        let mut store = Store::open(&config.storage.path)?;
+        store.sync_feeds(
+            config
+                .feeds
+                .iter()
+                .map(|f| (f.url.as_str(), f.name.as_deref())),
+        )?;
+        Ok(store)
+    }
+
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> Result<Store> {
         Store::setup(Connection::open_in_memory()?, Path::new(":memory:"))

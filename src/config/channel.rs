@@ -1,0 +1,232 @@
+//! Validation of `[channel.NAME]` tables: which keys each kind accepts, and what their
+//! values must look like.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::PathBuf;
+
+use toml::Spanned;
+use url::Url;
+
+use super::raw::{RawChannel, Source, parse_duration, parse_http_url};
+use super::{
+    Channel, ChannelKind, ConfigError, Digest, Email, Secret, SmtpTransport, TlsMode, Webhook,
+    WebhookFormat,
+};
+
+pub(super) fn unknown_channel(name: &str, channels: &BTreeMap<String, Channel>) -> String {
+    if channels.is_empty() {
+        format!("unknown channel `{name}`: no [channel.{name}] is defined")
+    } else {
+        let known: Vec<&str> = channels.keys().map(String::as_str).collect();
+        format!(
+            "unknown channel `{name}`: defined channels are {}",
+            known.join(", ")
+        )
+    }
+}
+
+pub(super) fn validate_channel(
+    source: &Source,
+    name: &str,
+    raw: &Spanned<RawChannel>,
+    resolve: &dyn Fn(&str) -> PathBuf,
+) -> Result<Channel, ConfigError> {
+    let span = raw.span();
+    let raw = raw.get_ref();
+    let kind = raw.kind.get_ref().as_str();
+    // Which keys each kind accepts; any other key present is an error that names it.
+    let present: [(&str, Option<Range<usize>>); 13] = [
+        ("to", raw.to.as_ref().map(Spanned::span)),
+        ("from", raw.from.as_ref().map(Spanned::span)),
+        ("smtp", raw.smtp.as_ref().map(Spanned::span)),
+        ("tls", raw.tls.as_ref().map(Spanned::span)),
+        ("username", raw.username.as_ref().map(Spanned::span)),
+        ("password", raw.password.as_ref().map(Spanned::span)),
+        (
+            "password_file",
+            raw.password_file.as_ref().map(Spanned::span),
+        ),
+        ("password_env", raw.password_env.as_ref().map(Spanned::span)),
+        ("digest", raw.digest.as_ref().map(Spanned::span)),
+        ("url", raw.url.as_ref().map(Spanned::span)),
+        ("format", raw.format.as_ref().map(Spanned::span)),
+        ("secret", raw.secret.as_ref().map(Spanned::span)),
+        ("secret_file", raw.secret_file.as_ref().map(Spanned::span)),
+    ];
+    let allowed: &[&str] = match kind {
+        "email" => &[
+            "to",
+            "from",
+            "smtp",
+            "tls",
+            "username",
+            "password_file",
+            "password_env",
+            "digest",
+        ],
+        "webhook" => &["url", "format", "secret_file"],
+        "log" => &[],
+        other => {
+            return Err(source.error(
+                raw.kind.span(),
+                format!("channel `{name}`: unknown kind `{other}`: expected email, webhook or log"),
+            ));
+        }
+    };
+    for (key, at) in &present {
+        if let Some(at) = at
+            && !allowed.contains(key)
+        {
+            let message = match *key {
+                "password" => format!(
+                    "channel `{name}`: passwords are never written inline; use password_file or password_env"
+                ),
+                "secret" => {
+                    format!("channel `{name}`: secrets are never written inline; use secret_file")
+                }
+                _ => format!("channel `{name}`: `{key}` is not a setting of a {kind} channel"),
+            };
+            return Err(source.error(at.clone(), message));
+        }
+    }
+    let missing = |key: &str| {
+        source.error(
+            span.clone(),
+            format!("channel `{name}`: a {kind} channel needs `{key}`"),
+        )
+    };
+    let kind = match kind {
+        "email" => {
+            let to = raw.to.as_ref().ok_or_else(|| missing("to"))?;
+            if to.get_ref().is_empty() {
+                return Err(source.error(
+                    to.span(),
+                    format!("channel `{name}`: `to` needs at least one address"),
+                ));
+            }
+            for address in to.get_ref() {
+                check_mailbox(address)
+                    .map_err(|m| source.error(to.span(), format!("channel `{name}`: `to`: {m}")))?;
+            }
+            let from = raw.from.as_ref().ok_or_else(|| missing("from"))?;
+            check_mailbox(from.get_ref())
+                .map_err(|m| source.error(from.span(), format!("channel `{name}`: `from`: {m}")))?;
+            let smtp = raw.smtp.as_ref().ok_or_else(|| missing("smtp"))?;
+            let transport = parse_smtp(smtp.get_ref())
+                .map_err(|m| source.error(smtp.span(), format!("channel `{name}`: `smtp`: {m}")))?;
+            let tls = match raw.tls.as_ref().map(|t| (t.get_ref().as_str(), t.span())) {
+                None | Some(("opportunistic", _)) => TlsMode::Opportunistic,
+                Some(("required", _)) => TlsMode::Required,
+                Some((other, at)) => {
+                    return Err(source.error(at, format!("channel `{name}`: `tls` is \"required\" or \"opportunistic\", not {other:?}")));
+                }
+            };
+            let password = match (&raw.password_file, &raw.password_env) {
+                (Some(_), Some(env)) => {
+                    return Err(source.error(
+                        env.span(),
+                        format!("channel `{name}`: give password_file or password_env, not both"),
+                    ));
+                }
+                (Some(file), None) => Some(Secret::File(resolve(file.get_ref()))),
+                (None, Some(env)) => Some(Secret::Env(env.get_ref().clone())),
+                (None, None) => None,
+            };
+            let digest = match &raw.digest {
+                None => None,
+                Some(d) if d.get_ref().trim() == "daily" => Some(Digest::Daily),
+                Some(d) => Some(Digest::Every(parse_duration(source, d, "digest")?)),
+            };
+            ChannelKind::Email(Email {
+                to: to.get_ref().clone(),
+                from: from.get_ref().clone(),
+                transport,
+                tls,
+                username: raw.username.as_ref().map(|u| u.get_ref().clone()),
+                password,
+                digest,
+            })
+        }
+        "webhook" => {
+            let url = raw.url.as_ref().ok_or_else(|| missing("url"))?;
+            let url = parse_http_url(source, url, "url")?;
+            let format = match raw
+                .format
+                .as_ref()
+                .map(|f| (f.get_ref().as_str(), f.span()))
+            {
+                None | Some(("json", _)) => WebhookFormat::Json,
+                Some(("slack", _)) => WebhookFormat::Slack,
+                Some(("discord", _)) => WebhookFormat::Discord,
+                Some((other, at)) => {
+                    return Err(source.error(
+                        at,
+                        format!(
+                            "channel `{name}`: `format` is json, slack or discord, not {other:?}"
+                        ),
+                    ));
+                }
+            };
+            ChannelKind::Webhook(Webhook {
+                url,
+                format,
+                secret: raw
+                    .secret_file
+                    .as_ref()
+                    .map(|f| Secret::File(resolve(f.get_ref()))),
+            })
+        }
+        _ => ChannelKind::Log,
+    };
+    Ok(Channel {
+        name: name.to_owned(),
+        kind,
+    })
+}
+
+/// Checks an address such as `desk@example.org` or `newshound <alerts@example.org>`.
+pub(super) fn check_mailbox(text: &str) -> Result<(), String> {
+    let address = match (text.rfind('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => &text[open + 1..close],
+        (None, None) => text.trim(),
+        _ => return Err(format!("{text:?} has unbalanced angle brackets")),
+    };
+    match address.split_once('@') {
+        Some((local, domain))
+            if !local.is_empty()
+                && !domain.is_empty()
+                && !address.contains(char::is_whitespace) =>
+        {
+            Ok(())
+        }
+        _ => Err(format!("{text:?} is not an email address")),
+    }
+}
+
+pub(super) fn parse_smtp(text: &str) -> Result<SmtpTransport, String> {
+    if text == "sendmail" {
+        return Ok(SmtpTransport::Sendmail);
+    }
+    let url = Url::parse(text).map_err(|e| {
+        format!("{text:?} is not smtp://host:port, smtps://host:port or \"sendmail\" ({e})")
+    })?;
+    let host = url
+        .host_str()
+        .filter(|h| !h.is_empty())
+        .ok_or_else(|| format!("{text:?} has no host"))?
+        .to_owned();
+    match url.scheme() {
+        "smtp" => Ok(SmtpTransport::Smtp {
+            host,
+            port: url.port().unwrap_or(587),
+        }),
+        "smtps" => Ok(SmtpTransport::Smtps {
+            host,
+            port: url.port().unwrap_or(465),
+        }),
+        other => Err(format!(
+            "unknown scheme `{other}`: expected smtp://, smtps:// or \"sendmail\""
+        )),
+    }
+}

@@ -1,0 +1,253 @@
+//! The configuration as written: serde structs that accept exactly the documented keys
+//! (`deny_unknown_fields`) and keep the span of every value that can be wrong, and the
+//! helpers that turn a span into `FILE:LINE:COL` and parse humane values.
+
+use std::collections::BTreeMap;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::Deserialize;
+use toml::Spanned;
+use url::Url;
+
+use super::ConfigError;
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawMain {
+    #[serde(default)]
+    pub(super) include: Vec<Spanned<String>>,
+    pub(super) storage: Option<RawStorage>,
+    pub(super) alerts: Option<RawAlerts>,
+    pub(super) fetch: Option<RawFetch>,
+    #[serde(default)]
+    pub(super) feed: Vec<RawFeed>,
+    #[serde(default)]
+    pub(super) channel: BTreeMap<String, Spanned<RawChannel>>,
+    #[serde(default)]
+    pub(super) rule: Vec<RawRule>,
+    pub(super) log: Option<RawLog>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawLog {
+    pub(super) level: Option<Spanned<String>>,
+}
+
+/// What an included file may hold.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawInclude {
+    #[serde(default)]
+    pub(super) feed: Vec<RawFeed>,
+    #[serde(default)]
+    pub(super) rule: Vec<RawRule>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawStorage {
+    pub(super) path: Option<Spanned<String>>,
+    pub(super) keep: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawAlerts {
+    pub(super) max_age: Option<Spanned<String>>,
+    pub(super) templates: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFetch {
+    pub(super) interval: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
+    pub(super) connect_timeout: Option<Spanned<String>>,
+    pub(super) max_body: Option<Spanned<String>>,
+    pub(super) concurrency: Option<Spanned<i64>>,
+    pub(super) per_host: Option<Spanned<i64>>,
+    pub(super) user_agent: Option<String>,
+    pub(super) stale_after: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) health_channels: Vec<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawFeed {
+    pub(super) url: Spanned<String>,
+    pub(super) name: Option<String>,
+    pub(super) interval: Option<Spanned<String>>,
+    #[serde(default)]
+    pub(super) tags: Vec<String>,
+}
+
+/// Every setting of every channel kind; which are allowed depends on `kind`, checked
+/// in validation so that the error can name the key and its place.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawChannel {
+    pub(super) kind: Spanned<String>,
+    pub(super) to: Option<Spanned<Vec<String>>>,
+    pub(super) from: Option<Spanned<String>>,
+    pub(super) smtp: Option<Spanned<String>>,
+    pub(super) tls: Option<Spanned<String>>,
+    pub(super) username: Option<Spanned<String>>,
+    pub(super) password: Option<Spanned<String>>,
+    pub(super) password_file: Option<Spanned<String>>,
+    pub(super) password_env: Option<Spanned<String>>,
+    pub(super) digest: Option<Spanned<String>>,
+    pub(super) url: Option<Spanned<String>>,
+    pub(super) format: Option<Spanned<String>>,
+    pub(super) secret: Option<Spanned<String>>,
+    pub(super) secret_file: Option<Spanned<String>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(super) struct RawRule {
+    pub(super) name: Spanned<String>,
+    pub(super) query: Spanned<String>,
+    #[serde(default)]
+    pub(super) channels: Vec<Spanned<String>>,
+    #[serde(default)]
+    pub(super) feeds: Vec<Spanned<String>>,
+}
+
+/// One file's text, for turning byte spans into line and column.
+pub(super) struct Source {
+    pub(super) path: PathBuf,
+    pub(super) text: String,
+}
+
+impl Source {
+    pub(super) fn read(path: &Path) -> Result<Source, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+            file: path.to_owned(),
+            line: 1,
+            column: 1,
+            message: format!("cannot read the file: {e}"),
+        })?;
+        Ok(Source {
+            path: path.to_owned(),
+            text,
+        })
+    }
+
+    pub(super) fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {
+        let at = span.start.min(self.text.len());
+        let before = &self.text[..at];
+        let line = before.matches('\n').count() + 1;
+        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        ConfigError {
+            file: self.path.clone(),
+            line,
+            column: before[line_start..].chars().count() + 1,
+            message: message.into(),
+        }
+    }
+
+    pub(super) fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
+        toml::from_str(&self.text).map_err(|e| {
+            let message = e.message().trim().to_owned();
+            self.error(e.span().unwrap_or(0..0), message)
+        })
+    }
+
+    /// The error for a bad query: its column inside the query, mapped into the file
+    /// (exact for queries written on one line without escapes, which is the usual case).
+    pub(super) fn query_error(
+        &self,
+        query: &Spanned<String>,
+        rule: &str,
+        e: &crate::rules::ParseError,
+    ) -> ConfigError {
+        let mut error = self.error(query.span(), "");
+        error.column += e.column; // one for the opening quote, minus one for 1-based
+        error.message = format!(
+            "rule `{rule}`: bad query at column {}: {}",
+            e.column, e.message
+        );
+        error
+    }
+}
+
+pub(super) fn parse_duration(
+    source: &Source,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<Duration, ConfigError> {
+    let text = value.get_ref().trim();
+    match humantime::parse_duration(text) {
+        Ok(d) if d.is_zero() => {
+            Err(source.error(value.span(), format!("`{key}` must be longer than zero")))
+        }
+        Ok(d) => Ok(d),
+        Err(e) => Err(source.error(
+            value.span(),
+            format!(
+                "`{key}`: bad duration {text:?} ({e}); write e.g. \"90s\", \"10m\", \"1h\", \"3d\""
+            ),
+        )),
+    }
+}
+
+pub(super) fn parse_size(
+    source: &Source,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<u64, ConfigError> {
+    let text = value.get_ref().trim();
+    match text.parse::<bytesize::ByteSize>() {
+        Ok(size) if size.as_u64() > 0 => Ok(size.as_u64()),
+        Ok(_) => Err(source.error(value.span(), format!("`{key}` must be larger than zero"))),
+        // The crate's own message describes its parser, not the operator's mistake.
+        Err(_) => Err(source.error(
+            value.span(),
+            format!("`{key}`: bad size {text:?}; write e.g. \"512KiB\", \"10MiB\""),
+        )),
+    }
+}
+
+pub(super) fn positive(
+    source: &Source,
+    value: &Spanned<i64>,
+    key: &str,
+    max: i64,
+) -> Result<usize, ConfigError> {
+    let n = *value.get_ref();
+    if (1..=max).contains(&n) {
+        Ok(n as usize)
+    } else {
+        Err(source.error(
+            value.span(),
+            format!("`{key}` must be between 1 and {max}, not {n}"),
+        ))
+    }
+}
+
+pub(super) fn parse_http_url(
+    source: &Source,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<Url, ConfigError> {
+    let url = Url::parse(value.get_ref().trim()).map_err(|e| {
+        source.error(
+            value.span(),
+            format!("`{key}`: bad URL {:?}: {e}", value.get_ref()),
+        )
+    })?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(source.error(
+            value.span(),
+            format!(
+                "`{key}`: only http and https URLs are supported, not `{}`",
+                url.scheme()
+            ),
+        ));
+    }
+    Ok(url)
+}
