@@ -32,10 +32,12 @@ pub fn init(target: Target, level: Option<&str>) {
     let result = match (target, journal) {
         (Target::Stdout, true) => builder
             .event_format(Journald)
+            .with_ansi(false)
             .with_writer(std::io::stdout)
             .try_init(),
         (Target::Stderr, true) => builder
             .event_format(Journald)
+            .with_ansi(false)
             .with_writer(std::io::stderr)
             .try_init(),
         (Target::Stdout, false) => builder

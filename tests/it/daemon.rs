@@ -251,3 +251,24 @@ fn sigterm_keeps_pending_alerts() {
     );
     assert!(smtp.received().is_empty());
 }
+
+#[test]
+fn under_journald_log_lines_carry_priorities_and_no_colours_or_timestamps() {
+    let ws = Workspace::new("[[feed]]\nurl = \"http://127.0.0.1:9/unreachable\"\n");
+    let out = Command::new(env!("CARGO_BIN_EXE_newshound"))
+        .args(["--config", ws.config().to_str().unwrap(), "once"])
+        .env("JOURNAL_STREAM", "8:12345")
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let log = String::from_utf8_lossy(&out.stderr);
+    let warning = log
+        .lines()
+        .find(|l| l.contains("feed failed"))
+        .unwrap_or_else(|| panic!("{log}"));
+    assert!(
+        warning.starts_with("<4>newshound::ingest: feed failed"),
+        "{warning}"
+    );
+    assert!(!log.contains('\u{1b}'), "no colours: {log}");
+}
