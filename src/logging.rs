@@ -31,13 +31,13 @@ pub fn init(target: Target, level: Option<&str>) {
     let builder = tracing_subscriber::fmt().with_env_filter(filter);
     let result = match (target, journal) {
         (Target::Stdout, true) => builder
-            .event_format(Journald)
             .with_ansi(false)
+            .event_format(Journald)
             .with_writer(std::io::stdout)
             .try_init(),
         (Target::Stderr, true) => builder
-            .event_format(Journald)
             .with_ansi(false)
+            .event_format(Journald)
             .with_writer(std::io::stderr)
             .try_init(),
         (Target::Stdout, false) => builder
