@@ -36,6 +36,8 @@ pub struct AlertView {
     pub feed: String,
     /// "2026-11-26 15:40 UTC", or empty when the feed gave no date.
     pub published: String,
+    /// The same as RFC 3339 ("2026-11-26T15:40:00Z"), for machines.
+    pub published_rfc3339: Option<String>,
     pub rules: Vec<String>,
     /// The text around the matched words.
     pub snippet: Vec<Segment>,
@@ -62,7 +64,9 @@ impl AlertView {
                 matched.push(word.to_owned());
             }
         }
+        let published_rfc3339 = story.published.map(crate::commands::rfc3339);
         AlertView {
+            published_rfc3339,
             title: one_line(&story.title),
             link: story
                 .link

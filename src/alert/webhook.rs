@@ -36,7 +36,7 @@ pub fn payload(
                 "title": view.title,
                 "url": link,
                 "feed": view.feed,
-                "published": (!view.published.is_empty()).then_some(&view.published),
+                "published": view.published_rfc3339,
                 "summary": summary,
             }
         }),

@@ -491,6 +491,17 @@ async fn webhook_retries_500s_on_schedule_and_delivers_once() {
             .starts_with("https://news.example.org/")
     );
     assert!(body["detected_at"].as_str().unwrap().ends_with('Z'));
+    let published: std::collections::BTreeSet<String> = requests
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+        .filter_map(|b| b["story"]["published"].as_str().map(str::to_owned))
+        .collect();
+    let expected = ["2026-11-26T08:00:00Z", "2026-11-26T09:10:00Z"].map(str::to_owned);
+    assert_eq!(
+        published,
+        expected.into(),
+        "RFC 3339, as the design's payload"
+    );
     assert!(body["rules"].is_array() && body["matched"].is_array());
 }
 
