@@ -45,11 +45,29 @@ pub enum ReloadReason {
 }
 
 /// Messages to systemd; silent when not started by systemd (no `NOTIFY_SOCKET`).
+///
+/// Sent without blocking: a datagram socket whose queue is full (systemd busy, or a
+/// test not reading) would otherwise stall the scheduler, so a message that cannot be
+/// queued is dropped — the next status or ping follows within seconds.
 fn notify(states: &[sd_notify::NotifyState<'_>]) {
-    if std::env::var_os("NOTIFY_SOCKET").is_some()
-        && let Err(e) = sd_notify::notify(states)
-    {
-        tracing::debug!(error = %e, "sd_notify failed");
+    use std::os::linux::net::SocketAddrExt;
+    use std::os::unix::net::{SocketAddr, UnixDatagram};
+    let Some(path) = std::env::var_os("NOTIFY_SOCKET") else {
+        return;
+    };
+    let message: String = states.iter().map(|s| format!("{s}\n")).collect();
+    let sent = UnixDatagram::unbound().and_then(|socket| {
+        socket.set_nonblocking(true)?;
+        let path = path.to_string_lossy();
+        match path.strip_prefix('@') {
+            Some(name) => {
+                socket.send_to_addr(message.as_bytes(), &SocketAddr::from_abstract_name(name)?)
+            }
+            None => socket.send_to(message.as_bytes(), &*path),
+        }
+    });
+    if let Err(e) = sent {
+        tracing::debug!(error = %e, "sd_notify message dropped");
     }
 }
 

@@ -102,6 +102,19 @@ impl Daemon {
         }
     }
 
+    /// Reads whatever notifications arrive within a moment.
+    fn wait_for_quietly(&mut self) -> usize {
+        let mut buf = [0u8; 4096];
+        match self.socket.recv(&mut buf) {
+            Ok(n) => {
+                let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                self.seen.extend(text.lines().map(str::to_owned));
+                n
+            }
+            Err(_) => 0,
+        }
+    }
+
     fn signal(&self, name: &str) {
         let status = Command::new("kill")
             .args([&format!("-{name}"), &self.child.id().to_string()])
@@ -271,4 +284,70 @@ fn under_journald_log_lines_carry_priorities_and_no_colours_or_timestamps() {
         "{warning}"
     );
     assert!(!log.contains('\u{1b}'), "no colours: {log}");
+}
+
+#[test]
+fn the_scheduler_never_overlaps_a_feed_stops_gone_ones_and_records_moves() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (active, peak, gone) = (
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+        Arc::new(AtomicUsize::new(0)),
+    );
+    let (a, p, g) = (active.clone(), peak.clone(), gone.clone());
+    let server = TestServer::start(move |req: &Request| match req.path.as_str() {
+        "/slow" => {
+            // Slower than the feed's interval: a second fetch must not start meanwhile.
+            let now = a.fetch_add(1, Ordering::SeqCst) + 1;
+            p.fetch_max(now, Ordering::SeqCst);
+            std::thread::sleep(Duration::from_millis(2500));
+            a.fetch_sub(1, Ordering::SeqCst);
+            Reply::ok("application/rss+xml", crate::support::fixture("world.rss"))
+        }
+        "/gone" => {
+            g.fetch_add(1, Ordering::SeqCst);
+            Reply::status(410)
+        }
+        "/old" => Reply::status(301).header("Location", "/new"),
+        "/new" => Reply::ok("application/rss+xml", crate::support::fixture("world.rss")),
+        _ => Reply::status(404),
+    });
+    let feeds: String = ["/slow", "/gone", "/old"]
+        .iter()
+        .map(|p| format!("[[feed]]\nurl = \"{}\"\ninterval = \"1s\"\n", server.url(p)))
+        .collect();
+    let ws = Workspace::new(&format!("[fetch]\nper_host = 4\n{feeds}"));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    // Seven seconds of schedule, reading notifications meanwhile.
+    let until = Instant::now() + Duration::from_secs(7);
+    while Instant::now() < until {
+        let _ = daemon.wait_for_quietly();
+    }
+    daemon.signal("TERM");
+    assert_eq!(daemon.child.wait().unwrap().code(), Some(0));
+    assert_eq!(
+        peak.load(Ordering::SeqCst),
+        1,
+        "a feed is never fetched twice at once"
+    );
+    assert_eq!(gone.load(Ordering::SeqCst), 1, "410 stops polling");
+    let feeds = ws.json(&["feeds"]);
+    let row = |p: &str| {
+        feeds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["url"] == server.url(p).as_str())
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("/gone")["status"], "gone");
+    assert_eq!(row("/old")["moved_to"], server.url("/new").as_str());
+    assert_eq!(
+        row("/old")["status"],
+        "ok",
+        "the feed is read at its new place meanwhile"
+    );
+    assert_eq!(row("/slow")["status"], "ok");
 }
