@@ -724,7 +724,7 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
     let clock = Clock::manual(T0);
     let deliverer = Deliverer::new(config.clone(), store.clone(), clock.clone()).unwrap();
     // Failing for 10 minutes, then two hours: one stale notice, not one per failure.
-    for minutes in [0, 10, 120, 130] {
+    let fetch_at = async |minutes: i64| {
         ingest_feed(
             &config,
             &rules,
@@ -735,43 +735,35 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
         )
         .await
         .unwrap();
+    };
+    let notices = || -> Vec<serde_json::Value> {
+        hook.requests()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    };
+    for minutes in [0, 10, 120, 130] {
+        fetch_at(minutes).await;
     }
     clock.advance(Duration::from_secs(130 * 60));
     deliverer.deliver_due().await.unwrap();
-    let notices: Vec<serde_json::Value> = hook
-        .requests()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect();
-    assert_eq!(notices.len(), 1, "{notices:?}");
-    assert_eq!(notices[0]["type"], "feed_health");
-    assert_eq!(notices[0]["status"], "stale");
+    let sent = notices();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["type"], "feed_health");
+    assert_eq!(sent[0]["status"], "stale");
     assert!(
-        notices[0]["message"].as_str().unwrap().contains("HTTP 503"),
+        sent[0]["message"].as_str().unwrap().contains("HTTP 503"),
         "{}",
-        notices[0]
+        sent[0]
     );
     // Recovery: one notice, then quiet.
     *up.lock().unwrap() = true;
     for minutes in [140, 150] {
-        ingest_feed(
-            &config,
-            &rules,
-            &fetcher,
-            &store,
-            &config.feeds[0],
-            T0 + minutes * 60,
-        )
-        .await
-        .unwrap();
+        fetch_at(minutes).await;
     }
     clock.advance(Duration::from_secs(20 * 60));
     deliverer.deliver_due().await.unwrap();
-    let notices: Vec<serde_json::Value> = hook
-        .requests()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect();
-    assert_eq!(notices.len(), 2);
-    assert_eq!(notices[1]["status"], "recovered");
+    let sent = notices();
+    assert_eq!(sent.len(), 2);
+    assert_eq!(sent[1]["status"], "recovered");
 }
