@@ -88,13 +88,28 @@ impl Current {
     }
 }
 
-/// Runs the daemon until `shutdown` is cancelled. `reloads` carries reload requests.
+/// Runs the daemon until `shutdown` is cancelled. `reloads` carries reload requests;
+/// with `watch`, edits of the config files send them too (the watched files follow
+/// the configuration through reloads).
 pub async fn run(
     config_path: PathBuf,
     config: Config,
     shutdown: CancellationToken,
-    mut reloads: mpsc::UnboundedReceiver<ReloadReason>,
+    (reload_tx, mut reloads): (
+        mpsc::UnboundedSender<ReloadReason>,
+        mpsc::UnboundedReceiver<ReloadReason>,
+    ),
+    watch: bool,
 ) -> anyhow::Result<()> {
+    let start_watching = |config: &Config| {
+        if !watch {
+            return None;
+        }
+        watch_files(config, reload_tx.clone())
+            .inspect_err(|error| tracing::warn!(error = %error, "cannot watch the config files; reload with SIGHUP"))
+            .ok()
+    };
+    let mut _watcher = start_watching(&config);
     let mut store = Store::open_for(&config)?;
     let intervals: HashMap<String, i64> = config
         .feeds
@@ -141,7 +156,7 @@ pub async fn run(
         String,
         Result<crate::ingest::FeedReport, crate::store::StoreError>,
     )> = JoinSet::new();
-    let global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
+    let mut global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut healthy = true;
 
@@ -154,6 +169,10 @@ pub async fn run(
                     Ok(next) => {
                         current = next;
                         config_tx.send_replace(current.config.clone());
+                        // New limits take effect for the fetches started from now on.
+                        global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
+                        hosts.clear();
+                        _watcher = start_watching(&current.config);
                         last_error = None;
                         tracing::info!(?reason, "configuration reloaded");
                     }

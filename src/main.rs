@@ -358,22 +358,16 @@ async fn run_daemon(path: PathBuf, config: Config) -> anyhow::Result<()> {
     let mut term = signal(SignalKind::terminate())?;
     let mut int = signal(SignalKind::interrupt())?;
     let mut hup = signal(SignalKind::hangup())?;
-    let _watcher = match daemon::watch_files(&config, reload_tx.clone()) {
-        Ok(watcher) => Some(watcher),
-        Err(error) => {
-            tracing::warn!(error = %error, "cannot watch the config files; reload with SIGHUP");
-            None
-        }
-    };
     let stop = shutdown.clone();
+    let signal_tx = reload_tx.clone();
     tokio::spawn(async move {
         loop {
             tokio::select! {
                 _ = term.recv() => { tracing::info!("SIGTERM received"); stop.cancel(); return; }
                 _ = int.recv() => { tracing::info!("SIGINT received"); stop.cancel(); return; }
-                _ = hup.recv() => { let _ = reload_tx.send(ReloadReason::Signal); }
+                _ = hup.recv() => { let _ = signal_tx.send(ReloadReason::Signal); }
             }
         }
     });
-    daemon::run(path, config, shutdown, reload_rx).await
+    daemon::run(path, config, shutdown, (reload_tx, reload_rx), true).await
 }
