@@ -40,10 +40,12 @@ enum Command {
     /// change (an invalid edit is logged and the old configuration keeps running); stops
     /// cleanly on SIGTERM or SIGINT. Speaks sd_notify when started by systemd.
     Run,
-    /// Fetch every feed now, match, store, deliver log alerts, print a summary, exit.
+    /// Fetch every feed now, match, store, deliver due alerts, print a summary, exit.
     ///
-    /// Exits 0 when the pass completed, even if some feeds failed (the summary names
-    /// them); 1 when the database is unusable; 2 when the config is invalid.
+    /// Delivery keeps going for up to 30 s to let quick retries happen; what is still
+    /// pending is listed with its last error. Exits 0 when the pass completed, even if
+    /// some feeds or deliveries failed (the summary names them); 1 when the database is
+    /// unusable; 2 when the config is invalid.
     Once,
     /// Validate the configuration and its rules, and print a summary.
     ///
