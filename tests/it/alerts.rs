@@ -767,3 +767,22 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1]["status"], "recovered");
 }
+
+#[tokio::test]
+async fn required_tls_is_never_skipped() {
+    // The test server offers no STARTTLS: with `tls = "required"` nothing is sent in the
+    // clear, and the alert waits with an error that says why.
+    let smtp = SmtpServer::start();
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), "tls = \"required\""),
+    ));
+    let (deliverer, store, _) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!((report.delivered, report.retrying), (0, 2));
+    assert!(smtp.received().is_empty());
+    let states = states(&store).await;
+    let error = states[0].last_error.as_deref().unwrap();
+    assert!(error.to_ascii_lowercase().contains("tls"), "{error}");
+}
