@@ -203,7 +203,8 @@ impl Deliverer {
     pub async fn deliver_until(&self, deadline: i64) -> Result<DeliveryReport, StoreError> {
         let mut report = DeliveryReport::default();
         loop {
-            report += self.deliver_due().await?;
+            let round = self.deliver_due().await?;
+            report += round;
             let immediate = self.immediate_channels();
             let next = self
                 .store
@@ -213,7 +214,12 @@ impl Deliverer {
                 .await?;
             let now = self.clock.now();
             match next {
-                Some(at) if at > now && at <= deadline => {
+                // A retry that fell due while the round ran is taken at once — unless
+                // the round could not touch it (a notice for a channel no longer
+                // configured), which would only spin.
+                Some(at) if at <= now && round != DeliveryReport::default() => {}
+                Some(at) if at <= now => return Ok(report),
+                Some(at) if at <= deadline => {
                     self.clock
                         .sleep(Duration::from_secs((at - now) as u64))
                         .await;
