@@ -249,6 +249,7 @@ fn hostile_servers_get_specific_errors_and_the_good_feed_goes_through() {
     );
 
     let peak = peak.load(std::sync::atomic::Ordering::Relaxed);
+    println!("peak RSS of once: {} MiB", peak / MIB as u64);
     assert!(
         peak > 0 && peak < 400 * MIB as u64,
         "peak RSS {} MiB",
