@@ -111,20 +111,8 @@ pub async fn run(
     };
     let mut _watcher = start_watching(&config);
     let mut store = Store::open_for(&config)?;
-    let intervals: HashMap<String, i64> = config
-        .feeds
-        .iter()
-        .map(|f| (f.url.to_string(), f.interval.as_secs() as i64))
-        .collect();
-    let spread = |url: &str| {
-        intervals
-            .get(url)
-            .copied()
-            .unwrap_or(60)
-            .min(MAX_START_SPREAD.as_secs() as i64)
-    };
     let now = unix_now();
-    let spread_count = store.spread_due(now, now, spread)?;
+    let spread_count = store.spread_due(now, now, spread_bounds(&config))?;
     let store = StoreHandle::spawn(store);
     let mut current = Current::new(config)?;
     tracing::info!(
@@ -254,6 +242,18 @@ pub async fn run(
     Ok(())
 }
 
+/// How far past "now" each feed's first fetch may be spread: its interval, at most
+/// [`MAX_START_SPREAD`].
+fn spread_bounds(config: &Config) -> impl Fn(&str) -> i64 + Send + 'static {
+    let max = MAX_START_SPREAD.as_secs() as i64;
+    let bounds: HashMap<String, i64> = config
+        .feeds
+        .iter()
+        .map(|f| (f.url.to_string(), (f.interval.as_secs() as i64).min(max)))
+        .collect();
+    move |url| bounds.get(url).copied().unwrap_or(max)
+}
+
 /// Starts fetches for every due feed not already in flight.
 async fn schedule(
     current: &Current,
@@ -282,11 +282,7 @@ async fn schedule(
             continue; // in the database but no longer configured
         };
         in_flight.insert(url.clone());
-        let host = format!(
-            "{}:{}",
-            feed.url.host_str().unwrap_or(""),
-            feed.url.port_or_known_default().unwrap_or(0)
-        );
+        let host = crate::ingest::host_key(&feed.url);
         let per_host = hosts
             .entry(host)
             .or_insert_with(|| Arc::new(Semaphore::new(current.config.fetch.per_host)))
@@ -326,19 +322,12 @@ async fn reload(path: &Path, current: &Current, store: &StoreHandle) -> anyhow::
         .iter()
         .map(|f| (f.url.to_string(), f.name.clone()))
         .collect();
-    let spreads: HashMap<String, i64> = config
-        .feeds
-        .iter()
-        .map(|f| (f.url.to_string(), f.interval.as_secs() as i64))
-        .collect();
+    let spread = spread_bounds(&config);
     store
         .call(move |s| {
             s.sync_feeds(feeds.iter().map(|(u, n)| (u.as_str(), n.as_deref())))?;
             // New feeds (never due yet: next_due 0) are spread like at a start.
-            let max = MAX_START_SPREAD.as_secs() as i64;
-            s.spread_due(1, unix_now(), |u| {
-                spreads.get(u).copied().unwrap_or(60).min(max)
-            })?;
+            s.spread_due(1, unix_now(), spread)?;
             Ok(())
         })
         .await?;

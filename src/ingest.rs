@@ -344,7 +344,8 @@ fn jitter() -> f64 {
     fastrand::f64() * 2.0 - 1.0
 }
 
-fn host_key(url: &Url) -> String {
+/// The key of a feed's host for the per-host limit: host and port.
+pub(crate) fn host_key(url: &Url) -> String {
     format!(
         "{}:{}",
         url.host_str().unwrap_or(""),

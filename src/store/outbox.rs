@@ -83,19 +83,6 @@ impl Store {
     /// Alerts of these channels that are due: `pending` or `failed` with the retry time
     /// reached; oldest first.
     pub fn due_alerts(&self, channels: &[&str], now: i64) -> Result<Vec<DueAlert>> {
-        self.alerts_where(
-            "o.state IN ('pending', 'failed') AND o.next_attempt <= ?1",
-            now,
-            channels,
-        )
-    }
-
-    /// Every undelivered alert of these channels, due or not (a digest collects them).
-    pub fn undelivered_alerts(&self, channels: &[&str]) -> Result<Vec<DueAlert>> {
-        self.alerts_where("o.state IN ('pending', 'failed') AND ?1 = ?1", 0, channels)
-    }
-
-    fn alerts_where(&self, condition: &str, now: i64, channels: &[&str]) -> Result<Vec<DueAlert>> {
         if channels.is_empty() {
             return Ok(Vec::new());
         }
@@ -103,7 +90,8 @@ impl Store {
         let sql = format!(
             "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, o.created, {STORY_COLUMNS}
              FROM outbox o JOIN stories s ON s.id = o.story_id JOIN feeds f ON f.id = s.feed_id
-             WHERE {condition} AND o.channel IN ({marks}) ORDER BY o.id"
+             WHERE o.state IN ('pending', 'failed') AND o.next_attempt <= ?1 AND o.channel IN ({marks})
+             ORDER BY o.id"
         );
         let mut stmt = self.conn().prepare(&sql)?;
         let mut values: Vec<rusqlite::types::Value> = vec![now.into()];
@@ -152,6 +140,11 @@ impl Store {
             alert.spans.dedup();
         }
         Ok(alerts)
+    }
+
+    /// Every undelivered alert of these channels, due or not (a digest collects them).
+    pub fn undelivered_alerts(&self, channels: &[&str]) -> Result<Vec<DueAlert>> {
+        self.due_alerts(channels, i64::MAX)
     }
 
     /// Notices of these channels that are due.

@@ -63,7 +63,7 @@ pub fn decode(
 
     // Most feeds are UTF-8: validate once and copy once.
     if Encoding::for_bom(bytes).is_none()
-        && !looks_like_utf16(bytes)
+        && sniff_utf16(bytes).is_none()
         && let Ok(text) = std::str::from_utf8(bytes)
     {
         return Ok(Decoded {
@@ -88,15 +88,22 @@ pub fn decode(
     })
 }
 
-/// Whether the bytes start like a UTF-16 XML document without a byte-order mark.
-fn looks_like_utf16(bytes: &[u8]) -> bool {
+/// UTF-16 without a byte-order mark, recognised by the declaration's `<?` with a zero
+/// byte beside each character: the encoding and where the text starts.
+fn sniff_utf16(bytes: &[u8]) -> Option<(&'static Encoding, usize)> {
     let start = bytes
         .iter()
-        .position(|&b| b != 0 && !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    start + 3 < bytes.len()
-        && (bytes[start..].starts_with(b"<\0?\0")
-            || (start > 0 && bytes[start - 1..].starts_with(b"\0<\0?")))
+        .position(|&b| b != 0 && !b.is_ascii_whitespace())?;
+    if start + 3 >= bytes.len() {
+        return None;
+    }
+    if start > 0 && bytes[start - 1..].starts_with(b"\0<\0?") {
+        Some((UTF_16BE, start - 1))
+    } else if bytes[start..].starts_with(b"<\0?\0") {
+        Some((UTF_16LE, start))
+    } else {
+        None
+    }
 }
 
 /// Picks the encoding and returns the bytes to decode (without any BOM).
@@ -108,18 +115,8 @@ fn choose_encoding<'b>(
     if let Some((encoding, bom)) = Encoding::for_bom(bytes) {
         return (encoding, &bytes[bom..]);
     }
-    // UTF-16 without a BOM: the declaration's `<?` with a zero byte beside each.
-    let start = bytes
-        .iter()
-        .position(|&b| b != 0 && !b.is_ascii_whitespace())
-        .unwrap_or(0);
-    if start + 3 < bytes.len() {
-        if start > 0 && bytes[start - 1..].starts_with(b"\0<\0?") {
-            return (UTF_16BE, &bytes[start - 1..]);
-        }
-        if bytes[start..].starts_with(b"<\0?\0") {
-            return (UTF_16LE, &bytes[start..]);
-        }
+    if let Some((encoding, start)) = sniff_utf16(bytes) {
+        return (encoding, &bytes[start..]);
     }
     if std::str::from_utf8(bytes).is_ok() {
         return (UTF_8, bytes);
