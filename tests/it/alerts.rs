@@ -13,7 +13,7 @@ use newshound::ingest::CompiledRules;
 use newshound::store::{AlertState, FetchMeta, Store, StoreHandle};
 
 use crate::smtp_server::SmtpServer;
-use crate::support::{Reply, Request, TestServer, Workspace, fixture, stderr, stdout};
+use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, fixture, stderr, stdout};
 
 /// The start of virtual time in these tests.
 const T0: i64 = 1_800_000_000;
@@ -92,13 +92,7 @@ fn email_alerts_end_to_end() {
         &email_channel("desk", &smtp.url(), ""),
     ));
     let out = ws.run(&["once"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     assert!(
         stdout(&out).contains("alerts: 2 delivered"),
         "{}",

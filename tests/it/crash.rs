@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::smtp_server::SmtpServer;
-use crate::support::{Reply, Request, TestServer, Workspace, stderr, stdout};
+use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, stderr};
 
 const FEEDS: usize = 3;
 const ITEMS: usize = 10;
@@ -77,13 +77,7 @@ fn sigkill_at_many_moments_loses_nothing() {
     }
     // Finally a pass that runs to the end.
     let out = ws.run(&["once"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
 
     let expected = FEEDS * ITEMS;
     let hits = ws.json(&["hits", "--since", "100000d"]);
@@ -185,13 +179,7 @@ fn a_full_disk_is_a_clear_error_and_a_retry_later_succeeds() {
         ws.config().display()
     );
     let out = Command::new("sh").args(["-c", &script]).output().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(1),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 1);
     let err = stderr(&out);
     assert!(
         err.contains("database or disk is full") || err.contains("disk I/O error"),

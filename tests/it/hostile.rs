@@ -6,7 +6,7 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Reply, Request, TestServer, Workspace, fixture, stderr, stdout};
+use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, fixture, stdout};
 
 const MIB: usize = 1 << 20;
 
@@ -203,13 +203,7 @@ fn hostile_servers_get_specific_errors_and_the_good_feed_goes_through() {
     };
     let out = child.wait_with_output().unwrap();
     watcher.join().unwrap();
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let summary = stdout(&out);
     assert!(
         summary.contains(&format!("feeds: {} fetched", expected.len())),

@@ -3,7 +3,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Reply, Request, TestServer, Workspace, fixture, stderr, stdout};
+use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, fixture, stderr, stdout};
 
 const RULES: &str = r#"
 [channel.console]
@@ -80,13 +80,7 @@ fn once_ingests_every_format_and_stores_hits() {
     ];
     let ws = Workspace::new(&config_for(&paths.map(|p| server.url(p))));
     let out = ws.run(&["once"]);
-    assert_eq!(
-        out.status.code(),
-        Some(0),
-        "{}\n{}",
-        stdout(&out),
-        stderr(&out)
-    );
+    assert_exit(&out, 0);
     let summary = stdout(&out);
     assert!(
         summary.contains("feeds: 5 fetched, 5 ok, 0 not modified, 0 failed"),

@@ -30,6 +30,18 @@ pub fn newshound(args: &[&str], stdin: Option<&str>) -> Output {
     child.wait_with_output().expect("newshound runs to the end")
 }
 
+/// Asserts a command's exit code, showing its output when it differs.
+#[track_caller]
+pub fn assert_exit(output: &Output, code: i32) {
+    assert_eq!(
+        output.status.code(),
+        Some(code),
+        "{}\n{}",
+        stdout(output),
+        stderr(output)
+    );
+}
+
 /// Standard output as text.
 pub fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
