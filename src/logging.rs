@@ -58,7 +58,7 @@ fn colour(terminal: bool) -> bool {
 }
 
 /// The syslog priority of a level.
-pub fn priority(level: &Level) -> u8 {
+fn priority(level: &Level) -> u8 {
     match *level {
         Level::ERROR => 3,
         Level::WARN => 4,

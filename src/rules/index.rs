@@ -137,11 +137,6 @@ impl RuleSet {
         self.queries.is_empty()
     }
 
-    /// The rule with this number.
-    pub fn query(&self, rule: usize) -> &Query {
-        &self.queries[rule]
-    }
-
     /// How many rules are evaluated for every story because they have no key.
     pub fn unindexed(&self) -> usize {
         self.unindexed.len()

@@ -159,11 +159,6 @@ impl<'a> Document<'a> {
         };
     }
 
-    /// The original text of a field ("" when the story has none).
-    pub fn text(&self, field: Field) -> &'a str {
-        self.fields[field as usize].text
-    }
-
     fn term_text(&self, id: u32) -> &str {
         let t = self.terms[id as usize];
         &self.arena[t.start as usize..t.end as usize]
