@@ -128,12 +128,23 @@ fn main() {
     let compiled = CompiledRules::new(&rules);
     let dir = tempfile::tempdir().unwrap();
 
-    // One timed pass for the headline figures, then criterion for the distribution.
-    let mut store = fresh_store(dir.path(), &files);
-    let start = Instant::now();
-    let mut stages = Stages::default();
-    let stories = ingest_all(&files, &compiled, &mut store, &mut stages);
-    let secs = start.elapsed().as_secs_f64();
+    // Timed passes for the headline figures (the best of INGEST_PASSES, default 1),
+    // then criterion for the distribution.
+    let passes: usize = std::env::var("INGEST_PASSES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1);
+    let (mut secs, mut stages, mut stories) = (f64::INFINITY, Stages::default(), 0);
+    for _ in 0..passes.max(1) {
+        let mut store = fresh_store(dir.path(), &files);
+        let start = Instant::now();
+        let mut pass = Stages::default();
+        stories = ingest_all(&files, &compiled, &mut store, &mut pass);
+        let elapsed = start.elapsed().as_secs_f64();
+        if elapsed < secs {
+            (secs, stages) = (elapsed, pass);
+        }
+    }
     println!(
         "ingest: {} files, {:.1} MB, {stories} stories in {secs:.2} s: {:.0} stories/s, {:.1} MB/s",
         files.len(),
@@ -145,7 +156,6 @@ fn main() {
         "stages: decode + parse + normalise {:.2} s, match {:.2} s, store {:.2} s",
         stages.parse, stages.matching, stages.store
     );
-    drop(store);
 
     // feed-rs panics on a few corpus files; the baseline catches that quietly.
     std::panic::set_hook(Box::new(|_| {}));

@@ -35,9 +35,17 @@ pub(crate) fn fold_into(text: &str, out: &mut String) {
         out.make_ascii_lowercase();
         return;
     }
-    // Decompose fully (which also folds compatibility and width variants), case fold,
-    // decompose again because case folding can produce composed characters, drop the
-    // accents, and recompose what is left (Hangul syllables, for one).
+    if fold_by_character(text, out) {
+        return;
+    }
+    out.clear();
+    fold_fully(text, out);
+}
+
+/// The full fold: decompose fully (which also folds compatibility and width variants),
+/// case fold, decompose again because case folding can produce composed characters,
+/// drop the accents, and recompose what is left (Hangul syllables, for one).
+fn fold_fully(text: &str, out: &mut String) {
     out.extend(
         text.chars()
             .nfkd()
@@ -47,6 +55,94 @@ pub(crate) fn fold_into(text: &str, out: &mut String) {
             .nfc(),
     );
 }
+
+/// Folds a word one character at a time when every character allows it, which is far
+/// cheaper than the full fold; returns false (with `out` part-filled) when one does not.
+///
+/// A character folds on its own when the full fold of a text holding it always
+/// contains its fold, unchanged, in its place: see [`CharacterFolds`].
+fn fold_by_character(text: &str, out: &mut String) -> bool {
+    let folds = &*CHARACTER_FOLDS;
+    for c in text.chars() {
+        match c as u32 {
+            0..0x80 => out.push(c.to_ascii_lowercase()),
+            code @ 0x80..0x800 => match folds.get(code) {
+                Some(folded) => out.push_str(folded),
+                None => return false,
+            },
+            // CJK unified ideographs fold to themselves (a test holds every one to it).
+            0x4E00..=0x9FFF => out.push(c),
+            _ => return false,
+        }
+    }
+    true
+}
+
+/// The folds of the two-byte UTF-8 characters (U+0080..U+07FF: Latin, Greek,
+/// Cyrillic, Armenian, Hebrew, Arabic, …) that fold on their own.
+///
+/// A character qualifies when it is not a combining mark, its decomposition (after case
+/// folding) starts with a base character — so canonical reordering never moves marks
+/// across it — and what is left after dropping accents is base characters that are
+/// already in NFC and never combine with what precedes them. Then the fold of any word
+/// made of such characters and ASCII is the concatenation of their folds. Computed from
+/// the full fold itself, so the two can never disagree on a character.
+struct CharacterFolds {
+    /// Per character from U+0080: the folded text's range in `text` (empty: none).
+    ranges: Vec<(u16, u16)>,
+    text: String,
+}
+
+impl CharacterFolds {
+    fn new() -> Self {
+        use unicode_normalization::{IsNormalized, is_nfc_quick};
+        let mut folds = CharacterFolds {
+            ranges: Vec::with_capacity(0x780),
+            text: String::new(),
+        };
+        for code in 0x80..0x800u32 {
+            let start = folds.text.len() as u16;
+            let simple = char::from_u32(code)
+                .filter(|&c| !is_combining_mark(c))
+                .and_then(|c| {
+                    let decomposed: Vec<char> = std::iter::once(c)
+                        .nfkd()
+                        .default_case_fold()
+                        .nfkd()
+                        .collect();
+                    if decomposed
+                        .first()
+                        .is_none_or(|&d| canonical_combining_class(d) != 0)
+                    {
+                        return None;
+                    }
+                    let kept: String = decomposed.into_iter().filter(|&d| !is_accent(d)).collect();
+                    let plain = !kept.is_empty()
+                        && kept.chars().all(|d| {
+                            !is_combining_mark(d)
+                                && canonical_combining_class(d) == 0
+                                && is_nfc_quick(std::iter::once(d)) == IsNormalized::Yes
+                        });
+                    let mut full = String::new();
+                    fold_fully(c.encode_utf8(&mut [0; 4]), &mut full);
+                    (plain && full == kept).then_some(kept)
+                });
+            if let Some(folded) = simple {
+                folds.text.push_str(&folded);
+            }
+            folds.ranges.push((start, folds.text.len() as u16));
+        }
+        folds
+    }
+
+    fn get(&self, code: u32) -> Option<&str> {
+        let (start, end) = *self.ranges.get(code.checked_sub(0x80)? as usize)?;
+        (start < end).then(|| &self.text[start as usize..end as usize])
+    }
+}
+
+static CHARACTER_FOLDS: std::sync::LazyLock<CharacterFolds> =
+    std::sync::LazyLock::new(CharacterFolds::new);
 
 /// An accent is a combining mark that attaches to a base letter (non-zero combining
 /// class). Marks of class 0, such as Indic vowel signs, are letters of their script and
@@ -95,6 +191,15 @@ pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(usize, &str)) {
         let offset = chunk.as_ptr() as usize - base;
         if chunk.is_ascii() {
             ascii_words(chunk, |start, word| f(offset + start, word));
+        } else if chunk
+            .chars()
+            .all(|c| c.is_ascii() || SEPARATORS.contains(&c))
+        {
+            // ASCII words between typographic punctuation ("it’s", “quoted”, a—b).
+            for piece in chunk.split(SEPARATORS) {
+                let at = offset + (piece.as_ptr() as usize - chunk.as_ptr() as usize);
+                ascii_words(piece, |start, word| f(at + start, word));
+            }
         } else {
             for (start, word) in chunk.unicode_word_indices() {
                 split_apostrophes(word, |s, piece| f(offset + start + s, piece));
@@ -102,6 +207,16 @@ pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(usize, &str)) {
         }
     }
 }
+
+/// Non-ASCII characters that always end a word, as whitespace does: punctuation of
+/// UAX #29 class Other, and the quotation-mark apostrophes, which split words anyway.
+/// (Not U+02BC, a letter, nor marks that join words such as U+00B7 or U+FF0C.) A test
+/// holds cutting at these to agree with `unicode-segmentation`.
+const SEPARATORS: [char; 20] = [
+    '\u{A0}', '\u{A3}', '\u{AB}', '\u{B0}', '\u{BB}', '\u{2013}', '\u{2014}', '\u{2018}',
+    '\u{2019}', '\u{201C}', '\u{201D}', '\u{201E}', '\u{2022}', '\u{2026}', '\u{2032}', '\u{2033}',
+    '\u{20AC}', '\u{2122}', '\u{3001}', '\u{3002}',
+];
 
 /// Splits a word at apostrophes, dropping them.
 fn split_apostrophes(word: &str, mut f: impl FnMut(usize, &str)) {
@@ -284,14 +399,110 @@ mod tests {
             for_each_word(text, |s, w| fast.push((s, w.to_owned())));
             assert_eq!(fast, unicode_words(text), "{text:?}");
         }
+        for sep in SEPARATORS {
+            for template in [
+                "a#b", "1#2", "a.#b", "a#.b", "1.#2", "1#.2", "_#_a", "#a", "a#", "a:#b", "a#_",
+                "U.S#", "é#b", "a#é", "a#ʼb", "1,#2",
+            ] {
+                let text = template.replace('#', sep.encode_utf8(&mut [0; 4]));
+                let mut fast = Vec::new();
+                for_each_word(&text, |s, w| fast.push((s, w.to_owned())));
+                assert_eq!(fast, unicode_words(&text), "{text:?}");
+            }
+        }
     }
 
     proptest::proptest! {
         #[test]
-        fn ascii_fast_path_agrees_with_unicode_segmentation(text in "[a-c0-2_.:,;' -]{0,24}") {
+        fn ascii_fast_path_agrees_with_unicode_segmentation(
+            text in "[a-c0-2_.:,;' \u{A0}\u{A3}\u{AB}\u{B0}\u{BB}\u{2013}\u{2014}\u{2018}\u{2019}\u{201C}\u{201D}\u{201E}\u{2022}\u{2026}\u{2032}\u{2033}\u{20AC}\u{2122}\u{3001}\u{3002}\u{2BC}\u{B7}é-]{0,24}"
+        ) {
             let mut fast = Vec::new();
             for_each_word(&text, |s, w| fast.push((s, w.to_owned())));
             proptest::prop_assert_eq!(fast, unicode_words(&text));
+        }
+    }
+
+    fn fully(text: &str) -> String {
+        let mut out = String::new();
+        fold_fully(text, &mut out);
+        out
+    }
+
+    #[test]
+    fn character_folds_cover_the_common_alphabets() {
+        let folds = &*CHARACTER_FOLDS;
+        for (c, folded) in [('É', "e"), ('ß', "ss"), ('Ж', "ж"), ('Ё', "е"), ('Ά', "α")] {
+            assert_eq!(folds.get(c as u32), Some(folded), "{c}");
+        }
+        // Combining marks never fold on their own.
+        assert_eq!(folds.get(0x301), None);
+        assert_eq!(folds.get(0x5B4), None);
+    }
+
+    #[test]
+    fn cjk_ideographs_fold_to_themselves() {
+        for code in 0x4E00..=0x9FFFu32 {
+            let c = char::from_u32(code).unwrap();
+            let text = c.to_string();
+            assert_eq!(fully(&text), text, "U+{code:04X}");
+            assert_eq!(
+                unicode_normalization::is_nfc_quick(text.chars()),
+                unicode_normalization::IsNormalized::Yes
+            );
+        }
+    }
+
+    /// Folding character by character must give exactly the full fold, for words
+    /// mixing every kind of character, combining marks and Hangul among them.
+    fn mixed_text() -> impl proptest::strategy::Strategy<Value = String> {
+        use proptest::prelude::*;
+        let piece = prop_oneof![
+            proptest::char::range('a', 'z'),
+            proptest::char::range('A', 'Z'),
+            proptest::char::range('\u{80}', '\u{7FF}'),
+            proptest::char::range('\u{300}', '\u{36F}'),
+            proptest::char::range('\u{1100}', '\u{11FF}'),
+            proptest::char::range('\u{AC00}', '\u{AC20}'),
+            proptest::char::range('\u{4E00}', '\u{4E10}'),
+            proptest::char::range('\u{1E00}', '\u{1FFF}'),
+            proptest::char::range('\u{FF00}', '\u{FF60}'),
+        ];
+        proptest::collection::vec(piece, 0..8).prop_map(|v| v.into_iter().collect())
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn folding_by_character_equals_the_full_fold(text in mixed_text()) {
+            proptest::prop_assert_eq!(fold(&text), fully(&text));
+        }
+    }
+
+    #[test]
+    fn every_character_fold_agrees_beside_other_characters() {
+        let folds = &*CHARACTER_FOLDS;
+        let simple: Vec<char> = (0x80..0x800u32)
+            .filter(|&c| folds.get(c).is_some())
+            .filter_map(char::from_u32)
+            .collect();
+        assert!(
+            simple.len() > 1000,
+            "{} characters fold on their own",
+            simple.len()
+        );
+        // Each beside neighbours of every script in the table, both ways round.
+        let neighbours: Vec<char> = simple
+            .iter()
+            .step_by(37)
+            .copied()
+            .chain(['a', 'Z', '7'])
+            .collect();
+        for &c in &simple {
+            for &n in &neighbours {
+                for text in [format!("{c}{n}"), format!("{n}{c}")] {
+                    assert_eq!(fold(&text), fully(&text), "{text:?}");
+                }
+            }
         }
     }
 
