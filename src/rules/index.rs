@@ -33,6 +33,9 @@ pub struct RuleSet {
     prefixes: FxHashMap<Box<str>, Vec<u32>>,
     /// Distinct byte lengths of the keys in `prefixes`, ascending.
     prefix_lengths: Vec<usize>,
+    /// A filter on the first three bytes of the keys in `prefixes` (every prefix has at
+    /// least three letters): a word whose start is not in it skips the prefix lookups.
+    prefix_starts: Vec<u64>,
     /// Rules without a key, evaluated for every story.
     unindexed: Vec<u32>,
 }
@@ -96,6 +99,18 @@ fn keys(node: &Node) -> Option<Vec<Key>> {
     }
 }
 
+/// Size of the filter on prefixes' first three bytes.
+const START_BITS: usize = 1 << 16;
+
+/// The filter bit for a text's first three bytes, if it has three.
+fn start_bit(text: &[u8]) -> Option<usize> {
+    let [a, b, c, ..] = *text else {
+        return None;
+    };
+    let packed = u32::from_le_bytes([a, b, c, 0]);
+    Some((packed.wrapping_mul(0x9E37_79B1) >> 16) as usize)
+}
+
 impl RuleSet {
     /// Compiles the index for these queries; rule numbers follow their order.
     pub fn new(queries: impl IntoIterator<Item = Query>) -> Self {
@@ -124,7 +139,24 @@ impl RuleSet {
         set.prefix_lengths = set.prefixes.keys().map(|p| p.len()).collect();
         set.prefix_lengths.sort_unstable();
         set.prefix_lengths.dedup();
+        set.prefix_starts = vec![0; START_BITS / 64];
+        for prefix in set.prefixes.keys() {
+            match start_bit(prefix.as_bytes()) {
+                Some(bit) => set.prefix_starts[bit / 64] |= 1 << (bit % 64),
+                // Shorter than the filter looks: let every word through.
+                None => set.prefix_starts.fill(u64::MAX),
+            }
+        }
         set
+    }
+
+    /// Whether a word may start with one of the keys in `prefixes`.
+    fn may_have_prefix_key(&self, word: &str) -> bool {
+        start_bit(word.as_bytes()).is_some_and(|bit| {
+            self.prefix_starts
+                .get(bit / 64)
+                .is_some_and(|block| block & (1 << (bit % 64)) != 0)
+        })
     }
 
     /// How many rules the set holds.
@@ -155,6 +187,9 @@ impl RuleSet {
         for word in doc.words() {
             if let Some(rules) = self.exact.get(word) {
                 mark(rules);
+            }
+            if !self.may_have_prefix_key(word) {
+                continue;
             }
             for &len in &self.prefix_lengths {
                 if len > word.len() {

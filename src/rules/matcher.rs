@@ -67,6 +67,16 @@ struct Term {
     end: u32,
     /// Index in `occurrences` of the word's latest occurrence.
     head: u32,
+    /// The word's first four bytes (zero-padded), to test prefixes without the arena.
+    lead: u32,
+}
+
+/// The first four bytes of a word, zero-padded, as one number.
+fn lead(word: &[u8]) -> u32 {
+    let mut bytes = [0; 4];
+    let n = word.len().min(4);
+    bytes[..n].copy_from_slice(&word[..n]);
+    u32::from_le_bytes(bytes)
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -133,6 +143,7 @@ impl<'a> Document<'a> {
                         start,
                         end: arena.len() as u32,
                         head: NONE,
+                        lead: lead(folded.as_bytes()),
                     });
                     table.insert_unique(hash, id, |&id| {
                         let t = terms[id as usize];
@@ -198,14 +209,24 @@ impl<'a> Document<'a> {
     }
 
     /// The ids of the words that start with `prefix`. A story has a few hundred
-    /// distinct words; comparing first bytes before whole prefixes makes a plain scan
-    /// cheaper than keeping them sorted.
+    /// distinct words; comparing the first four bytes, kept beside each word, before
+    /// whole prefixes makes a plain scan cheaper than keeping them sorted.
     fn words_with_prefix<'d>(&'d self, prefix: &'d str) -> impl Iterator<Item = u32> + 'd {
-        let first = prefix.as_bytes().first().copied();
-        (0..self.terms.len() as u32).filter(move |&id| {
-            let text = self.term_text(id);
-            text.as_bytes().first().copied() == first && text.starts_with(prefix)
-        })
+        let prefix = prefix.as_bytes();
+        let known = prefix.len().min(4);
+        let mask = u32::MAX.checked_shr(32 - 8 * known as u32).unwrap_or(0);
+        let wanted = lead(prefix);
+        let arena = self.arena.as_bytes();
+        self.terms
+            .iter()
+            .enumerate()
+            .filter(move |(_, t)| {
+                t.lead & mask == wanted
+                    && (t.end - t.start) as usize >= prefix.len()
+                    && (known == prefix.len()
+                        || arena[t.start as usize..t.end as usize].starts_with(prefix))
+            })
+            .map(|(id, _)| id as u32)
     }
 
     fn word_at(&self, field: Field, pos: u32) -> Option<&str> {
