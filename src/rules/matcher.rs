@@ -34,7 +34,8 @@ pub struct Span {
 ///
 /// Preparing a story is the larger part of matching it, so the layout avoids an
 /// allocation per word: distinct words live in one arena string, a hash table maps
-/// them to ids, and each word's occurrences form a linked list through one vector.
+/// them to ids, and every occurrence of every word, field after field, is one entry of
+/// one vector, linked to the previous occurrence of the same word.
 #[derive(Debug)]
 pub struct Document<'a> {
     fields: [FieldText<'a>; Field::COUNT],
@@ -44,8 +45,8 @@ pub struct Document<'a> {
     terms: Vec<Term>,
     /// Word ids, hashed by their text.
     table: HashTable<u32>,
-    /// Every occurrence of every word, each linking to the word's previous one.
-    occurrences: Vec<Occurrence0>,
+    /// Every word occurrence, field after field in the order they were given.
+    words: Vec<Word>,
 }
 
 const NONE: u32 = u32::MAX;
@@ -53,10 +54,9 @@ const NONE: u32 = u32::MAX;
 #[derive(Debug, Default)]
 struct FieldText<'a> {
     text: &'a str,
-    /// Per word position: byte range in `text`.
-    spans: Vec<(usize, usize)>,
-    /// Per word position: the word's id.
-    words: Vec<u32>,
+    /// The field's occurrences are `words[first..first + len]`.
+    first: u32,
+    len: u32,
     /// The folded field, built only when a regex asks for it.
     folded: OnceCell<FoldedText>,
 }
@@ -65,10 +65,22 @@ struct FieldText<'a> {
 struct Term {
     start: u32,
     end: u32,
-    /// Index in `occurrences` of the word's latest occurrence.
+    /// Index in `words` of the word's latest occurrence.
     head: u32,
     /// The word's first four bytes (zero-padded), to test prefixes without the arena.
     lead: u32,
+}
+
+/// One occurrence of a word.
+#[derive(Debug, Clone, Copy)]
+struct Word {
+    /// Byte range in the field's text.
+    start: u32,
+    end: u32,
+    /// The word's id.
+    id: u32,
+    /// The word's previous occurrence, or `NONE`.
+    prev: u32,
 }
 
 /// The first four bytes of a word, zero-padded, as one number.
@@ -79,28 +91,27 @@ fn lead(word: &[u8]) -> u32 {
     u32::from_le_bytes(bytes)
 }
 
-#[derive(Debug, Clone, Copy)]
-struct Occurrence0 {
-    field: Field,
-    pos: u32,
-    /// The word's previous occurrence, or `NONE`.
-    next: u32,
-}
-
 fn hash_word(word: &str) -> u64 {
     FxBuildHasher.hash_one(word)
 }
 
+/// The longest field text that is matched: offsets are kept in 32 bits. (Bodies are
+/// capped far below this by `[fetch] max_body`.)
+const MAX_FIELD: usize = u32::MAX as usize;
+
 impl<'a> Document<'a> {
     /// Prepares the given fields. Each field is taken once: a field given again is
     /// ignored.
-    pub fn new(fields: impl IntoIterator<Item = (Field, &'a str)>) -> Self {
+    pub fn new(fields: impl IntoIterator<Item = (Field, &'a str)> + Clone) -> Self {
+        // One allocation per vector, sized from the text: about one word in six bytes,
+        // and fewer distinct words.
+        let bytes: usize = fields.clone().into_iter().map(|(_, t)| t.len()).sum();
         let mut doc = Document {
             fields: Default::default(),
-            arena: String::new(),
-            terms: Vec::new(),
-            table: HashTable::new(),
-            occurrences: Vec::new(),
+            arena: String::with_capacity(bytes / 4),
+            terms: Vec::with_capacity(bytes / 16),
+            table: HashTable::with_capacity(bytes / 16),
+            words: Vec::with_capacity(bytes / 6),
         };
         let mut seen = [false; Field::COUNT];
         for (field, text) in fields {
@@ -112,13 +123,20 @@ impl<'a> Document<'a> {
     }
 
     fn set(&mut self, field: Field, text: &'a str) {
-        let mut spans = Vec::with_capacity(text.len() / 6);
-        let mut words = Vec::with_capacity(text.len() / 6);
+        let mut text = text;
+        if text.len() > MAX_FIELD {
+            let mut cut = MAX_FIELD;
+            while !text.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            text = &text[..cut];
+        }
+        let first = self.words.len() as u32;
         let Document {
             arena,
             terms,
             table,
-            occurrences,
+            words,
             ..
         } = self;
         let mut folded = String::new();
@@ -127,11 +145,10 @@ impl<'a> Document<'a> {
             if folded.is_empty() {
                 return;
             }
-            let pos = words.len() as u32;
             let hash = hash_word(&folded);
             let found = table.find(hash, |&id| {
                 let t = terms[id as usize];
-                &arena[t.start as usize..t.end as usize] == folded.as_str()
+                &arena.as_bytes()[t.start as usize..t.end as usize] == folded.as_bytes()
             });
             let id = match found {
                 Some(&id) => id,
@@ -153,19 +170,18 @@ impl<'a> Document<'a> {
                 }
             };
             let term = &mut terms[id as usize];
-            occurrences.push(Occurrence0 {
-                field,
-                pos,
-                next: term.head,
+            words.push(Word {
+                start: start as u32,
+                end: (start + word.len()) as u32,
+                id,
+                prev: term.head,
             });
-            term.head = occurrences.len() as u32 - 1;
-            spans.push((start, start + word.len()));
-            words.push(id);
+            term.head = words.len() as u32 - 1;
         });
         self.fields[field as usize] = FieldText {
             text,
-            spans,
-            words,
+            first,
+            len: self.words.len() as u32 - first,
             folded: OnceCell::new(),
         };
     }
@@ -191,13 +207,25 @@ impl<'a> Document<'a> {
             .copied()
     }
 
+    /// The field and position in it of occurrence `at`.
+    fn locate(&self, at: u32) -> (Field, u32) {
+        for field in Field::ALL {
+            let f = &self.fields[field as usize];
+            if at.wrapping_sub(f.first) < f.len {
+                return (field, at - f.first);
+            }
+        }
+        unreachable!("every occurrence lies in a field")
+    }
+
     /// Where the word with this id occurs, latest first.
     fn postings(&self, id: u32) -> impl Iterator<Item = (Field, u32)> + '_ {
         let mut at = self.terms[id as usize].head;
         std::iter::from_fn(move || {
-            let o = *self.occurrences.get(at as usize)?;
-            at = o.next;
-            Some((o.field, o.pos))
+            let w = *self.words.get(at as usize)?;
+            let found = self.locate(at);
+            at = w.prev;
+            Some(found)
         })
     }
 
@@ -229,15 +257,24 @@ impl<'a> Document<'a> {
             .map(|(id, _)| id as u32)
     }
 
+    /// The occurrence at a position of a field.
+    fn word(&self, field: Field, pos: u32) -> Option<&Word> {
+        let f = &self.fields[field as usize];
+        if pos >= f.len {
+            return None;
+        }
+        self.words.get((f.first + pos) as usize)
+    }
+
     fn word_at(&self, field: Field, pos: u32) -> Option<&str> {
-        let id = *self.fields[field as usize].words.get(pos as usize)?;
-        Some(self.term_text(id))
+        Some(self.term_text(self.word(field, pos)?.id))
     }
 
     /// Byte range of word positions `start..end` of a field.
     fn byte_range(&self, field: Field, start: u32, end: u32) -> (usize, usize) {
-        let spans = &self.fields[field as usize].spans;
-        (spans[start as usize].0, spans[end as usize - 1].1)
+        let first = self.word(field, start).expect("a matched position");
+        let last = self.word(field, end - 1).expect("a matched position");
+        (first.start as usize, last.end as usize)
     }
 }
 
