@@ -261,11 +261,9 @@ pub(super) fn health_transition(
     health: &Health,
     error: Option<&str>,
 ) -> Result<()> {
-    let (url, failing_since, notified): (String, Option<i64>, i64) = conn.query_row(
-        "SELECT url, failing_since, stale_notified FROM feeds WHERE id = ?1",
-        [feed_id],
-        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-    )?;
+    let (url, failing_since, notified): (String, Option<i64>, i64) = conn
+        .prepare_cached("SELECT url, failing_since, stale_notified FROM feeds WHERE id = ?1")?
+        .query_row([feed_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
     let (kind, message) = match (error, failing_since, notified) {
         (Some(error), Some(since), 0) if now - since >= health.stale_after => (
             "stale",

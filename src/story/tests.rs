@@ -134,3 +134,8 @@ fn html_sniffing_cuts_on_a_character_boundary() {
     text.push_str("åååå</body></html>");
     assert!(matches!(parse(&text), Err(FeedError::Html { .. })));
 }
+
+#[test]
+fn hex_is_lower_case_two_digits_a_byte() {
+    assert_eq!(super::hex(&[0x00, 0xab, 0x7f, 0x10]), "00ab7f10");
+}

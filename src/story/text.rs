@@ -79,28 +79,39 @@ pub fn to_plain_text(input: &str) -> String {
         let tag = &rest[1..gt];
         rest = &rest[gt + 1..];
         let closing = tag.starts_with('/');
-        let name: String = tag
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .map(|c| c.to_ascii_lowercase())
-            .collect();
-        if BLOCK_TAGS.contains(&name.as_str()) {
+        let name = tag.trim_start_matches('/');
+        let name = &name[..name
+            .bytes()
+            .position(|b| !b.is_ascii_alphanumeric())
+            .unwrap_or(name.len())];
+        let listed = |tags: &[&str]| tags.iter().any(|t| t.eq_ignore_ascii_case(name));
+        if listed(BLOCK_TAGS) {
             text.space = true;
         }
-        if !closing && !tag.ends_with('/') && SKIPPED_TAGS.contains(&name.as_str()) {
-            // Skip to the matching close tag, case-insensitively.
-            let close = format!("</{name}");
-            let lower = rest.to_ascii_lowercase();
-            rest = match lower.find(&close) {
-                Some(at) => rest[at..].find('>').map_or("", |e| &rest[at + e + 1..]),
-                None => "",
-            };
+        if !closing && !tag.ends_with('/') && listed(SKIPPED_TAGS) {
+            rest = after_close_tag(rest, name);
             text.space = true;
         }
     }
     text.push_run(rest);
     text.out
+}
+
+/// What follows the close tag `</name ...>` (case-insensitive) in `rest`, or nothing
+/// when the element is never closed.
+fn after_close_tag<'t>(rest: &'t str, name: &str) -> &'t str {
+    let mut from = 0;
+    while let Some(at) = rest[from..].find("</") {
+        let tag = &rest[from + at + 2..];
+        let named = tag
+            .get(..name.len())
+            .is_some_and(|n| n.eq_ignore_ascii_case(name));
+        if named {
+            return tag.find('>').map_or("", |end| &tag[end + 1..]);
+        }
+        from += at + 2;
+    }
+    ""
 }
 
 /// Plain text being built, with a space owed before the next word.
@@ -110,21 +121,17 @@ struct Text {
 }
 
 impl Text {
-    fn push_words<'w>(&mut self, words: impl Iterator<Item = &'w str>) {
-        for (i, word) in words.enumerate() {
-            if (i > 0 || self.space) && !self.out.is_empty() {
-                self.out.push(' ');
-            }
-            self.space = false;
-            self.out.push_str(word);
+    /// Appends one word, after a space if one is owed.
+    fn push_word(&mut self, word: &str) {
+        if self.space && !self.out.is_empty() {
+            self.out.push(' ');
         }
+        self.space = false;
+        self.out.push_str(word);
     }
 
     /// Appends text found between tags: entities decoded, whitespace collapsed.
     fn push_run(&mut self, run: &str) {
-        if run.is_empty() {
-            return;
-        }
         let decoded;
         let run = if run.contains('&') {
             decoded = html_escape::decode_html_entities(run);
@@ -132,16 +139,28 @@ impl Text {
         } else {
             run
         };
-        if run.starts_with(char::is_whitespace) {
-            self.space = true;
+        let bytes = run.as_bytes();
+        let (mut i, mut word) = (0, None);
+        while i < bytes.len() {
+            let (space, width) = match bytes[i] {
+                b @ 0..0x80 => (char::from(b).is_whitespace(), 1),
+                _ => {
+                    let c = run[i..].chars().next().expect("a character starts here");
+                    (c.is_whitespace(), c.len_utf8())
+                }
+            };
+            if space {
+                if let Some(start) = word.take() {
+                    self.push_word(&run[start..i]);
+                }
+                self.space = true;
+            } else if word.is_none() {
+                word = Some(i);
+            }
+            i += width;
         }
-        if run.is_ascii() {
-            self.push_words(run.split_ascii_whitespace());
-        } else {
-            self.push_words(run.split_whitespace());
-        }
-        if run.ends_with(char::is_whitespace) {
-            self.space = true;
+        if let Some(start) = word {
+            self.push_word(&run[start..]);
         }
     }
 }
@@ -165,6 +184,19 @@ mod tests {
         let hostile = r#"<script>alert(1)</script><img src=x onerror="alert(2)">Hi<style>p{}</style><!-- c --><SCRIPT>x</SCRIPT>"#;
         assert_eq!(to_plain_text(hostile), "Hi");
         assert_eq!(to_plain_text("ok <script>never closed"), "ok");
+    }
+
+    #[test]
+    fn collapses_unicode_whitespace() {
+        assert_eq!(
+            to_plain_text("a\u{a0}b\u{2003}\u{3000}c \u{85}d\r\n"),
+            "a b c d"
+        );
+        assert_eq!(
+            to_plain_text("Москва\u{a0}— <i>Кремль</i>"),
+            "Москва — Кремль"
+        );
+        assert_eq!(to_plain_text("x<Script type=a>y</SCRIPT >z"), "x z");
     }
 
     #[test]
