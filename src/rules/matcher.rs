@@ -115,8 +115,28 @@ impl<'a> Document<'a> {
         };
         let mut seen = [false; Field::COUNT];
         for (field, text) in fields {
-            if !std::mem::replace(&mut seen[field as usize], true) {
-                doc.set(field, text);
+            if std::mem::replace(&mut seen[field as usize], true) {
+                continue;
+            }
+            // A field with the same text as one already cut (feeds often repeat the
+            // summary as the content) shares its occurrences.
+            let same = Field::ALL.into_iter().find(|&f| {
+                seen[f as usize]
+                    && f != field
+                    && !text.is_empty()
+                    && doc.fields[f as usize].text == text
+            });
+            match same {
+                Some(same) => {
+                    let FieldText { first, len, .. } = doc.fields[same as usize];
+                    doc.fields[field as usize] = FieldText {
+                        text: doc.fields[same as usize].text,
+                        first,
+                        len,
+                        folded: OnceCell::new(),
+                    };
+                }
+                None => doc.set(field, text),
             }
         }
         doc
@@ -207,26 +227,24 @@ impl<'a> Document<'a> {
             .copied()
     }
 
-    /// The field and position in it of occurrence `at`.
-    fn locate(&self, at: u32) -> (Field, u32) {
-        for field in Field::ALL {
+    /// The fields (more than one when fields share their text) and positions in them
+    /// of occurrence `at`.
+    fn locate(&self, at: u32) -> impl Iterator<Item = (Field, u32)> + '_ {
+        Field::ALL.into_iter().filter_map(move |field| {
             let f = &self.fields[field as usize];
-            if at.wrapping_sub(f.first) < f.len {
-                return (field, at - f.first);
-            }
-        }
-        unreachable!("every occurrence lies in a field")
+            (at.wrapping_sub(f.first) < f.len).then(|| (field, at - f.first))
+        })
     }
 
     /// Where the word with this id occurs, latest first.
     fn postings(&self, id: u32) -> impl Iterator<Item = (Field, u32)> + '_ {
         let mut at = self.terms[id as usize].head;
         std::iter::from_fn(move || {
-            let w = *self.words.get(at as usize)?;
-            let found = self.locate(at);
-            at = w.prev;
-            Some(found)
+            let here = at;
+            at = self.words.get(here as usize)?.prev;
+            Some(here)
         })
+        .flat_map(|at| self.locate(at))
     }
 
     /// Where this folded word occurs.

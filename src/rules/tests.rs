@@ -351,6 +351,21 @@ fn parse_errors_name_the_column() {
 }
 
 #[test]
+fn a_summary_repeated_as_content_matches_in_both() {
+    let text = "Peskov said talks";
+    check_in(
+        "content:peskov AND summary:talks",
+        &[(Field::Summary, text), (Field::Content, text)],
+        "summary: Peskov said [talks] | content: [Peskov] said talks",
+    );
+    check_in(
+        "peskov",
+        &[(Field::Summary, text), (Field::Content, text)],
+        "summary: [Peskov] said talks | content: [Peskov] said talks",
+    );
+}
+
+#[test]
 fn spans_of_multiple_fields_are_sorted_and_merged() {
     let q = Query::parse(r#"peace OR "peace talks" OR talks"#).unwrap();
     let doc = Document::new([(Field::Summary, "peace talks"), (Field::Title, "talks")]);
@@ -502,6 +517,36 @@ proptest! {
         for token in tokenize(&text) {
             prop_assert!(text.is_char_boundary(token.start) && text.is_char_boundary(token.end));
             prop_assert_eq!(fold(&text[token.start..token.end]), token.text);
+        }
+    }
+
+    /// A field with the same text as another shares its words: matching must be the
+    /// same as with a copy of the text cut on its own (a trailing space keeps the copy
+    /// from being shared without changing its words).
+    #[test]
+    fn fields_sharing_text_match_like_copies(
+        queries in prop::collection::vec(query_text(), 1..10),
+        title in story_text(),
+        summary in story_text(),
+    ) {
+        let copy = format!("{summary} ");
+        let shared = Document::new([
+            (Field::Title, title.as_str()),
+            (Field::Summary, summary.as_str()),
+            (Field::Content, summary.as_str()),
+        ]);
+        let separate = Document::new([
+            (Field::Title, title.as_str()),
+            (Field::Summary, summary.as_str()),
+            (Field::Content, copy.as_str()),
+        ]);
+        for query in queries.iter().filter_map(|q| Query::parse(q).ok()) {
+            prop_assert_eq!(query.matches(&shared), query.matches(&separate));
+            for scope in ["summary", "content"] {
+                if let Ok(scoped) = Query::parse(&format!("{scope}:({})", query.source())) {
+                    prop_assert_eq!(scoped.matches(&shared), scoped.matches(&separate));
+                }
+            }
         }
     }
 

@@ -237,12 +237,12 @@ fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> 
         .as_ref()
         .map(|t| to_plain_text(&t.content))
         .unwrap_or_default();
-    let content = entry
-        .content
-        .as_ref()
-        .and_then(|c| c.body.as_deref())
-        .map(to_plain_text)
-        .unwrap_or_default();
+    let content = match entry.content.as_ref().and_then(|c| c.body.as_deref()) {
+        // Feeds often repeat the summary as the content: convert it once.
+        Some(body) if entry.summary.as_ref().is_some_and(|s| s.content == body) => summary.clone(),
+        Some(body) => to_plain_text(body),
+        None => String::new(),
+    };
     let link = entry
         .links
         .iter()
