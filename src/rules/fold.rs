@@ -42,6 +42,16 @@ pub(crate) fn fold_into(text: &str, out: &mut String) {
     fold_fully(text, out);
 }
 
+/// The folded form of one word: the word itself when folding would not change it
+/// (ASCII without capitals, most words of a text), else its fold in `buffer`.
+pub(crate) fn fold_word<'w>(word: &'w str, buffer: &'w mut String) -> &'w str {
+    if word.bytes().all(|b| b < 0x80 && !b.is_ascii_uppercase()) {
+        return word;
+    }
+    fold_into(word, buffer);
+    buffer
+}
+
 /// The full fold: decompose fully (which also folds compatibility and width variants),
 /// case fold, decompose again because case folding can produce composed characters,
 /// drop the accents, and recompose what is left (Hangul syllables, for one).

@@ -13,7 +13,7 @@ use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
 use super::Field;
-use super::fold::{FoldedText, fold_into, for_each_word};
+use super::fold::{FoldedText, fold_word, for_each_word};
 use super::parse::{Node, Part};
 
 /// A byte range of one field's original text that helped a query match.
@@ -159,13 +159,13 @@ impl<'a> Document<'a> {
             words,
             ..
         } = self;
-        let mut folded = String::new();
+        let mut buffer = String::new();
         for_each_word(text, |start, word| {
-            fold_into(word, &mut folded);
+            let folded = fold_word(word, &mut buffer);
             if folded.is_empty() {
                 return;
             }
-            let hash = hash_word(&folded);
+            let hash = hash_word(folded);
             let found = table.find(hash, |&id| {
                 let t = terms[id as usize];
                 &arena.as_bytes()[t.start as usize..t.end as usize] == folded.as_bytes()
@@ -175,7 +175,7 @@ impl<'a> Document<'a> {
                 None => {
                     let id = terms.len() as u32;
                     let start = arena.len() as u32;
-                    arena.push_str(&folded);
+                    arena.push_str(folded);
                     terms.push(Term {
                         start,
                         end: arena.len() as u32,

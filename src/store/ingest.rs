@@ -5,11 +5,11 @@
 //! transaction that records its hits and queues their alerts, so a crash at any instant
 //! either loses the whole fetch (and it is fetched again) or keeps all of it.
 
-use rusqlite::{OptionalExtension, Transaction, params};
+use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::feeds::{Health, health_transition};
-use super::{Result, Store};
+use super::{Result, Store, WriteTx};
 use crate::rules::Span;
 use crate::story::{Story, hex};
 
@@ -85,7 +85,7 @@ impl Store {
         now: i64,
         max_age: i64,
     ) -> Result<IngestOutcome> {
-        let tx = self.conn.transaction()?;
+        let tx = WriteTx::begin(&self.conn)?;
         let mut outcome = IngestOutcome::default();
         for item in incoming {
             let (story_id, changed) = upsert_story(&tx, feed_id, &item.story, now, &mut outcome)?;
@@ -165,7 +165,7 @@ impl Store {
 /// Finds or inserts the story; returns its id and whether it is new or its text changed
 /// (and so must be matched).
 fn upsert_story(
-    tx: &Transaction<'_>,
+    tx: &WriteTx<'_>,
     feed_id: i64,
     story: &Story,
     now: i64,

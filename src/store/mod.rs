@@ -191,6 +191,45 @@ impl Store {
     }
 }
 
+/// A write transaction begun and committed with cached statements, for the writes
+/// made once per feed (rusqlite's own transactions prepare `BEGIN` and `COMMIT` anew
+/// every time). Rolled back if dropped uncommitted.
+pub(crate) struct WriteTx<'c> {
+    conn: &'c Connection,
+    open: bool,
+}
+
+impl<'c> WriteTx<'c> {
+    pub(crate) fn begin(conn: &'c Connection) -> Result<Self> {
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        Ok(WriteTx { conn, open: true })
+    }
+
+    pub(crate) fn commit(mut self) -> Result<()> {
+        self.conn.prepare_cached("COMMIT")?.execute([])?;
+        self.open = false;
+        Ok(())
+    }
+}
+
+impl std::ops::Deref for WriteTx<'_> {
+    type Target = Connection;
+
+    fn deref(&self) -> &Connection {
+        self.conn
+    }
+}
+
+impl Drop for WriteTx<'_> {
+    fn drop(&mut self) {
+        if self.open && !self.conn.is_autocommit() {
+            if let Err(error) = self.conn.execute_batch("ROLLBACK") {
+                tracing::error!(%error, "could not roll back a failed write");
+            }
+        }
+    }
+}
+
 type Job = Box<dyn FnOnce(&mut Store) + Send>;
 
 /// The store on a thread of its own, for async code: jobs run one at a time, in order,

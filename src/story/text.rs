@@ -131,6 +131,9 @@ impl Text {
     }
 
     /// Appends text found between tags: entities decoded, whitespace collapsed.
+    ///
+    /// Text is copied in pieces as long as its words are separated by single spaces,
+    /// which is most prose, rather than word by word.
     fn push_run(&mut self, run: &str) {
         let decoded;
         let run = if run.contains('&') {
@@ -140,28 +143,41 @@ impl Text {
             run
         };
         let bytes = run.as_bytes();
-        let (mut i, mut word) = (0, None);
+        let mut i = 0;
         while i < bytes.len() {
-            let (space, width) = match bytes[i] {
-                b @ 0..0x80 => (char::from(b).is_whitespace(), 1),
-                _ => {
-                    let c = run[i..].chars().next().expect("a character starts here");
-                    (c.is_whitespace(), c.len_utf8())
-                }
-            };
-            if space {
-                if let Some(start) = word.take() {
-                    self.push_word(&run[start..i]);
-                }
+            let space = whitespace_at(run, i);
+            if space > 0 {
                 self.space = true;
-            } else if word.is_none() {
-                word = Some(i);
+                i += space;
+                continue;
             }
-            i += width;
+            let start = i;
+            while i < bytes.len() {
+                match bytes[i] {
+                    // Printable ASCII other than the space.
+                    0x21..=0x7E => i += 1,
+                    // A lone space between two words stays inside the piece.
+                    b' ' if i + 1 < bytes.len() && whitespace_at(run, i + 1) == 0 => i += 1,
+                    _ => match whitespace_at(run, i) {
+                        0 => i += run[i..].chars().next().map_or(1, char::len_utf8),
+                        _ => break,
+                    },
+                }
+            }
+            self.push_word(&run[start..i]);
         }
-        if let Some(start) = word {
-            self.push_word(&run[start..]);
-        }
+    }
+}
+
+/// The byte length of the whitespace character at byte `i` of `text`, or 0.
+fn whitespace_at(text: &str, i: usize) -> usize {
+    match text.as_bytes()[i] {
+        b @ 0..0x80 => usize::from(char::from(b).is_whitespace()),
+        _ => text[i..]
+            .chars()
+            .next()
+            .filter(|c| c.is_whitespace())
+            .map_or(0, char::len_utf8),
     }
 }
 
@@ -197,6 +213,17 @@ mod tests {
             "Москва — Кремль"
         );
         assert_eq!(to_plain_text("x<Script type=a>y</SCRIPT >z"), "x z");
+    }
+
+    proptest::proptest! {
+        /// Text without markup comes out as its words joined by single spaces.
+        #[test]
+        fn collapses_whitespace_like_split_whitespace(
+            text in "[a-cé—Ж \t\n\r\u{a0}\u{2003}\u{b}\u{1}]{0,30}"
+        ) {
+            let words: Vec<&str> = text.split_whitespace().collect();
+            proptest::prop_assert_eq!(to_plain_text(&text), words.join(" "));
+        }
     }
 
     #[test]
