@@ -15,7 +15,9 @@ use url::Url;
 use crate::config::{Config, Feed, Rule};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::rules::RuleSet;
-use crate::store::{FetchMeta, Incoming, IncomingHit, IngestOutcome, StoreError, StoreHandle};
+use crate::store::{
+    FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, StoreError, StoreHandle,
+};
 use crate::story::{FeedError, ParsedFeed, Story, parse_feed};
 
 /// The longest a feed's own caching hints (`max-age`, `<ttl>`) may stretch its interval.
@@ -278,7 +280,13 @@ pub async fn ingest_feed(
     };
     let max_age = config.alerts.max_age.as_secs() as i64;
     let outcome = store
-        .call(move |s| s.ingest(feed_id, &meta, &incoming, now, max_age))
+        .ingest(IngestJob {
+            feed_id,
+            meta,
+            incoming,
+            now,
+            max_age,
+        })
         .await?;
     Ok(FeedReport {
         url: url.clone(),

@@ -72,6 +72,17 @@ fn alert_id(story_id: i64, channel: &str, rules: &[String]) -> String {
     hex(&h.finalize()[..16])
 }
 
+/// One successful fetch of a feed, ready to be written.
+#[derive(Debug, Clone)]
+pub struct IngestJob {
+    pub feed_id: i64,
+    pub meta: FetchMeta,
+    pub incoming: Vec<Incoming>,
+    pub now: i64,
+    /// Stories published more than this many seconds before `now` are never alerted.
+    pub max_age: i64,
+}
+
 impl Store {
     /// Writes one successful fetch of a feed in one transaction: the feed's new state,
     /// new and updated stories, hits for rules that had not hit them before, and an
@@ -86,80 +97,123 @@ impl Store {
         max_age: i64,
     ) -> Result<IngestOutcome> {
         let tx = WriteTx::begin(&self.conn)?;
-        let mut outcome = IngestOutcome::default();
-        for item in incoming {
-            let (story_id, changed) = upsert_story(&tx, feed_id, &item.story, now, &mut outcome)?;
-            if !changed {
-                continue; // unchanged text: it was matched when it last changed
-            }
-            let mut new_rules: Vec<&IncomingHit> = Vec::new();
-            for hit in &item.hits {
-                let spans = serde_json::to_string(&hit.spans).expect("spans serialise");
-                let inserted = tx.prepare_cached(
-                    "INSERT INTO hits (story_id, rule, spans, detected_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (story_id, rule) DO NOTHING",
-                )?
-                .execute(
-                    params![story_id, hit.rule, spans, now],
-                )?;
-                if inserted > 0 {
-                    new_rules.push(hit);
-                }
-            }
-            outcome.new_hits += new_rules.len();
-            let published = item.story.date().map(|d| d.timestamp());
-            if new_rules.is_empty() || published.is_some_and(|p| p < now - max_age) {
-                continue;
-            }
-            // One alert per channel, naming every newly hit rule routed to it.
-            let mut channels: Vec<&str> = new_rules
-                .iter()
-                .flat_map(|h| h.channels.iter().map(String::as_str))
-                .collect();
-            channels.sort_unstable();
-            channels.dedup();
-            for channel in channels {
-                let rules: Vec<String> = new_rules
-                    .iter()
-                    .filter(|h| h.channels.iter().any(|c| c == channel))
-                    .map(|h| h.rule.clone())
-                    .collect();
-                tx.prepare_cached(
-                    "INSERT INTO outbox (alert_id, story_id, channel, rules, next_attempt, created)
-                     VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-                )?
-                .execute(params![
-                    alert_id(story_id, channel, &rules),
-                    story_id,
-                    channel,
-                    serde_json::to_string(&rules).expect("rules serialise"),
-                    now
-                ])?;
-                outcome.alerts_queued += 1;
-            }
-        }
-        tx.prepare_cached(
-            "UPDATE feeds SET status = 'ok', etag = ?2, last_modified = ?3, title = COALESCE(?4, title),
-                 encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
-                 consecutive_errors = 0, failing_since = NULL, last_error = NULL
-             WHERE id = ?1",
-        )?
-        .execute(
-            params![
-                feed_id,
-                meta.etag,
-                meta.last_modified,
-                meta.title,
-                meta.encoding,
-                (!meta.repairs.is_empty()).then(|| serde_json::to_string(&meta.repairs).expect("repairs serialise")),
-                now,
-                meta.next_due
-            ],
-        )?;
-        health_transition(&tx, feed_id, now, &meta.health, None)?;
+        let outcome = write_fetch(&tx, feed_id, meta, incoming, now, max_age)?;
         tx.commit()?;
+        self.ingest_commits += 1;
         Ok(outcome)
     }
+
+    /// Writes several fetches in one transaction (group commit): each feed's writes are
+    /// still all-or-nothing, and a group costs one commit instead of one per feed —
+    /// most of a write's cost when feeds arrive faster than they are written. Should
+    /// any write of the group fail, the group is rolled back and each feed is written
+    /// on its own, so one feed's failure never costs the others theirs.
+    pub fn ingest_group(&mut self, jobs: &[IngestJob]) -> Vec<Result<IngestOutcome>> {
+        if jobs.len() > 1 {
+            let grouped = WriteTx::begin(&self.conn).and_then(|tx| {
+                let outcomes = jobs
+                    .iter()
+                    .map(|j| write_fetch(&tx, j.feed_id, &j.meta, &j.incoming, j.now, j.max_age))
+                    .collect::<Result<Vec<_>>>()?;
+                tx.commit()?;
+                Ok(outcomes)
+            });
+            match grouped {
+                Ok(outcomes) => {
+                    self.ingest_commits += 1;
+                    return outcomes.into_iter().map(Ok).collect();
+                }
+                Err(error) => {
+                    tracing::debug!(%error, feeds = jobs.len(), "a group write failed; writing its feeds one by one");
+                }
+            }
+        }
+        jobs.iter()
+            .map(|j| self.ingest(j.feed_id, &j.meta, &j.incoming, j.now, j.max_age))
+            .collect()
+    }
+}
+
+/// The writes of one fetch, inside the caller's transaction.
+fn write_fetch(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    meta: &FetchMeta,
+    incoming: &[Incoming],
+    now: i64,
+    max_age: i64,
+) -> Result<IngestOutcome> {
+    let mut outcome = IngestOutcome::default();
+    for item in incoming {
+        let (story_id, changed) = upsert_story(tx, feed_id, &item.story, now, &mut outcome)?;
+        if !changed {
+            continue; // unchanged text: it was matched when it last changed
+        }
+        let mut new_rules: Vec<&IncomingHit> = Vec::new();
+        for hit in &item.hits {
+            let spans = serde_json::to_string(&hit.spans).expect("spans serialise");
+            let inserted = tx
+                .prepare_cached(
+                    "INSERT INTO hits (story_id, rule, spans, detected_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (story_id, rule) DO NOTHING",
+                )?
+                .execute(params![story_id, hit.rule, spans, now])?;
+            if inserted > 0 {
+                new_rules.push(hit);
+            }
+        }
+        outcome.new_hits += new_rules.len();
+        let published = item.story.date().map(|d| d.timestamp());
+        if new_rules.is_empty() || published.is_some_and(|p| p < now - max_age) {
+            continue;
+        }
+        // One alert per channel, naming every newly hit rule routed to it.
+        let mut channels: Vec<&str> = new_rules
+            .iter()
+            .flat_map(|h| h.channels.iter().map(String::as_str))
+            .collect();
+        channels.sort_unstable();
+        channels.dedup();
+        for channel in channels {
+            let rules: Vec<String> = new_rules
+                .iter()
+                .filter(|h| h.channels.iter().any(|c| c == channel))
+                .map(|h| h.rule.clone())
+                .collect();
+            tx.prepare_cached(
+                "INSERT INTO outbox (alert_id, story_id, channel, rules, next_attempt, created)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+            )?
+            .execute(params![
+                alert_id(story_id, channel, &rules),
+                story_id,
+                channel,
+                serde_json::to_string(&rules).expect("rules serialise"),
+                now
+            ])?;
+            outcome.alerts_queued += 1;
+        }
+    }
+    tx.prepare_cached(
+        "UPDATE feeds SET status = 'ok', etag = ?2, last_modified = ?3, title = COALESCE(?4, title),
+             encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
+             consecutive_errors = 0, failing_since = NULL, last_error = NULL
+         WHERE id = ?1",
+    )?
+    .execute(
+        params![
+            feed_id,
+            meta.etag,
+            meta.last_modified,
+            meta.title,
+            meta.encoding,
+            (!meta.repairs.is_empty()).then(|| serde_json::to_string(&meta.repairs).expect("repairs serialise")),
+            now,
+            meta.next_due
+        ],
+    )?;
+    health_transition(tx, feed_id, now, &meta.health, None)?;
+    Ok(outcome)
 }
 
 /// Finds or inserts the story; returns its id and whether it is new or its text changed

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use feeds::{FeedRow, FeedStatus, Health};
 pub use hits::{Delivery, HitRow, StoredStory};
-pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestOutcome};
+pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome};
 pub use outbox::{AlertState, DueAlert, DueNotice, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.
@@ -53,6 +53,9 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// An open database.
 pub struct Store {
     conn: Connection,
+    /// Transactions that wrote fetched feeds, for diagnostics: with group commit there
+    /// may be fewer than feeds written.
+    ingest_commits: u64,
 }
 
 impl std::fmt::Debug for Store {
@@ -112,7 +115,10 @@ impl Store {
             .map_err(open_err)?;
         conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
             .map_err(open_err)?;
-        let mut store = Store { conn };
+        let mut store = Store {
+            conn,
+            ingest_commits: 0,
+        };
         store.migrate(path)?;
         Ok(store)
     }
@@ -141,6 +147,11 @@ impl Store {
             tx.commit()?;
             tracing::debug!(version = version + 1, "database migrated");
         }
+    }
+
+    /// How many transactions have written fetched feeds since the store was opened.
+    pub fn ingest_commits(&self) -> u64 {
+        self.ingest_commits
     }
 
     /// The schema version the database is at.
@@ -233,22 +244,59 @@ impl Drop for WriteTx<'_> {
 
 type Job = Box<dyn FnOnce(&mut Store) + Send>;
 
+/// The most fetches written in one group.
+const MAX_GROUP: usize = 64;
+
+/// What the store thread is asked to do.
+enum Message {
+    Job(Job),
+    Ingest(
+        Box<IngestJob>,
+        tokio::sync::oneshot::Sender<Result<IngestOutcome>>,
+    ),
+}
+
 /// The store on a thread of its own, for async code: jobs run one at a time, in order,
-/// off the async workers.
+/// off the async workers. Fetches waiting to be written when the thread gets to them
+/// are written together, in one transaction ([`Store::ingest_group`]).
 #[derive(Clone, Debug)]
 pub struct StoreHandle {
-    jobs: std::sync::mpsc::Sender<Job>,
+    jobs: std::sync::mpsc::Sender<Message>,
 }
 
 impl StoreHandle {
     /// Moves the store to a new thread.
     pub fn spawn(mut store: Store) -> StoreHandle {
-        let (jobs, queue) = std::sync::mpsc::channel::<Job>();
+        let (jobs, queue) = std::sync::mpsc::channel::<Message>();
         std::thread::Builder::new()
             .name("newshound-store".into())
             .spawn(move || {
-                while let Ok(job) = queue.recv() {
-                    job(&mut store);
+                let mut next = None;
+                while let Some(message) = next.take().or_else(|| queue.recv().ok()) {
+                    match message {
+                        Message::Job(job) => job(&mut store),
+                        Message::Ingest(job, reply) => {
+                            let (mut group, mut replies) = (vec![*job], vec![reply]);
+                            while group.len() < MAX_GROUP {
+                                match queue.try_recv() {
+                                    Ok(Message::Ingest(job, reply)) => {
+                                        group.push(*job);
+                                        replies.push(reply);
+                                    }
+                                    Ok(other) => {
+                                        next = Some(other);
+                                        break;
+                                    }
+                                    Err(_) => break,
+                                }
+                            }
+                            for (reply, result) in
+                                replies.into_iter().zip(store.ingest_group(&group))
+                            {
+                                let _ = reply.send(result);
+                            }
+                        }
+                    }
                 }
             })
             .expect("the store thread starts");
@@ -263,11 +311,49 @@ impl StoreHandle {
     {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
-            .send(Box::new(move |store| {
+            .send(Message::Job(Box::new(move |store| {
                 let _ = reply.send(f(store));
-            }))
+            })))
             .map_err(|_| StoreError::Gone)?;
         answer.await.map_err(|_| StoreError::Gone)?
+    }
+
+    /// Queues a fetch to be written; the answer arrives once it is committed.
+    pub fn send_ingest(&self, job: IngestJob) -> Result<PendingIngest> {
+        let (reply, answer) = tokio::sync::oneshot::channel();
+        self.jobs
+            .send(Message::Ingest(Box::new(job), reply))
+            .map_err(|_| StoreError::Gone)?;
+        Ok(PendingIngest(answer))
+    }
+
+    /// Writes a fetch (with any others waiting) and returns what it changed.
+    pub async fn ingest(&self, job: IngestJob) -> Result<IngestOutcome> {
+        self.send_ingest(job)?.await
+    }
+}
+
+/// A fetch queued on the store thread, not yet known to be written.
+#[derive(Debug)]
+pub struct PendingIngest(tokio::sync::oneshot::Receiver<Result<IngestOutcome>>);
+
+impl PendingIngest {
+    /// Waits, blocking the thread, for the write (for callers outside async code).
+    pub fn wait(self) -> Result<IngestOutcome> {
+        self.0.blocking_recv().map_err(|_| StoreError::Gone)?
+    }
+}
+
+impl std::future::Future for PendingIngest {
+    type Output = Result<IngestOutcome>;
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Self::Output> {
+        std::pin::Pin::new(&mut self.0)
+            .poll(cx)
+            .map(|answer| answer.map_err(|_| StoreError::Gone)?)
     }
 }
 

@@ -275,3 +275,116 @@ fn two_processes_creating_the_database_at_once_both_succeed() {
         );
     }
 }
+
+fn job(feed_id: i64, incoming: Vec<Incoming>, now: i64) -> IngestJob {
+    IngestJob {
+        feed_id,
+        meta: FetchMeta::default(),
+        incoming,
+        now,
+        max_age: DAY,
+    }
+}
+
+#[test]
+fn a_group_writes_like_its_feeds_one_by_one() {
+    let (mut store, a, b) = setup();
+    let jobs = [
+        job(
+            a,
+            vec![Incoming {
+                story: story("guid:a1", Some("https://news.example/x"), "from A"),
+                hits: vec![hit("R1")],
+            }],
+            1000,
+        ),
+        // The same link from another feed, in the same group: still one story, and
+        // only the rule new to it is a new hit.
+        job(
+            b,
+            vec![Incoming {
+                story: story("guid:b7", Some("https://news.example/x"), "from B"),
+                hits: vec![hit("R1"), hit("R2")],
+            }],
+            1000,
+        ),
+    ];
+    let outcomes: Vec<IngestOutcome> = store
+        .ingest_group(&jobs)
+        .into_iter()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(store.ingest_commits(), 1, "one transaction for the group");
+    assert_eq!((outcomes[0].new_stories, outcomes[0].new_hits), (1, 1));
+    assert_eq!((outcomes[1].new_stories, outcomes[1].new_hits), (0, 1));
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM hits"), 2);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM feeds WHERE status = 'ok'"),
+        2
+    );
+}
+
+#[test]
+fn one_failing_feed_does_not_cost_its_group_the_others() {
+    let (mut store, a, b) = setup();
+    let one = |id: &str| {
+        vec![Incoming {
+            story: story(id, None, id),
+            hits: vec![hit("R")],
+        }]
+    };
+    // No feed 9999: its story breaks the foreign key, and that write fails.
+    let jobs = [
+        job(a, one("guid:1"), 1000),
+        job(9999, one("guid:2"), 1000),
+        job(b, one("guid:3"), 1000),
+    ];
+    let results = store.ingest_group(&jobs);
+    assert!(results[0].is_ok() && results[2].is_ok(), "{results:?}");
+    assert!(results[1].is_err());
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
+}
+
+#[tokio::test]
+async fn fetches_queued_behind_the_store_thread_are_written_together() {
+    let (store, a, b) = setup();
+    let handle = StoreHandle::spawn(store);
+    // Hold the store thread until every fetch is queued behind it.
+    let (open, gate) = std::sync::mpsc::channel::<()>();
+    let (holding, held_now) = tokio::sync::oneshot::channel();
+    let held = tokio::spawn({
+        let handle = handle.clone();
+        async move {
+            handle
+                .call(move |_| {
+                    let _ = holding.send(());
+                    gate.recv().ok();
+                    Ok(())
+                })
+                .await
+        }
+    });
+    held_now.await.unwrap();
+    let pending: Vec<PendingIngest> = (0..10)
+        .map(|i| {
+            let feed = if i % 2 == 0 { a } else { b };
+            let incoming = vec![Incoming {
+                story: story(&format!("guid:{i}"), None, "t"),
+                hits: vec![hit("R")],
+            }];
+            handle.send_ingest(job(feed, incoming, 1000)).unwrap()
+        })
+        .collect();
+    open.send(()).unwrap();
+    held.await.unwrap().unwrap();
+    for answer in pending {
+        assert_eq!(answer.await.unwrap().new_stories, 1);
+    }
+    let (commits, stories) = handle
+        .call(|s| Ok((s.ingest_commits(), count(s, "SELECT COUNT(*) FROM stories"))))
+        .await
+        .unwrap();
+    assert_eq!((commits, stories), (1, 10));
+}
