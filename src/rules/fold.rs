@@ -196,10 +196,25 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 /// chunk at a time: ASCII chunks, the bulk of most feeds, go through a fast path that
 /// applies the same UAX #29 rules, and the rest through `unicode-segmentation`.
 pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(usize, &str)) {
-    let base = text.as_ptr() as usize;
-    for chunk in text.split_ascii_whitespace() {
-        let offset = chunk.as_ptr() as usize - base;
-        if chunk.is_ascii() {
+    let bytes = text.as_bytes();
+    let mut end = 0;
+    loop {
+        // The next whitespace-separated chunk, noting on the way whether it is ASCII.
+        let Some(offset) = bytes[end..]
+            .iter()
+            .position(|b| !b.is_ascii_whitespace())
+            .map(|skip| end + skip)
+        else {
+            break;
+        };
+        let mut ascii = true;
+        end = offset;
+        while let Some(&b) = bytes.get(end).filter(|b| !b.is_ascii_whitespace()) {
+            ascii &= b.is_ascii();
+            end += 1;
+        }
+        let chunk = &text[offset..end];
+        if ascii {
             ascii_words(chunk, |start, word| f(offset + start, word));
         } else if chunk
             .chars()
@@ -248,12 +263,23 @@ fn split_apostrophes(word: &str, mut f: impl FnMut(usize, &str)) {
     }
 }
 
+/// The ASCII bytes that make up words: letters, digits and `_`.
+static WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
+
 /// UAX #29 word boundaries restricted to ASCII, with apostrophes splitting words:
 /// letters, digits and `_` form words; `.` joins letters to letters and digits to
 /// digits, `:` joins letters, and `,` and `;` join digits ("U.S", "3.5", "1,000").
 fn ascii_words(text: &str, mut f: impl FnMut(usize, &str)) {
     let bytes = text.as_bytes();
-    let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_';
+    let is_word = |b: u8| WORD_BYTES[usize::from(b)];
     let mut i = 0;
     while i < bytes.len() {
         if !is_word(bytes[i]) {
@@ -425,7 +451,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn ascii_fast_path_agrees_with_unicode_segmentation(
-            text in "[a-c0-2_.:,;' \u{A0}\u{A3}\u{AB}\u{B0}\u{BB}\u{2013}\u{2014}\u{2018}\u{2019}\u{201C}\u{201D}\u{201E}\u{2022}\u{2026}\u{2032}\u{2033}\u{20AC}\u{2122}\u{3001}\u{3002}\u{2BC}\u{B7}é-]{0,24}"
+            text in "[a-c0-2_.:,;' \\t\\n\u{A0}\u{A3}\u{AB}\u{B0}\u{BB}\u{2013}\u{2014}\u{2018}\u{2019}\u{201C}\u{201D}\u{201E}\u{2022}\u{2026}\u{2032}\u{2033}\u{20AC}\u{2122}\u{3001}\u{3002}\u{2BC}\u{B7}é-]{0,24}"
         ) {
             let mut fast = Vec::new();
             for_each_word(&text, |s, w| fast.push((s, w.to_owned())));

@@ -11,8 +11,10 @@
 //! The keys are a necessary condition, never a sufficient one, so indexed results equal
 //! evaluating every rule; a property test holds the two to that.
 
+use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
+use super::matcher::hash_word;
 use super::parse::Node;
 use super::{Document, Query, Span};
 
@@ -29,7 +31,9 @@ pub struct RuleHit {
 #[derive(Debug, Default)]
 pub struct RuleSet {
     queries: Vec<Query>,
-    exact: FxHashMap<Box<str>, Vec<u32>>,
+    /// Exact words and their rules, hashed by [`hash_word`] (a story's words come
+    /// with that hash already computed).
+    exact: HashTable<(Box<str>, Vec<u32>)>,
     prefixes: FxHashMap<Box<str>, Vec<u32>>,
     /// Distinct byte lengths of the keys in `prefixes`, ascending.
     prefix_lengths: Vec<usize>,
@@ -126,11 +130,24 @@ impl RuleSet {
             };
             rule_keys.dedup();
             for key in rule_keys {
-                let (map, word) = match key {
-                    Key::Exact(w) => (&mut set.exact, w),
-                    Key::Prefix(p) => (&mut set.prefixes, p),
+                let rules = match key {
+                    Key::Exact(word) => {
+                        let hash = hash_word(&word);
+                        match set.exact.find_mut(hash, |(w, _)| **w == *word) {
+                            Some((_, rules)) => rules,
+                            None => {
+                                &mut set
+                                    .exact
+                                    .insert_unique(hash, (word.into(), Vec::new()), |(w, _)| {
+                                        hash_word(w)
+                                    })
+                                    .into_mut()
+                                    .1
+                            }
+                        }
+                    }
+                    Key::Prefix(prefix) => set.prefixes.entry(prefix.into()).or_default(),
                 };
-                let rules = map.entry(word.into()).or_default();
                 if rules.last() != Some(&i) {
                     rules.push(i);
                 }
@@ -184,8 +201,8 @@ impl RuleSet {
             }
         };
         mark(&self.unindexed);
-        for word in doc.words() {
-            if let Some(rules) = self.exact.get(word) {
+        for (word, hash) in doc.hashed_words() {
+            if let Some((_, rules)) = self.exact.find(hash, |(w, _)| **w == *word) {
                 mark(rules);
             }
             if !self.may_have_prefix_key(word) {

@@ -69,6 +69,8 @@ struct Term {
     head: u32,
     /// The word's first four bytes (zero-padded), to test prefixes without the arena.
     lead: u32,
+    /// The word's hash, kept so that looking it up elsewhere need not hash it again.
+    hash: u64,
 }
 
 /// One occurrence of a word.
@@ -91,7 +93,8 @@ fn lead(word: &[u8]) -> u32 {
     u32::from_le_bytes(bytes)
 }
 
-fn hash_word(word: &str) -> u64 {
+/// The hash of a folded word, as the document and the rule index compute it.
+pub(crate) fn hash_word(word: &str) -> u64 {
     FxBuildHasher.hash_one(word)
 }
 
@@ -181,11 +184,9 @@ impl<'a> Document<'a> {
                         end: arena.len() as u32,
                         head: NONE,
                         lead: lead(folded.as_bytes()),
+                        hash,
                     });
-                    table.insert_unique(hash, id, |&id| {
-                        let t = terms[id as usize];
-                        hash_word(&arena[t.start as usize..t.end as usize])
-                    });
+                    table.insert_unique(hash, id, |&id| terms[id as usize].hash);
                     id
                 }
             };
@@ -214,6 +215,13 @@ impl<'a> Document<'a> {
     /// Every distinct folded word of the story, in all fields.
     pub fn words(&self) -> impl Iterator<Item = &str> {
         (0..self.terms.len() as u32).map(|id| self.term_text(id))
+    }
+
+    /// Every distinct folded word of the story with its [`hash_word`].
+    pub(crate) fn hashed_words(&self) -> impl Iterator<Item = (&str, u64)> {
+        self.terms
+            .iter()
+            .map(|t| (&self.arena[t.start as usize..t.end as usize], t.hash))
     }
 
     fn folded(&self, field: Field) -> &FoldedText {

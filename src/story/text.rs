@@ -157,6 +157,7 @@ impl Text {
                     // Printable ASCII other than the space.
                     0x21..=0x7E => i += 1,
                     // A lone space between two words stays inside the piece.
+                    b' ' if matches!(bytes.get(i + 1), Some(0x21..=0x7E)) => i += 2,
                     b' ' if i + 1 < bytes.len() && whitespace_at(run, i + 1) == 0 => i += 1,
                     _ => match whitespace_at(run, i) {
                         0 => i += run[i..].chars().next().map_or(1, char::len_utf8),
