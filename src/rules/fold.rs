@@ -198,15 +198,12 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(usize, &str)) {
     let bytes = text.as_bytes();
     let mut end = 0;
-    loop {
-        // The next whitespace-separated chunk, noting on the way whether it is ASCII.
-        let Some(offset) = bytes[end..]
-            .iter()
-            .position(|b| !b.is_ascii_whitespace())
-            .map(|skip| end + skip)
-        else {
-            break;
-        };
+    // Each whitespace-separated chunk, noting on the way whether it is ASCII.
+    while let Some(offset) = bytes[end..]
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .map(|skip| end + skip)
+    {
         let mut ascii = true;
         end = offset;
         while let Some(&b) = bytes.get(end).filter(|b| !b.is_ascii_whitespace()) {
