@@ -45,11 +45,25 @@ pub struct Document<'a> {
     terms: Vec<Term>,
     /// Word ids, hashed by their text.
     table: HashTable<u32>,
+    /// Per bucket of a word's first two bytes, the latest word id in it; `chain` links
+    /// each word to the previous one of its bucket. Prefix searches walk one bucket.
+    buckets: [u32; BUCKETS],
+    chain: Vec<u32>,
     /// Every word occurrence, field after field in the order they were given.
     words: Vec<Word>,
 }
 
 const NONE: u32 = u32::MAX;
+
+const BUCKETS: usize = 256;
+
+/// The bucket of a word of at least two bytes.
+fn bucket(word: &[u8]) -> usize {
+    match word {
+        [a, b, ..] => (usize::from(*a) * 31 + usize::from(*b)) % BUCKETS,
+        _ => 0,
+    }
+}
 
 #[derive(Debug, Default)]
 struct FieldText<'a> {
@@ -114,6 +128,8 @@ impl<'a> Document<'a> {
             arena: String::with_capacity(bytes / 4),
             terms: Vec::with_capacity(bytes / 16),
             table: HashTable::with_capacity(bytes / 16),
+            buckets: [NONE; BUCKETS],
+            chain: Vec::with_capacity(bytes / 16),
             words: Vec::with_capacity(bytes / 6),
         };
         let mut seen = [false; Field::COUNT];
@@ -159,6 +175,8 @@ impl<'a> Document<'a> {
             arena,
             terms,
             table,
+            buckets,
+            chain,
             words,
             ..
         } = self;
@@ -187,6 +205,8 @@ impl<'a> Document<'a> {
                         hash,
                     });
                     table.insert_unique(hash, id, |&id| terms[id as usize].hash);
+                    let b = bucket(folded.as_bytes());
+                    chain.push(std::mem::replace(&mut buckets[b], id));
                     id
                 }
             };
@@ -271,16 +291,25 @@ impl<'a> Document<'a> {
         let mask = u32::MAX.checked_shr(32 - 8 * known as u32).unwrap_or(0);
         let wanted = lead(prefix);
         let arena = self.arena.as_bytes();
-        self.terms
-            .iter()
-            .enumerate()
-            .filter(move |(_, t)| {
-                t.lead & mask == wanted
-                    && (t.end - t.start) as usize >= prefix.len()
-                    && (known == prefix.len()
-                        || arena[t.start as usize..t.end as usize].starts_with(prefix))
-            })
-            .map(|(id, _)| id as u32)
+        // A prefix of two bytes or more looks only in its bucket; a shorter one in all.
+        let (mut next, mut all) = match prefix.len() {
+            0 | 1 => (NONE, 0..self.terms.len() as u32),
+            _ => (self.buckets[bucket(prefix)], 0..0),
+        };
+        let ids = std::iter::from_fn(move || match next {
+            NONE => all.next(),
+            id => {
+                next = self.chain[id as usize];
+                Some(id)
+            }
+        });
+        ids.filter(move |&id| {
+            let t = self.terms[id as usize];
+            t.lead & mask == wanted
+                && (t.end - t.start) as usize >= prefix.len()
+                && (known == prefix.len()
+                    || arena[t.start as usize..t.end as usize].starts_with(prefix))
+        })
     }
 
     /// The occurrence at a position of a field.
@@ -549,4 +578,29 @@ fn near_occurrences(
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Prefix search walks one bucket for prefixes of two bytes or more and every word
+    /// for shorter ones; both must find exactly the words a plain filter finds.
+    #[test]
+    fn words_with_prefix_finds_every_word_with_it() {
+        let text = "Peskov peskova pest p pe Песков песок apex a ap peace Pentagon ペスコフ";
+        let doc = Document::new([(Field::Title, text), (Field::Content, "people pep")]);
+        for prefix in [
+            "", "p", "pe", "pes", "pesk", "peskov", "peskovs", "пе", "пес", "a", "ап", "ペ", "zz",
+        ] {
+            let mut found: Vec<&str> = doc
+                .words_with_prefix(prefix)
+                .map(|id| doc.term_text(id))
+                .collect();
+            found.sort_unstable();
+            let mut expected: Vec<&str> = doc.words().filter(|w| w.starts_with(prefix)).collect();
+            expected.sort_unstable();
+            assert_eq!(found, expected, "{prefix:?}");
+        }
+    }
 }
