@@ -105,32 +105,48 @@ impl Store {
 
     /// Writes several fetches in one transaction (group commit): each feed's writes are
     /// still all-or-nothing, and a group costs one commit instead of one per feed —
-    /// most of a write's cost when feeds arrive faster than they are written. Should
-    /// any write of the group fail, the group is rolled back and each feed is written
-    /// on its own, so one feed's failure never costs the others theirs.
+    /// most of a write's cost when feeds arrive faster than they are written.
+    ///
+    /// The write lock is taken first, so a database held by another process fails the
+    /// whole group at once (after the busy timeout), as it would fail each feed. Should
+    /// one feed's own writes fail, the group is rolled back and each feed is written on
+    /// its own, so that feed's failure costs no other feed its write.
     pub fn ingest_group(&mut self, jobs: &[IngestJob]) -> Vec<Result<IngestOutcome>> {
-        if jobs.len() > 1 {
-            let grouped = WriteTx::begin(&self.conn).and_then(|tx| {
-                let outcomes = jobs
-                    .iter()
-                    .map(|j| write_fetch(&tx, j.feed_id, &j.meta, &j.incoming, j.now, j.max_age))
-                    .collect::<Result<Vec<_>>>()?;
-                tx.commit()?;
-                Ok(outcomes)
-            });
-            match grouped {
-                Ok(outcomes) => {
-                    self.ingest_commits += 1;
-                    return outcomes.into_iter().map(Ok).collect();
-                }
+        let write = |s: &mut Store, j: &IngestJob| {
+            s.ingest(j.feed_id, &j.meta, &j.incoming, j.now, j.max_age)
+        };
+        if jobs.len() == 1 {
+            return vec![write(self, &jobs[0])];
+        }
+        let tx = match WriteTx::begin(&self.conn) {
+            Ok(tx) => tx,
+            Err(error) => return jobs.iter().map(|_| Err(error.duplicate())).collect(),
+        };
+        let mut outcomes = Vec::with_capacity(jobs.len());
+        for job in jobs {
+            match write_fetch(
+                &tx,
+                job.feed_id,
+                &job.meta,
+                &job.incoming,
+                job.now,
+                job.max_age,
+            ) {
+                Ok(outcome) => outcomes.push(outcome),
                 Err(error) => {
-                    tracing::debug!(%error, feeds = jobs.len(), "a group write failed; writing its feeds one by one");
+                    tracing::debug!(%error, feed_id = job.feed_id, "a write in a group failed; writing its feeds one by one");
+                    drop(tx);
+                    return jobs.iter().map(|j| write(self, j)).collect();
                 }
             }
         }
-        jobs.iter()
-            .map(|j| self.ingest(j.feed_id, &j.meta, &j.incoming, j.now, j.max_age))
-            .collect()
+        match tx.commit() {
+            Ok(()) => {
+                self.ingest_commits += 1;
+                outcomes.into_iter().map(Ok).collect()
+            }
+            Err(error) => jobs.iter().map(|_| Err(error.duplicate())).collect(),
+        }
     }
 }
 

@@ -48,6 +48,23 @@ pub enum StoreError {
     Gone,
 }
 
+impl StoreError {
+    /// The same error again, for each of several callers it fails at once (SQLite's
+    /// code and message are kept; other errors keep their message).
+    pub(crate) fn duplicate(&self) -> StoreError {
+        let sqlite = match self {
+            StoreError::Sqlite(rusqlite::Error::SqliteFailure(code, message)) => {
+                rusqlite::Error::SqliteFailure(*code, message.clone())
+            }
+            other => rusqlite::Error::SqliteFailure(
+                rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_ERROR),
+                Some(other.to_string()),
+            ),
+        };
+        StoreError::Sqlite(sqlite)
+    }
+}
+
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// An open database.
@@ -202,7 +219,7 @@ impl Store {
     }
 }
 
-/// A write transaction begun and committed with cached statements, for the writes
+/// A write transaction, begun and committed with cached statements, for the writes
 /// made once per feed (rusqlite's own transactions prepare `BEGIN` and `COMMIT` anew
 /// every time). Rolled back if dropped uncommitted.
 pub(crate) struct WriteTx<'c> {
@@ -212,7 +229,9 @@ pub(crate) struct WriteTx<'c> {
 
 impl<'c> WriteTx<'c> {
     pub(crate) fn begin(conn: &'c Connection) -> Result<Self> {
-        conn.prepare_cached("BEGIN")?.execute([])?;
+        // IMMEDIATE: take the write lock now, so that waiting for another process
+        // happens here, once, rather than at the first write.
+        conn.prepare_cached("BEGIN IMMEDIATE")?.execute([])?;
         Ok(WriteTx { conn, open: true })
     }
 

@@ -388,3 +388,39 @@ async fn fetches_queued_behind_the_store_thread_are_written_together() {
         .unwrap();
     assert_eq!((commits, stories), (1, 10));
 }
+
+#[test]
+fn a_group_blocked_by_another_writer_fails_every_feed_with_the_lock_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    store
+        .sync_feeds([
+            ("https://a.example/feed", None),
+            ("https://b.example/feed", None),
+        ])
+        .unwrap();
+    let a = store.feed_id("https://a.example/feed").unwrap().unwrap();
+    let b = store.feed_id("https://b.example/feed").unwrap().unwrap();
+    store
+        .conn()
+        .busy_timeout(std::time::Duration::from_millis(20))
+        .unwrap();
+    let other = rusqlite::Connection::open(&path).unwrap();
+    other.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let one = |id: &str| {
+        vec![Incoming {
+            story: story(id, None, id),
+            hits: vec![hit("R")],
+        }]
+    };
+    let jobs = [job(a, one("guid:1"), 1000), job(b, one("guid:2"), 1000)];
+    for result in store.ingest_group(&jobs) {
+        let error = result.unwrap_err().to_string();
+        assert!(error.contains("database is locked"), "{error}");
+    }
+    other.execute_batch("ROLLBACK").unwrap();
+    assert!(store.ingest_group(&jobs).iter().all(Result::is_ok));
+    assert_eq!(store.ingest_commits(), 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+}
