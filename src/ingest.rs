@@ -1,9 +1,10 @@
 //! One feed from fetch to stored hits, and one pass over every feed (`newshound once`).
 //!
-//! The flow per feed: read its validators, fetch (conditional GET), decode and parse
-//! off the async workers, match every story against the compiled rules, then hand the
-//! lot to the store, which writes stories, hits and alerts in one transaction. A feed's
-//! failure is recorded against that feed and never stops the others.
+//! The flow per feed: read its validators, fetch (conditional GET), then off the async
+//! workers decode, parse and match every story against the compiled rules, then hand the
+//! lot to the store, which writes stories, hits and alerts in one transaction (shared with
+//! other feeds waiting to be written). A feed's failure is recorded against that feed and
+//! never stops the others.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -152,18 +153,23 @@ pub fn next_due_after_failure(
     now + wait.as_secs() as i64
 }
 
-/// A fetch that succeeded, up to parsing.
+/// A fetch that succeeded, up to matching.
 enum Retrieved {
     NotModified(crate::fetch::CacheHints),
     Parsed {
         body: Box<crate::fetch::Body>,
+        /// The feed without its stories, which are in `incoming`.
         parsed: ParsedFeed,
+        incoming: Vec<Incoming>,
+        feed_name: String,
     },
 }
 
-/// Fetches a feed and parses the body off the async workers (parsing is CPU work).
+/// Fetches a feed, then parses the body and matches its stories off the async workers
+/// (both are CPU work: a large feed would hold up timers and deliveries otherwise).
 async fn retrieve(
     config: &Config,
+    rules: &Arc<CompiledRules>,
     fetcher: &Fetcher,
     feed: &Feed,
     validators: &Validators,
@@ -178,8 +184,17 @@ async fn retrieve(
         body.url.clone(),
         body.charset.clone(),
     );
-    let parsed = tokio::task::spawn_blocking(move || {
-        parse_feed(&bytes, Some(&base), charset.as_deref(), limit)
+    let (rules, feed) = (rules.clone(), feed.clone());
+    let (parsed, incoming, feed_name) = tokio::task::spawn_blocking(move || {
+        let mut parsed = parse_feed(&bytes, Some(&base), charset.as_deref(), limit)?;
+        let feed_name = feed
+            .name
+            .clone()
+            .or_else(|| parsed.title.clone())
+            .unwrap_or_else(|| feed.url.to_string());
+        let stories = std::mem::take(&mut parsed.stories);
+        let incoming = rules.match_stories(stories, &feed_name, &feed);
+        Ok::<_, FeedError>((parsed, incoming, feed_name))
     })
     .await
     .unwrap_or_else(|_| {
@@ -187,13 +202,18 @@ async fn retrieve(
             "the parser stopped unexpectedly".to_owned(),
         ))
     })?;
-    Ok(Retrieved::Parsed { body, parsed })
+    Ok(Retrieved::Parsed {
+        body,
+        parsed,
+        incoming,
+        feed_name,
+    })
 }
 
 /// Fetches, parses, matches and stores one feed.
 pub async fn ingest_feed(
     config: &Config,
-    rules: &CompiledRules,
+    rules: &Arc<CompiledRules>,
     fetcher: &Fetcher,
     store: &StoreHandle,
     feed: &Feed,
@@ -222,33 +242,45 @@ pub async fn ingest_feed(
     };
     let feed_id = state.id;
     let health = config.health();
-    let (body, parsed) = match retrieve(config, fetcher, feed, &validators).await {
-        Ok(Retrieved::NotModified(cache)) => {
-            let next_due =
-                next_due_after_success(now, feed.interval, cache.max_age, None, jitter());
-            store
-                .call(move |s| s.record_not_modified(feed_id, now, next_due, &health))
-                .await?;
-            return Ok(report(FeedOutcome::NotModified));
-        }
-        Ok(Retrieved::Parsed { body, parsed }) => (body, parsed),
-        Err(error) => {
-            let retry_after = match &error {
-                FeedFailure::Fetch(f) => f.retry_after(),
-                FeedFailure::Parse(_) => None,
-            };
-            let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
-            let next_due =
-                next_due_after_failure(now, feed.interval, state.consecutive_errors, retry_after);
-            let message = error.to_string();
-            tracing::warn!(feed = %url, error = %message, "feed failed");
-            let recorded = message.clone();
-            store
-                .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone, &health))
-                .await?;
-            return Ok(report(FeedOutcome::Failed(message)));
-        }
-    };
+    let (body, parsed, incoming, feed_name) =
+        match retrieve(config, rules, fetcher, feed, &validators).await {
+            Ok(Retrieved::NotModified(cache)) => {
+                let next_due =
+                    next_due_after_success(now, feed.interval, cache.max_age, None, jitter());
+                store
+                    .call(move |s| s.record_not_modified(feed_id, now, next_due, &health))
+                    .await?;
+                return Ok(report(FeedOutcome::NotModified));
+            }
+            Ok(Retrieved::Parsed {
+                body,
+                parsed,
+                incoming,
+                feed_name,
+            }) => (body, parsed, incoming, feed_name),
+            Err(error) => {
+                let retry_after = match &error {
+                    FeedFailure::Fetch(f) => f.retry_after(),
+                    FeedFailure::Parse(_) => None,
+                };
+                let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
+                let next_due = next_due_after_failure(
+                    now,
+                    feed.interval,
+                    state.consecutive_errors,
+                    retry_after,
+                );
+                let message = error.to_string();
+                tracing::warn!(feed = %url, error = %message, "feed failed");
+                let recorded = message.clone();
+                store
+                    .call(move |s| {
+                        s.record_failure(feed_id, now, &recorded, next_due, gone, &health)
+                    })
+                    .await?;
+                return Ok(report(FeedOutcome::Failed(message)));
+            }
+        };
     if let Some(moved) = &body.moved_to {
         let to = moved.to_string();
         let first_time = store.call(move |s| s.record_moved(feed_id, &to)).await?;
@@ -256,12 +288,6 @@ pub async fn ingest_feed(
             tracing::warn!(feed = %url, moved_to = %moved, "feed moved permanently; update its url in the config");
         }
     }
-    let feed_name = feed
-        .name
-        .clone()
-        .or_else(|| parsed.title.clone())
-        .unwrap_or_else(|| url.clone());
-    let incoming = rules.match_stories(parsed.stories, &feed_name, feed);
     let stories = incoming.len();
     let meta = FetchMeta {
         health,

@@ -713,7 +713,7 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
         .sync_feeds([(config.feeds[0].url.as_str(), None)])
         .unwrap();
     let store = StoreHandle::spawn(store);
-    let rules = CompiledRules::new(&config.rules);
+    let rules = std::sync::Arc::new(CompiledRules::new(&config.rules));
     let fetcher = Fetcher::new(&config.fetch).unwrap();
     let clock = Clock::manual(T0);
     let deliverer = Deliverer::new(config.clone(), store.clone(), clock.clone()).unwrap();
