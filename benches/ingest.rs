@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, Throughput};
 use newshound::config::{Feed, Rule};
-use newshound::ingest::CompiledRules;
+use newshound::ingest::{CompiledRules, parse_and_match};
 use newshound::store::{FetchMeta, IngestJob, Store, StoreHandle};
 use newshound::story::parse_feed;
 
@@ -131,16 +131,12 @@ fn pipelined_pass(
                     loop {
                         let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         let Some(file) = files.get(i) else { break };
-                        let Ok(parsed) =
-                            parse_feed(&file.bytes, Some(&file.feed.url), None, 64 << 20)
+                        let url = Some(&file.feed.url);
+                        let Ok((_, incoming, _)) =
+                            parse_and_match(&file.bytes, url, None, 64 << 20, rules, &file.feed)
                         else {
                             continue;
                         };
-                        let name = parsed
-                            .title
-                            .clone()
-                            .unwrap_or_else(|| file.feed.url.to_string());
-                        let incoming = rules.match_stories(parsed.stories, &name, &file.feed);
                         stories += incoming.len();
                         let job = IngestJob {
                             feed_id: ids[i],

@@ -186,15 +186,14 @@ async fn retrieve(
     );
     let (rules, feed) = (rules.clone(), feed.clone());
     let (parsed, incoming, feed_name) = tokio::task::spawn_blocking(move || {
-        let mut parsed = parse_feed(&bytes, Some(&base), charset.as_deref(), limit)?;
-        let feed_name = feed
-            .name
-            .clone()
-            .or_else(|| parsed.title.clone())
-            .unwrap_or_else(|| feed.url.to_string());
-        let stories = std::mem::take(&mut parsed.stories);
-        let incoming = rules.match_stories(stories, &feed_name, &feed);
-        Ok::<_, FeedError>((parsed, incoming, feed_name))
+        parse_and_match(
+            &bytes,
+            Some(&base),
+            charset.as_deref(),
+            limit,
+            &rules,
+            &feed,
+        )
     })
     .await
     .unwrap_or_else(|_| {
@@ -208,6 +207,28 @@ async fn retrieve(
         incoming,
         feed_name,
     })
+}
+
+/// Parses a fetched body and matches its stories: the CPU work of a fetch. Returns the
+/// feed without its stories, the stories with the rules they match, and the feed's name
+/// as rules and alerts see it (the configured name, else the feed's title, else its URL).
+pub fn parse_and_match(
+    bytes: &[u8],
+    base: Option<&Url>,
+    http_charset: Option<&str>,
+    limit: u64,
+    rules: &CompiledRules,
+    feed: &Feed,
+) -> Result<(ParsedFeed, Vec<Incoming>, String), FeedError> {
+    let mut parsed = parse_feed(bytes, base, http_charset, limit)?;
+    let feed_name = feed
+        .name
+        .clone()
+        .or_else(|| parsed.title.clone())
+        .unwrap_or_else(|| feed.url.to_string());
+    let stories = std::mem::take(&mut parsed.stories);
+    let incoming = rules.match_stories(stories, &feed_name, feed);
+    Ok((parsed, incoming, feed_name))
 }
 
 /// Fetches, parses, matches and stores one feed.
