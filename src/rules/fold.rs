@@ -18,8 +18,9 @@ const APOSTROPHES: [char; 4] = ['\'', '\u{2019}', '\u{02BC}', '\u{2018}'];
 
 /// Folds text for case-, accent- and width-insensitive comparison.
 ///
-/// ASCII text, by far the common case in feeds, only needs lower-casing; everything
-/// else takes the full Unicode path.
+/// ASCII text, by far the common case in feeds, only needs lower-casing; most other
+/// words fold character by character from a table derived from the full fold, and the
+/// rest (combining marks, Hangul, rarer scripts) take the full Unicode path.
 pub fn fold(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     fold_into(text, &mut out);
