@@ -40,6 +40,17 @@ fn load_files() -> Vec<File> {
         .collect()
 }
 
+/// A fetch of feed `feed_id` to write, at the same moment in every pass.
+fn ingest_job(feed_id: i64, incoming: Vec<newshound::store::Incoming>) -> IngestJob {
+    IngestJob {
+        feed_id,
+        meta: FetchMeta::default(),
+        incoming,
+        now: 1_800_000_000,
+        max_age: 3 * 86400,
+    }
+}
+
 /// Time spent in each stage of an ingest.
 #[derive(Default)]
 struct Stages {
@@ -72,15 +83,7 @@ fn ingest_all(
         stages.matching += t.elapsed().as_secs_f64();
         stories += incoming.len();
         let t = Instant::now();
-        store
-            .ingest(
-                id,
-                &FetchMeta::default(),
-                &incoming,
-                1_800_000_000,
-                3 * 86400,
-            )
-            .unwrap();
+        store.ingest(&ingest_job(id, incoming)).unwrap();
         stages.store += t.elapsed().as_secs_f64();
     }
     stories
@@ -140,14 +143,7 @@ fn pipelined_pass(
                             continue;
                         };
                         stories += incoming.len();
-                        let job = IngestJob {
-                            feed_id: ids[i],
-                            meta: FetchMeta::default(),
-                            incoming,
-                            now: 1_800_000_000,
-                            max_age: 3 * 86400,
-                        };
-                        pending.push(handle.send_ingest(job).unwrap());
+                        pending.push(handle.send_ingest(ingest_job(ids[i], incoming)).unwrap());
                     }
                     for written in pending {
                         written.wait().unwrap();

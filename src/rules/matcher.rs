@@ -234,7 +234,7 @@ impl<'a> Document<'a> {
 
     /// Every distinct folded word of the story, in all fields.
     pub fn words(&self) -> impl Iterator<Item = &str> {
-        (0..self.terms.len() as u32).map(|id| self.term_text(id))
+        self.hashed_words().map(|(word, _)| word)
     }
 
     /// Every distinct folded word of the story with its [`hash_word`].

@@ -88,16 +88,9 @@ impl Store {
     /// new and updated stories, hits for rules that had not hit them before, and an
     /// outbox row per (story, channel) for those new hits — unless the story is older
     /// than `max_age` seconds, in which case hits are kept but nothing is alerted.
-    pub fn ingest(
-        &mut self,
-        feed_id: i64,
-        meta: &FetchMeta,
-        incoming: &[Incoming],
-        now: i64,
-        max_age: i64,
-    ) -> Result<IngestOutcome> {
+    pub fn ingest(&mut self, job: &IngestJob) -> Result<IngestOutcome> {
         let tx = WriteTx::begin(&self.conn)?;
-        let outcome = write_fetch(&tx, feed_id, meta, incoming, now, max_age)?;
+        let outcome = write_fetch(&tx, job)?;
         tx.commit()?;
         self.ingest_commits += 1;
         Ok(outcome)
@@ -112,11 +105,8 @@ impl Store {
     /// one feed's own writes fail, the group is rolled back and each feed is written on
     /// its own, so that feed's failure costs no other feed its write.
     pub fn ingest_group(&mut self, jobs: &[IngestJob]) -> Vec<Result<IngestOutcome>> {
-        let write = |s: &mut Store, j: &IngestJob| {
-            s.ingest(j.feed_id, &j.meta, &j.incoming, j.now, j.max_age)
-        };
-        if jobs.len() == 1 {
-            return vec![write(self, &jobs[0])];
+        if let [job] = jobs {
+            return vec![self.ingest(job)];
         }
         let tx = match WriteTx::begin(&self.conn) {
             Ok(tx) => tx,
@@ -124,19 +114,12 @@ impl Store {
         };
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
-            match write_fetch(
-                &tx,
-                job.feed_id,
-                &job.meta,
-                &job.incoming,
-                job.now,
-                job.max_age,
-            ) {
+            match write_fetch(&tx, job) {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(error) => {
                     tracing::debug!(%error, feed_id = job.feed_id, "a write in a group failed; writing its feeds one by one");
                     drop(tx);
-                    return jobs.iter().map(|j| write(self, j)).collect();
+                    return jobs.iter().map(|j| self.ingest(j)).collect();
                 }
             }
         }
@@ -151,14 +134,14 @@ impl Store {
 }
 
 /// The writes of one fetch, inside the caller's transaction.
-fn write_fetch(
-    tx: &WriteTx<'_>,
-    feed_id: i64,
-    meta: &FetchMeta,
-    incoming: &[Incoming],
-    now: i64,
-    max_age: i64,
-) -> Result<IngestOutcome> {
+fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
+    let IngestJob {
+        feed_id,
+        ref meta,
+        ref incoming,
+        now,
+        max_age,
+    } = *job;
     let mut outcome = IngestOutcome::default();
     for item in incoming {
         let (story_id, changed) = upsert_story(tx, feed_id, &item.story, now, &mut outcome)?;

@@ -95,13 +95,11 @@ fn a_missing_folder_is_named() {
 #[test]
 fn ingest_writes_stories_hits_and_one_alert_per_channel() {
     let (mut store, a, _) = setup();
-    let incoming = [Incoming {
+    let incoming = vec![Incoming {
         story: story("guid:1", Some("https://a.example/1"), "t"),
         hits: vec![hit("R1"), hit("R2")],
     }];
-    let outcome = store
-        .ingest(a, &FetchMeta::default(), &incoming, 1000, DAY)
-        .unwrap();
+    let outcome = store.ingest(&job(a, incoming.clone(), 1000)).unwrap();
     assert_eq!(
         outcome,
         IngestOutcome {
@@ -125,9 +123,7 @@ fn ingest_writes_stories_hits_and_one_alert_per_channel() {
         "one message per (story, channel) names every rule"
     );
     // The same fetch again changes nothing.
-    let again = store
-        .ingest(a, &FetchMeta::default(), &incoming, 2000, DAY)
-        .unwrap();
+    let again = store.ingest(&job(a, incoming, 2000)).unwrap();
     assert_eq!(again, IngestOutcome::default());
 }
 
@@ -174,12 +170,8 @@ fn the_same_link_in_two_feeds_is_one_story() {
         story: story("guid:b7", Some("https://news.example/x"), "from B"),
         hits: vec![hit("R1"), hit("R2")],
     }];
-    store
-        .ingest(a, &FetchMeta::default(), &first, 1000, DAY)
-        .unwrap();
-    let outcome = store
-        .ingest(b, &FetchMeta::default(), &second, 1100, DAY)
-        .unwrap();
+    store.ingest(&job(a, first.to_vec(), 1000)).unwrap();
+    let outcome = store.ingest(&job(b, second.to_vec(), 1100)).unwrap();
     assert_eq!(outcome.new_stories, 0);
     assert_eq!(outcome.new_hits, 1, "only R2 is new for the story");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
@@ -197,16 +189,17 @@ fn old_stories_are_matched_but_not_alerted() {
     let mut old = story("guid:old", None, "old");
     old.published = chrono::DateTime::from_timestamp(1000, 0);
     let outcome = store
-        .ingest(
-            a,
-            &FetchMeta::default(),
-            &[Incoming {
-                story: old,
-                hits: vec![hit("R")],
-            }],
-            1000 + 4 * DAY,
-            3 * DAY,
-        )
+        .ingest(&IngestJob {
+            max_age: 3 * DAY,
+            ..job(
+                a,
+                vec![Incoming {
+                    story: old,
+                    hits: vec![hit("R")],
+                }],
+                1000 + 4 * DAY,
+            )
+        })
         .unwrap();
     assert_eq!((outcome.new_hits, outcome.alerts_queued), (1, 0));
 }
@@ -223,12 +216,8 @@ fn pruned_stories_never_come_back_as_new() {
         story: story("guid:hit", None, "something"),
         hits: vec![hit("R")],
     }];
-    store
-        .ingest(a, &FetchMeta::default(), &plain, 0, DAY)
-        .unwrap();
-    store
-        .ingest(a, &FetchMeta::default(), &matched, 0, DAY)
-        .unwrap();
+    store.ingest(&job(a, plain.to_vec(), 0)).unwrap();
+    store.ingest(&job(a, matched.to_vec(), 0)).unwrap();
     assert_eq!(store.prune(91 * DAY, keep).unwrap(), (1, 0));
     assert_eq!(
         count(
@@ -238,9 +227,7 @@ fn pruned_stories_never_come_back_as_new() {
         1
     );
     // The feed still carries the pruned story: it is recognised, not new.
-    let outcome = store
-        .ingest(a, &FetchMeta::default(), &plain, 92 * DAY, DAY)
-        .unwrap();
+    let outcome = store.ingest(&job(a, plain.to_vec(), 92 * DAY)).unwrap();
     assert_eq!(outcome, IngestOutcome::default());
     // Stories with hits are kept whole; tombstones go after four times `keep`.
     assert_eq!(store.prune(361 * DAY, keep).unwrap(), (0, 1));

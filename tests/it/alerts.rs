@@ -10,7 +10,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use newshound::alert::{Clock, Deliverer};
 use newshound::config::Config;
 use newshound::ingest::CompiledRules;
-use newshound::store::{AlertState, FetchMeta, Store, StoreHandle};
+use newshound::store::{AlertState, FetchMeta, IngestJob, Store, StoreHandle};
 
 use crate::smtp_server::SmtpServer;
 use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, fixture, stderr, stdout};
@@ -66,7 +66,13 @@ fn queued(ws: &Workspace, fixture_name: &str) -> (Deliverer, StoreHandle, Clock)
     let incoming =
         CompiledRules::new(&config.rules).match_stories(parsed.stories, "World Desk", &feed);
     store
-        .ingest(id, &meta, &incoming, T0, i64::MAX / 2)
+        .ingest(&IngestJob {
+            feed_id: id,
+            meta,
+            incoming,
+            now: T0,
+            max_age: i64::MAX / 2,
+        })
         .unwrap();
     let store = StoreHandle::spawn(store);
     let clock = Clock::manual(T0);
