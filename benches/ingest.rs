@@ -89,6 +89,26 @@ fn ingest_all(
     stories
 }
 
+/// feed-rs alone over every file, as the baseline: the number of entries.
+fn feed_rs_only(files: &[File]) -> usize {
+    files
+        .iter()
+        .filter_map(|f| {
+            std::panic::catch_unwind(|| feed_rs::parser::parse(&f.bytes[..]).ok())
+                .ok()
+                .flatten()
+        })
+        .map(|feed| feed.entries.len())
+        .sum()
+}
+
+/// The CPU time of one pass of feed-rs alone over every file.
+fn feed_rs_pass(files: &[File]) -> f64 {
+    let start = thread_cpu();
+    black_box(feed_rs_only(files));
+    thread_cpu() - start
+}
+
 /// CPU time this thread has used, from the scheduler's own account.
 fn thread_cpu() -> f64 {
     let stat = std::fs::read_to_string("/proc/thread-self/schedstat").unwrap_or_default();
@@ -220,11 +240,22 @@ fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1);
-    let mut runs: Vec<Pipelined> = (0..passes.max(1))
-        .map(|_| pipelined_pass(&files, &compiled, fresh_store(dir.path(), &files)))
-        .collect();
+    // feed-rs panics on a few corpus files; the baselines catch that quietly.
+    std::panic::set_hook(Box::new(|_| {}));
+    // Each pipeline pass follows a pass of feed-rs alone over the same files, so that
+    // the ratio of the two is read from neighbouring measurements on this noisy host.
+    let (mut runs, mut ratios): (Vec<Pipelined>, Vec<f64>) = (0..passes.max(1))
+        .map(|_| {
+            let baseline = feed_rs_pass(&files);
+            let run = pipelined_pass(&files, &compiled, fresh_store(dir.path(), &files));
+            let ratio = baseline / run.cpu;
+            (run, ratio)
+        })
+        .unzip();
     runs.sort_by(|a, b| a.cpu.total_cmp(&b.cpu));
+    ratios.sort_by(f64::total_cmp);
     let median = runs[runs.len() / 2].cpu;
+    let median_ratio = ratios[ratios.len() / 2];
     let best = runs.swap_remove(0);
     println!(
         "pipeline: {} files, {:.1} MB, {} stories, {} feeds in {} transactions: {:.2} s CPU, {:.2} s of it the store thread's ({:.2} s wall): {:.0} stories/s, {:.1} MB/s per core",
@@ -243,6 +274,11 @@ fn main() {
         "pipeline, median of {} passes: {median:.2} s CPU: {:.1} MB/s per core",
         passes.max(1),
         bytes as f64 / 1e6 / median
+    );
+    println!(
+        "pipeline / feed-rs alone (CPU time, each pass against the feed-rs pass before it), median: {median_ratio:.2}x (range {:.2}-{:.2}x)",
+        ratios[0],
+        ratios[ratios.len() - 1]
     );
     let (mut secs, mut stages, mut stories) = (f64::INFINITY, Stages::default(), 0);
     for _ in 0..passes.max(1) {
@@ -267,25 +303,11 @@ fn main() {
         stages.parse, stages.matching, stages.store
     );
 
-    // feed-rs panics on a few corpus files; the baseline catches that quietly.
-    std::panic::set_hook(Box::new(|_| {}));
     let mut criterion = Criterion::default().configure_from_args();
     let mut group = criterion.benchmark_group("corpus");
     group.sample_size(10);
     group.throughput(Throughput::Bytes(bytes as u64));
-    group.bench_function("feed-rs parse only", |b| {
-        b.iter(|| {
-            files
-                .iter()
-                .filter_map(|f| {
-                    std::panic::catch_unwind(|| feed_rs::parser::parse(&f.bytes[..]).ok())
-                        .ok()
-                        .flatten()
-                })
-                .map(|feed| feed.entries.len())
-                .sum::<usize>()
-        })
-    });
+    group.bench_function("feed-rs parse only", |b| b.iter(|| feed_rs_only(&files)));
     group.bench_function("decode + parse + normalise", |b| {
         b.iter(|| {
             files

@@ -61,7 +61,9 @@ impl CompiledRules {
     pub fn matches(&self, story: &Story, feed_name: &str, feed: &Feed) -> Vec<IncomingHit> {
         let authors = story.authors.join(", ");
         let categories = story.categories.join(", ");
-        let doc = story.document(&authors, &categories, feed_name);
+        let doc = self
+            .set
+            .document(story.fields(&authors, &categories, feed_name));
         self.set
             .matches(&doc)
             .into_iter()

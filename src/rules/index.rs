@@ -37,9 +37,12 @@ pub struct RuleSet {
     prefixes: FxHashMap<Box<str>, Vec<u32>>,
     /// Distinct byte lengths of the keys in `prefixes`, ascending.
     prefix_lengths: Vec<usize>,
-    /// A filter on the first three bytes of the keys in `prefixes` (every prefix has at
-    /// least three letters): a word whose start is not in it skips the prefix lookups.
+    /// A filter on the first four bytes of the keys in `prefixes`, and on all three of
+    /// the three-byte ones (every prefix has at least three letters): a word whose start
+    /// is not in it skips the prefix lookups.
     prefix_starts: Vec<u64>,
+    /// Whether some key in `prefixes` has three bytes.
+    three_byte_prefixes: bool,
     /// Rules without a key, evaluated for every story.
     unindexed: Vec<u32>,
 }
@@ -103,16 +106,39 @@ fn keys(node: &Node) -> Option<Vec<Key>> {
     }
 }
 
-/// Size of the filter on prefixes' first three bytes.
+/// Every word and prefix `node` looks up in a story, as keys, appended to `out`.
+fn terms(node: &Node, out: &mut Vec<Key>) {
+    match node {
+        Node::Word { word, .. } => out.push(Key::Exact(word.clone())),
+        Node::Prefix { prefix, .. } => out.push(Key::Prefix(prefix.clone())),
+        Node::Phrase { parts, .. } => out.extend(parts.iter().map(|p| {
+            if p.prefix {
+                Key::Prefix(p.text.clone())
+            } else {
+                Key::Exact(p.text.clone())
+            }
+        })),
+        Node::Regex { .. } => {}
+        Node::Not(child) => terms(child, out),
+        Node::Near { left, right, .. } => {
+            terms(left, out);
+            terms(right, out);
+        }
+        Node::And(children) | Node::Or(children) => {
+            children.iter().for_each(|c| terms(c, out));
+        }
+    }
+}
+
+/// Size of the filter on prefixes' first bytes.
 const START_BITS: usize = 1 << 16;
 
-/// The filter bit for a text's first three bytes, if it has three.
-fn start_bit(text: &[u8]) -> Option<usize> {
-    let [a, b, c, ..] = *text else {
-        return None;
-    };
-    let packed = u32::from_le_bytes([a, b, c, 0]);
-    Some((packed.wrapping_mul(0x9E37_79B1) >> 16) as usize)
+/// The filter bit for a text's first `n` bytes (three or four), if it has them.
+fn start_bit(text: &[u8], n: usize) -> Option<usize> {
+    let start = text.get(..n)?;
+    let mut packed = [0xFF; 4];
+    packed[..n].copy_from_slice(start);
+    Some((u32::from_le_bytes(packed).wrapping_mul(0x9E37_79B1) >> 16) as usize)
 }
 
 impl RuleSet {
@@ -122,7 +148,15 @@ impl RuleSet {
             queries: queries.into_iter().collect(),
             ..RuleSet::default()
         };
-        for (i, query) in set.queries.iter().enumerate() {
+        let queries = std::mem::take(&mut set.queries);
+        let mut vocabulary = Vec::new();
+        for (i, query) in queries.iter().enumerate() {
+            // Every word and prefix the rule looks up is in the vocabulary, key or not.
+            vocabulary.clear();
+            terms(&query.root, &mut vocabulary);
+            for term in vocabulary.drain(..) {
+                set.rules_of(term);
+            }
             let i = i as u32;
             let Some(mut rule_keys) = keys(&query.root) else {
                 set.unindexed.push(i);
@@ -130,35 +164,21 @@ impl RuleSet {
             };
             rule_keys.dedup();
             for key in rule_keys {
-                let rules = match key {
-                    Key::Exact(word) => {
-                        let hash = hash_word(&word);
-                        match set.exact.find_mut(hash, |(w, _)| **w == *word) {
-                            Some((_, rules)) => rules,
-                            None => {
-                                &mut set
-                                    .exact
-                                    .insert_unique(hash, (word.into(), Vec::new()), |(w, _)| {
-                                        hash_word(w)
-                                    })
-                                    .into_mut()
-                                    .1
-                            }
-                        }
-                    }
-                    Key::Prefix(prefix) => set.prefixes.entry(prefix.into()).or_default(),
-                };
+                let rules = set.rules_of(key);
                 if rules.last() != Some(&i) {
                     rules.push(i);
                 }
             }
         }
+        set.queries = queries;
         set.prefix_lengths = set.prefixes.keys().map(|p| p.len()).collect();
         set.prefix_lengths.sort_unstable();
         set.prefix_lengths.dedup();
         set.prefix_starts = vec![0; START_BITS / 64];
         for prefix in set.prefixes.keys() {
-            match start_bit(prefix.as_bytes()) {
+            let prefix = prefix.as_bytes();
+            set.three_byte_prefixes |= prefix.len() == 3;
+            match start_bit(prefix, prefix.len().min(4)) {
                 Some(bit) => set.prefix_starts[bit / 64] |= 1 << (bit % 64),
                 // Shorter than the filter looks: let every word through.
                 None => set.prefix_starts.fill(u64::MAX),
@@ -167,13 +187,56 @@ impl RuleSet {
         set
     }
 
+    /// The rules keyed by a term, entered (with none) if new.
+    fn rules_of(&mut self, term: Key) -> &mut Vec<u32> {
+        match term {
+            Key::Exact(word) => {
+                let hash = hash_word(&word);
+                let same = |(w, _): &(Box<str>, Vec<u32>)| **w == *word;
+                if self.exact.find(hash, same).is_none() {
+                    let entry = (word.as_str().into(), Vec::new());
+                    self.exact.insert_unique(hash, entry, |(w, _)| hash_word(w));
+                }
+                &mut self.exact.find_mut(hash, same).expect("just entered").1
+            }
+            Key::Prefix(prefix) => self.prefixes.entry(prefix.into()).or_default(),
+        }
+    }
+
+    /// Whether any rule of the set looks up this folded word (with its [`hash_word`]):
+    /// it is one of their words or starts with one of their prefixes. A story's other
+    /// words matter to no rule but by their positions.
+    pub(crate) fn knows(&self, word: &str, hash: u64) -> bool {
+        self.exact.find(hash, |(w, _)| **w == *word).is_some()
+            || (self.may_have_prefix_key(word)
+                && self.prefix_lengths.iter().any(|&len| {
+                    len <= word.len()
+                        && word.is_char_boundary(len)
+                        && self.prefixes.contains_key(&word[..len])
+                }))
+    }
+
+    /// A story's fields prepared for matching against this set: only words some rule
+    /// looks up are indexed, which makes preparing a long story much cheaper. Such a
+    /// document must be matched against this set only; [`Document::new`] prepares one
+    /// for any query.
+    pub fn document<'a>(
+        &self,
+        fields: impl IntoIterator<Item = (super::Field, &'a str)> + Clone,
+    ) -> Document<'a> {
+        Document::for_vocabulary(fields, self)
+    }
+
     /// Whether a word may start with one of the keys in `prefixes`.
     fn may_have_prefix_key(&self, word: &str) -> bool {
-        start_bit(word.as_bytes()).is_some_and(|bit| {
-            self.prefix_starts
-                .get(bit / 64)
-                .is_some_and(|block| block & (1 << (bit % 64)) != 0)
-        })
+        let marked = |n| {
+            start_bit(word.as_bytes(), n).is_some_and(|bit| {
+                self.prefix_starts
+                    .get(bit / 64)
+                    .is_some_and(|block| block & (1 << (bit % 64)) != 0)
+            })
+        };
+        marked(4) || (self.three_byte_prefixes && marked(3))
     }
 
     /// How many rules the set holds.
@@ -232,6 +295,10 @@ impl RuleSet {
 
     /// Every rule that matches the story, by rule number, evaluating only candidates.
     pub fn matches(&self, doc: &Document<'_>) -> Vec<RuleHit> {
+        debug_assert!(
+            doc.prepared_for(self),
+            "a document prepared for another rule set"
+        );
         self.evaluate(doc, self.candidates(doc))
     }
 

@@ -12,9 +12,9 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use super::Field;
 use super::fold::{FoldedText, fold_word, for_each_word};
 use super::parse::{Node, Part};
+use super::{Field, RuleSet};
 
 /// A byte range of one field's original text that helped a query match.
 #[derive(
@@ -51,6 +51,9 @@ pub struct Document<'a> {
     chain: Vec<u32>,
     /// Every word occurrence, field after field in the order they were given.
     words: Vec<Word>,
+    /// The address of the rule set whose vocabulary filtered the words, or 0 when every
+    /// word is indexed.
+    vocabulary: usize,
 }
 
 const NONE: u32 = u32::MAX;
@@ -93,7 +96,8 @@ struct Word {
     /// Byte range in the field's text.
     start: u32,
     end: u32,
-    /// The word's id.
+    /// The word's id, or `NONE` for a word outside the vocabulary the document was
+    /// prepared for (kept for its position only).
     id: u32,
     /// The word's previous occurrence, or `NONE`.
     prev: u32,
@@ -117,9 +121,33 @@ pub(crate) fn hash_word(word: &str) -> u64 {
 const MAX_FIELD: usize = u32::MAX as usize;
 
 impl<'a> Document<'a> {
-    /// Prepares the given fields. Each field is taken once: a field given again is
-    /// ignored.
+    /// Prepares the given fields for any query. Each field is taken once: a field given
+    /// again is ignored.
     pub fn new(fields: impl IntoIterator<Item = (Field, &'a str)> + Clone) -> Self {
+        Document::build(fields, 0, |_, _| true)
+    }
+
+    /// Prepares the given fields for the rules of `set`: only the words they look up are
+    /// indexed; the others keep their positions, so distances and phrases are unchanged.
+    pub(crate) fn for_vocabulary(
+        fields: impl IntoIterator<Item = (Field, &'a str)> + Clone,
+        set: &RuleSet,
+    ) -> Self {
+        Document::build(fields, std::ptr::from_ref(set) as usize, |word, hash| {
+            set.knows(word, hash)
+        })
+    }
+
+    /// Whether the document may be matched against `set`.
+    pub(crate) fn prepared_for(&self, set: &RuleSet) -> bool {
+        self.vocabulary == 0 || self.vocabulary == std::ptr::from_ref(set) as usize
+    }
+
+    fn build(
+        fields: impl IntoIterator<Item = (Field, &'a str)> + Clone,
+        vocabulary: usize,
+        keep: impl Fn(&str, u64) -> bool,
+    ) -> Self {
         // One allocation per vector, sized from the text: about one word in six bytes,
         // and fewer distinct words.
         let bytes: usize = fields.clone().into_iter().map(|(_, t)| t.len()).sum();
@@ -131,6 +159,7 @@ impl<'a> Document<'a> {
             buckets: [NONE; BUCKETS],
             chain: Vec::with_capacity(bytes / 16),
             words: Vec::with_capacity(bytes / 6),
+            vocabulary,
         };
         let mut seen = [false; Field::COUNT];
         for (field, text) in fields {
@@ -155,13 +184,13 @@ impl<'a> Document<'a> {
                         folded: OnceCell::new(),
                     };
                 }
-                None => doc.set(field, text),
+                None => doc.set(field, text, &keep),
             }
         }
         doc
     }
 
-    fn set(&mut self, field: Field, text: &'a str) {
+    fn set(&mut self, field: Field, text: &'a str, keep: &impl Fn(&str, u64) -> bool) {
         let mut text = text;
         if text.len() > MAX_FIELD {
             let mut cut = MAX_FIELD;
@@ -187,6 +216,16 @@ impl<'a> Document<'a> {
                 return;
             }
             let hash = hash_word(folded);
+            let end = (start + word.len()) as u32;
+            if !keep(folded, hash) {
+                words.push(Word {
+                    start: start as u32,
+                    end,
+                    id: NONE,
+                    prev: NONE,
+                });
+                return;
+            }
             let found = table.find(hash, |&id| {
                 let t = terms[id as usize];
                 &arena.as_bytes()[t.start as usize..t.end as usize] == folded.as_bytes()
@@ -213,7 +252,7 @@ impl<'a> Document<'a> {
             let term = &mut terms[id as usize];
             words.push(Word {
                 start: start as u32,
-                end: (start + word.len()) as u32,
+                end,
                 id,
                 prev: term.head,
             });
@@ -232,7 +271,8 @@ impl<'a> Document<'a> {
         &self.arena[t.start as usize..t.end as usize]
     }
 
-    /// Every distinct folded word of the story, in all fields.
+    /// Every distinct folded word of the story, in all fields (of a document prepared
+    /// for a rule set: those its rules look up).
     pub fn words(&self) -> impl Iterator<Item = &str> {
         self.hashed_words().map(|(word, _)| word)
     }
@@ -321,8 +361,10 @@ impl<'a> Document<'a> {
         self.words.get((f.first + pos) as usize)
     }
 
+    /// The folded word at a position, unless it is outside the document's vocabulary.
     fn word_at(&self, field: Field, pos: u32) -> Option<&str> {
-        Some(self.term_text(self.word(field, pos)?.id))
+        let id = self.word(field, pos)?.id;
+        (id != NONE).then(|| self.term_text(id))
     }
 
     /// Byte range of word positions `start..end` of a field.

@@ -20,7 +20,16 @@ fn check(query: &str, text: &str, expected: &str) {
 fn check_in(query: &str, fields: &[(Field, &str)], expected: &str) {
     let parsed = Query::parse(query).unwrap_or_else(|e| panic!("{query:?} does not parse: {e}"));
     let doc = Document::new(fields.iter().copied());
-    let actual = match parsed.matches(&doc) {
+    let spans = parsed.matches(&doc);
+    // The same through a rule set, on a document holding only the words it looks up.
+    let set = RuleSet::new([parsed.clone()]);
+    let hits = set.matches(&set.document(fields.iter().copied()));
+    assert_eq!(
+        hits.first().map(|hit| &hit.spans),
+        spans.as_ref(),
+        "query {query:?} on {fields:?}, through a rule set"
+    );
+    let actual = match spans {
         None => MISS.to_owned(),
         Some(spans) if fields.len() == 1 => mark(fields[0].1, fields[0].0, &spans, "[", "]"),
         Some(spans) => fields
@@ -560,5 +569,25 @@ proptest! {
         let set = RuleSet::new(parsed);
         let doc = Document::new([(Field::Title, title.as_str()), (Field::Summary, summary.as_str())]);
         prop_assert_eq!(set.matches(&doc), set.matches_naive(&doc));
+    }
+
+    /// A document prepared for a rule set indexes only the words its rules look up;
+    /// every rule must match it exactly as it matches the fully indexed document.
+    #[test]
+    fn vocabulary_documents_match_like_full_ones(
+        queries in prop::collection::vec(query_text(), 1..25),
+        title in story_text(),
+        summary in story_text(),
+        content in story_text(),
+    ) {
+        let parsed: Vec<Query> = queries.iter().filter_map(|q| Query::parse(q).ok()).collect();
+        let set = RuleSet::new(parsed);
+        let fields = [
+            (Field::Title, title.as_str()),
+            (Field::Summary, summary.as_str()),
+            (Field::Content, content.as_str()),
+        ];
+        let full = Document::new(fields);
+        prop_assert_eq!(set.matches(&set.document(fields)), set.matches_naive(&full));
     }
 }

@@ -55,21 +55,32 @@ impl Story {
         hex(&h.finalize()[..16])
     }
 
-    /// The story prepared for matching; `feed` is the feed's name.
+    /// The story prepared for matching any query; `feed` is the feed's name.
     pub fn document<'a>(
         &'a self,
         authors: &'a str,
         categories: &'a str,
         feed: &'a str,
     ) -> Document<'a> {
-        Document::new([
+        Document::new(self.fields(authors, categories, feed))
+    }
+
+    /// The story's text by field, as rules see it; `authors` and `categories` are the
+    /// lists joined, `feed` is the feed's name.
+    pub fn fields<'a>(
+        &'a self,
+        authors: &'a str,
+        categories: &'a str,
+        feed: &'a str,
+    ) -> [(Field, &'a str); 6] {
+        [
             (Field::Title, self.title.as_str()),
             (Field::Summary, self.summary.as_str()),
             (Field::Content, self.content.as_str()),
             (Field::Author, authors),
             (Field::Category, categories),
             (Field::Feed, feed),
-        ])
+        ]
     }
 
     /// When the story appeared, by the feed's account.
