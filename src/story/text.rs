@@ -5,47 +5,37 @@
 //! and whitespace collapsed. Nothing of the markup survives, so nothing active can reach
 //! an email; the renderer still escapes the text for HTML.
 
-/// Tags after which words must not run together.
-const BLOCK_TAGS: &[&str] = &[
-    "address",
-    "article",
-    "aside",
-    "blockquote",
-    "br",
-    "dd",
-    "div",
-    "dl",
-    "dt",
-    "figcaption",
-    "figure",
-    "footer",
-    "h1",
-    "h2",
-    "h3",
-    "h4",
-    "h5",
-    "h6",
-    "header",
-    "hr",
-    "img",
-    "li",
-    "main",
-    "nav",
-    "ol",
-    "p",
-    "pre",
-    "section",
-    "table",
-    "td",
-    "th",
-    "tr",
-    "ul",
-];
+/// What an element means for the text around it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TagKind {
+    /// Words may run on across it (`Pes<b>kov</b>` is one word).
+    Inline,
+    /// Words must not run together across it.
+    Block,
+    /// Its contents are not text.
+    Skipped,
+}
 
-/// Tags whose contents are not text.
-const SKIPPED_TAGS: &[&str] = &[
-    "script", "style", "noscript", "template", "iframe", "object",
-];
+/// The kind of the element named `name`, in any case. One `match` on the lower-cased
+/// name: feed HTML has a tag every few words, so this runs often.
+fn tag_kind(name: &str) -> TagKind {
+    let mut lower = [0u8; 10];
+    let Some(name_bytes) = lower.get_mut(..name.len()) else {
+        return TagKind::Inline; // longer than any name below
+    };
+    name_bytes.copy_from_slice(name.as_bytes());
+    name_bytes.make_ascii_lowercase();
+    match &*name_bytes {
+        b"address" | b"article" | b"aside" | b"blockquote" | b"br" | b"dd" | b"div" | b"dl"
+        | b"dt" | b"figcaption" | b"figure" | b"footer" | b"h1" | b"h2" | b"h3" | b"h4" | b"h5"
+        | b"h6" | b"header" | b"hr" | b"img" | b"li" | b"main" | b"nav" | b"ol" | b"p" | b"pre"
+        | b"section" | b"table" | b"td" | b"th" | b"tr" | b"ul" => TagKind::Block,
+        b"script" | b"style" | b"noscript" | b"template" | b"iframe" | b"object" => {
+            TagKind::Skipped
+        }
+        _ => TagKind::Inline,
+    }
+}
 
 /// Converts a piece of feed text (HTML or plain) to plain text, in one pass: tags
 /// dropped, entities decoded, whitespace collapsed.
@@ -55,7 +45,7 @@ pub fn to_plain_text(input: &str) -> String {
         space: false,
     };
     let mut rest = input;
-    while let Some(lt) = rest.find('<') {
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         text.push_run(&rest[..lt]);
         rest = &rest[lt..];
         let after = &rest[1..];
@@ -71,7 +61,7 @@ pub fn to_plain_text(input: &str) -> String {
             rest = comment.find("-->").map_or("", |e| &comment[e + 3..]);
             continue;
         }
-        let Some(gt) = rest.find('>') else {
+        let Some(gt) = memchr::memchr(b'>', rest.as_bytes()) else {
             // An unclosed tag at the end: drop it.
             rest = "";
             break;
@@ -84,13 +74,15 @@ pub fn to_plain_text(input: &str) -> String {
             .bytes()
             .position(|b| !b.is_ascii_alphanumeric())
             .unwrap_or(name.len())];
-        let listed = |tags: &[&str]| tags.iter().any(|t| t.eq_ignore_ascii_case(name));
-        if listed(BLOCK_TAGS) {
-            text.space = true;
-        }
-        if !closing && !tag.ends_with('/') && listed(SKIPPED_TAGS) {
-            rest = after_close_tag(rest, name);
-            text.space = true;
+        match tag_kind(name) {
+            TagKind::Inline => {}
+            TagKind::Block => text.space = true,
+            TagKind::Skipped => {
+                if !closing && !tag.ends_with('/') {
+                    rest = after_close_tag(rest, name);
+                }
+                text.space = true;
+            }
         }
     }
     text.push_run(rest);
@@ -101,7 +93,7 @@ pub fn to_plain_text(input: &str) -> String {
 /// when the element is never closed.
 fn after_close_tag<'t>(rest: &'t str, name: &str) -> &'t str {
     let mut from = 0;
-    while let Some(at) = rest[from..].find("</") {
+    while let Some(at) = memchr::memmem::find(&rest.as_bytes()[from..], b"</") {
         let tag = &rest[from + at + 2..];
         let named = tag
             .get(..name.len())
@@ -225,6 +217,21 @@ mod tests {
             let words: Vec<&str> = text.split_whitespace().collect();
             proptest::prop_assert_eq!(to_plain_text(&text), words.join(" "));
         }
+    }
+
+    #[test]
+    fn block_and_skipped_elements_in_any_case() {
+        assert_eq!(
+            to_plain_text("a<BlockQuote>b</BLOCKQUOTE>c<FigCaption>d</figcaption>e"),
+            "a b c d e"
+        );
+        assert_eq!(to_plain_text("a<Iframe src=x>b</IFRAME>c"), "a c");
+        // Inline elements, unknown ones and names longer than any listed join words.
+        assert_eq!(
+            to_plain_text("Pes<SPAN>kov</span> x<blockquotes>y"),
+            "Peskov xy"
+        );
+        assert_eq!(to_plain_text("x<aaaaaaaaaaaaaaaaaaaa>y<p>z"), "xy z");
     }
 
     #[test]
