@@ -7,7 +7,7 @@ use std::time::Instant;
 
 use criterion::{BatchSize, Criterion, Throughput};
 use newshound::config::{Feed, Rule};
-use newshound::ingest::{CompiledRules, parse_and_match};
+use newshound::ingest::{CompiledRules, feed_name, parse_and_match};
 use newshound::store::{FetchMeta, IngestJob, Store, StoreHandle};
 use newshound::story::parse_feed;
 
@@ -19,12 +19,8 @@ struct File {
 }
 
 fn load_files() -> Vec<File> {
-    let mut paths = Vec::new();
-    common::files(&common::corpus_dir(), &mut paths);
-    paths.sort();
-    paths
+    common::corpus_files()
         .into_iter()
-        .filter(|p| !p.ends_with("MANIFEST.tsv") && !p.ends_with("README.md"))
         .enumerate()
         .filter_map(|(i, path)| {
             let bytes = std::fs::read(&path).ok()?;
@@ -75,10 +71,7 @@ fn ingest_all(
             continue;
         };
         let t = Instant::now();
-        let name = parsed
-            .title
-            .clone()
-            .unwrap_or_else(|| file.feed.url.to_string());
+        let name = feed_name(&file.feed, parsed.title.as_deref());
         let incoming = rules.match_stories(parsed.stories, &name, &file.feed);
         stages.matching += t.elapsed().as_secs_f64();
         stories += incoming.len();

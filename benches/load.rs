@@ -29,10 +29,7 @@ fn env_number(name: &str, default: u64) -> u64 {
 
 /// Feed documents of the corpus that parse: realistic sizes and shapes.
 fn documents() -> Vec<Vec<u8>> {
-    let mut paths = Vec::new();
-    common::files(&common::corpus_dir(), &mut paths);
-    paths.sort();
-    paths
+    common::corpus_files()
         .iter()
         .filter_map(|p| std::fs::read(p).ok())
         .filter(|bytes| {

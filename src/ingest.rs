@@ -213,7 +213,7 @@ async fn retrieve(
 
 /// Parses a fetched body and matches its stories: the CPU work of a fetch. Returns the
 /// feed without its stories, the stories with the rules they match, and the feed's name
-/// as rules and alerts see it (the configured name, else the feed's title, else its URL).
+/// as rules and alerts see it ([`feed_name`]).
 pub fn parse_and_match(
     bytes: &[u8],
     base: Option<&Url>,
@@ -223,14 +223,19 @@ pub fn parse_and_match(
     feed: &Feed,
 ) -> Result<(ParsedFeed, Vec<Incoming>, String), FeedError> {
     let mut parsed = parse_feed(bytes, base, http_charset, limit)?;
-    let feed_name = feed
-        .name
-        .clone()
-        .or_else(|| parsed.title.clone())
-        .unwrap_or_else(|| feed.url.to_string());
+    let feed_name = feed_name(feed, parsed.title.as_deref());
     let stories = std::mem::take(&mut parsed.stories);
     let incoming = rules.match_stories(stories, &feed_name, feed);
     Ok((parsed, incoming, feed_name))
+}
+
+/// A feed's name as rules and alerts see it: the configured name, else the feed's
+/// title, else its URL.
+pub fn feed_name(feed: &Feed, title: Option<&str>) -> String {
+    feed.name
+        .as_deref()
+        .or(title)
+        .map_or_else(|| feed.url.to_string(), str::to_owned)
 }
 
 /// Fetches, parses, matches and stores one feed.

@@ -18,7 +18,16 @@ pub fn corpus_dir() -> PathBuf {
         .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus"))
 }
 
-pub fn files(dir: &Path, out: &mut Vec<PathBuf>) {
+/// The corpus's feed documents (not its README or manifest), in a stable order.
+pub fn corpus_files() -> Vec<PathBuf> {
+    let mut paths = Vec::new();
+    files(&corpus_dir(), &mut paths);
+    paths.retain(|p| !p.ends_with("MANIFEST.tsv") && !p.ends_with("README.md"));
+    paths.sort();
+    paths
+}
+
+fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -52,11 +61,8 @@ pub fn strip_tags(html: &str) -> String {
 
 pub fn load_stories() -> Vec<Story> {
     std::panic::set_hook(Box::new(|_| {}));
-    let mut paths = Vec::new();
-    files(&corpus_dir(), &mut paths);
-    paths.sort();
     let mut stories = Vec::new();
-    for path in paths {
+    for path in corpus_files() {
         let Ok(bytes) = std::fs::read(&path) else {
             continue;
         };

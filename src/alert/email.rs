@@ -66,7 +66,7 @@ impl Mailer {
                 Ok(()) => Attempt::Delivered,
                 // A local MTA that failed may well work later.
                 Err(e) => Attempt::Transient {
-                    error: super::error_text(&e),
+                    error: crate::fetch::error_chain(&e),
                     retry_after: None,
                 },
             },

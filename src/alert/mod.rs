@@ -26,8 +26,6 @@ use crate::config::{ChannelKind, Config, DEFAULT_LOG_CHANNEL, Digest, Email, Web
 use crate::store::{DueAlert, DueNotice, StoreError, StoreHandle, Table};
 use crate::story::hex;
 
-pub use crate::fetch::error_chain as error_text;
-
 /// Where "now" comes from, and how waiting is done: the system clock, or a manual
 /// clock that tests set and that "sleeps" by moving itself forward — virtual time that
 /// keeps real network timeouts real (tokio's paused clock would fire them early).

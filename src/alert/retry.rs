@@ -62,7 +62,7 @@ pub fn http_status(status: u16, retry_after: Option<Duration>) -> Attempt {
 
 /// Classifies an SMTP failure.
 pub fn smtp_error(error: &lettre::transport::smtp::Error) -> Attempt {
-    let text = crate::alert::error_text(error);
+    let text = crate::fetch::error_chain(error);
     if error.is_permanent() {
         Attempt::Permanent(text)
     } else {

@@ -120,7 +120,7 @@ pub async fn post(
             crate::fetch::retry_after(response.headers()),
         ),
         Err(e) => Attempt::Transient {
-            error: super::error_text(&e),
+            error: crate::fetch::error_chain(&e),
             retry_after: None,
         },
     }

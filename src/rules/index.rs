@@ -15,7 +15,7 @@ use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
 use super::matcher::hash_word;
-use super::parse::Node;
+use super::parse::{Node, Part};
 use super::{Document, Query, Span};
 
 /// A rule that matched a story, with the spans that made it true.
@@ -54,6 +54,15 @@ enum Key {
 }
 
 impl Key {
+    /// The key a phrase part is looked up by.
+    fn of_part(part: &Part) -> Key {
+        if part.prefix {
+            Key::Prefix(part.text.clone())
+        } else {
+            Key::Exact(part.text.clone())
+        }
+    }
+
     /// How many stories a key is likely to admit; lower is better. Prefixes admit more
     /// than words, short keys more than long ones.
     fn cost(&self) -> f64 {
@@ -76,13 +85,7 @@ fn keys(node: &Node) -> Option<Vec<Key>> {
         Node::Prefix { prefix, .. } => Some(vec![Key::Prefix(prefix.clone())]),
         Node::Phrase { parts, .. } => parts
             .iter()
-            .map(|p| {
-                vec![if p.prefix {
-                    Key::Prefix(p.text.clone())
-                } else {
-                    Key::Exact(p.text.clone())
-                }]
-            })
+            .map(|p| vec![Key::of_part(p)])
             .min_by(|a, b| cost(a).total_cmp(&cost(b))),
         Node::Regex { .. } | Node::Not(_) => None,
         // Every part of an AND must hold, so any one part's keys will do: take the
@@ -111,13 +114,7 @@ fn terms(node: &Node, out: &mut Vec<Key>) {
     match node {
         Node::Word { word, .. } => out.push(Key::Exact(word.clone())),
         Node::Prefix { prefix, .. } => out.push(Key::Prefix(prefix.clone())),
-        Node::Phrase { parts, .. } => out.extend(parts.iter().map(|p| {
-            if p.prefix {
-                Key::Prefix(p.text.clone())
-            } else {
-                Key::Exact(p.text.clone())
-            }
-        })),
+        Node::Phrase { parts, .. } => out.extend(parts.iter().map(Key::of_part)),
         Node::Regex { .. } => {}
         Node::Not(child) => terms(child, out),
         Node::Near { left, right, .. } => {
@@ -144,15 +141,11 @@ fn start_bit(text: &[u8], n: usize) -> Option<usize> {
 impl RuleSet {
     /// Compiles the index for these queries; rule numbers follow their order.
     pub fn new(queries: impl IntoIterator<Item = Query>) -> Self {
-        let mut set = RuleSet {
-            queries: queries.into_iter().collect(),
-            ..RuleSet::default()
-        };
-        let queries = std::mem::take(&mut set.queries);
+        let queries: Vec<Query> = queries.into_iter().collect();
+        let mut set = RuleSet::default();
         let mut vocabulary = Vec::new();
         for (i, query) in queries.iter().enumerate() {
             // Every word and prefix the rule looks up is in the vocabulary, key or not.
-            vocabulary.clear();
             terms(&query.root, &mut vocabulary);
             for term in vocabulary.drain(..) {
                 set.rules_of(term);
@@ -207,13 +200,28 @@ impl RuleSet {
     /// it is one of their words or starts with one of their prefixes. A story's other
     /// words matter to no rule but by their positions.
     pub(crate) fn knows(&self, word: &str, hash: u64) -> bool {
-        self.exact.find(hash, |(w, _)| **w == *word).is_some()
-            || (self.may_have_prefix_key(word)
-                && self.prefix_lengths.iter().any(|&len| {
-                    len <= word.len()
-                        && word.is_char_boundary(len)
-                        && self.prefixes.contains_key(&word[..len])
-                }))
+        self.exact_rules(word, hash).is_some() || self.prefix_rules(word).next().is_some()
+    }
+
+    /// The rules keyed on this folded word (with its [`hash_word`]), if it is one of
+    /// the set's words.
+    fn exact_rules(&self, word: &str, hash: u64) -> Option<&[u32]> {
+        let (_, rules) = self.exact.find(hash, |(w, _)| **w == *word)?;
+        Some(rules)
+    }
+
+    /// The rules keyed on each of the set's prefixes that this folded word starts with.
+    fn prefix_rules<'s>(&'s self, word: &'s str) -> impl Iterator<Item = &'s [u32]> + 's {
+        let lengths = if self.may_have_prefix_key(word) {
+            &self.prefix_lengths[..]
+        } else {
+            &[]
+        };
+        lengths
+            .iter()
+            .take_while(move |&&len| len <= word.len())
+            .filter(move |&&len| word.is_char_boundary(len))
+            .filter_map(move |&len| self.prefixes.get(&word[..len]).map(Vec::as_slice))
     }
 
     /// A story's fields prepared for matching against this set: only words some rule
@@ -265,22 +273,8 @@ impl RuleSet {
         };
         mark(&self.unindexed);
         for (word, hash) in doc.hashed_words() {
-            if let Some((_, rules)) = self.exact.find(hash, |(w, _)| **w == *word) {
-                mark(rules);
-            }
-            if !self.may_have_prefix_key(word) {
-                continue;
-            }
-            for &len in &self.prefix_lengths {
-                if len > word.len() {
-                    break;
-                }
-                if word.is_char_boundary(len)
-                    && let Some(rules) = self.prefixes.get(&word[..len])
-                {
-                    mark(rules);
-                }
-            }
+            self.exact_rules(word, hash).into_iter().for_each(&mut mark);
+            self.prefix_rules(word).for_each(&mut mark);
         }
         let mut out = Vec::new();
         for (block, &bits) in marked.iter().enumerate() {
