@@ -193,40 +193,209 @@ pub fn tokenize(text: &str) -> Vec<Token> {
 
 /// Calls `f(byte_offset, word)` for every word of `text`, unfolded.
 ///
-/// Whitespace always separates words, so the text is taken one whitespace-separated
-/// chunk at a time: ASCII chunks, the bulk of most feeds, go through a fast path that
-/// applies the same UAX #29 rules, and the rest through `unicode-segmentation`.
+/// Whitespace always separates words, so text is cut one whitespace-separated chunk at
+/// a time: ASCII, the bulk of most feeds, goes through a fast path that applies the
+/// same UAX #29 rules (a run of ASCII chunks at once: whitespace never joins words), and
+/// each chunk holding other characters through `unicode-segmentation`.
 pub(crate) fn for_each_word(text: &str, mut f: impl FnMut(usize, &str)) {
     let bytes = text.as_bytes();
-    let mut end = 0;
-    // Each whitespace-separated chunk, noting on the way whether it is ASCII.
-    while let Some(offset) = bytes[end..]
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .map(|skip| end + skip)
-    {
-        let mut ascii = true;
-        end = offset;
-        while let Some(&b) = bytes.get(end).filter(|b| !b.is_ascii_whitespace()) {
-            ascii &= b.is_ascii();
-            end += 1;
+    // Everything before `done` has been cut; it is 0 or just past a chunk.
+    let mut done = 0;
+    while let Some(found) = first_non_ascii(&bytes[done..]) {
+        let non_ascii = done + found;
+        let chunk_start = bytes[done..non_ascii]
+            .iter()
+            .rposition(u8::is_ascii_whitespace)
+            .map_or(done, |i| done + i + 1);
+        let chunk_end = bytes[non_ascii..]
+            .iter()
+            .position(u8::is_ascii_whitespace)
+            .map_or(bytes.len(), |i| non_ascii + i);
+        ascii_words(&text[done..chunk_start], |start, word| {
+            f(done + start, word)
+        });
+        non_ascii_words(&text[chunk_start..chunk_end], |start, word| {
+            f(chunk_start + start, word)
+        });
+        done = chunk_end;
+    }
+    ascii_words(&text[done..], |start, word| f(done + start, word));
+}
+
+/// The offset of the first byte of `bytes` outside ASCII, eight bytes at a time.
+fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
+    const HIGH_BITS: u64 = 0x8080_8080_8080_8080;
+    let mut blocks = bytes.chunks_exact(8);
+    for (n, block) in blocks.by_ref().enumerate() {
+        let high = u64::from_le_bytes(block.try_into().expect("eight bytes")) & HIGH_BITS;
+        if high != 0 {
+            return Some(n * 8 + high.trailing_zeros() as usize / 8);
         }
-        let chunk = &text[offset..end];
-        if ascii {
-            ascii_words(chunk, |start, word| f(offset + start, word));
-        } else if chunk
-            .chars()
-            .all(|c| c.is_ascii() || SEPARATORS.contains(&c))
-        {
-            // ASCII words between typographic punctuation ("it’s", “quoted”, a—b).
-            for piece in chunk.split(SEPARATORS) {
-                let at = offset + (piece.as_ptr() as usize - chunk.as_ptr() as usize);
-                ascii_words(piece, |start, word| f(at + start, word));
+    }
+    let rest = blocks.remainder();
+    let at = bytes.len() - rest.len();
+    rest.iter().position(|b| !b.is_ascii()).map(|i| at + i)
+}
+
+/// The words of one whitespace-free chunk that holds a character outside ASCII.
+fn non_ascii_words(chunk: &str, mut f: impl FnMut(usize, &str)) {
+    let letters = &*WORD_LETTERS;
+    if chunk
+        .chars()
+        .all(|c| c.is_ascii() || SEPARATORS.contains(&c) || letters.contains(c))
+    {
+        // ASCII and letters such as Cyrillic, Greek or accented Latin, between
+        // typographic punctuation ("it’s", “Песков”, a—b).
+        simple_words(chunk, f);
+    } else {
+        for (start, word) in chunk.unicode_word_indices() {
+            split_apostrophes(word, |s, piece| f(start + s, piece));
+        }
+    }
+}
+
+/// The two-byte characters (U+0080..U+07FF) that UAX #29 treats exactly as it treats
+/// an ASCII letter, derived from `unicode-segmentation` itself: a character qualifies
+/// when every probe text cuts the same with it as with `x` (so Hebrew letters, marks,
+/// digits and punctuation do not).
+struct WordLetters {
+    bits: [u64; 0x800 / 64],
+}
+
+impl WordLetters {
+    /// Texts in which a letter's neighbours could change how it is cut: joiners
+    /// between letters and digits, quotes, underscores, marks and format characters.
+    const PROBES: [&str; 30] = [
+        "#",
+        "##",
+        "b#",
+        "#b",
+        "1#",
+        "#1",
+        "_#",
+        "#_",
+        "b.#",
+        "#.b",
+        "#.#",
+        "1.#",
+        "#.1",
+        "b:#",
+        "#:b",
+        "#:#",
+        "1,#",
+        "#,1",
+        "#,#",
+        "#;#",
+        "#'b",
+        "#'",
+        "#\"#",
+        "#\"b",
+        "#·b",
+        "#\u{2019}#",
+        "#\u{AD}b",
+        "#\u{301}b",
+        "#\u{200D}b",
+        "#\u{FF0E}b",
+    ];
+
+    fn new() -> Self {
+        let words = |text: &str| -> Vec<(usize, String)> {
+            let mut out = Vec::new();
+            for (start, word) in text.unicode_word_indices() {
+                split_apostrophes(word, |s, piece| out.push((start + s, piece.to_owned())));
             }
+            out
+        };
+        let mut letters = WordLetters {
+            bits: [0; 0x800 / 64],
+        };
+        for c in (0x80..0x800).filter_map(char::from_u32) {
+            let like_x = Self::PROBES.iter().all(|probe| {
+                let with_c: Vec<(usize, String)> =
+                    words(&probe.replace('#', c.encode_utf8(&mut [0; 4])))
+                        .into_iter()
+                        .map(|(_, w)| w.replace(c, "x"))
+                        .enumerate()
+                        .collect();
+                let with_x: Vec<(usize, String)> = words(&probe.replace('#', "x"))
+                    .into_iter()
+                    .map(|(_, w)| w)
+                    .enumerate()
+                    .collect();
+                with_c == with_x
+            });
+            if like_x {
+                letters.bits[c as usize / 64] |= 1 << (c as usize % 64);
+            }
+        }
+        letters
+    }
+
+    fn contains(&self, c: char) -> bool {
+        self.bits
+            .get(c as usize / 64)
+            .is_some_and(|block| block & (1 << (c as usize % 64)) != 0)
+    }
+}
+
+static WORD_LETTERS: std::sync::LazyLock<WordLetters> = std::sync::LazyLock::new(WordLetters::new);
+
+/// [`ascii_words`] for a chunk that may also hold [`WordLetters`] (cut as letters) and
+/// [`SEPARATORS`] (cut as whitespace).
+fn simple_words(chunk: &str, mut f: impl FnMut(usize, &str)) {
+    let letters = &*WORD_LETTERS;
+    let class = |c: char| {
+        if c.is_ascii() {
+            CLASSES[c as usize]
+        } else if letters.contains(c) {
+            Class::Alphanumeric
         } else {
-            for (start, word) in chunk.unicode_word_indices() {
-                split_apostrophes(word, |s, piece| f(offset + start + s, piece));
+            Class::Other
+        }
+    };
+    let char_at = |i: usize| chunk[i..].chars().next();
+    let mut i = 0;
+    while let Some(c) = char_at(i) {
+        if class(c) == Class::Other {
+            i += c.len_utf8();
+            continue;
+        }
+        let start = i;
+        let mut alphanumeric = false;
+        // The last character taken into the word.
+        let mut last = c;
+        while let Some(c) = char_at(i) {
+            match class(c) {
+                Class::Alphanumeric => alphanumeric = true,
+                Class::Underscore => {}
+                Class::Other => {
+                    let Some(after) = char_at(i + c.len_utf8()) else {
+                        break;
+                    };
+                    let letter = |c: char| class(c) == Class::Alphanumeric && !c.is_ascii_digit();
+                    let letters = letter(last) && letter(after);
+                    let digits = last.is_ascii_digit() && after.is_ascii_digit();
+                    let joins = match c {
+                        '.' => letters || digits,
+                        ':' => letters,
+                        ',' | ';' => digits,
+                        _ => false,
+                    };
+                    if !joins {
+                        break;
+                    }
+                    // `after` is a letter or digit: take it with the joiner.
+                    (alphanumeric, i) = (true, i + c.len_utf8());
+                    last = after;
+                    i += after.len_utf8();
+                    continue;
+                }
             }
+            last = c;
+            i += c.len_utf8();
+        }
+        if alphanumeric {
+            f(start, &chunk[start..i]);
         }
     }
 }
@@ -261,14 +430,25 @@ fn split_apostrophes(word: &str, mut f: impl FnMut(usize, &str)) {
     }
 }
 
-/// The ASCII bytes that make up words: letters, digits and `_`.
-static WORD_BYTES: [bool; 256] = {
-    let mut table = [false; 256];
+/// What an ASCII byte is to the word cutter: not part of a word, a letter or digit,
+/// or `_` (which joins words but does not make one).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Other,
+    Alphanumeric,
+    Underscore,
+}
+
+static CLASSES: [Class; 256] = {
+    let mut table = [Class::Other; 256];
     let mut b = 0;
     while b < 128 {
-        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        if (b as u8).is_ascii_alphanumeric() {
+            table[b] = Class::Alphanumeric;
+        }
         b += 1;
     }
+    table[b'_' as usize] = Class::Underscore;
     table
 };
 
@@ -277,20 +457,29 @@ static WORD_BYTES: [bool; 256] = {
 /// digits, `:` joins letters, and `,` and `;` join digits ("U.S", "3.5", "1,000").
 fn ascii_words(text: &str, mut f: impl FnMut(usize, &str)) {
     let bytes = text.as_bytes();
-    let is_word = |b: u8| WORD_BYTES[usize::from(b)];
+    let class = |i: usize| {
+        bytes
+            .get(i)
+            .map_or(Class::Other, |&b| CLASSES[usize::from(b)])
+    };
     let mut i = 0;
     while i < bytes.len() {
-        if !is_word(bytes[i]) {
+        if class(i) == Class::Other {
             i += 1;
             continue;
         }
         let start = i;
-        i += 1;
+        // A word of underscores only has no letter or digit; UAX #29 users skip it.
+        let mut alphanumeric = false;
         loop {
-            match bytes.get(i) {
-                Some(&b) if is_word(b) => i += 1,
-                Some(&mid) if i + 1 < bytes.len() => {
-                    let (before, after) = (bytes[i - 1], bytes[i + 1]);
+            match class(i) {
+                Class::Alphanumeric => alphanumeric = true,
+                Class::Underscore => {}
+                Class::Other => {
+                    let (Some(&mid), Some(&after)) = (bytes.get(i), bytes.get(i + 1)) else {
+                        break;
+                    };
+                    let before = bytes[i - 1];
                     let letters = before.is_ascii_alphabetic() && after.is_ascii_alphabetic();
                     let digits = before.is_ascii_digit() && after.is_ascii_digit();
                     let joins = match mid {
@@ -302,13 +491,13 @@ fn ascii_words(text: &str, mut f: impl FnMut(usize, &str)) {
                     if !joins {
                         break;
                     }
-                    i += 2;
+                    // `after` is a letter or digit: take it with the joiner.
+                    (alphanumeric, i) = (true, i + 1);
                 }
-                _ => break,
             }
+            i += 1;
         }
-        // A word of underscores only has no letter or digit; UAX #29 users skip it.
-        if bytes[start..i].iter().any(u8::is_ascii_alphanumeric) {
+        if alphanumeric {
             f(start, &text[start..i]);
         }
     }
@@ -449,11 +638,36 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn ascii_fast_path_agrees_with_unicode_segmentation(
-            text in "[a-c0-2_.:,;' \\t\\n\u{A0}\u{A3}\u{AB}\u{B0}\u{BB}\u{2013}\u{2014}\u{2018}\u{2019}\u{201C}\u{201D}\u{201E}\u{2022}\u{2026}\u{2032}\u{2033}\u{20AC}\u{2122}\u{3001}\u{3002}\u{2BC}\u{B7}é-]{0,24}"
+            text in "[a-c0-2_.:,;' \\t\\n\u{A0}\u{A3}\u{AB}\u{B0}\u{BB}\u{2013}\u{2014}\u{2018}\u{2019}\u{201C}\u{201D}\u{201E}\u{2022}\u{2026}\u{2032}\u{2033}\u{20AC}\u{2122}\u{3001}\u{3002}\u{2BC}\u{B7}éд-]{0,40}"
         ) {
             let mut fast = Vec::new();
             for_each_word(&text, |s, w| fast.push((s, w.to_owned())));
             proptest::prop_assert_eq!(fast, unicode_words(&text));
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn letter_fast_path_agrees_with_unicode_segmentation(
+            text in "[a-b1_.:,;'\" \u{A0}\u{2019}\u{2014}\u{B7}\u{AD}\u{301}\u{661}\u{5D0}\u{5F3}\u{3B1}\u{E9}\u{DF}\u{416}\u{434}\u{4E00}]{0,24}"
+        ) {
+            let mut fast = Vec::new();
+            for_each_word(&text, |s, w| fast.push((s, w.to_owned())));
+            proptest::prop_assert_eq!(fast, unicode_words(&text));
+        }
+    }
+
+    #[test]
+    fn word_letters_are_the_letters_of_alphabets_with_no_rules_of_their_own() {
+        let letters = &*WORD_LETTERS;
+        for c in ['é', 'ß', 'Ж', 'д', 'ё', 'λ', 'Ω', 'ա'] {
+            assert!(letters.contains(c), "{c}");
+        }
+        // Hebrew letters join across quotes; marks, digits and punctuation are not letters.
+        for c in [
+            'א', '\u{301}', '\u{AD}', '\u{661}', '·', '«', '\u{37E}', 'a',
+        ] {
+            assert!(!letters.contains(c), "{c:?}");
         }
     }
 
