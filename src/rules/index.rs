@@ -34,6 +34,9 @@ pub struct RuleSet {
     /// Exact words and their rules, hashed by [`hash_word`] (a story's words come
     /// with that hash already computed).
     exact: HashTable<(Box<str>, Vec<u32>)>,
+    /// A filter on the hashes of the words in `exact`: a story word whose bit is clear
+    /// is not one of them, found without probing the table.
+    exact_hashes: Vec<u64>,
     prefixes: FxHashMap<Box<str>, Vec<u32>>,
     /// Distinct byte lengths of the keys in `prefixes`, ascending.
     prefix_lengths: Vec<usize>,
@@ -127,6 +130,14 @@ fn terms(node: &Node, out: &mut Vec<Key>) {
     }
 }
 
+/// Size of the filter on exact words' hashes.
+const HASH_BITS: usize = 1 << 16;
+
+/// The filter bit of a word's hash: its top bits (the table uses the low ones).
+fn hash_bit(hash: u64) -> usize {
+    (hash >> (64 - HASH_BITS.trailing_zeros())) as usize
+}
+
 /// Size of the filter on prefixes' first bytes.
 const START_BITS: usize = 1 << 16;
 
@@ -167,6 +178,11 @@ impl RuleSet {
         set.prefix_lengths = set.prefixes.keys().map(|p| p.len()).collect();
         set.prefix_lengths.sort_unstable();
         set.prefix_lengths.dedup();
+        set.exact_hashes = vec![0; HASH_BITS / 64];
+        for (word, _) in &set.exact {
+            let bit = hash_bit(hash_word(word));
+            set.exact_hashes[bit / 64] |= 1 << (bit % 64);
+        }
         set.prefix_starts = vec![0; START_BITS / 64];
         for prefix in set.prefixes.keys() {
             let prefix = prefix.as_bytes();
@@ -199,18 +215,25 @@ impl RuleSet {
     /// Whether any rule of the set looks up this folded word (with its [`hash_word`]):
     /// it is one of their words or starts with one of their prefixes. A story's other
     /// words matter to no rule but by their positions.
+    #[inline]
     pub(crate) fn knows(&self, word: &str, hash: u64) -> bool {
         self.exact_rules(word, hash).is_some() || self.prefix_rules(word).next().is_some()
     }
 
     /// The rules keyed on this folded word (with its [`hash_word`]), if it is one of
     /// the set's words.
+    #[inline]
     fn exact_rules(&self, word: &str, hash: u64) -> Option<&[u32]> {
+        let bit = hash_bit(hash);
+        if self.exact_hashes.get(bit / 64)? & (1 << (bit % 64)) == 0 {
+            return None;
+        }
         let (_, rules) = self.exact.find(hash, |(w, _)| **w == *word)?;
         Some(rules)
     }
 
     /// The rules keyed on each of the set's prefixes that this folded word starts with.
+    #[inline]
     fn prefix_rules<'s>(&'s self, word: &'s str) -> impl Iterator<Item = &'s [u32]> + 's {
         let lengths = if self.may_have_prefix_key(word) {
             &self.prefix_lengths[..]
@@ -236,6 +259,7 @@ impl RuleSet {
     }
 
     /// Whether a word may start with one of the keys in `prefixes`.
+    #[inline]
     fn may_have_prefix_key(&self, word: &str) -> bool {
         let marked = |n| {
             start_bit(word.as_bytes(), n).is_some_and(|bit| {
