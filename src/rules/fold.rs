@@ -242,7 +242,7 @@ fn non_ascii_words(chunk: &str, mut f: impl FnMut(usize, &str)) {
     let letters = &*WORD_LETTERS;
     if chunk
         .chars()
-        .all(|c| c.is_ascii() || SEPARATORS.contains(&c) || letters.contains(c))
+        .all(|c| c.is_ascii() || letters.contains(c) || SEPARATORS.contains(&c))
     {
         // ASCII and letters such as Cyrillic, Greek or accented Latin, between
         // typographic punctuation ("it’s", “Песков”, a—b).
@@ -457,47 +457,36 @@ static CLASSES: [Class; 256] = {
 /// digits, `:` joins letters, and `,` and `;` join digits ("U.S", "3.5", "1,000").
 fn ascii_words(text: &str, mut f: impl FnMut(usize, &str)) {
     let bytes = text.as_bytes();
-    let class = |i: usize| {
-        bytes
-            .get(i)
-            .map_or(Class::Other, |&b| CLASSES[usize::from(b)])
-    };
+    let in_word = |b: &u8| CLASSES[usize::from(*b)] != Class::Other;
     let mut i = 0;
-    while i < bytes.len() {
-        if class(i) == Class::Other {
-            i += 1;
-            continue;
-        }
-        let start = i;
-        // A word of underscores only has no letter or digit; UAX #29 users skip it.
-        let mut alphanumeric = false;
+    while let Some(skip) = bytes[i..].iter().position(in_word) {
+        let start = i + skip;
+        i = start;
         loop {
-            match class(i) {
-                Class::Alphanumeric => alphanumeric = true,
-                Class::Underscore => {}
-                Class::Other => {
-                    let (Some(&mid), Some(&after)) = (bytes.get(i), bytes.get(i + 1)) else {
-                        break;
-                    };
-                    let before = bytes[i - 1];
-                    let letters = before.is_ascii_alphabetic() && after.is_ascii_alphabetic();
-                    let digits = before.is_ascii_digit() && after.is_ascii_digit();
-                    let joins = match mid {
-                        b'.' => letters || digits,
-                        b':' => letters,
-                        b',' | b';' => digits,
-                        _ => false,
-                    };
-                    if !joins {
-                        break;
-                    }
-                    // `after` is a letter or digit: take it with the joiner.
-                    (alphanumeric, i) = (true, i + 1);
-                }
+            i += bytes[i..]
+                .iter()
+                .position(|b| !in_word(b))
+                .unwrap_or(bytes.len() - i);
+            let (Some(&mid), Some(&after)) = (bytes.get(i), bytes.get(i + 1)) else {
+                break;
+            };
+            let before = bytes[i - 1];
+            let letters = before.is_ascii_alphabetic() && after.is_ascii_alphabetic();
+            let digits = before.is_ascii_digit() && after.is_ascii_digit();
+            let joins = match mid {
+                b'.' => letters || digits,
+                b':' => letters,
+                b',' | b';' => digits,
+                _ => false,
+            };
+            if !joins {
+                break;
             }
-            i += 1;
+            i += 2;
         }
-        if alphanumeric {
+        // A word of underscores only has no letter or digit; UAX #29 users skip it.
+        // (A joined word has letters or digits around its joiners.)
+        if bytes[start..i].iter().any(|&b| b != b'_') {
             f(start, &text[start..i]);
         }
     }
