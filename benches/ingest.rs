@@ -95,11 +95,33 @@ fn feed_rs_only(files: &[File]) -> usize {
         .sum()
 }
 
-/// The CPU time of one pass of feed-rs alone over every file.
-fn feed_rs_pass(files: &[File]) -> f64 {
-    let start = thread_cpu();
-    black_box(feed_rs_only(files));
-    thread_cpu() - start
+/// The CPU time of one pass of feed-rs alone over every file, summed over `threads`
+/// threads that take files in turn as the pipeline's producers do. On more than one
+/// thread this is the baseline under the same sharing of caches and memory bandwidth as
+/// the pipeline, which costs each thread CPU time for the same work.
+fn feed_rs_pass(files: &[File], threads: usize) -> f64 {
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let start = thread_cpu();
+                    while let Some(file) =
+                        files.get(next.fetch_add(1, std::sync::atomic::Ordering::Relaxed))
+                    {
+                        black_box(feed_rs_only(std::slice::from_ref(file)));
+                    }
+                    thread_cpu() - start
+                })
+            })
+            .collect();
+        workers.into_iter().map(|w| w.join().unwrap()).sum()
+    })
+}
+
+/// How many producer threads the pipeline runs: one per core.
+fn producers() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// CPU time this thread has used, from the scheduler's own account.
@@ -138,7 +160,7 @@ fn pipelined_pass(
     let store_cpu = || runtime.block_on(handle.call(|_| Ok(thread_cpu()))).unwrap();
     let store_start = store_cpu();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let producers = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let producers = producers();
     let start = Instant::now();
     let (stories, producer_cpu) = std::thread::scope(|scope| {
         let workers: Vec<_> = (0..producers)
@@ -235,18 +257,22 @@ fn main() {
         .unwrap_or(1);
     // feed-rs panics on a few corpus files; the baselines catch that quietly.
     std::panic::set_hook(Box::new(|_| {}));
-    // Each pipeline pass follows a pass of feed-rs alone over the same files, so that
-    // the ratio of the two is read from neighbouring measurements on this noisy host.
-    let (mut runs, mut ratios): (Vec<Pipelined>, Vec<f64>) = (0..passes.max(1))
-        .map(|_| {
-            let baseline = feed_rs_pass(&files);
-            let run = pipelined_pass(&files, &compiled, fresh_store(dir.path(), &files));
-            let ratio = baseline / run.cpu;
-            (run, ratio)
-        })
-        .unzip();
+    // Each pipeline pass follows two passes of feed-rs alone over the same files, on one
+    // thread and on as many as the pipeline's producers, so that the ratios are read
+    // from neighbouring measurements on this noisy host.
+    let mut runs = Vec::new();
+    let (mut ratios, mut shared_ratios) = (Vec::new(), Vec::new());
+    for _ in 0..passes.max(1) {
+        let alone = feed_rs_pass(&files, 1);
+        let shared = feed_rs_pass(&files, producers());
+        let run = pipelined_pass(&files, &compiled, fresh_store(dir.path(), &files));
+        ratios.push(alone / run.cpu);
+        shared_ratios.push(shared / run.cpu);
+        runs.push(run);
+    }
     runs.sort_by(|a, b| a.cpu.total_cmp(&b.cpu));
     ratios.sort_by(f64::total_cmp);
+    shared_ratios.sort_by(f64::total_cmp);
     let median = runs[runs.len() / 2].cpu;
     let median_ratio = ratios[ratios.len() / 2];
     let best = runs.swap_remove(0);
@@ -272,6 +298,13 @@ fn main() {
         "pipeline / feed-rs alone (CPU time, each pass against the feed-rs pass before it), median: {median_ratio:.2}x (range {:.2}-{:.2}x)",
         ratios[0],
         ratios[ratios.len() - 1]
+    );
+    println!(
+        "pipeline / feed-rs alone on {} threads (the same sharing of the cores), median: {:.2}x (range {:.2}-{:.2}x)",
+        producers(),
+        shared_ratios[shared_ratios.len() / 2],
+        shared_ratios[0],
+        shared_ratios[shared_ratios.len() - 1]
     );
     let (mut secs, mut stages, mut stories) = (f64::INFINITY, Stages::default(), 0);
     for _ in 0..passes.max(1) {
