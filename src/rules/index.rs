@@ -4,9 +4,9 @@
 //! small set of *keys* — exact words or prefixes — such that the rule can only match a
 //! story containing at least one of them. For `Ukrain* NEAR/12 (talks OR negotiat*)` one
 //! key `ukrain*` is enough: no story without a word starting `ukrain` can match. A story
-//! then looks up each of its distinct words in the exact-word map and each of the
-//! word's prefixes in the prefix map, and only those candidate rules are evaluated in
-//! full. Rules with no usable key (a lone regex) are evaluated for every story.
+//! then looks up each of its distinct words in the exact-word map and the word's first
+//! bytes among the prefix keys (grouped by their first four bytes), and only those
+//! candidate rules are evaluated in full. Rules with no usable key (a lone regex) are evaluated for every story.
 //!
 //! The keys are a necessary condition, never a sufficient one, so indexed results equal
 //! evaluating every rule; a property test holds the two to that.
@@ -27,25 +27,30 @@ pub struct RuleHit {
     pub spans: Vec<Span>,
 }
 
+/// A key's text with the rules keyed on it.
+type Keyed = (Box<str>, Vec<u32>);
+
 /// Compiled rules with their word index.
 #[derive(Debug, Default)]
 pub struct RuleSet {
     queries: Vec<Query>,
     /// Exact words and their rules, hashed by [`hash_word`] (a story's words come
     /// with that hash already computed).
-    exact: HashTable<(Box<str>, Vec<u32>)>,
+    exact: HashTable<Keyed>,
     /// A filter on the hashes of the words in `exact`: a story word whose bit is clear
     /// is not one of them, found without probing the table.
     exact_hashes: Vec<u64>,
+    /// Prefix keys and their rules while the set is built; then moved to `prefix_groups`.
     prefixes: FxHashMap<Box<str>, Vec<u32>>,
-    /// Distinct byte lengths of the keys in `prefixes`, ascending.
-    prefix_lengths: Vec<usize>,
-    /// A filter on the first four bytes of the keys in `prefixes`, and on all three of
-    /// the three-byte ones (every prefix has at least three letters): a word whose start
-    /// is not in it skips the prefix lookups.
+    /// The prefix keys with their rules, grouped by their start (the first four bytes,
+    /// or all of a shorter key): a word looks up its start once for each start length
+    /// (usually one) instead of once for each prefix length.
+    prefix_groups: FxHashMap<u32, Vec<Keyed>>,
+    /// The distinct start lengths of `prefix_groups`, ascending.
+    start_lengths: Vec<usize>,
+    /// A filter on the starts in `prefix_groups`: a word whose starts are not in it
+    /// skips the lookups.
     prefix_starts: Vec<u64>,
-    /// Whether some key in `prefixes` has three bytes.
-    three_byte_prefixes: bool,
     /// Rules without a key, evaluated for every story.
     unindexed: Vec<u32>,
 }
@@ -141,12 +146,17 @@ fn hash_bit(hash: u64) -> usize {
 /// Size of the filter on prefixes' first bytes.
 const START_BITS: usize = 1 << 16;
 
-/// The filter bit for a text's first `n` bytes (three or four), if it has them.
-fn start_bit(text: &[u8], n: usize) -> Option<usize> {
+/// A text's first `n` bytes (at most four), padded, as one number, if it has them.
+fn start(text: &[u8], n: usize) -> Option<u32> {
     let start = text.get(..n)?;
     let mut packed = [0xFF; 4];
     packed[..n].copy_from_slice(start);
-    Some((u32::from_le_bytes(packed).wrapping_mul(0x9E37_79B1) >> 16) as usize)
+    Some(u32::from_le_bytes(packed))
+}
+
+/// The filter bit of a [`start`].
+fn start_bit(start: u32) -> usize {
+    (start.wrapping_mul(0x9E37_79B1) >> 16) as usize
 }
 
 impl RuleSet {
@@ -175,24 +185,26 @@ impl RuleSet {
             }
         }
         set.queries = queries;
-        set.prefix_lengths = set.prefixes.keys().map(|p| p.len()).collect();
-        set.prefix_lengths.sort_unstable();
-        set.prefix_lengths.dedup();
         set.exact_hashes = vec![0; HASH_BITS / 64];
         for (word, _) in &set.exact {
             let bit = hash_bit(hash_word(word));
             set.exact_hashes[bit / 64] |= 1 << (bit % 64);
         }
         set.prefix_starts = vec![0; START_BITS / 64];
-        for prefix in set.prefixes.keys() {
-            let prefix = prefix.as_bytes();
-            set.three_byte_prefixes |= prefix.len() == 3;
-            match start_bit(prefix, prefix.len().min(4)) {
-                Some(bit) => set.prefix_starts[bit / 64] |= 1 << (bit % 64),
-                // Shorter than the filter looks: let every word through.
-                None => set.prefix_starts.fill(u64::MAX),
+        for (prefix, rules) in std::mem::take(&mut set.prefixes) {
+            let n = prefix.len().min(4);
+            let key = start(prefix.as_bytes(), n).expect("a prefix has its own bytes");
+            let bit = start_bit(key);
+            set.prefix_starts[bit / 64] |= 1 << (bit % 64);
+            set.prefix_groups
+                .entry(key)
+                .or_default()
+                .push((prefix, rules));
+            if !set.start_lengths.contains(&n) {
+                set.start_lengths.push(n);
             }
         }
+        set.start_lengths.sort_unstable();
         set
     }
 
@@ -201,7 +213,7 @@ impl RuleSet {
         match term {
             Key::Exact(word) => {
                 let hash = hash_word(&word);
-                let same = |(w, _): &(Box<str>, Vec<u32>)| **w == *word;
+                let same = |(w, _): &Keyed| **w == *word;
                 if self.exact.find(hash, same).is_none() {
                     let entry = (word.as_str().into(), Vec::new());
                     self.exact.insert_unique(hash, entry, |(w, _)| hash_word(w));
@@ -235,16 +247,16 @@ impl RuleSet {
     /// The rules keyed on each of the set's prefixes that this folded word starts with.
     #[inline]
     fn prefix_rules<'s>(&'s self, word: &'s str) -> impl Iterator<Item = &'s [u32]> + 's {
-        let lengths = if self.may_have_prefix_key(word) {
-            &self.prefix_lengths[..]
-        } else {
-            &[]
-        };
-        lengths
+        self.start_lengths
             .iter()
-            .take_while(move |&&len| len <= word.len())
-            .filter(move |&&len| word.is_char_boundary(len))
-            .filter_map(move |&len| self.prefixes.get(&word[..len]).map(Vec::as_slice))
+            .filter_map(move |&n| start(word.as_bytes(), n))
+            .filter(move |&key| self.has_start(key))
+            .filter_map(move |key| self.prefix_groups.get(&key))
+            .flatten()
+            // A word holding all of a prefix's (valid UTF-8) bytes splits after it at
+            // a character boundary.
+            .filter(move |(prefix, _)| word.starts_with(&**prefix))
+            .map(|(_, rules)| rules.as_slice())
     }
 
     /// A story's fields prepared for matching against this set: only words some rule
@@ -258,17 +270,13 @@ impl RuleSet {
         Document::for_vocabulary(fields, self)
     }
 
-    /// Whether a word may start with one of the keys in `prefixes`.
+    /// Whether some prefix key may have this [`start`].
     #[inline]
-    fn may_have_prefix_key(&self, word: &str) -> bool {
-        let marked = |n| {
-            start_bit(word.as_bytes(), n).is_some_and(|bit| {
-                self.prefix_starts
-                    .get(bit / 64)
-                    .is_some_and(|block| block & (1 << (bit % 64)) != 0)
-            })
-        };
-        marked(4) || (self.three_byte_prefixes && marked(3))
+    fn has_start(&self, key: u32) -> bool {
+        let bit = start_bit(key);
+        self.prefix_starts
+            .get(bit / 64)
+            .is_some_and(|block| block & (1 << (bit % 64)) != 0)
     }
 
     /// How many rules the set holds.
