@@ -239,13 +239,13 @@ fn first_non_ascii(bytes: &[u8]) -> Option<usize> {
 
 /// The words of one whitespace-free chunk that holds a character outside ASCII.
 fn non_ascii_words(chunk: &str, mut f: impl FnMut(usize, &str)) {
-    let letters = &*WORD_LETTERS;
+    let classes = &*WORD_CLASSES;
     if chunk
         .chars()
-        .all(|c| c.is_ascii() || letters.contains(c) || SEPARATORS.contains(&c))
+        .all(|c| c.is_ascii() || classes.known(c) || SEPARATORS.contains(&c))
     {
         // ASCII and letters such as Cyrillic, Greek or accented Latin, between
-        // typographic punctuation ("it’s", “Песков”, a—b).
+        // punctuation and symbols ("it’s", “Песков”, a—b, ©2026).
         simple_words(chunk, f);
     } else {
         for (start, word) in chunk.unicode_word_indices() {
@@ -255,19 +255,26 @@ fn non_ascii_words(chunk: &str, mut f: impl FnMut(usize, &str)) {
 }
 
 /// The two-byte characters (U+0080..U+07FF) that UAX #29 treats exactly as it treats
-/// an ASCII letter, derived from `unicode-segmentation` itself: a character qualifies
-/// when every probe text cuts the same with it as with `x` (so Hebrew letters, marks,
-/// digits and punctuation do not).
-struct WordLetters {
-    bits: [u64; 0x800 / 64],
+/// an ASCII letter, and those it treats exactly as `!` (always between words),
+/// derived from `unicode-segmentation` itself: a character is a letter when every
+/// probe text cuts the same with it as with `x`, a break when every one cuts the same
+/// as with `!`. Hebrew letters, marks, format characters, digits and joiners are
+/// neither.
+struct WordClasses {
+    letters: [u64; 0x800 / 64],
+    breaks: [u64; 0x800 / 64],
 }
 
-impl WordLetters {
-    /// Texts in which a letter's neighbours could change how it is cut: joiners
+impl WordClasses {
+    /// Texts in which a character's neighbours could change how it is cut: joiners
     /// between letters and digits, quotes, underscores, marks and format characters.
-    const PROBES: [&str; 30] = [
+    const PROBES: [&str; 34] = [
         "#",
         "##",
+        "b#b",
+        "1#1",
+        "b#1",
+        "1#b",
         "b#",
         "#b",
         "1#",
@@ -299,55 +306,63 @@ impl WordLetters {
     ];
 
     fn new() -> Self {
-        let words = |text: &str| -> Vec<(usize, String)> {
-            let mut out = Vec::new();
-            for (start, word) in text.unicode_word_indices() {
-                split_apostrophes(word, |s, piece| out.push((start + s, piece.to_owned())));
-            }
-            out
+        // The words of each probe with `c` in place of `#`, and `c` written `#` in them.
+        let cuts = |c: char| -> Vec<Vec<String>> {
+            let c_text = c.encode_utf8(&mut [0; 4]).to_owned();
+            Self::PROBES
+                .iter()
+                .map(|probe| {
+                    let mut words = Vec::new();
+                    for (_, word) in probe.replace('#', &c_text).unicode_word_indices() {
+                        split_apostrophes(word, |_, piece| words.push(piece.replace(c, "#")));
+                    }
+                    words
+                })
+                .collect()
         };
-        let mut letters = WordLetters {
-            bits: [0; 0x800 / 64],
+        let (as_letter, as_break) = (cuts('x'), cuts('!'));
+        let mut classes = WordClasses {
+            letters: [0; 0x800 / 64],
+            breaks: [0; 0x800 / 64],
         };
         for c in (0x80..0x800).filter_map(char::from_u32) {
-            let like_x = Self::PROBES.iter().all(|probe| {
-                let with_c: Vec<(usize, String)> =
-                    words(&probe.replace('#', c.encode_utf8(&mut [0; 4])))
-                        .into_iter()
-                        .map(|(_, w)| w.replace(c, "x"))
-                        .enumerate()
-                        .collect();
-                let with_x: Vec<(usize, String)> = words(&probe.replace('#', "x"))
-                    .into_iter()
-                    .map(|(_, w)| w)
-                    .enumerate()
-                    .collect();
-                with_c == with_x
-            });
-            if like_x {
-                letters.bits[c as usize / 64] |= 1 << (c as usize % 64);
+            let cut = cuts(c);
+            let (block, bit) = (c as usize / 64, 1 << (c as usize % 64));
+            if cut == as_letter {
+                classes.letters[block] |= bit;
+            } else if cut == as_break {
+                classes.breaks[block] |= bit;
             }
         }
-        letters
+        classes
     }
 
-    fn contains(&self, c: char) -> bool {
-        self.bits
-            .get(c as usize / 64)
+    fn marked(bits: &[u64], c: char) -> bool {
+        bits.get(c as usize / 64)
             .is_some_and(|block| block & (1 << (c as usize % 64)) != 0)
+    }
+
+    /// Whether UAX #29 cuts `c` exactly as an ASCII letter.
+    fn letter(&self, c: char) -> bool {
+        Self::marked(&self.letters, c)
+    }
+
+    /// Whether `c` is a letter or a break.
+    fn known(&self, c: char) -> bool {
+        Self::marked(&self.letters, c) || Self::marked(&self.breaks, c)
     }
 }
 
-static WORD_LETTERS: std::sync::LazyLock<WordLetters> = std::sync::LazyLock::new(WordLetters::new);
+static WORD_CLASSES: std::sync::LazyLock<WordClasses> = std::sync::LazyLock::new(WordClasses::new);
 
-/// [`ascii_words`] for a chunk that may also hold [`WordLetters`] (cut as letters) and
-/// [`SEPARATORS`] (cut as whitespace).
+/// [`ascii_words`] for a chunk that may also hold [`WordClasses`] letters (cut as
+/// letters) and breaks or [`SEPARATORS`] (cut as whitespace).
 fn simple_words(chunk: &str, mut f: impl FnMut(usize, &str)) {
-    let letters = &*WORD_LETTERS;
+    let classes = &*WORD_CLASSES;
     let class = |c: char| {
         if c.is_ascii() {
             CLASSES[c as usize]
-        } else if letters.contains(c) {
+        } else if classes.letter(c) {
             Class::Alphanumeric
         } else {
             Class::Other
@@ -638,7 +653,7 @@ mod tests {
     proptest::proptest! {
         #[test]
         fn letter_fast_path_agrees_with_unicode_segmentation(
-            text in "[a-b1_.:,;'\" \u{A0}\u{2019}\u{2014}\u{B7}\u{AD}\u{301}\u{661}\u{5D0}\u{5F3}\u{3B1}\u{E9}\u{DF}\u{416}\u{434}\u{4E00}]{0,24}"
+            text in "[a-b1_.:,;'\" \u{A0}\u{2019}\u{2014}\u{B7}\u{AD}\u{301}\u{661}\u{5D0}\u{5F3}\u{3B1}\u{E9}\u{DF}\u{416}\u{434}\u{4E00}\u{A9}\u{B1}\u{D7}\u{37E}]{0,24}"
         ) {
             let mut fast = Vec::new();
             for_each_word(&text, |s, w| fast.push((s, w.to_owned())));
@@ -647,16 +662,20 @@ mod tests {
     }
 
     #[test]
-    fn word_letters_are_the_letters_of_alphabets_with_no_rules_of_their_own() {
-        let letters = &*WORD_LETTERS;
+    fn word_classes_are_letters_of_plain_alphabets_and_plain_symbols() {
+        let classes = &*WORD_CLASSES;
         for c in ['é', 'ß', 'Ж', 'д', 'ё', 'λ', 'Ω', 'ա'] {
-            assert!(letters.contains(c), "{c}");
+            assert!(classes.letter(c), "{c}");
         }
-        // Hebrew letters join across quotes; marks, digits and punctuation are not letters.
+        for c in ['©', '±', '¡', '×', '§', '«', '»'] {
+            assert!(classes.known(c) && !classes.letter(c), "{c}");
+        }
+        // Hebrew letters join across quotes; marks, format characters, digits and
+        // joiners have rules of their own, and `¼` is a word on its own.
         for c in [
-            'א', '\u{301}', '\u{AD}', '\u{661}', '·', '«', '\u{37E}', 'a',
+            'א', '\u{301}', '\u{AD}', '\u{661}', '·', '\u{37E}', '¼', 'a',
         ] {
-            assert!(!letters.contains(c), "{c:?}");
+            assert!(!classes.known(c), "{c:?}");
         }
     }
 
