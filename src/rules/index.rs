@@ -40,8 +40,6 @@ pub struct RuleSet {
     /// A filter on the hashes of the words in `exact`: a story word whose bit is clear
     /// is not one of them, found without probing the table.
     exact_hashes: Vec<u64>,
-    /// Prefix keys and their rules while the set is built; then moved to `prefix_groups`.
-    prefixes: FxHashMap<Box<str>, Vec<u32>>,
     /// The prefix keys with their rules, grouped by their start (the first four bytes,
     /// or all of a shorter key): a word looks up its start once for each start length
     /// (usually one) instead of once for each prefix length.
@@ -191,15 +189,12 @@ impl RuleSet {
             set.exact_hashes[bit / 64] |= 1 << (bit % 64);
         }
         set.prefix_starts = vec![0; START_BITS / 64];
-        for (prefix, rules) in std::mem::take(&mut set.prefixes) {
-            let n = prefix.len().min(4);
-            let key = start(prefix.as_bytes(), n).expect("a prefix has its own bytes");
+        for (&key, group) in &mut set.prefix_groups {
+            group.shrink_to_fit(); // most groups hold one key
             let bit = start_bit(key);
             set.prefix_starts[bit / 64] |= 1 << (bit % 64);
-            set.prefix_groups
-                .entry(key)
-                .or_default()
-                .push((prefix, rules));
+            // Every key of a group has the same start length.
+            let n = group[0].0.len().min(4);
             if !set.start_lengths.contains(&n) {
                 set.start_lengths.push(n);
             }
@@ -220,7 +215,19 @@ impl RuleSet {
                 }
                 &mut self.exact.find_mut(hash, same).expect("just entered").1
             }
-            Key::Prefix(prefix) => self.prefixes.entry(prefix.into()).or_default(),
+            Key::Prefix(prefix) => {
+                let n = prefix.len().min(4);
+                let key = start(prefix.as_bytes(), n).expect("a prefix has its own bytes");
+                let group = self.prefix_groups.entry(key).or_default();
+                let at = match group.iter().position(|(p, _)| **p == *prefix) {
+                    Some(at) => at,
+                    None => {
+                        group.push((prefix.into(), Vec::new()));
+                        group.len() - 1
+                    }
+                };
+                &mut group[at].1
+            }
         }
     }
 
