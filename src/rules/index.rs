@@ -6,7 +6,8 @@
 //! key `ukrain*` is enough: no story without a word starting `ukrain` can match. A story
 //! then looks up each of its distinct words in the exact-word map and the word's first
 //! bytes among the prefix keys (grouped by their first four bytes), and only those
-//! candidate rules are evaluated in full. Rules with no usable key (a lone regex) are evaluated for every story.
+//! candidate rules are evaluated in full. Rules with no usable key (a lone regex) are
+//! evaluated for every story.
 //!
 //! The keys are a necessary condition, never a sufficient one, so indexed results equal
 //! evaluating every rule; a property test holds the two to that.
@@ -136,7 +137,7 @@ fn terms(node: &Node, out: &mut Vec<Key>) {
 /// Size of the filter on exact words' hashes.
 const HASH_BITS: usize = 1 << 16;
 
-/// The filter bit of a word's hash: its top bits (the table uses the low ones).
+/// The filter bit of a word's hash: its top sixteen bits.
 fn hash_bit(hash: u64) -> usize {
     (hash >> (64 - HASH_BITS.trailing_zeros())) as usize
 }
