@@ -231,27 +231,32 @@ fn upsert_story(
         .query_row(params![feed_id, story.identity], row)
         .optional()?;
     let existing = match existing {
-        Some(found) => Some(found),
-        // The same article carried by another feed (or under a new guid) is the same story.
-        None => match &story.link {
-            Some(link) => tx
-                .prepare_cached(
-                    "SELECT id, content_hash, pruned, feed_id FROM stories WHERE link = ?1",
-                )?
-                .query_row([link], row)
-                .optional()?,
-            None => None,
-        },
+        Some(found) => found,
+        // New to this feed. Most such stories are new to the database too, so the row
+        // is inserted straight away; it gives way only to the UNIQUE index on links,
+        // when the same article is stored already — carried by another feed, or by
+        // this one under a new guid — and that row is the story.
+        None => {
+            if insert_story(tx, feed_id, story, &hash, now)? {
+                outcome.new_stories += 1;
+                return Ok((tx.last_insert_rowid(), true));
+            }
+            // (A story without a link cannot conflict there, so this finds the row.)
+            tx.prepare_cached(
+                "SELECT id, content_hash, pruned, feed_id FROM stories WHERE link = ?1",
+            )?
+            .query_row([&story.link], row)?
+        }
     };
     match existing {
         // Retention dropped its text: it is old news, never new again.
-        Some((id, _, 1, _)) => Ok((id, false)),
-        Some((id, old_hash, _, _)) if old_hash == hash => Ok((id, false)),
+        (id, _, 1, _) => Ok((id, false)),
+        (id, old_hash, _, _) if old_hash == hash => Ok((id, false)),
         // Carried by another feed: that feed's text stays; this feed's version is
         // matched too (a rule may be limited to this feed), and the hits' UNIQUE
         // constraint keeps any rule from alerting twice.
-        Some((id, _, _, owner)) if owner != feed_id => Ok((id, true)),
-        Some((id, _, _, _)) => {
+        (id, _, _, owner) if owner != feed_id => Ok((id, true)),
+        (id, _, _, _) => {
             tx.prepare_cached(
                 "UPDATE stories SET title = ?2, summary = ?3, content = ?4, authors = ?5, categories = ?6,
                      updated = ?7, content_hash = ?8
@@ -272,30 +277,38 @@ fn upsert_story(
             outcome.updated_stories += 1;
             Ok((id, true))
         }
-        None => {
-            tx.prepare_cached(
-                "INSERT INTO stories (feed_id, identity, link, title, summary, content, authors, categories,
-                     published, updated, first_seen, content_hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
-            )?
-            .execute(
-                params![
-                    feed_id,
-                    story.identity,
-                    story.link,
-                    story.title,
-                    story.summary,
-                    story.content,
-                    story.authors.join(", "),
-                    story.categories.join(", "),
-                    story.published.map(|d| d.timestamp()),
-                    story.updated.map(|d| d.timestamp()),
-                    now,
-                    hash
-                ],
-            )?;
-            outcome.new_stories += 1;
-            Ok((tx.last_insert_rowid(), true))
-        }
     }
+}
+
+/// Inserts a story new to its feed; returns false, writing nothing, when a stored story
+/// has the same canonical link.
+fn insert_story(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    story: &Story,
+    hash: &str,
+    now: i64,
+) -> Result<bool> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO stories (feed_id, identity, link, title, summary, content, authors, categories,
+                 published, updated, first_seen, content_hash)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            feed_id,
+            story.identity,
+            story.link,
+            story.title,
+            story.summary,
+            story.content,
+            story.authors.join(", "),
+            story.categories.join(", "),
+            story.published.map(|d| d.timestamp()),
+            story.updated.map(|d| d.timestamp()),
+            now,
+            hash
+        ])?;
+    Ok(inserted > 0)
 }
