@@ -15,6 +15,7 @@
 use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
+use super::fold::fold_short_ascii;
 use super::matcher::hash_word;
 use super::parse::{Node, Part};
 use super::{Document, Query, Span};
@@ -41,6 +42,9 @@ pub struct RuleSet {
     /// A filter on the hashes of the words in `exact`: a story word whose bit is clear
     /// is not one of them, found without probing the table.
     exact_hashes: Vec<u64>,
+    /// A filter on the words in `exact` of at most eight ASCII bytes, by their packed
+    /// form ([`fold_short_ascii`]): most story words are turned away on it unfolded.
+    short_words: Vec<u64>,
     /// The prefix keys with their rules, grouped by their start (the first four bytes,
     /// or all of a shorter key): a word looks up its start once for each start length
     /// (usually one) instead of once for each prefix length.
@@ -142,6 +146,20 @@ fn hash_bit(hash: u64) -> usize {
     (hash >> (64 - HASH_BITS.trailing_zeros())) as usize
 }
 
+/// The filter bit of a short ASCII word packed by [`fold_short_ascii`].
+fn short_bit(packed: u64) -> usize {
+    (packed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - HASH_BITS.trailing_zeros())) as usize
+}
+
+/// The [`start`] of length `n` (at most four) of a word packed by [`fold_short_ascii`].
+fn packed_start(packed: u64, n: usize) -> u32 {
+    let bytes = packed as u32;
+    match n {
+        4 => bytes,
+        _ => bytes & ((1 << (8 * n)) - 1) | (u32::MAX << (8 * n)),
+    }
+}
+
 /// Size of the filter on prefixes' first bytes.
 const START_BITS: usize = 1 << 16;
 
@@ -185,9 +203,14 @@ impl RuleSet {
         }
         set.queries = queries;
         set.exact_hashes = vec![0; HASH_BITS / 64];
+        set.short_words = vec![0; HASH_BITS / 64];
         for (word, _) in &set.exact {
             let bit = hash_bit(hash_word(word));
             set.exact_hashes[bit / 64] |= 1 << (bit % 64);
+            if let Some(packed) = fold_short_ascii(word.as_bytes(), 0, word.len()) {
+                let bit = short_bit(packed);
+                set.short_words[bit / 64] |= 1 << (bit % 64);
+            }
         }
         set.prefix_starts = vec![0; START_BITS / 64];
         for (&key, group) in &mut set.prefix_groups {
@@ -238,6 +261,21 @@ impl RuleSet {
     #[inline]
     pub(crate) fn knows(&self, word: &str, hash: u64) -> bool {
         self.exact_rules(word, hash).is_some() || self.prefix_rules(word).next().is_some()
+    }
+
+    /// Whether the set may know a word of `len` bytes that [`fold_short_ascii`] packed:
+    /// false only when [`RuleSet::knows`] is false for its fold. The same test as
+    /// `knows`, on filters alone: the word's bit among the short exact words, and its
+    /// starts among the prefix keys' starts.
+    #[inline]
+    pub(crate) fn may_know_short(&self, packed: u64, len: usize) -> bool {
+        let bit = short_bit(packed);
+        let word = self.short_words.get(bit / 64);
+        word.is_some_and(|block| block & (1 << (bit % 64)) != 0)
+            || self
+                .start_lengths
+                .iter()
+                .any(|&n| n <= len && self.has_start(packed_start(packed, n)))
     }
 
     /// The rules keyed on this folded word (with its [`hash_word`]), if it is one of

@@ -12,7 +12,7 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use super::fold::{FoldedText, fold_word, for_each_word};
+use super::fold::{FoldedText, fold_short_ascii, fold_word, for_each_word};
 use super::parse::{Node, Part};
 use super::{Field, RuleSet};
 
@@ -124,7 +124,7 @@ impl<'a> Document<'a> {
     /// Prepares the given fields for any query. Each field is taken once: a field given
     /// again is ignored.
     pub fn new(fields: impl IntoIterator<Item = (Field, &'a str)> + Clone) -> Self {
-        Document::build(fields, 0, |_, _| true)
+        Document::build(fields, None)
     }
 
     /// Prepares the given fields for the rules of `set`: only the words they look up are
@@ -133,9 +133,7 @@ impl<'a> Document<'a> {
         fields: impl IntoIterator<Item = (Field, &'a str)> + Clone,
         set: &RuleSet,
     ) -> Self {
-        Document::build(fields, std::ptr::from_ref(set) as usize, |word, hash| {
-            set.knows(word, hash)
-        })
+        Document::build(fields, Some(set))
     }
 
     /// Whether the document may be matched against `set`.
@@ -145,8 +143,7 @@ impl<'a> Document<'a> {
 
     fn build(
         fields: impl IntoIterator<Item = (Field, &'a str)> + Clone,
-        vocabulary: usize,
-        keep: impl Fn(&str, u64) -> bool,
+        vocabulary: Option<&RuleSet>,
     ) -> Self {
         // One allocation per vector, sized from the text: about one word in six bytes,
         // and fewer distinct words.
@@ -159,7 +156,7 @@ impl<'a> Document<'a> {
             buckets: [NONE; BUCKETS],
             chain: Vec::with_capacity(bytes / 16),
             words: Vec::with_capacity(bytes / 6),
-            vocabulary,
+            vocabulary: vocabulary.map_or(0, |set| std::ptr::from_ref(set) as usize),
         };
         let mut seen = [false; Field::COUNT];
         for (field, text) in fields {
@@ -184,13 +181,15 @@ impl<'a> Document<'a> {
                         folded: OnceCell::new(),
                     };
                 }
-                None => doc.set(field, text, &keep),
+                None => doc.set(field, text, vocabulary),
             }
         }
         doc
     }
 
-    fn set(&mut self, field: Field, text: &'a str, keep: &impl Fn(&str, u64) -> bool) {
+    /// Cuts `text` into the occurrences of `field`; with a vocabulary, only the words
+    /// its rules look up are indexed.
+    fn set(&mut self, field: Field, text: &'a str, vocabulary: Option<&RuleSet>) {
         let mut text = text;
         if text.len() > MAX_FIELD {
             let mut cut = MAX_FIELD;
@@ -210,20 +209,30 @@ impl<'a> Document<'a> {
             ..
         } = self;
         let mut buffer = String::new();
+        let bytes = text.as_bytes();
         for_each_word(text, |start, word| {
+            let end = (start + word.len()) as u32;
+            let unknown = Word {
+                start: start as u32,
+                end,
+                id: NONE,
+                prev: NONE,
+            };
+            // Most words are short ASCII words no rule needs: turned away unfolded.
+            if let Some(set) = vocabulary
+                && let Some(packed) = fold_short_ascii(bytes, start, word.len())
+                && !set.may_know_short(packed, word.len())
+            {
+                words.push(unknown);
+                return;
+            }
             let folded = fold_word(word, &mut buffer);
             if folded.is_empty() {
                 return;
             }
             let hash = hash_word(folded);
-            let end = (start + word.len()) as u32;
-            if !keep(folded, hash) {
-                words.push(Word {
-                    start: start as u32,
-                    end,
-                    id: NONE,
-                    prev: NONE,
-                });
+            if vocabulary.is_some_and(|set| !set.knows(folded, hash)) {
+                words.push(unknown);
                 return;
             }
             let found = table.find(hash, |&id| {

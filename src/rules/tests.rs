@@ -487,9 +487,23 @@ fn query_text() -> impl Strategy<Value = String> {
     })
 }
 
+/// A vocabulary word as a story may write it: as it is, capitalised or in capitals.
+fn story_word() -> impl Strategy<Value = String> {
+    (vocab_word(), 0..3).prop_map(|(w, case)| match case {
+        0 => w,
+        1 => {
+            let mut chars = w.chars();
+            chars
+                .next()
+                .map_or(String::new(), |c| c.to_uppercase().chain(chars).collect())
+        }
+        _ => w.to_uppercase(),
+    })
+}
+
 fn story_text() -> impl Strategy<Value = String> {
     prop::collection::vec(
-        prop_oneof![8 => vocab_word(), 1 => Just("x".to_owned()), 1 => Just(",".to_owned())],
+        prop_oneof![8 => story_word(), 1 => Just("x".to_owned()), 1 => Just(",".to_owned())],
         0..14,
     )
     .prop_map(|words| words.join(" "))
@@ -569,6 +583,26 @@ proptest! {
         let set = RuleSet::new(parsed);
         let doc = Document::new([(Field::Title, title.as_str()), (Field::Summary, summary.as_str())]);
         prop_assert_eq!(set.matches(&doc), set.matches_naive(&doc));
+    }
+
+    /// The filters that turn a short ASCII word away unfolded never turn away a word
+    /// the set knows.
+    #[test]
+    fn short_words_the_set_knows_pass_its_filters(
+        queries in prop::collection::vec(query_text(), 1..25),
+        words in prop::collection::vec("[a-zA-Z0-9_.]{1,9}|[pP][eE][aA][cC][eE]|[tT][aA][lL][kK][sS]?", 1..20),
+    ) {
+        let parsed: Vec<Query> = queries.iter().filter_map(|q| Query::parse(q).ok()).collect();
+        let set = RuleSet::new(parsed);
+        for word in &words {
+            let folded = fold(word);
+            let Some(packed) = fold::fold_short_ascii(word.as_bytes(), 0, word.len()) else {
+                continue;
+            };
+            if set.knows(&folded, matcher::hash_word(&folded)) {
+                prop_assert!(set.may_know_short(packed, word.len()), "{word}");
+            }
+        }
     }
 
     /// A document prepared for a rule set indexes only the words its rules look up;
