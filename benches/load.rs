@@ -1,6 +1,7 @@
 //! The load harness: N feeds served from a local HTTP server (the corpus replicated under
-//! distinct URLs), `newshound once` against them — all changed, then all answering 304 —
-//! and optionally `newshound run` idling over 1,000 of them.
+//! distinct URLs), `newshound once` against them — all changed, then all answering 304,
+//! then all sending the same bodies again with their validators ignored — and optionally
+//! `newshound run` idling over 1,000 of them.
 //!
 //! ```sh
 //! cargo build --release && cargo bench --bench load
@@ -15,7 +16,7 @@ use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 mod common;
@@ -39,7 +40,12 @@ fn documents() -> Vec<Vec<u8>> {
         .collect()
 }
 
-/// Serves `/feed{i}` from the documents, with an ETag, answering 304 to it.
+/// Whether the server answers 304 to the ETag it issued (servers that ignore
+/// conditional requests send the whole body every time).
+static HONOUR_VALIDATORS: AtomicBool = AtomicBool::new(true);
+
+/// Serves `/feed{i}` from the documents, with an ETag, answering 304 to it while
+/// [`HONOUR_VALIDATORS`].
 fn serve(documents: Arc<Vec<Vec<u8>>>) -> String {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
@@ -78,7 +84,9 @@ fn handle(stream: TcpStream, documents: &[Vec<u8>]) {
         }
         let index: usize = path.trim_start_matches("/feed").parse().unwrap_or(0);
         let etag = format!("\"v{index}\"");
-        let written = if etag_sent.as_deref() == Some(etag.as_str()) {
+        let written = if etag_sent.as_deref() == Some(etag.as_str())
+            && HONOUR_VALIDATORS.load(Ordering::Relaxed)
+        {
             out.write_all(
                 format!("HTTP/1.1 304 Not Modified\r\nETag: {etag}\r\nContent-Length: 0\r\n\r\n")
                     .as_bytes(),
@@ -232,6 +240,9 @@ fn main() {
     let config = write_config(dir.path(), &base, feeds, &rules);
     report("changed", feeds, &once(&config));
     report("all 304", feeds, &once(&config));
+    HONOUR_VALIDATORS.store(false, Ordering::Relaxed);
+    report("the same bodies again, validators ignored", feeds, &once(&config));
+    HONOUR_VALIDATORS.store(true, Ordering::Relaxed);
 
     if idle_secs > 0 {
         // 1,000 feeds whose validators are stored, then the daemon left alone.

@@ -158,8 +158,14 @@ pub fn next_due_after_failure(
 /// A fetch that succeeded, up to matching.
 enum Retrieved {
     NotModified(crate::fetch::CacheHints),
+    /// A body byte for byte the one last ingested (with the same charset, from the
+    /// same URL): it holds nothing new either, so it is not parsed or matched again.
+    /// Servers that ignore conditional requests send these on every poll.
+    Unchanged(Box<crate::fetch::Body>),
     Parsed {
         body: Box<crate::fetch::Body>,
+        /// [`body_hash`] of the body, stored with its stories.
+        hash: String,
         /// The feed without its stories, which are in `incoming`.
         parsed: ParsedFeed,
         incoming: Vec<Incoming>,
@@ -167,19 +173,38 @@ enum Retrieved {
     },
 }
 
+/// What tells a fetched body from the last one ingested: its bytes and what they are
+/// read with (the URL they came from resolves relative links, the charset decodes).
+fn body_hash(body: &crate::fetch::Body) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(body.url.as_str());
+    h.update([0]);
+    h.update(body.charset.as_deref().unwrap_or_default());
+    h.update([0]);
+    h.update(&body.bytes);
+    crate::story::hex(&h.finalize()[..16])
+}
+
 /// Fetches a feed, then parses the body and matches its stories off the async workers
 /// (both are CPU work: a large feed would hold up timers and deliveries otherwise).
+/// `last_body` is the [`body_hash`] of the body last ingested.
 async fn retrieve(
     config: &Config,
     rules: &Arc<CompiledRules>,
     fetcher: &Fetcher,
     feed: &Feed,
     validators: &Validators,
+    last_body: Option<&str>,
 ) -> Result<Retrieved, FeedFailure> {
     let mut body = match fetcher.fetch(&feed.url, validators).await? {
         Fetched::NotModified { cache } => return Ok(Retrieved::NotModified(cache)),
         Fetched::Body(body) => body,
     };
+    let hash = body_hash(&body);
+    if last_body == Some(hash.as_str()) {
+        return Ok(Retrieved::Unchanged(body));
+    }
     let limit = config.fetch.max_body;
     let (bytes, base, charset) = (
         std::mem::take(&mut body.bytes),
@@ -205,6 +230,7 @@ async fn retrieve(
     })?;
     Ok(Retrieved::Parsed {
         body,
+        hash,
         parsed,
         incoming,
         feed_name,
@@ -270,22 +296,37 @@ pub async fn ingest_feed(
     };
     let feed_id = state.id;
     let health = config.health();
-    let (body, parsed, incoming, feed_name) =
-        match retrieve(config, rules, fetcher, feed, &validators).await {
+    let last_body = state.body_hash.as_deref();
+    let (body, hash, parsed, incoming, feed_name) =
+        match retrieve(config, rules, fetcher, feed, &validators, last_body).await {
             Ok(Retrieved::NotModified(cache)) => {
                 let next_due =
                     next_due_after_success(now, feed.interval, cache.max_age, None, jitter());
                 store
-                    .call(move |s| s.record_not_modified(feed_id, now, next_due, &health))
+                    .call(move |s| s.record_not_modified(feed_id, now, next_due, &health, None))
+                    .await?;
+                return Ok(report(FeedOutcome::NotModified));
+            }
+            Ok(Retrieved::Unchanged(body)) => {
+                record_moved(store, &url, feed_id, &body).await?;
+                let next_due =
+                    next_due_after_success(now, feed.interval, body.cache.max_age, None, jitter());
+                store
+                    .call(move |s| {
+                        let fresh = &body.validators;
+                        let fresh = (fresh.etag.as_deref(), fresh.last_modified.as_deref());
+                        s.record_not_modified(feed_id, now, next_due, &health, Some(fresh))
+                    })
                     .await?;
                 return Ok(report(FeedOutcome::NotModified));
             }
             Ok(Retrieved::Parsed {
                 body,
+                hash,
                 parsed,
                 incoming,
                 feed_name,
-            }) => (body, parsed, incoming, feed_name),
+            }) => (body, hash, parsed, incoming, feed_name),
             Err(error) => {
                 let retry_after = match &error {
                     FeedFailure::Fetch(f) => f.retry_after(),
@@ -309,13 +350,7 @@ pub async fn ingest_feed(
                 return Ok(report(FeedOutcome::Failed(message)));
             }
         };
-    if let Some(moved) = &body.moved_to {
-        let to = moved.to_string();
-        let first_time = store.call(move |s| s.record_moved(feed_id, &to)).await?;
-        if first_time {
-            tracing::warn!(feed = %url, moved_to = %moved, "feed moved permanently; update its url in the config");
-        }
-    }
+    record_moved(store, &url, feed_id, &body).await?;
     let stories = incoming.len();
     let meta = FetchMeta {
         health,
@@ -324,6 +359,7 @@ pub async fn ingest_feed(
         title: parsed.title,
         encoding: Some(parsed.encoding.to_owned()),
         repairs: parsed.repairs.clone(),
+        body_hash: Some(hash),
         next_due: next_due_after_success(
             now,
             feed.interval,
@@ -351,6 +387,23 @@ pub async fn ingest_feed(
             repairs: parsed.repairs,
         },
     })
+}
+
+/// Records where a permanent redirect pointed, warning the first time.
+async fn record_moved(
+    store: &StoreHandle,
+    url: &str,
+    feed_id: i64,
+    body: &crate::fetch::Body,
+) -> Result<(), StoreError> {
+    if let Some(moved) = &body.moved_to {
+        let to = moved.to_string();
+        let first_time = store.call(move |s| s.record_moved(feed_id, &to)).await?;
+        if first_time {
+            tracing::warn!(feed = %url, moved_to = %moved, "feed moved permanently; update its url in the config");
+        }
+    }
+    Ok(())
 }
 
 /// Runs one pass over every configured feed, bounded by `[fetch] concurrency` overall

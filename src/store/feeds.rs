@@ -66,12 +66,15 @@ pub struct FeedRow {
     pub repairs: Vec<String>,
     /// Where a permanent redirect pointed.
     pub moved_to: Option<String>,
+    /// The hash of the last body ingested (see `ingest::body_hash`).
+    #[serde(skip)]
+    pub body_hash: Option<String>,
 }
 
 const FEED_COLUMNS: &str = "f.id, f.url, COALESCE(f.name, f.title, f.url), f.status,
     (SELECT COUNT(*) FROM stories s WHERE s.feed_id = f.id), f.last_fetch, f.next_due,
     f.consecutive_errors, f.last_error, f.etag, f.last_modified, f.failing_since, f.encoding,
-    f.repairs, f.moved_to";
+    f.repairs, f.moved_to, f.body_hash";
 
 fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
     let status: String = r.get(3)?;
@@ -94,6 +97,7 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
             .and_then(|j| serde_json::from_str(&j).ok())
             .unwrap_or_default(),
         moved_to: r.get(14)?,
+        body_hash: r.get(15)?,
     })
 }
 
@@ -132,13 +136,16 @@ impl Store {
         Ok(rows)
     }
 
-    /// Records a 304: nothing new, the validators still hold.
+    /// Records a fetch that brought nothing new: a 304 (the validators still hold,
+    /// `validators` is `None`), or a body byte for byte the one last ingested, whose
+    /// response's ETag and Last-Modified replace the stored ones.
     pub fn record_not_modified(
         &mut self,
         feed_id: i64,
         now: i64,
         next_due: i64,
         health: &Health,
+        validators: Option<(Option<&str>, Option<&str>)>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
         tx.execute(
@@ -147,6 +154,12 @@ impl Store {
              WHERE id = ?1",
             params![feed_id, now, next_due],
         )?;
+        if let Some((etag, last_modified)) = validators {
+            tx.execute(
+                "UPDATE feeds SET etag = ?2, last_modified = ?3 WHERE id = ?1",
+                params![feed_id, etag, last_modified],
+            )?;
+        }
         health_transition(&tx, feed_id, now, health, None)?;
         tx.commit()?;
         Ok(())

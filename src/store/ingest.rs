@@ -36,6 +36,8 @@ pub struct FetchMeta {
     pub title: Option<String>,
     pub encoding: Option<String>,
     pub repairs: Vec<String>,
+    /// The hash of the body, recorded with its stories (see `ingest::body_hash`).
+    pub body_hash: Option<String>,
     pub next_due: i64,
     /// Where a recovery notice goes if the feed had been reported stale.
     pub health: Health,
@@ -196,7 +198,7 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
     tx.prepare_cached(
         "UPDATE feeds SET status = 'ok', etag = ?2, last_modified = ?3, title = COALESCE(?4, title),
              encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
-             consecutive_errors = 0, failing_since = NULL, last_error = NULL
+             consecutive_errors = 0, failing_since = NULL, last_error = NULL, body_hash = ?9
          WHERE id = ?1",
     )?
     .execute(
@@ -208,7 +210,8 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             meta.encoding,
             (!meta.repairs.is_empty()).then(|| serde_json::to_string(&meta.repairs).expect("repairs serialise")),
             now,
-            meta.next_due
+            meta.next_due,
+            meta.body_hash
         ],
     )?;
     health_transition(tx, feed_id, now, &meta.health, None)?;

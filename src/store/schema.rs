@@ -97,4 +97,9 @@ pub const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX notices_due ON notices (state, next_attempt);
     "#,
+    // 3: the hash of the last body ingested per feed, so that a byte-identical body is
+    // not parsed and matched again.
+    r#"
+    ALTER TABLE feeds ADD COLUMN body_hash TEXT;
+    "#,
 ];

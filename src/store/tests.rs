@@ -67,6 +67,37 @@ fn migrations_run_once_and_reach_the_latest_version() {
 }
 
 #[test]
+fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        // A database written before the body hash was kept.
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for migration in &schema::MIGRATIONS[..2] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 2).unwrap();
+        conn.execute(
+            "INSERT INTO feeds (url, etag, status) VALUES ('https://a.example/feed', '\"v1\"', 'ok')",
+            [],
+        )
+        .unwrap();
+    }
+    let store = Store::open(&path).unwrap();
+    assert_eq!(
+        store.schema_version().unwrap(),
+        schema::MIGRATIONS.len() as i64
+    );
+    let feed = store
+        .feeds(&["https://a.example/feed"])
+        .unwrap()
+        .pop()
+        .unwrap();
+    assert_eq!(feed.etag.as_deref(), Some("\"v1\""));
+    assert_eq!(feed.body_hash, None, "its next body is read");
+}
+
+#[test]
 fn a_newer_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");

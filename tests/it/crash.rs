@@ -186,9 +186,13 @@ fn a_full_disk_is_a_clear_error_and_a_retry_later_succeeds() {
         "{err}"
     );
     // With room again, the pass completes and nothing is corrupt or lost.
-    // (A feed whose transaction committed before the disk filled keeps its stories.)
+    // (A feed whose transaction committed before the disk filled keeps its stories, and
+    // its body, the same again, is not read twice: not modified.)
     let again = ws.ok(&["once"]);
-    assert!(again.contains("2 ok"), "{again}");
+    assert!(
+        again.contains("2 fetched") && again.contains(" 0 failed"),
+        "{again}"
+    );
     let store = newshound::store::Store::open(&ws.dir.path().join("newshound.db")).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
     assert_eq!(store.hits(None, 0).unwrap().len(), 20);

@@ -194,6 +194,58 @@ fn second_pass_revalidates_and_finds_nothing_new() {
 }
 
 #[test]
+fn a_body_the_same_as_last_time_is_not_read_again() {
+    // A server that ignores conditional requests: a new ETag on every answer, the same
+    // body until the feed changes.
+    let (answers, changed) = (Arc::new(Mutex::new(0)), Arc::new(Mutex::new(false)));
+    let (n, c) = (answers.clone(), changed.clone());
+    let body = String::from_utf8(fixture("world.rss")).unwrap();
+    let server = TestServer::start(move |_req: &Request| {
+        let mut n = n.lock().unwrap();
+        *n += 1;
+        let text = if *c.lock().unwrap() {
+            body.replace(
+                "<item>",
+                "<item><title>Peskov: a new story</title><guid>new-1</guid></item><item>",
+            )
+        } else {
+            body.clone()
+        };
+        Reply::ok("application/rss+xml", text).header("ETag", &format!("\"r{n}\""))
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/world.rss")]));
+    assert!(ws.ok(&["once"]).contains("stories: 3 new"));
+    let hits = hit_pairs(&ws);
+
+    let second = ws.ok(&["once"]);
+    assert!(second.contains("0 ok, 1 not modified"), "{second}");
+    assert!(
+        second.contains("stories: 0 new, 0 updated; hits: 0"),
+        "{second}"
+    );
+    let feed = &ws.json(&["feeds"])[0];
+    assert_eq!(feed["status"], "not_modified", "{feed}");
+    assert_eq!(feed["stories"], 3);
+    assert_eq!(hit_pairs(&ws), hits);
+
+    // The unchanged answer's ETag replaced the stored one; a changed body is read.
+    *changed.lock().unwrap() = true;
+    let third = ws.ok(&["once"]);
+    assert!(third.contains("1 ok, 0 not modified"), "{third}");
+    assert!(
+        third.contains("stories: 1 new, 0 updated; hits: 1"),
+        "{third}"
+    );
+    let requests = server.requests();
+    assert_eq!(requests.len(), 3);
+    assert_eq!(
+        requests[2].headers.get("if-none-match").map(String::as_str),
+        Some("\"r2\"")
+    );
+    assert_eq!(ws.json(&["feeds"])[0]["status"], "ok");
+}
+
+#[test]
 fn an_updated_entry_is_rematched_but_never_alerts_twice() {
     let version = Arc::new(Mutex::new(1));
     let v = version.clone();
