@@ -241,7 +241,11 @@ fn main() {
     report("changed", feeds, &once(&config));
     report("all 304", feeds, &once(&config));
     HONOUR_VALIDATORS.store(false, Ordering::Relaxed);
-    report("the same bodies again, validators ignored", feeds, &once(&config));
+    report(
+        "the same bodies again, validators ignored",
+        feeds,
+        &once(&config),
+    );
     HONOUR_VALIDATORS.store(true, Ordering::Relaxed);
 
     if idle_secs > 0 {
