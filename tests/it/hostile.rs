@@ -171,7 +171,9 @@ fn check_feeds(ws: &Workspace, server: &TestServer, expected: &[(&str, &str)]) {
                 "{path}: {row}"
             ),
             "any" => assert!(
-                row["status"] == "ok" || row["last_error"].is_string(),
+                row["status"] == "ok"
+                    || row["status"] == "not_modified"
+                    || row["last_error"].is_string(),
                 "{path}: {row}"
             ),
             error => {
