@@ -175,20 +175,20 @@ enum Retrieved {
 
 /// What tells a fetched body from the last one ingested: its bytes and what they are
 /// read with (the URL they came from resolves relative links, the charset decodes).
-fn body_hash(body: &crate::fetch::Body) -> String {
+fn body_hash(url: &Url, charset: Option<&str>, bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     let mut h = Sha256::new();
-    h.update(body.url.as_str());
+    h.update(url.as_str());
     h.update([0]);
-    h.update(body.charset.as_deref().unwrap_or_default());
+    h.update(charset.unwrap_or_default());
     h.update([0]);
-    h.update(&body.bytes);
+    h.update(bytes);
     crate::story::hex(&h.finalize()[..16])
 }
 
-/// Fetches a feed, then parses the body and matches its stories off the async workers
-/// (both are CPU work: a large feed would hold up timers and deliveries otherwise).
-/// `last_body` is the [`body_hash`] of the body last ingested.
+/// Fetches a feed, then hashes the body and, unless it is the one last ingested (whose
+/// [`body_hash`] is `last_body`), parses it and matches its stories — off the async
+/// workers: all of it is CPU work, and a large feed would hold up timers and deliveries.
 async fn retrieve(
     config: &Config,
     rules: &Arc<CompiledRules>,
@@ -201,26 +201,30 @@ async fn retrieve(
         Fetched::NotModified { cache } => return Ok(Retrieved::NotModified(cache)),
         Fetched::Body(body) => body,
     };
-    let hash = body_hash(&body);
-    if last_body == Some(hash.as_str()) {
-        return Ok(Retrieved::Unchanged(body));
-    }
     let limit = config.fetch.max_body;
     let (bytes, base, charset) = (
         std::mem::take(&mut body.bytes),
         body.url.clone(),
         body.charset.clone(),
     );
-    let (rules, feed) = (rules.clone(), feed.clone());
-    let (parsed, incoming, feed_name) = tokio::task::spawn_blocking(move || {
-        parse_and_match(
-            &bytes,
-            Some(&base),
-            charset.as_deref(),
-            limit,
-            &rules,
-            &feed,
-        )
+    let (rules, last_body) = (rules.clone(), last_body.map(str::to_owned));
+    let read = tokio::task::spawn_blocking({
+        let feed = feed.clone();
+        move || {
+            let hash = body_hash(&base, charset.as_deref(), &bytes);
+            if last_body.as_ref() == Some(&hash) {
+                return Ok(None);
+            }
+            let read = parse_and_match(
+                &bytes,
+                Some(&base),
+                charset.as_deref(),
+                limit,
+                &rules,
+                &feed,
+            )?;
+            Ok(Some((hash, read)))
+        }
     })
     .await
     .unwrap_or_else(|_| {
@@ -228,6 +232,10 @@ async fn retrieve(
             "the parser stopped unexpectedly".to_owned(),
         ))
     })?;
+    let Some((hash, (parsed, incoming, feed_name))) = read else {
+        tracing::debug!(feed = %feed.url, "the body is the one last ingested; not read again");
+        return Ok(Retrieved::Unchanged(body));
+    };
     Ok(Retrieved::Parsed {
         body,
         hash,
