@@ -1,14 +1,15 @@
 //! Email delivery with lettre: SMTP (STARTTLS when offered, or required), SMTPS, or the
-//! local sendmail; one transport per channel and batch, so one connection carries the
-//! batch.
+//! local sendmail. A batch's messages share one SMTP connection, opened for its first
+//! message and again only after a failure, and closed with QUIT when the batch is done.
 
 use std::time::Duration;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::authentication::Credentials;
-use lettre::transport::smtp::client::{Tls, TlsParameters};
-use lettre::{AsyncSendmailTransport, AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
+use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSendmailTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use super::render::Rendered;
@@ -20,12 +21,27 @@ const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A channel's way to send mail.
 pub enum Mailer {
-    Smtp(AsyncSmtpTransport<Tokio1Executor>),
+    Smtp(Box<Smtp>),
     Sendmail(AsyncSendmailTransport<Tokio1Executor>),
 }
 
+/// An SMTP server, how to talk to it, and the connection open to it, if any.
+///
+/// lettre's pooled transport returns a connection to its pool from a spawned task, so
+/// the next message of a batch may find the pool empty and open another connection;
+/// holding the connection here makes one connection carry the batch.
+pub struct Smtp {
+    host: String,
+    port: u16,
+    tls: Tls,
+    credentials: Option<Credentials>,
+    hello: ClientId,
+    connection: Option<AsyncSmtpConnection>,
+}
+
 impl Mailer {
-    /// Builds the transport, reading the password now (it is never kept in the config).
+    /// Builds the mailer, reading the password now (it is never kept in the config).
+    /// Nothing is connected until the first message.
     pub fn new(email: &Email) -> anyhow::Result<Mailer> {
         let (host, port, tls) = match &email.transport {
             SmtpTransport::Sendmail => return Ok(Mailer::Sendmail(AsyncSendmailTransport::new())),
@@ -41,25 +57,31 @@ impl Mailer {
                 (host, *port, Tls::Wrapper(TlsParameters::new(host.clone())?))
             }
         };
-        let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.as_str())
-            .port(port)
-            .tls(tls)
-            .timeout(Some(SMTP_TIMEOUT));
-        if let Some(user) = &email.username {
-            let password = match &email.password {
-                Some(secret) => secret.read()?.expose_secret().to_owned(),
-                None => String::new(),
-            };
-            builder = builder.credentials(Credentials::new(user.clone(), password));
-        }
-        Ok(Mailer::Smtp(builder.build()))
+        let credentials = match &email.username {
+            Some(user) => {
+                let password = match &email.password {
+                    Some(secret) => secret.read()?.expose_secret().to_owned(),
+                    None => String::new(),
+                };
+                Some(Credentials::new(user.clone(), password))
+            }
+            None => None,
+        };
+        Ok(Mailer::Smtp(Box::new(Smtp {
+            host: host.clone(),
+            port,
+            tls,
+            credentials,
+            hello: ClientId::default(),
+            connection: None,
+        })))
     }
 
     /// Sends one message and classifies the outcome.
-    pub async fn send(&self, message: Message) -> Attempt {
+    pub async fn send(&mut self, message: Message) -> Attempt {
         match self {
-            Mailer::Smtp(t) => match t.send(message).await {
-                Ok(_) => Attempt::Delivered,
+            Mailer::Smtp(smtp) => match smtp.send(&message).await {
+                Ok(()) => Attempt::Delivered,
                 Err(e) => retry::smtp_error(&e),
             },
             Mailer::Sendmail(t) => match t.send(message).await {
@@ -71,6 +93,66 @@ impl Mailer {
                 },
             },
         }
+    }
+
+    /// Sends one message and closes the connection.
+    pub async fn send_one(mut self, message: Message) -> Attempt {
+        let attempt = self.send(message).await;
+        self.finish().await;
+        attempt
+    }
+
+    /// Ends the batch: says QUIT on an open connection.
+    pub async fn finish(self) {
+        if let Mailer::Smtp(smtp) = self
+            && let Some(mut connection) = smtp.connection
+        {
+            // The messages are delivered already; a failed goodbye changes nothing.
+            let _ = connection.quit().await;
+        }
+    }
+}
+
+impl Smtp {
+    /// Sends on the open connection, or on a new one. lettre aborts a connection on
+    /// any error, so a failed message leaves none open and the next one reconnects.
+    async fn send(&mut self, message: &Message) -> Result<(), lettre::transport::smtp::Error> {
+        let mut connection = match self.connection.take() {
+            Some(connection) if !connection.has_broken() => connection,
+            _ => self.connect().await?,
+        };
+        connection
+            .send(message.envelope(), &message.formatted())
+            .await?;
+        self.connection = Some(connection);
+        Ok(())
+    }
+
+    /// Connects, secures and logs in as lettre's own transport does.
+    async fn connect(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+        let wrapped = match &self.tls {
+            Tls::Wrapper(params) => Some(params.clone()),
+            _ => None,
+        };
+        let mut connection = AsyncSmtpConnection::connect_tokio1(
+            (self.host.as_str(), self.port),
+            Some(SMTP_TIMEOUT),
+            &self.hello,
+            wrapped,
+            None,
+        )
+        .await?;
+        match &self.tls {
+            Tls::Opportunistic(params) if connection.can_starttls() => {
+                connection.starttls(params.clone(), &self.hello).await?;
+            }
+            Tls::Required(params) => connection.starttls(params.clone(), &self.hello).await?,
+            _ => {}
+        }
+        if let Some(credentials) = &self.credentials {
+            connection.auth(DEFAULT_MECHANISMS, credentials).await?;
+        }
+        Ok(connection)
     }
 }
 

@@ -287,7 +287,7 @@ impl Deliverer {
                 }
             }
             ChannelKind::Email(email) => {
-                let mailer = match email::Mailer::new(email) {
+                let mut mailer = match email::Mailer::new(email) {
                     Ok(mailer) => mailer,
                     Err(error) => return self.fail_all(&alerts, &format!("{error:#}")).await,
                 };
@@ -316,6 +316,7 @@ impl Deliverer {
                         .record(Table::Outbox, &[alert.outbox_id], alert.attempts, attempt)
                         .await?;
                 }
+                mailer.finish().await;
             }
         }
         Ok(report)
@@ -401,7 +402,7 @@ impl Deliverer {
                         )
                     });
                 match built {
-                    Ok(message) => mailer.send(message).await,
+                    Ok(message) => mailer.send_one(message).await,
                     Err(error) => Attempt::Permanent(format!("building the digest: {error:#}")),
                 }
             }
@@ -496,7 +497,7 @@ impl Deliverer {
                     email::Mailer::new(email),
                     email::message(&envelope, &rendered),
                 ) {
-                    (Ok(mailer), Ok(message)) => mailer.send(message).await,
+                    (Ok(mailer), Ok(message)) => mailer.send_one(message).await,
                     (Err(e), _) => Attempt::Transient {
                         error: format!("{e:#}"),
                         retry_after: None,
@@ -619,7 +620,7 @@ impl Deliverer {
                 let mailer = email::Mailer::new(&email)?;
                 let rendered = self.templates.alert(&view)?;
                 mailer
-                    .send(email::message(
+                    .send_one(email::message(
                         &email::Envelope {
                             email: &email,
                             channel,

@@ -13,7 +13,9 @@ use newshound::ingest::CompiledRules;
 use newshound::store::{AlertState, FetchMeta, IngestJob, Store, StoreHandle};
 
 use crate::smtp_server::SmtpServer;
-use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, fixture, stderr, stdout};
+use crate::support::{
+    RefusingPort, Reply, Request, TestServer, Workspace, assert_exit, fixture, stderr, stdout,
+};
 
 /// The start of virtual time in these tests.
 const T0: i64 = 1_800_000_000;
@@ -310,21 +312,53 @@ async fn smtp_transient_failure_is_retried_on_schedule() {
     assert!(states(&store).await.iter().all(|s| s.state == "sent"));
 }
 
+#[test]
+fn smtp_login_and_one_connection_per_batch() {
+    let smtp = SmtpServer::start();
+    let feeds = TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("smtp-password");
+    std::fs::write(&secret, "s3cret pass\n").unwrap();
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        &email_channel(
+            "desk",
+            &smtp.url(),
+            &format!(
+                "username = \"newshound\"\npassword_file = \"{}\"",
+                secret.display()
+            ),
+        ),
+    ));
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("alerts: 2 delivered"), "{out}");
+    assert_eq!(smtp.received().len(), 2);
+    assert_eq!(
+        smtp.logins(),
+        ["newshound:s3cret pass"],
+        "one login, with the password from the file (its last newline dropped)"
+    );
+    assert_eq!(smtp.connections(), 1);
+    assert_eq!(smtp.quits(), 1, "the batch ends with QUIT");
+}
+
 #[tokio::test]
 async fn smtp_down_then_up_loses_nothing() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
-    let url = format!("smtp://127.0.0.1:{port}");
+    let down = RefusingPort::new();
+    let url = format!("smtp://127.0.0.1:{}", down.port());
     let ws = Workspace::new(&config(
         "https://news.example.org/feed",
         "desk",
         &email_channel("desk", &url, ""),
     ));
     let (deliverer, store, clock) = queued(&ws, "world.rss");
-    let down = deliverer.deliver_until(T0 + 400).await.unwrap();
-    assert_eq!(down.delivered, 0);
+    let report = deliverer.deliver_until(T0 + 400).await.unwrap();
+    assert_eq!(report.delivered, 0);
     assert!(
         states(&store)
             .await
@@ -332,7 +366,7 @@ async fn smtp_down_then_up_loses_nothing() {
             .all(|s| s.state == "failed" && s.attempts >= 2),
         "retried while down"
     );
-    let smtp = SmtpServer::on_port(port);
+    let smtp = SmtpServer::on(down.listen());
     clock.advance(Duration::from_secs(3600));
     let up = deliverer.deliver_until(clock.now() + 60).await.unwrap();
     assert_eq!(up.delivered, 2);
@@ -666,16 +700,13 @@ fn a_crash_during_delivery_loses_nothing_and_resends_with_the_same_id() {
 
 #[test]
 fn once_says_what_is_still_pending_and_why() {
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        l.local_addr().unwrap().port()
-    };
+    let down = RefusingPort::new();
     let feeds = TestServer::files(vec![(
         "/world.rss",
         "application/rss+xml",
         fixture("world.rss"),
     )]);
-    let smtp = format!("smtp://127.0.0.1:{port}");
+    let smtp = format!("smtp://127.0.0.1:{}", down.port());
     let ws = Workspace::new(&config(
         &feeds.url("/world.rss"),
         "desk",

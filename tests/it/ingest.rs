@@ -3,7 +3,9 @@
 
 use std::sync::{Arc, Mutex};
 
-use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, fixture, stderr, stdout};
+use crate::support::{
+    RefusingPort, Reply, Request, TestServer, Workspace, assert_exit, fixture, stderr, stdout,
+};
 
 const RULES: &str = r#"
 [channel.console]
@@ -345,10 +347,8 @@ fn one_failing_feed_never_stops_the_others() {
     });
     let urls = ["/missing", "/world.rss", "/broken", "/page", "/gone"].map(|p| server.url(p));
     // Nothing listens on this port: connection refused.
-    let refused = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}/feed", l.local_addr().unwrap())
-    };
+    let down = RefusingPort::new();
+    let refused = format!("http://127.0.0.1:{}/feed", down.port());
     let mut all = urls.to_vec();
     all.push(refused.clone());
     let ws = Workspace::new(&config_for(&all));

@@ -43,6 +43,9 @@ pub struct SmtpServer {
     replies: Arc<Mutex<VecDeque<String>>>,
     delay: Arc<Mutex<Duration>>,
     connections: Arc<Mutex<usize>>,
+    /// `user:password` of every AUTH PLAIN.
+    logins: Arc<Mutex<Vec<String>>>,
+    quits: Arc<Mutex<usize>>,
 }
 
 impl SmtpServer {
@@ -50,18 +53,16 @@ impl SmtpServer {
         SmtpServer::on(TcpListener::bind("127.0.0.1:0").expect("bind"))
     }
 
-    /// A server on a port chosen earlier (for "down, then up").
-    pub fn on_port(port: u16) -> SmtpServer {
-        SmtpServer::on(TcpListener::bind(("127.0.0.1", port)).expect("bind the port again"))
-    }
-
-    fn on(listener: TcpListener) -> SmtpServer {
+    /// A server on a listener made earlier (for "down, then up").
+    pub fn on(listener: TcpListener) -> SmtpServer {
         let server = SmtpServer {
             port: listener.local_addr().unwrap().port(),
             received: Arc::default(),
             replies: Arc::default(),
             delay: Arc::default(),
             connections: Arc::default(),
+            logins: Arc::default(),
+            quits: Arc::default(),
         };
         let s = server.clone();
         std::thread::spawn(move || {
@@ -91,6 +92,15 @@ impl SmtpServer {
         *self.connections.lock().unwrap()
     }
 
+    pub fn logins(&self) -> Vec<String> {
+        self.logins.lock().unwrap().clone()
+    }
+
+    /// How many sessions ended with QUIT.
+    pub fn quits(&self) -> usize {
+        *self.quits.lock().unwrap()
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.received.lock().unwrap().clone()
     }
@@ -115,7 +125,22 @@ impl SmtpServer {
             let command = line.trim_end().to_owned();
             let upper = command.to_ascii_uppercase();
             let ok = if upper.starts_with("EHLO") {
-                say("250-test.local") && say("250-8BITMIME") && say("250 SMTPUTF8")
+                say("250-test.local")
+                    && say("250-8BITMIME")
+                    && say("250-AUTH PLAIN")
+                    && say("250 SMTPUTF8")
+            } else if let Some(token) = upper.strip_prefix("AUTH PLAIN ").map(|_| &command[11..]) {
+                // `\0user\0password`, in base64.
+                use base64::Engine;
+                let decoded = base64::engine::general_purpose::STANDARD
+                    .decode(token.trim())
+                    .unwrap_or_default();
+                let parts: Vec<String> = decoded
+                    .split(|&b| b == 0)
+                    .map(|p| String::from_utf8_lossy(p).into_owned())
+                    .collect();
+                self.logins.lock().unwrap().push(parts[1..].join(":"));
+                say("235 2.7.0 authenticated")
             } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
                 say("250 ok")
             } else if upper.starts_with("RSET") {
@@ -158,6 +183,7 @@ impl SmtpServer {
                 }
                 say(&reply)
             } else if upper.starts_with("QUIT") {
+                *self.quits.lock().unwrap() += 1;
                 say("221 bye");
                 return;
             } else {

@@ -148,6 +148,30 @@ pub struct TestServer {
     requests: Arc<Mutex<Vec<Request>>>,
 }
 
+/// A loopback port that refuses connections — bound, not listening — and stays taken
+/// while this lives, so no other test's server can be given it meanwhile.
+pub struct RefusingPort(socket2::Socket);
+
+impl RefusingPort {
+    pub fn new() -> RefusingPort {
+        let socket = socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None)
+            .expect("a TCP socket");
+        let any: std::net::SocketAddr = "127.0.0.1:0".parse().unwrap();
+        socket.bind(&any.into()).expect("bind 127.0.0.1:0");
+        RefusingPort(socket)
+    }
+
+    pub fn port(&self) -> u16 {
+        self.0.local_addr().unwrap().as_socket().unwrap().port()
+    }
+
+    /// Starts listening on the same socket: from now on the port accepts.
+    pub fn listen(self) -> TcpListener {
+        self.0.listen(128).expect("listen");
+        self.0.into()
+    }
+}
+
 impl TestServer {
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
