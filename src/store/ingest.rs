@@ -145,8 +145,14 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         max_age,
     } = *job;
     let mut outcome = IngestOutcome::default();
+    // A feed with nothing stored (its first fetch) has no stories to look up: each is
+    // inserted straight away, and looked up only if a constraint refuses it.
+    let known = !incoming.is_empty()
+        && tx
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE feed_id = ?1)")?
+            .query_row([feed_id], |r| r.get::<_, bool>(0))?;
     for item in incoming {
-        let (story_id, changed) = upsert_story(tx, feed_id, &item.story, now, &mut outcome)?;
+        let (story_id, changed) = upsert_story(tx, feed_id, known, &item.story, now, &mut outcome)?;
         if !changed {
             continue; // unchanged text: it was matched when it last changed
         }
@@ -219,37 +225,46 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
 }
 
 /// Finds or inserts the story; returns its id and whether it is new or its text changed
-/// (and so must be matched).
+/// (and so must be matched). `known` says whether the feed had stories stored before
+/// this fetch; when it had none, the story can only be found after an insert fails.
 fn upsert_story(
     tx: &WriteTx<'_>,
     feed_id: i64,
+    known: bool,
     story: &Story,
     now: i64,
     outcome: &mut IngestOutcome,
 ) -> Result<(i64, bool)> {
     let hash = story.content_hash();
     let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
-    let existing: Option<(i64, String, i64, i64)> = tx
-        .prepare_cached("SELECT id, content_hash, pruned, feed_id FROM stories WHERE feed_id = ?1 AND identity = ?2")?
-        .query_row(params![feed_id, story.identity], row)
-        .optional()?;
+    let by_identity = || {
+        tx.prepare_cached("SELECT id, content_hash, pruned, feed_id FROM stories WHERE feed_id = ?1 AND identity = ?2")?
+            .query_row(params![feed_id, story.identity], row)
+            .optional()
+    };
+    let mut existing: Option<(i64, String, i64, i64)> = if known { by_identity()? } else { None };
+    if existing.is_none() {
+        // New to this feed. Most such stories are new to the database too, so the row
+        // is inserted straight away; it gives way to the UNIQUE index on links when the
+        // same article is stored already — carried by another feed, or by this one
+        // under a new guid — and, in a first fetch, to the feed's own identities when
+        // the document repeats an entry. The row that refused it is the story.
+        if insert_story(tx, feed_id, story, &hash, now)? {
+            outcome.new_stories += 1;
+            return Ok((tx.last_insert_rowid(), true));
+        }
+        if !known {
+            existing = by_identity()?;
+        }
+    }
     let existing = match existing {
         Some(found) => found,
-        // New to this feed. Most such stories are new to the database too, so the row
-        // is inserted straight away; it gives way only to the UNIQUE index on links,
-        // when the same article is stored already — carried by another feed, or by
-        // this one under a new guid — and that row is the story.
-        None => {
-            if insert_story(tx, feed_id, story, &hash, now)? {
-                outcome.new_stories += 1;
-                return Ok((tx.last_insert_rowid(), true));
-            }
-            // (A story without a link cannot conflict there, so this finds the row.)
-            tx.prepare_cached(
+        // (A story without a link cannot conflict there, so this finds the row.)
+        None => tx
+            .prepare_cached(
                 "SELECT id, content_hash, pruned, feed_id FROM stories WHERE link = ?1",
             )?
-            .query_row([&story.link], row)?
-        }
+            .query_row([&story.link], row)?,
     };
     match existing {
         // Retention dropped its text: it is old news, never new again.

@@ -215,6 +215,55 @@ fn the_same_link_in_two_feeds_is_one_story() {
 }
 
 #[test]
+fn an_entry_repeated_in_one_document_is_one_story() {
+    // The first fetch of a feed inserts without looking up first; a later fetch looks
+    // up first. Either way a repeated entry is found, not stored twice.
+    let (mut store, a, _) = setup();
+    let first = vec![
+        Incoming {
+            story: story("guid:x", None, "first text"),
+            hits: vec![hit("R1")],
+        },
+        Incoming {
+            story: story("guid:x", None, "second text"),
+            hits: vec![hit("R1"), hit("R2")],
+        },
+    ];
+    let outcome = store.ingest(&job(a, first, 1000)).unwrap();
+    assert_eq!(outcome.new_stories, 1);
+    assert_eq!(
+        outcome.updated_stories, 1,
+        "the repeat's text replaces the first"
+    );
+    assert_eq!(outcome.new_hits, 2, "R1 once, then R2");
+    let later = vec![
+        Incoming {
+            story: story("guid:y", None, "new"),
+            hits: Vec::new(),
+        },
+        Incoming {
+            story: story("guid:y", None, "new"),
+            hits: Vec::new(),
+        },
+        Incoming {
+            story: story("guid:x", None, "second text"),
+            hits: vec![hit("R1"), hit("R2")],
+        },
+    ];
+    let outcome = store.ingest(&job(a, later, 2000)).unwrap();
+    assert_eq!(
+        (
+            outcome.new_stories,
+            outcome.updated_stories,
+            outcome.new_hits
+        ),
+        (1, 0, 0)
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM hits"), 2);
+}
+
+#[test]
 fn old_stories_are_matched_but_not_alerted() {
     let (mut store, a, _) = setup();
     let mut old = story("guid:old", None, "old");
