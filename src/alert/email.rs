@@ -16,11 +16,15 @@ use super::render::Rendered;
 use super::retry::{self, Attempt};
 use crate::config::{Email, SmtpTransport, TlsMode};
 
-/// How long one SMTP conversation may take.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+/// A channel's way to send mail, and how long one message may take.
+pub struct Mailer {
+    transport: Transport,
+    /// The channel's `timeout`: lettre bounds only the TCP connect, so a server that
+    /// stops answering would otherwise hold delivery forever.
+    timeout: Duration,
+}
 
-/// A channel's way to send mail.
-pub enum Mailer {
+enum Transport {
     Smtp(Box<Smtp>),
     Sendmail(AsyncSendmailTransport<Tokio1Executor>),
 }
@@ -30,7 +34,7 @@ pub enum Mailer {
 /// lettre's pooled transport returns a connection to its pool from a spawned task, so
 /// the next message of a batch may find the pool empty and open another connection;
 /// holding the connection here makes one connection carry the batch.
-pub struct Smtp {
+struct Smtp {
     host: String,
     port: u16,
     tls: Tls,
@@ -43,8 +47,14 @@ impl Mailer {
     /// Builds the mailer, reading the password now (it is never kept in the config).
     /// Nothing is connected until the first message.
     pub fn new(email: &Email) -> anyhow::Result<Mailer> {
+        let mailer = |transport| Mailer {
+            transport,
+            timeout: email.timeout,
+        };
         let (host, port, tls) = match &email.transport {
-            SmtpTransport::Sendmail => return Ok(Mailer::Sendmail(AsyncSendmailTransport::new())),
+            SmtpTransport::Sendmail => {
+                return Ok(mailer(Transport::Sendmail(AsyncSendmailTransport::new())));
+            }
             SmtpTransport::Smtp { host, port } => {
                 let params = TlsParameters::new(host.clone())?;
                 let tls = match email.tls {
@@ -67,30 +77,42 @@ impl Mailer {
             }
             None => None,
         };
-        Ok(Mailer::Smtp(Box::new(Smtp {
+        Ok(mailer(Transport::Smtp(Box::new(Smtp {
             host: host.clone(),
             port,
             tls,
             credentials,
             hello: ClientId::default(),
             connection: None,
-        })))
+        }))))
     }
 
-    /// Sends one message and classifies the outcome.
+    /// Sends one message, within the timeout, and classifies the outcome.
     pub async fn send(&mut self, message: Message) -> Attempt {
-        match self {
-            Mailer::Smtp(smtp) => match smtp.send(&message).await {
-                Ok(()) => Attempt::Delivered,
-                Err(e) => retry::smtp_error(&e),
-            },
-            Mailer::Sendmail(t) => match t.send(message).await {
-                Ok(()) => Attempt::Delivered,
-                // A local MTA that failed may well work later.
-                Err(e) => Attempt::Transient {
-                    error: crate::fetch::error_chain(&e),
-                    retry_after: None,
-                },
+        let sent = match &mut self.transport {
+            // A message cut off by the timeout drops its connection with it.
+            Transport::Smtp(smtp) => tokio::time::timeout(self.timeout, smtp.send(&message))
+                .await
+                .map(|sent| sent.map_err(|e| retry::smtp_error(&e))),
+            Transport::Sendmail(t) => tokio::time::timeout(self.timeout, t.send(message))
+                .await
+                .map(|sent| {
+                    // A local MTA that failed may well work later.
+                    sent.map_err(|e| Attempt::Transient {
+                        error: crate::fetch::error_chain(&e),
+                        retry_after: None,
+                    })
+                }),
+        };
+        match sent {
+            Ok(Ok(())) => Attempt::Delivered,
+            Ok(Err(attempt)) => attempt,
+            Err(_) => Attempt::Transient {
+                error: format!(
+                    "the mail server did not finish within {} (the channel's timeout)",
+                    humantime::format_duration(self.timeout)
+                ),
+                retry_after: None,
             },
         }
     }
@@ -104,11 +126,11 @@ impl Mailer {
 
     /// Ends the batch: says QUIT on an open connection.
     pub async fn finish(self) {
-        if let Mailer::Smtp(smtp) = self
+        if let Transport::Smtp(smtp) = self.transport
             && let Some(mut connection) = smtp.connection
         {
             // The messages are delivered already; a failed goodbye changes nothing.
-            let _ = connection.quit().await;
+            let _ = tokio::time::timeout(self.timeout, connection.quit()).await;
         }
     }
 }
@@ -134,9 +156,10 @@ impl Smtp {
             Tls::Wrapper(params) => Some(params.clone()),
             _ => None,
         };
+        // (The caller's timeout bounds the whole conversation, the connect included.)
         let mut connection = AsyncSmtpConnection::connect_tokio1(
             (self.host.as_str(), self.port),
-            Some(SMTP_TIMEOUT),
+            None,
             &self.hello,
             wrapped,
             None,

@@ -95,7 +95,6 @@ impl Deliverer {
         let http = reqwest::Client::builder()
             .user_agent(&config.fetch.user_agent)
             .connect_timeout(Duration::from_secs(10))
-            .timeout(webhook::TIMEOUT)
             .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let templates = Templates::new(config.alerts.templates.as_deref())?;
@@ -274,7 +273,7 @@ impl Deliverer {
                             .to_string();
                     let attempt = webhook::post(
                         &self.http,
-                        &hook.url,
+                        hook,
                         key.as_deref(),
                         &alert.alert_id,
                         self.clock.now(),
@@ -473,7 +472,7 @@ impl Deliverer {
                 });
                 webhook::post(
                     &self.http,
-                    &hook.url,
+                    hook,
                     key.as_deref(),
                     &notice.notice_id,
                     self.clock.now(),
@@ -608,7 +607,7 @@ impl Deliverer {
                 );
                 webhook::post(
                     &self.http,
-                    &hook.url,
+                    &hook,
                     key.as_deref(),
                     &id,
                     self.clock.now(),

@@ -1,8 +1,6 @@
 //! Webhook delivery: the JSON payload of the design, or Slack and Discord messages, one
 //! POST per alert, signed the Standard Webhooks way when the channel has a secret.
 
-use std::time::Duration;
-
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use hmac::{Hmac, KeyInit, Mac};
@@ -11,10 +9,7 @@ use sha2::Sha256;
 
 use super::render::AlertView;
 use super::retry::{self, Attempt};
-use crate::config::WebhookFormat;
-
-/// How long one POST may take.
-pub const TIMEOUT: Duration = Duration::from_secs(15);
+use crate::config::{Webhook, WebhookFormat};
 
 /// The body of one alert's POST.
 pub fn payload(
@@ -95,18 +90,18 @@ pub fn sign(key: &[u8], id: &str, timestamp: i64, body: &[u8]) -> String {
     format!("v1,{}", STANDARD.encode(mac.finalize().into_bytes()))
 }
 
-/// POSTs one alert and classifies the outcome.
+/// POSTs one alert to the channel's URL, within its timeout, and classifies the outcome.
 pub async fn post(
     client: &reqwest::Client,
-    url: &url::Url,
+    hook: &Webhook,
     key: Option<&[u8]>,
     id: &str,
     now: i64,
     body: Vec<u8>,
 ) -> Attempt {
     let mut request = client
-        .post(url.clone())
-        .timeout(TIMEOUT)
+        .post(hook.url.clone())
+        .timeout(hook.timeout)
         .header(reqwest::header::CONTENT_TYPE, "application/json");
     if let Some(key) = key {
         request = request

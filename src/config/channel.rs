@@ -4,14 +4,15 @@
 use std::collections::BTreeMap;
 use std::ops::Range;
 use std::path::PathBuf;
+use std::time::Duration;
 
 use toml::Spanned;
 use url::Url;
 
 use super::raw::{RawChannel, Source, parse_duration, parse_http_url};
 use super::{
-    Channel, ChannelKind, ConfigError, Digest, Email, Secret, SmtpTransport, TlsMode, Webhook,
-    WebhookFormat,
+    Channel, ChannelKind, ConfigError, DEFAULT_EMAIL_TIMEOUT, DEFAULT_WEBHOOK_TIMEOUT, Digest,
+    Email, Secret, SmtpTransport, TlsMode, Webhook, WebhookFormat,
 };
 
 pub(super) fn unknown_channel(name: &str, channels: &BTreeMap<String, Channel>) -> String {
@@ -36,7 +37,7 @@ pub(super) fn validate_channel(
     let raw = raw.get_ref();
     let kind = raw.kind.get_ref().as_str();
     // Which keys each kind accepts; any other key present is an error that names it.
-    let present: [(&str, Option<Range<usize>>); 13] = [
+    let present: [(&str, Option<Range<usize>>); 14] = [
         ("to", raw.to.as_ref().map(Spanned::span)),
         ("from", raw.from.as_ref().map(Spanned::span)),
         ("smtp", raw.smtp.as_ref().map(Spanned::span)),
@@ -53,6 +54,7 @@ pub(super) fn validate_channel(
         ("format", raw.format.as_ref().map(Spanned::span)),
         ("secret", raw.secret.as_ref().map(Spanned::span)),
         ("secret_file", raw.secret_file.as_ref().map(Spanned::span)),
+        ("timeout", raw.timeout.as_ref().map(Spanned::span)),
     ];
     let allowed: &[&str] = match kind {
         "email" => &[
@@ -64,8 +66,9 @@ pub(super) fn validate_channel(
             "password_file",
             "password_env",
             "digest",
+            "timeout",
         ],
-        "webhook" => &["url", "format", "secret_file"],
+        "webhook" => &["url", "format", "secret_file", "timeout"],
         "log" => &[],
         other => {
             return Err(source.error(
@@ -90,6 +93,10 @@ pub(super) fn validate_channel(
             return Err(source.error(at.clone(), message));
         }
     }
+    let timeout = |default: Duration| match &raw.timeout {
+        Some(t) => parse_duration(source, t, &format!("channel.{name}.timeout")),
+        None => Ok(default),
+    };
     let missing = |key: &str| {
         source.error(
             span.clone(),
@@ -146,6 +153,7 @@ pub(super) fn validate_channel(
                 username: raw.username.as_ref().map(|u| u.get_ref().clone()),
                 password,
                 digest,
+                timeout: timeout(DEFAULT_EMAIL_TIMEOUT)?,
             })
         }
         "webhook" => {
@@ -175,6 +183,7 @@ pub(super) fn validate_channel(
                     .secret_file
                     .as_ref()
                     .map(|f| Secret::File(resolve(f.get_ref()))),
+                timeout: timeout(DEFAULT_WEBHOOK_TIMEOUT)?,
             })
         }
         _ => ChannelKind::Log,

@@ -139,6 +139,11 @@ impl ChannelKind {
     }
 }
 
+/// How long sending one email may take unless the channel says otherwise.
+pub const DEFAULT_EMAIL_TIMEOUT: Duration = Duration::from_secs(30);
+/// How long one webhook delivery may take unless the channel says otherwise.
+pub const DEFAULT_WEBHOOK_TIMEOUT: Duration = Duration::from_secs(15);
+
 #[derive(Debug, Clone)]
 pub struct Email {
     pub to: Vec<String>,
@@ -148,6 +153,8 @@ pub struct Email {
     pub username: Option<String>,
     pub password: Option<Secret>,
     pub digest: Option<Digest>,
+    /// How long sending one message may take: connecting, TLS, login and the message.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -181,6 +188,8 @@ pub struct Webhook {
     pub url: Url,
     pub format: WebhookFormat,
     pub secret: Option<Secret>,
+    /// How long one delivery may take, the response included.
+    pub timeout: Duration,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -104,6 +104,7 @@ pub(super) struct RawChannel {
     pub(super) format: Option<Spanned<String>>,
     pub(super) secret: Option<Spanned<String>>,
     pub(super) secret_file: Option<Spanned<String>>,
+    pub(super) timeout: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Deserialize)]

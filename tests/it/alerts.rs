@@ -312,6 +312,39 @@ async fn smtp_transient_failure_is_retried_on_schedule() {
     assert!(states(&store).await.iter().all(|s| s.state == "sent"));
 }
 
+#[tokio::test]
+async fn a_mail_server_that_stops_answering_is_given_up_on_at_the_timeout() {
+    let smtp = SmtpServer::start();
+    // It takes the message and then says nothing for longer than the channel waits.
+    smtp.slow(Duration::from_secs(4));
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), "timeout = \"1s\""),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let started = std::time::Instant::now();
+    let stalled = deliverer.deliver_due().await.unwrap();
+    assert_eq!((stalled.delivered, stalled.retrying), (0, 2));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "each message waits 1 s, not for the server: {:?}",
+        started.elapsed()
+    );
+    for state in states(&store).await {
+        assert_eq!(state.state, "failed");
+        assert_eq!(
+            state.last_error.as_deref(),
+            Some("the mail server did not finish within 1s (the channel's timeout)")
+        );
+    }
+    smtp.slow(Duration::ZERO);
+    clock.advance(Duration::from_secs(3600));
+    let recovered = deliverer.deliver_due().await.unwrap();
+    assert_eq!(recovered.delivered, 2);
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
 #[test]
 fn smtp_login_and_one_connection_per_batch() {
     let smtp = SmtpServer::start();
@@ -537,6 +570,34 @@ async fn webhook_retries_500s_on_schedule_and_delivers_once() {
         "RFC 3339, as the design's payload"
     );
     assert!(body["rules"].is_array() && body["matched"].is_array());
+}
+
+#[tokio::test]
+async fn a_webhook_receiver_slower_than_the_timeout_is_retried() {
+    let hook = receiver(vec![
+        Reply::status(200).delayed(Duration::from_secs(5)),
+        Reply::status(200).delayed(Duration::from_secs(5)),
+    ]);
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &format!(
+            "{}timeout = \"1s\"\n",
+            webhook_channel(&hook.url("/hook"), "json")
+        ),
+    ));
+    ws.write("hook.secret", &format!("{SECRET}\n"));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let started = std::time::Instant::now();
+    let slow = deliverer.deliver_due().await.unwrap();
+    assert_eq!((slow.delivered, slow.retrying), (0, 2));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    for state in states(&store).await {
+        let error = state.last_error.unwrap_or_default();
+        assert!(error.contains("timed out"), "{error}");
+    }
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
 }
 
 #[tokio::test]

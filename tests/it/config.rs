@@ -140,6 +140,18 @@ fn channel_settings_are_validated() {
         "[channel.x]\nkind = \"log\"\nurl = \"https://h.example/\"\n",
         "DIR/newshound.toml:3:7: channel `x`: `url` is not a setting of a log channel",
     );
+    check_error(
+        "[channel.x]\nkind = \"log\"\ntimeout = \"5s\"\n",
+        "DIR/newshound.toml:3:11: channel `x`: `timeout` is not a setting of a log channel",
+    );
+    check_error(
+        "[channel.hook]\nkind = \"webhook\"\nurl = \"https://h.example/x\"\ntimeout = \"0s\"\n",
+        "DIR/newshound.toml:4:11: `channel.hook.timeout` must be longer than zero",
+    );
+    check_error(
+        "[channel.desk]\nkind = \"email\"\nto = [\"a@example.org\"]\nfrom = \"b@example.org\"\nsmtp = \"sendmail\"\ntimeout = \"soon\"\n",
+        "DIR/newshound.toml:6:11: `channel.desk.timeout`: bad duration \"soon\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
+    );
 }
 
 #[test]

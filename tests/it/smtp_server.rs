@@ -167,7 +167,10 @@ impl SmtpServer {
                     let l = l.strip_prefix('.').unwrap_or(&l);
                     data.extend_from_slice(l.as_bytes());
                 }
-                std::thread::sleep(*self.delay.lock().unwrap());
+                // (Read first: a guard in the sleep's argument would hold the lock
+                // through the sleep, and `slow` would wait for it.)
+                let delay = *self.delay.lock().unwrap();
+                std::thread::sleep(delay);
                 let reply = self
                     .replies
                     .lock()
