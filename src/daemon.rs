@@ -139,7 +139,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prune = tokio::time::interval(PRUNE_EVERY);
-    let mut in_flight: HashSet<String> = HashSet::new();
+    let mut in_flight = InFlight::default();
     let mut fetches: JoinSet<(
         String,
         Result<crate::ingest::FeedReport, crate::store::StoreError>,
@@ -172,23 +172,28 @@ pub async fn run(
                 notify(&[sd_notify::NotifyState::Ready]);
                 report_status(&store, &current.config, last_error.as_deref()).await;
             }
-            Some(joined) = fetches.join_next(), if !fetches.is_empty() => {
+            Some(joined) = fetches.join_next_with_id(), if !fetches.is_empty() => {
                 match joined {
-                    Ok((url, Ok(report))) => {
-                        in_flight.remove(&url);
+                    Ok((task, (_, Ok(report)))) => {
+                        in_flight.done(task);
                         if let FeedOutcome::Ingested { outcome, .. } = &report.outcome
                             && outcome.alerts_queued > 0
                         {
                             wake_delivery.notify_one();
                         }
                     }
-                    Ok((url, Err(error))) => {
-                        in_flight.remove(&url);
+                    Ok((task, (url, Err(error)))) => {
+                        in_flight.done(task);
                         healthy = false;
                         tracing::error!(feed = %url, error = %error, "the database failed");
                         last_error = Some(format!("database: {error}"));
                     }
-                    Err(join_error) => tracing::error!(error = %join_error, "a fetch task failed"),
+                    // A panic outside the fetch and parse (which record their own as the
+                    // feed's failure). The feed is free to be fetched again when due.
+                    Err(failed) => {
+                        let url = in_flight.done(failed.id()).unwrap_or_default();
+                        tracing::error!(feed = %url, error = %failed, "newshound failed on a feed");
+                    }
                 }
             }
             _ = tick.tick() => {
@@ -258,7 +263,7 @@ fn spread_bounds(config: &Config) -> impl Fn(&str) -> i64 + Send + 'static {
 async fn schedule(
     current: &Current,
     store: &StoreHandle,
-    in_flight: &mut HashSet<String>,
+    in_flight: &mut InFlight,
     fetches: &mut JoinSet<(
         String,
         Result<crate::ingest::FeedReport, crate::store::StoreError>,
@@ -269,7 +274,7 @@ async fn schedule(
     let now = unix_now();
     let due = store.call(move |s| s.due_feeds(now)).await?;
     for url in due {
-        if in_flight.contains(&url) {
+        if in_flight.urls.contains(&url) {
             continue; // a feed is never fetched twice at once
         }
         let Some(feed) = current
@@ -281,7 +286,6 @@ async fn schedule(
         else {
             continue; // in the database but no longer configured
         };
-        in_flight.insert(url.clone());
         let host = crate::ingest::host_key(&feed.url);
         let per_host = hosts
             .entry(host)
@@ -293,14 +297,38 @@ async fn schedule(
             current.rules.clone(),
             current.fetcher.clone(),
         );
-        fetches.spawn(async move {
+        let fetching = url.clone();
+        let task = fetches.spawn(async move {
             let _host = per_host.acquire_owned().await.expect("semaphore open");
             let _slot = global.acquire_owned().await.expect("semaphore open");
             let report = ingest_feed(&config, &rules, &fetcher, &store, &feed, unix_now()).await;
-            (url, report)
+            (fetching, report)
         });
+        in_flight.start(task.id(), url);
     }
     Ok(())
+}
+
+/// The feeds being fetched, and the task fetching each: a feed is never fetched twice
+/// at once, and a task that fails (panics) still frees its feed.
+#[derive(Default)]
+struct InFlight {
+    urls: HashSet<String>,
+    tasks: HashMap<tokio::task::Id, String>,
+}
+
+impl InFlight {
+    fn start(&mut self, task: tokio::task::Id, url: String) {
+        self.urls.insert(url.clone());
+        self.tasks.insert(task, url);
+    }
+
+    /// Frees the feed of a finished task; returns its URL.
+    fn done(&mut self, task: tokio::task::Id) -> Option<String> {
+        let url = self.tasks.remove(&task)?;
+        self.urls.remove(&url);
+        Some(url)
+    }
 }
 
 /// Loads and validates the configuration again; on success logs what changed and
@@ -491,4 +519,30 @@ pub fn watch_files(
         }
     });
     Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_failed_fetch_task_frees_its_feed() {
+        let mut tasks = JoinSet::new();
+        let mut in_flight = InFlight::default();
+        let fine = tasks.spawn(async {});
+        in_flight.start(fine.id(), "https://a.example/feed".to_owned());
+        let broken = tasks.spawn(async { panic!("a bug") });
+        in_flight.start(broken.id(), "https://b.example/feed".to_owned());
+        let mut freed = Vec::new();
+        while let Some(joined) = tasks.join_next_with_id().await {
+            let task = match joined {
+                Ok((task, ())) => task,
+                Err(failed) => failed.id(),
+            };
+            freed.extend(in_flight.done(task));
+        }
+        freed.sort();
+        assert_eq!(freed, ["https://a.example/feed", "https://b.example/feed"]);
+        assert!(in_flight.urls.is_empty() && in_flight.tasks.is_empty());
+    }
 }

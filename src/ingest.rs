@@ -108,6 +108,28 @@ pub enum FeedFailure {
     Fetch(#[from] FetchError),
     #[error(transparent)]
     Parse(#[from] FeedError),
+    /// newshound itself failed on the feed (a panic): recorded like any failure, so the
+    /// feed backs off instead of being retried at once, and every other feed goes on.
+    #[error("newshound failed on this feed (a bug; please report it): {0}")]
+    Internal(String),
+}
+
+/// Runs `work`, turning a panic in it into an error that says what the panic said.
+pub async fn catch_panic<T>(work: impl Future<Output = T>) -> Result<T, String> {
+    use futures_util::FutureExt;
+    std::panic::AssertUnwindSafe(work)
+        .catch_unwind()
+        .await
+        .map_err(|panic| panic_message(&*panic))
+}
+
+/// What a panic said.
+pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "a panic without a message".to_owned())
 }
 
 /// When a feed that just succeeded is due again: its interval (±10% by `jitter` in
@@ -305,59 +327,62 @@ pub async fn ingest_feed(
     let feed_id = state.id;
     let health = config.health();
     let last_body = state.body_hash.as_deref();
-    let (body, hash, parsed, incoming, feed_name) =
-        match retrieve(config, rules, fetcher, feed, &validators, last_body).await {
-            Ok(Retrieved::NotModified(cache)) => {
-                let next_due =
-                    next_due_after_success(now, feed.interval, cache.max_age, None, jitter());
-                store
-                    .call(move |s| s.record_not_modified(feed_id, now, next_due, &health, None))
-                    .await?;
-                return Ok(report(FeedOutcome::NotModified));
-            }
-            Ok(Retrieved::Unchanged(body)) => {
-                record_moved(store, &url, feed_id, &body).await?;
-                let next_due =
-                    next_due_after_success(now, feed.interval, body.cache.max_age, None, jitter());
-                store
-                    .call(move |s| {
-                        let fresh = &body.validators;
-                        let fresh = (fresh.etag.as_deref(), fresh.last_modified.as_deref());
-                        s.record_not_modified(feed_id, now, next_due, &health, Some(fresh))
-                    })
-                    .await?;
-                return Ok(report(FeedOutcome::NotModified));
-            }
-            Ok(Retrieved::Parsed {
-                body,
-                hash,
-                parsed,
-                incoming,
-                feed_name,
-            }) => (body, hash, parsed, incoming, feed_name),
-            Err(error) => {
-                let retry_after = match &error {
-                    FeedFailure::Fetch(f) => f.retry_after(),
-                    FeedFailure::Parse(_) => None,
-                };
-                let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
-                let next_due = next_due_after_failure(
-                    now,
-                    feed.interval,
-                    state.consecutive_errors,
-                    retry_after,
-                );
-                let message = error.to_string();
-                tracing::warn!(feed = %url, error = %message, "feed failed");
-                let recorded = message.clone();
-                store
-                    .call(move |s| {
-                        s.record_failure(feed_id, now, &recorded, next_due, gone, &health)
-                    })
-                    .await?;
-                return Ok(report(FeedOutcome::Failed(message)));
-            }
-        };
+    let (body, hash, parsed, incoming, feed_name) = match catch_panic(retrieve(
+        config,
+        rules,
+        fetcher,
+        feed,
+        &validators,
+        last_body,
+    ))
+    .await
+    .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)))
+    {
+        Ok(Retrieved::NotModified(cache)) => {
+            let next_due =
+                next_due_after_success(now, feed.interval, cache.max_age, None, jitter());
+            store
+                .call(move |s| s.record_not_modified(feed_id, now, next_due, &health, None))
+                .await?;
+            return Ok(report(FeedOutcome::NotModified));
+        }
+        Ok(Retrieved::Unchanged(body)) => {
+            record_moved(store, &url, feed_id, &body).await?;
+            let next_due =
+                next_due_after_success(now, feed.interval, body.cache.max_age, None, jitter());
+            store
+                .call(move |s| {
+                    let fresh = &body.validators;
+                    let fresh = (fresh.etag.as_deref(), fresh.last_modified.as_deref());
+                    s.record_not_modified(feed_id, now, next_due, &health, Some(fresh))
+                })
+                .await?;
+            return Ok(report(FeedOutcome::NotModified));
+        }
+        Ok(Retrieved::Parsed {
+            body,
+            hash,
+            parsed,
+            incoming,
+            feed_name,
+        }) => (body, hash, parsed, incoming, feed_name),
+        Err(error) => {
+            let retry_after = match &error {
+                FeedFailure::Fetch(f) => f.retry_after(),
+                FeedFailure::Parse(_) | FeedFailure::Internal(_) => None,
+            };
+            let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
+            let next_due =
+                next_due_after_failure(now, feed.interval, state.consecutive_errors, retry_after);
+            let message = error.to_string();
+            tracing::warn!(feed = %url, error = %message, "feed failed");
+            let recorded = message.clone();
+            store
+                .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone, &health))
+                .await?;
+            return Ok(report(FeedOutcome::Failed(message)));
+        }
+    };
     record_moved(store, &url, feed_id, &body).await?;
     let stories = incoming.len();
     let meta = FetchMeta {
@@ -428,6 +453,7 @@ pub async fn run_pass(
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let progress = Arc::new(progress);
     let mut tasks = tokio::task::JoinSet::new();
+    let mut task_feeds = HashMap::new();
     for (index, feed) in config.feeds.iter().enumerate() {
         let host = host_key(&feed.url);
         let per_host = hosts
@@ -443,7 +469,7 @@ pub async fn run_pass(
             progress.clone(),
         );
         let feed = feed.clone();
-        tasks.spawn(async move {
+        let task = tasks.spawn(async move {
             // Per host first, so that a slow host's feeds wait without holding global slots.
             let _host = per_host.acquire_owned().await.expect("semaphore open");
             let _slot = global.acquire_owned().await.expect("semaphore open");
@@ -453,11 +479,29 @@ pub async fn run_pass(
             }
             (index, report)
         });
+        task_feeds.insert(task.id(), index);
     }
     let mut reports: Vec<Option<FeedReport>> = vec![None; config.feeds.len()];
-    while let Some(joined) = tasks.join_next().await {
-        let (index, report) = joined.expect("feed tasks do not panic");
-        reports[index] = Some(report?);
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, (index, report))) => reports[index] = Some(report?),
+            // A panic outside the fetch and parse (which catch their own): the feed is
+            // reported failed, and the pass goes on.
+            Err(failed) => {
+                let index = task_feeds[&failed.id()];
+                let feed = &config.feeds[index];
+                let why = match failed.try_into_panic() {
+                    Ok(panic) => panic_message(&*panic),
+                    Err(failed) => failed.to_string(),
+                };
+                tracing::error!(feed = %feed.url, error = %why, "newshound failed on a feed");
+                reports[index] = Some(FeedReport {
+                    url: feed.url.to_string(),
+                    name: feed.name.clone().unwrap_or_else(|| feed.url.to_string()),
+                    outcome: FeedOutcome::Failed(FeedFailure::Internal(why).to_string()),
+                });
+            }
+        }
     }
     Ok(reports.into_iter().flatten().collect())
 }
@@ -479,6 +523,25 @@ pub(crate) fn host_key(url: &Url) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn a_panic_becomes_an_error_that_says_what_it_said() {
+        assert_eq!(catch_panic(async { 7 }).await, Ok(7));
+        let literal = catch_panic(async { panic!("the parser lost its place") }).await;
+        assert_eq!(literal, Err("the parser lost its place".to_owned()));
+        let index = 9;
+        let formatted = catch_panic(async move {
+            if index > 3 {
+                panic!("index {index} out of range");
+            }
+        })
+        .await;
+        assert_eq!(formatted, Err("index 9 out of range".to_owned()));
+        assert_eq!(
+            FeedFailure::Internal("index 9 out of range".to_owned()).to_string(),
+            "newshound failed on this feed (a bug; please report it): index 9 out of range"
+        );
+    }
 
     #[test]
     fn success_interval_honours_hints_within_bounds() {
