@@ -452,10 +452,16 @@ async fn delivery_loop(
     };
     let mut deliverer = build(config.borrow().clone());
     loop {
-        if let Some(d) = &deliverer
-            && let Err(error) = d.deliver_due().await
-        {
-            tracing::error!(error = %error, "delivery failed");
+        // A panic in a round (a bug) must not end delivery for good: it is logged, and
+        // the next round runs as usual.
+        if let Some(d) = &deliverer {
+            match crate::ingest::catch_panic(d.deliver_due()).await {
+                Ok(Ok(_)) => {}
+                Ok(Err(error)) => tracing::error!(error = %error, "delivery failed"),
+                Err(panic) => {
+                    tracing::error!(error = %panic, "delivery failed (a bug; please report it)")
+                }
+            }
         }
         tokio::select! {
             _ = shutdown.cancelled() => return,
