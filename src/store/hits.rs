@@ -51,7 +51,8 @@ pub struct StoredStory {
 }
 
 pub(super) const STORY_COLUMNS: &str =
-    "s.id, COALESCE(f.name, f.title, f.url), s.link, s.title, s.summary, s.content,
+    "s.id, COALESCE(f.name, f.title, f.url), s.link, s.title, s.summary,
+    CASE WHEN s.content_is_summary THEN s.summary ELSE s.content END,
     s.authors, s.categories, s.published, s.first_seen";
 
 pub(super) fn stored_story(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredStory> {

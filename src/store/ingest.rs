@@ -277,7 +277,7 @@ fn upsert_story(
         (id, _, _, _) => {
             tx.prepare_cached(
                 "UPDATE stories SET title = ?2, summary = ?3, content = ?4, authors = ?5, categories = ?6,
-                     updated = ?7, content_hash = ?8
+                     updated = ?7, content_hash = ?8, content_is_summary = ?9
                  WHERE id = ?1",
             )?
             .execute(
@@ -285,11 +285,12 @@ fn upsert_story(
                     id,
                     story.title,
                     story.summary,
-                    story.content,
+                    stored_content(story),
                     story.authors.join(", "),
                     story.categories.join(", "),
                     story.updated.map(|d| d.timestamp()),
-                    hash
+                    hash,
+                    content_is_summary(story)
                 ],
             )?;
             outcome.updated_stories += 1;
@@ -310,8 +311,8 @@ fn insert_story(
     let inserted = tx
         .prepare_cached(
             "INSERT INTO stories (feed_id, identity, link, title, summary, content, authors, categories,
-                 published, updated, first_seen, content_hash)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
+                 published, updated, first_seen, content_hash, content_is_summary)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -320,13 +321,29 @@ fn insert_story(
             story.link,
             story.title,
             story.summary,
-            story.content,
+            stored_content(story),
             story.authors.join(", "),
             story.categories.join(", "),
             story.published.map(|d| d.timestamp()),
             story.updated.map(|d| d.timestamp()),
             now,
-            hash
+            hash,
+            content_is_summary(story)
         ])?;
     Ok(inserted > 0)
+}
+
+/// Whether the story's content is its summary, word for word (and not empty): it is then
+/// stored once, as the summary (migration 4).
+fn content_is_summary(story: &Story) -> bool {
+    !story.summary.is_empty() && story.content == story.summary
+}
+
+/// The content as stored: empty when it is the summary.
+fn stored_content(story: &Story) -> &str {
+    if content_is_summary(story) {
+        ""
+    } else {
+        &story.content
+    }
 }

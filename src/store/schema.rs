@@ -102,4 +102,9 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE feeds ADD COLUMN body_hash TEXT;
     "#,
+    // 4: feeds often repeat a story's summary as its content; such a story keeps the
+    // text once, with `content` empty and this flag saying to read the summary there.
+    r#"
+    ALTER TABLE stories ADD COLUMN content_is_summary INTEGER NOT NULL DEFAULT 0;
+    "#,
 ];

@@ -264,6 +264,64 @@ fn an_entry_repeated_in_one_document_is_one_story() {
 }
 
 #[test]
+fn a_content_that_repeats_the_summary_is_stored_once() {
+    let (mut store, a, _) = setup();
+    let mut repeated = story("guid:r", None, "title");
+    repeated.summary = "Peskov said the talks would go on.".to_owned();
+    repeated.content = repeated.summary.clone();
+    let mut distinct = story("guid:d", None, "other");
+    distinct.summary = "A short summary.".to_owned();
+    distinct.content = "A short summary, and the article itself.".to_owned();
+    let incoming = [repeated.clone(), distinct.clone()].map(|story| Incoming {
+        story,
+        hits: Vec::new(),
+    });
+    store.ingest(&job(a, incoming.to_vec(), 1000)).unwrap();
+    let raw = |store: &Store, identity: &str| -> (String, i64) {
+        store
+            .conn()
+            .query_row(
+                "SELECT content, content_is_summary FROM stories WHERE identity = ?1",
+                [identity],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap()
+    };
+    assert_eq!(
+        raw(&store, "guid:r"),
+        (String::new(), 1),
+        "the text is kept once"
+    );
+    assert_eq!(raw(&store, "guid:d"), (distinct.content.clone(), 0));
+    let read = |store: &Store| -> Vec<(String, String)> {
+        let mut stories = store.stories_since(0).unwrap();
+        stories.sort_by_key(|s| s.title.clone());
+        stories
+            .into_iter()
+            .map(|s| (s.summary, s.content))
+            .collect()
+    };
+    assert_eq!(
+        read(&store),
+        [
+            (distinct.summary.clone(), distinct.content.clone()),
+            (repeated.summary.clone(), repeated.content.clone()),
+        ]
+    );
+    // An update that makes them differ stores both again.
+    let mut changed = repeated.clone();
+    changed.content = "The whole article, longer than its summary.".to_owned();
+    let update = [Incoming {
+        story: changed.clone(),
+        hits: Vec::new(),
+    }];
+    let outcome = store.ingest(&job(a, update.to_vec(), 2000)).unwrap();
+    assert_eq!(outcome.updated_stories, 1);
+    assert_eq!(raw(&store, "guid:r"), (changed.content.clone(), 0));
+    assert_eq!(read(&store)[1], (changed.summary, changed.content));
+}
+
+#[test]
 fn old_stories_are_matched_but_not_alerted() {
     let (mut store, a, _) = setup();
     let mut old = story("guid:old", None, "old");
