@@ -115,12 +115,15 @@ pub enum FeedFailure {
 }
 
 /// Runs `work`, turning a panic in it into an error that says what the panic said.
-pub async fn catch_panic<T>(work: impl Future<Output = T>) -> Result<T, String> {
+///
+/// (A plain function returning the combinator, not an `async fn`: an `async fn` would
+/// keep `work` both as its argument and in its own state, doubling the size of every
+/// fetch task's future.)
+pub fn catch_panic<F: Future>(work: F) -> impl Future<Output = Result<F::Output, String>> {
     use futures_util::FutureExt;
     std::panic::AssertUnwindSafe(work)
         .catch_unwind()
-        .await
-        .map_err(|panic| panic_message(&*panic))
+        .map(|caught| caught.map_err(|panic| panic_message(&*panic)))
 }
 
 /// What a panic said.
