@@ -140,10 +140,7 @@ pub async fn run(
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prune = tokio::time::interval(PRUNE_EVERY);
     let mut in_flight = InFlight::default();
-    let mut fetches: JoinSet<(
-        String,
-        Result<crate::ingest::FeedReport, crate::store::StoreError>,
-    )> = JoinSet::new();
+    let mut fetches = Fetches::new();
     let mut global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut healthy = true;
@@ -174,7 +171,7 @@ pub async fn run(
             }
             Some(joined) = fetches.join_next_with_id(), if !fetches.is_empty() => {
                 match joined {
-                    Ok((task, (_, Ok(report)))) => {
+                    Ok((task, Ok(report))) => {
                         in_flight.done(task);
                         if let FeedOutcome::Ingested { outcome, .. } = &report.outcome
                             && outcome.alerts_queued > 0
@@ -182,8 +179,8 @@ pub async fn run(
                             wake_delivery.notify_one();
                         }
                     }
-                    Ok((task, (url, Err(error)))) => {
-                        in_flight.done(task);
+                    Ok((task, Err(error))) => {
+                        let url = in_flight.done(task).unwrap_or_default();
                         healthy = false;
                         tracing::error!(feed = %url, error = %error, "the database failed");
                         last_error = Some(format!("database: {error}"));
@@ -264,10 +261,7 @@ async fn schedule(
     current: &Current,
     store: &StoreHandle,
     in_flight: &mut InFlight,
-    fetches: &mut JoinSet<(
-        String,
-        Result<crate::ingest::FeedReport, crate::store::StoreError>,
-    )>,
+    fetches: &mut Fetches,
     global: &Arc<Semaphore>,
     hosts: &mut HashMap<String, Arc<Semaphore>>,
 ) -> Result<(), crate::store::StoreError> {
@@ -297,17 +291,18 @@ async fn schedule(
             current.rules.clone(),
             current.fetcher.clone(),
         );
-        let fetching = url.clone();
         let task = fetches.spawn(async move {
             let _host = per_host.acquire_owned().await.expect("semaphore open");
             let _slot = global.acquire_owned().await.expect("semaphore open");
-            let report = ingest_feed(&config, &rules, &fetcher, &store, &feed, unix_now()).await;
-            (fetching, report)
+            ingest_feed(&config, &rules, &fetcher, &store, &feed, unix_now()).await
         });
         in_flight.start(task.id(), url);
     }
     Ok(())
 }
+
+/// The fetch tasks; each task's feed is in [`InFlight`].
+type Fetches = JoinSet<Result<crate::ingest::FeedReport, crate::store::StoreError>>;
 
 /// The feeds being fetched, and the task fetching each: a feed is never fetched twice
 /// at once, and a task that fails (panics) still frees its feed.

@@ -330,7 +330,7 @@ pub async fn ingest_feed(
     let feed_id = state.id;
     let health = config.health();
     let last_body = state.body_hash.as_deref();
-    let (body, hash, parsed, incoming, feed_name) = match catch_panic(retrieve(
+    let retrieved = catch_panic(retrieve(
         config,
         rules,
         fetcher,
@@ -339,8 +339,8 @@ pub async fn ingest_feed(
         last_body,
     ))
     .await
-    .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)))
-    {
+    .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
+    let (body, hash, parsed, incoming, feed_name) = match retrieved {
         Ok(Retrieved::NotModified(cache)) => {
             let next_due =
                 next_due_after_success(now, feed.interval, cache.max_age, None, jitter());
