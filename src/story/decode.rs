@@ -33,6 +33,27 @@ pub enum DecodeError {
     TooLarge(u64),
 }
 
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+
+/// Decompresses gzip data: every member, as `gzip -d` does, ignoring what follows the
+/// last one (a newline a script printed after the file, say) as it does too.
+fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, DecodeError> {
+    let mut out = Vec::new();
+    let mut rest = bytes;
+    while rest.starts_with(GZIP_MAGIC) {
+        let mut member = flate2::bufread::GzDecoder::new(rest);
+        (&mut member)
+            .take(limit + 1 - out.len() as u64)
+            .read_to_end(&mut out)
+            .map_err(|e| DecodeError::BadGzip(e.to_string()))?;
+        if out.len() as u64 > limit {
+            return Err(DecodeError::TooLarge(limit));
+        }
+        rest = member.into_inner();
+    }
+    Ok(out)
+}
+
 /// Decodes feed bytes to UTF-8. `http_charset` is the `charset` parameter of the
 /// response's `Content-Type`, if any; `limit` caps the size of sniffed gzip data.
 pub fn decode(
@@ -44,16 +65,8 @@ pub fn decode(
     let gunzipped;
     let mut bytes = bytes;
     // Some servers send gzip bytes without saying so in Content-Encoding.
-    if bytes.starts_with(&[0x1f, 0x8b]) {
-        let mut out = Vec::new();
-        flate2::read::MultiGzDecoder::new(bytes)
-            .take(limit + 1)
-            .read_to_end(&mut out)
-            .map_err(|e| DecodeError::BadGzip(e.to_string()))?;
-        if out.len() as u64 > limit {
-            return Err(DecodeError::TooLarge(limit));
-        }
-        gunzipped = out;
+    if bytes.starts_with(GZIP_MAGIC) {
+        gunzipped = gunzip(bytes, limit)?;
         bytes = &gunzipped;
         repairs.push("gzip-compressed body without Content-Encoding, decompressed".to_owned());
     }
@@ -319,6 +332,40 @@ mod tests {
         assert!(decoded.text.contains("hello"));
         assert_eq!(decoded.repairs.len(), 1);
         assert_eq!(decode(&bytes, None, 10), Err(DecodeError::TooLarge(10)));
+    }
+
+    #[test]
+    fn sniffed_gzip_reads_every_member_and_ignores_what_trails_them() {
+        use std::io::Write;
+        let gzip = |text: &str| {
+            let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            gz.write_all(text.as_bytes()).unwrap();
+            gz.finish().unwrap()
+        };
+        let feed = feed_with("hello", None);
+        let (head, tail) = feed.split_at(feed.len() / 2);
+        let members = [gzip(head), gzip(tail)].concat();
+        assert_eq!(decode(&members, None, LIMIT).unwrap().text, feed);
+        for trailer in [&b"\n"[..], b"\r\n\0\0", b"<!-- served by a script -->"] {
+            let bytes = [members.as_slice(), trailer].concat();
+            assert_eq!(
+                decode(&bytes, None, LIMIT).unwrap().text,
+                feed,
+                "{trailer:?}"
+            );
+        }
+        // The limit counts every member.
+        let limit = feed.len() as u64 - 1;
+        assert_eq!(
+            decode(&members, None, limit),
+            Err(DecodeError::TooLarge(limit))
+        );
+        // A member cut short is still an error.
+        let cut = &members[..members.len() - 5];
+        assert!(matches!(
+            decode(cut, None, LIMIT),
+            Err(DecodeError::BadGzip(_))
+        ));
     }
 
     #[test]
