@@ -1,7 +1,7 @@
 //! The load harness: N feeds served from a local HTTP server (the corpus replicated under
 //! distinct URLs), `newshound once` against them — all changed, then all answering 304,
-//! then all sending the same bodies again with their validators ignored — and optionally
-//! `newshound run` idling over 1,000 of them.
+//! then all sending the same bodies again with their validators ignored, then new bodies
+//! holding the same stories — and optionally `newshound run` idling over 1,000 of them.
 //!
 //! ```sh
 //! cargo build --release && cargo bench --bench load
@@ -44,6 +44,10 @@ fn documents() -> Vec<Vec<u8>> {
 /// conditional requests send the whole body every time).
 static HONOUR_VALIDATORS: AtomicBool = AtomicBool::new(true);
 
+/// How many newlines follow each document: raising it changes every body (and its ETag)
+/// without changing a story — a feed whose channel date moves on every build does that.
+static REVISION: AtomicU64 = AtomicU64::new(0);
+
 /// Serves `/feed{i}` from the documents, with an ETag, answering 304 to it while
 /// [`HONOUR_VALIDATORS`].
 fn serve(documents: Arc<Vec<Vec<u8>>>) -> String {
@@ -83,7 +87,8 @@ fn handle(stream: TcpStream, documents: &[Vec<u8>]) {
             }
         }
         let index: usize = path.trim_start_matches("/feed").parse().unwrap_or(0);
-        let etag = format!("\"v{index}\"");
+        let revision = REVISION.load(Ordering::Relaxed);
+        let etag = format!("\"v{index}-{revision}\"");
         let written = if etag_sent.as_deref() == Some(etag.as_str())
             && HONOUR_VALIDATORS.load(Ordering::Relaxed)
         {
@@ -93,11 +98,13 @@ fn handle(stream: TcpStream, documents: &[Vec<u8>]) {
             )
         } else {
             let body = &documents[index % documents.len()];
+            let padding = "\n".repeat(revision as usize);
             out.write_all(
-                format!("HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nETag: {etag}\r\nContent-Length: {}\r\n\r\n", body.len())
+                format!("HTTP/1.1 200 OK\r\nContent-Type: application/xml\r\nETag: {etag}\r\nContent-Length: {}\r\n\r\n", body.len() + padding.len())
                     .as_bytes(),
             )
             .and_then(|()| out.write_all(body))
+            .and_then(|()| out.write_all(padding.as_bytes()))
         };
         if written.is_err() {
             return;
@@ -150,8 +157,12 @@ fn proc_value(pid: u32, key: &str) -> Option<u64> {
     Some(line.split_whitespace().nth(1)?.parse::<u64>().ok()? * 1024)
 }
 
+/// The release binary, or the one `LOAD_BINARY` names (to compare two builds).
 fn binary() -> PathBuf {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/newshound");
+    let path = std::env::var_os("LOAD_BINARY").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target/release/newshound"),
+        PathBuf::from,
+    );
     assert!(
         path.exists(),
         "build the release binary first: cargo build --release"
@@ -247,6 +258,8 @@ fn main() {
         &once(&config),
     );
     HONOUR_VALIDATORS.store(true, Ordering::Relaxed);
+    REVISION.store(1, Ordering::Relaxed);
+    report("new bodies, the same stories", feeds, &once(&config));
 
     if idle_secs > 0 {
         // 1,000 feeds whose validators are stored, then the daemon left alone.

@@ -17,7 +17,8 @@ use crate::config::{Config, Feed, Rule};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
 use crate::rules::RuleSet;
 use crate::store::{
-    FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, StoreError, StoreHandle,
+    FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher, StoreError,
+    StoreHandle,
 };
 use crate::story::{FeedError, ParsedFeed, Story, parse_feed};
 
@@ -48,11 +49,33 @@ impl CompiledRules {
         feed_name: &str,
         feed: &Feed,
     ) -> Vec<Incoming> {
+        self.match_changed(stories, |_, _| Vec::new(), feed_name, feed)
+    }
+
+    /// Like [`CompiledRules::match_stories`], but stories that `unchanged` says the store
+    /// holds with the same text (by position, given the stories and their content hashes)
+    /// are passed on unmatched: the store would find them unchanged and drop their hits.
+    pub fn match_changed(
+        &self,
+        stories: Vec<Story>,
+        unchanged: impl FnOnce(&[Story], &[String]) -> Vec<bool>,
+        feed_name: &str,
+        feed: &Feed,
+    ) -> Vec<Incoming> {
+        let hashes: Vec<String> = stories.iter().map(Story::content_hash).collect();
+        let unchanged = if stories.is_empty() {
+            Vec::new()
+        } else {
+            unchanged(&stories, &hashes)
+        };
         stories
             .into_iter()
-            .map(|story| {
-                let hits = self.matches(&story, feed_name, feed);
-                Incoming { story, hits }
+            .zip(hashes)
+            .enumerate()
+            .map(|(i, (story, hash))| {
+                let hits = (!unchanged.get(i).copied().unwrap_or(false))
+                    .then(|| self.matches(&story, feed_name, feed));
+                Incoming::with_hash(hash, story, hits)
             })
             .collect()
     }
@@ -211,16 +234,26 @@ fn body_hash(url: &Url, charset: Option<&str>, bytes: &[u8]) -> String {
     crate::story::hex(&h.finalize()[..16])
 }
 
-/// Fetches a feed, then hashes the body and, unless it is the one last ingested (whose
-/// [`body_hash`] is `last_body`), parses it and matches its stories — off the async
-/// workers: all of it is CPU work, and a large feed would hold up timers and deliveries.
+/// What `retrieve` knows of a feed from the store.
+struct Known<'a> {
+    feed_id: i64,
+    /// The hash of the body last ingested ([`body_hash`]).
+    last_body: Option<&'a str>,
+    /// Whether the store holds any of its stories (if not, there is nothing to ask).
+    has_stories: bool,
+}
+
+/// Fetches a feed, then hashes the body and, unless it is the one last ingested, parses
+/// it and matches the stories the store does not hold unchanged — off the async workers:
+/// all of it is CPU work, and a large feed would hold up timers and deliveries.
 async fn retrieve(
     config: &Config,
     rules: &Arc<CompiledRules>,
     fetcher: &Fetcher,
+    store: &StoreHandle,
     feed: &Feed,
     validators: &Validators,
-    last_body: Option<&str>,
+    known: Known<'_>,
 ) -> Result<Retrieved, FeedFailure> {
     let mut body = match fetcher.fetch(&feed.url, validators).await? {
         Fetched::NotModified { cache } => return Ok(Retrieved::NotModified(cache)),
@@ -232,7 +265,9 @@ async fn retrieve(
         body.url.clone(),
         body.charset.clone(),
     );
-    let (rules, last_body) = (rules.clone(), last_body.map(str::to_owned));
+    let (rules, store) = (rules.clone(), store.clone());
+    let (feed_id, has_stories) = (known.feed_id, known.has_stories);
+    let last_body = known.last_body.map(str::to_owned);
     let read = tokio::task::spawn_blocking({
         let feed = feed.clone();
         move || {
@@ -240,6 +275,13 @@ async fn retrieve(
             if last_body.as_ref() == Some(&hash) {
                 return Ok(None);
             }
+            let unchanged = |stories: &[Story], hashes: &[String]| {
+                if has_stories {
+                    stored_unchanged(&store, feed_id, stories, hashes)
+                } else {
+                    Vec::new()
+                }
+            };
             let read = parse_and_match(
                 &bytes,
                 Some(&base),
@@ -247,6 +289,7 @@ async fn retrieve(
                 limit,
                 &rules,
                 &feed,
+                unchanged,
             )?;
             Ok(Some((hash, read)))
         }
@@ -270,9 +313,41 @@ async fn retrieve(
     })
 }
 
-/// Parses a fetched body and matches its stories: the CPU work of a fetch. Returns the
-/// feed without its stories, the stories with the rules they match, and the feed's name
-/// as rules and alerts see it ([`feed_name`]).
+/// Asks the store, from the blocking pool, which of a feed's stories it holds with the
+/// same text. Should it not answer, every story is matched: the answer only saves work.
+pub fn stored_unchanged(
+    store: &StoreHandle,
+    feed_id: i64,
+    stories: &[Story],
+    hashes: &[String],
+) -> Vec<bool> {
+    let asked: Vec<(String, String)> = stories
+        .iter()
+        .zip(hashes)
+        .map(|(story, hash)| (story.identity.clone(), hash.clone()))
+        .collect();
+    match store.call_blocking(move |s| s.unchanged_stories(feed_id, &asked)) {
+        Ok(unchanged) => {
+            let skipped = unchanged.iter().filter(|u| **u).count();
+            tracing::debug!(
+                feed_id,
+                stories = stories.len(),
+                skipped,
+                "stories held unchanged are not matched again"
+            );
+            unchanged
+        }
+        Err(error) => {
+            tracing::debug!(feed_id, %error, "cannot ask which stories are unchanged; matching all");
+            Vec::new()
+        }
+    }
+}
+
+/// Parses a fetched body and matches its stories: the CPU work of a fetch. Stories that
+/// `unchanged` says the store holds with the same text are not matched
+/// ([`CompiledRules::match_changed`]). Returns the feed without its stories, the stories
+/// ready for the store, and the feed's name as rules and alerts see it ([`feed_name`]).
 pub fn parse_and_match(
     bytes: &[u8],
     base: Option<&Url>,
@@ -280,12 +355,27 @@ pub fn parse_and_match(
     limit: u64,
     rules: &CompiledRules,
     feed: &Feed,
+    unchanged: impl FnOnce(&[Story], &[String]) -> Vec<bool>,
 ) -> Result<(ParsedFeed, Vec<Incoming>, String), FeedError> {
     let mut parsed = parse_feed(bytes, base, http_charset, limit)?;
     let feed_name = feed_name(feed, parsed.title.as_deref());
     let stories = std::mem::take(&mut parsed.stories);
-    let incoming = rules.match_stories(stories, &feed_name, feed);
+    let incoming = rules.match_changed(stories, unchanged, &feed_name, feed);
     Ok((parsed, incoming, feed_name))
+}
+
+/// What matches, on the store thread, the stories that arrived unmatched should the
+/// write find them changed after all; `None` when every story arrived matched.
+pub fn late_matcher(
+    rules: &Arc<CompiledRules>,
+    feed: &Feed,
+    feed_name: &str,
+    incoming: &[Incoming],
+) -> Option<LateMatcher> {
+    incoming.iter().any(|i| i.hits.is_none()).then(|| {
+        let (rules, feed, name) = (rules.clone(), feed.clone(), feed_name.to_owned());
+        LateMatcher::new(move |story| rules.matches(story, &name, &feed))
+    })
 }
 
 /// A feed's name as rules and alerts see it: the configured name, else the feed's
@@ -329,14 +419,19 @@ pub async fn ingest_feed(
     };
     let feed_id = state.id;
     let health = config.health();
-    let last_body = state.body_hash.as_deref();
+    let known = Known {
+        feed_id,
+        last_body: state.body_hash.as_deref(),
+        has_stories: state.stories > 0,
+    };
     let retrieved = catch_panic(retrieve(
         config,
         rules,
         fetcher,
+        store,
         feed,
         &validators,
-        last_body,
+        known,
     ))
     .await
     .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
@@ -405,6 +500,7 @@ pub async fn ingest_feed(
         ),
     };
     let max_age = config.alerts.max_age.as_secs() as i64;
+    let late_matcher = late_matcher(rules, feed, &feed_name, &incoming);
     let outcome = store
         .ingest(IngestJob {
             feed_id,
@@ -412,6 +508,7 @@ pub async fn ingest_feed(
             incoming,
             now,
             max_age,
+            late_matcher,
         })
         .await?;
     Ok(FeedReport {

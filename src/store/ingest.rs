@@ -9,7 +9,7 @@ use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
 use super::feeds::{Health, health_transition};
-use super::{Result, Store, WriteTx};
+use super::{Result, Store, StoreError, WriteTx};
 use crate::rules::Span;
 use crate::story::{Story, hex};
 
@@ -25,7 +25,53 @@ pub struct IncomingHit {
 #[derive(Debug, Clone)]
 pub struct Incoming {
     pub story: Story,
-    pub hits: Vec<IncomingHit>,
+    /// [`Story::content_hash`], computed with the parse rather than on the store thread.
+    pub content_hash: String,
+    /// The rules the story matched; `None` when it was not matched because the store held
+    /// it with the same text when asked ([`Store::unchanged_stories`]). Should the store
+    /// find it new or changed after all, the job's [`LateMatcher`] matches it there.
+    pub hits: Option<Vec<IncomingHit>>,
+}
+
+impl Incoming {
+    /// A story matched against the rules.
+    pub fn matched(story: Story, hits: Vec<IncomingHit>) -> Incoming {
+        Incoming::with_hash(story.content_hash(), story, Some(hits))
+    }
+
+    /// A story whose hash is known, with its hits or `None` if it was not matched.
+    pub fn with_hash(
+        content_hash: String,
+        story: Story,
+        hits: Option<Vec<IncomingHit>>,
+    ) -> Incoming {
+        Incoming {
+            story,
+            content_hash,
+            hits,
+        }
+    }
+}
+
+/// Matches a story on the store thread: for a story that arrived unmatched because the
+/// store held it unchanged, but that the write finds new or changed after all (another
+/// process wrote the feed in between). Rare, and it keeps a stale answer from costing
+/// a hit.
+#[derive(Clone)]
+pub struct LateMatcher(std::sync::Arc<MatchFn>);
+
+type MatchFn = dyn Fn(&Story) -> Vec<IncomingHit> + Send + Sync;
+
+impl LateMatcher {
+    pub fn new(f: impl Fn(&Story) -> Vec<IncomingHit> + Send + Sync + 'static) -> LateMatcher {
+        LateMatcher(std::sync::Arc::new(f))
+    }
+}
+
+impl std::fmt::Debug for LateMatcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LateMatcher")
+    }
 }
 
 /// What a successful fetch says about the feed itself.
@@ -83,9 +129,34 @@ pub struct IngestJob {
     pub now: i64,
     /// Stories published more than this many seconds before `now` are never alerted.
     pub max_age: i64,
+    /// Matches the stories that arrived unmatched, should the write find them changed;
+    /// required when any did.
+    pub late_matcher: Option<LateMatcher>,
 }
 
 impl Store {
+    /// Which of a feed's stories, given as (identity, content hash), the store holds with
+    /// the same text — or holds only as an identity, its text pruned: old news, never new
+    /// again. Either way a write would find them unchanged, so they need no matching.
+    pub fn unchanged_stories(
+        &self,
+        feed_id: i64,
+        stories: &[(String, String)],
+    ) -> Result<Vec<bool>> {
+        let mut lookup = self.conn.prepare_cached(
+            "SELECT pruned = 1 OR content_hash = ?3 FROM stories WHERE feed_id = ?1 AND identity = ?2",
+        )?;
+        stories
+            .iter()
+            .map(|(identity, hash)| {
+                Ok(lookup
+                    .query_row(params![feed_id, identity, hash], |r| r.get(0))
+                    .optional()?
+                    .unwrap_or(false))
+            })
+            .collect()
+    }
+
     /// Writes one successful fetch of a feed in one transaction: the feed's new state,
     /// new and updated stories, hits for rules that had not hit them before, and an
     /// outbox row per (story, channel) for those new hits — unless the story is older
@@ -143,6 +214,7 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         ref incoming,
         now,
         max_age,
+        ref late_matcher,
     } = *job;
     let mut outcome = IngestOutcome::default();
     // A feed with nothing stored (its first fetch) has no stories to look up: each is
@@ -152,12 +224,22 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE feed_id = ?1)")?
             .query_row([feed_id], |r| r.get::<_, bool>(0))?;
     for item in incoming {
-        let (story_id, changed) = upsert_story(tx, feed_id, known, &item.story, now, &mut outcome)?;
+        let (story_id, changed) = upsert_story(tx, feed_id, known, item, now, &mut outcome)?;
         if !changed {
             continue; // unchanged text: it was matched when it last changed
         }
+        let late;
+        let hits = match (&item.hits, late_matcher) {
+            (Some(hits), _) => hits,
+            (None, Some(LateMatcher(matcher))) => {
+                tracing::debug!(feed_id, identity = %item.story.identity, "a story thought unchanged changed; matching it now");
+                late = matcher(&item.story);
+                &late
+            }
+            (None, None) => return Err(StoreError::Unmatched(item.story.identity.clone())),
+        };
         let mut new_rules: Vec<&IncomingHit> = Vec::new();
-        for hit in &item.hits {
+        for hit in hits {
             let spans = serde_json::to_string(&hit.spans).expect("spans serialise");
             let inserted = tx
                 .prepare_cached(
@@ -231,11 +313,11 @@ fn upsert_story(
     tx: &WriteTx<'_>,
     feed_id: i64,
     known: bool,
-    story: &Story,
+    item: &Incoming,
     now: i64,
     outcome: &mut IngestOutcome,
 ) -> Result<(i64, bool)> {
-    let hash = story.content_hash();
+    let (story, hash) = (&item.story, &item.content_hash);
     let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
     let by_identity = || {
         tx.prepare_cached("SELECT id, content_hash, pruned, feed_id FROM stories WHERE feed_id = ?1 AND identity = ?2")?
@@ -249,7 +331,7 @@ fn upsert_story(
         // same article is stored already — carried by another feed, or by this one
         // under a new guid — and, in a first fetch, to the feed's own identities when
         // the document repeats an entry. The row that refused it is the story.
-        if insert_story(tx, feed_id, story, &hash, now)? {
+        if insert_story(tx, feed_id, story, hash, now)? {
             outcome.new_stories += 1;
             return Ok((tx.last_insert_rowid(), true));
         }
@@ -269,7 +351,7 @@ fn upsert_story(
     match existing {
         // Retention dropped its text: it is old news, never new again.
         (id, _, 1, _) => Ok((id, false)),
-        (id, old_hash, _, _) if old_hash == hash => Ok((id, false)),
+        (id, old_hash, _, _) if old_hash == *hash => Ok((id, false)),
         // Carried by another feed: that feed's text stays; this feed's version is
         // matched too (a rule may be limited to this feed), and the hits' UNIQUE
         // constraint keeps any rule from alerting twice.

@@ -20,7 +20,7 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use feeds::{FeedRow, FeedStatus, Health};
 pub use hits::{Delivery, HitRow, StoredStory};
-pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome};
+pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher};
 pub use outbox::{AlertState, DueAlert, DueNotice, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.
@@ -46,6 +46,11 @@ pub enum StoreError {
     Sqlite(#[from] rusqlite::Error),
     #[error("the database thread has stopped")]
     Gone,
+    /// A bug: a story skipped matching as unchanged, the write found it changed, and the
+    /// job carried nothing to match it with. The feed's write fails (nothing is lost: it
+    /// is fetched and matched again next time).
+    #[error("story {0} reached the store unmatched")]
+    Unmatched(String),
 }
 
 impl StoreError {
@@ -341,13 +346,33 @@ impl StoreHandle {
         R: Send + 'static,
         F: FnOnce(&mut Store) -> Result<R> + Send + 'static,
     {
+        self.queue_call(f)?.await.map_err(|_| StoreError::Gone)?
+    }
+
+    /// Runs `f` on the store thread and waits for its result, blocking the thread (for
+    /// callers outside async code, such as the parse on the blocking pool).
+    pub fn call_blocking<R, F>(&self, f: F) -> Result<R>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<R> + Send + 'static,
+    {
+        self.queue_call(f)?
+            .blocking_recv()
+            .map_err(|_| StoreError::Gone)?
+    }
+
+    fn queue_call<R, F>(&self, f: F) -> Result<tokio::sync::oneshot::Receiver<Result<R>>>
+    where
+        R: Send + 'static,
+        F: FnOnce(&mut Store) -> Result<R> + Send + 'static,
+    {
         let (reply, answer) = tokio::sync::oneshot::channel();
         self.jobs
             .send(Message::Job(Box::new(move |store| {
                 let _ = reply.send(f(store));
             })))
             .map_err(|_| StoreError::Gone)?;
-        answer.await.map_err(|_| StoreError::Gone)?
+        Ok(answer)
     }
 
     /// Queues a fetch to be written; the answer arrives once it is committed.

@@ -126,10 +126,10 @@ fn a_missing_folder_is_named() {
 #[test]
 fn ingest_writes_stories_hits_and_one_alert_per_channel() {
     let (mut store, a, _) = setup();
-    let incoming = vec![Incoming {
-        story: story("guid:1", Some("https://a.example/1"), "t"),
-        hits: vec![hit("R1"), hit("R2")],
-    }];
+    let incoming = vec![Incoming::matched(
+        story("guid:1", Some("https://a.example/1"), "t"),
+        vec![hit("R1"), hit("R2")],
+    )];
     let outcome = store.ingest(&job(a, incoming.clone(), 1000)).unwrap();
     assert_eq!(
         outcome,
@@ -193,14 +193,14 @@ fn dedupe_is_a_database_fact() {
 #[test]
 fn the_same_link_in_two_feeds_is_one_story() {
     let (mut store, a, b) = setup();
-    let first = [Incoming {
-        story: story("guid:a1", Some("https://news.example/x"), "from A"),
-        hits: vec![hit("R1")],
-    }];
-    let second = [Incoming {
-        story: story("guid:b7", Some("https://news.example/x"), "from B"),
-        hits: vec![hit("R1"), hit("R2")],
-    }];
+    let first = [Incoming::matched(
+        story("guid:a1", Some("https://news.example/x"), "from A"),
+        vec![hit("R1")],
+    )];
+    let second = [Incoming::matched(
+        story("guid:b7", Some("https://news.example/x"), "from B"),
+        vec![hit("R1"), hit("R2")],
+    )];
     store.ingest(&job(a, first.to_vec(), 1000)).unwrap();
     let outcome = store.ingest(&job(b, second.to_vec(), 1100)).unwrap();
     assert_eq!(outcome.new_stories, 0);
@@ -220,14 +220,11 @@ fn an_entry_repeated_in_one_document_is_one_story() {
     // up first. Either way a repeated entry is found, not stored twice.
     let (mut store, a, _) = setup();
     let first = vec![
-        Incoming {
-            story: story("guid:x", None, "first text"),
-            hits: vec![hit("R1")],
-        },
-        Incoming {
-            story: story("guid:x", None, "second text"),
-            hits: vec![hit("R1"), hit("R2")],
-        },
+        Incoming::matched(story("guid:x", None, "first text"), vec![hit("R1")]),
+        Incoming::matched(
+            story("guid:x", None, "second text"),
+            vec![hit("R1"), hit("R2")],
+        ),
     ];
     let outcome = store.ingest(&job(a, first, 1000)).unwrap();
     assert_eq!(outcome.new_stories, 1);
@@ -237,18 +234,12 @@ fn an_entry_repeated_in_one_document_is_one_story() {
     );
     assert_eq!(outcome.new_hits, 2, "R1 once, then R2");
     let later = vec![
-        Incoming {
-            story: story("guid:y", None, "new"),
-            hits: Vec::new(),
-        },
-        Incoming {
-            story: story("guid:y", None, "new"),
-            hits: Vec::new(),
-        },
-        Incoming {
-            story: story("guid:x", None, "second text"),
-            hits: vec![hit("R1"), hit("R2")],
-        },
+        Incoming::matched(story("guid:y", None, "new"), Vec::new()),
+        Incoming::matched(story("guid:y", None, "new"), Vec::new()),
+        Incoming::matched(
+            story("guid:x", None, "second text"),
+            vec![hit("R1"), hit("R2")],
+        ),
     ];
     let outcome = store.ingest(&job(a, later, 2000)).unwrap();
     assert_eq!(
@@ -272,10 +263,8 @@ fn a_content_that_repeats_the_summary_is_stored_once() {
     let mut distinct = story("guid:d", None, "other");
     distinct.summary = "A short summary.".to_owned();
     distinct.content = "A short summary, and the article itself.".to_owned();
-    let incoming = [repeated.clone(), distinct.clone()].map(|story| Incoming {
-        story,
-        hits: Vec::new(),
-    });
+    let incoming =
+        [repeated.clone(), distinct.clone()].map(|story| Incoming::matched(story, Vec::new()));
     store.ingest(&job(a, incoming.to_vec(), 1000)).unwrap();
     let raw = |store: &Store, identity: &str| -> (String, i64) {
         store
@@ -311,10 +300,7 @@ fn a_content_that_repeats_the_summary_is_stored_once() {
     // An update that makes them differ stores both again.
     let mut changed = repeated.clone();
     changed.content = "The whole article, longer than its summary.".to_owned();
-    let update = [Incoming {
-        story: changed.clone(),
-        hits: Vec::new(),
-    }];
+    let update = [Incoming::matched(changed.clone(), Vec::new())];
     let outcome = store.ingest(&job(a, update.to_vec(), 2000)).unwrap();
     assert_eq!(outcome.updated_stories, 1);
     assert_eq!(raw(&store, "guid:r"), (changed.content.clone(), 0));
@@ -331,10 +317,7 @@ fn old_stories_are_matched_but_not_alerted() {
             max_age: 3 * DAY,
             ..job(
                 a,
-                vec![Incoming {
-                    story: old,
-                    hits: vec![hit("R")],
-                }],
+                vec![Incoming::matched(old, vec![hit("R")])],
                 1000 + 4 * DAY,
             )
         })
@@ -346,14 +329,14 @@ fn old_stories_are_matched_but_not_alerted() {
 fn pruned_stories_never_come_back_as_new() {
     let (mut store, a, _) = setup();
     let keep = Duration::from_secs(90 * DAY as u64);
-    let plain = [Incoming {
-        story: story("guid:plain", None, "nothing"),
-        hits: vec![],
-    }];
-    let matched = [Incoming {
-        story: story("guid:hit", None, "something"),
-        hits: vec![hit("R")],
-    }];
+    let plain = [Incoming::matched(
+        story("guid:plain", None, "nothing"),
+        vec![],
+    )];
+    let matched = [Incoming::matched(
+        story("guid:hit", None, "something"),
+        vec![hit("R")],
+    )];
     store.ingest(&job(a, plain.to_vec(), 0)).unwrap();
     store.ingest(&job(a, matched.to_vec(), 0)).unwrap();
     assert_eq!(store.prune(91 * DAY, keep).unwrap(), (1, 0));
@@ -412,6 +395,7 @@ fn job(feed_id: i64, incoming: Vec<Incoming>, now: i64) -> IngestJob {
         incoming,
         now,
         max_age: DAY,
+        late_matcher: None,
     }
 }
 
@@ -421,20 +405,20 @@ fn a_group_writes_like_its_feeds_one_by_one() {
     let jobs = [
         job(
             a,
-            vec![Incoming {
-                story: story("guid:a1", Some("https://news.example/x"), "from A"),
-                hits: vec![hit("R1")],
-            }],
+            vec![Incoming::matched(
+                story("guid:a1", Some("https://news.example/x"), "from A"),
+                vec![hit("R1")],
+            )],
             1000,
         ),
         // The same link from another feed, in the same group: still one story, and
         // only the rule new to it is a new hit.
         job(
             b,
-            vec![Incoming {
-                story: story("guid:b7", Some("https://news.example/x"), "from B"),
-                hits: vec![hit("R1"), hit("R2")],
-            }],
+            vec![Incoming::matched(
+                story("guid:b7", Some("https://news.example/x"), "from B"),
+                vec![hit("R1"), hit("R2")],
+            )],
             1000,
         ),
     ];
@@ -457,12 +441,7 @@ fn a_group_writes_like_its_feeds_one_by_one() {
 #[test]
 fn one_failing_feed_does_not_cost_its_group_the_others() {
     let (mut store, a, b) = setup();
-    let one = |id: &str| {
-        vec![Incoming {
-            story: story(id, None, id),
-            hits: vec![hit("R")],
-        }]
-    };
+    let one = |id: &str| vec![Incoming::matched(story(id, None, id), vec![hit("R")])];
     // No feed 9999: its story breaks the foreign key, and that write fails.
     let jobs = [
         job(a, one("guid:1"), 1000),
@@ -499,10 +478,10 @@ async fn fetches_queued_behind_the_store_thread_are_written_together() {
     let pending: Vec<PendingIngest> = (0..10)
         .map(|i| {
             let feed = if i % 2 == 0 { a } else { b };
-            let incoming = vec![Incoming {
-                story: story(&format!("guid:{i}"), None, "t"),
-                hits: vec![hit("R")],
-            }];
+            let incoming = vec![Incoming::matched(
+                story(&format!("guid:{i}"), None, "t"),
+                vec![hit("R")],
+            )];
             handle.send_ingest(job(feed, incoming, 1000)).unwrap()
         })
         .collect();
@@ -537,12 +516,7 @@ fn a_group_blocked_by_another_writer_fails_every_feed_with_the_lock_error() {
         .unwrap();
     let other = rusqlite::Connection::open(&path).unwrap();
     other.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    let one = |id: &str| {
-        vec![Incoming {
-            story: story(id, None, id),
-            hits: vec![hit("R")],
-        }]
-    };
+    let one = |id: &str| vec![Incoming::matched(story(id, None, id), vec![hit("R")])];
     let jobs = [job(a, one("guid:1"), 1000), job(b, one("guid:2"), 1000)];
     for result in store.ingest_group(&jobs) {
         let error = result.unwrap_err().to_string();
@@ -552,4 +526,89 @@ fn a_group_blocked_by_another_writer_fails_every_feed_with_the_lock_error() {
     assert!(store.ingest_group(&jobs).iter().all(Result::is_ok));
     assert_eq!(store.ingest_commits(), 1);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+}
+
+#[test]
+fn unchanged_stories_are_those_stored_with_the_same_text_or_pruned() {
+    let (mut store, a, b) = setup();
+    let kept = story("guid:kept", None, "kept");
+    let edited = story("guid:edited", None, "before");
+    let old = story("guid:old", None, "old news");
+    let incoming = [kept.clone(), edited.clone()]
+        .map(|s| Incoming::matched(s, Vec::new()))
+        .to_vec();
+    store.ingest(&job(a, incoming, 90 * DAY)).unwrap();
+    store
+        .ingest(&job(a, vec![Incoming::matched(old.clone(), Vec::new())], 0))
+        .unwrap();
+    assert_eq!(
+        store
+            .prune(91 * DAY, Duration::from_secs(90 * DAY as u64))
+            .unwrap(),
+        (1, 0)
+    );
+
+    let mut now_edited = edited.clone();
+    now_edited.title = "after".to_owned();
+    let fresh = story("guid:fresh", None, "fresh");
+    let mut pruned_but_edited = old.clone();
+    pruned_but_edited.title = "edited long after".to_owned();
+    let asked: Vec<(String, String)> = [&kept, &now_edited, &fresh, &pruned_but_edited]
+        .iter()
+        .map(|s| (s.identity.clone(), s.content_hash()))
+        .collect();
+    assert_eq!(
+        store.unchanged_stories(a, &asked).unwrap(),
+        [true, false, false, true]
+    );
+    // Another feed's stories are its own.
+    assert_eq!(
+        store.unchanged_stories(b, &asked).unwrap(),
+        [false, false, false, false]
+    );
+}
+
+#[test]
+fn a_story_sent_unmatched_that_changed_after_all_is_matched_in_the_store() {
+    let (mut store, a, _) = setup();
+    let first = story("guid:1", Some("https://a.example/1"), "Peskov spoke");
+    store
+        .ingest(&job(
+            a,
+            vec![Incoming::matched(first.clone(), vec![hit("R1")])],
+            1000,
+        ))
+        .unwrap();
+    // Asked before another writer changed the row: the answer said "unchanged".
+    let mut other = first.clone();
+    other.title = "Peskov spoke again".to_owned();
+    store
+        .ingest(&job(
+            a,
+            vec![Incoming::matched(other, vec![hit("R1")])],
+            1100,
+        ))
+        .unwrap();
+    let unmatched = || Incoming::with_hash(first.content_hash(), first.clone(), None);
+
+    // Without a matcher the write fails whole: nothing is lost, the feed is read again.
+    let err = store.ingest(&job(a, vec![unmatched()], 1200)).unwrap_err();
+    assert!(
+        matches!(err, StoreError::Unmatched(ref id) if id == "guid:1"),
+        "{err}"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM hits"), 1);
+
+    let mut late = job(a, vec![unmatched()], 1200);
+    late.late_matcher = Some(LateMatcher::new(|s| {
+        assert_eq!(s.title, "Peskov spoke");
+        vec![hit("R1"), hit("R2")]
+    }));
+    let outcome = store.ingest(&late).unwrap();
+    assert_eq!((outcome.updated_stories, outcome.new_hits), (1, 1));
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM hits WHERE rule = 'R2'"),
+        1
+    );
+    assert_eq!(outcome.alerts_queued, 2, "one per channel for R2");
 }

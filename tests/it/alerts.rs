@@ -74,6 +74,7 @@ fn queued(ws: &Workspace, fixture_name: &str) -> (Deliverer, StoreHandle, Clock)
             incoming,
             now: T0,
             max_age: i64::MAX / 2,
+            late_matcher: None,
         })
         .unwrap();
     let store = StoreHandle::spawn(store);

@@ -303,6 +303,89 @@ fn an_updated_entry_is_rematched_but_never_alerts_twice() {
 }
 
 #[test]
+fn stories_held_unchanged_are_not_matched_again() {
+    // A feed whose channel date moves on every build: every body is new, few stories are.
+    let builds = Arc::new(Mutex::new(0));
+    let b = builds.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let mut n = b.lock().unwrap();
+        *n += 1;
+        let added = if *n >= 3 {
+            "<item><title>Peskov: the talks resume</title><guid>s-3</guid></item>"
+        } else {
+            ""
+        };
+        let edited = if *n >= 2 {
+            "The embassy will reopen, Peskov says"
+        } else {
+            "The embassy stays shut"
+        };
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                r#"<rss version="2.0"><channel><title>T</title><lastBuildDate>build {n}</lastBuildDate>
+                {added}
+                <item><title>Peskov on the weather</title><guid>s-1</guid></item>
+                <item><title>{edited}</title><guid>s-2</guid></item>
+                </channel></rss>"#
+            ),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let once = || {
+        let out = ws.run_with(&["once"], &[("RUST_LOG", "newshound::ingest=debug")]);
+        assert_exit(&out, 0);
+        (stdout(&out), stderr(&out))
+    };
+    let skipped = |log: &str| -> Option<String> {
+        log.lines()
+            .find(|l| l.contains("stories held unchanged are not matched again"))
+            .map(|l| l[l.find("stories=").unwrap()..].to_owned())
+    };
+
+    // A first fetch has nothing to ask the store about.
+    let (first, log) = once();
+    assert!(
+        first.contains("stories: 2 new, 0 updated; hits: 1"),
+        "{first}"
+    );
+    assert_eq!(skipped(&log), None, "{log}");
+
+    // The edited story is matched; the one the store holds unchanged is not.
+    let (second, log) = once();
+    assert!(
+        second.contains("stories: 0 new, 1 updated; hits: 2; alerts queued: 1"),
+        "{second}"
+    );
+    assert_eq!(
+        skipped(&log).as_deref(),
+        Some("stories=2 skipped=1"),
+        "{log}"
+    );
+
+    let (third, log) = once();
+    assert!(
+        third.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{third}"
+    );
+    assert_eq!(
+        skipped(&log).as_deref(),
+        Some("stories=3 skipped=2"),
+        "{log}"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "The embassy will reopen, Peskov says"),
+            ("Peskov", "Peskov on the weather"),
+            ("Peskov", "Peskov: the talks resume"),
+            ("Peskov", "The embassy will reopen, Peskov says"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",

@@ -11,8 +11,14 @@ use std::time::Duration;
 
 /// Runs the real `newshound` binary with `args`, feeding `stdin` when given.
 pub fn newshound(args: &[&str], stdin: Option<&str>) -> Output {
+    newshound_with(args, stdin, &[])
+}
+
+/// [`newshound`] with extra environment variables.
+pub fn newshound_with(args: &[&str], stdin: Option<&str>, env: &[(&str, &str)]) -> Output {
     let mut child = Command::new(env!("CARGO_BIN_EXE_newshound"))
         .args(args)
+        .envs(env.iter().copied())
         .env_remove("NEWSHOUND_CONFIG")
         .env_remove("STATE_DIRECTORY")
         .env("NO_COLOR", "1")
@@ -299,10 +305,15 @@ impl Workspace {
 
     /// Runs `newshound --config <this> ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    /// [`Workspace::run`] with extra environment variables (`RUST_LOG`, say).
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
         let config = self.config();
         let mut all = vec!["--config", config.to_str().unwrap()];
         all.extend_from_slice(args);
-        newshound(&all, None)
+        newshound_with(&all, None, env)
     }
 
     /// Runs a command that must succeed and returns its stdout.
