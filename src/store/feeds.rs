@@ -124,7 +124,8 @@ impl Store {
 
     /// The state of the feeds with these URLs, in that order (unknown URLs skipped).
     pub fn feeds(&self, urls: &[&str]) -> Result<Vec<FeedRow>> {
-        let mut stmt = self.conn.prepare(&format!(
+        // Cached: every fetch reads its feed's row this way.
+        let mut stmt = self.conn.prepare_cached(&format!(
             "SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url = ?1"
         ))?;
         let mut rows = Vec::new();

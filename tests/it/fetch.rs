@@ -153,3 +153,17 @@ async fn statuses_and_retry_after() {
         "HTTP 404"
     );
 }
+
+#[tokio::test]
+async fn gzip_with_a_trailing_newline_is_decoded() {
+    let feed = fixture("world.rss");
+    let compressed = [gzip(&feed), b"\n".to_vec()].concat();
+    let server = TestServer::start(move |_: &Request| {
+        Reply::ok("application/rss+xml", compressed.clone()).header("Content-Encoding", "gzip")
+    });
+    let fetched = fetch(&server, "/", &fetcher(1 << 20, Duration::from_secs(10))).await;
+    let Ok(Fetched::Body(body)) = fetched else {
+        panic!("a body: {fetched:?}")
+    };
+    assert_eq!(body.bytes, fixture("world.rss"));
+}
