@@ -54,9 +54,10 @@ impl Incoming {
 }
 
 /// Matches a story on the store thread: for a story that arrived unmatched because the
-/// store held it unchanged, but that the write finds new or changed after all (another
-/// process wrote the feed in between). Rare, and it keeps a stale answer from costing
-/// a hit.
+/// store held it unchanged, but that the write finds new or changed after all — the
+/// document repeats an entry with different texts (the first rewrites the row the
+/// second was compared with), or another process wrote the feed in between. Rare, and it
+/// keeps a stale answer from costing a hit.
 #[derive(Clone)]
 pub struct LateMatcher(std::sync::Arc<MatchFn>);
 

@@ -612,3 +612,40 @@ fn a_story_sent_unmatched_that_changed_after_all_is_matched_in_the_store() {
     );
     assert_eq!(outcome.alerts_queued, 2, "one per channel for R2");
 }
+
+#[test]
+fn an_entry_repeated_with_another_text_is_matched_when_its_twin_rewrites_the_row() {
+    let (mut store, a, _) = setup();
+    let stored = story("guid:twin", None, "Peskov, second text");
+    store
+        .ingest(&job(
+            a,
+            vec![Incoming::matched(stored.clone(), Vec::new())],
+            1000,
+        ))
+        .unwrap();
+    // The document carries the entry twice: the first text differs from the stored one
+    // and is matched; the second is the stored text and was asked about before the first
+    // rewrote the row.
+    let mut first = stored.clone();
+    first.title = "Peskov, first text".to_owned();
+    let asked = [&first, &stored].map(|s| (s.identity.clone(), s.content_hash()));
+    assert_eq!(store.unchanged_stories(a, &asked).unwrap(), [false, true]);
+    let mut fetch = job(
+        a,
+        vec![
+            Incoming::matched(first, vec![hit("R1")]),
+            Incoming::with_hash(stored.content_hash(), stored, None),
+        ],
+        1100,
+    );
+    let late_calls = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let calls = late_calls.clone();
+    fetch.late_matcher = Some(LateMatcher::new(move |_| {
+        calls.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        vec![hit("R2")]
+    }));
+    let outcome = store.ingest(&fetch).unwrap();
+    assert_eq!(late_calls.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!((outcome.updated_stories, outcome.new_hits), (2, 2));
+}
