@@ -400,7 +400,7 @@ pub async fn ingest_feed(
     let state = store
         .call({
             let url = url.clone();
-            move |s| Ok(s.feeds(&[&url])?.pop())
+            move |s| s.feed_for_fetch(&url)
         })
         .await?
         .ok_or_else(|| StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))?;

@@ -71,10 +71,17 @@ pub struct FeedRow {
     pub body_hash: Option<String>,
 }
 
-const FEED_COLUMNS: &str = "f.id, f.url, COALESCE(f.name, f.title, f.url), f.status,
-    (SELECT COUNT(*) FROM stories s WHERE s.feed_id = f.id), f.last_fetch, f.next_due,
-    f.consecutive_errors, f.last_error, f.etag, f.last_modified, f.failing_since, f.encoding,
-    f.repairs, f.moved_to, f.body_hash";
+/// A feed's columns, with `stories` (an expression over `f`) in fifth place.
+macro_rules! feed_columns {
+    ($stories:literal) => {
+        concat!(
+            "f.id, f.url, COALESCE(f.name, f.title, f.url), f.status, ",
+            $stories,
+            ", f.last_fetch, f.next_due, f.consecutive_errors, f.last_error, f.etag,
+             f.last_modified, f.failing_since, f.encoding, f.repairs, f.moved_to, f.body_hash"
+        )
+    };
+}
 
 fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
     let status: String = r.get(3)?;
@@ -124,9 +131,10 @@ impl Store {
 
     /// The state of the feeds with these URLs, in that order (unknown URLs skipped).
     pub fn feeds(&self, urls: &[&str]) -> Result<Vec<FeedRow>> {
-        // Cached: every fetch reads its feed's row this way.
-        let mut stmt = self.conn.prepare_cached(&format!(
-            "SELECT {FEED_COLUMNS} FROM feeds f WHERE f.url = ?1"
+        let mut stmt = self.conn.prepare(concat!(
+            "SELECT ",
+            feed_columns!("(SELECT COUNT(*) FROM stories s WHERE s.feed_id = f.id)"),
+            " FROM feeds f WHERE f.url = ?1"
         ))?;
         let mut rows = Vec::new();
         for url in urls {
@@ -135,6 +143,22 @@ impl Store {
             }
         }
         Ok(rows)
+    }
+
+    /// The state of one feed as a fetch needs it: like [`Store::feeds`], but `stories` is
+    /// 1 when the feed has any stored and 0 when it has none, not their number. Counting
+    /// takes time in proportion to a feed's history (retention keeps identities for
+    /// months), and every fetch, a 304 included, reads this row.
+    pub fn feed_for_fetch(&self, url: &str) -> Result<Option<FeedRow>> {
+        Ok(self
+            .conn
+            .prepare_cached(concat!(
+                "SELECT ",
+                feed_columns!("EXISTS (SELECT 1 FROM stories s WHERE s.feed_id = f.id)"),
+                " FROM feeds f WHERE f.url = ?1"
+            ))?
+            .query_row([url], feed_row)
+            .optional()?)
     }
 
     /// Records a fetch that brought nothing new: a 304 (the validators still hold,

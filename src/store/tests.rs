@@ -649,3 +649,34 @@ fn an_entry_repeated_with_another_text_is_matched_when_its_twin_rewrites_the_row
     assert_eq!(late_calls.load(std::sync::atomic::Ordering::Relaxed), 1);
     assert_eq!((outcome.updated_stories, outcome.new_hits), (2, 2));
 }
+
+#[test]
+fn a_fetch_reads_whether_its_feed_has_stories_not_how_many() {
+    let (mut store, a, _) = setup();
+    let url = "https://a.example/feed";
+    assert_eq!(store.feed_for_fetch(url).unwrap().unwrap().stories, 0);
+    let incoming = ["guid:1", "guid:2", "guid:3"]
+        .map(|id| Incoming::matched(story(id, None, id), Vec::new()))
+        .to_vec();
+    store.ingest(&job(a, incoming, 1000)).unwrap();
+    let listed = store.feeds(&[url]).unwrap().pop().unwrap();
+    let fetched = store.feed_for_fetch(url).unwrap().unwrap();
+    assert_eq!((listed.stories, fetched.stories), (3, 1));
+    assert_eq!(
+        format!(
+            "{:?}",
+            FeedRow {
+                stories: 3,
+                ..fetched
+            }
+        ),
+        format!("{listed:?}"),
+        "the rest of the row is the same"
+    );
+    assert!(
+        store
+            .feed_for_fetch("https://unknown.example/")
+            .unwrap()
+            .is_none()
+    );
+}
