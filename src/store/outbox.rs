@@ -79,6 +79,9 @@ pub struct Waiting {
     pub last_error: Option<String>,
 }
 
+/// Undelivered alerts per state.
+pub(crate) const OUTBOX_COUNTS: &str = "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending', 'failed', 'dead') GROUP BY state";
+
 impl Store {
     /// Alerts of these channels that are due: `pending` or `failed` with the retry time
     /// reached; oldest first.
@@ -243,13 +246,20 @@ impl Store {
         Ok(count)
     }
 
-    /// How many alerts wait per state: (pending, failed, dead).
+    /// How many alerts wait per state: (pending, failed, dead). Read through the index
+    /// on state, so sent alerts — nearly every row, after months — are not visited (the
+    /// daemon asks on every watchdog tick).
     pub fn outbox_counts(&self) -> Result<(i64, i64, i64)> {
-        Ok(self.conn().query_row(
-            "SELECT COALESCE(SUM(state = 'pending'), 0), COALESCE(SUM(state = 'failed'), 0), COALESCE(SUM(state = 'dead'), 0) FROM outbox",
-            [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-        )?)
+        let mut stmt = self.conn().prepare_cached(OUTBOX_COUNTS)?;
+        let mut counts = (0, 0, 0);
+        for row in stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?)))? {
+            match row? {
+                (state, n) if state == "pending" => counts.0 = n,
+                (state, n) if state == "failed" => counts.1 = n,
+                (_, n) => counts.2 = n,
+            }
+        }
+        Ok(counts)
     }
 
     /// Undelivered alerts and notices per channel, with the soonest retry and the latest

@@ -680,3 +680,45 @@ fn a_fetch_reads_whether_its_feed_has_stories_not_how_many() {
             .is_none()
     );
 }
+
+#[test]
+fn outbox_counts_are_read_through_the_state_index() {
+    let (mut store, a, _) = setup();
+    let incoming = (1..=4)
+        .map(|i| {
+            let id = format!("guid:{i}");
+            Incoming::matched(story(&id, None, &id), vec![hit("R1")])
+        })
+        .collect();
+    store.ingest(&job(a, incoming, 1000)).unwrap();
+    assert_eq!(
+        store.outbox_counts().unwrap(),
+        (8, 0, 0),
+        "two channels each"
+    );
+    let ids: Vec<i64> = store
+        .conn()
+        .prepare("SELECT id FROM outbox ORDER BY id")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    store.mark_sent(Table::Outbox, &ids[..3], 1100).unwrap();
+    store
+        .mark_failed(Table::Outbox, &ids[3..5], "busy", Some(2000))
+        .unwrap();
+    store
+        .mark_failed(Table::Outbox, &ids[5..6], "refused", None)
+        .unwrap();
+    assert_eq!(store.outbox_counts().unwrap(), (2, 2, 1));
+    let plan: String = store
+        .conn()
+        .query_row(
+            &format!("EXPLAIN QUERY PLAN {}", outbox::OUTBOX_COUNTS),
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("USING COVERING INDEX outbox_due"), "{plan}");
+}
