@@ -9,6 +9,7 @@
 //! recognisably the same alert.
 
 pub mod email;
+pub mod lock;
 pub mod render;
 pub mod retry;
 pub mod webhook;
@@ -85,6 +86,8 @@ impl std::ops::AddAssign for DeliveryReport {
 pub struct Deliverer {
     config: Arc<Config>,
     store: StoreHandle,
+    /// Held through each round, so that two processes never send the same alert.
+    lock: lock::DeliveryLock,
     http: reqwest::Client,
     templates: Templates,
     clock: Clock,
@@ -99,6 +102,7 @@ impl Deliverer {
             .build()?;
         let templates = Templates::new(config.alerts.templates.as_deref())?;
         Ok(Deliverer {
+            lock: lock::DeliveryLock::beside(&config.storage.path),
             config,
             store,
             http,
@@ -138,8 +142,10 @@ impl Deliverer {
             .collect()
     }
 
-    /// One round: sends every alert and notice that is due now.
+    /// One round: sends every alert and notice that is due now — after any other
+    /// process's round has ended ([`lock`]).
     pub async fn deliver_due(&self) -> Result<DeliveryReport, StoreError> {
+        let _round = self.lock.acquire().await;
         let now = self.clock.now();
         let immediate = self.immediate_channels();
         let due = self

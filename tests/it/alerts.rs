@@ -735,14 +735,7 @@ fn a_crash_during_delivery_loses_nothing_and_resends_with_the_same_id() {
     assert!(before < 8, "killed mid-delivery");
     // Restart: everything not marked sent goes out again.
     ws.ok(&["once"]);
-    let received = smtp.received();
-    let mut ids: Vec<String> = received
-        .iter()
-        .map(|m| m.header("Message-ID").unwrap())
-        .collect();
-    let total = ids.len();
-    ids.sort();
-    ids.dedup();
+    let (ids, total) = distinct_message_ids(&smtp);
     assert_eq!(ids.len(), 8, "every alert arrived");
     assert!(
         total - ids.len() <= 1,
@@ -758,6 +751,51 @@ fn a_crash_during_delivery_loses_nothing_and_resends_with_the_same_id() {
     );
     let store = Store::open(&ws.dir.path().join("newshound.db")).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn processes_delivering_at_the_same_time_never_send_an_alert_twice() {
+    // `once` run by hand (or by two overlapping timers) while another delivers.
+    let smtp = SmtpServer::start();
+    smtp.slow(Duration::from_millis(150));
+    let items: String = (0..6)
+        .map(|i| format!("<item><guid>d{i}</guid><title>Peskov statement {i}</title></item>"))
+        .collect();
+    let feed = format!("<rss version=\"2.0\"><channel><title>D</title>{items}</channel></rss>");
+    let feeds = TestServer::files(vec![("/d.rss", "application/rss+xml", feed.into_bytes())]);
+    let ws = Workspace::new(&config(
+        &feeds.url("/d.rss"),
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    // Three passes at once: one stores the stories and queues their alerts, and all three
+    // find those alerts due while the slow server takes them one by one.
+    let runs: Vec<_> = (0..3)
+        .map(|_| {
+            let config = ws.config();
+            std::thread::spawn(move || {
+                crate::support::newshound(&["--config", config.to_str().unwrap(), "once"], None)
+            })
+        })
+        .collect();
+    for run in runs {
+        assert_exit(&run.join().unwrap(), 0);
+    }
+    let (ids, total) = distinct_message_ids(&smtp);
+    assert_eq!((ids.len(), total), (6, 6), "each alert once");
+}
+
+/// The distinct Message-IDs the server received, and how many messages it received.
+fn distinct_message_ids(smtp: &SmtpServer) -> (Vec<String>, usize) {
+    let mut ids: Vec<String> = smtp
+        .received()
+        .iter()
+        .map(|m| m.header("Message-ID").unwrap())
+        .collect();
+    let total = ids.len();
+    ids.sort();
+    ids.dedup();
+    (ids, total)
 }
 
 #[test]
