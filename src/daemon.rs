@@ -22,6 +22,7 @@ use crate::alert::{Clock, Deliverer};
 use crate::config::Config;
 use crate::fetch::Fetcher;
 use crate::ingest::{CompiledRules, FeedOutcome, ingest_feed};
+use crate::lockfile::{self, LockFile};
 use crate::store::{Store, StoreHandle, unix_now};
 
 /// How long in-flight fetches and deliveries may run on after a shutdown request.
@@ -108,6 +109,23 @@ pub async fn run(
         watch_files(config, reload_tx.clone())
             .inspect_err(|error| tracing::warn!(error = %error, "cannot watch the config files; reload with SIGHUP"))
             .ok()
+    };
+    // One daemon per database: a second would poll every feed twice.
+    let instance = LockFile::beside(&config.storage.path, lockfile::DAEMON);
+    let _instance = match instance.try_acquire() {
+        Ok(Some(held)) => held,
+        Ok(None) => anyhow::bail!(
+            "another `newshound run` is using the database {} (it holds {}); stop it first",
+            config.storage.path.display(),
+            instance
+                .path()
+                .map_or_else(String::new, |p| p.display().to_string())
+        ),
+        // The database's folder is not writable, say: opening the database says so.
+        Err(error) => {
+            tracing::warn!(%error, "cannot use the daemon lock file; not checking for another daemon");
+            lockfile::Held::none()
+        }
     };
     let mut _watcher = start_watching(&config);
     let mut store = Store::open_for(&config)?;

@@ -11,6 +11,7 @@ pub mod fetch;
 #[doc(hidden)]
 pub mod fuzzing;
 pub mod ingest;
+pub mod lockfile;
 pub mod logging;
 pub mod rules;
 pub mod store;

@@ -9,7 +9,6 @@
 //! recognisably the same alert.
 
 pub mod email;
-pub mod lock;
 pub mod render;
 pub mod retry;
 pub mod webhook;
@@ -24,6 +23,7 @@ use sha2::{Digest as _, Sha256};
 use self::render::{AlertView, DigestView, Rendered, Templates};
 use self::retry::Attempt;
 use crate::config::{ChannelKind, Config, DEFAULT_LOG_CHANNEL, Digest, Email, Webhook};
+use crate::lockfile::{self, LockFile};
 use crate::store::{DueAlert, DueNotice, StoreError, StoreHandle, Table};
 use crate::story::hex;
 
@@ -87,7 +87,7 @@ pub struct Deliverer {
     config: Arc<Config>,
     store: StoreHandle,
     /// Held through each round, so that two processes never send the same alert.
-    lock: lock::DeliveryLock,
+    lock: LockFile,
     http: reqwest::Client,
     templates: Templates,
     clock: Clock,
@@ -102,7 +102,7 @@ impl Deliverer {
             .build()?;
         let templates = Templates::new(config.alerts.templates.as_deref())?;
         Ok(Deliverer {
-            lock: lock::DeliveryLock::beside(&config.storage.path),
+            lock: LockFile::beside(&config.storage.path, lockfile::DELIVERY),
             config,
             store,
             http,
@@ -143,7 +143,7 @@ impl Deliverer {
     }
 
     /// One round: sends every alert and notice that is due now — after any other
-    /// process's round has ended ([`lock`]).
+    /// process's round has ended ([`lockfile`]).
     pub async fn deliver_due(&self) -> Result<DeliveryReport, StoreError> {
         let _round = self.lock.acquire().await;
         let now = self.clock.now();

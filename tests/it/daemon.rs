@@ -231,6 +231,45 @@ fn the_daemon_notifies_reloads_and_stops_cleanly() {
 }
 
 #[test]
+fn a_second_daemon_on_the_same_database_is_refused() {
+    let feed = LiveFeed::start();
+    let ws = Workspace::new(&config(&feed.server.url("/feed"), PESKOV));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+
+    let mut second = Command::new(env!("CARGO_BIN_EXE_newshound"))
+        .args(["--config", ws.config().to_str().unwrap(), "run"])
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while second.try_wait().unwrap().is_none() {
+        if Instant::now() > deadline {
+            second.kill().unwrap();
+            panic!("a second daemon ran on the same database");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let out = second.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("another `newshound run` is using the database")
+            && err.contains("newshound.db-daemon.lock"),
+        "{err}"
+    );
+    // `once` beside the daemon is fine.
+    ws.ok(&["once"]);
+
+    // Once the first is gone (even killed), a daemon starts again.
+    drop(daemon);
+    let mut again = Daemon::start(&ws);
+    again.wait_for("READY", |l| l == "READY=1");
+}
+
+#[test]
 fn sigterm_keeps_pending_alerts() {
     let feed = LiveFeed::start();
     feed.add("Peskov speaks");
