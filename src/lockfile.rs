@@ -77,7 +77,7 @@ impl LockFile {
                 Ok(Some(held)) => return held,
                 Ok(None) => {
                     if !waited {
-                        tracing::debug!(lock = %self.display(), "another newshound process holds the lock; waiting");
+                        tracing::info!(lock = %self.display(), "another newshound process holds the lock; waiting for it");
                         waited = true;
                     }
                     tokio::time::sleep(RETRY).await;
