@@ -347,13 +347,16 @@ impl InFlight {
 /// Loads and validates the configuration again; on success logs what changed and
 /// records new feeds. The running configuration is untouched on error.
 async fn reload(path: &Path, current: &Current, store: &StoreHandle) -> anyhow::Result<Current> {
-    let config = Config::load(path)?;
+    let mut config = Config::load(path)?;
     if config.storage.path != current.config.storage.path {
         tracing::warn!(
             old = %current.config.storage.path.display(),
             new = %config.storage.path.display(),
             "storage.path changed; the database in use stays until a restart"
         );
+        // Everything that follows the config (the delivery lock beside the database,
+        // among others) keeps to the database in use.
+        config.storage.path = current.config.storage.path.clone();
     }
     for line in describe_changes(&current.config, &config) {
         tracing::info!("{line}");

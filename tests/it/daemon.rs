@@ -131,6 +131,21 @@ impl Drop for Daemon {
     }
 }
 
+/// Waits until no alert in the workspace's database is left to deliver.
+fn wait_for_delivery(ws: &Workspace) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let path = ws.dir.path().join("newshound.db");
+    loop {
+        if let Ok(store) = newshound::store::Store::open(&path)
+            && let Ok((0, 0, _)) = store.outbox_counts()
+        {
+            return;
+        }
+        assert!(Instant::now() < deadline, "alerts never delivered");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
 /// Waits until the database holds a hit of `rule` on a story titled `title` (read
 /// directly: the config may be broken on purpose meanwhile).
 fn wait_for_hit(ws: &Workspace, rule: &str, title: &str) {
@@ -174,10 +189,14 @@ fn the_daemon_notifies_reloads_and_stops_cleanly() {
     daemon.wait_for("WATCHDOG", |l| l == "WATCHDOG=1");
     wait_for_hit(&ws, "Peskov", "Peskov speaks");
 
-    // SIGHUP with a new rule: it applies to the stories that arrive from then on.
+    // SIGHUP with a new rule: it applies to the stories that arrive from then on. The
+    // database moves only with a restart: everything keeps to the one in use.
     ws.write(
         "newshound.toml",
-        &config(&feed.server.url("/feed"), &format!("{PESKOV}{EMBASSY}")),
+        &format!(
+            "[storage]\npath = \"moved.db\"\n\n{}",
+            config(&feed.server.url("/feed"), &format!("{PESKOV}{EMBASSY}"))
+        ),
     );
     daemon.signal("HUP");
     daemon.wait_for("RELOADING", |l| l == "RELOADING=1");
@@ -186,6 +205,12 @@ fn the_daemon_notifies_reloads_and_stops_cleanly() {
     assert!(status.contains("rules: 2"), "{status}");
     feed.add("The embassy will reopen");
     wait_for_hit(&ws, "Embassy", "The embassy will reopen");
+    wait_for_delivery(&ws);
+    assert!(ws.dir.path().join("newshound.db-delivery.lock").exists());
+    assert!(
+        !ws.dir.path().join("moved.db-delivery.lock").exists(),
+        "delivery locks the database in use"
+    );
 
     // An invalid edit is reported and the old rules keep working.
     ws.write(
