@@ -173,11 +173,12 @@ pub fn parse_feed(
         .as_ref()
         .map(|t| to_plain_text(&t.content))
         .filter(|t| !t.is_empty());
-    let stories = feed
+    let mut stories: Vec<Story> = feed
         .entries
         .into_iter()
         .filter_map(|e| normalise(e, base))
         .collect();
+    recognise_shared_guids_by_link(&mut stories);
     Ok(ParsedFeed {
         title,
         stories,
@@ -235,6 +236,45 @@ fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
         }
     }
     Some(feeds)
+}
+
+/// A guid that several entries of one document share, with different links, is not an
+/// id: some publishing systems give every entry the site's address. Taken as one, every
+/// new article would count as an update of the same story and never alert for a rule that
+/// alerted once. Those entries are recognised by their links instead (an entry without a
+/// link keeps the guid). When the feed later fixes its guids, or the guid stops being
+/// shared, the stored stories are found again by their links (their UNIQUE index), so
+/// nothing is new twice. An entry repeated whole — same guid, same link — stays one story.
+fn recognise_shared_guids_by_link(stories: &mut [Story]) {
+    use std::collections::HashMap;
+    let mut links_by_guid: HashMap<&str, Option<&str>> = HashMap::new();
+    let mut shared: Vec<String> = Vec::new();
+    for story in stories.iter().filter(|s| s.identity.starts_with("guid:")) {
+        let Some(link) = story.link.as_deref() else {
+            continue;
+        };
+        match links_by_guid.get_mut(story.identity.as_str()) {
+            None => {
+                links_by_guid.insert(&story.identity, Some(link));
+            }
+            Some(first) => {
+                if first.is_some_and(|first| first != link) {
+                    shared.push(story.identity.clone());
+                    *first = None; // recorded once
+                }
+            }
+        }
+    }
+    if shared.is_empty() {
+        return;
+    }
+    for story in stories.iter_mut() {
+        if let Some(link) = &story.link
+            && shared.contains(&story.identity)
+        {
+            story.identity = format!("link:{link}");
+        }
+    }
 }
 
 fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> {

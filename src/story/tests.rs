@@ -139,3 +139,30 @@ fn html_sniffing_cuts_on_a_character_boundary() {
 fn hex_is_lower_case_two_digits_a_byte() {
     assert_eq!(super::hex(&[0x00, 0xab, 0x7f, 0x10]), "00ab7f10");
 }
+
+#[test]
+fn a_guid_shared_by_different_articles_gives_way_to_their_links() {
+    let feed = parse(
+        r#"<rss version="2.0"><channel><title>T</title>
+        <item><title>One</title><guid>https://site.example/</guid><link>https://site.example/1</link></item>
+        <item><title>Two</title><guid>https://site.example/</guid><link>https://site.example/2</link></item>
+        <item><title>Two, again</title><guid>https://site.example/</guid><link>https://site.example/2</link></item>
+        <item><title>No link</title><guid>https://site.example/</guid></item>
+        <item><title>Repeated whole</title><guid>r-1</guid><link>https://site.example/r</link></item>
+        <item><title>Repeated whole</title><guid>r-1</guid><link>https://site.example/r</link></item>
+        </channel></rss>"#,
+    )
+    .unwrap();
+    let identities: Vec<&str> = feed.stories.iter().map(|s| s.identity.as_str()).collect();
+    assert_eq!(
+        identities,
+        [
+            "link:https://site.example/1",
+            "link:https://site.example/2",
+            "link:https://site.example/2",
+            "guid:https://site.example/",
+            "guid:r-1",
+            "guid:r-1",
+        ]
+    );
+}

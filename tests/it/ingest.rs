@@ -386,6 +386,66 @@ fn stories_held_unchanged_are_not_matched_again() {
 }
 
 #[test]
+fn articles_sharing_one_guid_are_each_a_story() {
+    // A publishing system that gives every entry the site's address as its guid.
+    let articles = [
+        ("a", "Peskov visits Paris"),
+        ("b", "Peskov visits Rome"),
+        ("c", "The embassy will reopen, Peskov says"),
+    ];
+    let shown = Arc::new(Mutex::new(1));
+    let n = shown.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let items: String = articles[..*n.lock().unwrap()]
+            .iter()
+            .rev()
+            .map(|(path, title)| {
+                format!(
+                    "<item><title>{title}</title><guid>https://site.example/</guid><link>https://site.example/{path}</link></item>"
+                )
+            })
+            .collect();
+        Reply::ok(
+            "application/rss+xml",
+            format!(r#"<rss version="2.0"><channel><title>Site</title>{items}</channel></rss>"#),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let first = ws.ok(&["once"]);
+    assert!(
+        first.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{first}"
+    );
+    *shown.lock().unwrap() = 2;
+    let second = ws.ok(&["once"]);
+    assert!(
+        second.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{second}"
+    );
+    *shown.lock().unwrap() = 3;
+    let third = ws.ok(&["once"]);
+    assert!(
+        third.contains("stories: 1 new, 0 updated; hits: 2; alerts queued: 1"),
+        "{third}"
+    );
+    let fourth = ws.ok(&["once"]);
+    assert!(
+        fourth.contains("stories: 0 new, 0 updated; hits: 0"),
+        "{fourth}"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "The embassy will reopen, Peskov says"),
+            ("Peskov", "Peskov visits Paris"),
+            ("Peskov", "Peskov visits Rome"),
+            ("Peskov", "The embassy will reopen, Peskov says"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",
