@@ -178,7 +178,12 @@ pub fn parse_feed(
         .into_iter()
         .filter_map(|e| normalise(e, base))
         .collect();
-    recognise_shared_guids_by_link(&mut stories);
+    let by_link = recognise_shared_guids_by_link(&mut stories);
+    if by_link > 0 {
+        repairs.push(format!(
+            "{by_link} entries share a guid with other entries; recognised by their links"
+        ));
+    }
     Ok(ParsedFeed {
         title,
         stories,
@@ -245,7 +250,8 @@ fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
 /// link keeps the guid). When the feed later fixes its guids, or the guid stops being
 /// shared, the stored stories are found again by their links (their UNIQUE index), so
 /// nothing is new twice. An entry repeated whole — same guid, same link — stays one story.
-fn recognise_shared_guids_by_link(stories: &mut [Story]) {
+/// Returns how many entries it changed.
+fn recognise_shared_guids_by_link(stories: &mut [Story]) -> usize {
     use std::collections::HashMap;
     let mut links_by_guid: HashMap<&str, Option<&str>> = HashMap::new();
     let mut shared: Vec<String> = Vec::new();
@@ -266,15 +272,18 @@ fn recognise_shared_guids_by_link(stories: &mut [Story]) {
         }
     }
     if shared.is_empty() {
-        return;
+        return 0;
     }
+    let mut changed = 0;
     for story in stories.iter_mut() {
         if let Some(link) = &story.link
             && shared.contains(&story.identity)
         {
             story.identity = format!("link:{link}");
+            changed += 1;
         }
     }
+    changed
 }
 
 fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> {

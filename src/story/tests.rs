@@ -165,4 +165,14 @@ fn a_guid_shared_by_different_articles_gives_way_to_their_links() {
             "guid:r-1",
         ]
     );
+    assert_eq!(
+        feed.repairs,
+        ["3 entries share a guid with other entries; recognised by their links"]
+    );
+    assert!(parse(RSS_WITH_DISTINCT_GUIDS).unwrap().repairs.is_empty());
 }
+
+const RSS_WITH_DISTINCT_GUIDS: &str = r#"<rss version="2.0"><channel><title>T</title>
+    <item><title>One</title><guid>g-1</guid><link>https://site.example/1</link></item>
+    <item><title>Two</title><guid>g-2</guid><link>https://site.example/2</link></item>
+    </channel></rss>"#;

@@ -434,6 +434,10 @@ fn articles_sharing_one_guid_are_each_a_story() {
         "{fourth}"
     );
     assert_eq!(
+        ws.json(&["feeds"])[0]["repairs"],
+        serde_json::json!(["3 entries share a guid with other entries; recognised by their links"])
+    );
+    assert_eq!(
         hit_pairs(&ws),
         [
             ("Embassy reopening", "The embassy will reopen, Peskov says"),
