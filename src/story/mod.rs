@@ -253,6 +253,9 @@ fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
 /// Returns how many entries it changed.
 fn recognise_shared_guids_by_link(stories: &mut [Story]) -> usize {
     use std::collections::HashMap;
+    if stories.len() < 2 {
+        return 0;
+    }
     let mut links_by_guid: HashMap<&str, Option<&str>> = HashMap::new();
     let mut shared: Vec<String> = Vec::new();
     for story in stories.iter().filter(|s| s.identity.starts_with("guid:")) {
