@@ -87,6 +87,15 @@ impl Current {
             config: Arc::new(config),
         })
     }
+
+    /// A configured feed's interval (the default for one no longer configured).
+    fn interval_of(&self, url: &str) -> Duration {
+        self.config
+            .feeds
+            .iter()
+            .find(|f| f.url.as_str() == url)
+            .map_or(self.config.fetch.interval, |f| f.interval)
+    }
 }
 
 /// Runs the daemon until `shutdown` is cancelled. `reloads` carries reload requests;
@@ -190,7 +199,9 @@ pub async fn run(
             Some(joined) = fetches.join_next_with_id(), if !fetches.is_empty() => {
                 match joined {
                     Ok((task, Ok(report))) => {
-                        in_flight.done(task);
+                        if let Some(url) = in_flight.done(task) {
+                            in_flight.recorded(&url);
+                        }
                         if let FeedOutcome::Ingested { outcome, .. } = &report.outcome
                             && outcome.alerts_queued > 0
                         {
@@ -199,14 +210,16 @@ pub async fn run(
                     }
                     Ok((task, Err(error))) => {
                         let url = in_flight.done(task).unwrap_or_default();
+                        in_flight.hold(&url, current.interval_of(&url), unix_now());
                         healthy = false;
                         tracing::error!(feed = %url, error = %error, "the database failed");
                         last_error = Some(format!("database: {error}"));
                     }
                     // A panic outside the fetch and parse (which record their own as the
-                    // feed's failure). The feed is free to be fetched again when due.
+                    // feed's failure). The feed is held back, then fetched again.
                     Err(failed) => {
                         let url = in_flight.done(failed.id()).unwrap_or_default();
+                        in_flight.hold(&url, current.interval_of(&url), unix_now());
                         tracing::error!(feed = %url, error = %failed, "newshound failed on a feed");
                     }
                 }
@@ -289,6 +302,9 @@ async fn schedule(
         if in_flight.urls.contains(&url) {
             continue; // a feed is never fetched twice at once
         }
+        if in_flight.is_held(&url, now) {
+            continue; // its last outcome could not be recorded; backing off
+        }
         let Some(feed) = current
             .config
             .feeds
@@ -328,6 +344,12 @@ type Fetches = JoinSet<Result<crate::ingest::FeedReport, crate::store::StoreErro
 struct InFlight {
     urls: HashSet<String>,
     tasks: HashMap<tokio::task::Id, String>,
+    /// Feeds whose last task could not record its outcome (the database failed, or a
+    /// panic outside the fetch), so their next fetch time was never written: held back
+    /// here, with a backoff, until (their consecutive such failures, Unix seconds).
+    /// Without it such a feed stays due and is fetched again every tick — every due feed
+    /// polled once a second for as long as the disk is full.
+    held: HashMap<String, (i64, i64)>,
 }
 
 impl InFlight {
@@ -341,6 +363,24 @@ impl InFlight {
         let url = self.tasks.remove(&task)?;
         self.urls.remove(&url);
         Some(url)
+    }
+
+    /// Holds back a feed whose task ended without recording its outcome, as a failing
+    /// feed backs off ([`crate::ingest::next_due_after_failure`]).
+    fn hold(&mut self, url: &str, interval: Duration, now: i64) {
+        let (failures, until) = self.held.entry(url.to_owned()).or_insert((0, now));
+        *until = crate::ingest::next_due_after_failure(now, interval, *failures, None);
+        *failures += 1;
+    }
+
+    /// Whether a feed is held back at `now`.
+    fn is_held(&self, url: &str, now: i64) -> bool {
+        self.held.get(url).is_some_and(|(_, until)| now < *until)
+    }
+
+    /// A feed whose outcome was recorded is not held back any more.
+    fn recorded(&mut self, url: &str) {
+        self.held.remove(url);
     }
 }
 
@@ -566,5 +606,36 @@ mod tests {
         freed.sort();
         assert_eq!(freed, ["https://a.example/feed", "https://b.example/feed"]);
         assert!(in_flight.urls.is_empty() && in_flight.tasks.is_empty());
+    }
+
+    #[test]
+    fn a_feed_whose_outcome_was_not_recorded_backs_off_until_one_is() {
+        let mut in_flight = InFlight::default();
+        let (url, minute) = ("https://a.example/feed", Duration::from_secs(60));
+        assert!(!in_flight.is_held(url, 1000));
+        in_flight.hold(url, minute, 1000);
+        assert!(in_flight.is_held(url, 1000) && in_flight.is_held(url, 1059));
+        assert!(!in_flight.is_held(url, 1060), "one interval first");
+        in_flight.hold(url, minute, 1060);
+        assert!(
+            in_flight.is_held(url, 1179) && !in_flight.is_held(url, 1180),
+            "then two"
+        );
+        in_flight.hold(url, minute, 1180);
+        assert!(
+            in_flight.is_held(url, 1419) && !in_flight.is_held(url, 1420),
+            "then four"
+        );
+        assert!(
+            !in_flight.is_held("https://b.example/feed", 1200),
+            "per feed"
+        );
+        in_flight.recorded(url);
+        assert!(!in_flight.is_held(url, 1200));
+        in_flight.hold(url, minute, 1200);
+        assert!(
+            !in_flight.is_held(url, 1260),
+            "a recorded outcome starts over"
+        );
     }
 }

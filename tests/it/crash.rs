@@ -163,6 +163,42 @@ fn a_locked_database_is_a_clear_error_and_nothing_breaks() {
 }
 
 #[test]
+fn a_daemon_on_a_full_disk_backs_off_instead_of_polling_every_second() {
+    let feeds = feeds_server();
+    let ws = Workspace::new(&format!(
+        "[fetch]\ninterval = \"2s\"\n[[feed]]\nurl = \"{}\"\n[[rule]]\nname = \"P\"\nquery = \"Peskov\"\n",
+        feeds.url("/feed0")
+    ));
+    ws.ok(&["feeds"]); // the database exists, small
+    // The database may not grow (RLIMIT_FSIZE, as in the test above): every ingest fails,
+    // and the feed's next fetch time can never be written.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 192; exec '{}' --config '{}' run",
+        env!("CARGO_BIN_EXE_newshound"),
+        ws.config().display()
+    );
+    let mut daemon = Command::new("sh")
+        .args(["-c", &script])
+        .env_remove("NOTIFY_SOCKET")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let first = std::time::Instant::now();
+    while feeds.requests().is_empty() {
+        assert!(first.elapsed() < Duration::from_secs(30), "never fetched");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_secs(9));
+    let fetches = feeds.requests().len();
+    daemon.kill().unwrap();
+    daemon.wait().unwrap();
+    // Backing off from its 2 s interval: fetched at about 0, 2, 6 s (then 14 s); polled
+    // every tick it would have been fetched about ten times.
+    assert!((2..=4).contains(&fetches), "{fetches} fetches in 9 s");
+}
+
+#[test]
 fn a_full_disk_is_a_clear_error_and_a_retry_later_succeeds() {
     let feeds = feeds_server();
     let ws = Workspace::new(&format!(
