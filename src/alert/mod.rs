@@ -82,12 +82,31 @@ impl std::ops::AddAssign for DeliveryReport {
     }
 }
 
+/// An attempt's outcome as the database records it.
+#[derive(Debug, Clone)]
+enum Outcome {
+    Sent { at: i64 },
+    Failed { error: String, next: Option<i64> },
+}
+
+/// An outcome not yet written, and the rows it is for.
+#[derive(Debug)]
+struct Unwritten {
+    table: Table,
+    ids: Vec<i64>,
+    outcome: Outcome,
+}
+
 /// The delivery worker.
 pub struct Deliverer {
     config: Arc<Config>,
     store: StoreHandle,
     /// Held through each round, so that two processes never send the same alert.
     lock: LockFile,
+    /// Outcomes the database could not take (it was locked, or failing), written before
+    /// anything more is sent. Without this, an alert delivered but not marked sent reads
+    /// as due and goes out again every round for as long as the database fails.
+    unwritten: std::sync::Mutex<Vec<Unwritten>>,
     http: reqwest::Client,
     templates: Templates,
     clock: Clock,
@@ -103,6 +122,7 @@ impl Deliverer {
         let templates = Templates::new(config.alerts.templates.as_deref())?;
         Ok(Deliverer {
             lock: LockFile::beside(&config.storage.path, lockfile::DELIVERY),
+            unwritten: std::sync::Mutex::default(),
             config,
             store,
             http,
@@ -143,9 +163,11 @@ impl Deliverer {
     }
 
     /// One round: sends every alert and notice that is due now — after any other
-    /// process's round has ended ([`lockfile`]).
+    /// process's round has ended ([`lockfile`]), and once the outcomes of earlier rounds
+    /// that the database could not take are written.
     pub async fn deliver_due(&self) -> Result<DeliveryReport, StoreError> {
         let _round = self.lock.acquire().await;
+        self.write_unwritten().await?;
         let now = self.clock.now();
         let immediate = self.immediate_channels();
         let due = self
@@ -522,28 +544,22 @@ impl Deliverer {
         attempt: Attempt,
     ) -> Result<DeliveryReport, StoreError> {
         let now = self.clock.now();
-        let ids = ids.to_vec();
         let count = ids.len();
-        match attempt {
-            Attempt::Delivered => {
-                self.store
-                    .call(move |s| s.mark_sent(table, &ids, now))
-                    .await?;
-                Ok(DeliveryReport {
+        let (outcome, report) = match attempt {
+            Attempt::Delivered => (
+                Outcome::Sent { at: now },
+                DeliveryReport {
                     delivered: count,
                     ..Default::default()
-                })
-            }
+                },
+            ),
             Attempt::Transient { error, retry_after } => {
                 let failures = (attempts + 1).clamp(0, i64::from(u32::MAX)) as u32;
                 let jitter = fastrand::f64() * 2.0 - 1.0;
                 let next = retry::next_delay(failures, retry_after, jitter)
                     .map(|d| now + d.as_secs() as i64);
                 tracing::warn!(error = %error, retry_at = ?next.map(crate::commands::rfc3339), "delivery failed");
-                self.store
-                    .call(move |s| s.mark_failed(table, &ids, &error, next))
-                    .await?;
-                Ok(if next.is_some() {
+                let report = if next.is_some() {
                     DeliveryReport {
                         retrying: count,
                         ..Default::default()
@@ -553,19 +569,61 @@ impl Deliverer {
                         dead: count,
                         ..Default::default()
                     }
-                })
+                };
+                (Outcome::Failed { error, next }, report)
             }
             Attempt::Permanent(error) => {
                 tracing::warn!(error = %error, "delivery failed permanently");
-                self.store
-                    .call(move |s| s.mark_failed(table, &ids, &error, None))
-                    .await?;
-                Ok(DeliveryReport {
-                    dead: count,
-                    ..Default::default()
-                })
+                (
+                    Outcome::Failed { error, next: None },
+                    DeliveryReport {
+                        dead: count,
+                        ..Default::default()
+                    },
+                )
+            }
+        };
+        let unwritten = Unwritten {
+            table,
+            ids: ids.to_vec(),
+            outcome,
+        };
+        if let Err(error) = self.write(&unwritten).await {
+            self.unwritten.lock().expect("not poisoned").push(unwritten);
+            return Err(error);
+        }
+        Ok(report)
+    }
+
+    async fn write(&self, unwritten: &Unwritten) -> Result<(), StoreError> {
+        let Unwritten {
+            table,
+            ref ids,
+            ref outcome,
+        } = *unwritten;
+        let (ids, outcome) = (ids.clone(), outcome.clone());
+        self.store
+            .call(move |s| match outcome {
+                Outcome::Sent { at } => s.mark_sent(table, &ids, at),
+                Outcome::Failed { error, next } => s.mark_failed(table, &ids, &error, next),
+            })
+            .await
+    }
+
+    /// Writes the outcomes the database could not take earlier. Until they are written,
+    /// nothing more is sent: their rows still read as due, and would go out again.
+    async fn write_unwritten(&self) -> Result<(), StoreError> {
+        let waiting = std::mem::take(&mut *self.unwritten.lock().expect("not poisoned"));
+        let mut waiting = waiting.into_iter();
+        while let Some(unwritten) = waiting.next() {
+            if let Err(error) = self.write(&unwritten).await {
+                let mut kept = self.unwritten.lock().expect("not poisoned");
+                kept.push(unwritten);
+                kept.extend(waiting);
+                return Err(error);
             }
         }
+        Ok(())
     }
 
     /// Sends a sample alert through one channel now, outside the outbox.

@@ -314,6 +314,35 @@ async fn smtp_transient_failure_is_retried_on_schedule() {
 }
 
 #[tokio::test]
+async fn an_alert_sent_while_the_database_cannot_record_it_is_not_sent_again() {
+    let smtp = SmtpServer::start();
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    let (deliverer, store, _clock) = queued(&ws, "world.rss");
+    // Another connection holds the write lock: the first alert goes out, and marking it
+    // sent fails once the busy timeout has run out.
+    let locker = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let error = deliverer.deliver_due().await.unwrap_err();
+    assert!(error.to_string().contains("locked"), "{error}");
+    assert_eq!(smtp.received().len(), 1);
+    // While the database still cannot take it, a round sends nothing (the alert reads
+    // as due, and would go out again every round).
+    assert!(deliverer.deliver_due().await.is_err());
+    assert_eq!(smtp.received().len(), 1);
+    drop(locker);
+    // The next round records it first, then sends only the other alert.
+    let round = deliverer.deliver_due().await.unwrap();
+    assert_eq!(round.delivered, 1);
+    let (ids, total) = distinct_message_ids(&smtp);
+    assert_eq!((ids.len(), total), (2, 2), "each alert once");
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
+#[tokio::test]
 async fn a_mail_server_that_stops_answering_is_given_up_on_at_the_timeout() {
     let smtp = SmtpServer::start();
     // It takes the message and then says nothing for longer than the channel waits.
