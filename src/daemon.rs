@@ -88,12 +88,14 @@ impl Current {
         })
     }
 
+    /// The configured feed with this URL.
+    fn feed(&self, url: &str) -> Option<&crate::config::Feed> {
+        self.config.feeds.iter().find(|f| f.url.as_str() == url)
+    }
+
     /// A configured feed's interval (the default for one no longer configured).
     fn interval_of(&self, url: &str) -> Duration {
-        self.config
-            .feeds
-            .iter()
-            .find(|f| f.url.as_str() == url)
+        self.feed(url)
             .map_or(self.config.fetch.interval, |f| f.interval)
     }
 }
@@ -305,13 +307,7 @@ async fn schedule(
         if in_flight.is_held(&url, now) {
             continue; // its last outcome could not be recorded; backing off
         }
-        let Some(feed) = current
-            .config
-            .feeds
-            .iter()
-            .find(|f| f.url.as_str() == url)
-            .cloned()
-        else {
+        let Some(feed) = current.feed(&url).cloned() else {
             continue; // in the database but no longer configured
         };
         let host = crate::ingest::host_key(&feed.url);

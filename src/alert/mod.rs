@@ -596,12 +596,11 @@ impl Deliverer {
     }
 
     async fn write(&self, unwritten: &Unwritten) -> Result<(), StoreError> {
-        let Unwritten {
-            table,
-            ref ids,
-            ref outcome,
-        } = *unwritten;
-        let (ids, outcome) = (ids.clone(), outcome.clone());
+        let (table, ids, outcome) = (
+            unwritten.table,
+            unwritten.ids.clone(),
+            unwritten.outcome.clone(),
+        );
         self.store
             .call(move |s| match outcome {
                 Outcome::Sent { at } => s.mark_sent(table, &ids, at),
