@@ -97,6 +97,29 @@ struct Unwritten {
     outcome: Outcome,
 }
 
+/// The rows an attempt was for, and how to name them in the log.
+struct Rows<'a> {
+    table: Table,
+    ids: &'a [i64],
+    /// Attempts made before this one.
+    attempts: i64,
+    channel: &'a str,
+    /// The alert's, digest's or notice's stable id.
+    id: &'a str,
+}
+
+impl<'a> Rows<'a> {
+    fn alert(alert: &'a DueAlert) -> Self {
+        Rows {
+            table: Table::Outbox,
+            ids: std::slice::from_ref(&alert.outbox_id),
+            attempts: alert.attempts,
+            channel: &alert.channel,
+            id: &alert.alert_id,
+        }
+    }
+}
+
 /// The delivery worker.
 pub struct Deliverer {
     config: Arc<Config>,
@@ -194,9 +217,7 @@ impl Deliverer {
                 for alert in &alerts {
                     report += self
                         .record(
-                            Table::Outbox,
-                            &[alert.outbox_id],
-                            alert.attempts,
+                            Rows::alert(alert),
                             Attempt::Transient {
                                 error: format!("channel `{channel}` is not in the configuration"),
                                 retry_after: None,
@@ -266,22 +287,15 @@ impl Deliverer {
                 for alert in alerts {
                     tracing::info!(
                         target: "newshound::alert",
-                        channel,
+                        channel = %channel,
                         rules = %alert.rules.join(", "),
                         feed = %alert.story.feed,
-                        link = alert.story.link.as_deref().unwrap_or(""),
+                        link = %alert.story.link.as_deref().unwrap_or(""),
                         id = %alert.alert_id,
                         "{}",
                         render::one_line(&alert.story.title)
                     );
-                    report += self
-                        .record(
-                            Table::Outbox,
-                            &[alert.outbox_id],
-                            alert.attempts,
-                            Attempt::Delivered,
-                        )
-                        .await?;
+                    report += self.record(Rows::alert(&alert), Attempt::Delivered).await?;
                 }
             }
             ChannelKind::Webhook(hook) => {
@@ -308,9 +322,7 @@ impl Deliverer {
                         body.into_bytes(),
                     )
                     .await;
-                    report += self
-                        .record(Table::Outbox, &[alert.outbox_id], alert.attempts, attempt)
-                        .await?;
+                    report += self.record(Rows::alert(&alert), attempt).await?;
                 }
             }
             ChannelKind::Email(email) => {
@@ -339,9 +351,7 @@ impl Deliverer {
                                 Attempt::Permanent(format!("building the message: {error:#}"))
                             }
                         };
-                    report += self
-                        .record(Table::Outbox, &[alert.outbox_id], alert.attempts, attempt)
-                        .await?;
+                    report += self.record(Rows::alert(&alert), attempt).await?;
                 }
                 mailer.finish().await;
             }
@@ -360,9 +370,7 @@ impl Deliverer {
                 error: error.to_owned(),
                 retry_after: None,
             };
-            report += self
-                .record(Table::Outbox, &[alert.outbox_id], alert.attempts, attempt)
-                .await?;
+            report += self.record(Rows::alert(alert), attempt).await?;
         }
         Ok(report)
     }
@@ -438,7 +446,14 @@ impl Deliverer {
                 retry_after: None,
             },
         };
-        self.record(Table::Outbox, &ids, attempts, attempt).await
+        let rows = Rows {
+            table: Table::Outbox,
+            ids: &ids,
+            attempts,
+            channel,
+            id: &digest_id,
+        };
+        self.record(rows, attempt).await
     }
 
     /// Sends due feed-health notices.
@@ -460,7 +475,16 @@ impl Deliverer {
         for notice in notices {
             let attempt = self.send_notice(&notice).await;
             report += self
-                .record(Table::Notices, &[notice.id], notice.attempts, attempt)
+                .record(
+                    Rows {
+                        table: Table::Notices,
+                        ids: &[notice.id],
+                        attempts: notice.attempts,
+                        channel: &notice.channel,
+                        id: &notice.notice_id,
+                    },
+                    attempt,
+                )
                 .await?;
         }
         Ok(report)
@@ -535,16 +559,11 @@ impl Deliverer {
         }
     }
 
-    /// Records an attempt's outcome; `attempts` is how many were made before it.
-    async fn record(
-        &self,
-        table: Table,
-        ids: &[i64],
-        attempts: i64,
-        attempt: Attempt,
-    ) -> Result<DeliveryReport, StoreError> {
+    /// Records an attempt's outcome, logging a failure with what it was for.
+    async fn record(&self, rows: Rows<'_>, attempt: Attempt) -> Result<DeliveryReport, StoreError> {
         let now = self.clock.now();
-        let count = ids.len();
+        let count = rows.ids.len();
+        let (channel, id) = (rows.channel, rows.id);
         let (outcome, report) = match attempt {
             Attempt::Delivered => (
                 Outcome::Sent { at: now },
@@ -554,11 +573,27 @@ impl Deliverer {
                 },
             ),
             Attempt::Transient { error, retry_after } => {
-                let failures = (attempts + 1).clamp(0, i64::from(u32::MAX)) as u32;
+                let failures = (rows.attempts + 1).clamp(0, i64::from(u32::MAX)) as u32;
                 let jitter = fastrand::f64() * 2.0 - 1.0;
                 let next = retry::next_delay(failures, retry_after, jitter)
                     .map(|d| now + d.as_secs() as i64);
-                tracing::warn!(error = %error, retry_at = ?next.map(crate::commands::rfc3339), "delivery failed");
+                match next {
+                    Some(at) => tracing::warn!(
+                        channel = %channel,
+                        id = %id,
+                        attempt = failures,
+                        error = %error,
+                        retry_at = %crate::commands::rfc3339(at),
+                        "delivery failed; will retry"
+                    ),
+                    None => tracing::error!(
+                        channel = %channel,
+                        id = %id,
+                        attempt = failures,
+                        error = %error,
+                        "delivery failed and the retries are spent; marked dead"
+                    ),
+                }
                 let report = if next.is_some() {
                     DeliveryReport {
                         retrying: count,
@@ -573,7 +608,12 @@ impl Deliverer {
                 (Outcome::Failed { error, next }, report)
             }
             Attempt::Permanent(error) => {
-                tracing::warn!(error = %error, "delivery failed permanently");
+                tracing::error!(
+                    channel = %channel,
+                    id = %id,
+                    error = %error,
+                    "delivery failed permanently; marked dead"
+                );
                 (
                     Outcome::Failed { error, next: None },
                     DeliveryReport {
@@ -584,8 +624,8 @@ impl Deliverer {
             }
         };
         let unwritten = Unwritten {
-            table,
-            ids: ids.to_vec(),
+            table: rows.table,
+            ids: rows.ids.to_vec(),
             outcome,
         };
         if let Err(error) = self.write(&unwritten).await {
@@ -656,7 +696,7 @@ impl Deliverer {
         let id = format!("test-{}", self.clock.now());
         Ok(match kind {
             ChannelKind::Log => {
-                tracing::info!(target: "newshound::alert", channel, "{}", view.title);
+                tracing::info!(target: "newshound::alert", channel = %channel, "{}", view.title);
                 Attempt::Delivered
             }
             ChannelKind::Webhook(hook) => {

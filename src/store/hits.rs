@@ -15,7 +15,8 @@ pub struct Delivery {
     pub state: String,
     pub attempts: i64,
     pub last_error: Option<String>,
-    #[serde(skip)]
+    /// The alert's stable id: the webhook-id, the Message-ID's local part, and what the
+    /// log names when a delivery fails.
     pub alert_id: String,
 }
 

@@ -450,12 +450,27 @@ fn smtp_permanent_failure_is_dead_visible_and_requeued() {
         "desk",
         &email_channel("desk", &smtp.url(), ""),
     ));
-    let out = ws.ok(&["once"]);
+    let once = ws.run(&["once"]);
+    assert_exit(&once, 0);
+    let out = stdout(&once);
     assert!(
         out.contains("alerts: 0 delivered, 2 failed for good"),
         "{out}"
     );
     let hits = ws.json(&["hits", "--since", "100000d"]);
+    // The log names the channel and the alert of each failure.
+    let log = stderr(&once);
+    for hit in hits.as_array().unwrap() {
+        let id = hit["deliveries"][0]["alert_id"].as_str().unwrap();
+        assert!(
+            log.lines()
+                .any(|l| l.contains("delivery failed permanently; marked dead")
+                    && l.contains("channel=desk")
+                    && l.contains(&format!("id={id}"))
+                    && l.contains("no such mailbox")),
+            "{log}"
+        );
+    }
     for hit in hits.as_array().unwrap() {
         assert_eq!(hit["deliveries"][0]["state"], "dead", "{hit}");
         assert!(
