@@ -8,9 +8,12 @@
 //! message carries the id fixed when its row was written, so a resend after a crash is
 //! recognisably the same alert.
 
+mod digest;
 pub mod email;
+mod notice;
 pub mod render;
 pub mod retry;
+mod sample;
 pub mod webhook;
 
 use std::collections::BTreeMap;
@@ -18,14 +21,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
-use sha2::{Digest as _, Sha256};
-
-use self::render::{AlertView, DigestView, Rendered, Templates};
+use self::render::{AlertView, Templates};
 use self::retry::Attempt;
-use crate::config::{ChannelKind, Config, DEFAULT_LOG_CHANNEL, Digest, Email, Webhook};
+use crate::config::{ChannelKind, Config, DEFAULT_LOG_CHANNEL, Email, Webhook};
 use crate::lockfile::{self, LockFile};
-use crate::store::{DueAlert, DueNotice, StoreError, StoreHandle, Table};
-use crate::story::hex;
+use crate::store::{DueAlert, StoreError, StoreHandle, Table};
 
 /// Where "now" comes from, and how waiting is done: the system clock, or a manual
 /// clock that tests set and that "sleeps" by moving itself forward — virtual time that
@@ -375,190 +375,6 @@ impl Deliverer {
         Ok(report)
     }
 
-    /// Sends a digest channel's waiting alerts as one message once its window has
-    /// passed since the oldest of them.
-    async fn send_digest(
-        &self,
-        channel: &str,
-        email: &Email,
-        window: Digest,
-        now: i64,
-    ) -> Result<DeliveryReport, StoreError> {
-        let name = channel.to_owned();
-        let alerts = self
-            .store
-            .call(move |s| s.undelivered_alerts(&[name.as_str()]))
-            .await?;
-        let Some(oldest) = alerts.iter().map(|a| a.created).min() else {
-            return Ok(DeliveryReport::default());
-        };
-        let window = match window {
-            Digest::Every(d) => d.as_secs() as i64,
-            Digest::Daily => 86400,
-        };
-        let retry_pending = alerts
-            .iter()
-            .any(|a| a.attempts > 0 && a.created + window > now);
-        if oldest + window > now || retry_pending {
-            return Ok(DeliveryReport::default());
-        }
-        let ids: Vec<i64> = alerts.iter().map(|a| a.outbox_id).collect();
-        let attempts = alerts.iter().map(|a| a.attempts).max().unwrap_or(0);
-        let digest_id = {
-            let mut h = Sha256::new();
-            for a in &alerts {
-                h.update(a.alert_id.as_bytes());
-            }
-            hex(&h.finalize()[..16])
-        };
-        let rules: Vec<String> = {
-            let mut r: Vec<String> = alerts
-                .iter()
-                .flat_map(|a| a.rules.iter().cloned())
-                .collect();
-            r.sort();
-            r.dedup();
-            r
-        };
-        let attempt = match email::Mailer::new(email) {
-            Ok(mailer) => {
-                let built = self
-                    .templates
-                    .digest(&DigestView::new(channel, &alerts))
-                    .and_then(|rendered: Rendered| {
-                        email::message(
-                            &email::Envelope {
-                                email,
-                                channel,
-                                id: &digest_id,
-                                rules: &rules,
-                            },
-                            &rendered,
-                        )
-                    });
-                match built {
-                    Ok(message) => mailer.send_one(message).await,
-                    Err(error) => Attempt::Permanent(format!("building the digest: {error:#}")),
-                }
-            }
-            Err(error) => Attempt::Transient {
-                error: format!("{error:#}"),
-                retry_after: None,
-            },
-        };
-        let rows = Rows {
-            table: Table::Outbox,
-            ids: &ids,
-            attempts,
-            channel,
-            id: &digest_id,
-        };
-        self.record(rows, attempt).await
-    }
-
-    /// Sends due feed-health notices.
-    async fn send_notices(&self, now: i64) -> Result<DeliveryReport, StoreError> {
-        let channels = self.config.fetch.health_channels.clone();
-        if channels.is_empty() {
-            return Ok(DeliveryReport::default());
-        }
-        let notices = self
-            .store
-            .call(move |s| {
-                s.due_notices(
-                    &channels.iter().map(String::as_str).collect::<Vec<_>>(),
-                    now,
-                )
-            })
-            .await?;
-        let mut report = DeliveryReport::default();
-        for notice in notices {
-            let attempt = self.send_notice(&notice).await;
-            report += self
-                .record(
-                    Rows {
-                        table: Table::Notices,
-                        ids: &[notice.id],
-                        attempts: notice.attempts,
-                        channel: &notice.channel,
-                        id: &notice.notice_id,
-                    },
-                    attempt,
-                )
-                .await?;
-        }
-        Ok(report)
-    }
-
-    async fn send_notice(&self, notice: &DueNotice) -> Attempt {
-        let title = match notice.kind.as_str() {
-            "stale" => format!("feed failing: {}", notice.feed),
-            _ => format!("feed recovered: {}", notice.feed),
-        };
-        match self.config.channel_kind(&notice.channel) {
-            None => Attempt::Transient {
-                error: format!("channel `{}` is not in the configuration", notice.channel),
-                retry_after: None,
-            },
-            Some(ChannelKind::Log) => {
-                tracing::warn!(target: "newshound::health", channel = %notice.channel, feed = %notice.feed_url, "{}", notice.message);
-                Attempt::Delivered
-            }
-            Some(ChannelKind::Webhook(hook)) => {
-                let key = match webhook_key(hook) {
-                    Ok(key) => key,
-                    Err(error) => {
-                        return Attempt::Transient {
-                            error,
-                            retry_after: None,
-                        };
-                    }
-                };
-                let body = serde_json::json!({
-                    "type": "feed_health",
-                    "id": notice.notice_id,
-                    "status": notice.kind,
-                    "feed": { "name": notice.feed, "url": notice.feed_url },
-                    "message": notice.message,
-                    "detected_at": crate::commands::rfc3339(notice.created),
-                });
-                webhook::post(
-                    &self.http,
-                    hook,
-                    key.as_deref(),
-                    &notice.notice_id,
-                    self.clock.now(),
-                    body.to_string().into_bytes(),
-                )
-                .await
-            }
-            Some(ChannelKind::Email(email)) => {
-                let rendered = Rendered {
-                    subject: render::one_line(&format!("[newshound] {title}")),
-                    text: format!("{}\n\n-- \nSent by newshound.\n", notice.message),
-                    html: format!("<p>{}</p>", html_escape::encode_text(&notice.message)),
-                };
-                let envelope = email::Envelope {
-                    email,
-                    channel: &notice.channel,
-                    id: &notice.notice_id,
-                    rules: &[],
-                };
-                match (
-                    email::Mailer::new(email),
-                    email::message(&envelope, &rendered),
-                ) {
-                    (Ok(mailer), Ok(message)) => mailer.send_one(message).await,
-                    (Err(e), _) => Attempt::Transient {
-                        error: format!("{e:#}"),
-                        retry_after: None,
-                    },
-                    (_, Err(e)) => Attempt::Permanent(format!("building the notice: {e:#}")),
-                }
-            }
-        }
-    }
-
     /// Records an attempt's outcome, logging a failure with what it was for.
     async fn record(&self, rows: Rows<'_>, attempt: Attempt) -> Result<DeliveryReport, StoreError> {
         let now = self.clock.now();
@@ -663,77 +479,6 @@ impl Deliverer {
             }
         }
         Ok(())
-    }
-
-    /// Sends a sample alert through one channel now, outside the outbox.
-    pub async fn send_test(&self, channel: &str) -> anyhow::Result<Attempt> {
-        let kind = self
-            .config
-            .channel_kind(channel)
-            .ok_or_else(|| anyhow::anyhow!("no channel `{channel}` in the configuration"))?
-            .clone();
-        let story = crate::store::StoredStory {
-            id: 0,
-            feed: "newshound".into(),
-            link: Some("https://example.org/newshound-test".into()),
-            title: "Test alert from newshound".into(),
-            summary: "This is a test of the channel: Kremlin spokesman Peskov said nothing at all."
-                .into(),
-            content: String::new(),
-            authors: String::new(),
-            categories: String::new(),
-            published: Some(self.clock.now()),
-            first_seen: self.clock.now(),
-        };
-        let start = story.summary.find("Peskov").unwrap_or(0);
-        let spans = [crate::rules::Span {
-            field: crate::rules::Field::Summary,
-            start,
-            end: start + 6,
-        }];
-        let rules = vec!["Test".to_owned()];
-        let view = AlertView::of_story(&story, &rules, &spans);
-        let id = format!("test-{}", self.clock.now());
-        Ok(match kind {
-            ChannelKind::Log => {
-                tracing::info!(target: "newshound::alert", channel = %channel, "{}", view.title);
-                Attempt::Delivered
-            }
-            ChannelKind::Webhook(hook) => {
-                let key = webhook_key(&hook).map_err(anyhow::Error::msg)?;
-                let body = webhook::payload(
-                    hook.format,
-                    &view,
-                    &id,
-                    &crate::commands::rfc3339(self.clock.now()),
-                    &story.summary,
-                );
-                webhook::post(
-                    &self.http,
-                    &hook,
-                    key.as_deref(),
-                    &id,
-                    self.clock.now(),
-                    body.to_string().into_bytes(),
-                )
-                .await
-            }
-            ChannelKind::Email(email) => {
-                let mailer = email::Mailer::new(&email)?;
-                let rendered = self.templates.alert(&view)?;
-                mailer
-                    .send_one(email::message(
-                        &email::Envelope {
-                            email: &email,
-                            channel,
-                            id: &id,
-                            rules: &rules,
-                        },
-                        &rendered,
-                    )?)
-                    .await
-            }
-        })
     }
 }
 
