@@ -12,8 +12,9 @@ use std::hash::BuildHasher;
 use hashbrown::HashTable;
 use rustc_hash::FxBuildHasher;
 
-use super::fold::{FoldedText, fold_short_ascii, fold_word, for_each_word};
+use super::fold::{FoldedText, fold_short_ascii, fold_word};
 use super::parse::{Node, Part};
+use super::words::for_each_word;
 use super::{Field, RuleSet};
 
 /// A byte range of one field's original text that helped a query match.

@@ -13,14 +13,16 @@ mod matcher;
 mod parse;
 #[cfg(test)]
 mod tests;
+mod words;
 
 use std::fmt;
 
-pub use fold::{FoldedText, Token, fold, tokenize};
+pub use fold::{FoldedText, fold};
 pub use highlight::mark;
 pub use index::{RuleHit, RuleSet};
 pub use matcher::{Document, Span};
 pub use parse::{DEFAULT_NEAR, MAX_NEAR, MIN_PREFIX_CHARS, ParseError, REGEX_SIZE_LIMIT};
+pub use words::{Token, tokenize};
 
 /// A part of a story a query can look in.
 #[derive(

@@ -19,7 +19,7 @@ use std::fmt;
 use regex::{Regex, RegexBuilder};
 
 use super::Field;
-use super::fold::tokenize;
+use super::words::tokenize;
 
 /// The distance `NEAR` means when written without `/n`.
 pub const DEFAULT_NEAR: u32 = 10;
