@@ -1,4 +1,6 @@
-//! One feed from fetch to stored hits, and one pass over every feed (`newshound once`).
+//! One feed from fetch to stored hits. [`pass`] runs one pass over every feed
+//! (`newshound once`), [`schedule`] says when a feed is due again, and [`matching`] holds
+//! the rules compiled for matching.
 //!
 //! The flow per feed: read its validators, fetch (conditional GET), then off the async
 //! workers decode, parse and match every story against the compiled rules, then hand the
@@ -6,102 +8,28 @@
 //! other feeds waiting to be written). A feed's failure is recorded against that feed and
 //! never stops the others.
 
-use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::sync::Semaphore;
 use url::Url;
 
-use crate::config::{Config, Feed, Rule};
+use crate::config::{Config, Feed};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
-use crate::rules::RuleSet;
 use crate::store::{
-    FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher, StoreError,
-    StoreHandle,
+    FetchMeta, Incoming, IngestJob, IngestOutcome, LateMatcher, StoreError, StoreHandle,
 };
 use crate::story::{FeedError, ParsedFeed, Story, parse_feed};
 
-/// The longest a feed's own caching hints (`max-age`, `<ttl>`) may stretch its interval.
-pub const MAX_HINTED_INTERVAL: Duration = Duration::from_secs(4 * 3600);
-/// The cap on the backoff of a failing feed.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+mod matching;
+mod pass;
+mod schedule;
 
-/// The config's rules compiled into one indexed set.
-#[derive(Debug)]
-pub struct CompiledRules {
-    set: RuleSet,
-    rules: Vec<Rule>,
-}
-
-impl CompiledRules {
-    pub fn new(rules: &[Rule]) -> CompiledRules {
-        CompiledRules {
-            set: RuleSet::new(rules.iter().map(|r| r.query.clone())),
-            rules: rules.to_vec(),
-        }
-    }
-
-    /// Every story of a feed with the rules it matches, ready for the store.
-    pub fn match_stories(
-        &self,
-        stories: Vec<Story>,
-        feed_name: &str,
-        feed: &Feed,
-    ) -> Vec<Incoming> {
-        self.match_changed(stories, |_, _| Vec::new(), feed_name, feed)
-    }
-
-    /// Like [`CompiledRules::match_stories`], but stories that `unchanged` says the store
-    /// holds with the same text (by position, given the stories and their content hashes)
-    /// are passed on unmatched: the store would find them unchanged and drop their hits.
-    pub fn match_changed(
-        &self,
-        stories: Vec<Story>,
-        unchanged: impl FnOnce(&[Story], &[String]) -> Vec<bool>,
-        feed_name: &str,
-        feed: &Feed,
-    ) -> Vec<Incoming> {
-        let hashes: Vec<String> = stories.iter().map(Story::content_hash).collect();
-        let unchanged = if stories.is_empty() {
-            Vec::new()
-        } else {
-            unchanged(&stories, &hashes)
-        };
-        stories
-            .into_iter()
-            .zip(hashes)
-            .enumerate()
-            .map(|(i, (story, hash))| {
-                let hits = (!unchanged.get(i).copied().unwrap_or(false))
-                    .then(|| self.matches(&story, feed_name, feed));
-                Incoming::with_hash(hash, story, hits)
-            })
-            .collect()
-    }
-
-    /// The rules a story of this feed matches, with their channels and spans.
-    pub fn matches(&self, story: &Story, feed_name: &str, feed: &Feed) -> Vec<IncomingHit> {
-        let authors = story.authors.join(", ");
-        let categories = story.categories.join(", ");
-        let doc = self
-            .set
-            .document(story.fields(&authors, &categories, feed_name));
-        self.set
-            .matches(&doc)
-            .into_iter()
-            .filter_map(|hit| {
-                let rule = &self.rules[hit.rule];
-                rule.applies_to(feed_name, feed.url.as_str(), &feed.tags)
-                    .then(|| IncomingHit {
-                        rule: rule.name.clone(),
-                        channels: rule.channels.clone(),
-                        spans: hit.spans,
-                    })
-            })
-            .collect()
-    }
-}
+pub use matching::CompiledRules;
+pub(crate) use pass::host_key;
+pub use pass::run_pass;
+use schedule::jitter;
+pub use schedule::{
+    MAX_BACKOFF, MAX_HINTED_INTERVAL, next_due_after_failure, next_due_after_success,
+};
 
 /// What happened to one feed in a pass.
 #[derive(Debug, Clone)]
@@ -156,51 +84,6 @@ pub fn panic_message(panic: &(dyn std::any::Any + Send)) -> String {
         .map(|s| (*s).to_owned())
         .or_else(|| panic.downcast_ref::<String>().cloned())
         .unwrap_or_else(|| "a panic without a message".to_owned())
-}
-
-/// When a feed that just succeeded is due again: its interval (±10% by `jitter` in
-/// [-1, 1], so feeds drift apart instead of firing together), stretched — within
-/// bounds — when the server or the feed asks for less frequent polling.
-pub fn next_due_after_success(
-    now: i64,
-    interval: Duration,
-    max_age: Option<Duration>,
-    ttl_minutes: Option<u32>,
-    jitter: f64,
-) -> i64 {
-    let hinted = [
-        max_age,
-        ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60)),
-    ]
-    .into_iter()
-    .flatten()
-    .max()
-    .unwrap_or_default()
-    .min(MAX_HINTED_INTERVAL);
-    let jittered = interval.as_secs_f64() * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0));
-    now + (jittered.round() as i64)
-        .max(1)
-        .max(hinted.as_secs() as i64)
-}
-
-/// When a failing feed is tried again: exponential backoff from its interval, capped
-/// at [`MAX_BACKOFF`] (never given up), or later if the server said so.
-pub fn next_due_after_failure(
-    now: i64,
-    interval: Duration,
-    consecutive_errors: i64,
-    retry_after: Option<Duration>,
-) -> i64 {
-    let exponent = consecutive_errors.clamp(0, 16) as u32;
-    let backoff = interval
-        .saturating_mul(2u32.saturating_pow(exponent))
-        .min(MAX_BACKOFF.max(interval));
-    let wait = backoff.max(
-        retry_after
-            .unwrap_or_default()
-            .min(Duration::from_secs(24 * 3600)),
-    );
-    now + wait.as_secs() as i64
 }
 
 /// A fetch that succeeded, up to matching.
@@ -539,87 +422,6 @@ async fn record_moved(
     Ok(())
 }
 
-/// Runs one pass over every configured feed, bounded by `[fetch] concurrency` overall
-/// and `per_host` per host. `progress` is called as each feed finishes.
-pub async fn run_pass(
-    config: Arc<Config>,
-    rules: Arc<CompiledRules>,
-    fetcher: Fetcher,
-    store: StoreHandle,
-    now: i64,
-    progress: impl Fn(&FeedReport) + Send + Sync + 'static,
-) -> Result<Vec<FeedReport>, StoreError> {
-    let global = Arc::new(Semaphore::new(config.fetch.concurrency));
-    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
-    let progress = Arc::new(progress);
-    let mut tasks = tokio::task::JoinSet::new();
-    let mut task_feeds = HashMap::new();
-    for (index, feed) in config.feeds.iter().enumerate() {
-        let host = host_key(&feed.url);
-        let per_host = hosts
-            .entry(host)
-            .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host)))
-            .clone();
-        let (global, config, rules, fetcher, store, progress) = (
-            global.clone(),
-            config.clone(),
-            rules.clone(),
-            fetcher.clone(),
-            store.clone(),
-            progress.clone(),
-        );
-        let feed = feed.clone();
-        let task = tasks.spawn(async move {
-            // Per host first, so that a slow host's feeds wait without holding global slots.
-            let _host = per_host.acquire_owned().await.expect("semaphore open");
-            let _slot = global.acquire_owned().await.expect("semaphore open");
-            let report = ingest_feed(&config, &rules, &fetcher, &store, &feed, now).await;
-            if let Ok(r) = &report {
-                progress(r);
-            }
-            (index, report)
-        });
-        task_feeds.insert(task.id(), index);
-    }
-    let mut reports: Vec<Option<FeedReport>> = vec![None; config.feeds.len()];
-    while let Some(joined) = tasks.join_next_with_id().await {
-        match joined {
-            Ok((_, (index, report))) => reports[index] = Some(report?),
-            // A panic outside the fetch and parse (which catch their own): the feed is
-            // reported failed, and the pass goes on.
-            Err(failed) => {
-                let index = task_feeds[&failed.id()];
-                let feed = &config.feeds[index];
-                let why = match failed.try_into_panic() {
-                    Ok(panic) => panic_message(&*panic),
-                    Err(failed) => failed.to_string(),
-                };
-                tracing::error!(feed = %feed.url, error = %why, "newshound failed on a feed");
-                reports[index] = Some(FeedReport {
-                    url: feed.url.to_string(),
-                    name: feed.name.clone().unwrap_or_else(|| feed.url.to_string()),
-                    outcome: FeedOutcome::Failed(FeedFailure::Internal(why).to_string()),
-                });
-            }
-        }
-    }
-    Ok(reports.into_iter().flatten().collect())
-}
-
-/// A random number in [-1, 1].
-fn jitter() -> f64 {
-    fastrand::f64() * 2.0 - 1.0
-}
-
-/// The key of a feed's host for the per-host limit: host and port.
-pub(crate) fn host_key(url: &Url) -> String {
-    format!(
-        "{}:{}",
-        url.host_str().unwrap_or(""),
-        url.port_or_known_default().unwrap_or(0)
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -640,42 +442,6 @@ mod tests {
         assert_eq!(
             FeedFailure::Internal("index 9 out of range".to_owned()).to_string(),
             "newshound failed on this feed (a bug; please report it): index 9 out of range"
-        );
-    }
-
-    #[test]
-    fn success_interval_honours_hints_within_bounds() {
-        let ten = Duration::from_secs(600);
-        let due = |max_age: Option<u64>, ttl: Option<u32>, jitter: f64| {
-            next_due_after_success(0, ten, max_age.map(Duration::from_secs), ttl, jitter)
-        };
-        assert_eq!(due(None, None, 0.0), 600);
-        assert_eq!(
-            due(Some(1800), None, 0.0),
-            1800,
-            "Cache-Control max-age stretches it"
-        );
-        assert_eq!(due(None, Some(60), 0.0), 3600, "so does <ttl>");
-        assert_eq!(due(Some(7 * 86400), None, 0.0), 4 * 3600, "bounded");
-        assert_eq!(due(Some(5), None, 0.0), 600, "a floor, never shorter");
-        // Jitter stays within ±10% of the interval.
-        assert_eq!(due(None, None, 1.0), 660);
-        assert_eq!(due(None, None, -1.0), 540);
-        for _ in 0..1000 {
-            assert!((540..=660).contains(&due(None, None, super::jitter())));
-        }
-    }
-
-    #[test]
-    fn failure_backoff_is_exponential_capped_and_honours_retry_after() {
-        let ten = Duration::from_secs(600);
-        assert_eq!(next_due_after_failure(0, ten, 0, None), 600);
-        assert_eq!(next_due_after_failure(0, ten, 1, None), 1200);
-        assert_eq!(next_due_after_failure(0, ten, 3, None), 4800);
-        assert_eq!(next_due_after_failure(0, ten, 40, None), 6 * 3600);
-        assert_eq!(
-            next_due_after_failure(0, ten, 0, Some(Duration::from_secs(3000))),
-            3000
         );
     }
 }

@@ -1,0 +1,88 @@
+//! One pass over every configured feed (`newshound once`).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use tokio::sync::Semaphore;
+use url::Url;
+
+use super::{CompiledRules, FeedFailure, FeedOutcome, FeedReport, ingest_feed, panic_message};
+use crate::config::Config;
+use crate::fetch::Fetcher;
+use crate::store::{StoreError, StoreHandle};
+
+/// Runs one pass over every configured feed, bounded by `[fetch] concurrency` overall
+/// and `per_host` per host. `progress` is called as each feed finishes.
+pub async fn run_pass(
+    config: Arc<Config>,
+    rules: Arc<CompiledRules>,
+    fetcher: Fetcher,
+    store: StoreHandle,
+    now: i64,
+    progress: impl Fn(&FeedReport) + Send + Sync + 'static,
+) -> Result<Vec<FeedReport>, StoreError> {
+    let global = Arc::new(Semaphore::new(config.fetch.concurrency));
+    let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
+    let progress = Arc::new(progress);
+    let mut tasks = tokio::task::JoinSet::new();
+    let mut task_feeds = HashMap::new();
+    for (index, feed) in config.feeds.iter().enumerate() {
+        let host = host_key(&feed.url);
+        let per_host = hosts
+            .entry(host)
+            .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host)))
+            .clone();
+        let (global, config, rules, fetcher, store, progress) = (
+            global.clone(),
+            config.clone(),
+            rules.clone(),
+            fetcher.clone(),
+            store.clone(),
+            progress.clone(),
+        );
+        let feed = feed.clone();
+        let task = tasks.spawn(async move {
+            // Per host first, so that a slow host's feeds wait without holding global slots.
+            let _host = per_host.acquire_owned().await.expect("semaphore open");
+            let _slot = global.acquire_owned().await.expect("semaphore open");
+            let report = ingest_feed(&config, &rules, &fetcher, &store, &feed, now).await;
+            if let Ok(r) = &report {
+                progress(r);
+            }
+            (index, report)
+        });
+        task_feeds.insert(task.id(), index);
+    }
+    let mut reports: Vec<Option<FeedReport>> = vec![None; config.feeds.len()];
+    while let Some(joined) = tasks.join_next_with_id().await {
+        match joined {
+            Ok((_, (index, report))) => reports[index] = Some(report?),
+            // A panic outside the fetch and parse (which catch their own): the feed is
+            // reported failed, and the pass goes on.
+            Err(failed) => {
+                let index = task_feeds[&failed.id()];
+                let feed = &config.feeds[index];
+                let why = match failed.try_into_panic() {
+                    Ok(panic) => panic_message(&*panic),
+                    Err(failed) => failed.to_string(),
+                };
+                tracing::error!(feed = %feed.url, error = %why, "newshound failed on a feed");
+                reports[index] = Some(FeedReport {
+                    url: feed.url.to_string(),
+                    name: feed.name.clone().unwrap_or_else(|| feed.url.to_string()),
+                    outcome: FeedOutcome::Failed(FeedFailure::Internal(why).to_string()),
+                });
+            }
+        }
+    }
+    Ok(reports.into_iter().flatten().collect())
+}
+
+/// The key of a feed's host for the per-host limit: host and port.
+pub(crate) fn host_key(url: &Url) -> String {
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or(""),
+        url.port_or_known_default().unwrap_or(0)
+    )
+}

@@ -1,0 +1,99 @@
+//! When a feed is due again: after a success (its interval, stretched by the feed's own
+//! caching hints) and after a failure (capped exponential backoff).
+
+use std::time::Duration;
+
+/// The longest a feed's own caching hints (`max-age`, `<ttl>`) may stretch its interval.
+pub const MAX_HINTED_INTERVAL: Duration = Duration::from_secs(4 * 3600);
+/// The cap on the backoff of a failing feed.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+
+/// When a feed that just succeeded is due again: its interval (±10% by `jitter` in
+/// [-1, 1], so feeds drift apart instead of firing together), stretched — within
+/// bounds — when the server or the feed asks for less frequent polling.
+pub fn next_due_after_success(
+    now: i64,
+    interval: Duration,
+    max_age: Option<Duration>,
+    ttl_minutes: Option<u32>,
+    jitter: f64,
+) -> i64 {
+    let hinted = [
+        max_age,
+        ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60)),
+    ]
+    .into_iter()
+    .flatten()
+    .max()
+    .unwrap_or_default()
+    .min(MAX_HINTED_INTERVAL);
+    let jittered = interval.as_secs_f64() * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0));
+    now + (jittered.round() as i64)
+        .max(1)
+        .max(hinted.as_secs() as i64)
+}
+
+/// When a failing feed is tried again: exponential backoff from its interval, capped
+/// at [`MAX_BACKOFF`] (never given up), or later if the server said so.
+pub fn next_due_after_failure(
+    now: i64,
+    interval: Duration,
+    consecutive_errors: i64,
+    retry_after: Option<Duration>,
+) -> i64 {
+    let exponent = consecutive_errors.clamp(0, 16) as u32;
+    let backoff = interval
+        .saturating_mul(2u32.saturating_pow(exponent))
+        .min(MAX_BACKOFF.max(interval));
+    let wait = backoff.max(
+        retry_after
+            .unwrap_or_default()
+            .min(Duration::from_secs(24 * 3600)),
+    );
+    now + wait.as_secs() as i64
+}
+/// A random number in [-1, 1].
+pub(super) fn jitter() -> f64 {
+    fastrand::f64() * 2.0 - 1.0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn success_interval_honours_hints_within_bounds() {
+        let ten = Duration::from_secs(600);
+        let due = |max_age: Option<u64>, ttl: Option<u32>, jitter: f64| {
+            next_due_after_success(0, ten, max_age.map(Duration::from_secs), ttl, jitter)
+        };
+        assert_eq!(due(None, None, 0.0), 600);
+        assert_eq!(
+            due(Some(1800), None, 0.0),
+            1800,
+            "Cache-Control max-age stretches it"
+        );
+        assert_eq!(due(None, Some(60), 0.0), 3600, "so does <ttl>");
+        assert_eq!(due(Some(7 * 86400), None, 0.0), 4 * 3600, "bounded");
+        assert_eq!(due(Some(5), None, 0.0), 600, "a floor, never shorter");
+        // Jitter stays within ±10% of the interval.
+        assert_eq!(due(None, None, 1.0), 660);
+        assert_eq!(due(None, None, -1.0), 540);
+        for _ in 0..1000 {
+            assert!((540..=660).contains(&due(None, None, super::jitter())));
+        }
+    }
+
+    #[test]
+    fn failure_backoff_is_exponential_capped_and_honours_retry_after() {
+        let ten = Duration::from_secs(600);
+        assert_eq!(next_due_after_failure(0, ten, 0, None), 600);
+        assert_eq!(next_due_after_failure(0, ten, 1, None), 1200);
+        assert_eq!(next_due_after_failure(0, ten, 3, None), 4800);
+        assert_eq!(next_due_after_failure(0, ten, 40, None), 6 * 3600);
+        assert_eq!(
+            next_due_after_failure(0, ten, 0, Some(Duration::from_secs(3000))),
+            3000
+        );
+    }
+}
