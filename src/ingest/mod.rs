@@ -1,5 +1,5 @@
-//! One feed from fetch to stored hits. [`pass`] runs one pass over every feed
-//! (`newshound once`), [`schedule`] says when a feed is due again, and [`matching`] holds
+//! One feed from fetch to stored hits. `pass` runs one pass over every feed
+//! (`newshound once`), `schedule` says when a feed is due again, and `matching` holds
 //! the rules compiled for matching.
 //!
 //! The flow per feed: read its validators, fetch (conditional GET), then off the async

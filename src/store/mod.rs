@@ -2,7 +2,7 @@
 //!
 //! Only this module touches SQLite. The database is set up one way — WAL, synchronous
 //! NORMAL, foreign keys, a busy timeout — and migrated by the ordered scripts in
-//! [`schema`]. Dedupe is a database fact: UNIQUE constraints keep one story per
+//! `schema`. Dedupe is a database fact: UNIQUE constraints keep one story per
 //! identity and per canonical link, and one hit per (story, rule). rusqlite is
 //! synchronous, so async code reaches the store through [`StoreHandle`], which owns the
 //! connection on a thread of its own.

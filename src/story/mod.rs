@@ -1,8 +1,8 @@
 //! Stories: feed documents parsed and normalised into what newshound matches and keeps.
 //!
-//! [`parse_feed`] takes a response body to stories: decode to UTF-8 ([`decode`]), parse
+//! [`parse_feed`] takes a response body to stories: decode to UTF-8 (`decode`), parse
 //! with feed-rs (RSS 0.9x/1.0/2.0, Atom, JSON Feed), and when feed-rs rejects a feed
-//! that real readers accept, repair it leniently and try once more ([`repair`]). Each
+//! that real readers accept, repair it leniently and try once more (`repair`). Each
 //! entry becomes a [`Story`]: plain text for matching and display, a canonical link,
 //! and an identity that recognises the story on every later fetch.
 
