@@ -9,8 +9,8 @@
 //! shutdown stops starting fetches, lets in-flight work finish for a bounded time, and
 //! flushes the store.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
-use std::path::{Path, PathBuf};
+use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -25,6 +25,11 @@ use crate::ingest::{CompiledRules, FeedOutcome, ingest_feed};
 use crate::lockfile::{self, LockFile};
 use crate::store::{Store, StoreHandle, unix_now};
 
+mod reload;
+
+use reload::reload;
+pub use reload::{describe_changes, watch_files};
+
 /// How long in-flight fetches and deliveries may run on after a shutdown request.
 pub const SHUTDOWN_GRACE: Duration = Duration::from_secs(10);
 /// How often the scheduler looks for due feeds.
@@ -35,8 +40,6 @@ const DELIVERY_TICK: Duration = Duration::from_secs(5);
 const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
 /// The longest a start spreads overdue feeds over.
 const MAX_START_SPREAD: Duration = Duration::from_secs(120);
-/// How long the file watcher waits for edits to settle before reloading.
-const DEBOUNCE: Duration = Duration::from_millis(500);
 
 /// Why a reload was asked for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -380,96 +383,6 @@ impl InFlight {
     }
 }
 
-/// Loads and validates the configuration again; on success logs what changed and
-/// records new feeds. The running configuration is untouched on error.
-async fn reload(path: &Path, current: &Current, store: &StoreHandle) -> anyhow::Result<Current> {
-    let mut config = Config::load(path)?;
-    if config.storage.path != current.config.storage.path {
-        tracing::warn!(
-            old = %current.config.storage.path.display(),
-            new = %config.storage.path.display(),
-            "storage.path changed; the database in use stays until a restart"
-        );
-        // Everything that follows the config (the delivery lock beside the database,
-        // among others) keeps to the database in use.
-        config.storage.path = current.config.storage.path.clone();
-    }
-    for line in describe_changes(&current.config, &config) {
-        tracing::info!("{line}");
-    }
-    let feeds: Vec<(String, Option<String>)> = config
-        .feeds
-        .iter()
-        .map(|f| (f.url.to_string(), f.name.clone()))
-        .collect();
-    let spread = spread_bounds(&config);
-    store
-        .call(move |s| {
-            s.sync_feeds(feeds.iter().map(|(u, n)| (u.as_str(), n.as_deref())))?;
-            // New feeds (never due yet: next_due 0) are spread like at a start.
-            s.spread_due(1, unix_now(), spread)?;
-            Ok(())
-        })
-        .await?;
-    Current::new(config)
-}
-
-/// What a reload changes, one line each: feeds added and removed, rules added, changed
-/// and removed.
-pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
-    let mut lines = Vec::new();
-    let old_feeds: HashSet<&str> = old.feeds.iter().map(|f| f.url.as_str()).collect();
-    let new_feeds: HashSet<&str> = new.feeds.iter().map(|f| f.url.as_str()).collect();
-    for url in new
-        .feeds
-        .iter()
-        .map(|f| f.url.as_str())
-        .filter(|u| !old_feeds.contains(u))
-    {
-        lines.push(format!("feed added: {url}"));
-    }
-    for url in old
-        .feeds
-        .iter()
-        .map(|f| f.url.as_str())
-        .filter(|u| !new_feeds.contains(u))
-    {
-        lines.push(format!("feed removed: {url}"));
-    }
-    let rule_key = |r: &crate::config::Rule| {
-        format!(
-            "{}\u{0}{:?}\u{0}{:?}",
-            r.query.source(),
-            r.channels,
-            r.feeds
-        )
-    };
-    let old_rules: BTreeMap<&str, String> = old
-        .rules
-        .iter()
-        .map(|r| (r.name.as_str(), rule_key(r)))
-        .collect();
-    let new_rules: BTreeMap<&str, String> = new
-        .rules
-        .iter()
-        .map(|r| (r.name.as_str(), rule_key(r)))
-        .collect();
-    for (name, key) in &new_rules {
-        match old_rules.get(name) {
-            None => lines.push(format!("rule added: {name}")),
-            Some(old_key) if old_key != key => lines.push(format!("rule changed: {name}")),
-            Some(_) => {}
-        }
-    }
-    for name in old_rules.keys().filter(|n| !new_rules.contains_key(*n)) {
-        lines.push(format!("rule removed: {name}"));
-    }
-    if lines.is_empty() {
-        lines.push("no feed or rule changed".to_owned());
-    }
-    lines
-}
-
 /// The systemd STATUS line: feeds, rules, pending alerts, last error.
 async fn report_status(store: &StoreHandle, config: &Config, last_error: Option<&str>) {
     let pending = store
@@ -524,59 +437,6 @@ async fn delivery_loop(
             }
         }
     }
-}
-
-/// Watches the config file and its includes (their folders, since editors replace
-/// files) and sends a reload request once edits have settled.
-pub fn watch_files(
-    config: &Config,
-    reloads: mpsc::UnboundedSender<ReloadReason>,
-) -> anyhow::Result<notify::RecommendedWatcher> {
-    use notify::Watcher;
-    let watched: HashSet<PathBuf> = config
-        .files
-        .iter()
-        .filter_map(|f| std::fs::canonicalize(f).ok())
-        .collect();
-    let folders: HashSet<PathBuf> = watched
-        .iter()
-        .filter_map(|f| f.parent().map(Path::to_owned))
-        .collect();
-    let (events_tx, mut events_rx) = mpsc::unbounded_channel::<()>();
-    let mut watcher = notify::recommended_watcher(move |event: notify::Result<notify::Event>| {
-        let Ok(event) = event else { return };
-        if event.kind.is_access() {
-            return;
-        }
-        // Any change in a watched folder to a config file — or to a new file there, which
-        // an include glob may now match — asks for a reload.
-        let relevant = event
-            .paths
-            .iter()
-            .any(|p| watched.contains(p) || p.extension().is_some_and(|e| e == "toml"));
-        if relevant {
-            let _ = events_tx.send(());
-        }
-    })?;
-    for folder in &folders {
-        watcher.watch(folder, notify::RecursiveMode::NonRecursive)?;
-    }
-    tokio::spawn(async move {
-        while events_rx.recv().await.is_some() {
-            // Let a burst of writes (an editor saving, a deploy) settle first.
-            loop {
-                match tokio::time::timeout(DEBOUNCE, events_rx.recv()).await {
-                    Ok(Some(())) => continue,
-                    Ok(None) => return,
-                    Err(_) => break,
-                }
-            }
-            if reloads.send(ReloadReason::FileChanged).is_err() {
-                return;
-            }
-        }
-    });
-    Ok(watcher)
 }
 
 #[cfg(test)]
