@@ -10,5 +10,6 @@ mod fuzz_regressions;
 mod hostile;
 mod ingest;
 mod smtp_server;
+mod soak;
 mod support;
 mod test_rule;
