@@ -280,12 +280,30 @@ impl Config {
                     format!("include {:?}: bad pattern: {e}", pattern.get_ref()),
                 )
             })?;
-            let mut paths: Vec<PathBuf> = paths.filter_map(Result::ok).collect();
+            // A folder the pattern cannot be read in is an error, not a match fewer:
+            // rules that silently stop loading are alerts silently lost.
+            let mut paths = paths.collect::<Result<Vec<PathBuf>, _>>().map_err(|e| {
+                main.error(
+                    pattern.span(),
+                    format!(
+                        "include {:?}: cannot read {}: {}",
+                        pattern.get_ref(),
+                        e.path().display(),
+                        e.error()
+                    ),
+                )
+            })?;
             paths.sort();
             if paths.is_empty() {
+                let is_pattern = pattern.get_ref().contains(['*', '?', '[']);
+                let why = if is_pattern {
+                    "matches no file"
+                } else {
+                    "no such file"
+                };
                 return Err(main.error(
                     pattern.span(),
-                    format!("include {:?}: no such file", pattern.get_ref()),
+                    format!("include {:?}: {why}", pattern.get_ref()),
                 ));
             }
             for p in paths {

@@ -108,6 +108,10 @@ fn missing_include_and_errors_inside_includes() {
         "include = [\"rules.toml\"]\n",
         "DIR/newshound.toml:1:12: include \"rules.toml\": no such file",
     );
+    check_error(
+        "include = [\"rules.d/*.toml\"]\n",
+        "DIR/newshound.toml:1:12: include \"rules.d/*.toml\": matches no file",
+    );
     check_error_with(
         "include = [\"rules/*.toml\"]\n",
         &[(
