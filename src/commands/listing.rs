@@ -109,7 +109,7 @@ pub fn feeds(
         if let Some(to) = &r.moved_to {
             writeln!(
                 out,
-                "{:13} moved permanently to {to}: update the config",
+                "{:13} moved permanently to {to}: fetched there; update the config to match",
                 ""
             )?;
         }

@@ -124,6 +124,8 @@ struct Known<'a> {
     last_body: Option<&'a str>,
     /// Whether the store holds any of its stories (if not, there is nothing to ask).
     has_stories: bool,
+    /// Where to fetch it: where it last moved permanently to, else its configured URL.
+    fetch_url: &'a Url,
 }
 
 /// Fetches a feed, then hashes the body and, unless it is the one last ingested, parses
@@ -138,7 +140,7 @@ async fn retrieve(
     validators: &Validators,
     known: Known<'_>,
 ) -> Result<Retrieved, FeedFailure> {
-    let mut body = match fetcher.fetch(&feed.url, validators).await? {
+    let mut body = match fetcher.fetch(known.fetch_url, validators).await? {
         Fetched::NotModified { cache } => return Ok(Retrieved::NotModified(cache)),
         Fetched::Body(body) => body,
     };
@@ -302,10 +304,15 @@ pub async fn ingest_feed(
     };
     let feed_id = state.id;
     let health = config.health();
+    // A feed that moved permanently is fetched at its new address (the design's "301/308
+    // update its URL"); it keeps its configured URL as its name, and its row and history
+    // follow when the config is updated to the new URL (`Store::sync_feeds`).
+    let moved_to = state.moved_to.as_deref().and_then(|u| Url::parse(u).ok());
     let known = Known {
         feed_id,
         last_body: state.body_hash.as_deref(),
         has_stories: state.stories > 0,
+        fetch_url: moved_to.as_ref().unwrap_or(&feed.url),
     };
     let retrieved = catch_panic(retrieve(
         config,
@@ -355,7 +362,10 @@ pub async fn ingest_feed(
             let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
             let next_due =
                 next_due_after_failure(now, feed.interval, state.consecutive_errors, retry_after);
-            let message = error.to_string();
+            let message = match &moved_to {
+                Some(moved) => format!("{error} (fetched at {moved}, where it moved permanently)"),
+                None => error.to_string(),
+            };
             tracing::warn!(feed = %url, error = %message, "feed failed");
             let recorded = message.clone();
             store
@@ -416,7 +426,11 @@ async fn record_moved(
         let to = moved.to_string();
         let first_time = store.call(move |s| s.record_moved(feed_id, &to)).await?;
         if first_time {
-            tracing::warn!(feed = %url, moved_to = %moved, "feed moved permanently; update its url in the config");
+            tracing::warn!(
+                feed = %url,
+                moved_to = %moved,
+                "feed moved permanently; fetched at its new address from now on (update its url in the config to match)"
+            );
         }
     }
     Ok(())

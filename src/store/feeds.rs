@@ -111,17 +111,36 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
 impl Store {
     /// Makes sure every configured feed has a row, with its configured name. Feeds
     /// removed from the config keep their rows (and stories) but are not listed.
+    ///
+    /// A configured URL that is new, but where a feed no longer configured moved
+    /// permanently, takes over that feed's row: the operator updated the config as the
+    /// move asked, and the feed keeps its history, validators and schedule (stories
+    /// known only by their guid are not new again).
     pub fn sync_feeds<'a>(
         &mut self,
         feeds: impl IntoIterator<Item = (&'a str, Option<&'a str>)>,
     ) -> Result<()> {
+        let feeds: Vec<(&str, Option<&str>)> = feeds.into_iter().collect();
+        let configured = serde_json::to_string(&feeds.iter().map(|(u, _)| u).collect::<Vec<_>>())
+            .expect("strings serialize");
         let tx = self.conn.transaction()?;
         {
+            let mut adopt = tx.prepare(
+                "UPDATE feeds SET url = ?1, moved_to = NULL
+                 WHERE id = (SELECT id FROM feeds
+                             WHERE moved_to = ?1
+                               AND url NOT IN (SELECT value FROM json_each(?2))
+                             ORDER BY last_fetch DESC LIMIT 1)
+                   AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?1)",
+            )?;
             let mut upsert = tx.prepare(
                 "INSERT INTO feeds (url, name) VALUES (?1, ?2)
                  ON CONFLICT (url) DO UPDATE SET name = excluded.name",
             )?;
             for (url, name) in feeds {
+                if adopt.execute(params![url, configured])? > 0 {
+                    tracing::info!(feed = %url, "the config now names the address this feed moved to; it keeps its history");
+                }
                 upsert.execute(params![url, name])?;
             }
         }

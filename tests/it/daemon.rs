@@ -408,6 +408,19 @@ fn the_scheduler_never_overlaps_a_feed_stops_gone_ones_and_records_moves() {
     };
     assert_eq!(row("/gone")["status"], "gone");
     assert_eq!(row("/old")["moved_to"], server.url("/new").as_str());
+    // After the move, fetched at its new address without asking the old one.
+    let asked_old = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/old")
+        .count();
+    let asked_new = server
+        .requests()
+        .iter()
+        .filter(|r| r.path == "/new")
+        .count();
+    assert_eq!(asked_old, 1, "the old address is asked once");
+    assert!(asked_new >= 3, "{asked_new} fetches of the new address");
     // Read at its new place meanwhile (later polls find the same body: not_modified).
     for path in ["/old", "/slow"] {
         let status = &row(path)["status"];

@@ -450,6 +450,54 @@ fn articles_sharing_one_guid_are_each_a_story() {
 }
 
 #[test]
+fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
+    // Stories known only by their guid: were the feed to start afresh under its new
+    // URL, each would be a new story and alert again.
+    let rss = "<rss version=\"2.0\"><channel><title>Moving</title>\
+        <item><guid isPermaLink=\"false\">m-1</guid><title>Peskov speaks</title></item>\
+        <item><guid isPermaLink=\"false\">m-2</guid><title>Peskov again</title></item>\
+        </channel></rss>";
+    let server = TestServer::start(move |req: &Request| match req.path.as_str() {
+        "/old" => Reply::status(301).header("Location", "/new"),
+        "/new" => Reply::ok("application/rss+xml", rss),
+        _ => Reply::status(404),
+    });
+    let paths = |server: &TestServer| -> Vec<String> {
+        server.requests().into_iter().map(|r| r.path).collect()
+    };
+    let ws = Workspace::new(&config_for(&[server.url("/old")]));
+    ws.ok(&["once"]);
+    assert_eq!(paths(&server), ["/old", "/new"]);
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["moved_to"], server.url("/new").as_str());
+    assert!(ws.ok(&["feeds"]).contains(&format!(
+        "moved permanently to {}: fetched there; update the config to match",
+        server.url("/new")
+    )),);
+    // Fetched at its new address from now on.
+    ws.ok(&["once"]);
+    assert_eq!(paths(&server), ["/old", "/new", "/new"]);
+    assert_eq!(hit_pairs(&ws).len(), 2);
+
+    // The operator updates the config: the feed keeps its row and its stories.
+    ws.write("newshound.toml", &config_for(&[server.url("/new")]));
+    let once = ws.run(&["once"]);
+    assert_exit(&once, 0);
+    assert!(
+        stderr(&once).contains("keeps its history"),
+        "{}",
+        stderr(&once)
+    );
+    assert!(stdout(&once).contains("0 new"), "{}", stdout(&once));
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds.as_array().unwrap().len(), 1);
+    assert_eq!(feeds[0]["url"], server.url("/new").as_str());
+    assert_eq!(feeds[0]["stories"], 2);
+    assert!(feeds[0]["moved_to"].is_null());
+    assert_eq!(hit_pairs(&ws).len(), 2, "nothing matched twice");
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",
