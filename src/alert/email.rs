@@ -4,11 +4,14 @@
 
 use std::time::Duration;
 
+use lettre::Address;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::Error as SmtpError;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::{AsyncSendmailTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
@@ -91,9 +94,7 @@ impl Mailer {
     pub async fn send(&mut self, message: Message) -> Attempt {
         let sent = match &mut self.transport {
             // A message cut off by the timeout drops its connection with it.
-            Transport::Smtp(smtp) => tokio::time::timeout(self.timeout, smtp.send(&message))
-                .await
-                .map(|sent| sent.map_err(|e| retry::smtp_error(&e))),
+            Transport::Smtp(smtp) => tokio::time::timeout(self.timeout, smtp.send(&message)).await,
             Transport::Sendmail(t) => tokio::time::timeout(self.timeout, t.send(message))
                 .await
                 .map(|sent| {
@@ -136,22 +137,32 @@ impl Mailer {
 }
 
 impl Smtp {
-    /// Sends on the open connection, or on a new one. lettre aborts a connection on
-    /// any error, so a failed message leaves none open and the next one reconnects.
-    async fn send(&mut self, message: &Message) -> Result<(), lettre::transport::smtp::Error> {
+    /// Sends on the open connection, or on a new one. A message whose recipients were
+    /// refused leaves the connection open for the next (the transaction is reset); any
+    /// other error closes it, and the next message reconnects.
+    async fn send(&mut self, message: &Message) -> Result<(), Attempt> {
         let mut connection = match self.connection.take() {
             Some(connection) if !connection.has_broken() => connection,
-            _ => self.connect().await?,
+            _ => self.connect().await.map_err(|e| retry::smtp_error(&e))?,
         };
-        connection
-            .send(message.envelope(), &message.formatted())
-            .await?;
-        self.connection = Some(connection);
+        let sent = transaction(&mut connection, message).await;
+        // A refused message leaves the connection usable unless it was aborted.
+        if !connection.has_broken() {
+            self.connection = Some(connection);
+        }
+        let refused = sent?;
+        for (address, error) in refused {
+            tracing::warn!(
+                recipient = %address,
+                error = %crate::fetch::error_chain(&error),
+                "the mail server refused this recipient for good; the others were sent the alert"
+            );
+        }
         Ok(())
     }
 
     /// Connects, secures and logs in as lettre's own transport does.
-    async fn connect(&self) -> Result<AsyncSmtpConnection, lettre::transport::smtp::Error> {
+    async fn connect(&self) -> Result<AsyncSmtpConnection, SmtpError> {
         let wrapped = match &self.tls {
             Tls::Wrapper(params) => Some(params.clone()),
             _ => None,
@@ -177,6 +188,92 @@ impl Smtp {
         }
         Ok(connection)
     }
+}
+
+/// One message on an open connection: MAIL, RCPT for each recipient, DATA.
+///
+/// Unlike lettre's own `send`, a recipient refused for good (an address that no longer
+/// exists) does not cost the other recipients the alert: the message goes to those
+/// accepted, and the refused are returned. A recipient refused for now (4xx) ends the
+/// transaction unsent, so the whole message is retried and nobody receives it twice; so
+/// does every recipient being refused. Any other error aborts the connection, as lettre
+/// does.
+async fn transaction(
+    connection: &mut AsyncSmtpConnection,
+    message: &Message,
+) -> Result<Vec<(Address, SmtpError)>, Attempt> {
+    let envelope = message.envelope();
+    let body = message.formatted();
+    let info = connection.server_info();
+    let mut options = Vec::new();
+    let ascii_addresses = envelope
+        .from()
+        .into_iter()
+        .chain(envelope.to())
+        .all(|a| AsRef::<str>::as_ref(a).is_ascii());
+    if !ascii_addresses {
+        if !info.supports_feature(Extension::SmtpUtfEight) {
+            return Err(Attempt::Permanent(
+                "an address is not ASCII, and the mail server does not take SMTPUTF8".into(),
+            ));
+        }
+        options.push(MailParameter::SmtpUtfEight);
+    }
+    if !body.is_ascii() {
+        if !info.supports_feature(Extension::EightBitMime) {
+            return Err(Attempt::Permanent(
+                "the message is not ASCII, and the mail server does not take 8BITMIME".into(),
+            ));
+        }
+        options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+    }
+    if let Err(error) = connection
+        .command(Mail::new(envelope.from().cloned(), options))
+        .await
+    {
+        return Err(abort(connection, error).await);
+    }
+    let mut refused = Vec::new();
+    let mut accepted = 0;
+    for to in envelope.to() {
+        match connection.command(Rcpt::new(to.clone(), Vec::new())).await {
+            Ok(_) => accepted += 1,
+            Err(error) if error.is_permanent() || error.is_transient() => {
+                refused.push((to.clone(), error));
+            }
+            Err(error) => return Err(abort(connection, error).await),
+        }
+    }
+    let for_now = refused.iter().position(|(_, e)| e.is_transient());
+    if accepted == 0 || for_now.is_some() {
+        // Ends the transaction and keeps the connection for the next message.
+        if let Err(error) = connection.command(Rset).await {
+            connection.abort().await;
+            tracing::debug!(error = %error, "RSET failed; the connection is closed");
+        }
+        // (An envelope has a recipient, so with none accepted one was refused.)
+        let Some((address, error)) = refused.into_iter().nth(for_now.unwrap_or(0)) else {
+            return Err(Attempt::Permanent("the message has no recipient".into()));
+        };
+        let mut attempt = retry::smtp_error(&error);
+        if let Attempt::Permanent(text) | Attempt::Transient { error: text, .. } = &mut attempt {
+            *text = format!("recipient {address} refused: {text}");
+        }
+        return Err(attempt);
+    }
+    if let Err(error) = connection.command(Data).await {
+        return Err(abort(connection, error).await);
+    }
+    if let Err(error) = connection.message(&body).await {
+        return Err(abort(connection, error).await);
+    }
+    Ok(refused)
+}
+
+/// Closes a connection an error left in an unknown state, as lettre does.
+async fn abort(connection: &mut AsyncSmtpConnection, error: SmtpError) -> Attempt {
+    connection.abort().await;
+    retry::smtp_error(&error)
 }
 
 /// Everything a message carries besides its bodies.

@@ -313,6 +313,84 @@ async fn smtp_transient_failure_is_retried_on_schedule() {
     assert!(states(&store).await.iter().all(|s| s.state == "sent"));
 }
 
+/// An email channel for these recipients on `smtp`.
+fn email_to(smtp: &SmtpServer, to: &[&str]) -> String {
+    format!(
+        "[channel.desk]\nkind = \"email\"\nto = {to:?}\nfrom = \"alerts@example.org\"\nsmtp = \"{}\"\n",
+        smtp.url()
+    )
+}
+
+#[tokio::test]
+async fn a_recipient_refused_for_good_does_not_cost_the_others_the_alert() {
+    let smtp = SmtpServer::start();
+    smtp.refuse_recipient("gone@", "550 5.1.1 no such user");
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_to(&smtp, &["desk@example.org", "gone@example.org"]),
+    ));
+    let (deliverer, store, _) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!((report.delivered, report.retrying, report.dead), (2, 0, 0));
+    let received = smtp.received();
+    assert_eq!(received.len(), 2);
+    for message in &received {
+        assert_eq!(message.to, ["<desk@example.org>"]);
+    }
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+    assert_eq!(smtp.connections(), 1, "the connection carries on");
+}
+
+#[tokio::test]
+async fn a_recipient_refused_for_now_holds_the_message_for_everyone() {
+    let smtp = SmtpServer::start();
+    smtp.refuse_recipient("later@", "450 4.2.1 try again later");
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_to(&smtp, &["desk@example.org", "later@example.org"]),
+    ));
+    let (deliverer, store, _) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!((report.delivered, report.retrying), (0, 2));
+    // Nobody has it yet, so the retry sends it to everyone once.
+    assert!(smtp.received().is_empty());
+    for state in states(&store).await {
+        assert_eq!(state.state, "failed");
+        let error = state.last_error.unwrap();
+        assert!(
+            error.starts_with("recipient later@example.org refused: ")
+                && error.contains("try again later"),
+            "{error}"
+        );
+    }
+    assert_eq!(smtp.connections(), 1, "RSET keeps the connection");
+}
+
+#[tokio::test]
+async fn every_recipient_refused_for_good_is_dead_and_says_who() {
+    let smtp = SmtpServer::start();
+    smtp.refuse_recipient("gone@", "550 5.1.1 no such user");
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_to(&smtp, &["gone@example.org"]),
+    ));
+    let (deliverer, store, _) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!((report.delivered, report.dead), (0, 2));
+    for state in states(&store).await {
+        assert_eq!(state.state, "dead");
+        let error = state.last_error.unwrap();
+        assert!(
+            error.starts_with("recipient gone@example.org refused: "),
+            "{error}"
+        );
+        assert!(error.contains("no such user"), "{error}");
+    }
+}
+
 #[tokio::test]
 async fn an_alert_sent_while_the_database_cannot_record_it_is_not_sent_again() {
     let smtp = SmtpServer::start();

@@ -46,6 +46,8 @@ pub struct SmtpServer {
     /// `user:password` of every AUTH PLAIN.
     logins: Arc<Mutex<Vec<String>>>,
     quits: Arc<Mutex<usize>>,
+    /// (part of an address, reply) for RCPT commands the server refuses.
+    refusals: Arc<Mutex<Vec<(String, String)>>>,
 }
 
 impl SmtpServer {
@@ -63,6 +65,7 @@ impl SmtpServer {
             connections: Arc::default(),
             logins: Arc::default(),
             quits: Arc::default(),
+            refusals: Arc::default(),
         };
         let s = server.clone();
         std::thread::spawn(move || {
@@ -80,6 +83,15 @@ impl SmtpServer {
             .lock()
             .unwrap()
             .extend(replies.iter().map(|r| r.to_string()));
+    }
+
+    /// Answers RCPT for addresses containing `part` with `reply`, e.g. "550 5.1.1 no
+    /// such user".
+    pub fn refuse_recipient(&self, part: &str, reply: &str) {
+        self.refusals
+            .lock()
+            .unwrap()
+            .push((part.to_owned(), reply.to_owned()));
     }
 
     /// Waits this long before answering each message's DATA.
@@ -148,11 +160,28 @@ impl SmtpServer {
                 to.clear();
                 say("250 ok")
             } else if upper.starts_with("MAIL FROM:") {
+                // A new transaction.
                 from = command[10..].trim().to_owned();
+                to.clear();
                 say("250 ok")
             } else if upper.starts_with("RCPT TO:") {
-                to.push(command[8..].trim().to_owned());
-                say("250 ok")
+                let address = command[8..].trim().to_owned();
+                let refusal = self
+                    .refusals
+                    .lock()
+                    .unwrap()
+                    .iter()
+                    .find(|(part, _)| address.contains(part.as_str()))
+                    .map(|(_, reply)| reply.clone());
+                match refusal {
+                    Some(reply) => say(&reply),
+                    None => {
+                        to.push(address);
+                        say("250 ok")
+                    }
+                }
+            } else if upper.starts_with("DATA") && to.is_empty() {
+                say("554 5.5.1 no valid recipients")
             } else if upper.starts_with("DATA") {
                 say("354 go ahead");
                 let mut data = Vec::new();
