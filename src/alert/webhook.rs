@@ -110,15 +110,50 @@ pub async fn post(
             .header("webhook-signature", sign(key, id, now, &body));
     }
     match request.body(body).send().await {
-        Ok(response) => retry::http_status(
-            response.status().as_u16(),
-            crate::fetch::retry_after(response.headers()),
-        ),
+        Ok(response) => {
+            let status = response.status();
+            let mut attempt = retry::http_status(
+                status.as_u16(),
+                crate::fetch::retry_after(response.headers()),
+            );
+            if let Attempt::Permanent(error) | Attempt::Transient { error, .. } = &mut attempt
+                && let Some(detail) = explanation(response).await
+            {
+                error.push_str(": ");
+                error.push_str(&detail);
+            }
+            attempt
+        }
         Err(e) => Attempt::Transient {
             error: crate::fetch::error_chain(&e),
             retry_after: None,
         },
     }
+}
+
+/// The most a refusal's explanation is shown of.
+const EXPLANATION_CHARS: usize = 200;
+
+/// What a receiver said when it refused a delivery: where a redirect points (a webhook
+/// is never followed: a POST turned into a GET would "succeed" unsent), else the start
+/// of the response body on one line (receivers explain themselves there, "invalid_token").
+async fn explanation(mut response: reqwest::Response) -> Option<String> {
+    if response.status().is_redirection() {
+        let location = response.headers().get(reqwest::header::LOCATION)?;
+        let location = String::from_utf8_lossy(location.as_bytes());
+        return Some(format!(
+            "redirects to {location}; point the channel's url there"
+        ));
+    }
+    // The first chunk is enough; the request's timeout bounds the wait for it.
+    let chunk = response.chunk().await.ok()??;
+    let text = String::from_utf8_lossy(&chunk);
+    let line = text.split_whitespace().collect::<Vec<_>>().join(" ");
+    let mut shown: String = line.chars().take(EXPLANATION_CHARS).collect();
+    if shown.len() < line.len() {
+        shown.push('…');
+    }
+    (!shown.is_empty()).then_some(shown)
 }
 
 #[cfg(test)]

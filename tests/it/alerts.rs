@@ -727,7 +727,7 @@ async fn a_webhook_receiver_slower_than_the_timeout_is_retried() {
 async fn webhook_retry_after_is_honoured_and_4xx_is_permanent() {
     let hook = receiver(vec![
         Reply::status(429).header("Retry-After", "120"),
-        Reply::status(404),
+        Reply::ok("application/json", "{\"error\":\n  \"unknown hook\"}").with_status(404),
     ]);
     let ws = Workspace::new(&config(
         "https://news.example.org/feed",
@@ -751,7 +751,37 @@ async fn webhook_retry_after_is_honoured_and_4xx_is_permanent() {
         .iter()
         .find(|s| s.state == "dead")
         .expect("the 404 is final");
-    assert_eq!(dead.last_error.as_deref(), Some("HTTP 404"));
+    // The receiver's explanation is kept, on one line.
+    assert_eq!(
+        dead.last_error.as_deref(),
+        Some("HTTP 404: {\"error\": \"unknown hook\"}")
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_that_redirects_is_not_followed_and_says_where() {
+    let hook = receiver(vec![
+        Reply::status(308).header("Location", "https://hooks.example.org/new"),
+        Reply::status(308).header("Location", "https://hooks.example.org/new"),
+    ]);
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &webhook_channel(&hook.url("/hook"), "json"),
+    ));
+    ws.write("hook.secret", SECRET);
+    let (deliverer, store, _clock) = queued(&ws, "world.rss");
+    deliverer.deliver_due().await.unwrap();
+    for state in states(&store).await {
+        assert_eq!(state.state, "dead");
+        assert_eq!(
+            state.last_error.as_deref(),
+            Some(
+                "HTTP 308: redirects to https://hooks.example.org/new; point the channel's url there"
+            )
+        );
+    }
+    assert!(hook.requests().iter().all(|r| r.method == "POST"));
 }
 
 #[tokio::test]

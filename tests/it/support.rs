@@ -69,7 +69,6 @@ pub fn fixture(name: &str) -> Vec<u8> {
 /// A request as the test server saw it.
 #[derive(Debug, Clone)]
 pub struct Request {
-    #[allow(dead_code)] // kept for debugging output
     pub method: String,
     pub path: String,
     /// Header names lower-cased.
@@ -116,6 +115,11 @@ impl Reply {
             drip: None,
             cut_after: None,
         }
+    }
+
+    pub fn with_status(mut self, status: u16) -> Reply {
+        self.status = status;
+        self
     }
 
     pub fn delayed(mut self, delay: Duration) -> Reply {
