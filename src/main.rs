@@ -201,6 +201,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Check => {
             let config = load_config(&cli.config)?;
             print!("{config}");
+            for (channel, error) in config.unreadable_secrets() {
+                println!(
+                    "  note: channel `{channel}`: {error}; it is read when a message is sent, \
+                     and the service must be able to (a LoadCredential= file exists only there)"
+                );
+            }
             Ok(ExitCode::SUCCESS)
         }
         Command::Once => {

@@ -255,6 +255,23 @@ impl Rule {
 }
 
 impl Config {
+    /// The channels' secrets this process cannot read, with why: `newshound check` names
+    /// them (the service may still read them: `LoadCredential=` files exist only there).
+    pub fn unreadable_secrets(&self) -> Vec<(String, String)> {
+        self.channels
+            .values()
+            .filter_map(|channel| {
+                let secret = match &channel.kind {
+                    ChannelKind::Email(email) => email.password.as_ref(),
+                    ChannelKind::Webhook(hook) => hook.secret.as_ref(),
+                    ChannelKind::Log => None,
+                }?;
+                let error = secret.read().err()?;
+                Some((channel.name.clone(), format!("{error:#}")))
+            })
+            .collect()
+    }
+
     /// Reads, parses and validates the configuration at `path` and its includes.
     pub fn load(path: &Path) -> Result<Config, ConfigError> {
         let main = Source::read(path)?;

@@ -194,6 +194,28 @@ fn check_prints_a_summary() {
 }
 
 #[test]
+fn check_names_secrets_it_cannot_read() {
+    let ws = Workspace::new(&format!(
+        "{FEED}[channel.desk]\nkind = \"email\"\nto = [\"d@example.org\"]\nfrom = \"n@example.org\"\n\
+         smtp = \"smtp://127.0.0.1:25\"\nusername = \"u\"\npassword_file = \"smtp.secret\"\n\
+         [channel.ops]\nkind = \"webhook\"\nurl = \"https://hooks.example.org/x\"\nsecret_file = \"hook.secret\"\n"
+    ));
+    ws.write("hook.secret", "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw\n");
+    let out = ws.ok(&["check"]);
+    let notes: Vec<&str> = out.lines().filter(|l| l.contains("note:")).collect();
+    assert_eq!(notes.len(), 1, "{out}");
+    assert!(
+        notes[0].starts_with("  note: channel `desk`: reading the secret file ")
+            && notes[0].contains("smtp.secret: No such file"),
+        "{out}"
+    );
+    ws.write("smtp.secret", "hunter2\n");
+    let out = ws.ok(&["check"]);
+    assert!(!out.contains("note:"), "{out}");
+    assert!(!out.contains("hunter2"), "{out}");
+}
+
+#[test]
 fn the_example_config_is_valid() {
     let example = Path::new(env!("CARGO_MANIFEST_DIR")).join("config/newshound.toml");
     let out = newshound(&["--config", example.to_str().unwrap(), "check"], None);
