@@ -97,6 +97,22 @@ struct Unwritten {
     outcome: Outcome,
 }
 
+/// Outcomes a worker holds because the database could not take them, handed to the
+/// worker that replaces it (after a reload), so that they are still written before
+/// anything more is sent.
+#[derive(Debug, Default)]
+pub struct Unrecorded(Vec<Unwritten>);
+
+impl Unrecorded {
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The rows an attempt was for, and how to name them in the log.
 struct Rows<'a> {
     table: Table,
@@ -463,6 +479,20 @@ impl Deliverer {
                 Outcome::Failed { error, next } => s.mark_failed(table, &ids, &error, next),
             })
             .await
+    }
+
+    /// Gives up the outcomes not yet written, for the worker that replaces this one.
+    pub fn into_unrecorded(self) -> Unrecorded {
+        Unrecorded(self.unwritten.into_inner().expect("not poisoned"))
+    }
+
+    /// Takes over a replaced worker's unwritten outcomes: they are written before this
+    /// worker sends anything.
+    pub fn adopt(&self, unrecorded: Unrecorded) {
+        self.unwritten
+            .lock()
+            .expect("not poisoned")
+            .extend(unrecorded.0);
     }
 
     /// Writes the outcomes the database could not take earlier. Until they are written,

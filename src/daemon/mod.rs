@@ -411,7 +411,10 @@ async fn delivery_loop(
     let build = |config: Arc<Config>| match Deliverer::new(config, store.clone(), Clock::System) {
         Ok(d) => Some(d),
         Err(error) => {
-            tracing::error!(error = %format!("{error:#}"), "alert delivery cannot start");
+            tracing::error!(
+                error = %format!("{error:#}"),
+                "alert delivery cannot start with this configuration (a worker already running goes on with its own)"
+            );
             None
         }
     };
@@ -433,7 +436,18 @@ async fn delivery_loop(
             _ = wake.notified() => {}
             _ = tokio::time::sleep(DELIVERY_TICK) => {}
             Ok(()) = config.changed() => {
-                deliverer = build(config.borrow_and_update().clone());
+                match (build(config.borrow_and_update().clone()), deliverer.take()) {
+                    (Some(new), old) => {
+                        // Outcomes sent but not yet recorded go with the work.
+                        if let Some(old) = old {
+                            new.adopt(old.into_unrecorded());
+                        }
+                        deliverer = Some(new);
+                    }
+                    // A worker that cannot be built from the new configuration leaves
+                    // the running one delivering (the error is logged above).
+                    (None, old) => deliverer = old,
+                }
             }
         }
     }

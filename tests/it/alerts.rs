@@ -421,6 +421,32 @@ async fn an_alert_sent_while_the_database_cannot_record_it_is_not_sent_again() {
 }
 
 #[tokio::test]
+async fn outcomes_not_yet_recorded_survive_a_reload() {
+    let smtp = SmtpServer::start();
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let locker = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    assert!(deliverer.deliver_due().await.is_err());
+    assert_eq!(smtp.received().len(), 1);
+    // A reload replaces the worker while the outcome is still unrecorded.
+    let unrecorded = deliverer.into_unrecorded();
+    assert_eq!(unrecorded.len(), 1);
+    let config = Arc::new(Config::load(&ws.config()).unwrap());
+    let reloaded = Deliverer::new(config, store.clone(), clock).unwrap();
+    reloaded.adopt(unrecorded);
+    drop(locker);
+    assert_eq!(reloaded.deliver_due().await.unwrap().delivered, 1);
+    let (ids, total) = distinct_message_ids(&smtp);
+    assert_eq!((ids.len(), total), (2, 2), "each alert once");
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
+#[tokio::test]
 async fn a_mail_server_that_stops_answering_is_given_up_on_at_the_timeout() {
     let smtp = SmtpServer::start();
     // It takes the message and then says nothing for longer than the channel waits.
