@@ -240,7 +240,7 @@ impl Fetcher {
 
     /// Turns a reqwest error into the cause an operator can act on.
     fn classify(&self, error: &reqwest::Error) -> FetchError {
-        let chain = error_chain(error);
+        let chain = cause(error);
         let lower = chain.to_ascii_lowercase();
         if error.is_timeout() || lower.contains("timed out") {
             FetchError::Timeout(self.timeout)
@@ -266,6 +266,11 @@ impl Fetcher {
 
 /// An error and its causes on one line, without repeats.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    chain_parts(error).join(": ")
+}
+
+/// An error and its sources, each once.
+fn chain_parts(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
@@ -275,7 +280,26 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
         }
         current = e.source();
     }
-    parts.join(": ")
+    parts
+}
+
+/// A reqwest error's chain without the wrappers that say nothing the variant does not
+/// ("error sending request for url (…)", "client error (Connect)"): what is left is
+/// the cause, "tcp connect error: Connection refused (os error 111)".
+fn cause(error: &reqwest::Error) -> String {
+    let parts = chain_parts(error);
+    let causes: Vec<&str> = parts
+        .iter()
+        .map(String::as_str)
+        .filter(|p| {
+            !p.starts_with("error sending request for url") && !p.starts_with("client error (")
+        })
+        .collect();
+    if causes.is_empty() {
+        parts.join(": ")
+    } else {
+        causes.join(": ")
+    }
 }
 
 /// `Cache-Control: max-age=N`.

@@ -89,7 +89,7 @@ pub fn feeds(
         };
         writeln!(
             out,
-            "{:<13} {:>7}  {:<20}  {:<20}  {:>6}  {} <{}>",
+            "{:<13} {:>7}  {:<20}  {:<20}  {:>6}  {}",
             r.status.as_str(),
             r.stories,
             r.last_fetch
@@ -97,8 +97,11 @@ pub fn feeds(
                 .unwrap_or_else(|| "never".to_owned()),
             next,
             r.consecutive_errors,
-            r.name,
-            r.url
+            if r.name == r.url {
+                r.url.to_owned()
+            } else {
+                format!("{} <{}>", r.name, r.url)
+            }
         )?;
         if let Some(error) = &r.last_error {
             writeln!(out, "{:13} last error: {error}", "")?;

@@ -81,7 +81,11 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
         }
     )?;
     for (report, error) in &failures {
-        writeln!(out, "  failed: {} ({}): {error}", report.url, report.name)?;
+        if report.name == report.url {
+            writeln!(out, "  failed: {}: {error}", report.url)?;
+        } else {
+            writeln!(out, "  failed: {} ({}): {error}", report.url, report.name)?;
+        }
     }
     writeln!(
         out,
