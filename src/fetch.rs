@@ -286,7 +286,7 @@ fn chain_parts(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
 /// A reqwest error's chain without the wrappers that say nothing the variant does not
 /// ("error sending request for url (…)", "client error (Connect)"): what is left is
 /// the cause, "tcp connect error: Connection refused (os error 111)".
-fn cause(error: &reqwest::Error) -> String {
+pub(crate) fn cause(error: &reqwest::Error) -> String {
     let parts = chain_parts(error);
     let causes: Vec<&str> = parts
         .iter()

@@ -125,7 +125,7 @@ pub async fn post(
             attempt
         }
         Err(e) => Attempt::Transient {
-            error: crate::fetch::error_chain(&e),
+            error: crate::fetch::cause(&e),
             retry_after: None,
         },
     }
