@@ -126,10 +126,11 @@ fn feed_line(report: &FeedReport) -> String {
             stories,
             repairs,
         } => format!(
-            "ok           {}: {stories} stories, {} new, {} hits{}",
+            "ok           {}: {}, {} new, {}{}",
             report.url,
+            counted(*stories, "story", "stories"),
             outcome.new_stories,
-            outcome.new_hits,
+            counted(outcome.new_hits, "hit", "hits"),
             if repairs.is_empty() {
                 String::new()
             } else {
@@ -140,4 +141,9 @@ fn feed_line(report: &FeedReport) -> String {
         FeedOutcome::Skipped => format!("gone         {} (not fetched)", report.url),
         FeedOutcome::Failed(e) => format!("error        {}: {e}", report.url),
     }
+}
+
+/// "1 story", "3 stories".
+fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
