@@ -54,10 +54,9 @@ impl Incoming {
 }
 
 /// Matches a story on the store thread: for a story that arrived unmatched because the
-/// store held it unchanged, but that the write finds new or changed after all — two
-/// entries of the document are one story under different ids (the same link) with
-/// different texts (the first rewrites the row the second was compared with), or another
-/// process wrote the feed in between. Rare, and it
+/// store held it unchanged, but that the write finds new or changed after all — the
+/// document repeats an entry with different texts (the first rewrites the row the
+/// second was compared with), or another process wrote the feed in between. Rare, and it
 /// keeps a stale answer from costing a hit.
 #[derive(Clone)]
 pub struct LateMatcher(std::sync::Arc<MatchFn>);
@@ -332,7 +331,7 @@ fn upsert_story(
         // is inserted straight away; it gives way to the UNIQUE index on links when the
         // same article is stored already — carried by another feed, or by this one
         // under a new guid — and, in a first fetch, to the feed's own identities when
-        // the job repeats a story. The row that refused it is the story.
+        // the document repeats an entry. The row that refused it is the story.
         if insert_story(tx, feed_id, story, hash, now)? {
             outcome.new_stories += 1;
             return Ok((tx.last_insert_rowid(), true));

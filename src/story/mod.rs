@@ -184,12 +184,6 @@ pub fn parse_feed(
             "{by_link} entries share a guid with other entries; recognised by their links"
         ));
     }
-    let repeated = drop_repeated_entries(&mut stories);
-    if repeated > 0 {
-        repairs.push(format!(
-            "{repeated} entries repeat an earlier entry (the same id); the first of each is read"
-        ));
-    }
     Ok(ParsedFeed {
         title,
         stories,
@@ -293,20 +287,6 @@ fn recognise_shared_guids_by_link(stories: &mut [Story]) -> usize {
         }
     }
     changed
-}
-
-/// Keeps the first of the entries of one document that are the same story (the same
-/// identity). Were they all kept, one story would be written once per copy, and when the
-/// copies' texts differ, rewritten on every fetch and matched again each time. Returns
-/// how many it dropped.
-fn drop_repeated_entries(stories: &mut Vec<Story>) -> usize {
-    if stories.len() < 2 {
-        return 0;
-    }
-    let before = stories.len();
-    let mut seen = std::collections::HashSet::with_capacity(before);
-    stories.retain(|story| seen.insert(story.identity.clone()));
-    before - stories.len()
 }
 
 fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> {
