@@ -498,6 +498,26 @@ fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
 }
 
 #[test]
+fn an_entry_repeated_with_other_words_is_matched_on_every_copy() {
+    // Which copy of a repeated entry is right is unknown; a rule that matches any of
+    // them must hit the story.
+    let rss = "<rss version=\"2.0\"><channel><title>Repeats</title>\
+        <item><guid>r-1</guid><title>Weather in Moscow</title></item>\
+        <item><guid>r-1</guid><title>Weather in Moscow; Peskov declines comment</title></item>\
+        </channel></rss>";
+    let server = TestServer::start(move |_: &Request| Reply::ok("application/rss+xml", rss));
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    ws.ok(&["once"]);
+    assert_eq!(
+        hit_pairs(&ws)
+            .into_iter()
+            .map(|(rule, _)| rule)
+            .collect::<Vec<_>>(),
+        ["Peskov"]
+    );
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",
