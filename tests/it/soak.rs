@@ -1,7 +1,7 @@
 //! The soak: `newshound run` for minutes against feeds that keep publishing, with the
 //! daemon killed (SIGKILL), stopped (SIGTERM) and reloaded (SIGHUP, an edited config) at
-//! random moments, feeds failing now and then and a webhook receiver refusing first
-//! attempts. At the end every story that ever matched has been alerted on both channels,
+//! random moments, `newshound once` run beside it now and then, feeds failing now and
+//! then and a webhook receiver refusing first attempts. At the end every story that ever matched has been alerted on both channels,
 //! each exactly once — a story, its update, its copy in a second feed and every restart
 //! included. Not part of the default run (it takes minutes):
 //!
@@ -287,6 +287,7 @@ fn soak_every_matching_story_is_alerted_once_through_kills_and_reloads() {
 
     let mut daemon = Daemon::start(dir.path(), &config_path, 1);
     let mut actions: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut beside = Vec::new();
     let end = Instant::now() + Duration::from_secs(seconds);
     while Instant::now() < end {
         std::thread::sleep(Duration::from_secs_f64(fastrand::f64() * 14.0 + 1.0));
@@ -296,7 +297,22 @@ fn soak_every_matching_story_is_alerted_once_through_kills_and_reloads() {
                 dir.path().display()
             );
         }
-        let action = match fastrand::u32(0..20) {
+        let action = match fastrand::u32(0..22) {
+            // `newshound once` beside the daemon, as a timer or an operator would run it;
+            // the delivery lock keeps the two from sending an alert twice.
+            20.. => {
+                let config = config_path.clone();
+                beside.push(std::thread::spawn(move || {
+                    Command::new(env!("CARGO_BIN_EXE_newshound"))
+                        .args(["--config", config.to_str().unwrap(), "once"])
+                        .stdout(Stdio::null())
+                        .stderr(Stdio::null())
+                        .status()
+                        .unwrap()
+                        .code()
+                }));
+                "once beside it"
+            }
             0..10 => {
                 daemon.child.kill().unwrap();
                 daemon.child.wait().unwrap();
@@ -318,6 +334,14 @@ fn soak_every_matching_story_is_alerted_once_through_kills_and_reloads() {
             }
         };
         *actions.entry(action).or_default() += 1;
+    }
+
+    for once in beside {
+        assert_eq!(
+            once.join().unwrap(),
+            Some(0),
+            "`once` beside the daemon exits 0"
+        );
     }
 
     // Publishing stops; everything that ever matched must arrive.
