@@ -86,6 +86,13 @@ enum Command {
         /// Only alerts of this channel.
         #[arg(long, value_name = "CHANNEL")]
         channel: Option<String>,
+        /// Only the alert with this id (as the log and `hits --json` name it).
+        #[arg(long, value_name = "ID")]
+        id: Option<String>,
+        /// Also alerts waiting for a retry: send them now (after fixing a mail server,
+        /// say), not at their next attempt, which may be hours away.
+        #[arg(long)]
+        waiting: bool,
     },
     /// Send a sample alert through one channel now and report the server's answer.
     #[command(name = "send-test")]
@@ -235,7 +242,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::TestRule(args) => test_rule(&cli.config, args),
-        Command::Requeue { channel } => {
+        Command::Requeue {
+            channel,
+            id,
+            waiting,
+        } => {
             let config = load_config(&cli.config)?;
             if let Some(c) = &channel
                 && config.channel_kind(c).is_none()
@@ -245,11 +256,33 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 )));
             }
             let mut store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+            let which = newshound::store::Requeue {
+                channel: channel.as_deref(),
+                id: id.as_deref(),
+                waiting,
+            };
             let count = store
-                .requeue(channel.as_deref(), unix_now())
+                .requeue(which, unix_now())
                 .map_err(anyhow::Error::from)?;
+            let what = if waiting {
+                "dead or waiting alerts"
+            } else {
+                "dead alerts"
+            };
+            if count == 0
+                && let Some(id) = &id
+            {
+                let hint = if waiting {
+                    ""
+                } else {
+                    " (add --waiting for one waiting for a retry)"
+                };
+                return Err(Failure::Runtime(anyhow::anyhow!(
+                    "no {what} with id {id}{hint}; `newshound hits --json` shows each alert's id and state"
+                )));
+            }
             println!(
-                "{count} dead alerts put back in the queue; `newshound once` (or the daemon) delivers them"
+                "{count} {what} put back in the queue; `newshound once` (or the daemon) delivers them"
             );
             Ok(ExitCode::SUCCESS)
         }

@@ -21,7 +21,7 @@ use rusqlite::{Connection, OptionalExtension};
 pub use feeds::{FeedRow, FeedStatus, Health};
 pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher};
-pub use outbox::{AlertState, DueAlert, DueNotice, Table, Waiting};
+pub use outbox::{AlertState, DueAlert, DueNotice, Requeue, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -25,6 +25,26 @@ impl Table {
             Table::Notices => "notices",
         }
     }
+
+    /// The column of the stable id messages carry.
+    fn id_column(self) -> &'static str {
+        match self {
+            Table::Outbox => "alert_id",
+            Table::Notices => "notice_id",
+        }
+    }
+}
+
+/// Which alerts `requeue` puts back in the queue.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Requeue<'a> {
+    /// Only this channel's.
+    pub channel: Option<&'a str>,
+    /// Only the alert (or notice) with this id.
+    pub id: Option<&'a str>,
+    /// Also those waiting for a retry, not only the dead: a server fixed now need not
+    /// wait hours for the next attempt.
+    pub waiting: bool,
 }
 
 /// An alert due for delivery, with what a message needs.
@@ -227,19 +247,22 @@ impl Store {
         Ok(())
     }
 
-    /// Puts dead alerts and notices (of one channel, or all) back in the queue, due now,
-    /// with a fresh retry schedule. Returns how many.
-    pub fn requeue(&mut self, channel: Option<&str>, now: i64) -> Result<usize> {
+    /// Puts alerts back in the queue, due now with a fresh retry schedule: the dead ones
+    /// (and, with `which.waiting`, those waiting for a retry) of a channel, or the one
+    /// with an id. Returns how many.
+    pub fn requeue(&mut self, which: Requeue<'_>, now: i64) -> Result<usize> {
         let tx = self.conn.transaction()?;
         let mut count = 0;
         for table in [Table::Outbox, Table::Notices] {
             count += tx.execute(
                 &format!(
                     "UPDATE {} SET state = 'pending', attempts = 0, next_attempt = ?1
-                     WHERE state = 'dead' AND (?2 IS NULL OR channel = ?2)",
-                    table.name()
+                     WHERE (state = 'dead' OR (?4 AND state = 'failed'))
+                       AND (?2 IS NULL OR channel = ?2) AND (?3 IS NULL OR {} = ?3)",
+                    table.name(),
+                    table.id_column()
                 ),
-                params![now, channel],
+                params![now, which.channel, which.id, which.waiting],
             )?;
         }
         tx.commit()?;

@@ -589,14 +589,31 @@ fn smtp_permanent_failure_is_dead_visible_and_requeued() {
         ws.ok(&["hits", "--since", "100000d"])
             .contains("desk: dead (1 attempts, ")
     );
+    // One alert by its id, as the log named it; then the rest of the channel's.
+    let first_id = hits[0]["deliveries"][0]["alert_id"].as_str().unwrap();
+    assert_eq!(
+        ws.ok(&["requeue", "--id", first_id])
+            .lines()
+            .next()
+            .unwrap(),
+        "1 dead alerts put back in the queue; `newshound once` (or the daemon) delivers them"
+    );
+    let missing = ws.run(&["requeue", "--id", "no-such-alert"]);
+    assert_exit(&missing, 1);
+    assert!(
+        stderr(&missing).contains("no dead alerts with id no-such-alert (add --waiting"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(ws.ok(&["once"]).contains("alerts: 1 delivered"));
     assert_eq!(
         ws.ok(&["requeue", "--channel", "desk"])
             .lines()
             .next()
             .unwrap(),
-        "2 dead alerts put back in the queue; `newshound once` (or the daemon) delivers them"
+        "1 dead alerts put back in the queue; `newshound once` (or the daemon) delivers them"
     );
-    assert!(ws.ok(&["once"]).contains("alerts: 2 delivered"));
+    assert!(ws.ok(&["once"]).contains("alerts: 1 delivered"));
     assert_eq!(smtp.received().len(), 2);
     let bad = ws.run(&["requeue", "--channel", "nope"]);
     assert_eq!(bad.status.code(), Some(2));
@@ -1001,6 +1018,16 @@ fn once_says_what_is_still_pending_and_why() {
     assert!(out.contains("(last error: "), "{out}");
     let hits = ws.json(&["hits", "--since", "100000d"]);
     assert!(hits.as_array().unwrap().iter().all(|h| h["deliveries"][0]["state"] == "failed" && h["deliveries"][0]["attempts"] == 2));
+
+    // The server is fixed: waiting alerts are sent now on request, not in 5 minutes.
+    let smtp = SmtpServer::on(down.listen());
+    assert!(ws.ok(&["requeue"]).starts_with("0 dead alerts put back"));
+    assert_eq!(
+        ws.ok(&["requeue", "--waiting"]).lines().next().unwrap(),
+        "2 dead or waiting alerts put back in the queue; `newshound once` (or the daemon) delivers them"
+    );
+    assert!(ws.ok(&["once"]).contains("alerts: 2 delivered"));
+    assert_eq!(smtp.received().len(), 2);
 }
 
 #[tokio::test]
