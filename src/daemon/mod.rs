@@ -303,7 +303,7 @@ async fn schedule(
 ) -> Result<(), crate::store::StoreError> {
     let now = unix_now();
     let due = store.call(move |s| s.due_feeds(now)).await?;
-    for url in due {
+    for (url, moved_to) in due {
         if in_flight.urls.contains(&url) {
             continue; // a feed is never fetched twice at once
         }
@@ -313,7 +313,7 @@ async fn schedule(
         let Some(feed) = current.feed(&url).cloned() else {
             continue; // in the database but no longer configured
         };
-        let host = crate::ingest::host_key(&feed.url);
+        let host = crate::ingest::host_key(&feed.url, moved_to.as_deref());
         let per_host = hosts
             .entry(host)
             .or_insert_with(|| Arc::new(Semaphore::new(current.config.fetch.per_host)))

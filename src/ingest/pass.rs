@@ -26,8 +26,17 @@ pub async fn run_pass(
     let progress = Arc::new(progress);
     let mut tasks = tokio::task::JoinSet::new();
     let mut task_feeds = HashMap::new();
+    let moved: HashMap<String, String> = {
+        let urls: Vec<String> = config.feeds.iter().map(|f| f.url.to_string()).collect();
+        store
+            .call(move |s| s.feeds(&urls.iter().map(String::as_str).collect::<Vec<_>>()))
+            .await?
+            .into_iter()
+            .filter_map(|row| Some((row.url, row.moved_to?)))
+            .collect()
+    };
     for (index, feed) in config.feeds.iter().enumerate() {
-        let host = host_key(&feed.url);
+        let host = host_key(&feed.url, moved.get(feed.url.as_str()).map(String::as_str));
         let per_host = hosts
             .entry(host)
             .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host)))
@@ -78,8 +87,11 @@ pub async fn run_pass(
     Ok(reports.into_iter().flatten().collect())
 }
 
-/// The key of a feed's host for the per-host limit: host and port.
-pub(crate) fn host_key(url: &Url) -> String {
+/// The key of the host a feed is fetched from, for the per-host limit: host and port —
+/// of the address it moved to permanently, if it did, else of its configured URL.
+pub(crate) fn host_key(url: &Url, moved_to: Option<&str>) -> String {
+    let moved = moved_to.and_then(|m| Url::parse(m).ok());
+    let url = moved.as_ref().unwrap_or(url);
     format!(
         "{}:{}",
         url.host_str().unwrap_or(""),

@@ -239,12 +239,13 @@ impl Store {
         Ok(())
     }
 
-    /// URLs of the feeds due at `now` (never the gone ones), soonest first.
-    pub fn due_feeds(&self, now: i64) -> Result<Vec<String>> {
+    /// The feeds due at `now` (never the gone ones), soonest first: URL, and where it
+    /// moved permanently to, if it did.
+    pub fn due_feeds(&self, now: i64) -> Result<Vec<(String, Option<String>)>> {
         let mut stmt = self.conn().prepare_cached(
-            "SELECT url FROM feeds WHERE next_due <= ?1 AND status != 'gone' ORDER BY next_due",
+            "SELECT url, moved_to FROM feeds WHERE next_due <= ?1 AND status != 'gone' ORDER BY next_due",
         )?;
-        let rows = stmt.query_map([now], |r| r.get(0))?;
+        let rows = stmt.query_map([now], |r| Ok((r.get(0)?, r.get(1)?)))?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 

@@ -498,6 +498,37 @@ fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
 }
 
 #[test]
+fn feeds_that_moved_are_polite_to_the_host_they_moved_to() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let new_home = {
+        let (now, peak) = (now.clone(), peak.clone());
+        TestServer::start(move |_: &Request| {
+            let at_once = now.fetch_add(1, Ordering::SeqCst) + 1;
+            peak.fetch_max(at_once, Ordering::SeqCst);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+            now.fetch_sub(1, Ordering::SeqCst);
+            Reply::ok("application/rss+xml", fixture("world.rss"))
+        })
+    };
+    // Two feeds on two old hosts, both moved to one new host.
+    let old_homes: Vec<TestServer> = (0..2)
+        .map(|_| {
+            let to = new_home.url("/feed");
+            TestServer::start(move |_: &Request| Reply::status(301).header("Location", &to))
+        })
+        .collect();
+    let urls: Vec<String> = old_homes.iter().map(|s| s.url("/feed")).collect();
+    let ws = Workspace::new(&config_for(&urls).replace("[fetch]\n", "[fetch]\nper_host = 1\n"));
+    ws.ok(&["once"]);
+    // Now fetched at the new host: one request at a time there.
+    peak.store(0, Ordering::SeqCst);
+    ws.ok(&["once"]);
+    assert_eq!(peak.load(Ordering::SeqCst), 1);
+    assert_eq!(new_home.requests().len(), 4);
+}
+
+#[test]
 fn an_entry_repeated_with_other_words_is_matched_on_every_copy() {
     // Which copy of a repeated entry is right is unknown; a rule that matches any of
     // them must hit the story.
