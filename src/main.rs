@@ -264,10 +264,11 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let count = store
                 .requeue(which, unix_now())
                 .map_err(anyhow::Error::from)?;
-            let what = if waiting {
-                "dead or waiting alerts"
-            } else {
-                "dead alerts"
+            let what = match (waiting, count) {
+                (true, 1) => "dead or waiting alert",
+                (true, _) => "dead or waiting alerts",
+                (false, 1) => "dead alert",
+                (false, _) => "dead alerts",
             };
             if count == 0
                 && let Some(id) = &id

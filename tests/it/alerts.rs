@@ -596,7 +596,7 @@ fn smtp_permanent_failure_is_dead_visible_and_requeued() {
             .lines()
             .next()
             .unwrap(),
-        "1 dead alerts put back in the queue; `newshound once` (or the daemon) delivers them"
+        "1 dead alert put back in the queue; `newshound once` (or the daemon) delivers them"
     );
     let missing = ws.run(&["requeue", "--id", "no-such-alert"]);
     assert_exit(&missing, 1);
@@ -611,7 +611,7 @@ fn smtp_permanent_failure_is_dead_visible_and_requeued() {
             .lines()
             .next()
             .unwrap(),
-        "1 dead alerts put back in the queue; `newshound once` (or the daemon) delivers them"
+        "1 dead alert put back in the queue; `newshound once` (or the daemon) delivers them"
     );
     assert!(ws.ok(&["once"]).contains("alerts: 1 delivered"));
     assert_eq!(smtp.received().len(), 2);
