@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use newshound::alert::{Clock, Deliverer};
+use newshound::alert::{Clock, Deliverer, DeliveryReport};
 use newshound::config::Config;
 use newshound::ingest::CompiledRules;
 use newshound::store::{AlertState, FetchMeta, IngestJob, Store, StoreHandle};
@@ -321,42 +321,56 @@ fn email_to(smtp: &SmtpServer, to: &[&str]) -> String {
     )
 }
 
-#[tokio::test]
-async fn a_recipient_refused_for_good_does_not_cost_the_others_the_alert() {
+/// Delivers the fixture's two alerts to `to` through a mail server that answers RCPT
+/// for addresses containing `part` with `reply`.
+async fn deliver_refusing(
+    part: &str,
+    reply: &str,
+    to: &[&str],
+) -> (SmtpServer, DeliveryReport, Vec<AlertState>) {
     let smtp = SmtpServer::start();
-    smtp.refuse_recipient("gone@", "550 5.1.1 no such user");
+    smtp.refuse_recipient(part, reply);
     let ws = Workspace::new(&config(
         "https://news.example.org/feed",
         "desk",
-        &email_to(&smtp, &["desk@example.org", "gone@example.org"]),
+        &email_to(&smtp, to),
     ));
     let (deliverer, store, _) = queued(&ws, "world.rss");
     let report = deliverer.deliver_due().await.unwrap();
+    let states = states(&store).await;
+    (smtp, report, states)
+}
+
+#[tokio::test]
+async fn a_recipient_refused_for_good_does_not_cost_the_others_the_alert() {
+    let (smtp, report, states) = deliver_refusing(
+        "gone@",
+        "550 5.1.1 no such user",
+        &["desk@example.org", "gone@example.org"],
+    )
+    .await;
     assert_eq!((report.delivered, report.retrying, report.dead), (2, 0, 0));
     let received = smtp.received();
     assert_eq!(received.len(), 2);
     for message in &received {
         assert_eq!(message.to, ["<desk@example.org>"]);
     }
-    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+    assert!(states.iter().all(|s| s.state == "sent"));
     assert_eq!(smtp.connections(), 1, "the connection carries on");
 }
 
 #[tokio::test]
 async fn a_recipient_refused_for_now_holds_the_message_for_everyone() {
-    let smtp = SmtpServer::start();
-    smtp.refuse_recipient("later@", "450 4.2.1 try again later");
-    let ws = Workspace::new(&config(
-        "https://news.example.org/feed",
-        "desk",
-        &email_to(&smtp, &["desk@example.org", "later@example.org"]),
-    ));
-    let (deliverer, store, _) = queued(&ws, "world.rss");
-    let report = deliverer.deliver_due().await.unwrap();
+    let (smtp, report, states) = deliver_refusing(
+        "later@",
+        "450 4.2.1 try again later",
+        &["desk@example.org", "later@example.org"],
+    )
+    .await;
     assert_eq!((report.delivered, report.retrying), (0, 2));
     // Nobody has it yet, so the retry sends it to everyone once.
     assert!(smtp.received().is_empty());
-    for state in states(&store).await {
+    for state in states {
         assert_eq!(state.state, "failed");
         let error = state.last_error.unwrap();
         assert!(
@@ -370,17 +384,10 @@ async fn a_recipient_refused_for_now_holds_the_message_for_everyone() {
 
 #[tokio::test]
 async fn every_recipient_refused_for_good_is_dead_and_says_who() {
-    let smtp = SmtpServer::start();
-    smtp.refuse_recipient("gone@", "550 5.1.1 no such user");
-    let ws = Workspace::new(&config(
-        "https://news.example.org/feed",
-        "desk",
-        &email_to(&smtp, &["gone@example.org"]),
-    ));
-    let (deliverer, store, _) = queued(&ws, "world.rss");
-    let report = deliverer.deliver_due().await.unwrap();
+    let (_smtp, report, states) =
+        deliver_refusing("gone@", "550 5.1.1 no such user", &["gone@example.org"]).await;
     assert_eq!((report.delivered, report.dead), (0, 2));
-    for state in states(&store).await {
+    for state in states {
         assert_eq!(state.state, "dead");
         let error = state.last_error.unwrap();
         assert!(
