@@ -398,22 +398,50 @@ async fn every_recipient_refused_for_good_is_dead_and_says_who() {
     }
 }
 
-#[tokio::test]
-async fn an_alert_sent_while_the_database_cannot_record_it_is_not_sent_again() {
+/// The fixture's two alerts queued for an email channel, and a round run while another
+/// connection holds the database's write lock: the first alert goes out, and marking it
+/// sent fails once the busy timeout has run out. The lock is still held.
+struct SentUnrecorded {
+    smtp: SmtpServer,
+    ws: Workspace,
+    deliverer: Deliverer,
+    store: StoreHandle,
+    clock: Clock,
+    locker: rusqlite::Connection,
+}
+
+async fn sent_unrecorded() -> SentUnrecorded {
     let smtp = SmtpServer::start();
     let ws = Workspace::new(&config(
         "https://news.example.org/feed",
         "desk",
         &email_channel("desk", &smtp.url(), ""),
     ));
-    let (deliverer, store, _clock) = queued(&ws, "world.rss");
-    // Another connection holds the write lock: the first alert goes out, and marking it
-    // sent fails once the busy timeout has run out.
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
     let locker = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
     locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let error = deliverer.deliver_due().await.unwrap_err();
     assert!(error.to_string().contains("locked"), "{error}");
     assert_eq!(smtp.received().len(), 1);
+    SentUnrecorded {
+        smtp,
+        ws,
+        deliverer,
+        store,
+        clock,
+        locker,
+    }
+}
+
+#[tokio::test]
+async fn an_alert_sent_while_the_database_cannot_record_it_is_not_sent_again() {
+    let SentUnrecorded {
+        smtp,
+        deliverer,
+        store,
+        locker,
+        ..
+    } = sent_unrecorded().await;
     // While the database still cannot take it, a round sends nothing (the alert reads
     // as due, and would go out again every round).
     assert!(deliverer.deliver_due().await.is_err());
@@ -429,17 +457,14 @@ async fn an_alert_sent_while_the_database_cannot_record_it_is_not_sent_again() {
 
 #[tokio::test]
 async fn outcomes_not_yet_recorded_survive_a_reload() {
-    let smtp = SmtpServer::start();
-    let ws = Workspace::new(&config(
-        "https://news.example.org/feed",
-        "desk",
-        &email_channel("desk", &smtp.url(), ""),
-    ));
-    let (deliverer, store, clock) = queued(&ws, "world.rss");
-    let locker = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
-    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
-    assert!(deliverer.deliver_due().await.is_err());
-    assert_eq!(smtp.received().len(), 1);
+    let SentUnrecorded {
+        smtp,
+        ws,
+        deliverer,
+        store,
+        clock,
+        locker,
+    } = sent_unrecorded().await;
     // A reload replaces the worker while the outcome is still unrecorded.
     let unrecorded = deliverer.into_unrecorded();
     assert_eq!(unrecorded.len(), 1);
