@@ -798,12 +798,9 @@ async fn a_webhook_receiver_slower_than_the_timeout_is_retried() {
     assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
 }
 
-#[tokio::test]
-async fn webhook_retry_after_is_honoured_and_4xx_is_permanent() {
-    let hook = receiver(vec![
-        Reply::status(429).header("Retry-After", "120"),
-        Reply::ok("application/json", "{\"error\":\n  \"unknown hook\"}").with_status(404),
-    ]);
+/// The fixture's two alerts sent in one round to a signed JSON webhook at `hook`; the
+/// alerts' states after it.
+async fn one_round_to(hook: &TestServer) -> Vec<AlertState> {
     let ws = Workspace::new(&config(
         "https://news.example.org/feed",
         "ops",
@@ -812,7 +809,16 @@ async fn webhook_retry_after_is_honoured_and_4xx_is_permanent() {
     ws.write("hook.secret", SECRET);
     let (deliverer, store, _clock) = queued(&ws, "world.rss");
     deliverer.deliver_due().await.unwrap();
-    let states = states(&store).await;
+    states(&store).await
+}
+
+#[tokio::test]
+async fn webhook_retry_after_is_honoured_and_4xx_is_permanent() {
+    let hook = receiver(vec![
+        Reply::status(429).header("Retry-After", "120"),
+        Reply::ok("application/json", "{\"error\":\n  \"unknown hook\"}").with_status(404),
+    ]);
+    let states = one_round_to(&hook).await;
     let throttled = states
         .iter()
         .find(|s| s.state == "failed")
@@ -839,15 +845,7 @@ async fn a_webhook_that_redirects_is_not_followed_and_says_where() {
         Reply::status(308).header("Location", "https://hooks.example.org/new"),
         Reply::status(308).header("Location", "https://hooks.example.org/new"),
     ]);
-    let ws = Workspace::new(&config(
-        "https://news.example.org/feed",
-        "ops",
-        &webhook_channel(&hook.url("/hook"), "json"),
-    ));
-    ws.write("hook.secret", SECRET);
-    let (deliverer, store, _clock) = queued(&ws, "world.rss");
-    deliverer.deliver_due().await.unwrap();
-    for state in states(&store).await {
+    for state in one_round_to(&hook).await {
         assert_eq!(state.state, "dead");
         assert_eq!(
             state.last_error.as_deref(),
