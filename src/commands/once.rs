@@ -80,6 +80,14 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
             String::new()
         }
     )?;
+    for report in reports.iter().filter(|r| r.moved_to.is_some()) {
+        writeln!(
+            out,
+            "  moved: {} → {}: fetched there; update the config to match",
+            report.url,
+            report.moved_to.as_deref().unwrap_or_default()
+        )?;
+    }
     for (report, error) in &failures {
         if report.name == report.url {
             writeln!(out, "  failed: {}: {error}", report.url)?;

@@ -50,6 +50,9 @@ pub struct FeedReport {
     pub url: String,
     pub name: String,
     pub outcome: FeedOutcome,
+    /// Where the feed moved permanently, if it did: it is fetched there, and the config
+    /// should say so.
+    pub moved_to: Option<String>,
 }
 
 /// A feed failed to yield stories: either the fetch or the parse.
@@ -290,13 +293,15 @@ pub async fn ingest_feed(
         .await?
         .ok_or_else(|| StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))?;
     let name = state.name.clone();
-    let report = |outcome| FeedReport {
+    let report = |outcome, moved_to: Option<&str>| FeedReport {
         url: url.clone(),
         name: name.clone(),
         outcome,
+        moved_to: moved_to.map(str::to_owned),
     };
+    let known_move = state.moved_to.as_deref();
     if state.status == crate::store::FeedStatus::Gone {
-        return Ok(report(FeedOutcome::Skipped));
+        return Ok(report(FeedOutcome::Skipped, known_move));
     }
     let validators = Validators {
         etag: state.etag.clone(),
@@ -332,10 +337,10 @@ pub async fn ingest_feed(
             store
                 .call(move |s| s.record_not_modified(feed_id, now, next_due, &health, None))
                 .await?;
-            return Ok(report(FeedOutcome::NotModified));
+            return Ok(report(FeedOutcome::NotModified, known_move));
         }
         Ok(Retrieved::Unchanged(body)) => {
-            record_moved(store, &url, feed_id, &body).await?;
+            let moved = record_moved(store, &url, feed_id, &body).await?;
             let next_due =
                 next_due_after_success(now, feed.interval, body.cache.max_age, None, jitter());
             store
@@ -345,7 +350,10 @@ pub async fn ingest_feed(
                     s.record_not_modified(feed_id, now, next_due, &health, Some(fresh))
                 })
                 .await?;
-            return Ok(report(FeedOutcome::NotModified));
+            return Ok(report(
+                FeedOutcome::NotModified,
+                moved.as_deref().or(known_move),
+            ));
         }
         Ok(Retrieved::Parsed {
             body,
@@ -371,10 +379,10 @@ pub async fn ingest_feed(
             store
                 .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone, &health))
                 .await?;
-            return Ok(report(FeedOutcome::Failed(message)));
+            return Ok(report(FeedOutcome::Failed(message), known_move));
         }
     };
-    record_moved(store, &url, feed_id, &body).await?;
+    let moved = record_moved(store, &url, feed_id, &body).await?;
     let stories = incoming.len();
     let meta = FetchMeta {
         health,
@@ -412,28 +420,35 @@ pub async fn ingest_feed(
             stories,
             repairs: parsed.repairs,
         },
+        moved_to: moved.or_else(|| known_move.map(str::to_owned)),
     })
 }
 
-/// Records where a permanent redirect pointed, warning the first time.
+/// Records where a permanent redirect pointed, warning the first time; returns it.
 async fn record_moved(
     store: &StoreHandle,
     url: &str,
     feed_id: i64,
     body: &crate::fetch::Body,
-) -> Result<(), StoreError> {
-    if let Some(moved) = &body.moved_to {
-        let to = moved.to_string();
-        let first_time = store.call(move |s| s.record_moved(feed_id, &to)).await?;
-        if first_time {
-            tracing::warn!(
-                feed = %url,
-                moved_to = %moved,
-                "feed moved permanently; fetched at its new address from now on (update its url in the config to match)"
-            );
-        }
+) -> Result<Option<String>, StoreError> {
+    let Some(moved) = &body.moved_to else {
+        return Ok(None);
+    };
+    let to = moved.to_string();
+    let first_time = store
+        .call({
+            let to = to.clone();
+            move |s| s.record_moved(feed_id, &to)
+        })
+        .await?;
+    if first_time {
+        tracing::warn!(
+            feed = %url,
+            moved_to = %moved,
+            "feed moved permanently; fetched at its new address from now on (update its url in the config to match)"
+        );
     }
-    Ok(())
+    Ok(Some(to))
 }
 
 #[cfg(test)]

@@ -80,6 +80,7 @@ pub async fn run_pass(
                     url: feed.url.to_string(),
                     name: feed.name.clone().unwrap_or_else(|| feed.url.to_string()),
                     outcome: FeedOutcome::Failed(FeedFailure::Internal(why).to_string()),
+                    moved_to: None,
                 });
             }
         }

@@ -466,7 +466,12 @@ fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
         server.requests().into_iter().map(|r| r.path).collect()
     };
     let ws = Workspace::new(&config_for(&[server.url("/old")]));
-    ws.ok(&["once"]);
+    let moved = format!(
+        "  moved: {} → {}: fetched there; update the config to match\n",
+        server.url("/old"),
+        server.url("/new")
+    );
+    assert!(ws.ok(&["once"]).contains(&moved));
     assert_eq!(paths(&server), ["/old", "/new"]);
     let feeds = ws.json(&["feeds"]);
     assert_eq!(feeds[0]["moved_to"], server.url("/new").as_str());
@@ -474,8 +479,8 @@ fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
         "moved permanently to {}: fetched there; update the config to match",
         server.url("/new")
     )),);
-    // Fetched at its new address from now on.
-    ws.ok(&["once"]);
+    // Fetched at its new address from now on, and said so until the config is updated.
+    assert!(ws.ok(&["once"]).contains(&moved));
     assert_eq!(paths(&server), ["/old", "/new", "/new"]);
     assert_eq!(hit_pairs(&ws).len(), 2);
 
@@ -489,6 +494,7 @@ fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
         stderr(&once)
     );
     assert!(stdout(&once).contains("0 new"), "{}", stdout(&once));
+    assert!(!stdout(&once).contains("moved:"), "{}", stdout(&once));
     let feeds = ws.json(&["feeds"]);
     assert_eq!(feeds.as_array().unwrap().len(), 1);
     assert_eq!(feeds[0]["url"], server.url("/new").as_str());
