@@ -26,15 +26,8 @@ pub async fn run_pass(
     let progress = Arc::new(progress);
     let mut tasks = tokio::task::JoinSet::new();
     let mut task_feeds = HashMap::new();
-    let moved: HashMap<String, String> = {
-        let urls: Vec<String> = config.feeds.iter().map(|f| f.url.to_string()).collect();
-        store
-            .call(move |s| s.feeds(&urls.iter().map(String::as_str).collect::<Vec<_>>()))
-            .await?
-            .into_iter()
-            .filter_map(|row| Some((row.url, row.moved_to?)))
-            .collect()
-    };
+    let moved: HashMap<String, String> =
+        store.call(|s| s.moved_feeds()).await?.into_iter().collect();
     for (index, feed) in config.feeds.iter().enumerate() {
         let host = host_key(&feed.url, moved.get(feed.url.as_str()).map(String::as_str));
         let per_host = hosts

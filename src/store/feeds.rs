@@ -164,6 +164,15 @@ impl Store {
         Ok(rows)
     }
 
+    /// The feeds that moved permanently: (URL, where to).
+    pub fn moved_feeds(&self) -> Result<Vec<(String, String)>> {
+        let mut stmt = self
+            .conn
+            .prepare("SELECT url, moved_to FROM feeds WHERE moved_to IS NOT NULL")?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// The state of one feed as a fetch needs it: like [`Store::feeds`], but `stories` is
     /// 1 when the feed has any stored and 0 when it has none, not their number. Counting
     /// takes time in proportion to a feed's history (retention keeps identities for
