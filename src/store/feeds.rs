@@ -125,20 +125,22 @@ impl Store {
             .expect("strings serialize");
         let tx = self.conn.transaction()?;
         {
+            let mut known = tx.prepare("SELECT EXISTS (SELECT 1 FROM feeds WHERE url = ?1)")?;
             let mut adopt = tx.prepare(
                 "UPDATE feeds SET url = ?1, moved_to = NULL
                  WHERE id = (SELECT id FROM feeds
                              WHERE moved_to = ?1
                                AND url NOT IN (SELECT value FROM json_each(?2))
-                             ORDER BY last_fetch DESC LIMIT 1)
-                   AND NOT EXISTS (SELECT 1 FROM feeds WHERE url = ?1)",
+                             ORDER BY last_fetch DESC LIMIT 1)",
             )?;
             let mut upsert = tx.prepare(
                 "INSERT INTO feeds (url, name) VALUES (?1, ?2)
                  ON CONFLICT (url) DO UPDATE SET name = excluded.name",
             )?;
             for (url, name) in feeds {
-                if adopt.execute(params![url, configured])? > 0 {
+                // (Only a URL new to the database can take over a row: most are known.)
+                let new = !known.query_row([url], |r| r.get::<_, bool>(0))?;
+                if new && adopt.execute(params![url, configured])? > 0 {
                     tracing::info!(feed = %url, "the config now names the address this feed moved to; it keeps its history");
                 }
                 upsert.execute(params![url, name])?;
