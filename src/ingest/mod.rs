@@ -299,9 +299,8 @@ pub async fn ingest_feed(
         outcome,
         moved_to: moved_to.map(str::to_owned),
     };
-    let known_move = state.moved_to.as_deref();
     if state.status == crate::store::FeedStatus::Gone {
-        return Ok(report(FeedOutcome::Skipped, known_move));
+        return Ok(report(FeedOutcome::Skipped, state.moved_to.as_deref()));
     }
     let validators = Validators {
         etag: state.etag.clone(),
@@ -312,24 +311,48 @@ pub async fn ingest_feed(
     // A feed that moved permanently is fetched at its new address (the design's "301/308
     // update its URL"); it keeps its configured URL as its name, and its row and history
     // follow when the config is updated to the new URL (`Store::sync_feeds`).
-    let moved_to = state.moved_to.as_deref().and_then(|u| Url::parse(u).ok());
-    let known = Known {
+    let mut moved_to = state.moved_to.as_deref().and_then(|u| Url::parse(u).ok());
+    let known = |fetch_url| Known {
         feed_id,
         last_body: state.body_hash.as_deref(),
         has_stories: state.stories > 0,
-        fetch_url: moved_to.as_ref().unwrap_or(&feed.url),
+        fetch_url,
     };
-    let retrieved = catch_panic(retrieve(
-        config,
-        rules,
-        fetcher,
-        store,
-        feed,
-        &validators,
-        known,
-    ))
-    .await
-    .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
+    let fetch_at = |at| {
+        catch_panic(retrieve(
+            config,
+            rules,
+            fetcher,
+            store,
+            feed,
+            &validators,
+            known(at),
+        ))
+    };
+    let mut retrieved = fetch_at(moved_to.as_ref().unwrap_or(&feed.url))
+        .await
+        .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
+    // Where it moved fails: the configured address is tried once more. If that works
+    // (a wrong permanent redirect, or a new home that did not last), the feed goes back
+    // to it — nothing else would ever undo a move.
+    if let (Err(FeedFailure::Fetch(_) | FeedFailure::Parse(_)), Some(moved)) =
+        (&retrieved, &moved_to)
+    {
+        let again = fetch_at(&feed.url)
+            .await
+            .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
+        if again.is_ok() {
+            tracing::warn!(
+                feed = %url,
+                moved_to = %moved,
+                "the address the feed moved to failed, its configured address works: fetched there again"
+            );
+            store.call(move |s| s.clear_moved(feed_id)).await?;
+            moved_to = None;
+            retrieved = again;
+        }
+    }
+    let known_move = moved_to.as_ref().map(Url::as_str);
     let (body, hash, parsed, incoming, feed_name) = match retrieved {
         Ok(Retrieved::NotModified(cache)) => {
             let next_due =

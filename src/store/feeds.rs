@@ -166,6 +166,13 @@ impl Store {
         Ok(rows)
     }
 
+    /// Forgets where a feed moved: it is fetched at its configured address again.
+    pub fn clear_moved(&mut self, feed_id: i64) -> Result<()> {
+        self.conn
+            .execute("UPDATE feeds SET moved_to = NULL WHERE id = ?1", [feed_id])?;
+        Ok(())
+    }
+
     /// The feeds that moved permanently: (URL, where to).
     pub fn moved_feeds(&self) -> Result<Vec<(String, String)>> {
         let mut stmt = self

@@ -504,6 +504,54 @@ fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
 }
 
 #[test]
+fn a_feed_whose_new_address_fails_goes_back_to_its_configured_one() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let came_back = Arc::new(AtomicBool::new(false));
+    let server = {
+        let came_back = came_back.clone();
+        TestServer::start(move |req: &Request| {
+            let back = came_back.load(Ordering::SeqCst);
+            match (req.path.as_str(), back) {
+                ("/old", false) => Reply::status(301).header("Location", "/new"),
+                ("/new", false) | ("/old", true) => {
+                    Reply::ok("application/rss+xml", fixture("world.rss"))
+                }
+                _ => Reply::status(404),
+            }
+        })
+    };
+    let paths = |server: &TestServer| -> Vec<String> {
+        server.requests().into_iter().map(|r| r.path).collect()
+    };
+    let ws = Workspace::new(&config_for(&[server.url("/old")]));
+    ws.ok(&["once"]);
+    assert_eq!(
+        ws.json(&["feeds"])[0]["moved_to"],
+        server.url("/new").as_str()
+    );
+    // The new home goes away and the old address serves the feed again.
+    came_back.store(true, Ordering::SeqCst);
+    let once = ws.run(&["once"]);
+    assert_exit(&once, 0);
+    assert!(
+        stdout(&once).contains("feeds: 1 fetched, 1 ok"),
+        "{}",
+        stdout(&once)
+    );
+    assert!(
+        stderr(&once)
+            .contains("the address the feed moved to failed, its configured address works"),
+        "{}",
+        stderr(&once)
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert!(feeds[0]["moved_to"].is_null(), "{feeds}");
+    assert!(feeds[0]["last_error"].is_null(), "{feeds}");
+    ws.ok(&["once"]);
+    assert_eq!(paths(&server), ["/old", "/new", "/new", "/old", "/old"]);
+}
+
+#[test]
 fn feeds_that_moved_are_polite_to_the_host_they_moved_to() {
     use std::sync::atomic::{AtomicUsize, Ordering};
     let (now, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
