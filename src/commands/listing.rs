@@ -22,6 +22,8 @@ struct FeedJson<'a> {
     repaired: bool,
     repairs: &'a [String],
     moved_to: Option<&'a str>,
+    possible_gaps: i64,
+    last_possible_gap: Option<String>,
 }
 
 /// Prints every configured feed's state.
@@ -55,6 +57,8 @@ pub fn feeds(
                 repaired: !r.repairs.is_empty(),
                 repairs: &r.repairs,
                 moved_to: r.moved_to.as_deref(),
+                possible_gaps: r.possible_gaps,
+                last_possible_gap: r.last_possible_gap.map(rfc3339),
             })
             .collect();
         items.extend(missing.iter().map(|u| FeedJson {
@@ -69,6 +73,8 @@ pub fn feeds(
             repaired: false,
             repairs: &[],
             moved_to: None,
+            possible_gaps: 0,
+            last_possible_gap: None,
         }));
         serde_json::to_writer_pretty(&mut *out, &items)?;
         writeln!(out)?;
@@ -108,6 +114,16 @@ pub fn feeds(
         }
         if !r.repairs.is_empty() {
             writeln!(out, "{:13} repaired: {}", "", r.repairs.join("; "))?;
+        }
+        if let Some(last) = r.last_possible_gap {
+            writeln!(
+                out,
+                "{:13} possible gaps: {}, the last at {}: every entry was new, so stories \
+                 published between two fetches may have been missed",
+                "",
+                r.possible_gaps,
+                format_time(last)
+            )?;
         }
         if let Some(to) = &r.moved_to {
             writeln!(

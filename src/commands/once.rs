@@ -88,6 +88,19 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
             report.moved_to.as_deref().unwrap_or_default()
         )?;
     }
+    for report in &reports {
+        if let FeedOutcome::Ingested {
+            outcome:
+                IngestOutcome {
+                    possible_gap: Some(gap),
+                    ..
+                },
+            ..
+        } = &report.outcome
+        {
+            writeln!(out, "  possible gap: {}: {}", report.url, gap.describe(now))?;
+        }
+    }
     for (report, error) in &failures {
         if report.name == report.url {
             writeln!(out, "  failed: {}: {error}", report.url)?;

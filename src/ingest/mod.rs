@@ -9,6 +9,7 @@
 //! never stops the others.
 
 use std::sync::Arc;
+use std::time::Duration;
 
 use url::Url;
 
@@ -28,7 +29,8 @@ pub(crate) use pass::host_key;
 pub use pass::run_pass;
 use schedule::jitter;
 pub use schedule::{
-    MAX_BACKOFF, MAX_HINTED_INTERVAL, next_due_after_failure, next_due_after_success,
+    HINTS_SET_ASIDE_AFTER_GAP, MAX_BACKOFF, MAX_HINTED_INTERVAL, next_due_after_failure,
+    next_due_after_success,
 };
 
 /// What happened to one feed in a pass.
@@ -308,6 +310,19 @@ pub async fn ingest_feed(
     };
     let feed_id = state.id;
     let health = config.health();
+    // A feed that showed a possible gap lately is fetched at its own interval: its
+    // caching hints (Cache-Control max-age, `<ttl>`) may be what let stories slip by.
+    let hints_trusted = state
+        .last_possible_gap
+        .is_none_or(|at| now - at >= HINTS_SET_ASIDE_AFTER_GAP.as_secs() as i64);
+    let due_after_success = |max_age: Option<Duration>, ttl: Option<u32>| {
+        let (max_age, ttl) = if hints_trusted {
+            (max_age, ttl)
+        } else {
+            (None, None)
+        };
+        next_due_after_success(now, feed.interval, max_age, ttl, jitter())
+    };
     // A feed that moved permanently is fetched at its new address (the design's "301/308
     // update its URL"); it keeps its configured URL as its name, and its row and history
     // follow when the config is updated to the new URL (`Store::sync_feeds`).
@@ -355,8 +370,7 @@ pub async fn ingest_feed(
     let known_move = moved_to.as_ref().map(Url::as_str);
     let (body, hash, parsed, incoming, feed_name) = match retrieved {
         Ok(Retrieved::NotModified(cache)) => {
-            let next_due =
-                next_due_after_success(now, feed.interval, cache.max_age, None, jitter());
+            let next_due = due_after_success(cache.max_age, None);
             store
                 .call(move |s| s.record_not_modified(feed_id, now, next_due, &health, None))
                 .await?;
@@ -364,8 +378,7 @@ pub async fn ingest_feed(
         }
         Ok(Retrieved::Unchanged(body)) => {
             let moved = record_moved(store, &url, feed_id, &body).await?;
-            let next_due =
-                next_due_after_success(now, feed.interval, body.cache.max_age, None, jitter());
+            let next_due = due_after_success(body.cache.max_age, None);
             store
                 .call(move |s| {
                     let fresh = &body.validators;
@@ -415,13 +428,8 @@ pub async fn ingest_feed(
         encoding: Some(parsed.encoding.to_owned()),
         repairs: parsed.repairs.clone(),
         body_hash: Some(hash),
-        next_due: next_due_after_success(
-            now,
-            feed.interval,
-            body.cache.max_age,
-            parsed.ttl,
-            jitter(),
-        ),
+        next_due: due_after_success(body.cache.max_age, parsed.ttl),
+        next_due_without_hints: due_after_success(None, None),
     };
     let max_age = config.alerts.max_age.as_secs() as i64;
     let late_matcher = late_matcher(rules, feed, &feed_name, &incoming);
@@ -435,6 +443,9 @@ pub async fn ingest_feed(
             late_matcher,
         })
         .await?;
+    if let Some(gap) = outcome.possible_gap {
+        tracing::warn!(feed = %url, "{}", gap.describe(now));
+    }
     Ok(FeedReport {
         url: url.clone(),
         name: feed_name,

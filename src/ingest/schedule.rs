@@ -5,6 +5,10 @@ use std::time::Duration;
 
 /// The longest a feed's own caching hints (`max-age`, `<ttl>`) may stretch its interval.
 pub const MAX_HINTED_INTERVAL: Duration = Duration::from_secs(4 * 3600);
+/// How long after a fetch that showed a possible gap (every entry new: see
+/// [`crate::store::PossibleGap`]) the feed's caching hints are set aside, and it is
+/// fetched at its own interval.
+pub const HINTS_SET_ASIDE_AFTER_GAP: Duration = Duration::from_secs(7 * 86400);
 /// The cap on the backoff of a failing feed.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
 

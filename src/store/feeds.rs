@@ -69,6 +69,9 @@ pub struct FeedRow {
     /// The hash of the last body ingested (see `ingest::body_hash`).
     #[serde(skip)]
     pub body_hash: Option<String>,
+    /// Fetches that found every entry new (see [`super::PossibleGap`]).
+    pub possible_gaps: i64,
+    pub last_possible_gap: Option<i64>,
 }
 
 /// A feed's columns, with `stories` (an expression over `f`) in fifth place.
@@ -78,7 +81,8 @@ macro_rules! feed_columns {
             "f.id, f.url, COALESCE(f.name, f.title, f.url), f.status, ",
             $stories,
             ", f.last_fetch, f.next_due, f.consecutive_errors, f.last_error, f.etag,
-             f.last_modified, f.failing_since, f.encoding, f.repairs, f.moved_to, f.body_hash"
+             f.last_modified, f.failing_since, f.encoding, f.repairs, f.moved_to, f.body_hash,
+             f.possible_gaps, f.last_possible_gap"
         )
     };
 }
@@ -105,6 +109,8 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
             .unwrap_or_default(),
         moved_to: r.get(14)?,
         body_hash: r.get(15)?,
+        possible_gaps: r.get(16)?,
+        last_possible_gap: r.get(17)?,
     })
 }
 

@@ -86,6 +86,9 @@ pub struct FetchMeta {
     /// The hash of the body, recorded with its stories (see `ingest::body_hash`).
     pub body_hash: Option<String>,
     pub next_due: i64,
+    /// When it is due if this fetch shows a possible gap: at its own interval, the
+    /// feed's caching hints set aside (they may be what let stories slip by).
+    pub next_due_without_hints: i64,
     /// Where a recovery notice goes if the feed had been reported stale.
     pub health: Health,
 }
@@ -97,14 +100,56 @@ pub struct IngestOutcome {
     pub updated_stories: usize,
     pub new_hits: usize,
     pub alerts_queued: usize,
+    /// Every entry was new to a feed that had stories before.
+    pub possible_gap: Option<PossibleGap>,
 }
 
+/// Sums the counts of several ingests (a gap is one feed's: it is not summed).
 impl std::ops::AddAssign for IngestOutcome {
     fn add_assign(&mut self, o: IngestOutcome) {
         self.new_stories += o.new_stories;
         self.updated_stories += o.updated_stories;
         self.new_hits += o.new_hits;
         self.alerts_queued += o.alerts_queued;
+    }
+}
+
+/// A fetch that found every one of its entries new, from a feed that had stories stored:
+/// nothing overlaps the fetch before, so the feed may have published more stories since
+/// then than its document lists, and those were missed for good.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PossibleGap {
+    /// The entries in the document, all new.
+    pub entries: usize,
+    /// The feed's last successful fetch before this one (unix seconds).
+    pub last_success: Option<i64>,
+}
+
+impl PossibleGap {
+    /// What the operator is told, as of `now`.
+    pub fn describe(&self, now: i64) -> String {
+        let since = match self.last_success {
+            Some(at) => format!(
+                "since the last successful fetch {} ago",
+                rough_duration(now - at)
+            ),
+            None => "since the fetch before".to_owned(),
+        };
+        format!(
+            "all {} entries are new {since}: stories published in between may have been missed \
+             (if this recurs, give the feed a shorter interval)",
+            self.entries
+        )
+    }
+}
+
+/// "45s", "12m", "5h", "3d": a duration to the unit that matters.
+fn rough_duration(secs: i64) -> String {
+    match secs.max(0) {
+        s if s < 120 => format!("{s}s"),
+        s if s < 2 * 3600 => format!("{}m", s / 60),
+        s if s < 2 * 86400 => format!("{}h", s / 3600),
+        s => format!("{}d", s / 86400),
     }
 }
 
@@ -284,10 +329,25 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             outcome.alerts_queued += 1;
         }
     }
+    // Nothing overlaps what the feed had: the document may have moved on past stories
+    // published since the last fetch (a window too short for the interval, or newshound
+    // stopped for a while). One new entry in a feed that lists one is no sign of it.
+    if known && incoming.len() >= 2 && outcome.new_stories == incoming.len() {
+        let last_success = tx
+            .prepare_cached("SELECT last_success FROM feeds WHERE id = ?1")?
+            .query_row([feed_id], |r| r.get(0))?;
+        outcome.possible_gap = Some(PossibleGap {
+            entries: incoming.len(),
+            last_success,
+        });
+    }
+    let gap = outcome.possible_gap.is_some();
     tx.prepare_cached(
         "UPDATE feeds SET status = 'ok', etag = ?2, last_modified = ?3, title = COALESCE(?4, title),
              encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
-             consecutive_errors = 0, failing_since = NULL, last_error = NULL, body_hash = ?9
+             consecutive_errors = 0, failing_since = NULL, last_error = NULL, body_hash = ?9,
+             possible_gaps = possible_gaps + ?10,
+             last_possible_gap = CASE WHEN ?10 THEN ?7 ELSE last_possible_gap END
          WHERE id = ?1",
     )?
     .execute(
@@ -299,8 +359,9 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             meta.encoding,
             (!meta.repairs.is_empty()).then(|| serde_json::to_string(&meta.repairs).expect("repairs serialise")),
             now,
-            meta.next_due,
-            meta.body_hash
+            if gap { meta.next_due_without_hints } else { meta.next_due },
+            meta.body_hash,
+            gap
         ],
     )?;
     health_transition(tx, feed_id, now, &meta.health, None)?;

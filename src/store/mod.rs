@@ -20,7 +20,9 @@ use rusqlite::{Connection, OptionalExtension};
 
 pub use feeds::{FeedRow, FeedStatus, Health};
 pub use hits::{Delivery, HitRow, StoredStory};
-pub use ingest::{FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher};
+pub use ingest::{
+    FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher, PossibleGap,
+};
 pub use outbox::{AlertState, DueAlert, DueNotice, Requeue, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.

@@ -107,4 +107,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE stories ADD COLUMN content_is_summary INTEGER NOT NULL DEFAULT 0;
     "#,
+    // 5: fetches that found every entry new, so that stories published between two
+    // fetches may have been missed (`Store::ingest`): how many, and the last one's time.
+    r#"
+    ALTER TABLE feeds ADD COLUMN possible_gaps INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE feeds ADD COLUMN last_possible_gap INTEGER;
+    "#,
 ];

@@ -137,7 +137,8 @@ fn ingest_writes_stories_hits_and_one_alert_per_channel() {
             new_stories: 1,
             updated_stories: 0,
             new_hits: 2,
-            alerts_queued: 2
+            alerts_queued: 2,
+            possible_gap: None,
         }
     );
     let rules: Vec<String> = store
@@ -721,4 +722,80 @@ fn outbox_counts_are_read_through_the_state_index() {
         )
         .unwrap();
     assert!(plan.contains("USING COVERING INDEX outbox_due"), "{plan}");
+}
+
+#[test]
+fn a_fetch_whose_every_entry_is_new_is_a_possible_gap() {
+    let (mut store, a, b) = setup();
+    let fetch = |store: &mut Store, feed: i64, ids: &[&str], now: i64| {
+        let incoming = ids
+            .iter()
+            .map(|id| {
+                let link = format!("https://news.example/{id}");
+                Incoming::matched(story(id, Some(&link), id), Vec::new())
+            })
+            .collect();
+        let meta = FetchMeta {
+            next_due: now + 4 * 3600,
+            next_due_without_hints: now + 600,
+            ..FetchMeta::default()
+        };
+        let job = IngestJob {
+            meta,
+            ..job(feed, incoming, now)
+        };
+        store.ingest(&job).unwrap().possible_gap
+    };
+    let row = |store: &Store| {
+        store
+            .feeds(&["https://a.example/feed"])
+            .unwrap()
+            .pop()
+            .unwrap()
+    };
+    assert_eq!(
+        fetch(&mut store, a, &["1", "2", "3"], 1000),
+        None,
+        "a first fetch"
+    );
+    assert_eq!(
+        fetch(&mut store, a, &["2", "3", "4"], 2000),
+        None,
+        "overlaps"
+    );
+    assert_eq!(row(&store).next_due, 2000 + 4 * 3600, "hints kept");
+    assert_eq!(
+        fetch(&mut store, a, &["5", "6", "7"], 3000),
+        Some(PossibleGap {
+            entries: 3,
+            last_success: Some(2000)
+        })
+    );
+    let after = row(&store);
+    assert_eq!(
+        (after.possible_gaps, after.last_possible_gap, after.next_due),
+        (1, Some(3000), 3000 + 600),
+        "counted, and due at its own interval"
+    );
+    assert_eq!(
+        fetch(&mut store, a, &["8"], 4000),
+        None,
+        "one entry says nothing"
+    );
+    // Stories another feed stored first were seen: no gap.
+    assert_eq!(fetch(&mut store, b, &["x"], 4000), None);
+    assert_eq!(fetch(&mut store, a, &["9", "x"], 5000), None);
+    assert_eq!(
+        fetch(&mut store, a, &["10", "11"], 6000).map(|g| g.describe(6000)),
+        Some(
+            "all 2 entries are new since the last successful fetch 16m ago: stories published \
+             in between may have been missed (if this recurs, give the feed a shorter interval)"
+                .to_owned()
+        )
+    );
+    let after = row(&store);
+    assert_eq!(
+        (after.possible_gaps, after.last_possible_gap),
+        (2, Some(6000))
+    );
 }

@@ -828,3 +828,85 @@ fn import_opml_prints_feed_entries() {
     let ws2 = Workspace::new(&out);
     assert!(ws2.ok(&["check"]).contains("feeds: 1"));
 }
+
+#[test]
+fn a_fetch_that_finds_every_entry_new_says_stories_may_have_been_missed() {
+    // A feed that lists its last three stories and asks, by <ttl>, to be read every four
+    // hours: by the next read three others have pushed the first three out.
+    let page = Arc::new(Mutex::new(0));
+    let p = page.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let first = *p.lock().unwrap() * 3;
+        let items: String = (first..first + 3)
+            .map(|i| {
+                format!("<item><title>Story {i}</title><guid>s-{i}</guid><link>https://s.example/{i}</link></item>")
+            })
+            .collect();
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                "<rss version=\"2.0\"><channel><title>Busy</title><ttl>240</ttl>{items}</channel></rss>"
+            ),
+        )
+    });
+    let url = server.url("/feed");
+    let ws = Workspace::new(&config_for(std::slice::from_ref(&url)));
+    let due_in = |ws: &Workspace| {
+        let feeds = ws.json(&["feeds"]);
+        let at = |key: &str| {
+            chrono::DateTime::parse_from_rfc3339(feeds[0][key].as_str().unwrap()).unwrap()
+        };
+        (at("next_due") - at("last_fetch")).num_minutes()
+    };
+    let first = ws.ok(&["once"]);
+    assert!(!first.contains("possible gap"), "{first}");
+    assert_eq!(
+        due_in(&ws),
+        240,
+        "the feed's <ttl> stretches the 10m interval"
+    );
+
+    *page.lock().unwrap() = 1;
+    let out = ws.run_with(&["once"], &[("RUST_LOG", "warn")]);
+    let (second, log) = (stdout(&out), stderr(&out));
+    let line = second
+        .lines()
+        .find(|l| l.starts_with("  possible gap: "))
+        .unwrap_or_else(|| panic!("{second}"));
+    let (head, tail) = line.split_once(" ago: ").unwrap();
+    assert_eq!(
+        (
+            head.trim_end_matches('s')
+                .trim_end_matches(char::is_numeric),
+            tail
+        ),
+        (
+            &*format!(
+                "  possible gap: {url}: all 3 entries are new since the last successful fetch "
+            ),
+            "stories published in between may have been missed (if this recurs, give the feed a shorter interval)"
+        )
+    );
+    assert!(
+        log.contains("all 3 entries are new since the last successful fetch"),
+        "{log}"
+    );
+    assert!(
+        (9..=11).contains(&due_in(&ws)),
+        "the hints set aside: due at its own interval"
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["possible_gaps"], 1, "{feeds}");
+    assert_eq!(
+        feeds[0]["last_possible_gap"], feeds[0]["last_fetch"],
+        "{feeds}"
+    );
+    let table = ws.ok(&["feeds"]);
+    assert!(table.contains("possible gaps: 1, the last at "), "{table}");
+
+    // Overlapping again: no gap, and the hints stay set aside for a while.
+    let third = ws.ok(&["once"]);
+    assert!(!third.contains("possible gap"), "{third}");
+    assert!((9..=11).contains(&due_in(&ws)));
+    assert_eq!(ws.json(&["feeds"])[0]["possible_gaps"], 1);
+}
