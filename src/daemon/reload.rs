@@ -41,15 +41,34 @@ pub(super) async fn reload(
         .map(|f| (f.url.to_string(), f.name.clone()))
         .collect();
     let spread = spread_bounds(&config);
+    let shortened = shortened_intervals(&current.config, &config);
     store
         .call(move |s| {
             s.sync_feeds(feeds.iter().map(|(u, n)| (u.as_str(), n.as_deref())))?;
             // New feeds (never due yet: next_due 0) are spread like at a start.
-            s.spread_due(1, unix_now(), spread)?;
+            let now = unix_now();
+            s.spread_due(1, now, spread)?;
+            // A shorter interval applies now, not after the fetch the old one planned.
+            for (url, interval) in &shortened {
+                s.bring_forward(url, now, interval.as_secs() as i64)?;
+            }
             Ok(())
         })
         .await?;
     Current::new(config)
+}
+
+/// The feeds in both configurations whose interval the new one shortens, with it.
+fn shortened_intervals(old: &Config, new: &Config) -> Vec<(String, Duration)> {
+    new.feeds
+        .iter()
+        .filter(|f| {
+            old.feeds
+                .iter()
+                .any(|o| o.url == f.url && o.interval > f.interval)
+        })
+        .map(|f| (f.url.to_string(), f.interval))
+        .collect()
 }
 
 /// What a reload changes, one line each: feeds added and removed, rules added, changed
@@ -73,6 +92,17 @@ pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
         .filter(|u| !new_feeds.contains(u))
     {
         lines.push(format!("feed removed: {url}"));
+    }
+    for (before, after) in new.feeds.iter().filter_map(|f| {
+        let before = old.feeds.iter().find(|o| o.url == f.url)?;
+        (before.interval != f.interval).then_some((before, f))
+    }) {
+        lines.push(format!(
+            "feed interval changed: {} from {} to {}",
+            after.url,
+            humantime::format_duration(before.interval),
+            humantime::format_duration(after.interval)
+        ));
     }
     let rule_key = |r: &crate::config::Rule| {
         format!(
@@ -159,4 +189,82 @@ pub fn watch_files(
         }
     });
     Ok(watcher)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(dir: &Path, name: &str, text: &str) -> Config {
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        Config::load(&path).unwrap()
+    }
+
+    #[test]
+    fn a_reload_names_what_changed_and_which_intervals_shrank() {
+        let dir = tempfile::tempdir().unwrap();
+        let old = config(
+            dir.path(),
+            "old.toml",
+            r#"
+            [[feed]]
+            url = "https://a.example/feed"
+            interval = "1h"
+            [[feed]]
+            url = "https://b.example/feed"
+            [[feed]]
+            url = "https://gone.example/feed"
+            [[rule]]
+            name = "Peskov"
+            query = "Peskov"
+            "#,
+        );
+        let new = config(
+            dir.path(),
+            "new.toml",
+            r#"
+            [fetch]
+            interval = "5m"
+            [[feed]]
+            url = "https://a.example/feed"
+            interval = "10m"
+            [[feed]]
+            url = "https://b.example/feed"
+            [[feed]]
+            url = "https://new.example/feed"
+            [[rule]]
+            name = "Peskov"
+            query = "Peskov OR Песков"
+            "#,
+        );
+        assert_eq!(
+            describe_changes(&old, &new),
+            [
+                "feed added: https://new.example/feed",
+                "feed removed: https://gone.example/feed",
+                "feed interval changed: https://a.example/feed from 1h to 10m",
+                "feed interval changed: https://b.example/feed from 10m to 5m",
+                "rule changed: Peskov",
+            ]
+        );
+        assert_eq!(
+            shortened_intervals(&old, &new),
+            [
+                (
+                    "https://a.example/feed".to_owned(),
+                    Duration::from_secs(600)
+                ),
+                (
+                    "https://b.example/feed".to_owned(),
+                    Duration::from_secs(300)
+                ),
+            ]
+        );
+        assert!(
+            shortened_intervals(&new, &old).is_empty(),
+            "longer ones wait"
+        );
+        assert_eq!(describe_changes(&new, &new), ["no feed or rule changed"]);
+    }
 }

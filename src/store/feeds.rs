@@ -315,6 +315,18 @@ impl Store {
         Ok(overdue.len())
     }
 
+    /// Brings a feed's next fetch forward to one `interval` after its last fetch (or to
+    /// `now`, if that has passed) when it is due later: the interval was shortened, and
+    /// the wait the old one planned no longer applies. Returns whether it moved.
+    pub fn bring_forward(&mut self, url: &str, now: i64, interval: i64) -> Result<bool> {
+        let changed = self.conn.execute(
+            "UPDATE feeds SET next_due = MAX(?2, COALESCE(last_fetch, 0) + ?3)
+             WHERE url = ?1 AND status != 'gone' AND next_due > MAX(?2, COALESCE(last_fetch, 0) + ?3)",
+            params![url, now, interval],
+        )?;
+        Ok(changed > 0)
+    }
+
     /// Records where a permanent redirect pointed, so the operator can update the config.
     pub fn record_moved(&mut self, feed_id: i64, to: &str) -> Result<bool> {
         let changed = self.conn.execute(

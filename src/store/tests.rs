@@ -799,3 +799,27 @@ fn a_fetch_whose_every_entry_is_new_is_a_possible_gap() {
         (2, Some(6000))
     );
 }
+
+#[test]
+fn a_shortened_interval_brings_the_next_fetch_forward_never_back() {
+    let (mut store, a, _) = setup();
+    let url = "https://a.example/feed";
+    let mut job = job(a, Vec::new(), 1000);
+    job.meta.next_due = 1000 + 3600;
+    store.ingest(&job).unwrap();
+    let due = |store: &Store| store.feeds(&[url]).unwrap()[0].next_due;
+    assert!(
+        !store.bring_forward(url, 1200, 7200).unwrap(),
+        "a longer one waits"
+    );
+    assert_eq!(due(&store), 4600);
+    assert!(store.bring_forward(url, 1200, 600).unwrap());
+    assert_eq!(due(&store), 1600, "one new interval after the last fetch");
+    assert!(store.bring_forward(url, 1200, 60).unwrap());
+    assert_eq!(due(&store), 1200, "already past: now");
+    assert!(
+        !store
+            .bring_forward("https://unknown.example/", 1200, 60)
+            .unwrap()
+    );
+}

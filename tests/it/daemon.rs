@@ -431,3 +431,24 @@ fn the_scheduler_never_overlaps_a_feed_stops_gone_ones_and_records_moves() {
         assert!(row(path)["last_error"].is_null(), "{path}");
     }
 }
+
+#[test]
+fn a_shortened_interval_applies_at_the_reload() {
+    let feed = LiveFeed::start();
+    feed.add("Quiet morning");
+    let url = feed.server.url("/feed");
+    let hourly = config(&url, PESKOV).replace("interval = \"2s\"", "interval = \"1h\"");
+    let ws = Workspace::new(&hourly);
+    ws.ok(&["once"]); // fetched now: next due in an hour
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    std::thread::sleep(Duration::from_secs(3));
+    assert_eq!(feed.server.requests().len(), 1, "not due for an hour");
+
+    feed.add("Peskov speaks");
+    ws.write("newshound.toml", &config(&url, PESKOV));
+    daemon.signal("HUP");
+    daemon.wait_for("READY after reload", |l| l == "READY=1");
+    wait_for_hit(&ws, "Peskov", "Peskov speaks");
+    assert!(feed.server.requests().len() >= 2);
+}
