@@ -75,6 +75,11 @@ impl std::fmt::Debug for LateMatcher {
     }
 }
 
+/// Dates before this one (1995-01-01) are a feed's mistake, not a story's age: some
+/// publishing systems write 1 January 1970 (time zero) for "no date". A story dated so
+/// is alerted as if its feed gave no date, instead of being held back as old.
+const EARLIEST_PLAUSIBLE_DATE: i64 = 788_918_400;
+
 /// What a successful fetch says about the feed itself.
 #[derive(Debug, Clone, Default)]
 pub struct FetchMeta {
@@ -206,7 +211,8 @@ impl Store {
     /// Writes one successful fetch of a feed in one transaction: the feed's new state,
     /// new and updated stories, hits for rules that had not hit them before, and an
     /// outbox row per (story, channel) for those new hits — unless the story is older
-    /// than `max_age` seconds, in which case hits are kept but nothing is alerted.
+    /// than `max_age` seconds, in which case hits are kept but nothing is alerted (a date
+    /// before 1995 is taken for a feed's mistake: see `EARLIEST_PLAUSIBLE_DATE`).
     pub fn ingest(&mut self, job: &IngestJob) -> Result<IngestOutcome> {
         let tx = WriteTx::begin(&self.conn)?;
         let outcome = write_fetch(&tx, job)?;
@@ -298,7 +304,11 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             }
         }
         outcome.new_hits += new_rules.len();
-        let published = item.story.date().map(|d| d.timestamp());
+        let published = item
+            .story
+            .date()
+            .map(|d| d.timestamp())
+            .filter(|&p| p >= EARLIEST_PLAUSIBLE_DATE);
         if new_rules.is_empty() || published.is_some_and(|p| p < now - max_age) {
             continue;
         }

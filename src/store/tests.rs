@@ -311,19 +311,42 @@ fn a_content_that_repeats_the_summary_is_stored_once() {
 #[test]
 fn old_stories_are_matched_but_not_alerted() {
     let (mut store, a, _) = setup();
-    let mut old = story("guid:old", None, "old");
-    old.published = chrono::DateTime::from_timestamp(1000, 0);
+    let now = 1_795_000_000; // 2026-11-18
+    let dated = |id: &str, published: i64| {
+        let mut s = story(id, None, id);
+        s.published = chrono::DateTime::from_timestamp(published, 0);
+        Incoming::matched(s, vec![hit("R")])
+    };
     let outcome = store
         .ingest(&IngestJob {
             max_age: 3 * DAY,
             ..job(
                 a,
-                vec![Incoming::matched(old, vec![hit("R")])],
-                1000 + 4 * DAY,
+                vec![
+                    dated("guid:old", now - 4 * DAY),
+                    dated("guid:recent", now - 2 * DAY),
+                ],
+                now,
             )
         })
         .unwrap();
-    assert_eq!((outcome.new_hits, outcome.alerts_queued), (1, 0));
+    assert_eq!(
+        (outcome.new_hits, outcome.alerts_queued),
+        (2, 2),
+        "the recent one alerted on both channels, the old one not"
+    );
+    // Time zero, and any date before feeds existed, is a feed's mistake: alerted.
+    let outcome = store
+        .ingest(&IngestJob {
+            max_age: 3 * DAY,
+            ..job(
+                a,
+                vec![dated("guid:zero", 0), dated("guid:1980", 315_532_800)],
+                now,
+            )
+        })
+        .unwrap();
+    assert_eq!((outcome.new_hits, outcome.alerts_queued), (2, 4));
 }
 
 #[test]
