@@ -421,8 +421,16 @@ fn upsert_story(
             .query_row([&story.link], row)?,
     };
     match existing {
-        // Retention dropped its text: it is old news, never new again.
-        (id, _, 1, _) => Ok((id, false)),
+        // Retention dropped its text: it is old news, never new again. The feed still
+        // lists it, so its row must stay (noted at most once a day).
+        (id, _, 1, _) => {
+            tx.prepare_cached(
+                "UPDATE stories SET last_listed = ?2
+                 WHERE id = ?1 AND COALESCE(last_listed, first_seen) < ?2 - 86400",
+            )?
+            .execute(params![id, now])?;
+            Ok((id, false))
+        }
         (id, old_hash, _, _) if old_hash == *hash => Ok((id, false)),
         // Carried by another feed: that feed's text stays; this feed's version is
         // matched too (a rule may be limited to this feed), and the hits' UNIQUE

@@ -199,8 +199,9 @@ impl Store {
     }
 
     /// Retention: stories without hits first seen before `now - keep` lose their text
-    /// (the row stays, so the story is never new again); such rows are deleted after
-    /// four times `keep`, by when no feed still carries them. Returns (pruned, deleted).
+    /// (the row stays, so the story is never new again); such rows are deleted once no
+    /// feed has listed them for four times `keep` (a feed that still lists one keeps it:
+    /// see `ingest::upsert_story`). Returns (pruned, deleted).
     pub fn prune(&mut self, now: i64, keep: Duration) -> Result<(usize, usize)> {
         let keep = keep.as_secs() as i64;
         let tx = self.conn.transaction()?;
@@ -211,7 +212,7 @@ impl Store {
             [now - keep],
         )?;
         let deleted = tx.execute(
-            "DELETE FROM stories WHERE pruned = 1 AND first_seen < ?1
+            "DELETE FROM stories WHERE pruned = 1 AND COALESCE(last_listed, first_seen) < ?1
                AND NOT EXISTS (SELECT 1 FROM hits WHERE hits.story_id = stories.id)",
             [now - TOMBSTONE_FACTOR * keep],
         )?;

@@ -113,4 +113,9 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE feeds ADD COLUMN possible_gaps INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE feeds ADD COLUMN last_possible_gap INTEGER;
     "#,
+    // 6: when a feed last listed a story retention had pruned: its row (which keeps it
+    // from being new again) is deleted only once no feed has listed it for a while.
+    r#"
+    ALTER TABLE stories ADD COLUMN last_listed INTEGER;
+    "#,
 ];
