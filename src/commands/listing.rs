@@ -24,6 +24,7 @@ struct FeedJson<'a> {
     moved_to: Option<&'a str>,
     possible_gaps: i64,
     last_possible_gap: Option<String>,
+    newest_story: Option<String>,
 }
 
 /// Prints every configured feed's state.
@@ -59,6 +60,7 @@ pub fn feeds(
                 moved_to: r.moved_to.as_deref(),
                 possible_gaps: r.possible_gaps,
                 last_possible_gap: r.last_possible_gap.map(rfc3339),
+                newest_story: r.newest_story.map(rfc3339),
             })
             .collect();
         items.extend(missing.iter().map(|u| FeedJson {
@@ -75,6 +77,7 @@ pub fn feeds(
             moved_to: None,
             possible_gaps: 0,
             last_possible_gap: None,
+            newest_story: None,
         }));
         serde_json::to_writer_pretty(&mut *out, &items)?;
         writeln!(out)?;
@@ -82,8 +85,8 @@ pub fn feeds(
     }
     writeln!(
         out,
-        "{:<13} {:>7}  {:<20}  {:<20}  {:>6}  FEED",
-        "STATUS", "STORIES", "LAST FETCH", "NEXT DUE", "ERRORS"
+        "{:<13} {:>7}  {:<20}  {:<20}  {:<20}  {:>6}  FEED",
+        "STATUS", "STORIES", "NEWEST STORY", "LAST FETCH", "NEXT DUE", "ERRORS"
     )?;
     for r in &rows {
         let next = if r.status == FeedStatus::Gone {
@@ -95,9 +98,12 @@ pub fn feeds(
         };
         writeln!(
             out,
-            "{:<13} {:>7}  {:<20}  {:<20}  {:>6}  {}",
+            "{:<13} {:>7}  {:<20}  {:<20}  {:<20}  {:>6}  {}",
             r.status.as_str(),
             r.stories,
+            r.newest_story
+                .map(format_time)
+                .unwrap_or_else(|| "none".to_owned()),
             r.last_fetch
                 .map(format_time)
                 .unwrap_or_else(|| "never".to_owned()),
@@ -136,8 +142,8 @@ pub fn feeds(
     for u in missing {
         writeln!(
             out,
-            "{:<13} {:>7}  {:<20}  {:<20}  {:>6}  <{u}>",
-            "new", 0, "never", "now", 0
+            "{:<13} {:>7}  {:<20}  {:<20}  {:<20}  {:>6}  <{u}>",
+            "new", 0, "none", "never", "now", 0
         )?;
     }
     Ok(())

@@ -72,6 +72,9 @@ pub struct FeedRow {
     /// Fetches that found every entry new (see [`super::PossibleGap`]).
     pub possible_gaps: i64,
     pub last_possible_gap: Option<i64>,
+    /// When it last brought a story new to the database: a feed that answers but brings
+    /// nothing new for weeks may have moved on unannounced.
+    pub newest_story: Option<i64>,
 }
 
 /// A feed's columns, with `stories` (an expression over `f`) in fifth place.
@@ -82,7 +85,7 @@ macro_rules! feed_columns {
             $stories,
             ", f.last_fetch, f.next_due, f.consecutive_errors, f.last_error, f.etag,
              f.last_modified, f.failing_since, f.encoding, f.repairs, f.moved_to, f.body_hash,
-             f.possible_gaps, f.last_possible_gap"
+             f.possible_gaps, f.last_possible_gap, f.newest_story"
         )
     };
 }
@@ -111,6 +114,7 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
         body_hash: r.get(15)?,
         possible_gaps: r.get(16)?,
         last_possible_gap: r.get(17)?,
+        newest_story: r.get(18)?,
     })
 }
 

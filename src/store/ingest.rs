@@ -357,7 +357,8 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
              encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
              consecutive_errors = 0, failing_since = NULL, last_error = NULL, body_hash = ?9,
              possible_gaps = possible_gaps + ?10,
-             last_possible_gap = CASE WHEN ?10 THEN ?7 ELSE last_possible_gap END
+             last_possible_gap = CASE WHEN ?10 THEN ?7 ELSE last_possible_gap END,
+             newest_story = CASE WHEN ?11 THEN ?7 ELSE newest_story END
          WHERE id = ?1",
     )?
     .execute(
@@ -371,7 +372,8 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             now,
             if gap { meta.next_due_without_hints } else { meta.next_due },
             meta.body_hash,
-            gap
+            gap,
+            outcome.new_stories > 0
         ],
     )?;
     health_transition(tx, feed_id, now, &meta.health, None)?;

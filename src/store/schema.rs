@@ -107,15 +107,16 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     ALTER TABLE stories ADD COLUMN content_is_summary INTEGER NOT NULL DEFAULT 0;
     "#,
-    // 5: fetches that found every entry new, so that stories published between two
-    // fetches may have been missed (`Store::ingest`): how many, and the last one's time.
+    // 5: what tells an operator a feed may be missing stories — fetches that found every
+    // entry new (`Store::ingest`), how many and the last one's time, and when the feed
+    // last brought a new story — and when a feed last listed a story retention had
+    // pruned, whose row (which keeps it from being new again) is deleted only once no
+    // feed has listed it for a while.
     r#"
     ALTER TABLE feeds ADD COLUMN possible_gaps INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE feeds ADD COLUMN last_possible_gap INTEGER;
-    "#,
-    // 6: when a feed last listed a story retention had pruned: its row (which keeps it
-    // from being new again) is deleted only once no feed has listed it for a while.
-    r#"
+    ALTER TABLE feeds ADD COLUMN newest_story INTEGER;
+    UPDATE feeds SET newest_story = (SELECT MAX(first_seen) FROM stories WHERE feed_id = feeds.id);
     ALTER TABLE stories ADD COLUMN last_listed INTEGER;
     "#,
 ];

@@ -82,6 +82,15 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
             [],
         )
         .unwrap();
+        for (identity, first_seen) in [("guid:1", 1000), ("guid:2", 3000), ("guid:3", 2000)] {
+            conn.execute(
+                "INSERT INTO stories (feed_id, identity, title, summary, content, authors, categories,
+                     first_seen, content_hash)
+                 VALUES (1, ?1, 't', '', '', '', '', ?2, 'h')",
+                rusqlite::params![identity, first_seen],
+            )
+            .unwrap();
+        }
     }
     let store = Store::open(&path).unwrap();
     assert_eq!(
@@ -95,6 +104,11 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
         .unwrap();
     assert_eq!(feed.etag.as_deref(), Some("\"v1\""));
     assert_eq!(feed.body_hash, None, "its next body is read");
+    assert_eq!(
+        (feed.stories, feed.newest_story, feed.possible_gaps),
+        (3, Some(3000), 0),
+        "the newest story is found in the stories"
+    );
 }
 
 #[test]
@@ -801,11 +815,17 @@ fn a_fetch_whose_every_entry_is_new_is_a_possible_gap() {
         "overlaps"
     );
     assert_eq!(row(&store).next_due, 2000 + 4 * 3600, "hints kept");
+    assert_eq!(fetch(&mut store, a, &["2", "3", "4"], 2500), None);
+    assert_eq!(
+        row(&store).newest_story,
+        Some(2000),
+        "the last fetch that brought a new story"
+    );
     assert_eq!(
         fetch(&mut store, a, &["5", "6", "7"], 3000),
         Some(PossibleGap {
             entries: 3,
-            last_success: Some(2000)
+            last_success: Some(2500)
         })
     );
     let after = row(&store);

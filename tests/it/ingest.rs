@@ -145,6 +145,7 @@ fn once_ingests_every_format_and_stores_hits() {
     for feed in feeds {
         assert_eq!(feed["status"], "ok", "{feed}");
         assert_eq!(feed["consecutive_errors"], 0);
+        assert_eq!(feed["newest_story"], feed["last_fetch"], "{feed}");
     }
     let names: Vec<&str> = feeds.iter().map(|f| f["name"].as_str().unwrap()).collect();
     assert_eq!(
@@ -902,7 +903,11 @@ fn a_fetch_that_finds_every_entry_new_says_stories_may_have_been_missed() {
         "{feeds}"
     );
     let table = ws.ok(&["feeds"]);
-    assert!(table.contains("possible gaps: 1, the last at "), "{table}");
+    assert!(
+        table.starts_with("STATUS        STORIES  NEWEST STORY          LAST FETCH  ")
+            && table.contains("possible gaps: 1, the last at "),
+        "{table}"
+    );
 
     // Overlapping again: no gap, and the hints stay set aside for a while.
     let third = ws.ok(&["once"]);
