@@ -333,7 +333,32 @@ impl Config {
         let storage = {
             let raw_storage = raw.storage.unwrap_or_default();
             let path = match &raw_storage.path {
-                Some(p) => resolve(p.get_ref()),
+                Some(p) => {
+                    // SQLite reads "" and ":memory:" as a database that vanishes with the
+                    // process, and "file:…" as a URI: nothing would be kept.
+                    let text = p.get_ref();
+                    if text.trim().is_empty() || text == ":memory:" || text.starts_with("file:") {
+                        return Err(main.error(
+                            p.span(),
+                            format!(
+                                "`storage.path` must name a database file, not {text:?} \
+                                 (leave it out for the default)"
+                            ),
+                        ));
+                    }
+                    let path = resolve(text);
+                    if path.is_dir() {
+                        return Err(main.error(
+                            p.span(),
+                            format!(
+                                "`storage.path` names a folder, {}: name a file in it, such as {}",
+                                path.display(),
+                                path.join("newshound.db").display()
+                            ),
+                        ));
+                    }
+                    path
+                }
                 // Under systemd, StateDirectory= names the place for state.
                 None => match std::env::var_os("STATE_DIRECTORY") {
                     Some(state) => Path::new(&state).join("newshound.db"),

@@ -74,6 +74,23 @@ fn bad_duration_and_size() {
 }
 
 #[test]
+fn a_database_path_that_keeps_nothing_is_refused() {
+    for path in ["", ":memory:", "file:news.db?mode=memory"] {
+        check_error(
+            &format!("[storage]\npath = {path:?}\n"),
+            &format!(
+                "DIR/newshound.toml:2:8: `storage.path` must name a database file, not {path:?} (leave it out for the default)"
+            ),
+        );
+    }
+    check_error_with(
+        "[storage]\npath = \"state\"\n",
+        &[("state/README", "the database goes in here")],
+        "DIR/newshound.toml:2:8: `storage.path` names a folder, DIR/state: name a file in it, such as DIR/state/newshound.db",
+    );
+}
+
+#[test]
 fn duplicate_feed_and_rule() {
     check_error(
         &format!("{FEED}\n{FEED}"),
