@@ -283,6 +283,23 @@ fn chain_parts(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
     parts
 }
 
+/// A URL as newshound shows it in logs, command output and alerts: a password in it
+/// (a feed behind HTTP authentication is configured as `https://user:password@host/…`,
+/// which reqwest sends as Basic credentials) is replaced by `***`. Anything else,
+/// including text that is not a URL, is shown as it is.
+pub fn shown(url: &str) -> std::borrow::Cow<'_, str> {
+    if !url.contains('@') {
+        return url.into();
+    }
+    match Url::parse(url) {
+        Ok(mut parsed) if parsed.password().is_some() => {
+            let _ = parsed.set_password(Some("***"));
+            String::from(parsed).into()
+        }
+        _ => url.into(),
+    }
+}
+
 /// A reqwest error's chain without the wrappers that say nothing the variant does not
 /// ("error sending request for url (…)", "client error (Connect)"): what is left is
 /// the cause, "tcp connect error: Connection refused (os error 111)".
@@ -326,6 +343,23 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn passwords_are_never_shown() {
+        assert_eq!(
+            shown("https://reader:s3cret@example.org/feed?x=1"),
+            "https://reader:***@example.org/feed?x=1"
+        );
+        assert_eq!(
+            shown("https://reader@example.org/feed"),
+            "https://reader@example.org/feed"
+        );
+        assert_eq!(
+            shown("https://example.org/feed"),
+            "https://example.org/feed"
+        );
+        assert_eq!(shown("World Desk @ example"), "World Desk @ example");
+    }
 
     #[test]
     fn cache_and_retry_headers() {

@@ -1,18 +1,20 @@
 //! `newshound feeds` and `newshound hits`: what the database knows, as a table or JSON.
 
+use std::borrow::Cow;
 use std::io::Write;
 
 use serde::Serialize;
 
 use super::{format_time, rfc3339};
 use crate::config::Config;
+use crate::fetch::shown;
 use crate::rules::Span;
 use crate::store::{Delivery, FeedStatus, Store};
 
 #[derive(Serialize)]
 struct FeedJson<'a> {
-    url: &'a str,
-    name: &'a str,
+    url: Cow<'a, str>,
+    name: Cow<'a, str>,
     status: FeedStatus,
     stories: i64,
     last_fetch: Option<String>,
@@ -46,8 +48,8 @@ pub fn feeds(
         let mut items: Vec<FeedJson<'_>> = rows
             .iter()
             .map(|r| FeedJson {
-                url: &r.url,
-                name: &r.name,
+                url: shown(&r.url),
+                name: Cow::Borrowed(&r.name),
                 status: r.status,
                 stories: r.stories,
                 last_fetch: r.last_fetch.map(rfc3339),
@@ -64,8 +66,8 @@ pub fn feeds(
             })
             .collect();
         items.extend(missing.iter().map(|u| FeedJson {
-            url: u,
-            name: u,
+            url: shown(u),
+            name: shown(u),
             status: FeedStatus::New,
             stories: 0,
             last_fetch: None,
@@ -109,10 +111,10 @@ pub fn feeds(
                 .unwrap_or_else(|| "never".to_owned()),
             next,
             r.consecutive_errors,
-            if r.name == r.url {
-                r.url.to_owned()
+            if r.name == shown(&r.url) {
+                r.name.clone()
             } else {
-                format!("{} <{}>", r.name, r.url)
+                format!("{} <{}>", r.name, shown(&r.url))
             }
         )?;
         if let Some(error) = &r.last_error {
@@ -143,7 +145,13 @@ pub fn feeds(
         writeln!(
             out,
             "{:<13} {:>7}  {:<20}  {:<20}  {:<20}  {:>6}  <{u}>",
-            "new", 0, "none", "never", "now", 0
+            "new",
+            0,
+            "none",
+            "never",
+            "now",
+            0,
+            u = shown(u)
         )?;
     }
     Ok(())

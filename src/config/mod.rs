@@ -624,7 +624,7 @@ impl fmt::Display for Config {
             writeln!(
                 f,
                 "    {}{name}, every {}",
-                feed.url,
+                crate::fetch::shown(feed.url.as_str()),
                 humantime::format_duration(feed.interval)
             )?;
         }

@@ -217,7 +217,7 @@ pub async fn run(
                         let url = in_flight.done(task).unwrap_or_default();
                         in_flight.hold(&url, current.interval_of(&url), unix_now());
                         healthy = false;
-                        tracing::error!(feed = %url, error = %error, "the database failed");
+                        tracing::error!(feed = %crate::fetch::shown(&url), error = %error, "the database failed");
                         last_error = Some(format!("database: {error}"));
                     }
                     // A panic outside the fetch and parse (which record their own as the
@@ -225,7 +225,7 @@ pub async fn run(
                     Err(failed) => {
                         let url = in_flight.done(failed.id()).unwrap_or_default();
                         in_flight.hold(&url, current.interval_of(&url), unix_now());
-                        tracing::error!(feed = %url, error = %failed, "newshound failed on a feed");
+                        tracing::error!(feed = %crate::fetch::shown(&url), error = %failed, "newshound failed on a feed");
                     }
                 }
             }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use super::{Current, ReloadReason, spread_bounds};
 use crate::config::Config;
+use crate::fetch::shown;
 use crate::store::{StoreHandle, unix_now};
 
 /// How long the file watcher waits for edits to settle before reloading.
@@ -83,7 +84,7 @@ pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
         .map(|f| f.url.as_str())
         .filter(|u| !old_feeds.contains(u))
     {
-        lines.push(format!("feed added: {url}"));
+        lines.push(format!("feed added: {}", shown(url)));
     }
     for url in old
         .feeds
@@ -91,7 +92,7 @@ pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
         .map(|f| f.url.as_str())
         .filter(|u| !new_feeds.contains(u))
     {
-        lines.push(format!("feed removed: {url}"));
+        lines.push(format!("feed removed: {}", shown(url)));
     }
     for (before, after) in new.feeds.iter().filter_map(|f| {
         let before = old.feeds.iter().find(|o| o.url == f.url)?;
@@ -99,7 +100,7 @@ pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
     }) {
         lines.push(format!(
             "feed interval changed: {} from {} to {}",
-            after.url,
+            shown(after.url.as_str()),
             humantime::format_duration(before.interval),
             humantime::format_duration(after.interval)
         ));

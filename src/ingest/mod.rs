@@ -14,7 +14,7 @@ use std::time::Duration;
 use url::Url;
 
 use crate::config::{Config, Feed};
-use crate::fetch::{FetchError, Fetched, Fetcher, Validators};
+use crate::fetch::{FetchError, Fetched, Fetcher, Validators, shown};
 use crate::store::{
     FetchMeta, Incoming, IngestJob, IngestOutcome, LateMatcher, StoreError, StoreHandle,
 };
@@ -47,6 +47,8 @@ pub enum FeedOutcome {
     Skipped,
 }
 
+/// One feed's pass, as it is shown: URL and name with any password hidden
+/// ([`crate::fetch::shown`]).
 #[derive(Debug, Clone)]
 pub struct FeedReport {
     pub url: String,
@@ -55,6 +57,22 @@ pub struct FeedReport {
     /// Where the feed moved permanently, if it did: it is fetched there, and the config
     /// should say so.
     pub moved_to: Option<String>,
+}
+
+impl FeedReport {
+    pub fn new(
+        url: &str,
+        name: &str,
+        outcome: FeedOutcome,
+        moved_to: Option<String>,
+    ) -> FeedReport {
+        FeedReport {
+            url: shown(url).into_owned(),
+            name: shown(name).into_owned(),
+            outcome,
+            moved_to: moved_to.map(|m| shown(&m).into_owned()),
+        }
+    }
 }
 
 /// A feed failed to yield stories: either the fetch or the parse.
@@ -191,7 +209,7 @@ async fn retrieve(
         ))
     })?;
     let Some((hash, (parsed, incoming, feed_name))) = read else {
-        tracing::debug!(feed = %feed.url, "the body is the one last ingested; not read again");
+        tracing::debug!(feed = %shown(feed.url.as_str()), "the body is the one last ingested; not read again");
         return Ok(Retrieved::Unchanged(body));
     };
     Ok(Retrieved::Parsed {
@@ -295,11 +313,8 @@ pub async fn ingest_feed(
         .await?
         .ok_or_else(|| StoreError::Sqlite(rusqlite::Error::QueryReturnedNoRows))?;
     let name = state.name.clone();
-    let report = |outcome, moved_to: Option<&str>| FeedReport {
-        url: url.clone(),
-        name: name.clone(),
-        outcome,
-        moved_to: moved_to.map(str::to_owned),
+    let report = |outcome, moved_to: Option<&str>| {
+        FeedReport::new(&url, &name, outcome, moved_to.map(str::to_owned))
     };
     if state.status == crate::store::FeedStatus::Gone {
         return Ok(report(FeedOutcome::Skipped, state.moved_to.as_deref()));
@@ -358,8 +373,8 @@ pub async fn ingest_feed(
             .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
         if again.is_ok() {
             tracing::warn!(
-                feed = %url,
-                moved_to = %moved,
+                feed = %shown(&url),
+                moved_to = %shown(moved.as_str()),
                 "the address the feed moved to failed, its configured address works: fetched there again"
             );
             store.call(move |s| s.clear_moved(feed_id)).await?;
@@ -410,7 +425,7 @@ pub async fn ingest_feed(
                 Some(moved) => format!("{error} (fetched at {moved}, where it moved permanently)"),
                 None => error.to_string(),
             };
-            tracing::warn!(feed = %url, error = %message, "feed failed");
+            tracing::warn!(feed = %shown(&url), error = %message, "feed failed");
             let recorded = message.clone();
             store
                 .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone, &health))
@@ -444,18 +459,18 @@ pub async fn ingest_feed(
         })
         .await?;
     if let Some(gap) = outcome.possible_gap {
-        tracing::warn!(feed = %url, "{}", gap.describe(now));
+        tracing::warn!(feed = %shown(&url), "{}", gap.describe(now));
     }
-    Ok(FeedReport {
-        url: url.clone(),
-        name: feed_name,
-        outcome: FeedOutcome::Ingested {
+    Ok(FeedReport::new(
+        &url,
+        &feed_name,
+        FeedOutcome::Ingested {
             outcome,
             stories,
             repairs: parsed.repairs,
         },
-        moved_to: moved.or_else(|| known_move.map(str::to_owned)),
-    })
+        moved.or_else(|| known_move.map(str::to_owned)),
+    ))
 }
 
 /// Records where a permanent redirect pointed, warning the first time; returns it.
@@ -477,8 +492,8 @@ async fn record_moved(
         .await?;
     if first_time {
         tracing::warn!(
-            feed = %url,
-            moved_to = %moved,
+            feed = %shown(&url),
+            moved_to = %shown(moved.as_str()),
             "feed moved permanently; fetched at its new address from now on (update its url in the config to match)"
         );
     }

@@ -68,13 +68,14 @@ pub async fn run_pass(
                     Ok(panic) => panic_message(&*panic),
                     Err(failed) => failed.to_string(),
                 };
-                tracing::error!(feed = %feed.url, error = %why, "newshound failed on a feed");
-                reports[index] = Some(FeedReport {
-                    url: feed.url.to_string(),
-                    name: feed.name.clone().unwrap_or_else(|| feed.url.to_string()),
-                    outcome: FeedOutcome::Failed(FeedFailure::Internal(why).to_string()),
-                    moved_to: None,
-                });
+                let url = feed.url.as_str();
+                tracing::error!(feed = %crate::fetch::shown(url), error = %why, "newshound failed on a feed");
+                reports[index] = Some(FeedReport::new(
+                    url,
+                    feed.name.as_deref().unwrap_or(url),
+                    FeedOutcome::Failed(FeedFailure::Internal(why).to_string()),
+                    None,
+                ));
             }
         }
     }

@@ -96,7 +96,7 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
     Ok(FeedRow {
         id: r.get(0)?,
         url: r.get(1)?,
-        name: r.get(2)?,
+        name: crate::fetch::shown(&r.get::<_, String>(2)?).into_owned(),
         status: FeedStatus::parse(&status),
         stories: r.get(4)?,
         last_fetch: r.get(5)?,
@@ -151,7 +151,7 @@ impl Store {
                 // (Only a URL new to the database can take over a row: most are known.)
                 let new = !known.query_row([url], |r| r.get::<_, bool>(0))?;
                 if new && adopt.execute(params![url, configured])? > 0 {
-                    tracing::info!(feed = %url, "the config now names the address this feed moved to; it keeps its history");
+                    tracing::info!(feed = %crate::fetch::shown(url), "the config now names the address this feed moved to; it keeps its history");
                 }
                 upsert.execute(params![url, name])?;
             }
@@ -362,6 +362,7 @@ pub(super) fn health_transition(
     let (url, failing_since, notified): (String, Option<i64>, i64) = conn
         .prepare_cached("SELECT url, failing_since, stale_notified FROM feeds WHERE id = ?1")?
         .query_row([feed_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let url = crate::fetch::shown(&url);
     let (kind, message) = match (error, failing_since, notified) {
         (Some(error), Some(since), 0) if now - since >= health.stale_after => (
             "stale",

@@ -59,7 +59,7 @@ pub(super) const STORY_COLUMNS: &str =
 pub(super) fn stored_story(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredStory> {
     Ok(StoredStory {
         id: r.get(at)?,
-        feed: r.get(at + 1)?,
+        feed: crate::fetch::shown(&r.get::<_, String>(at + 1)?).into_owned(),
         link: r.get(at + 2)?,
         title: r.get(at + 3)?,
         summary: r.get(at + 4)?,
@@ -88,7 +88,7 @@ impl Store {
                     detected_at: r.get(1)?,
                     title: r.get(2)?,
                     link: r.get(3)?,
-                    feed: r.get(4)?,
+                    feed: crate::fetch::shown(&r.get::<_, String>(4)?).into_owned(),
                     published: r.get(5)?,
                     spans: serde_json::from_str(&spans).unwrap_or_default(),
                     deliveries: Vec::new(),

@@ -55,6 +55,10 @@ pub fn canonical_link(link: &str, base: Option<&Url>) -> Option<String> {
     }
     // The url crate already lower-cases scheme and host and drops default ports.
     url.set_fragment(None);
+    // Credentials are not part of a story's address, and must not travel in alerts (a
+    // relative link in a feed read as https://user:password@host/feed inherits them).
+    let _ = url.set_username("");
+    let _ = url.set_password(None);
     if url.query().is_some() {
         let kept: Vec<(String, String)> = url
             .query_pairs()
@@ -95,6 +99,12 @@ mod tests {
         assert_eq!(
             canonical_link("../story/1", Some(&base)).as_deref(),
             Some("https://example.com/story/1")
+        );
+        let private = Url::parse("https://reader:s3cret@example.com/feed/").unwrap();
+        assert_eq!(
+            canonical_link("../story/1", Some(&private)).as_deref(),
+            Some("https://example.com/story/1"),
+            "credentials stay out of links"
         );
     }
 }

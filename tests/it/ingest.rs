@@ -915,3 +915,66 @@ fn a_fetch_that_finds_every_entry_new_says_stories_may_have_been_missed() {
     assert!((9..=11).contains(&due_in(&ws)));
     assert_eq!(ws.json(&["feeds"])[0]["possible_gaps"], 1);
 }
+
+#[test]
+fn a_feed_behind_basic_auth_is_read_and_its_password_never_shown() {
+    use base64::Engine as _;
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode("reader:s3cret")
+    );
+    let server = TestServer::start(move |req: &Request| {
+        if req.headers.get("authorization") != Some(&expected) {
+            return Reply::status(401).header("WWW-Authenticate", "Basic realm=\"desk\"");
+        }
+        // No title, so the feed is named by its URL; a relative link.
+        Reply::ok(
+            "application/rss+xml",
+            "<rss version=\"2.0\"><channel><item><title>Peskov on the talks</title>\
+             <link>/story/1</link></item></channel></rss>",
+        )
+    });
+    let private = server
+        .url("/feed")
+        .replace("http://", "http://reader:s3cret@");
+    let wrong = server
+        .url("/feed")
+        .replace("http://", "http://reader:wr0ng@");
+    let refused = format!(
+        "http://reader:s3cret@127.0.0.1:{}/feed",
+        RefusingPort::new().port()
+    );
+    let ws = Workspace::new(&config_for(&[private, wrong, refused]));
+    let mut seen = String::new();
+    for args in [
+        &["check"][..],
+        &["once"],
+        &["feeds"],
+        &["feeds", "--json"],
+        &["hits", "--json"],
+    ] {
+        let out = ws.run_with(args, &[("RUST_LOG", "debug")]);
+        seen += &stdout(&out);
+        seen += &stderr(&out);
+    }
+    for secret in ["s3cret", "wr0ng"] {
+        assert!(!seen.contains(secret), "{secret} shown:\n{seen}");
+    }
+    let shown = server.url("/feed").replace("http://", "http://reader:***@");
+    assert!(
+        seen.contains(&format!("ok           {shown}: 1 story, 1 new, 1 hit")),
+        "{seen}"
+    );
+    assert!(
+        seen.contains(&format!("error        {shown}: HTTP 401")),
+        "{seen}"
+    );
+    let hits = ws.json(&["hits"]);
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
+    assert_eq!(
+        hits[0]["link"],
+        server.url("/story/1").as_str(),
+        "no credentials in links"
+    );
+    assert_eq!(hits[0]["feed"], shown.as_str());
+}
