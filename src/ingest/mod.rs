@@ -492,7 +492,7 @@ async fn record_moved(
         .await?;
     if first_time {
         tracing::warn!(
-            feed = %shown(&url),
+            feed = %shown(url),
             moved_to = %shown(moved.as_str()),
             "feed moved permanently; fetched at its new address from now on (update its url in the config to match)"
         );
