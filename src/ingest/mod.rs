@@ -459,7 +459,13 @@ pub async fn ingest_feed(
         })
         .await?;
     if let Some(gap) = outcome.possible_gap {
-        tracing::warn!(feed = %shown(&url), "{}", gap.describe(now));
+        // A warning the first time in a day; a feed that shows it on every fetch (one
+        // that rotates old articles in, say) is counted by `feeds`, not shouted about.
+        if state.last_possible_gap.is_none_or(|at| now - at >= 86400) {
+            tracing::warn!(feed = %shown(&url), "{}", gap.describe(now));
+        } else {
+            tracing::info!(feed = %shown(&url), "{}", gap.describe(now));
+        }
     }
     Ok(FeedReport::new(
         &url,

@@ -914,6 +914,17 @@ fn a_fetch_that_finds_every_entry_new_says_stories_may_have_been_missed() {
     assert!(!third.contains("possible gap"), "{third}");
     assert!((9..=11).contains(&due_in(&ws)));
     assert_eq!(ws.json(&["feeds"])[0]["possible_gaps"], 1);
+
+    // Another within a day is counted and said at info level, not warned about again.
+    *page.lock().unwrap() = 3;
+    let out = ws.run_with(&["once"], &[("RUST_LOG", "warn")]);
+    assert!(stdout(&out).contains("  possible gap: "));
+    assert!(
+        !stderr(&out).contains("entries are new"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(ws.json(&["feeds"])[0]["possible_gaps"], 2);
 }
 
 #[test]
