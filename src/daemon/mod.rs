@@ -144,6 +144,9 @@ pub async fn run(
     let mut _watcher = start_watching(&config);
     let mut store = Store::open_for(&config)?;
     let now = unix_now();
+    // An interval shortened while the daemon was stopped applies now.
+    let intervals = reload::intervals(&config);
+    store.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
     let spread_count = store.spread_due(now, now, spread_bounds(&config))?;
     let store = StoreHandle::spawn(store);
     let mut current = Current::new(config)?;

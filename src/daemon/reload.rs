@@ -42,7 +42,7 @@ pub(super) async fn reload(
         .map(|f| (f.url.to_string(), f.name.clone()))
         .collect();
     let spread = spread_bounds(&config);
-    let shortened = shortened_intervals(&current.config, &config);
+    let intervals = intervals(&config);
     store
         .call(move |s| {
             s.sync_feeds(feeds.iter().map(|(u, n)| (u.as_str(), n.as_deref())))?;
@@ -50,25 +50,20 @@ pub(super) async fn reload(
             let now = unix_now();
             s.spread_due(1, now, spread)?;
             // A shorter interval applies now, not after the fetch the old one planned.
-            for (url, interval) in &shortened {
-                s.bring_forward(url, now, interval.as_secs() as i64)?;
-            }
+            s.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
             Ok(())
         })
         .await?;
     Current::new(config)
 }
 
-/// The feeds in both configurations whose interval the new one shortens, with it.
-fn shortened_intervals(old: &Config, new: &Config) -> Vec<(String, Duration)> {
-    new.feeds
+/// Each configured feed's URL and interval in seconds, for
+/// [`crate::store::Store::apply_intervals`].
+pub(super) fn intervals(config: &Config) -> Vec<(String, i64)> {
+    config
+        .feeds
         .iter()
-        .filter(|f| {
-            old.feeds
-                .iter()
-                .any(|o| o.url == f.url && o.interval > f.interval)
-        })
-        .map(|f| (f.url.to_string(), f.interval))
+        .map(|f| (f.url.to_string(), f.interval.as_secs() as i64))
         .collect()
 }
 
@@ -203,7 +198,7 @@ mod tests {
     }
 
     #[test]
-    fn a_reload_names_what_changed_and_which_intervals_shrank() {
+    fn a_reload_names_what_changed() {
         let dir = tempfile::tempdir().unwrap();
         let old = config(
             dir.path(),
@@ -250,21 +245,12 @@ mod tests {
             ]
         );
         assert_eq!(
-            shortened_intervals(&old, &new),
+            intervals(&new),
             [
-                (
-                    "https://a.example/feed".to_owned(),
-                    Duration::from_secs(600)
-                ),
-                (
-                    "https://b.example/feed".to_owned(),
-                    Duration::from_secs(300)
-                ),
+                ("https://a.example/feed".to_owned(), 600),
+                ("https://b.example/feed".to_owned(), 300),
+                ("https://new.example/feed".to_owned(), 300),
             ]
-        );
-        assert!(
-            shortened_intervals(&new, &old).is_empty(),
-            "longer ones wait"
         );
         assert_eq!(describe_changes(&new, &new), ["no feed or rule changed"]);
     }

@@ -319,16 +319,32 @@ impl Store {
         Ok(overdue.len())
     }
 
-    /// Brings a feed's next fetch forward to one `interval` after its last fetch (or to
-    /// `now`, if that has passed) when it is due later: the interval was shortened, and
-    /// the wait the old one planned no longer applies. Returns whether it moved.
-    pub fn bring_forward(&mut self, url: &str, now: i64, interval: i64) -> Result<bool> {
-        let changed = self.conn.execute(
-            "UPDATE feeds SET next_due = MAX(?2, COALESCE(last_fetch, 0) + ?3)
-             WHERE url = ?1 AND status != 'gone' AND next_due > MAX(?2, COALESCE(last_fetch, 0) + ?3)",
-            params![url, now, interval],
-        )?;
-        Ok(changed > 0)
+    /// Records each feed's configured interval (seconds). A feed whose interval is now
+    /// shorter than the one recorded is brought forward to one new interval after its
+    /// last fetch (or to `now`, if that has passed): the wait the old interval planned no
+    /// longer applies. Returns how many feeds were brought forward.
+    pub fn apply_intervals<'a>(
+        &mut self,
+        now: i64,
+        feeds: impl IntoIterator<Item = (&'a str, i64)>,
+    ) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut brought = 0;
+        {
+            let mut forward = tx.prepare(
+                "UPDATE feeds SET next_due = MAX(?2, COALESCE(last_fetch, 0) + ?3)
+                 WHERE url = ?1 AND status != 'gone' AND interval > ?3
+                   AND next_due > MAX(?2, COALESCE(last_fetch, 0) + ?3)",
+            )?;
+            let mut record =
+                tx.prepare("UPDATE feeds SET interval = ?2 WHERE url = ?1 AND interval IS NOT ?2")?;
+            for (url, interval) in feeds {
+                brought += forward.execute(params![url, now, interval])?;
+                record.execute(params![url, interval])?;
+            }
+        }
+        tx.commit()?;
+        Ok(brought)
     }
 
     /// Records where a permanent redirect pointed, so the operator can update the config.

@@ -109,14 +109,16 @@ pub const MIGRATIONS: &[&str] = &[
     "#,
     // 5: what tells an operator a feed may be missing stories — fetches that found every
     // entry new (`Store::ingest`), how many and the last one's time, and when the feed
-    // last brought a new story — and when a feed last listed a story retention had
-    // pruned, whose row (which keeps it from being new again) is deleted only once no
-    // feed has listed it for a while.
+    // last brought a new story; when a feed last listed a story retention had pruned,
+    // whose row (which keeps it from being new again) is deleted only once no feed has
+    // listed it for a while; and the interval the daemon last ran a feed at, so that a
+    // shorter one in the config applies at once (`Store::apply_intervals`).
     r#"
     ALTER TABLE feeds ADD COLUMN possible_gaps INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE feeds ADD COLUMN last_possible_gap INTEGER;
     ALTER TABLE feeds ADD COLUMN newest_story INTEGER;
     UPDATE feeds SET newest_story = (SELECT MAX(first_seen) FROM stories WHERE feed_id = feeds.id);
     ALTER TABLE stories ADD COLUMN last_listed INTEGER;
+    ALTER TABLE feeds ADD COLUMN interval INTEGER;
     "#,
 ];

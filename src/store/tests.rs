@@ -865,18 +865,24 @@ fn a_shortened_interval_brings_the_next_fetch_forward_never_back() {
     job.meta.next_due = 1000 + 3600;
     store.ingest(&job).unwrap();
     let due = |store: &Store| store.feeds(&[url]).unwrap()[0].next_due;
-    assert!(
-        !store.bring_forward(url, 1200, 7200).unwrap(),
-        "a longer one waits"
+    let apply =
+        |store: &mut Store, now, interval| store.apply_intervals(now, [(url, interval)]).unwrap();
+    assert_eq!(
+        apply(&mut store, 1200, 3600),
+        0,
+        "the first time, recorded only"
     );
+    assert_eq!(apply(&mut store, 1200, 7200), 0, "a longer one waits");
     assert_eq!(due(&store), 4600);
-    assert!(store.bring_forward(url, 1200, 600).unwrap());
+    assert_eq!(apply(&mut store, 1200, 600), 1);
     assert_eq!(due(&store), 1600, "one new interval after the last fetch");
-    assert!(store.bring_forward(url, 1200, 60).unwrap());
+    assert_eq!(apply(&mut store, 1200, 600), 0, "once");
+    assert_eq!(apply(&mut store, 1200, 60), 1);
     assert_eq!(due(&store), 1200, "already past: now");
-    assert!(
-        !store
-            .bring_forward("https://unknown.example/", 1200, 60)
-            .unwrap()
+    assert_eq!(
+        store
+            .apply_intervals(1200, [("https://unknown.example/", 60)])
+            .unwrap(),
+        0
     );
 }

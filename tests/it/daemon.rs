@@ -452,3 +452,24 @@ fn a_shortened_interval_applies_at_the_reload() {
     wait_for_hit(&ws, "Peskov", "Peskov speaks");
     assert!(feed.server.requests().len() >= 2);
 }
+
+#[test]
+fn an_interval_shortened_while_stopped_applies_at_the_start() {
+    let feed = LiveFeed::start();
+    feed.add("Quiet morning");
+    let url = feed.server.url("/feed");
+    let ws =
+        Workspace::new(&config(&url, PESKOV).replace("interval = \"2s\"", "interval = \"1h\""));
+    ws.ok(&["once"]); // fetched now: next due in an hour
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    daemon.signal("TERM");
+    assert_eq!(daemon.child.wait().unwrap().code(), Some(0));
+    assert_eq!(feed.server.requests().len(), 1, "not due for an hour");
+
+    feed.add("Peskov speaks");
+    ws.write("newshound.toml", &config(&url, PESKOV));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    wait_for_hit(&ws, "Peskov", "Peskov speaks");
+}
