@@ -144,6 +144,7 @@ pub async fn run(
     let mut _watcher = start_watching(&config);
     let mut store = Store::open_for(&config)?;
     let now = unix_now();
+    log_rebased(store.rebase_future(now)?);
     // An interval shortened while the daemon was stopped applies now.
     let intervals = reload::intervals(&config);
     store.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
@@ -179,6 +180,7 @@ pub async fn run(
     let mut global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let mut healthy = true;
+    let mut last_tick = unix_now();
 
     loop {
         tokio::select! {
@@ -233,6 +235,16 @@ pub async fn run(
                 }
             }
             _ = tick.tick() => {
+                // The clock went back (stepped by NTP, say): what was planned by the clock
+                // before is moved to this one, or it would wait for the clock to catch up.
+                let now = unix_now();
+                if now + crate::store::CLOCK_SLACK < last_tick {
+                    match store.call(move |s| s.rebase_future(now)).await {
+                        Ok(moved) => log_rebased(moved),
+                        Err(error) => tracing::error!(error = %error, "the clock went back; cannot reschedule"),
+                    }
+                }
+                last_tick = now;
                 match schedule(&current, &store, &mut in_flight, &mut fetches, &global, &mut hosts).await {
                     Ok(()) => healthy = true,
                     Err(error) => {
@@ -281,6 +293,17 @@ pub async fn run(
     store.call(|_| Ok(())).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Says what [`Store::rebase_future`] moved, if anything.
+fn log_rebased((feeds, alerts): (usize, usize)) {
+    if feeds + alerts > 0 {
+        tracing::warn!(
+            feeds,
+            alerts,
+            "the system clock went back: times recorded ahead of it are rescheduled from now"
+        );
+    }
 }
 
 /// How far past "now" each feed's first fetch may be spread: its interval, at most

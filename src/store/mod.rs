@@ -16,7 +16,7 @@ mod schema;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use rusqlite::{Connection, OptionalExtension};
+use rusqlite::{Connection, OptionalExtension, params};
 
 pub use feeds::{FeedRow, FeedStatus, Health};
 pub use hits::{Delivery, HitRow, StoredStory};
@@ -30,6 +30,9 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Retention keeps pruned stories' identities this many times `[storage] keep`.
 const TOMBSTONE_FACTOR: i64 = 4;
+/// How far ahead of the clock a stored time may be before the clock is taken to have
+/// gone back (`Store::rebase_future`).
+pub const CLOCK_SLACK: i64 = 60;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -218,6 +221,34 @@ impl Store {
         )?;
         tx.commit()?;
         Ok((pruned, deleted))
+    }
+
+    /// After the system clock went back (a clock set ahead at boot, then corrected): the
+    /// times written meanwhile lie in the future, and would hold feeds and alerts back
+    /// until the clock caught up. Feeds fetched "later than now" keep the wait they
+    /// had planned, counted from now; waiting alerts and notices created "later than now"
+    /// likewise. Times up to a minute ahead are left alone. Returns (feeds, alerts)
+    /// moved; a second call finds nothing to move.
+    pub fn rebase_future(&mut self, now: i64) -> Result<(usize, usize)> {
+        let ahead = now + CLOCK_SLACK;
+        let tx = self.conn.transaction()?;
+        let feeds = tx.execute(
+            "UPDATE feeds SET next_due = MAX(?1, next_due - (last_fetch - ?1)), last_fetch = ?1
+             WHERE last_fetch > ?2",
+            params![now, ahead],
+        )?;
+        let mut alerts = 0;
+        for table in ["outbox", "notices"] {
+            alerts += tx.execute(
+                &format!(
+                    "UPDATE {table} SET next_attempt = MAX(?1, next_attempt - (created - ?1)), created = ?1
+                     WHERE created > ?2 AND state IN ('pending', 'failed')"
+                ),
+                params![now, ahead],
+            )?;
+        }
+        tx.commit()?;
+        Ok((feeds, alerts))
     }
 
     /// `PRAGMA integrity_check`: "ok" for a sound database.

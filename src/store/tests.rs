@@ -886,3 +886,53 @@ fn a_shortened_interval_brings_the_next_fetch_forward_never_back() {
         0
     );
 }
+
+#[test]
+fn times_ahead_of_a_clock_that_went_back_are_rescheduled_from_now() {
+    let (mut store, a, b) = setup();
+    let now = 1_000_000;
+    // Fetched and alerted while the clock read an hour later than it does now.
+    let mut ahead = job(
+        a,
+        vec![Incoming::matched(
+            story("guid:1", None, "x"),
+            vec![hit("R")],
+        )],
+        now + 3600,
+    );
+    ahead.meta.next_due = now + 3600 + 600;
+    store.ingest(&ahead).unwrap();
+    let mut on_time = job(b, Vec::new(), now - 30);
+    on_time.meta.next_due = now + 570;
+    store.ingest(&on_time).unwrap();
+    assert_eq!(
+        store.rebase_future(now).unwrap(),
+        (1, 2),
+        "one feed, two alerts"
+    );
+    let rows = store
+        .feeds(&["https://a.example/feed", "https://b.example/feed"])
+        .unwrap();
+    assert_eq!(
+        (rows[0].last_fetch, rows[0].next_due),
+        (Some(now), now + 600)
+    );
+    assert_eq!(
+        (rows[1].last_fetch, rows[1].next_due),
+        (Some(now - 30), now + 570),
+        "on time: untouched"
+    );
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT COUNT(*) FROM outbox WHERE created = {now} AND next_attempt = {now}")
+        ),
+        2
+    );
+    assert_eq!(store.rebase_future(now).unwrap(), (0, 0), "once");
+    assert_eq!(
+        store.rebase_future(now - 30).unwrap(),
+        (0, 0),
+        "within a minute: left alone"
+    );
+}

@@ -473,3 +473,34 @@ fn an_interval_shortened_while_stopped_applies_at_the_start() {
     daemon.wait_for("READY", |l| l == "READY=1");
     wait_for_hit(&ws, "Peskov", "Peskov speaks");
 }
+
+#[test]
+fn times_recorded_while_the_clock_was_ahead_do_not_hold_feeds_back() {
+    let feed = LiveFeed::start();
+    feed.add("Quiet morning");
+    let url = feed.server.url("/feed");
+    let ws =
+        Workspace::new(&config(&url, PESKOV).replace("interval = \"2s\"", "interval = \"10m\""));
+    ws.ok(&["once"]);
+    // As if that fetch ran while the system clock was a day ahead, since corrected.
+    let db = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
+    db.execute(
+        "UPDATE feeds SET last_fetch = last_fetch + 86400, next_due = next_due + 86400",
+        [],
+    )
+    .unwrap();
+    drop(db);
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    // Due ten minutes after the fetch, counted from now: not yet, and not in a day.
+    let feeds = ws.json(&["feeds"]);
+    let at = |key: &str| {
+        chrono::DateTime::parse_from_rfc3339(feeds[0][key].as_str().unwrap())
+            .unwrap()
+            .timestamp()
+    };
+    let (fetched, due) = (at("last_fetch"), at("next_due"));
+    let now = chrono::Utc::now().timestamp();
+    assert!((now - 60..=now).contains(&fetched), "{feeds}");
+    assert!((fetched + 500..=fetched + 700).contains(&due), "{feeds}");
+}
