@@ -17,7 +17,8 @@ pub const DELIVERY_DEADLINE: i64 = 30;
 
 /// Runs one pass. Errors are fatal (the database is unusable); feed failures are not.
 pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
-    let store = Store::open_for(&config)?;
+    let mut store = Store::open_for(&config)?;
+    crate::daemon::log_rebased(store.rebase_future(unix_now())?);
     let store = StoreHandle::spawn(store);
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let rules = Arc::new(CompiledRules::new(&config.rules));

@@ -296,7 +296,7 @@ pub async fn run(
 }
 
 /// Says what [`Store::rebase_future`] moved, if anything.
-fn log_rebased((feeds, alerts): (usize, usize)) {
+pub fn log_rebased((feeds, alerts): (usize, usize)) {
     if feeds + alerts > 0 {
         tracing::warn!(
             feeds,
