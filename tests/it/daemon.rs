@@ -432,14 +432,22 @@ fn the_scheduler_never_overlaps_a_feed_stops_gone_ones_and_records_moves() {
     }
 }
 
-#[test]
-fn a_shortened_interval_applies_at_the_reload() {
+/// A live feed with one quiet story, configured at `interval` and fetched once by
+/// `newshound once`; and its URL and workspace.
+fn fetched_once_at_interval(interval: &str) -> (LiveFeed, String, Workspace) {
     let feed = LiveFeed::start();
     feed.add("Quiet morning");
     let url = feed.server.url("/feed");
-    let hourly = config(&url, PESKOV).replace("interval = \"2s\"", "interval = \"1h\"");
-    let ws = Workspace::new(&hourly);
-    ws.ok(&["once"]); // fetched now: next due in an hour
+    let text =
+        config(&url, PESKOV).replace("interval = \"2s\"", &format!("interval = {interval:?}"));
+    let ws = Workspace::new(&text);
+    ws.ok(&["once"]);
+    (feed, url, ws)
+}
+
+#[test]
+fn a_shortened_interval_applies_at_the_reload() {
+    let (feed, url, ws) = fetched_once_at_interval("1h"); // next due in an hour
     let mut daemon = Daemon::start(&ws);
     daemon.wait_for("READY", |l| l == "READY=1");
     std::thread::sleep(Duration::from_secs(3));
@@ -455,12 +463,7 @@ fn a_shortened_interval_applies_at_the_reload() {
 
 #[test]
 fn an_interval_shortened_while_stopped_applies_at_the_start() {
-    let feed = LiveFeed::start();
-    feed.add("Quiet morning");
-    let url = feed.server.url("/feed");
-    let ws =
-        Workspace::new(&config(&url, PESKOV).replace("interval = \"2s\"", "interval = \"1h\""));
-    ws.ok(&["once"]); // fetched now: next due in an hour
+    let (feed, url, ws) = fetched_once_at_interval("1h"); // next due in an hour
     let mut daemon = Daemon::start(&ws);
     daemon.wait_for("READY", |l| l == "READY=1");
     daemon.signal("TERM");
@@ -476,12 +479,7 @@ fn an_interval_shortened_while_stopped_applies_at_the_start() {
 
 #[test]
 fn times_recorded_while_the_clock_was_ahead_do_not_hold_feeds_back() {
-    let feed = LiveFeed::start();
-    feed.add("Quiet morning");
-    let url = feed.server.url("/feed");
-    let ws =
-        Workspace::new(&config(&url, PESKOV).replace("interval = \"2s\"", "interval = \"10m\""));
-    ws.ok(&["once"]);
+    let (_feed, _, ws) = fetched_once_at_interval("10m");
     // As if that fetch ran while the system clock was a day ahead, since corrected.
     let db = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
     db.execute(
