@@ -444,7 +444,7 @@ pub async fn ingest_feed(
         repairs: parsed.repairs.clone(),
         body_hash: Some(hash),
         next_due: due_after_success(body.cache.max_age, parsed.ttl),
-        next_due_without_hints: due_after_success(None, None),
+        next_due_without_hints: Some(due_after_success(None, None)),
     };
     let max_age = config.alerts.max_age.as_secs() as i64;
     let late_matcher = late_matcher(rules, feed, &feed_name, &incoming);

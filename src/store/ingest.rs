@@ -92,8 +92,9 @@ pub struct FetchMeta {
     pub body_hash: Option<String>,
     pub next_due: i64,
     /// When it is due if this fetch shows a possible gap: at its own interval, the
-    /// feed's caching hints set aside (they may be what let stories slip by).
-    pub next_due_without_hints: i64,
+    /// feed's caching hints set aside (they may be what let stories slip by). `None`:
+    /// at `next_due` all the same.
+    pub next_due_without_hints: Option<i64>,
     /// Where a recovery notice goes if the feed had been reported stale.
     pub health: Health,
 }
@@ -370,7 +371,7 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             meta.encoding,
             (!meta.repairs.is_empty()).then(|| serde_json::to_string(&meta.repairs).expect("repairs serialise")),
             now,
-            if gap { meta.next_due_without_hints } else { meta.next_due },
+            meta.next_due_without_hints.filter(|_| gap).unwrap_or(meta.next_due),
             meta.body_hash,
             gap,
             outcome.new_stories > 0

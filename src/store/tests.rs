@@ -788,7 +788,7 @@ fn a_fetch_whose_every_entry_is_new_is_a_possible_gap() {
             .collect();
         let meta = FetchMeta {
             next_due: now + 4 * 3600,
-            next_due_without_hints: now + 600,
+            next_due_without_hints: Some(now + 600),
             ..FetchMeta::default()
         };
         let job = IngestJob {
