@@ -72,8 +72,9 @@ pub struct FeedRow {
     /// Fetches that found every entry new (see [`super::PossibleGap`]).
     pub possible_gaps: i64,
     pub last_possible_gap: Option<i64>,
-    /// When it last brought a story new to the database: a feed that answers but brings
-    /// nothing new for weeks may have moved on unannounced.
+    /// When its newest story appeared: the latest date its entries gave, or when it last
+    /// brought a story new to the database. A feed that answers but has nothing new for
+    /// weeks may have moved on unannounced.
     pub newest_story: Option<i64>,
 }
 

@@ -353,13 +353,23 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         });
     }
     let gap = outcome.possible_gap.is_some();
+    // The feed's newest story: the latest date its entries give (a date ahead of the
+    // clock counts as now), or now when it brought a story new to the database.
+    let newest = incoming
+        .iter()
+        .filter_map(|i| i.story.date())
+        .map(|d| d.timestamp().min(now))
+        .filter(|&d| d >= EARLIEST_PLAUSIBLE_DATE)
+        .chain((outcome.new_stories > 0).then_some(now))
+        .max();
     tx.prepare_cached(
         "UPDATE feeds SET status = 'ok', etag = ?2, last_modified = ?3, title = COALESCE(?4, title),
              encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
              consecutive_errors = 0, failing_since = NULL, last_error = NULL, body_hash = ?9,
              possible_gaps = possible_gaps + ?10,
              last_possible_gap = CASE WHEN ?10 THEN ?7 ELSE last_possible_gap END,
-             newest_story = CASE WHEN ?11 THEN ?7 ELSE newest_story END
+             newest_story = CASE WHEN ?11 IS NULL THEN newest_story
+                                 ELSE MAX(COALESCE(newest_story, ?11), ?11) END
          WHERE id = ?1",
     )?
     .execute(
@@ -374,7 +384,7 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             meta.next_due_without_hints.filter(|_| gap).unwrap_or(meta.next_due),
             meta.body_hash,
             gap,
-            outcome.new_stories > 0
+            newest
         ],
     )?;
     health_transition(tx, feed_id, now, &meta.health, None)?;

@@ -936,3 +936,61 @@ fn times_ahead_of_a_clock_that_went_back_are_rescheduled_from_now() {
         "within a minute: left alone"
     );
 }
+
+#[test]
+fn a_feeds_newest_story_is_its_latest_entry_date_or_its_latest_new_story() {
+    let (mut store, a, b) = setup();
+    let now = 1_795_000_000;
+    let dated = |id: &str, published: i64| {
+        let mut s = story(id, Some(&format!("https://news.example/{id}")), id);
+        s.published = chrono::DateTime::from_timestamp(published, 0);
+        Incoming::matched(s, Vec::new())
+    };
+    let newest = |store: &Store| {
+        store
+            .feeds(&["https://a.example/feed", "https://b.example/feed"])
+            .unwrap()
+            .iter()
+            .map(|r| r.newest_story)
+            .collect::<Vec<_>>()
+    };
+    store
+        .ingest(&job(
+            a,
+            vec![dated("1", now - 7200), dated("2", now - 3600)],
+            now,
+        ))
+        .unwrap();
+    assert_eq!(newest(&store), [Some(now), None], "new stories: now");
+    // B carries A's story: nothing new to the database, but its entry's date counts.
+    store
+        .ingest(&job(b, vec![dated("2", now - 3600)], now + 60))
+        .unwrap();
+    assert_eq!(newest(&store), [Some(now), Some(now - 3600)]);
+    // Older entries never move it back, and a date before 1995 does not count.
+    store
+        .ingest(&job(a, vec![dated("0", 0)], now + 90))
+        .unwrap();
+    store
+        .ingest(&job(
+            b,
+            vec![dated("1", now - 7200), dated("0", 0)],
+            now + 120,
+        ))
+        .unwrap();
+    assert_eq!(newest(&store), [Some(now + 90), Some(now - 3600)]);
+    // A date ahead of the clock counts as now.
+    store
+        .ingest(&job(a, vec![dated("9", now + 86400)], now + 150))
+        .unwrap();
+    store
+        .ingest(&job(b, vec![dated("9", now + 86400)], now + 180))
+        .unwrap();
+    assert_eq!(newest(&store)[1], Some(now + 180));
+    store.ingest(&job(a, Vec::new(), now + 240)).unwrap();
+    assert_eq!(
+        newest(&store)[0],
+        Some(now + 150),
+        "an empty fetch leaves it"
+    );
+}
