@@ -1,5 +1,6 @@
 //! Feed-health notices: a feed failing for longer than `stale_after`, and its recovery,
-//! told once each to the `health_channels`.
+//! told once each to the `health_channels`; and, at most once a week per feed, a fetch
+//! that found every entry new (a possible gap: stories may have been missed).
 
 use super::render::{self, Rendered};
 use super::retry::Attempt;
@@ -45,6 +46,7 @@ impl Deliverer {
     async fn send_notice(&self, notice: &DueNotice) -> Attempt {
         let title = match notice.kind.as_str() {
             "stale" => format!("feed failing: {}", notice.feed),
+            "possible_gap" => format!("feed may be missing stories: {}", notice.feed),
             _ => format!("feed recovered: {}", notice.feed),
         };
         match self.config.channel_kind(&notice.channel) {

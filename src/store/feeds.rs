@@ -395,6 +395,18 @@ pub(super) fn health_transition(
         "UPDATE feeds SET stale_notified = ?2 WHERE id = ?1",
         params![feed_id, i64::from(kind == "stale")],
     )?;
+    queue_notice(conn, feed_id, now, health, kind, &message)
+}
+
+/// Queues one feed-health notice per health channel.
+pub(super) fn queue_notice(
+    conn: &Connection,
+    feed_id: i64,
+    now: i64,
+    health: &Health,
+    kind: &str,
+    message: &str,
+) -> Result<()> {
     for channel in &health.channels {
         let notice_id = {
             use sha2::{Digest, Sha256};

@@ -8,7 +8,7 @@
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::feeds::{Health, health_transition};
+use super::feeds::{Health, health_transition, queue_notice};
 use super::{Result, Store, StoreError, WriteTx};
 use crate::rules::Span;
 use crate::story::{Story, hex};
@@ -79,6 +79,9 @@ impl std::fmt::Debug for LateMatcher {
 /// publishing systems write 1 January 1970 (time zero) for "no date". A story dated so
 /// is alerted as if its feed gave no date, instead of being held back as old.
 const EARLIEST_PLAUSIBLE_DATE: i64 = 788_918_400;
+
+/// How often at most a feed's possible gaps are told to the health channels.
+const GAP_NOTICE_EVERY: i64 = 7 * 86400;
 
 /// What a successful fetch says about the feed itself.
 #[derive(Debug, Clone, Default)]
@@ -344,13 +347,19 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
     // published since the last fetch (a window too short for the interval, or newshound
     // stopped for a while). One new entry in a feed that lists one is no sign of it.
     if known && incoming.len() >= 2 && outcome.new_stories == incoming.len() {
-        let last_success = tx
-            .prepare_cached("SELECT last_success FROM feeds WHERE id = ?1")?
-            .query_row([feed_id], |r| r.get(0))?;
-        outcome.possible_gap = Some(PossibleGap {
+        let (url, last_success, last_gap): (String, Option<i64>, Option<i64>) = tx
+            .prepare_cached("SELECT url, last_success, last_possible_gap FROM feeds WHERE id = ?1")?
+            .query_row([feed_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let gap = PossibleGap {
             entries: incoming.len(),
             last_success,
-        });
+        };
+        // The health channels hear of it at most once a week per feed.
+        if last_gap.is_none_or(|at| now - at >= GAP_NOTICE_EVERY) {
+            let message = format!("{}: {}", crate::fetch::shown(&url), gap.describe(now));
+            queue_notice(tx, feed_id, now, &meta.health, "possible_gap", &message)?;
+        }
+        outcome.possible_gap = Some(gap);
     }
     let gap = outcome.possible_gap.is_some();
     // The feed's newest story: the latest date its entries give (a date ahead of the

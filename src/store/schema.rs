@@ -111,8 +111,10 @@ pub const MIGRATIONS: &[&str] = &[
     // entry new (`Store::ingest`), how many and the last one's time, and when the feed
     // last brought a new story; when a feed last listed a story retention had pruned,
     // whose row (which keeps it from being new again) is deleted only once no feed has
-    // listed it for a while; and the interval the daemon last ran a feed at, so that a
-    // shorter one in the config applies at once (`Store::apply_intervals`).
+    // listed it for a while; the interval the daemon last ran a feed at, so that a
+    // shorter one in the config applies at once (`Store::apply_intervals`); and notices
+    // of possible gaps to the health channels (SQLite cannot change a CHECK constraint:
+    // the table is built anew).
     r#"
     ALTER TABLE feeds ADD COLUMN possible_gaps INTEGER NOT NULL DEFAULT 0;
     ALTER TABLE feeds ADD COLUMN last_possible_gap INTEGER;
@@ -120,5 +122,25 @@ pub const MIGRATIONS: &[&str] = &[
     UPDATE feeds SET newest_story = (SELECT MAX(first_seen) FROM stories WHERE feed_id = feeds.id);
     ALTER TABLE stories ADD COLUMN last_listed INTEGER;
     ALTER TABLE feeds ADD COLUMN interval INTEGER;
+
+    CREATE TABLE notices_5 (
+        id           INTEGER PRIMARY KEY,
+        notice_id    TEXT NOT NULL UNIQUE,
+        channel      TEXT NOT NULL,
+        feed_id      INTEGER NOT NULL REFERENCES feeds (id) ON DELETE CASCADE,
+        kind         TEXT NOT NULL CHECK (kind IN ('stale', 'recovered', 'possible_gap')),
+        message      TEXT NOT NULL,
+        state        TEXT NOT NULL DEFAULT 'pending'
+                     CHECK (state IN ('pending', 'sent', 'failed', 'dead')),
+        attempts     INTEGER NOT NULL DEFAULT 0,
+        next_attempt INTEGER NOT NULL,
+        last_error   TEXT,
+        created      INTEGER NOT NULL,
+        sent_at      INTEGER
+    );
+    INSERT INTO notices_5 SELECT * FROM notices;
+    DROP TABLE notices;
+    ALTER TABLE notices_5 RENAME TO notices;
+    CREATE INDEX notices_due ON notices (state, next_attempt);
     "#,
 ];

@@ -82,6 +82,12 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
             [],
         )
         .unwrap();
+        conn.execute(
+            "INSERT INTO notices (notice_id, channel, feed_id, kind, message, next_attempt, created)
+             VALUES ('n1', 'ops', 1, 'stale', 'failing', 5, 5)",
+            [],
+        )
+        .unwrap();
         for (identity, first_seen) in [("guid:1", 1000), ("guid:2", 3000), ("guid:3", 2000)] {
             conn.execute(
                 "INSERT INTO stories (feed_id, identity, title, summary, content, authors, categories,
@@ -109,6 +115,23 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
         (3, Some(3000), 0),
         "the newest story is found in the stories"
     );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM notices WHERE notice_id = 'n1' AND state = 'pending'"
+        ),
+        1,
+        "notices kept through the table's rebuild"
+    );
+    store
+        .conn()
+        .execute(
+            "INSERT INTO notices (notice_id, channel, feed_id, kind, message, next_attempt, created)
+             VALUES ('n2', 'ops', 1, 'possible_gap', 'gap', 5, 5)",
+            [],
+        )
+        .unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
 #[test]

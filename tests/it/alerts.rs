@@ -1135,6 +1135,69 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
 }
 
 #[tokio::test]
+async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
+    use newshound::fetch::Fetcher;
+    use newshound::ingest::ingest_feed;
+    // Each page lists three stories none of the pages before listed.
+    let page = Arc::new(Mutex::new(0));
+    let p = page.clone();
+    let feeds = TestServer::start(move |_: &Request| {
+        let first = *p.lock().unwrap() * 3;
+        let items: String = (first..first + 3)
+            .map(|i| format!("<item><title>Story {i}</title><guid>s-{i}</guid></item>"))
+            .collect();
+        Reply::ok(
+            "application/rss+xml",
+            format!("<rss version=\"2.0\"><channel><title>Busy</title>{items}</channel></rss>"),
+        )
+    });
+    let hook = receiver(vec![]);
+    let ws = Workspace::new(&format!(
+        "[fetch]\nhealth_channels = [\"ops\"]\n[[feed]]\nurl = \"{}\"\n[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n",
+        feeds.url("/feed"),
+        hook.url("/hook")
+    ));
+    let config = Arc::new(Config::load(&ws.config()).unwrap());
+    let mut store = Store::open(&config.storage.path).unwrap();
+    store
+        .sync_feeds([(config.feeds[0].url.as_str(), None)])
+        .unwrap();
+    let store = StoreHandle::spawn(store);
+    let rules = Arc::new(CompiledRules::new(&config.rules));
+    let fetcher = Fetcher::new(&config.fetch).unwrap();
+    let clock = Clock::manual(T0);
+    let deliverer = Deliverer::new(config.clone(), store.clone(), clock.clone()).unwrap();
+    let minutes = async |at: i64| {
+        clock.advance(Duration::from_secs((T0 + at * 60 - clock.now()) as u64));
+        let feed = &config.feeds[0];
+        ingest_feed(&config, &rules, &fetcher, &store, feed, T0 + at * 60)
+            .await
+            .unwrap();
+        *page.lock().unwrap() += 1;
+        deliverer.deliver_due().await.unwrap();
+        hook.requests()
+            .iter()
+            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert!(minutes(0).await.is_empty(), "a first fetch is no gap");
+    let sent = minutes(10).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["type"], "feed_health");
+    assert_eq!(sent[0]["status"], "possible_gap");
+    assert_eq!(
+        sent[0]["message"],
+        format!(
+            "{}: all 3 entries are new since the last successful fetch 10m ago: stories \
+             published in between may have been missed (if this recurs, give the feed a shorter interval)",
+            feeds.url("/feed")
+        )
+    );
+    assert_eq!(minutes(20).await.len(), 1, "not again within the week");
+    assert_eq!(minutes(8 * 24 * 60).await.len(), 2, "again a week later");
+}
+
+#[tokio::test]
 async fn required_tls_is_never_skipped() {
     // The test server offers no STARTTLS: with `tls = "required"` nothing is sent in the
     // clear, and the alert waits with an error that says why.
