@@ -416,8 +416,13 @@ async fn report_status(store: &StoreHandle, config: &Config, last_error: Option<
         .await
         .map(|(p, f, _)| p + f)
         .unwrap_or(-1);
+    let urls: Vec<String> = config.feeds.iter().map(|f| f.url.to_string()).collect();
+    let failing = match store.call(move |s| s.failing_feeds(&urls)).await {
+        Ok(0) | Err(_) => String::new(),
+        Ok(n) => format!(" ({n} failing)"),
+    };
     let status = format!(
-        "feeds: {}, rules: {}, pending alerts: {pending}{}",
+        "feeds: {}{failing}, rules: {}, pending alerts: {pending}{}",
         config.feeds.len(),
         config.rules.len(),
         last_error

@@ -177,6 +177,15 @@ impl Store {
         Ok(rows)
     }
 
+    /// How many of the feeds with these URLs failed at their last fetch.
+    pub fn failing_feeds(&self, urls: &[String]) -> Result<i64> {
+        let urls = serde_json::to_string(urls).expect("strings serialise");
+        Ok(self.conn.prepare_cached(
+            "SELECT COUNT(*) FROM feeds WHERE status = 'error' AND url IN (SELECT value FROM json_each(?1))",
+        )?
+        .query_row([urls], |r| r.get(0))?)
+    }
+
     /// Forgets where a feed moved: it is fetched at its configured address again.
     pub fn clear_moved(&mut self, feed_id: i64) -> Result<()> {
         self.conn

@@ -502,3 +502,25 @@ fn times_recorded_while_the_clock_was_ahead_do_not_hold_feeds_back() {
     assert!((now - 60..=now).contains(&fetched), "{feeds}");
     assert!((fetched + 500..=fetched + 700).contains(&due), "{feeds}");
 }
+
+#[test]
+fn the_status_line_counts_failing_feeds() {
+    let feed = LiveFeed::start();
+    let refused = format!(
+        "http://127.0.0.1:{}/feed",
+        crate::support::RefusingPort::new().port()
+    );
+    let ws = Workspace::new(&format!(
+        "{}[[feed]]\nurl = \"{refused}\"\n",
+        config(&feed.server.url("/feed"), PESKOV)
+    ));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    let status = daemon.wait_for("a failing feed in STATUS", |l| {
+        l.starts_with("STATUS=") && l.contains("failing")
+    });
+    assert!(
+        status.starts_with("STATUS=feeds: 2 (1 failing), rules: 1, pending alerts: "),
+        "{status}"
+    );
+}
