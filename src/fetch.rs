@@ -304,13 +304,19 @@ pub fn shown(url: &str) -> std::borrow::Cow<'_, str> {
 /// ("error sending request for url (…)", "client error (Connect)"): what is left is
 /// the cause, "tcp connect error: Connection refused (os error 111)".
 pub(crate) fn cause(error: &reqwest::Error) -> String {
-    let parts = chain_parts(error);
+    // Never the URL reqwest names: a webhook's path can be its secret (Slack's are), and
+    // a feed's URL can carry a password.
+    let parts: Vec<String> = chain_parts(error)
+        .into_iter()
+        .map(|p| match p.split_once(" for url (") {
+            Some((head, _)) => head.to_owned(),
+            None => p,
+        })
+        .collect();
     let causes: Vec<&str> = parts
         .iter()
         .map(String::as_str)
-        .filter(|p| {
-            !p.starts_with("error sending request for url") && !p.starts_with("client error (")
-        })
+        .filter(|p| *p != "error sending request" && !p.starts_with("client error ("))
         .collect();
     if causes.is_empty() {
         parts.join(": ")
@@ -343,6 +349,64 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn errors_never_name_the_url() {
+        // A webhook's path can be its secret; a feed's URL can carry a password.
+        let silent = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let refused_port = refused.local_addr().unwrap().port();
+        drop(refused);
+        let client = Client::builder()
+            .timeout(Duration::from_millis(200))
+            .build()
+            .unwrap();
+        // One that promises a body and stops short.
+        let cut = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let cut_port = cut.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            use std::io::{Read, Write};
+            let (mut stream, _) = cut.accept().unwrap();
+            let _ = stream.read(&mut [0; 4096]);
+            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
+        });
+        let mut errors = Vec::new();
+        for url in [
+            format!("http://u:pw@127.0.0.1:{refused_port}/services/T0/B0/SECRET"),
+            format!(
+                "http://127.0.0.1:{}/services/T0/B0/SECRET",
+                silent.local_addr().unwrap().port()
+            ),
+        ] {
+            errors.push(client.post(&url).send().await.unwrap_err());
+        }
+        let url = format!("http://u:pw@127.0.0.1:{cut_port}/services/SECRET");
+        let mut response = client.get(&url).send().await.unwrap();
+        errors.push(loop {
+            match response.chunk().await {
+                Ok(Some(_)) => continue,
+                Ok(None) => panic!("the body was cut short"),
+                Err(error) => break error,
+            }
+        });
+        // And one reqwest cannot build.
+        errors.push(
+            client
+                .post(format!("http://127.0.0.1:{refused_port}/services/SECRET"))
+                .header("webhook-id", "no\nnewlines")
+                .send()
+                .await
+                .unwrap_err(),
+        );
+        for error in errors {
+            let said = cause(&error);
+            assert!(
+                !said.contains("SECRET") && !said.contains("pw"),
+                "{said} ({error})"
+            );
+            assert!(!said.is_empty());
+        }
+    }
 
     #[test]
     fn passwords_are_never_shown() {
