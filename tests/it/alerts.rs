@@ -1060,9 +1060,46 @@ fn once_says_what_is_still_pending_and_why() {
     assert_eq!(smtp.received().len(), 2);
 }
 
+/// One feed and a webhook `ops` as its health channel, with what a test needs to fetch
+/// it (`ingest_feed`) and deliver on a manual clock.
+struct Health {
+    ws: Workspace,
+    config: Arc<Config>,
+    store: StoreHandle,
+    rules: Arc<CompiledRules>,
+    fetcher: newshound::fetch::Fetcher,
+    clock: Clock,
+    deliverer: Deliverer,
+}
+
+impl Health {
+    fn new(feeds: &TestServer, hook: &TestServer, fetch: &str) -> Health {
+        let ws = Workspace::new(&format!(
+            "[fetch]\n{fetch}health_channels = [\"ops\"]\n[[feed]]\nurl = \"{}\"\n[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n",
+            feeds.url("/feed"),
+            hook.url("/hook")
+        ));
+        let config = Arc::new(Config::load(&ws.config()).unwrap());
+        let mut store = Store::open(&config.storage.path).unwrap();
+        store
+            .sync_feeds([(config.feeds[0].url.as_str(), None)])
+            .unwrap();
+        let store = StoreHandle::spawn(store);
+        let clock = Clock::manual(T0);
+        Health {
+            rules: Arc::new(CompiledRules::new(&config.rules)),
+            fetcher: newshound::fetch::Fetcher::new(&config.fetch).unwrap(),
+            deliverer: Deliverer::new(config.clone(), store.clone(), clock.clone()).unwrap(),
+            ws,
+            config,
+            store,
+            clock,
+        }
+    }
+}
+
 #[tokio::test]
 async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
-    use newshound::fetch::Fetcher;
     use newshound::ingest::ingest_feed;
     let up = Arc::new(Mutex::new(false));
     let flag = up.clone();
@@ -1074,21 +1111,15 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
         }
     });
     let hook = receiver(vec![]);
-    let ws = Workspace::new(&format!(
-        "[fetch]\nstale_after = \"1h\"\nhealth_channels = [\"ops\"]\n[[feed]]\nurl = \"{}\"\n[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n",
-        feeds.url("/feed"),
-        hook.url("/hook")
-    ));
-    let config = Arc::new(Config::load(&ws.config()).unwrap());
-    let mut store = Store::open(&config.storage.path).unwrap();
-    store
-        .sync_feeds([(config.feeds[0].url.as_str(), None)])
-        .unwrap();
-    let store = StoreHandle::spawn(store);
-    let rules = std::sync::Arc::new(CompiledRules::new(&config.rules));
-    let fetcher = Fetcher::new(&config.fetch).unwrap();
-    let clock = Clock::manual(T0);
-    let deliverer = Deliverer::new(config.clone(), store.clone(), clock.clone()).unwrap();
+    let Health {
+        ws: _ws,
+        config,
+        store,
+        rules,
+        fetcher,
+        clock,
+        deliverer,
+    } = Health::new(&feeds, &hook, "stale_after = \"1h\"\n");
     // Failing for 10 minutes, then two hours: one stale notice, not one per failure.
     let fetch_at = async |minutes: i64| {
         ingest_feed(
@@ -1136,7 +1167,6 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
 
 #[tokio::test]
 async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
-    use newshound::fetch::Fetcher;
     use newshound::ingest::ingest_feed;
     // Each page lists three stories none of the pages before listed.
     let page = Arc::new(Mutex::new(0));
@@ -1152,21 +1182,15 @@ async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
         )
     });
     let hook = receiver(vec![]);
-    let ws = Workspace::new(&format!(
-        "[fetch]\nhealth_channels = [\"ops\"]\n[[feed]]\nurl = \"{}\"\n[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n",
-        feeds.url("/feed"),
-        hook.url("/hook")
-    ));
-    let config = Arc::new(Config::load(&ws.config()).unwrap());
-    let mut store = Store::open(&config.storage.path).unwrap();
-    store
-        .sync_feeds([(config.feeds[0].url.as_str(), None)])
-        .unwrap();
-    let store = StoreHandle::spawn(store);
-    let rules = Arc::new(CompiledRules::new(&config.rules));
-    let fetcher = Fetcher::new(&config.fetch).unwrap();
-    let clock = Clock::manual(T0);
-    let deliverer = Deliverer::new(config.clone(), store.clone(), clock.clone()).unwrap();
+    let Health {
+        ws: _ws,
+        config,
+        store,
+        rules,
+        fetcher,
+        clock,
+        deliverer,
+    } = Health::new(&feeds, &hook, "");
     let minutes = async |at: i64| {
         clock.advance(Duration::from_secs((T0 + at * 60 - clock.now()) as u64));
         let feed = &config.feeds[0];
