@@ -1063,7 +1063,8 @@ fn once_says_what_is_still_pending_and_why() {
 /// One feed and a webhook `ops` as its health channel, with what a test needs to fetch
 /// it (`ingest_feed`) and deliver on a manual clock.
 struct Health {
-    ws: Workspace,
+    /// Holds the database's folder.
+    _ws: Workspace,
     config: Arc<Config>,
     store: StoreHandle,
     rules: Arc<CompiledRules>,
@@ -1073,6 +1074,21 @@ struct Health {
 }
 
 impl Health {
+    /// Fetches the feed as at `minutes` after T0.
+    async fn fetch_at(&self, minutes: i64) {
+        let feed = &self.config.feeds[0];
+        newshound::ingest::ingest_feed(
+            &self.config,
+            &self.rules,
+            &self.fetcher,
+            &self.store,
+            feed,
+            T0 + minutes * 60,
+        )
+        .await
+        .unwrap();
+    }
+
     fn new(feeds: &TestServer, hook: &TestServer, fetch: &str) -> Health {
         let ws = Workspace::new(&format!(
             "[fetch]\n{fetch}health_channels = [\"ops\"]\n[[feed]]\nurl = \"{}\"\n[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n",
@@ -1090,7 +1106,7 @@ impl Health {
             rules: Arc::new(CompiledRules::new(&config.rules)),
             fetcher: newshound::fetch::Fetcher::new(&config.fetch).unwrap(),
             deliverer: Deliverer::new(config.clone(), store.clone(), clock.clone()).unwrap(),
-            ws,
+            _ws: ws,
             config,
             store,
             clock,
@@ -1100,7 +1116,6 @@ impl Health {
 
 #[tokio::test]
 async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
-    use newshound::ingest::ingest_feed;
     let up = Arc::new(Mutex::new(false));
     let flag = up.clone();
     let feeds = TestServer::start(move |_: &Request| {
@@ -1111,28 +1126,10 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
         }
     });
     let hook = receiver(vec![]);
-    let Health {
-        ws: _ws,
-        config,
-        store,
-        rules,
-        fetcher,
-        clock,
-        deliverer,
-    } = Health::new(&feeds, &hook, "stale_after = \"1h\"\n");
+    let health = Health::new(&feeds, &hook, "stale_after = \"1h\"\n");
+    let (clock, deliverer) = (&health.clock, &health.deliverer);
     // Failing for 10 minutes, then two hours: one stale notice, not one per failure.
-    let fetch_at = async |minutes: i64| {
-        ingest_feed(
-            &config,
-            &rules,
-            &fetcher,
-            &store,
-            &config.feeds[0],
-            T0 + minutes * 60,
-        )
-        .await
-        .unwrap();
-    };
+    let fetch_at = async |minutes: i64| health.fetch_at(minutes).await;
     let notices = || -> Vec<serde_json::Value> {
         hook.requests()
             .iter()
@@ -1167,7 +1164,6 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
 
 #[tokio::test]
 async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
-    use newshound::ingest::ingest_feed;
     // Each page lists three stories none of the pages before listed.
     let page = Arc::new(Mutex::new(0));
     let p = page.clone();
@@ -1182,23 +1178,13 @@ async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
         )
     });
     let hook = receiver(vec![]);
-    let Health {
-        ws: _ws,
-        config,
-        store,
-        rules,
-        fetcher,
-        clock,
-        deliverer,
-    } = Health::new(&feeds, &hook, "");
+    let health = Health::new(&feeds, &hook, "");
+    let clock = &health.clock;
     let minutes = async |at: i64| {
         clock.advance(Duration::from_secs((T0 + at * 60 - clock.now()) as u64));
-        let feed = &config.feeds[0];
-        ingest_feed(&config, &rules, &fetcher, &store, feed, T0 + at * 60)
-            .await
-            .unwrap();
+        health.fetch_at(at).await;
         *page.lock().unwrap() += 1;
-        deliverer.deliver_due().await.unwrap();
+        health.deliverer.deliver_due().await.unwrap();
         hook.requests()
             .iter()
             .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
