@@ -1,6 +1,7 @@
 //! Feed-health notices: a feed failing for longer than `stale_after`, and its recovery,
-//! told once each to the `health_channels`; and, at most once a week per feed, a fetch
-//! that found every entry new (a possible gap: stories may have been missed).
+//! told once each to the `health_channels`; and a fetch that found every entry new (a
+//! possible gap: stories may have been missed), of each feed at most once a week and of
+//! one feed a day.
 
 use super::render::{self, Rendered};
 use super::retry::Attempt;

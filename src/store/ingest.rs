@@ -80,7 +80,8 @@ impl std::fmt::Debug for LateMatcher {
 /// is alerted as if its feed gave no date, instead of being held back as old.
 const EARLIEST_PLAUSIBLE_DATE: i64 = 788_918_400;
 
-/// How often at most a feed's possible gaps are told to the health channels.
+/// How often at most a feed's possible gaps are told to the health channels (and of
+/// all feeds', at most one a day).
 const GAP_NOTICE_EVERY: i64 = 7 * 86400;
 
 /// What a successful fetch says about the feed itself.
@@ -347,16 +348,30 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
     // published since the last fetch (a window too short for the interval, or newshound
     // stopped for a while). One new entry in a feed that lists one is no sign of it.
     if known && incoming.len() >= 2 && outcome.new_stories == incoming.len() {
-        let (url, last_success, last_gap): (String, Option<i64>, Option<i64>) = tx
-            .prepare_cached("SELECT url, last_success, last_possible_gap FROM feeds WHERE id = ?1")?
-            .query_row([feed_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+        let (url, last_success): (String, Option<i64>) = tx
+            .prepare_cached("SELECT url, last_success FROM feeds WHERE id = ?1")?
+            .query_row([feed_id], |r| Ok((r.get(0)?, r.get(1)?)))?;
         let gap = PossibleGap {
             entries: incoming.len(),
             last_success,
         };
-        // The health channels hear of it at most once a week per feed.
-        if last_gap.is_none_or(|at| now - at >= GAP_NOTICE_EVERY) {
-            let message = format!("{}: {}", crate::fetch::shown(&url), gap.describe(now));
+        // The health channels hear of it at most once a week per feed, and of one feed a
+        // day: after an outage many feeds show it at once, and `newshound feeds` lists
+        // them all.
+        let told: bool = tx
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM notices WHERE kind = 'possible_gap'
+                     AND (created > ?2 OR (feed_id = ?1 AND created > ?3)))",
+            )?
+            .query_row(params![feed_id, now - 86400, now - GAP_NOTICE_EVERY], |r| {
+                r.get(0)
+            })?;
+        if !told {
+            let message = format!(
+                "{}: {}; `newshound feeds` counts every feed's possible gaps",
+                crate::fetch::shown(&url),
+                gap.describe(now)
+            );
             queue_notice(tx, feed_id, now, &meta.health, "possible_gap", &message)?;
         }
         outcome.possible_gap = Some(gap);

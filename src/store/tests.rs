@@ -1017,3 +1017,54 @@ fn a_feeds_newest_story_is_its_latest_entry_date_or_its_latest_new_story() {
         "an empty fetch leaves it"
     );
 }
+
+#[test]
+fn possible_gaps_are_told_of_one_feed_a_day_and_of_each_once_a_week() {
+    let (mut store, a, b) = setup();
+    let health = Health {
+        stale_after: DAY,
+        channels: vec!["ops".to_owned()],
+    };
+    let mut page = 0;
+    let mut fetch = |store: &mut Store, feed: i64, now: i64| {
+        page += 1;
+        let incoming = (0..2)
+            .map(|i| {
+                let id = format!("{feed}-{page}-{i}");
+                Incoming::matched(story(&id, None, &id), Vec::new())
+            })
+            .collect();
+        let mut job = job(feed, incoming, now);
+        job.meta.health = health.clone();
+        assert_eq!(store.ingest(&job).unwrap().possible_gap.is_some(), page > 2);
+    };
+    let notices = |store: &Store| {
+        count(
+            store,
+            "SELECT COUNT(*) FROM notices WHERE kind = 'possible_gap'",
+        )
+    };
+    fetch(&mut store, a, 1000);
+    fetch(&mut store, b, 1000);
+    // After an outage both show a gap: one is told, `feeds` counts both.
+    fetch(&mut store, a, 3 * DAY);
+    fetch(&mut store, b, 3 * DAY);
+    assert_eq!(notices(&store), 1);
+    assert_eq!(
+        store
+            .feeds(&["https://a.example/feed", "https://b.example/feed"])
+            .unwrap()
+            .iter()
+            .map(|r| r.possible_gaps)
+            .collect::<Vec<_>>(),
+        [1, 1]
+    );
+    // The next day, B (never told) is; A, told within the week, is not.
+    fetch(&mut store, a, 4 * DAY + 10);
+    fetch(&mut store, b, 4 * DAY + 20);
+    assert_eq!(notices(&store), 2);
+    fetch(&mut store, a, 5 * DAY + 30);
+    assert_eq!(notices(&store), 2, "A was told two days ago");
+    fetch(&mut store, a, 10 * DAY + 40);
+    assert_eq!(notices(&store), 3, "A was told a week ago");
+}

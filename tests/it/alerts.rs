@@ -1199,7 +1199,8 @@ async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
         sent[0]["message"],
         format!(
             "{}: all 3 entries are new since the last successful fetch 10m ago: stories \
-             published in between may have been missed (if this recurs, give the feed a shorter interval)",
+             published in between may have been missed (if this recurs, give the feed a shorter \
+             interval); `newshound feeds` counts every feed's possible gaps",
             feeds.url("/feed")
         )
     );
