@@ -49,8 +49,14 @@ enum Command {
     Once,
     /// Validate the configuration and its rules, and print a summary.
     ///
-    /// Exits 0 when valid; 2 with `FILE:LINE:COL: message` on the first error.
-    Check,
+    /// Exits 0 when valid; 2 with `FILE:LINE:COL: message` on the first error. With
+    /// `--database`, also reads the database (without changing it): what it holds, and
+    /// whether SQLite finds it sound; exits 1 when it is damaged or too new.
+    Check {
+        /// Also check the database: schema, contents, and SQLite's quick check.
+        #[arg(long)]
+        database: bool,
+    },
     /// Show each feed's state: status, stories stored, last fetch, next due, errors.
     Feeds {
         /// Print one JSON array instead of a table.
@@ -205,7 +211,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             runtime()?.block_on(run_daemon(cli.config.clone(), config))?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Check => {
+        Command::Check { database } => {
             let config = load_config(&cli.config)?;
             print!("{config}");
             for (channel, error) in config.unreadable_secrets() {
@@ -213,6 +219,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     "  note: channel `{channel}`: {error}; it is read when a message is sent, \
                      and the service must be able to (a LoadCredential= file exists only there)"
                 );
+            }
+            if database {
+                commands::check_database(&config.storage.path, &mut io::stdout())?;
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -23,6 +23,58 @@ pub async fn send_test(
     )?;
     deliverer.send_test(channel).await
 }
+/// `newshound check --database`: what the database holds and whether SQLite finds it
+/// sound, read without changing it. An error when it cannot be used: damaged, or of a
+/// newer schema than this newshound knows.
+pub fn check_database(path: &std::path::Path, out: &mut dyn std::io::Write) -> anyhow::Result<()> {
+    let shown = path.display();
+    let Some(found) = crate::store::inspect(path) else {
+        writeln!(
+            out,
+            "  database: {shown} does not exist yet; the first run creates it"
+        )?;
+        return Ok(());
+    };
+    for problem in &found.problems {
+        writeln!(out, "  database problem: {problem}")?;
+    }
+    if !found.problems.is_empty() {
+        anyhow::bail!(
+            "the database {shown} is damaged, or not a newshound database: restore it from a \
+             backup, or move it aside and start afresh (stories seen before would then be new \
+             again)"
+        );
+    }
+    if found.schema > found.current {
+        anyhow::bail!(
+            "the database {shown} has schema version {}, newer than this newshound knows ({}); \
+             upgrade newshound",
+            found.schema,
+            found.current
+        );
+    }
+    match found.counts {
+        Some([feeds, stories, hits, waiting, dead]) => {
+            let schema = if found.schema == found.current {
+                "current".to_owned()
+            } else {
+                format!("migrated to {} at the next run", found.current)
+            };
+            writeln!(
+                out,
+                "  database: {shown}: sound; schema {} ({schema}); feeds {feeds}, stories \
+                 {stories}, hits {hits}; alerts waiting {waiting}, dead {dead}",
+                found.schema
+            )?;
+        }
+        None => writeln!(
+            out,
+            "  database: {shown}: empty (schema 0); the first run sets it up"
+        )?,
+    }
+    Ok(())
+}
+
 pub use opml::import_opml;
 pub use test_rule::{
     Marker, RuleOutcome, Sample, Source, describe_query_error, fetch_stories, test_rule,

@@ -989,3 +989,69 @@ fn a_feed_behind_basic_auth_is_read_and_its_password_never_shown() {
     );
     assert_eq!(hits[0]["feed"], shown.as_str());
 }
+
+#[test]
+fn check_database_reads_the_database_without_changing_it() {
+    let server = feed_server();
+    let ws = Workspace::new(&config_for(&[server.url("/world.rss")]));
+    let db = ws.dir.path().join("newshound.db");
+    let out = ws.ok(&["check", "--database"]);
+    assert!(
+        out.ends_with(&format!(
+            "  database: {} does not exist yet; the first run creates it\n",
+            db.display()
+        )),
+        "{out}"
+    );
+    assert!(!db.exists(), "nothing created");
+
+    ws.ok(&["once"]);
+    let out = ws.ok(&["check", "--database"]);
+    let line = out.lines().last().unwrap();
+    assert!(
+        line.starts_with(&format!("  database: {}: sound; schema ", db.display()))
+            && line.contains(" (current); feeds 1, stories 3, hits ")
+            && line.ends_with(", dead 0"),
+        "{out}"
+    );
+
+    // Damaged: b-tree pages overwritten (after the WAL is checkpointed into the file).
+    let copy = ws.dir.path().join("copy.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    std::fs::copy(&db, &copy).unwrap();
+    let mut bytes = std::fs::read(&db).unwrap();
+    for page in 1..bytes.len() / 4096 {
+        bytes[page * 4096..page * 4096 + 64].fill(0x13);
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let out = ws.run(&["check", "--database"]);
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("  database problem: "),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("is damaged, or not a newshound database: restore it from a backup"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Newer than this newshound.
+    std::fs::copy(&copy, &db).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let out = ws.run(&["check", "--database"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("has schema version 99, newer than this newshound knows"),
+        "{}",
+        stderr(&out)
+    );
+}

@@ -1,0 +1,81 @@
+//! `newshound check --database`: what the database holds, and whether SQLite finds it
+//! sound, read without changing it (no migration, nothing created).
+
+use std::path::Path;
+
+use rusqlite::{Connection, OpenFlags};
+
+use super::schema;
+
+/// What `check --database` found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Inspection {
+    /// `PRAGMA user_version`; the schema this newshound writes is [`Inspection::current`].
+    pub schema: i64,
+    pub current: i64,
+    /// What `PRAGMA quick_check` reported, or why the file could not be read: empty for a
+    /// sound database.
+    pub problems: Vec<String>,
+    /// Feeds, stories and hits stored; alerts waiting (pending or to be retried) and dead.
+    /// Counted only in a sound database of a schema this newshound knows.
+    pub counts: Option<[i64; 5]>,
+}
+
+/// Reads the database at `path` without writing to it: `None` when there is no file yet.
+pub fn inspect(path: &Path) -> Option<Inspection> {
+    if !path.exists() {
+        return None;
+    }
+    let current = schema::MIGRATIONS.len() as i64;
+    let mut inspection = Inspection {
+        schema: 0,
+        current,
+        problems: Vec::new(),
+        counts: None,
+    };
+    let conn = match Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) {
+        Ok(conn) => conn,
+        Err(e) => {
+            inspection.problems.push(e.to_string());
+            return Some(inspection);
+        }
+    };
+    let _ = conn.busy_timeout(std::time::Duration::from_secs(10));
+    let read = || -> rusqlite::Result<(i64, Vec<String>)> {
+        let schema = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+        let mut stmt = conn.prepare("PRAGMA quick_check")?;
+        let problems = stmt
+            .query_map([], |r| r.get::<_, String>(0))?
+            .collect::<rusqlite::Result<Vec<_>>>()?
+            .into_iter()
+            .filter(|p| p != "ok")
+            .collect();
+        Ok((schema, problems))
+    };
+    match read() {
+        Ok((schema, problems)) => {
+            inspection.schema = schema;
+            inspection.problems = problems;
+        }
+        Err(e) => {
+            inspection.problems.push(e.to_string());
+            return Some(inspection);
+        }
+    }
+    if inspection.problems.is_empty() && (1..=current).contains(&inspection.schema) {
+        let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0));
+        let counts = [
+            "SELECT COUNT(*) FROM feeds",
+            "SELECT COUNT(*) FROM stories",
+            "SELECT COUNT(*) FROM hits",
+            "SELECT COUNT(*) FROM outbox WHERE state IN ('pending', 'failed')",
+            "SELECT COUNT(*) FROM outbox WHERE state = 'dead'",
+        ]
+        .map(count);
+        match counts.iter().find_map(|c| c.as_ref().err()) {
+            Some(e) => inspection.problems.push(e.to_string()),
+            None => inspection.counts = Some(counts.map(|c| c.unwrap_or_default())),
+        }
+    }
+    Some(inspection)
+}
