@@ -361,15 +361,22 @@ mod tests {
             .timeout(Duration::from_millis(200))
             .build()
             .unwrap();
+        // A server that answers one request with these bytes; its port.
+        let answering = |reply: &'static [u8]| {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            let port = listener.local_addr().unwrap().port();
+            std::thread::spawn(move || {
+                use std::io::{Read, Write};
+                let (mut stream, _) = listener.accept().unwrap();
+                let _ = stream.read(&mut [0; 4096]);
+                let _ = stream.write_all(reply);
+            });
+            port
+        };
         // One that promises a body and stops short.
-        let cut = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let cut_port = cut.local_addr().unwrap().port();
-        std::thread::spawn(move || {
-            use std::io::{Read, Write};
-            let (mut stream, _) = cut.accept().unwrap();
-            let _ = stream.read(&mut [0; 4096]);
-            let _ = stream.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
-        });
+        let cut_port = answering(b"HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nshort");
+        // One whose refusal reqwest reports with the URL and no wrapper to drop.
+        let refusing_port = answering(b"HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n");
         let mut errors = Vec::new();
         for url in [
             format!("http://u:pw@127.0.0.1:{refused_port}/services/T0/B0/SECRET"),
@@ -389,6 +396,9 @@ mod tests {
                 Err(error) => break error,
             }
         });
+        let url = format!("http://127.0.0.1:{refusing_port}/services/SECRET");
+        let response = client.post(&url).send().await.unwrap();
+        errors.push(response.error_for_status().unwrap_err());
         // And one reqwest cannot build.
         errors.push(
             client
