@@ -15,8 +15,8 @@
 use hashbrown::HashTable;
 use rustc_hash::FxHashMap;
 
+use super::document::hash_word;
 use super::fold::fold_short_ascii;
-use super::matcher::hash_word;
 use super::parse::{Node, Part};
 use super::{Document, Query, Span};
 

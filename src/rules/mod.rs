@@ -6,9 +6,11 @@
 //! required words the story contains. Everything here is pure computation: no I/O, no
 //! clock, no async, so it can be tested exhaustively and reused anywhere.
 
+mod document;
 mod fold;
 mod highlight;
 mod index;
+mod lex;
 mod matcher;
 mod parse;
 #[cfg(test)]
@@ -17,10 +19,11 @@ mod words;
 
 use std::fmt;
 
+pub use document::Document;
 pub use fold::{FoldedText, fold};
 pub use highlight::mark;
 pub use index::{RuleHit, RuleSet};
-pub use matcher::{Document, Span};
+pub use matcher::Span;
 pub use parse::{DEFAULT_NEAR, MAX_NEAR, MIN_PREFIX_CHARS, ParseError, REGEX_SIZE_LIMIT};
 pub use words::{Token, tokenize};
 

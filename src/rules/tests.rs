@@ -599,7 +599,7 @@ proptest! {
             let Some(packed) = fold::fold_short_ascii(word.as_bytes(), 0, word.len()) else {
                 continue;
             };
-            if set.knows(&folded, matcher::hash_word(&folded)) {
+            if set.knows(&folded, document::hash_word(&folded)) {
                 prop_assert!(set.may_know_short(packed, word.len()), "{word}");
             }
         }

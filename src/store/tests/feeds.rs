@@ -1,0 +1,275 @@
+//! What the store keeps of each feed: possible gaps, intervals, times written ahead
+//! of a clock that went back, the newest story, and the notices told of them.
+
+use super::*;
+
+#[test]
+fn a_fetch_whose_every_entry_is_new_is_a_possible_gap() {
+    let (mut store, a, b) = setup();
+    let fetch = |store: &mut Store, feed: i64, ids: &[&str], now: i64| {
+        let incoming = ids
+            .iter()
+            .map(|id| {
+                let link = format!("https://news.example/{id}");
+                Incoming::matched(story(id, Some(&link), id), Vec::new())
+            })
+            .collect();
+        let meta = FetchMeta {
+            next_due: now + 4 * 3600,
+            next_due_without_hints: Some(now + 600),
+            ..FetchMeta::default()
+        };
+        let job = IngestJob {
+            meta,
+            ..job(feed, incoming, now)
+        };
+        store.ingest(&job).unwrap().possible_gap
+    };
+    let row = |store: &Store| {
+        store
+            .feeds(&["https://a.example/feed"])
+            .unwrap()
+            .pop()
+            .unwrap()
+    };
+    assert_eq!(
+        fetch(&mut store, a, &["1", "2", "3"], 1000),
+        None,
+        "a first fetch"
+    );
+    assert_eq!(
+        fetch(&mut store, a, &["2", "3", "4"], 2000),
+        None,
+        "overlaps"
+    );
+    assert_eq!(row(&store).next_due, 2000 + 4 * 3600, "hints kept");
+    assert_eq!(fetch(&mut store, a, &["2", "3", "4"], 2500), None);
+    assert_eq!(
+        row(&store).newest_story,
+        Some(2000),
+        "the last fetch that brought a new story"
+    );
+    assert_eq!(
+        fetch(&mut store, a, &["5", "6", "7"], 3000),
+        Some(PossibleGap {
+            entries: 3,
+            last_success: Some(2500)
+        })
+    );
+    let after = row(&store);
+    assert_eq!(
+        (after.possible_gaps, after.last_possible_gap, after.next_due),
+        (1, Some(3000), 3000 + 600),
+        "counted, and due at its own interval"
+    );
+    assert_eq!(
+        fetch(&mut store, a, &["8"], 4000),
+        None,
+        "one entry says nothing"
+    );
+    // Stories another feed stored first were seen: no gap.
+    assert_eq!(fetch(&mut store, b, &["x"], 4000), None);
+    assert_eq!(fetch(&mut store, a, &["9", "x"], 5000), None);
+    assert_eq!(
+        fetch(&mut store, a, &["10", "11"], 6000).map(|g| g.describe(6000)),
+        Some(
+            "all 2 entries are new since the last successful fetch 16m ago: stories published \
+             in between may have been missed (if this recurs, give the feed a shorter interval)"
+                .to_owned()
+        )
+    );
+    let after = row(&store);
+    assert_eq!(
+        (after.possible_gaps, after.last_possible_gap),
+        (2, Some(6000))
+    );
+}
+
+#[test]
+fn a_shortened_interval_brings_the_next_fetch_forward_never_back() {
+    let (mut store, a, _) = setup();
+    let url = "https://a.example/feed";
+    let mut job = job(a, Vec::new(), 1000);
+    job.meta.next_due = 1000 + 3600;
+    store.ingest(&job).unwrap();
+    let due = |store: &Store| store.feeds(&[url]).unwrap()[0].next_due;
+    let apply =
+        |store: &mut Store, now, interval| store.apply_intervals(now, [(url, interval)]).unwrap();
+    assert_eq!(
+        apply(&mut store, 1200, 3600),
+        0,
+        "the first time, recorded only"
+    );
+    assert_eq!(apply(&mut store, 1200, 7200), 0, "a longer one waits");
+    assert_eq!(due(&store), 4600);
+    assert_eq!(apply(&mut store, 1200, 600), 1);
+    assert_eq!(due(&store), 1600, "one new interval after the last fetch");
+    assert_eq!(apply(&mut store, 1200, 600), 0, "once");
+    assert_eq!(apply(&mut store, 1200, 60), 1);
+    assert_eq!(due(&store), 1200, "already past: now");
+    assert_eq!(
+        store
+            .apply_intervals(1200, [("https://unknown.example/", 60)])
+            .unwrap(),
+        0
+    );
+}
+
+#[test]
+fn times_ahead_of_a_clock_that_went_back_are_rescheduled_from_now() {
+    let (mut store, a, b) = setup();
+    let now = 1_000_000;
+    // Fetched and alerted while the clock read an hour later than it does now.
+    let mut ahead = job(
+        a,
+        vec![Incoming::matched(
+            story("guid:1", None, "x"),
+            vec![hit("R")],
+        )],
+        now + 3600,
+    );
+    ahead.meta.next_due = now + 3600 + 600;
+    store.ingest(&ahead).unwrap();
+    let mut on_time = job(b, Vec::new(), now - 30);
+    on_time.meta.next_due = now + 570;
+    store.ingest(&on_time).unwrap();
+    assert_eq!(
+        store.rebase_future(now).unwrap(),
+        (1, 2),
+        "one feed, two alerts"
+    );
+    let rows = store
+        .feeds(&["https://a.example/feed", "https://b.example/feed"])
+        .unwrap();
+    assert_eq!(
+        (rows[0].last_fetch, rows[0].next_due),
+        (Some(now), now + 600)
+    );
+    assert_eq!(
+        (rows[1].last_fetch, rows[1].next_due),
+        (Some(now - 30), now + 570),
+        "on time: untouched"
+    );
+    assert_eq!(
+        count(
+            &store,
+            &format!("SELECT COUNT(*) FROM outbox WHERE created = {now} AND next_attempt = {now}")
+        ),
+        2
+    );
+    assert_eq!(store.rebase_future(now).unwrap(), (0, 0), "once");
+    assert_eq!(
+        store.rebase_future(now - 30).unwrap(),
+        (0, 0),
+        "within a minute: left alone"
+    );
+}
+
+#[test]
+fn a_feeds_newest_story_is_its_latest_entry_date_or_its_latest_new_story() {
+    let (mut store, a, b) = setup();
+    let now = 1_795_000_000;
+    let dated = |id: &str, published: i64| {
+        let mut s = story(id, Some(&format!("https://news.example/{id}")), id);
+        s.published = chrono::DateTime::from_timestamp(published, 0);
+        Incoming::matched(s, Vec::new())
+    };
+    let newest = |store: &Store| {
+        store
+            .feeds(&["https://a.example/feed", "https://b.example/feed"])
+            .unwrap()
+            .iter()
+            .map(|r| r.newest_story)
+            .collect::<Vec<_>>()
+    };
+    store
+        .ingest(&job(
+            a,
+            vec![dated("1", now - 7200), dated("2", now - 3600)],
+            now,
+        ))
+        .unwrap();
+    assert_eq!(newest(&store), [Some(now), None], "new stories: now");
+    // B carries A's story: nothing new to the database, but its entry's date counts.
+    store
+        .ingest(&job(b, vec![dated("2", now - 3600)], now + 60))
+        .unwrap();
+    assert_eq!(newest(&store), [Some(now), Some(now - 3600)]);
+    // Older entries never move it back, and a date before 1995 does not count.
+    store
+        .ingest(&job(a, vec![dated("0", 0)], now + 90))
+        .unwrap();
+    store
+        .ingest(&job(
+            b,
+            vec![dated("1", now - 7200), dated("0", 0)],
+            now + 120,
+        ))
+        .unwrap();
+    assert_eq!(newest(&store), [Some(now + 90), Some(now - 3600)]);
+    // A date ahead of the clock counts as now.
+    store
+        .ingest(&job(a, vec![dated("9", now + 86400)], now + 150))
+        .unwrap();
+    store
+        .ingest(&job(b, vec![dated("9", now + 86400)], now + 180))
+        .unwrap();
+    assert_eq!(newest(&store)[1], Some(now + 180));
+    store.ingest(&job(a, Vec::new(), now + 240)).unwrap();
+    assert_eq!(
+        newest(&store)[0],
+        Some(now + 150),
+        "an empty fetch leaves it"
+    );
+}
+
+#[test]
+fn possible_gaps_are_told_of_one_feed_a_day_and_of_each_once_a_week() {
+    let (mut store, a, b) = setup();
+    let health = Health {
+        stale_after: DAY,
+        channels: vec!["ops".to_owned()],
+    };
+    let mut page = 0;
+    let mut fetch = |store: &mut Store, feed: i64, now: i64| {
+        page += 1;
+        let incoming = (0..2)
+            .map(|i| {
+                let id = format!("{feed}-{page}-{i}");
+                Incoming::matched(story(&id, None, &id), Vec::new())
+            })
+            .collect();
+        let mut job = job(feed, incoming, now);
+        job.meta.health = health.clone();
+        assert_eq!(store.ingest(&job).unwrap().possible_gap.is_some(), page > 2);
+    };
+    let notices = |store: &Store| {
+        count(
+            store,
+            "SELECT COUNT(*) FROM notices WHERE kind = 'possible_gap'",
+        )
+    };
+    fetch(&mut store, a, 1000);
+    fetch(&mut store, b, 1000);
+    // After an outage both show a gap: one is told, `feeds` counts both.
+    fetch(&mut store, a, 3 * DAY);
+    fetch(&mut store, b, 3 * DAY);
+    assert_eq!(notices(&store), 1);
+    assert_eq!(
+        store
+            .feeds(&["https://a.example/feed", "https://b.example/feed"])
+            .unwrap()
+            .iter()
+            .map(|r| r.possible_gaps)
+            .collect::<Vec<_>>(),
+        [1, 1]
+    );
+    // The next day, B (never told) is; A, told within the week, is not.
+    fetch(&mut store, a, 4 * DAY + 10);
+    fetch(&mut store, b, 4 * DAY + 20);
+    assert_eq!(notices(&store), 2);
+    fetch(&mut store, a, 5 * DAY + 30);
+    assert_eq!(notices(&store), 2, "A was told two days ago");
+    fetch(&mut store, a, 10 * DAY + 40);
+    assert_eq!(notices(&store), 3, "A was told a week ago");
+}

@@ -1,0 +1,586 @@
+//! Email delivery through a real SMTP server over TCP.
+
+use super::*;
+
+#[test]
+fn email_alerts_end_to_end() {
+    let smtp = SmtpServer::start();
+    let feeds = TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )]);
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("alerts: 2 delivered"),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut received = smtp.received();
+    received.sort_by_key(|m| m.header("Subject"));
+    assert_eq!(
+        received.len(),
+        2,
+        "one message per story, naming every rule it matched"
+    );
+    assert_eq!(
+        smtp.connections(),
+        1,
+        "one SMTP connection carries the batch"
+    );
+    let peskov = &received[1];
+    assert_eq!(
+        peskov.header("Subject").as_deref(),
+        Some("[newshound] Peskov, Kremlin: Kremlin spokesman Peskov rejects the proposal")
+    );
+    assert_eq!(peskov.from, "<alerts@example.org>");
+    assert_eq!(peskov.to, ["<desk@example.org>"]);
+    assert_eq!(
+        peskov.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert_eq!(
+        peskov.header("X-Newshound-Rule").as_deref(),
+        Some("Peskov, Kremlin")
+    );
+    assert_eq!(
+        peskov.header("List-Id").as_deref(),
+        Some("newshound desk <desk.newshound.example.org>")
+    );
+    let message_id = peskov.header("Message-ID").unwrap();
+    assert!(
+        message_id.starts_with('<') && message_id.ends_with("@newshound.example.org>"),
+        "{message_id}"
+    );
+
+    let parsed = peskov.parsed();
+    let content_type = peskov.header("Content-Type").unwrap();
+    assert!(
+        content_type.starts_with("multipart/alternative"),
+        "{content_type}"
+    );
+    assert_eq!(parsed.text_body_count(), 1);
+    assert_eq!(parsed.html_body_count(), 1);
+    let text = parsed.body_text(0).unwrap();
+    let html = parsed.body_html(0).unwrap();
+    assert!(
+        text.contains("https://news.example.org/2026/11/peskov-rejects"),
+        "{text}"
+    );
+    assert!(text.contains("Dmitry *Peskov* told reporters"), "{text}");
+    assert!(text.contains("Matched rules: Peskov, Kremlin"), "{text}");
+    assert!(
+        html.contains("Dmitry <b>Peskov</b> told reporters"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "href=\"https:&#x2f;&#x2f;news.example.org&#x2f;2026&#x2f;11&#x2f;peskov-rejects\""
+        ),
+        "{html}"
+    );
+    assert!(html.contains("World Desk"), "{html}");
+
+    // Delivery state is visible, and a second pass sends nothing again.
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    for hit in hits.as_array().unwrap() {
+        assert_eq!(hit["deliveries"][0]["state"], "sent", "{hit}");
+    }
+    ws.ok(&["once"]);
+    assert_eq!(smtp.received().len(), 2);
+}
+
+#[test]
+fn hostile_feed_text_is_escaped_and_cannot_add_headers() {
+    let smtp = SmtpServer::start();
+    let feed = r#"<rss version="2.0"><channel><title>Evil</title><item><guid>e1</guid>
+        <title>Peskov&#13;&#10;Bcc: victim@example.org &lt;script&gt;alert(1)&lt;/script&gt;</title>
+        <description>&lt;img src="https://tracker.example/x.png" onerror="alert(2)"&gt;&lt;a href="javascript:alert(3)" onclick="x()"&gt;Peskov&lt;/a&gt; &lt;style&gt;body{}&lt;/style&gt;</description>
+        <link>javascript:alert(4)</link></item></channel></rss>"#;
+    let feeds = TestServer::files(vec![(
+        "/evil.rss",
+        "application/rss+xml",
+        feed.as_bytes().to_vec(),
+    )]);
+    let ws = Workspace::new(&config(
+        &feeds.url("/evil.rss"),
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    ws.ok(&["once"]);
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    let message = &received[0];
+    assert_eq!(message.header("Bcc"), None, "no header injected");
+    let subject = message.header("Subject").unwrap();
+    assert!(
+        subject.starts_with("[newshound] Peskov: Peskov Bcc: victim@example.org"),
+        "{subject}"
+    );
+    let parsed = message.parsed();
+    let html = parsed.body_html(0).unwrap().to_string();
+    for banned in [
+        "<script",
+        "onerror",
+        "onclick",
+        "javascript:",
+        "<img",
+        "tracker.example",
+        "<style",
+    ] {
+        assert!(!html.contains(banned), "{banned} survived: {html}");
+    }
+    assert!(
+        html.contains(">Peskov Bcc: victim@example.org</h2>"),
+        "the title is text on one line, its script dropped: {html}"
+    );
+    assert!(
+        !html.contains("href"),
+        "a javascript: link is no link: {html}"
+    );
+    assert!(html.contains("<b>Peskov</b>"), "{html}");
+}
+
+#[tokio::test]
+async fn digests_group_hits_by_rule_once_the_window_passes() {
+    let smtp = SmtpServer::start();
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), "digest = \"15m\""),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    deliverer.deliver_due().await.unwrap();
+    assert!(smtp.received().is_empty(), "the window has not passed");
+    clock.advance(Duration::from_secs(15 * 60));
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!(report.delivered, 2, "both alerts went in one message");
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    let subject = received[0].header("Subject").unwrap();
+    assert_eq!(
+        subject,
+        "[newshound] digest: 2 stories for Embassy reopening, Kremlin, Peskov"
+    );
+    let parsed = received[0].parsed();
+    let text = parsed.body_text(0).unwrap();
+    let (embassy, kremlin, peskov) = (
+        text.find("== Embassy reopening ==").unwrap(),
+        text.find("== Kremlin ==").unwrap(),
+        text.find("== Peskov ==").unwrap(),
+    );
+    assert!(embassy < kremlin && kremlin < peskov, "{text}");
+    assert!(
+        text[embassy..kremlin].contains("Embassy in Kyiv to reopen next month"),
+        "{text}"
+    );
+    assert!(
+        text[peskov..].contains("Kremlin spokesman Peskov rejects the proposal"),
+        "{text}"
+    );
+    assert!(parsed.body_html(0).unwrap().contains("<h3>Peskov</h3>"));
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
+#[tokio::test]
+async fn smtp_transient_failure_is_retried_on_schedule() {
+    let smtp = SmtpServer::start();
+    smtp.reply_with(&["451 4.3.0 mailbox busy, try later"]);
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let first = deliverer.deliver_due().await.unwrap();
+    assert_eq!((first.delivered, first.retrying), (1, 1));
+    let failed: Vec<AlertState> = states(&store)
+        .await
+        .into_iter()
+        .filter(|s| s.state == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(
+        failed[0]
+            .last_error
+            .as_deref()
+            .unwrap()
+            .contains("mailbox busy"),
+        "{failed:?}"
+    );
+    let wait = failed[0].next_attempt - T0;
+    assert!(
+        (4..=6).contains(&wait),
+        "first retry after 5 s ± 10%: {wait}"
+    );
+    // Nothing is retried early; at the retry time it is delivered.
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 0);
+    clock.advance(Duration::from_secs(wait as u64));
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 1);
+    assert_eq!(smtp.received().len(), 2);
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
+/// An email channel for these recipients on `smtp`.
+fn email_to(smtp: &SmtpServer, to: &[&str]) -> String {
+    format!(
+        "[channel.desk]\nkind = \"email\"\nto = {to:?}\nfrom = \"alerts@example.org\"\nsmtp = \"{}\"\n",
+        smtp.url()
+    )
+}
+
+/// Delivers the fixture's two alerts to `to` through a mail server that answers RCPT
+/// for addresses containing `part` with `reply`.
+async fn deliver_refusing(
+    part: &str,
+    reply: &str,
+    to: &[&str],
+) -> (SmtpServer, DeliveryReport, Vec<AlertState>) {
+    let smtp = SmtpServer::start();
+    smtp.refuse_recipient(part, reply);
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_to(&smtp, to),
+    ));
+    let (deliverer, store, _) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_due().await.unwrap();
+    let states = states(&store).await;
+    (smtp, report, states)
+}
+
+#[tokio::test]
+async fn a_recipient_refused_for_good_does_not_cost_the_others_the_alert() {
+    let (smtp, report, states) = deliver_refusing(
+        "gone@",
+        "550 5.1.1 no such user",
+        &["desk@example.org", "gone@example.org"],
+    )
+    .await;
+    assert_eq!((report.delivered, report.retrying, report.dead), (2, 0, 0));
+    let received = smtp.received();
+    assert_eq!(received.len(), 2);
+    for message in &received {
+        assert_eq!(message.to, ["<desk@example.org>"]);
+    }
+    assert!(states.iter().all(|s| s.state == "sent"));
+    assert_eq!(smtp.connections(), 1, "the connection carries on");
+}
+
+#[tokio::test]
+async fn a_recipient_refused_for_now_holds_the_message_for_everyone() {
+    let (smtp, report, states) = deliver_refusing(
+        "later@",
+        "450 4.2.1 try again later",
+        &["desk@example.org", "later@example.org"],
+    )
+    .await;
+    assert_eq!((report.delivered, report.retrying), (0, 2));
+    // Nobody has it yet, so the retry sends it to everyone once.
+    assert!(smtp.received().is_empty());
+    for state in states {
+        assert_eq!(state.state, "failed");
+        let error = state.last_error.unwrap();
+        assert!(
+            error.starts_with("recipient later@example.org refused: ")
+                && error.contains("try again later"),
+            "{error}"
+        );
+    }
+    assert_eq!(smtp.connections(), 1, "RSET keeps the connection");
+}
+
+#[tokio::test]
+async fn every_recipient_refused_for_good_is_dead_and_says_who() {
+    let (_smtp, report, states) =
+        deliver_refusing("gone@", "550 5.1.1 no such user", &["gone@example.org"]).await;
+    assert_eq!((report.delivered, report.dead), (0, 2));
+    for state in states {
+        assert_eq!(state.state, "dead");
+        let error = state.last_error.unwrap();
+        assert!(
+            error.starts_with("recipient gone@example.org refused: "),
+            "{error}"
+        );
+        assert!(error.contains("no such user"), "{error}");
+    }
+}
+
+/// The fixture's two alerts queued for an email channel, and a round run while another
+/// connection holds the database's write lock: the first alert goes out, and marking it
+/// sent fails once the busy timeout has run out. The lock is still held.
+struct SentUnrecorded {
+    smtp: SmtpServer,
+    ws: Workspace,
+    deliverer: Deliverer,
+    store: StoreHandle,
+    clock: Clock,
+    locker: rusqlite::Connection,
+}
+
+async fn sent_unrecorded() -> SentUnrecorded {
+    let smtp = SmtpServer::start();
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let locker = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
+    locker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let error = deliverer.deliver_due().await.unwrap_err();
+    assert!(error.to_string().contains("locked"), "{error}");
+    assert_eq!(smtp.received().len(), 1);
+    SentUnrecorded {
+        smtp,
+        ws,
+        deliverer,
+        store,
+        clock,
+        locker,
+    }
+}
+
+#[tokio::test]
+async fn an_alert_sent_while_the_database_cannot_record_it_is_not_sent_again() {
+    let SentUnrecorded {
+        smtp,
+        deliverer,
+        store,
+        locker,
+        ..
+    } = sent_unrecorded().await;
+    // While the database still cannot take it, a round sends nothing (the alert reads
+    // as due, and would go out again every round).
+    assert!(deliverer.deliver_due().await.is_err());
+    assert_eq!(smtp.received().len(), 1);
+    drop(locker);
+    // The next round records it first, then sends only the other alert.
+    let round = deliverer.deliver_due().await.unwrap();
+    assert_eq!(round.delivered, 1);
+    let (ids, total) = distinct_message_ids(&smtp);
+    assert_eq!((ids.len(), total), (2, 2), "each alert once");
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
+#[tokio::test]
+async fn outcomes_not_yet_recorded_survive_a_reload() {
+    let SentUnrecorded {
+        smtp,
+        ws,
+        deliverer,
+        store,
+        clock,
+        locker,
+    } = sent_unrecorded().await;
+    // A reload replaces the worker while the outcome is still unrecorded.
+    let unrecorded = deliverer.into_unrecorded();
+    assert_eq!(unrecorded.len(), 1);
+    let config = Arc::new(Config::load(&ws.config()).unwrap());
+    let reloaded = Deliverer::new(config, store.clone(), clock).unwrap();
+    reloaded.adopt(unrecorded);
+    drop(locker);
+    assert_eq!(reloaded.deliver_due().await.unwrap().delivered, 1);
+    let (ids, total) = distinct_message_ids(&smtp);
+    assert_eq!((ids.len(), total), (2, 2), "each alert once");
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
+#[tokio::test]
+async fn a_mail_server_that_stops_answering_is_given_up_on_at_the_timeout() {
+    let smtp = SmtpServer::start();
+    // It takes the message and then says nothing for longer than the channel waits.
+    smtp.slow(Duration::from_secs(4));
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), "timeout = \"1s\""),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let started = std::time::Instant::now();
+    let stalled = deliverer.deliver_due().await.unwrap();
+    assert_eq!((stalled.delivered, stalled.retrying), (0, 2));
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "each message waits 1 s, not for the server: {:?}",
+        started.elapsed()
+    );
+    for state in states(&store).await {
+        assert_eq!(state.state, "failed");
+        assert_eq!(
+            state.last_error.as_deref(),
+            Some("the mail server did not finish within 1s (the channel's timeout)")
+        );
+    }
+    smtp.slow(Duration::ZERO);
+    clock.advance(Duration::from_secs(3600));
+    let recovered = deliverer.deliver_due().await.unwrap();
+    assert_eq!(recovered.delivered, 2);
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
+#[test]
+fn smtp_login_and_one_connection_per_batch() {
+    let smtp = SmtpServer::start();
+    let feeds = TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )]);
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("smtp-password");
+    std::fs::write(&secret, "s3cret pass\n").unwrap();
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        &email_channel(
+            "desk",
+            &smtp.url(),
+            &format!(
+                "username = \"newshound\"\npassword_file = \"{}\"",
+                secret.display()
+            ),
+        ),
+    ));
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("alerts: 2 delivered"), "{out}");
+    assert_eq!(smtp.received().len(), 2);
+    assert_eq!(
+        smtp.logins(),
+        ["newshound:s3cret pass"],
+        "one login, with the password from the file (its last newline dropped)"
+    );
+    assert_eq!(smtp.connections(), 1);
+    assert_eq!(smtp.quits(), 1, "the batch ends with QUIT");
+}
+
+#[tokio::test]
+async fn smtp_down_then_up_loses_nothing() {
+    let down = RefusingPort::new();
+    let url = format!("smtp://127.0.0.1:{}", down.port());
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &url, ""),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_until(T0 + 400).await.unwrap();
+    assert_eq!(report.delivered, 0);
+    assert!(
+        states(&store)
+            .await
+            .iter()
+            .all(|s| s.state == "failed" && s.attempts >= 2),
+        "retried while down"
+    );
+    let smtp = SmtpServer::on(down.listen());
+    clock.advance(Duration::from_secs(3600));
+    let up = deliverer.deliver_until(clock.now() + 60).await.unwrap();
+    assert_eq!(up.delivered, 2);
+    assert_eq!(smtp.received().len(), 2);
+}
+
+#[test]
+fn smtp_permanent_failure_is_dead_visible_and_requeued() {
+    let smtp = SmtpServer::start();
+    smtp.reply_with(&["550 5.1.1 no such mailbox", "550 5.1.1 no such mailbox"]);
+    let feeds = TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )]);
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    let once = ws.run(&["once"]);
+    assert_exit(&once, 0);
+    let out = stdout(&once);
+    assert!(
+        out.contains("alerts: 0 delivered, 2 failed for good"),
+        "{out}"
+    );
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    // The log names the channel and the alert of each failure.
+    let log = stderr(&once);
+    for hit in hits.as_array().unwrap() {
+        let id = hit["deliveries"][0]["alert_id"].as_str().unwrap();
+        assert!(
+            log.lines()
+                .any(|l| l.contains("delivery failed permanently; marked dead")
+                    && l.contains("channel=desk")
+                    && l.contains(&format!("id={id}"))
+                    && l.contains("no such mailbox")),
+            "{log}"
+        );
+    }
+    for hit in hits.as_array().unwrap() {
+        assert_eq!(hit["deliveries"][0]["state"], "dead", "{hit}");
+        assert!(
+            hit["deliveries"][0]["last_error"]
+                .as_str()
+                .unwrap()
+                .contains("no such mailbox"),
+            "{hit}"
+        );
+    }
+    assert!(
+        ws.ok(&["hits", "--since", "100000d"])
+            .contains("desk: dead (1 attempts, ")
+    );
+    // One alert by its id, as the log named it; then the rest of the channel's.
+    let first_id = hits[0]["deliveries"][0]["alert_id"].as_str().unwrap();
+    assert_eq!(
+        ws.ok(&["requeue", "--id", first_id])
+            .lines()
+            .next()
+            .unwrap(),
+        "1 dead alert put back in the queue; `newshound once` (or the daemon) delivers them"
+    );
+    let missing = ws.run(&["requeue", "--id", "no-such-alert"]);
+    assert_exit(&missing, 1);
+    assert!(
+        stderr(&missing).contains("no dead alerts with id no-such-alert (add --waiting"),
+        "{}",
+        stderr(&missing)
+    );
+    assert!(ws.ok(&["once"]).contains("alerts: 1 delivered"));
+    assert_eq!(
+        ws.ok(&["requeue", "--channel", "desk"])
+            .lines()
+            .next()
+            .unwrap(),
+        "1 dead alert put back in the queue; `newshound once` (or the daemon) delivers them"
+    );
+    assert!(ws.ok(&["once"]).contains("alerts: 1 delivered"));
+    assert_eq!(smtp.received().len(), 2);
+    let bad = ws.run(&["requeue", "--channel", "nope"]);
+    assert_eq!(bad.status.code(), Some(2));
+}
+
+#[tokio::test]
+async fn required_tls_is_never_skipped() {
+    // The test server offers no STARTTLS: with `tls = "required"` nothing is sent in the
+    // clear, and the alert waits with an error that says why.
+    let smtp = SmtpServer::start();
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), "tls = \"required\""),
+    ));
+    let (deliverer, store, _) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!((report.delivered, report.retrying), (0, 2));
+    assert!(smtp.received().is_empty());
+    let states = states(&store).await;
+    let error = states[0].last_error.as_deref().unwrap();
+    assert!(error.to_ascii_lowercase().contains("tls"), "{error}");
+}

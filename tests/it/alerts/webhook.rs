@@ -1,0 +1,181 @@
+//! Webhook delivery to a real HTTP receiver on 127.0.0.1.
+
+use super::*;
+
+#[tokio::test]
+async fn webhook_retries_500s_on_schedule_and_delivers_once() {
+    let hook = flaky_receiver(2);
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &webhook_channel(&hook.url("/hook"), "json"),
+    ));
+    ws.write("hook.secret", &format!("{SECRET}\n"));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_until(T0 + 3600).await.unwrap();
+    assert_eq!(report.delivered, 2);
+    let requests = hook.requests();
+    // Each of the two alerts: 500, 500, then 200 — one accepted delivery each.
+    assert_eq!(requests.len(), 6, "{requests:?}");
+    let mut ids: Vec<&str> = requests
+        .iter()
+        .map(|r| r.headers["webhook-id"].as_str())
+        .collect();
+    ids.sort();
+    ids.dedup();
+    assert_eq!(ids.len(), 2, "every retry carries the same webhook-id");
+    assert!(
+        requests.iter().all(verify),
+        "signatures verify independently"
+    );
+    // The retries waited 5 s and then 5 min (±10%) of virtual time.
+    let elapsed = clock.now() - T0;
+    assert!((4 + 270..=6 + 330).contains(&elapsed), "{elapsed}");
+    let states = states(&store).await;
+    assert!(
+        states.iter().all(|s| s.state == "sent" && s.attempts == 3),
+        "{states:?}"
+    );
+
+    let body: serde_json::Value = serde_json::from_slice(&requests[5].body).unwrap();
+    assert_eq!(body["type"], "hit");
+    assert_eq!(body["id"], requests[5].headers["webhook-id"].as_str());
+    assert_eq!(body["story"]["feed"], "World Desk");
+    assert!(
+        body["story"]["url"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://news.example.org/")
+    );
+    assert!(body["detected_at"].as_str().unwrap().ends_with('Z'));
+    let published: std::collections::BTreeSet<String> = requests
+        .iter()
+        .filter_map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).ok())
+        .filter_map(|b| b["story"]["published"].as_str().map(str::to_owned))
+        .collect();
+    let expected = ["2026-11-26T08:00:00Z", "2026-11-26T09:10:00Z"].map(str::to_owned);
+    assert_eq!(
+        published,
+        expected.into(),
+        "RFC 3339, as the design's payload"
+    );
+    assert!(body["rules"].is_array() && body["matched"].is_array());
+}
+
+#[tokio::test]
+async fn a_webhook_receiver_slower_than_the_timeout_is_retried() {
+    let hook = receiver(vec![
+        Reply::status(200).delayed(Duration::from_secs(5)),
+        Reply::status(200).delayed(Duration::from_secs(5)),
+    ]);
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &format!(
+            "{}timeout = \"1s\"\n",
+            webhook_channel(&hook.url("/hook"), "json")
+        ),
+    ));
+    ws.write("hook.secret", &format!("{SECRET}\n"));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let started = std::time::Instant::now();
+    let slow = deliverer.deliver_due().await.unwrap();
+    assert_eq!((slow.delivered, slow.retrying), (0, 2));
+    assert!(started.elapsed() < Duration::from_secs(5));
+    for state in states(&store).await {
+        let error = state.last_error.unwrap_or_default();
+        assert!(error.contains("timed out"), "{error}");
+    }
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
+}
+
+/// The fixture's two alerts sent in one round to a signed JSON webhook at `hook`; the
+/// alerts' states after it.
+async fn one_round_to(hook: &TestServer) -> Vec<AlertState> {
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &webhook_channel(&hook.url("/hook"), "json"),
+    ));
+    ws.write("hook.secret", SECRET);
+    let (deliverer, store, _clock) = queued(&ws, "world.rss");
+    deliverer.deliver_due().await.unwrap();
+    states(&store).await
+}
+
+#[tokio::test]
+async fn webhook_retry_after_is_honoured_and_4xx_is_permanent() {
+    let hook = receiver(vec![
+        Reply::status(429).header("Retry-After", "120"),
+        Reply::ok("application/json", "{\"error\":\n  \"unknown hook\"}").with_status(404),
+    ]);
+    let states = one_round_to(&hook).await;
+    let throttled = states
+        .iter()
+        .find(|s| s.state == "failed")
+        .expect("the 429 waits");
+    assert_eq!(
+        throttled.next_attempt - T0,
+        120,
+        "a longer Retry-After wins over the 5 s retry"
+    );
+    let dead = states
+        .iter()
+        .find(|s| s.state == "dead")
+        .expect("the 404 is final");
+    // The receiver's explanation is kept, on one line.
+    assert_eq!(
+        dead.last_error.as_deref(),
+        Some("HTTP 404: {\"error\": \"unknown hook\"}")
+    );
+}
+
+#[tokio::test]
+async fn a_webhook_that_redirects_is_not_followed_and_says_where() {
+    let hook = receiver(vec![
+        Reply::status(308).header("Location", "https://hooks.example.org/new"),
+        Reply::status(308).header("Location", "https://hooks.example.org/new"),
+    ]);
+    for state in one_round_to(&hook).await {
+        assert_eq!(state.state, "dead");
+        assert_eq!(
+            state.last_error.as_deref(),
+            Some(
+                "HTTP 308: redirects to https://hooks.example.org/new; point the channel's url there"
+            )
+        );
+    }
+    assert!(hook.requests().iter().all(|r| r.method == "POST"));
+}
+
+#[tokio::test]
+async fn slack_and_discord_payloads() {
+    for (format, key) in [("slack", "text"), ("discord", "content")] {
+        let hook = receiver(vec![]);
+        let ws = Workspace::new(&config(
+            "https://news.example.org/feed",
+            "ops",
+            &webhook_channel(&hook.url("/hook"), format),
+        ));
+        ws.write("hook.secret", SECRET);
+        let (deliverer, _, _) = queued(&ws, "world.rss");
+        deliverer.deliver_due().await.unwrap();
+        let bodies: Vec<serde_json::Value> = hook
+            .requests()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect();
+        let text = bodies
+            .iter()
+            .map(|b| b[key].as_str().unwrap().to_owned())
+            .find(|t| t.contains("Peskov rejects"))
+            .unwrap();
+        match format {
+            "slack" => assert!(text.starts_with("*<https://news.example.org/2026/11/peskov-rejects|Kremlin spokesman Peskov rejects the proposal>*"), "{text}"),
+            _ => assert!(text.starts_with("**[Kremlin spokesman Peskov rejects the proposal](https://news.example.org/2026/11/peskov-rejects)**"), "{text}"),
+        }
+        assert!(text.contains("rules: Peskov, Kremlin"), "{text}");
+        assert!(text.contains("*Peskov*"), "{text}");
+    }
+}

@@ -1,0 +1,137 @@
+//! The commands around ingest: `test-rule` on stored stories and files, `import-opml`,
+//! and `check --database`.
+
+use super::*;
+
+#[test]
+fn test_rule_replays_stored_stories_and_reads_feed_files() {
+    let server = feed_server();
+    let ws = Workspace::new(&config_for(&[
+        server.url("/world.rss"),
+        server.url("/wire.atom"),
+    ]));
+    ws.ok(&["once"]);
+    let out = ws.run(&[
+        "test-rule",
+        "title:weather",
+        "--stored",
+        "--since",
+        "100000d",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("  title: [[Weather]]: a mild week ahead\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).ends_with("1 of 4 stories matched\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert_eq!(
+        ws.run(&["test-rule", "zebra", "--stored"]).status.code(),
+        Some(1)
+    );
+
+    let file = ws.dir.path().join("wire.atom");
+    std::fs::write(&file, fixture("wire.atom")).unwrap();
+    let json = ws.json(&["test-rule", "author:anna", "--file", file.to_str().unwrap()]);
+    assert_eq!(json["matched"], true);
+    assert_eq!(json["stories"][0]["spans"][0]["text"], "Anna");
+
+    let url = server.url("/world.rss");
+    let live = ws.run(&["test-rule", "embass* NEAR/3 reopen", "--url", &url]);
+    assert_eq!(live.status.code(), Some(0), "{}", stderr(&live));
+    assert!(
+        stdout(&live).contains("[[Embassy]] in Kyiv to [[reopen]] next month"),
+        "{}",
+        stdout(&live)
+    );
+}
+
+#[test]
+fn import_opml_prints_feed_entries() {
+    let ws = Workspace::new("");
+    ws.write(
+        "subs.opml",
+        r#"<?xml version="1.0"?><opml version="1.0"><body>
+           <outline text="World"><outline text="BBC World" type="rss" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/></outline>
+           </body></opml>"#,
+    );
+    let path = ws.dir.path().join("subs.opml");
+    let out = ws.ok(&["import-opml", path.to_str().unwrap()]);
+    assert_eq!(
+        out,
+        "# 1 feeds imported from OPML; paste into newshound.toml\n[[feed]]\nurl = \"https://feeds.bbci.co.uk/news/world/rss.xml\"\nname = \"BBC World\"\n"
+    );
+    // What it prints is a valid config.
+    let ws2 = Workspace::new(&out);
+    assert!(ws2.ok(&["check"]).contains("feeds: 1"));
+}
+
+#[test]
+fn check_database_reads_the_database_without_changing_it() {
+    let server = feed_server();
+    let ws = Workspace::new(&config_for(&[server.url("/world.rss")]));
+    let db = ws.dir.path().join("newshound.db");
+    let out = ws.ok(&["check", "--database"]);
+    assert!(
+        out.ends_with(&format!(
+            "  database: {} does not exist yet; the first run creates it\n",
+            db.display()
+        )),
+        "{out}"
+    );
+    assert!(!db.exists(), "nothing created");
+
+    ws.ok(&["once"]);
+    let out = ws.ok(&["check", "--database"]);
+    let line = out.lines().last().unwrap();
+    assert!(
+        line.starts_with(&format!("  database: {}: sound; schema ", db.display()))
+            && line.contains(" (current); feeds 1, stories 3, hits ")
+            && line.ends_with(", dead 0"),
+        "{out}"
+    );
+
+    // Damaged: b-tree pages overwritten (after the WAL is checkpointed into the file).
+    let copy = ws.dir.path().join("copy.db");
+    {
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    std::fs::copy(&db, &copy).unwrap();
+    let mut bytes = std::fs::read(&db).unwrap();
+    for page in 1..bytes.len() / 4096 {
+        bytes[page * 4096..page * 4096 + 64].fill(0x13);
+    }
+    std::fs::write(&db, &bytes).unwrap();
+    let out = ws.run(&["check", "--database"]);
+    assert_exit(&out, 1);
+    assert!(
+        stdout(&out).contains("  database problem: "),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("is damaged, or not a newshound database: restore it from a backup"),
+        "{}",
+        stderr(&out)
+    );
+
+    // Newer than this newshound.
+    std::fs::copy(&copy, &db).unwrap();
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .pragma_update(None, "user_version", 99)
+        .unwrap();
+    let out = ws.run(&["check", "--database"]);
+    assert_exit(&out, 1);
+    assert!(
+        stderr(&out).contains("has schema version 99, newer than this newshound knows"),
+        "{}",
+        stderr(&out)
+    );
+}

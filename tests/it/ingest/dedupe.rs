@@ -1,0 +1,256 @@
+//! Stories recognised once: updated entries, stories held unchanged, shared guids,
+//! repeated entries, and old stories that are stored but not alerted.
+
+use super::*;
+
+#[test]
+fn an_updated_entry_is_rematched_but_never_alerts_twice() {
+    let version = Arc::new(Mutex::new(1));
+    let v = version.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let text = if *v.lock().unwrap() == 1 {
+            "Peskov comments on the embassy".to_owned()
+        } else {
+            // Same guid, new text: now the embassy rule matches too.
+            "Peskov comments: the embassy will reopen".to_owned()
+        };
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                r#"<rss version="2.0"><channel><title>T</title>
+                <item><title>{text}</title><guid>u-1</guid><link>https://u.example/1</link></item>
+                <item><title>No guid, no link: Peskov again</title><pubDate>Thu, 26 Nov 2026 09:00:00 GMT</pubDate></item>
+                </channel></rss>"#
+            ),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let first = ws.ok(&["once"]);
+    assert!(
+        first.contains("stories: 2 new, 0 updated; hits: 2; alerts queued: 2"),
+        "{first}"
+    );
+    *version.lock().unwrap() = 2;
+    let second = ws.ok(&["once"]);
+    // The Peskov rule hit before; only the embassy rule is new.
+    assert!(
+        second.contains("stories: 0 new, 1 updated; hits: 1; alerts queued: 1"),
+        "{second}"
+    );
+    let third = ws.ok(&["once"]);
+    assert!(
+        third.contains("stories: 0 new, 0 updated; hits: 0; alerts queued: 0"),
+        "{third}"
+    );
+    let pairs = hit_pairs(&ws);
+    assert_eq!(
+        pairs.iter().filter(|(r, _)| r == "Peskov").count(),
+        2,
+        "{pairs:?}"
+    );
+    assert_eq!(
+        pairs
+            .iter()
+            .filter(|(r, _)| r == "Embassy reopening")
+            .count(),
+        1,
+        "{pairs:?}"
+    );
+}
+
+#[test]
+fn stories_held_unchanged_are_not_matched_again() {
+    // A feed whose channel date moves on every build: every body is new, few stories are.
+    let builds = Arc::new(Mutex::new(0));
+    let b = builds.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let mut n = b.lock().unwrap();
+        *n += 1;
+        let added = if *n >= 3 {
+            "<item><title>Peskov: the talks resume</title><guid>s-3</guid></item>"
+        } else {
+            ""
+        };
+        let edited = if *n >= 2 {
+            "The embassy will reopen, Peskov says"
+        } else {
+            "The embassy stays shut"
+        };
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                r#"<rss version="2.0"><channel><title>T</title><lastBuildDate>build {n}</lastBuildDate>
+                {added}
+                <item><title>Peskov on the weather</title><guid>s-1</guid></item>
+                <item><title>{edited}</title><guid>s-2</guid></item>
+                </channel></rss>"#
+            ),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let once = || {
+        let out = ws.run_with(&["once"], &[("RUST_LOG", "newshound::ingest=debug")]);
+        assert_exit(&out, 0);
+        (stdout(&out), stderr(&out))
+    };
+    let skipped = |log: &str| -> Option<String> {
+        log.lines()
+            .find(|l| l.contains("stories held unchanged are not matched again"))
+            .map(|l| l[l.find("stories=").unwrap()..].to_owned())
+    };
+
+    // A first fetch has nothing to ask the store about.
+    let (first, log) = once();
+    assert!(
+        first.contains("stories: 2 new, 0 updated; hits: 1"),
+        "{first}"
+    );
+    assert_eq!(skipped(&log), None, "{log}");
+
+    // The edited story is matched; the one the store holds unchanged is not.
+    let (second, log) = once();
+    assert!(
+        second.contains("stories: 0 new, 1 updated; hits: 2; alerts queued: 1"),
+        "{second}"
+    );
+    assert_eq!(
+        skipped(&log).as_deref(),
+        Some("stories=2 skipped=1"),
+        "{log}"
+    );
+
+    let (third, log) = once();
+    assert!(
+        third.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{third}"
+    );
+    assert_eq!(
+        skipped(&log).as_deref(),
+        Some("stories=3 skipped=2"),
+        "{log}"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "The embassy will reopen, Peskov says"),
+            ("Peskov", "Peskov on the weather"),
+            ("Peskov", "Peskov: the talks resume"),
+            ("Peskov", "The embassy will reopen, Peskov says"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
+#[test]
+fn articles_sharing_one_guid_are_each_a_story() {
+    // A publishing system that gives every entry the site's address as its guid.
+    let articles = [
+        ("a", "Peskov visits Paris"),
+        ("b", "Peskov visits Rome"),
+        ("c", "The embassy will reopen, Peskov says"),
+    ];
+    let shown = Arc::new(Mutex::new(1));
+    let n = shown.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let items: String = articles[..*n.lock().unwrap()]
+            .iter()
+            .rev()
+            .map(|(path, title)| {
+                format!(
+                    "<item><title>{title}</title><guid>https://site.example/</guid><link>https://site.example/{path}</link></item>"
+                )
+            })
+            .collect();
+        Reply::ok(
+            "application/rss+xml",
+            format!(r#"<rss version="2.0"><channel><title>Site</title>{items}</channel></rss>"#),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let first = ws.ok(&["once"]);
+    assert!(
+        first.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{first}"
+    );
+    *shown.lock().unwrap() = 2;
+    let second = ws.ok(&["once"]);
+    assert!(
+        second.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{second}"
+    );
+    *shown.lock().unwrap() = 3;
+    let third = ws.ok(&["once"]);
+    assert!(
+        third.contains("stories: 1 new, 0 updated; hits: 2; alerts queued: 1"),
+        "{third}"
+    );
+    let fourth = ws.ok(&["once"]);
+    assert!(
+        fourth.contains("stories: 0 new, 0 updated; hits: 0"),
+        "{fourth}"
+    );
+    assert_eq!(
+        ws.json(&["feeds"])[0]["repairs"],
+        serde_json::json!(["3 entries share a guid with other entries; recognised by their links"])
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "The embassy will reopen, Peskov says"),
+            ("Peskov", "Peskov visits Paris"),
+            ("Peskov", "Peskov visits Rome"),
+            ("Peskov", "The embassy will reopen, Peskov says"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
+#[test]
+fn an_entry_repeated_with_other_words_is_matched_on_every_copy() {
+    // Which copy of a repeated entry is right is unknown; a rule that matches any of
+    // them must hit the story.
+    let rss = "<rss version=\"2.0\"><channel><title>Repeats</title>\
+        <item><guid>r-1</guid><title>Weather in Moscow</title></item>\
+        <item><guid>r-1</guid><title>Weather in Moscow; Peskov declines comment</title></item>\
+        </channel></rss>";
+    let server = TestServer::start(move |_: &Request| Reply::ok("application/rss+xml", rss));
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    ws.ok(&["once"]);
+    assert_eq!(
+        hit_pairs(&ws)
+            .into_iter()
+            .map(|(rule, _)| rule)
+            .collect::<Vec<_>>(),
+        ["Peskov"]
+    );
+}
+
+#[test]
+fn old_stories_are_stored_and_matched_but_not_alerted() {
+    let server = TestServer::files(vec![(
+        "/old.rss",
+        "application/rss+xml",
+        br#"<rss version="2.0"><channel><title>Archive</title>
+            <item><title>Peskov in 2001</title><guid>old-1</guid><pubDate>Mon, 01 Jan 2001 00:00:00 GMT</pubDate></item>
+            <item><title>Peskov today</title><guid>new-1</guid></item>
+            </channel></rss>"#
+            .to_vec(),
+    )]);
+    let config = format!("[[feed]]\nurl = \"{}\"\n{RULES}", server.url("/old.rss"));
+    let ws = Workspace::new(&config);
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("hits: 2; alerts queued: 1"), "{out}");
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    let old = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["title"] == "Peskov in 2001")
+        .unwrap();
+    assert_eq!(old["deliveries"], serde_json::json!([]));
+    let text = ws.ok(&["hits", "--since", "100000d"]);
+    assert!(
+        text.contains("not alerted (older than [alerts] max_age)"),
+        "{text}"
+    );
+}
