@@ -305,15 +305,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
             let rt = runtime()?;
             let outcome = rt.block_on(commands::send_test(config, &channel))?;
-            match outcome {
-                newshound::alert::retry::Attempt::Delivered => {
+            match outcome.error() {
+                None => {
                     println!("sent a test alert through `{channel}`");
                     Ok(ExitCode::SUCCESS)
                 }
-                newshound::alert::retry::Attempt::Transient { error, .. }
-                | newshound::alert::retry::Attempt::Permanent(error) => Err(Failure::Runtime(
-                    anyhow::anyhow!("sending through `{channel}` failed: {error}"),
-                )),
+                Some(error) => Err(Failure::Runtime(anyhow::anyhow!(
+                    "sending through `{channel}` failed: {error}"
+                ))),
             }
         }
     }

@@ -108,7 +108,7 @@ impl Mailer {
         match sent {
             Ok(Ok(())) => Attempt::Delivered,
             Ok(Err(attempt)) => attempt,
-            Err(_) => Attempt::Transient {
+            Err(_) => Attempt::Unavailable {
                 error: format!(
                     "the mail server did not finish within {} (the channel's timeout)",
                     humantime::format_duration(self.timeout)
@@ -143,7 +143,10 @@ impl Smtp {
     async fn send(&mut self, message: &Message) -> Result<(), Attempt> {
         let mut connection = match self.connection.take() {
             Some(connection) if !connection.has_broken() => connection,
-            _ => self.connect().await.map_err(|e| retry::smtp_error(&e))?,
+            _ => self
+                .connect()
+                .await
+                .map_err(|e| retry::smtp_connect_error(&e))?,
         };
         let sent = transaction(&mut connection, message).await;
         // A refused message leaves the connection usable unless it was aborted.
@@ -256,7 +259,7 @@ async fn transaction(
             return Err(Attempt::Permanent("the message has no recipient".into()));
         };
         let mut attempt = retry::smtp_error(&error);
-        if let Attempt::Permanent(text) | Attempt::Transient { error: text, .. } = &mut attempt {
+        if let Some(text) = attempt.error_mut() {
             *text = format!("recipient {address} refused: {text}");
         }
         return Err(attempt);

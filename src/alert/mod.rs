@@ -136,6 +136,14 @@ impl<'a> Rows<'a> {
     }
 }
 
+/// The error and `Retry-After` of an attempt that found its channel unavailable.
+fn unavailable(attempt: &Attempt) -> Option<(String, Option<Duration>)> {
+    match attempt {
+        Attempt::Unavailable { error, retry_after } => Some((error.clone(), *retry_after)),
+        _ => None,
+    }
+}
+
 /// The delivery worker.
 pub struct Deliverer {
     config: Arc<Config>,
@@ -319,7 +327,8 @@ impl Deliverer {
                     Ok(key) => key,
                     Err(error) => return self.fail_all(&alerts, &error).await,
                 };
-                for alert in alerts {
+                let mut alerts = alerts.into_iter();
+                while let Some(alert) = alerts.next() {
                     let view = AlertView::new(&alert);
                     let detected = crate::commands::rfc3339(alert.detected_at);
                     let summary: String = render::one_line(&alert.story.summary)
@@ -338,7 +347,14 @@ impl Deliverer {
                         body.into_bytes(),
                     )
                     .await;
+                    let unavailable = unavailable(&attempt);
                     report += self.record(Rows::alert(&alert), attempt).await?;
+                    if let Some((error, retry_after)) = unavailable {
+                        report += self
+                            .not_tried(channel, alerts.collect(), &error, retry_after)
+                            .await?;
+                        break;
+                    }
                 }
             }
             ChannelKind::Email(email) => {
@@ -346,7 +362,8 @@ impl Deliverer {
                     Ok(mailer) => mailer,
                     Err(error) => return self.fail_all(&alerts, &format!("{error:#}")).await,
                 };
-                for alert in alerts {
+                let mut alerts = alerts.into_iter();
+                while let Some(alert) = alerts.next() {
                     let attempt =
                         match self
                             .templates
@@ -367,10 +384,75 @@ impl Deliverer {
                                 Attempt::Permanent(format!("building the message: {error:#}"))
                             }
                         };
+                    let unavailable = unavailable(&attempt);
                     report += self.record(Rows::alert(&alert), attempt).await?;
+                    if let Some((error, retry_after)) = unavailable {
+                        report += self
+                            .not_tried(channel, alerts.collect(), &error, retry_after)
+                            .await?;
+                        break;
+                    }
                 }
                 mailer.finish().await;
             }
+        }
+        Ok(report)
+    }
+
+    /// Records the alerts of a channel that a round did not try because the channel was
+    /// unavailable: each fails as the one tried did — an attempt counted, the next on
+    /// its own schedule — so that a receiver that is down costs a round one wait, not
+    /// one per alert. One log line says it for all of them.
+    async fn not_tried(
+        &self,
+        channel: &str,
+        alerts: Vec<DueAlert>,
+        error: &str,
+        retry_after: Option<Duration>,
+    ) -> Result<DeliveryReport, StoreError> {
+        if alerts.is_empty() {
+            return Ok(DeliveryReport::default());
+        }
+        let reason = error;
+        let error = format!("not tried: the channel was unavailable ({reason})");
+        // Alerts with as many attempts behind them retry together.
+        let mut by_attempts: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for alert in &alerts {
+            by_attempts
+                .entry(alert.attempts)
+                .or_default()
+                .push(alert.outbox_id);
+        }
+        let mut report = DeliveryReport::default();
+        for (attempts, ids) in &by_attempts {
+            let rows = Rows {
+                table: Table::Outbox,
+                ids,
+                attempts: *attempts,
+                channel,
+                id: "",
+            };
+            let attempt = Attempt::Transient {
+                error: error.clone(),
+                retry_after,
+            };
+            report += self.settle(rows, attempt, false).await?;
+        }
+        if report.retrying > 0 {
+            tracing::warn!(
+                channel = %channel,
+                alerts = report.retrying,
+                error = %reason,
+                "the channel was unavailable: its other due alerts were not tried in this round and will retry"
+            );
+        }
+        if report.dead > 0 {
+            tracing::error!(
+                channel = %channel,
+                alerts = report.dead,
+                error = %reason,
+                "the channel was unavailable: its other due alerts were not tried, and their retries are spent; marked dead"
+            );
         }
         Ok(report)
     }
@@ -393,6 +475,17 @@ impl Deliverer {
 
     /// Records an attempt's outcome, logging a failure with what it was for.
     async fn record(&self, rows: Rows<'_>, attempt: Attempt) -> Result<DeliveryReport, StoreError> {
+        self.settle(rows, attempt, true).await
+    }
+
+    /// Records an attempt's outcome; `log`: whether to log a failure (the caller says
+    /// it otherwise, once for many).
+    async fn settle(
+        &self,
+        rows: Rows<'_>,
+        attempt: Attempt,
+        log: bool,
+    ) -> Result<DeliveryReport, StoreError> {
         let now = self.clock.now();
         let count = rows.ids.len();
         let (channel, id) = (rows.channel, rows.id);
@@ -404,12 +497,14 @@ impl Deliverer {
                     ..Default::default()
                 },
             ),
-            Attempt::Transient { error, retry_after } => {
+            Attempt::Transient { error, retry_after }
+            | Attempt::Unavailable { error, retry_after } => {
                 let failures = (rows.attempts + 1).clamp(0, i64::from(u32::MAX)) as u32;
                 let jitter = fastrand::f64() * 2.0 - 1.0;
                 let next = retry::next_delay(failures, retry_after, jitter)
                     .map(|d| now + d.as_secs() as i64);
                 match next {
+                    _ if !log => {}
                     Some(at) => tracing::warn!(
                         channel = %channel,
                         id = %id,
@@ -440,12 +535,14 @@ impl Deliverer {
                 (Outcome::Failed { error, next }, report)
             }
             Attempt::Permanent(error) => {
-                tracing::error!(
-                    channel = %channel,
-                    id = %id,
-                    error = %error,
-                    "delivery failed permanently; marked dead"
-                );
+                if log {
+                    tracing::error!(
+                        channel = %channel,
+                        id = %id,
+                        error = %error,
+                        "delivery failed permanently; marked dead"
+                    );
+                }
                 (
                     Outcome::Failed { error, next: None },
                     DeliveryReport {

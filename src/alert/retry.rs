@@ -6,6 +6,11 @@
 //! transient: HTTP 408, 429, 5xx and network errors; SMTP 4xx replies and connection or
 //! TLS failures (lettre reports these as neither transient nor permanent). Everything
 //! else is permanent.
+//!
+//! Some transient failures are the receiver's, not the message's: it could not be
+//! reached or did not answer in time, or it (or a gateway in front of it) answered 429,
+//! 502, 503 or 504. Those are [`Attempt::Unavailable`]: the round does not try the
+//! channel's other alerts, which would meet the same after as long a wait each.
 
 use std::time::Duration;
 
@@ -33,6 +38,34 @@ pub enum Attempt {
     },
     /// Trying again would fail the same way.
     Permanent(String),
+    /// Transient, and about the receiver as a whole (see the module's notes): the
+    /// channel's other alerts wait for their retry untried.
+    Unavailable {
+        error: String,
+        retry_after: Option<Duration>,
+    },
+}
+
+impl Attempt {
+    /// The error of a failed attempt.
+    pub fn error(&self) -> Option<&str> {
+        match self {
+            Attempt::Delivered => None,
+            Attempt::Transient { error, .. }
+            | Attempt::Unavailable { error, .. }
+            | Attempt::Permanent(error) => Some(error),
+        }
+    }
+
+    /// The error text, for adding detail to it.
+    pub(crate) fn error_mut(&mut self) -> Option<&mut String> {
+        match self {
+            Attempt::Delivered => None,
+            Attempt::Transient { error, .. }
+            | Attempt::Unavailable { error, .. }
+            | Attempt::Permanent(error) => Some(error),
+        }
+    }
 }
 
 /// When to try again after `failed_attempts` failures (counting the one just made), or
@@ -52,11 +85,24 @@ pub fn next_delay(
 pub fn http_status(status: u16, retry_after: Option<Duration>) -> Attempt {
     match status {
         200..=299 => Attempt::Delivered,
-        408 | 429 | 500..=599 => Attempt::Transient {
+        429 | 502..=504 => Attempt::Unavailable {
+            error: format!("HTTP {status}"),
+            retry_after,
+        },
+        408 | 500..=599 => Attempt::Transient {
             error: format!("HTTP {status}"),
             retry_after,
         },
         _ => Attempt::Permanent(format!("HTTP {status}")),
+    }
+}
+
+/// Classifies a failure to connect to an SMTP server, secure the connection or log in:
+/// unless the server refused for good, it is unavailable.
+pub fn smtp_connect_error(error: &lettre::transport::smtp::Error) -> Attempt {
+    match smtp_error(error) {
+        Attempt::Transient { error, retry_after } => Attempt::Unavailable { error, retry_after },
+        attempt => attempt,
     }
 }
 
@@ -106,9 +152,15 @@ mod tests {
     #[test]
     fn http_classes() {
         assert_eq!(http_status(204, None), Attempt::Delivered);
-        for status in [408, 429, 500, 502, 503] {
+        for status in [408, 500, 501, 505] {
             assert!(
                 matches!(http_status(status, None), Attempt::Transient { .. }),
+                "{status}"
+            );
+        }
+        for status in [429, 502, 503, 504] {
+            assert!(
+                matches!(http_status(status, None), Attempt::Unavailable { .. }),
                 "{status}"
             );
         }

@@ -116,7 +116,7 @@ pub async fn post(
                 status.as_u16(),
                 crate::fetch::retry_after(response.headers()),
             );
-            if let Attempt::Permanent(error) | Attempt::Transient { error, .. } = &mut attempt
+            if let Some(error) = attempt.error_mut()
                 && let Some(detail) = explanation(response).await
             {
                 error.push_str(": ");
@@ -124,7 +124,8 @@ pub async fn post(
             }
             attempt
         }
-        Err(e) => Attempt::Transient {
+        // No answer: not reached, or not in time.
+        Err(e) => Attempt::Unavailable {
             error: crate::fetch::cause(&e),
             retry_after: None,
         },

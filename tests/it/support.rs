@@ -185,6 +185,14 @@ impl RefusingPort {
 impl TestServer {
     pub fn start(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> TestServer {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        TestServer::on(listener, handler)
+    }
+
+    /// A server on a listener of the caller's (a [`RefusingPort`] that came up).
+    pub fn on(
+        listener: TcpListener,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
         let base = format!("http://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
         let handler: Arc<Handler> = Arc::new(handler);

@@ -64,10 +64,7 @@ async fn webhook_retries_500s_on_schedule_and_delivers_once() {
 
 #[tokio::test]
 async fn a_webhook_receiver_slower_than_the_timeout_is_retried() {
-    let hook = receiver(vec![
-        Reply::status(200).delayed(Duration::from_secs(5)),
-        Reply::status(200).delayed(Duration::from_secs(5)),
-    ]);
+    let hook = receiver(vec![Reply::status(200).delayed(Duration::from_secs(5))]);
     let ws = Workspace::new(&config(
         "https://news.example.org/feed",
         "ops",
@@ -82,12 +79,83 @@ async fn a_webhook_receiver_slower_than_the_timeout_is_retried() {
     let slow = deliverer.deliver_due().await.unwrap();
     assert_eq!((slow.delivered, slow.retrying), (0, 2));
     assert!(started.elapsed() < Duration::from_secs(5));
-    for state in states(&store).await {
-        let error = state.last_error.unwrap_or_default();
+    // A receiver that did not answer one alert in time is not sent the next in the
+    // same round.
+    assert_eq!(hook.requests().len(), 1);
+    let waiting = states(&store).await;
+    for state in &waiting {
+        let error = state.last_error.clone().unwrap_or_default();
         assert!(error.contains("timed out"), "{error}");
     }
+    let untried = waiting[1].last_error.as_deref().unwrap();
+    assert!(
+        untried.starts_with("not tried: the channel was unavailable ("),
+        "{untried}"
+    );
     clock.advance(Duration::from_secs(3600));
     assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
+    assert_eq!(hook.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_receiver_that_is_down_or_throttling_costs_a_round_one_request() {
+    // 503 and 429 speak for the receiver, not for one alert: the others wait for the
+    // retry untried, with the receiver's Retry-After.
+    for status in [503, 429] {
+        let hook = receiver(vec![Reply::status(status).header("Retry-After", "60")]);
+        let ws = Workspace::new(&config(
+            "https://news.example.org/feed",
+            "ops",
+            &webhook_channel(&hook.url("/hook"), "json"),
+        ));
+        ws.write("hook.secret", SECRET);
+        let (deliverer, store, clock) = queued(&ws, "world.rss");
+        let round = deliverer.deliver_due().await.unwrap();
+        assert_eq!((round.delivered, round.retrying), (0, 2), "{status}");
+        assert_eq!(hook.requests().len(), 1, "{status}");
+        let waiting = states(&store).await;
+        assert_eq!(
+            waiting[0].last_error.as_deref(),
+            Some(format!("HTTP {status}").as_str())
+        );
+        assert_eq!(
+            waiting[1].last_error.as_deref(),
+            Some(format!("not tried: the channel was unavailable (HTTP {status})").as_str())
+        );
+        for state in &waiting {
+            assert_eq!(state.state, "failed");
+            assert_eq!(state.next_attempt - T0, 60, "the receiver's Retry-After");
+        }
+        clock.advance(Duration::from_secs(60));
+        assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
+        assert_eq!(hook.requests().len(), 3, "{status}");
+    }
+}
+
+#[tokio::test]
+async fn a_receiver_that_refuses_connections_is_tried_once_a_round() {
+    let down = RefusingPort::new();
+    let url = format!("http://127.0.0.1:{}/hook", down.port());
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &webhook_channel(&url, "json"),
+    ));
+    ws.write("hook.secret", SECRET);
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    assert_eq!(deliverer.deliver_due().await.unwrap().retrying, 2);
+    let waiting = states(&store).await;
+    let untried = waiting[1].last_error.as_deref().unwrap();
+    assert!(
+        untried.starts_with("not tried: the channel was unavailable ("),
+        "{untried}"
+    );
+    // Each alert moves along its own schedule, and arrives once the receiver is up.
+    assert!(waiting.iter().all(|s| s.attempts == 1), "{waiting:?}");
+    let hook = TestServer::on(down.listen(), |_| Reply::status(204));
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
+    assert_eq!(hook.requests().len(), 2);
 }
 
 /// The fixture's two alerts sent in one round to a signed JSON webhook at `hook`; the
@@ -107,8 +175,8 @@ async fn one_round_to(hook: &TestServer) -> Vec<AlertState> {
 #[tokio::test]
 async fn webhook_retry_after_is_honoured_and_4xx_is_permanent() {
     let hook = receiver(vec![
-        Reply::status(429).header("Retry-After", "120"),
         Reply::ok("application/json", "{\"error\":\n  \"unknown hook\"}").with_status(404),
+        Reply::status(429).header("Retry-After", "120"),
     ]);
     let states = one_round_to(&hook).await;
     let throttled = states
