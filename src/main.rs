@@ -220,6 +220,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                      and the service must be able to (a LoadCredential= file exists only there)"
                 );
             }
+            for warning in config.warnings(&newshound::store::feed_titles(&config.storage.path)) {
+                println!("  warning: {warning}");
+            }
             if database {
                 commands::check_database(&config.storage.path, &mut io::stdout())?;
             }

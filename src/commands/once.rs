@@ -19,6 +19,7 @@ pub const DELIVERY_DEADLINE: i64 = 30;
 pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let mut store = Store::open_for(&config)?;
     crate::daemon::log_rebased(store.rebase_future(unix_now())?);
+    crate::daemon::log_warnings(&config, &store.feed_titles()?);
     let store = StoreHandle::spawn(store);
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let rules = Arc::new(CompiledRules::new(&config.rules));

@@ -350,7 +350,13 @@ fn rules(
                 }
                 filters.push(FeedFilter::Tag(tag.to_owned()));
             } else {
-                filters.push(FeedFilter::Name(text.to_owned()));
+                // A feed's URL is compared as the config's `url` reads once parsed
+                // ("https://example.org" is "https://example.org/").
+                let text = match url::Url::parse(text) {
+                    Ok(url) if matches!(url.scheme(), "http" | "https") => url.to_string(),
+                    _ => text.to_owned(),
+                };
+                filters.push(FeedFilter::Name(text));
             }
         }
         rules.push(Rule {

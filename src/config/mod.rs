@@ -11,7 +11,7 @@ mod channel;
 mod load;
 mod raw;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -250,6 +250,49 @@ impl Rule {
 }
 
 impl Config {
+    /// What is valid but most likely not meant, one line each, for `newshound check` and
+    /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no
+    /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
+    /// makes the rule match nothing, silently. `titles`: the feeds' own titles by URL, as
+    /// last fetched (none before the first fetch).
+    pub fn warnings(&self, titles: &HashMap<String, String>) -> Vec<String> {
+        let mut warnings = Vec::new();
+        if self.feeds.is_empty() {
+            warnings.push("no [[feed]] is configured: nothing is fetched".to_owned());
+        }
+        if self.rules.is_empty() {
+            warnings.push(
+                "no [[rule]] is configured: stories are stored, but nothing is matched or alerted"
+                    .to_owned(),
+            );
+        }
+        // What a rule's `feeds` entry may name a feed by: its name, else its own title;
+        // or its URL.
+        let known = |feed: &Feed, wanted: &str| {
+            let name = match &feed.name {
+                Some(name) => Some(name.as_str()),
+                None => titles.get(feed.url.as_str()).map(String::as_str),
+            };
+            name == Some(wanted) || feed.url.as_str() == wanted
+        };
+        for rule in &self.rules {
+            for filter in &rule.feeds {
+                let FeedFilter::Name(wanted) = filter else {
+                    continue; // tags are checked when the config loads
+                };
+                if !self.feeds.iter().any(|feed| known(feed, wanted)) {
+                    warnings.push(format!(
+                        "rule `{}`: no feed is called {wanted:?} (by its `name`, its `url` or, \
+                         unnamed, its own title so far), so this entry of the rule's `feeds` \
+                         matches nothing",
+                        rule.name
+                    ));
+                }
+            }
+        }
+        warnings
+    }
+
     /// The channels' secrets this process cannot read, with why: `newshound check` names
     /// them (the service may still read them: `LoadCredential=` files exist only there).
     pub fn unreadable_secrets(&self) -> Vec<(String, String)> {

@@ -149,6 +149,7 @@ pub async fn run(
     let intervals = reload::intervals(&config);
     store.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
     let spread_count = store.spread_due(now, now, spread_bounds(&config))?;
+    log_warnings(&config, &store.feed_titles()?);
     let store = StoreHandle::spawn(store);
     let mut current = Current::new(config)?;
     tracing::info!(
@@ -293,6 +294,14 @@ pub async fn run(
     store.call(|_| Ok(())).await?;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Logs what in the configuration is valid but most likely not meant
+/// ([`Config::warnings`]).
+pub fn log_warnings(config: &Config, titles: &std::collections::HashMap<String, String>) {
+    for warning in config.warnings(titles) {
+        tracing::warn!("{warning}");
+    }
 }
 
 /// Says what [`Store::rebase_future`] moved, if anything.

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use tokio::sync::mpsc;
 
-use super::{Current, ReloadReason, spread_bounds};
+use super::{Current, ReloadReason, log_warnings, spread_bounds};
 use crate::config::Config;
 use crate::fetch::shown;
 use crate::store::{StoreHandle, unix_now};
@@ -43,7 +43,7 @@ pub(super) async fn reload(
         .collect();
     let spread = spread_bounds(&config);
     let intervals = intervals(&config);
-    store
+    let titles = store
         .call(move |s| {
             s.sync_feeds(feeds.iter().map(|(u, n)| (u.as_str(), n.as_deref())))?;
             // New feeds (never due yet: next_due 0) are spread like at a start.
@@ -51,9 +51,10 @@ pub(super) async fn reload(
             s.spread_due(1, now, spread)?;
             // A shorter interval applies now, not after the fetch the old one planned.
             s.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
-            Ok(())
+            s.feed_titles()
         })
         .await?;
+    log_warnings(&config, &titles);
     Current::new(config)
 }
 

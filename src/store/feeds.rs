@@ -1,11 +1,17 @@
 //! Per-feed state: validators for conditional GET, the outcome of the last fetch, when
 //! the feed is next due, and how it has been failing.
 
+use std::collections::HashMap;
+
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Result, Store};
 use crate::story::hex;
+
+/// Each feed's own title, as last fetched, by URL (`newshound check` reads it without
+/// opening the store).
+pub(super) const FEED_TITLES: &str = "SELECT url, title FROM feeds WHERE title IS NOT NULL";
 
 /// The outcome of a feed's last fetch, as `newshound feeds` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -184,6 +190,13 @@ impl Store {
             "SELECT COUNT(*) FROM feeds WHERE status = 'error' AND url IN (SELECT value FROM json_each(?1))",
         )?
         .query_row([urls], |r| r.get(0))?)
+    }
+
+    /// Each feed's own title, as last fetched, by URL.
+    pub fn feed_titles(&self) -> Result<HashMap<String, String>> {
+        let mut stmt = self.conn.prepare(FEED_TITLES)?;
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
     /// Forgets where a feed moved: it is fetched at its configured address again.

@@ -24,7 +24,7 @@ pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{
     FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher, PossibleGap,
 };
-pub use inspect::{Inspection, inspect};
+pub use inspect::{Inspection, feed_titles, inspect};
 pub use outbox::{AlertState, DueAlert, DueNotice, Requeue, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{Workspace, newshound, stderr, stdout};
+use crate::support::{TestServer, Workspace, fixture, newshound, stderr, stdout};
 
 /// Runs `check` on `config` and expects exit 2 with exactly `FILE:LINE:COL: message`
 /// (FILE being the workspace's `newshound.toml` unless `file` says otherwise).
@@ -248,4 +248,55 @@ fn a_missing_config_file_is_a_clear_error() {
     let out = newshound(&["--config", "/nonexistent/newshound.toml", "check"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("newshound: /nonexistent/newshound.toml:1:1: cannot read the file: No such file or directory"), "{}", stderr(&out));
+}
+
+/// The `warning:` lines of `check`'s output.
+fn warnings(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("  warning: "))
+        .collect()
+}
+
+#[test]
+fn check_warns_of_what_is_valid_but_matches_nothing() {
+    let ws = Workspace::new("");
+    assert_eq!(
+        warnings(&ws.ok(&["check"])),
+        [
+            "no [[feed]] is configured: nothing is fetched",
+            "no [[rule]] is configured: stories are stored, but nothing is matched or alerted"
+        ]
+    );
+
+    // A rule limited to feeds by their `name`, their `url` (written without the slash
+    // it parses to) and a feed's own title, and by a misspelt name.
+    let server = TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )]);
+    let ws = Workspace::new(&format!(
+        "[[feed]]\nurl = \"{}\"\n[[feed]]\nurl = \"{}\"\nname = \"Front page\"\n\
+         [[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\n\
+         feeds = [\"World Desk\", \"Front page\", \"{}\", \"Front pgae\"]\n",
+        server.url("/world.rss"),
+        server.base,
+        server.base,
+    ));
+    let misspelt = "rule `Peskov`: no feed is called \"Front pgae\" (by its `name`, its `url` \
+                    or, unnamed, its own title so far), so this entry of the rule's `feeds` \
+                    matches nothing";
+    let untitled = misspelt.replace("Front pgae", "World Desk");
+    assert_eq!(
+        warnings(&ws.ok(&["check"])),
+        [untitled.as_str(), misspelt],
+        "the feed's own title is not known before it is fetched"
+    );
+    ws.ok(&["once"]);
+    assert_eq!(warnings(&ws.ok(&["check"])), [misspelt]);
+    assert_eq!(
+        ws.json(&["hits"]).as_array().unwrap().len(),
+        1,
+        "the rule applies to the feed called by its title"
+    );
 }

@@ -66,7 +66,8 @@ impl Daemon {
             .env("WATCHDOG_PID", "")
             .env_remove("JOURNAL_STREAM")
             .env_remove("RUST_LOG")
-            .stdout(Stdio::null())
+            // The daemon logs to stdout, as systemd expects.
+            .stdout(std::fs::File::create(ws.dir.path().join("daemon.log")).unwrap())
             .stderr(Stdio::null())
             .spawn()
             .unwrap();
@@ -523,4 +524,27 @@ fn the_status_line_counts_failing_feeds() {
         status.starts_with("STATUS=feeds: 2 (1 failing), rules: 1, pending alerts: "),
         "{status}"
     );
+}
+
+#[test]
+fn the_daemon_logs_a_rule_limited_to_no_feed_at_its_start_and_reload() {
+    let feed = LiveFeed::start();
+    let rule = "[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nfeeds = [\"Wrold Desk\"]\n";
+    let ws = Workspace::new(&config(&feed.server.url("/feed"), rule));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    let warning = "rule `Peskov`: no feed is called \"Wrold Desk\"";
+    let log = || std::fs::read_to_string(ws.dir.path().join("daemon.log")).unwrap();
+    assert_eq!(log().matches(warning).count(), 1, "{}", log());
+    ws.write(
+        "newshound.toml",
+        &config(&feed.server.url("/feed"), &format!("{rule}{KREMLIN}")),
+    );
+    daemon.signal("HUP");
+    daemon.wait_for("the reloaded STATUS", |l| {
+        l.starts_with("STATUS=") && l.contains("rules: 2")
+    });
+    assert_eq!(log().matches(warning).count(), 2, "{}", log());
+    daemon.signal("TERM");
+    daemon.child.wait().unwrap();
 }
