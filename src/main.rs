@@ -220,7 +220,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                      and the service must be able to (a LoadCredential= file exists only there)"
                 );
             }
-            for warning in config.warnings(&newshound::store::feed_titles(&config.storage.path)) {
+            for warning in config.warnings(&newshound::store::stored(&config.storage.path)) {
                 println!("  warning: {warning}");
             }
             if database {

@@ -235,20 +235,9 @@ impl Deliverer {
         }
         let mut report = DeliveryReport::default();
         for (channel, alerts) in by_channel {
+            // Only the configured channels' alerts are read: those of a channel removed
+            // from the config wait, untouched, until it returns or they are requeued.
             let Some(kind) = self.config.channel_kind(&channel).cloned() else {
-                // A channel removed from the config: its alerts wait until it returns or
-                // are requeued elsewhere; say so rather than dropping them.
-                for alert in &alerts {
-                    report += self
-                        .record(
-                            Rows::alert(alert),
-                            Attempt::Transient {
-                                error: format!("channel `{channel}` is not in the configuration"),
-                                retry_after: None,
-                            },
-                        )
-                        .await?;
-                }
                 continue;
             };
             report += self.send_alerts(&channel, &kind, alerts).await?;
@@ -325,7 +314,7 @@ impl Deliverer {
             ChannelKind::Webhook(hook) => {
                 let key = match webhook_key(hook) {
                     Ok(key) => key,
-                    Err(error) => return self.fail_all(&alerts, &error).await,
+                    Err(error) => return self.fail_together(channel, alerts, error, None).await,
                 };
                 let mut alerts = alerts.into_iter();
                 while let Some(alert) = alerts.next() {
@@ -350,8 +339,9 @@ impl Deliverer {
                     let unavailable = unavailable(&attempt);
                     report += self.record(Rows::alert(&alert), attempt).await?;
                     if let Some((error, retry_after)) = unavailable {
+                        let error = format!("not tried: the channel was unavailable ({error})");
                         report += self
-                            .not_tried(channel, alerts.collect(), &error, retry_after)
+                            .fail_together(channel, alerts.collect(), error, retry_after)
                             .await?;
                         break;
                     }
@@ -360,7 +350,10 @@ impl Deliverer {
             ChannelKind::Email(email) => {
                 let mut mailer = match email::Mailer::new(email) {
                     Ok(mailer) => mailer,
-                    Err(error) => return self.fail_all(&alerts, &format!("{error:#}")).await,
+                    Err(error) => {
+                        let error = format!("{error:#}");
+                        return self.fail_together(channel, alerts, error, None).await;
+                    }
                 };
                 let mut alerts = alerts.into_iter();
                 while let Some(alert) = alerts.next() {
@@ -387,8 +380,9 @@ impl Deliverer {
                     let unavailable = unavailable(&attempt);
                     report += self.record(Rows::alert(&alert), attempt).await?;
                     if let Some((error, retry_after)) = unavailable {
+                        let error = format!("not tried: the channel was unavailable ({error})");
                         report += self
-                            .not_tried(channel, alerts.collect(), &error, retry_after)
+                            .fail_together(channel, alerts.collect(), error, retry_after)
                             .await?;
                         break;
                     }
@@ -399,22 +393,18 @@ impl Deliverer {
         Ok(report)
     }
 
-    /// Records the alerts of a channel that a round did not try because the channel was
-    /// unavailable: each fails as the one tried did — an attempt counted, the next on
-    /// its own schedule — so that a receiver that is down costs a round one wait, not
-    /// one per alert. One log line says it for all of them.
-    async fn not_tried(
+    /// Records one failure for many alerts of a channel, with one log line for all:
+    /// those a round did not try because the channel was unavailable (a receiver that is
+    /// down then costs a round one wait, not one per alert), or could not send at all (a
+    /// secret that cannot be read, say). Each counts an attempt and retries on its own
+    /// schedule.
+    async fn fail_together(
         &self,
         channel: &str,
         alerts: Vec<DueAlert>,
-        error: &str,
+        error: String,
         retry_after: Option<Duration>,
     ) -> Result<DeliveryReport, StoreError> {
-        if alerts.is_empty() {
-            return Ok(DeliveryReport::default());
-        }
-        let reason = error;
-        let error = format!("not tried: the channel was unavailable ({reason})");
         // Alerts with as many attempts behind them retry together.
         let mut by_attempts: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
         for alert in &alerts {
@@ -442,33 +432,17 @@ impl Deliverer {
             tracing::warn!(
                 channel = %channel,
                 alerts = report.retrying,
-                error = %reason,
-                "the channel was unavailable: its other due alerts were not tried in this round and will retry"
+                error = %error,
+                "alerts not sent; they will retry"
             );
         }
         if report.dead > 0 {
             tracing::error!(
                 channel = %channel,
                 alerts = report.dead,
-                error = %reason,
-                "the channel was unavailable: its other due alerts were not tried, and their retries are spent; marked dead"
+                error = %error,
+                "alerts not sent, and their retries are spent; marked dead"
             );
-        }
-        Ok(report)
-    }
-
-    async fn fail_all(
-        &self,
-        alerts: &[DueAlert],
-        error: &str,
-    ) -> Result<DeliveryReport, StoreError> {
-        let mut report = DeliveryReport::default();
-        for alert in alerts {
-            let attempt = Attempt::Transient {
-                error: error.to_owned(),
-                retry_after: None,
-            };
-            report += self.record(Rows::alert(alert), attempt).await?;
         }
         Ok(report)
     }

@@ -19,7 +19,7 @@ pub const DELIVERY_DEADLINE: i64 = 30;
 pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
     let mut store = Store::open_for(&config)?;
     crate::daemon::log_rebased(store.rebase_future(unix_now())?);
-    crate::daemon::log_warnings(&config, &store.feed_titles()?);
+    crate::daemon::log_warnings(&config, &store.stored()?);
     let store = StoreHandle::spawn(store);
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let rules = Arc::new(CompiledRules::new(&config.rules));
@@ -128,6 +128,14 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
     )?;
     let waiting = store.call(|s| s.waiting()).await?;
     for w in waiting {
+        if config.channel_kind(&w.channel).is_none() {
+            writeln!(
+                out,
+                "  {}: {} waiting for this channel, which is not in the configuration (sent once it is back)",
+                w.channel, w.count
+            )?;
+            continue;
+        }
         writeln!(
             out,
             "  {}: {} waiting, next attempt {}{}",

@@ -11,7 +11,7 @@ mod channel;
 mod load;
 mod raw;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
@@ -253,9 +253,11 @@ impl Config {
     /// What is valid but most likely not meant, one line each, for `newshound check` and
     /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no
     /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
-    /// makes the rule match nothing, silently. `titles`: the feeds' own titles by URL, as
-    /// last fetched (none before the first fetch).
-    pub fn warnings(&self, titles: &HashMap<String, String>) -> Vec<String> {
+    /// makes the rule match nothing, silently. And alerts waiting for a channel that is
+    /// no longer configured, which are not sent until it is back. `stored`: what the
+    /// database knows (nothing before the first run).
+    pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
+        let titles = &stored.titles;
         let mut warnings = Vec::new();
         if self.feeds.is_empty() {
             warnings.push("no [[feed]] is configured: nothing is fetched".to_owned());
@@ -288,6 +290,17 @@ impl Config {
                         rule.name
                     ));
                 }
+            }
+        }
+        for (channel, count) in &stored.waiting {
+            if self.channel_kind(channel).is_none() {
+                warnings.push(format!(
+                    "{count} alert{} wait{} for channel `{channel}`, which is not in the \
+                     configuration: {} sent once it is back",
+                    if *count == 1 { "" } else { "s" },
+                    if *count == 1 { "s" } else { "" },
+                    if *count == 1 { "it is" } else { "they are" },
+                ));
             }
         }
         warnings

@@ -149,7 +149,7 @@ pub async fn run(
     let intervals = reload::intervals(&config);
     store.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
     let spread_count = store.spread_due(now, now, spread_bounds(&config))?;
-    log_warnings(&config, &store.feed_titles()?);
+    log_warnings(&config, &store.stored()?);
     let store = StoreHandle::spawn(store);
     let mut current = Current::new(config)?;
     tracing::info!(
@@ -298,8 +298,8 @@ pub async fn run(
 
 /// Logs what in the configuration is valid but most likely not meant
 /// ([`Config::warnings`]).
-pub fn log_warnings(config: &Config, titles: &std::collections::HashMap<String, String>) {
-    for warning in config.warnings(titles) {
+pub fn log_warnings(config: &Config, stored: &crate::store::Stored) {
+    for warning in config.warnings(stored) {
         tracing::warn!("{warning}");
     }
 }

@@ -43,7 +43,7 @@ pub(super) async fn reload(
         .collect();
     let spread = spread_bounds(&config);
     let intervals = intervals(&config);
-    let titles = store
+    let stored = store
         .call(move |s| {
             s.sync_feeds(feeds.iter().map(|(u, n)| (u.as_str(), n.as_deref())))?;
             // New feeds (never due yet: next_due 0) are spread like at a start.
@@ -51,10 +51,10 @@ pub(super) async fn reload(
             s.spread_due(1, now, spread)?;
             // A shorter interval applies now, not after the fetch the old one planned.
             s.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
-            s.feed_titles()
+            s.stored()
         })
         .await?;
-    log_warnings(&config, &titles);
+    log_warnings(&config, &stored);
     Current::new(config)
 }
 

@@ -1,7 +1,7 @@
 //! Per-feed state: validators for conditional GET, the outcome of the last fetch, when
 //! the feed is next due, and how it has been failing.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
@@ -9,9 +9,30 @@ use serde::Serialize;
 use super::{Result, Store};
 use crate::story::hex;
 
-/// Each feed's own title, as last fetched, by URL (`newshound check` reads it without
-/// opening the store).
-pub(super) const FEED_TITLES: &str = "SELECT url, title FROM feeds WHERE title IS NOT NULL";
+/// What the database knows that the configuration's warnings need
+/// ([`crate::config::Config::warnings`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Stored {
+    /// Each feed's own title, as last fetched, by URL.
+    pub titles: HashMap<String, String>,
+    /// How many alerts wait (pending, or to be retried), by channel.
+    pub waiting: BTreeMap<String, i64>,
+}
+
+/// Reads [`Stored`] on any connection (`newshound check` opens one read-only).
+pub(super) fn read_stored(conn: &Connection) -> rusqlite::Result<Stored> {
+    let mut stmt = conn.prepare("SELECT url, title FROM feeds WHERE title IS NOT NULL")?;
+    let titles = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    let mut stmt = conn.prepare(
+        "SELECT channel, COUNT(*) FROM outbox WHERE state IN ('pending', 'failed') GROUP BY channel",
+    )?;
+    let waiting = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Stored { titles, waiting })
+}
 
 /// The outcome of a feed's last fetch, as `newshound feeds` shows it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -192,11 +213,9 @@ impl Store {
         .query_row([urls], |r| r.get(0))?)
     }
 
-    /// Each feed's own title, as last fetched, by URL.
-    pub fn feed_titles(&self) -> Result<HashMap<String, String>> {
-        let mut stmt = self.conn.prepare(FEED_TITLES)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    /// What the configuration's warnings need to know.
+    pub fn stored(&self) -> Result<Stored> {
+        Ok(read_stored(&self.conn)?)
     }
 
     /// Forgets where a feed moved: it is fetched at its configured address again.

@@ -1,11 +1,11 @@
 //! `newshound check --database`: what the database holds, and whether SQLite finds it
 //! sound, read without changing it (no migration, nothing created).
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::feeds::Stored;
 use super::schema;
 
 /// What `check --database` found.
@@ -81,18 +81,16 @@ pub fn inspect(path: &Path) -> Option<Inspection> {
     Some(inspection)
 }
 
-/// Each feed's own title, as last fetched, by URL, read without changing the database:
-/// empty when there is no database yet or it cannot be read.
-pub fn feed_titles(path: &Path) -> HashMap<String, String> {
+/// What the configuration's warnings need to know, read without changing the database:
+/// nothing when there is no database yet or it cannot be read.
+pub fn stored(path: &Path) -> Stored {
     if !path.exists() {
-        return HashMap::new();
+        return Stored::default();
     }
-    let read = || -> rusqlite::Result<HashMap<String, String>> {
+    let read = || -> rusqlite::Result<Stored> {
         let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        let mut stmt = conn.prepare(super::feeds::FEED_TITLES)?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        rows.collect()
+        super::feeds::read_stored(&conn)
     };
     read().unwrap_or_default()
 }

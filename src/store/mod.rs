@@ -19,12 +19,12 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use feeds::{FeedRow, FeedStatus, Health};
+pub use feeds::{FeedRow, FeedStatus, Health, Stored};
 pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{
     FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher, PossibleGap,
 };
-pub use inspect::{Inspection, feed_titles, inspect};
+pub use inspect::{Inspection, inspect, stored};
 pub use outbox::{AlertState, DueAlert, DueNotice, Requeue, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.

@@ -307,6 +307,27 @@ fn once_says_what_is_still_pending_and_why() {
     let hits = ws.json(&["hits", "--since", "100000d"]);
     assert!(hits.as_array().unwrap().iter().all(|h| h["deliveries"][0]["state"] == "failed" && h["deliveries"][0]["attempts"] == 2));
 
+    // The channel taken out of the config: its alerts wait for it, and `check` and
+    // `once` say so rather than promise a next attempt.
+    let with_desk = std::fs::read_to_string(ws.config()).unwrap();
+    ws.write(
+        "newshound.toml",
+        &config(
+            &feeds.url("/world.rss"),
+            "console",
+            "[channel.console]\nkind = \"log\"\n",
+        ),
+    );
+    let warning = "  warning: 2 alerts wait for channel `desk`, which is not in the \
+                   configuration: they are sent once it is back";
+    assert!(ws.ok(&["check"]).contains(warning), "{}", ws.ok(&["check"]));
+    let out = ws.ok(&["once"]);
+    assert!(
+        out.contains("  desk: 2 waiting for this channel, which is not in the configuration (sent once it is back)"),
+        "{out}"
+    );
+    ws.write("newshound.toml", &with_desk);
+
     // The server is fixed: waiting alerts are sent now on request, not in 5 minutes.
     let smtp = SmtpServer::on(down.listen());
     assert!(ws.ok(&["requeue"]).starts_with("0 dead alerts put back"));

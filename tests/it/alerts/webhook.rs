@@ -247,3 +247,45 @@ async fn slack_and_discord_payloads() {
         assert!(text.contains("*Peskov*"), "{text}");
     }
 }
+
+#[tokio::test]
+async fn alerts_of_a_channel_that_cannot_send_wait_for_it() {
+    // The channel's secret cannot be read: nothing is sent unsigned, and the alerts wait
+    // with the reason.
+    let hook = receiver(Vec::new());
+    let url = "https://news.example.org/feed";
+    let ws = Workspace::new(&config(
+        url,
+        "ops",
+        &webhook_channel(&hook.url("/hook"), "json"),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    assert_eq!(deliverer.deliver_due().await.unwrap().retrying, 2);
+    for state in states(&store).await {
+        let error = state.last_error.unwrap();
+        assert!(error.contains("hook.secret"), "{error}");
+    }
+
+    // The channel removed from the config: its alerts wait for it, untouched.
+    ws.write(
+        "newshound.toml",
+        &config(url, "console", "[channel.console]\nkind = \"log\"\n"),
+    );
+    let config_without = Config::load(&ws.config()).unwrap();
+    let without = Deliverer::new(Arc::new(config_without), store.clone(), clock.clone()).unwrap();
+    clock.advance(Duration::from_secs(600));
+    assert_eq!(
+        without.deliver_due().await.unwrap(),
+        DeliveryReport::default()
+    );
+    assert!(
+        states(&store).await.iter().all(|s| s.attempts == 1),
+        "not counted against their retries"
+    );
+
+    // Back, with its secret: each alert goes out once.
+    ws.write("hook.secret", SECRET);
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
+    assert_eq!(hook.requests().len(), 2);
+    assert!(hook.requests().iter().all(verify));
+}
