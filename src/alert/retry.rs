@@ -4,8 +4,8 @@
 //! 30 min, 2 h, 5 h, 10 h, 14 h, 20 h and 24 h, each with ±10% jitter; a longer
 //! `Retry-After` from the server wins. Email follows the same schedule. What counts as
 //! transient: HTTP 408, 429, 5xx and network errors; SMTP 4xx replies and connection or
-//! TLS failures (lettre reports these as neither transient nor permanent). Everything
-//! else is permanent.
+//! TLS failures (lettre reports these as neither transient nor permanent), and a login
+//! the server refuses. Everything else is permanent.
 //!
 //! Some transient failures are the receiver's, not the message's: it could not be
 //! reached or did not answer in time, or it (or a gateway in front of it) answered 429,
@@ -97,12 +97,15 @@ pub fn http_status(status: u16, retry_after: Option<Duration>) -> Attempt {
     }
 }
 
-/// Classifies a failure to connect to an SMTP server, secure the connection or log in:
-/// unless the server refused for good, it is unavailable.
+/// Classifies a failure to connect to an SMTP server, secure the connection or log in.
+/// It is the channel's, not the message's — even a refusal for good such as a wrong
+/// password (535), which the operator mends — so it is [`Attempt::Unavailable`]: the
+/// alerts wait for their retries instead of dying, and a round does not log in again
+/// for each of them (a server that counts failed logins may lock the account).
 pub fn smtp_connect_error(error: &lettre::transport::smtp::Error) -> Attempt {
-    match smtp_error(error) {
-        Attempt::Transient { error, retry_after } => Attempt::Unavailable { error, retry_after },
-        attempt => attempt,
+    Attempt::Unavailable {
+        error: crate::fetch::error_chain(error),
+        retry_after: None,
     }
 }
 

@@ -48,6 +48,8 @@ pub struct SmtpServer {
     quits: Arc<Mutex<usize>>,
     /// (part of an address, reply) for RCPT commands the server refuses.
     refusals: Arc<Mutex<Vec<(String, String)>>>,
+    /// The reply to AUTH when logins are refused.
+    login_refusal: Arc<Mutex<Option<String>>>,
 }
 
 impl SmtpServer {
@@ -66,6 +68,7 @@ impl SmtpServer {
             logins: Arc::default(),
             quits: Arc::default(),
             refusals: Arc::default(),
+            login_refusal: Arc::default(),
         };
         let s = server.clone();
         std::thread::spawn(move || {
@@ -92,6 +95,12 @@ impl SmtpServer {
             .lock()
             .unwrap()
             .push((part.to_owned(), reply.to_owned()));
+    }
+
+    /// Answers every AUTH with `reply` (e.g. "535 5.7.8 authentication failed"), or
+    /// accepts logins again with `None`.
+    pub fn refuse_logins(&self, reply: Option<&str>) {
+        *self.login_refusal.lock().unwrap() = reply.map(str::to_owned);
     }
 
     /// Waits this long before answering each message's DATA.
@@ -152,7 +161,8 @@ impl SmtpServer {
                     .map(|p| String::from_utf8_lossy(p).into_owned())
                     .collect();
                 self.logins.lock().unwrap().push(parts[1..].join(":"));
-                say("235 2.7.0 authenticated")
+                let refusal = self.login_refusal.lock().unwrap().clone();
+                say(refusal.as_deref().unwrap_or("235 2.7.0 authenticated"))
             } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
                 say("250 ok")
             } else if upper.starts_with("RSET") {

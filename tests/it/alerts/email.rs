@@ -590,3 +590,35 @@ async fn required_tls_is_never_skipped() {
     let error = states[0].last_error.as_deref().unwrap();
     assert!(error.to_ascii_lowercase().contains("tls"), "{error}");
 }
+
+#[tokio::test]
+async fn a_refused_login_is_tried_once_a_round_and_loses_no_alert() {
+    // A wrong password is the channel's failure, not the messages': one login per round
+    // (a server counting failed logins may lock the account), and the alerts wait for
+    // the password to be mended instead of dying.
+    let smtp = SmtpServer::start();
+    smtp.refuse_logins(Some("535 5.7.8 authentication failed"));
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel(
+            "desk",
+            &smtp.url(),
+            "username = \"newshound\"\npassword_env = \"PATH\"",
+        ),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let round = deliverer.deliver_due().await.unwrap();
+    assert_eq!((round.retrying, round.dead), (2, 0));
+    assert_eq!(smtp.logins().len(), 1);
+    let waiting = states(&store).await;
+    for state in &waiting {
+        let error = state.last_error.as_deref().unwrap();
+        assert!(error.contains("authentication failed"), "{error}");
+        assert_eq!(state.state, "failed");
+    }
+    smtp.refuse_logins(None);
+    clock.advance(Duration::from_secs(10));
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
+    assert_eq!(smtp.received().len(), 2);
+}
