@@ -10,7 +10,7 @@
 //! flushes the store.
 
 use std::collections::{HashMap, HashSet};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -38,6 +38,8 @@ const TICK: Duration = Duration::from_secs(1);
 const DELIVERY_TICK: Duration = Duration::from_secs(5);
 /// How often retention runs.
 const PRUNE_EVERY: Duration = Duration::from_secs(24 * 3600);
+/// How often the daemon checks that its database's path still names the file it has open.
+const FILE_CHECK_EVERY: Duration = Duration::from_secs(10);
 /// The longest a start spreads overdue feeds over.
 const MAX_START_SPREAD: Duration = Duration::from_secs(120);
 
@@ -150,6 +152,8 @@ pub async fn run(
     store.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
     let spread_count = store.spread_due(now, now, spread_bounds(&config))?;
     log_warnings(&config, &store.stored()?);
+    let database = config.storage.path.clone();
+    let opened = file_identity(&database);
     let store = StoreHandle::spawn(store);
     let mut current = Current::new(config)?;
     tracing::info!(
@@ -176,6 +180,9 @@ pub async fn run(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prune = tokio::time::interval(PRUNE_EVERY);
+    let mut file_check = tokio::time::interval(FILE_CHECK_EVERY);
+    // Why the daemon stops by itself, if it does.
+    let mut fatal: Option<String> = None;
     let mut in_flight = InFlight::default();
     let mut fetches = Fetches::new();
     let mut global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
@@ -262,6 +269,19 @@ pub async fn run(
                 }
                 report_status(&store, &current.config, last_error.as_deref()).await;
             }
+            _ = file_check.tick() => {
+                if file_identity(&database) != opened {
+                    let why = format!(
+                        "the database {} was removed or replaced while in use; stopping, so that \
+                         what is written from now on is not lost with a file nobody can open \
+                         (under systemd the service restarts on the file now there)",
+                        database.display()
+                    );
+                    tracing::error!("{why}");
+                    fatal = Some(why);
+                    break;
+                }
+            }
             _ = prune.tick() => {
                 let keep = current.config.storage.keep;
                 match store.call(move |s| s.prune(unix_now(), keep)).await {
@@ -292,8 +312,18 @@ pub async fn run(
     }
     // Every queued store job has run once this one answers.
     store.call(|_| Ok(())).await?;
+    if let Some(why) = fatal {
+        anyhow::bail!(why);
+    }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The device and inode a path names, to notice a database file removed or replaced
+/// under a running daemon; `None` when nothing is there.
+fn file_identity(path: &Path) -> Option<(u64, u64)> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| (m.dev(), m.ino()))
 }
 
 /// Logs what in the configuration is valid but most likely not meant

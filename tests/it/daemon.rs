@@ -548,3 +548,34 @@ fn the_daemon_logs_a_rule_limited_to_no_feed_at_its_start_and_reload() {
     daemon.signal("TERM");
     daemon.child.wait().unwrap();
 }
+
+#[test]
+fn a_database_replaced_under_the_daemon_stops_it_with_an_error() {
+    // A backup restored over the database while the daemon runs: writing on into the
+    // file it has open would lose everything with the process, and ignore the backup.
+    let feed = LiveFeed::start();
+    let ws = Workspace::new(&config(&feed.server.url("/feed"), PESKOV));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    let path = ws.dir.path().join("newshound.db");
+    let copy = ws.dir.path().join("restored.db");
+    std::fs::copy(&path, &copy).unwrap();
+    std::fs::rename(&copy, &path).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(40);
+    let status = loop {
+        if let Some(status) = daemon.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(Instant::now() < deadline, "the daemon went on");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(status.code(), Some(1), "a failure, for Restart=on-failure");
+    let log = std::fs::read_to_string(ws.dir.path().join("daemon.log")).unwrap();
+    assert!(
+        log.contains(&format!(
+            "the database {} was removed or replaced while in use",
+            path.display()
+        )),
+        "{log}"
+    );
+}
