@@ -90,31 +90,29 @@ impl Mailer {
         }))))
     }
 
-    /// Sends one message, within the timeout, and classifies the outcome.
+    /// Sends one message and classifies the outcome. Connecting (with TLS and login) and
+    /// then the message are each bounded by the timeout.
     pub async fn send(&mut self, message: Message) -> Attempt {
+        let timeout = self.timeout;
         let sent = match &mut self.transport {
-            // A message cut off by the timeout drops its connection with it.
-            Transport::Smtp(smtp) => tokio::time::timeout(self.timeout, smtp.send(&message)).await,
-            Transport::Sendmail(t) => tokio::time::timeout(self.timeout, t.send(message))
-                .await
-                .map(|sent| {
+            Transport::Smtp(smtp) => smtp.send(&message, timeout).await,
+            Transport::Sendmail(t) => match tokio::time::timeout(timeout, t.send(message)).await {
+                Ok(sent) => {
                     // A local MTA that failed may well work later.
                     sent.map_err(|e| Attempt::Transient {
                         error: crate::fetch::error_chain(&e),
                         retry_after: None,
                     })
+                }
+                Err(_) => Err(Attempt::Transient {
+                    error: unfinished(timeout),
+                    retry_after: None,
                 }),
+            },
         };
         match sent {
-            Ok(Ok(())) => Attempt::Delivered,
-            Ok(Err(attempt)) => attempt,
-            Err(_) => Attempt::Unavailable {
-                error: format!(
-                    "the mail server did not finish within {} (the channel's timeout)",
-                    humantime::format_duration(self.timeout)
-                ),
-                retry_after: None,
-            },
+            Ok(()) => Attempt::Delivered,
+            Err(attempt) => attempt,
         }
     }
 
@@ -140,15 +138,32 @@ impl Smtp {
     /// Sends on the open connection, or on a new one. A message whose recipients were
     /// refused leaves the connection open for the next (the transaction is reset); any
     /// other error closes it, and the next message reconnects.
-    async fn send(&mut self, message: &Message) -> Result<(), Attempt> {
+    async fn send(&mut self, message: &Message, timeout: Duration) -> Result<(), Attempt> {
         let mut connection = match self.connection.take() {
             Some(connection) if !connection.has_broken() => connection,
-            _ => self
-                .connect()
-                .await
-                .map_err(|e| retry::smtp_connect_error(&e))?,
+            // Not getting as far as a message is the server's failure, never the
+            // message's: the channel is unavailable.
+            _ => match tokio::time::timeout(timeout, self.connect()).await {
+                Ok(connected) => connected.map_err(|e| retry::smtp_connect_error(&e))?,
+                Err(_) => {
+                    return Err(Attempt::Unavailable {
+                        error: format!(
+                            "the mail server did not let newshound in within {} (the channel's timeout)",
+                            humantime::format_duration(timeout)
+                        ),
+                        retry_after: None,
+                    });
+                }
+            },
         };
-        let sent = transaction(&mut connection, message).await;
+        // A message cut off by the timeout drops its connection with it.
+        let Ok(sent) = tokio::time::timeout(timeout, transaction(&mut connection, message)).await
+        else {
+            return Err(Attempt::Transient {
+                error: unfinished(timeout),
+                retry_after: None,
+            });
+        };
         // A refused message leaves the connection usable unless it was aborted.
         if !connection.has_broken() {
             self.connection = Some(connection);
@@ -170,7 +185,7 @@ impl Smtp {
             Tls::Wrapper(params) => Some(params.clone()),
             _ => None,
         };
-        // (The caller's timeout bounds the whole conversation, the connect included.)
+        // (The caller's timeout bounds connecting, TLS and login together.)
         let mut connection = AsyncSmtpConnection::connect_tokio1(
             (self.host.as_str(), self.port),
             None,
@@ -191,6 +206,14 @@ impl Smtp {
         }
         Ok(connection)
     }
+}
+
+/// The error of a message the mail server did not finish within the channel's timeout.
+fn unfinished(timeout: Duration) -> String {
+    format!(
+        "the mail server did not finish within {} (the channel's timeout)",
+        humantime::format_duration(timeout)
+    )
 }
 
 /// One message on an open connection: MAIL, RCPT for each recipient, DATA.

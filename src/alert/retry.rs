@@ -7,10 +7,13 @@
 //! TLS failures (lettre reports these as neither transient nor permanent), and a login
 //! the server refuses. Everything else is permanent.
 //!
-//! Some transient failures are the receiver's, not the message's: it could not be
-//! reached or did not answer in time, or it (or a gateway in front of it) answered 429,
-//! 502, 503 or 504. Those are [`Attempt::Unavailable`]: the round does not try the
-//! channel's other alerts, which would meet the same after as long a wait each.
+//! Some transient failures are the receiver's, never the message's: it could not be
+//! reached (refused, no such host, a TLS failure, no answer to the connection), the mail
+//! server refused the login, or the receiver asked for fewer requests (429). Those are
+//! [`Attempt::Unavailable`]: the round does not try the channel's other alerts, which
+//! would meet the same, each after as long a wait. What may be one message's doing — no
+//! answer in time to a request sent, 5xx — stays per alert, so that one message a
+//! receiver chokes on cannot hold back the others.
 
 use std::time::Duration;
 
@@ -85,7 +88,7 @@ pub fn next_delay(
 pub fn http_status(status: u16, retry_after: Option<Duration>) -> Attempt {
     match status {
         200..=299 => Attempt::Delivered,
-        429 | 502..=504 => Attempt::Unavailable {
+        429 => Attempt::Unavailable {
             error: format!("HTTP {status}"),
             retry_after,
         },
@@ -155,18 +158,16 @@ mod tests {
     #[test]
     fn http_classes() {
         assert_eq!(http_status(204, None), Attempt::Delivered);
-        for status in [408, 500, 501, 505] {
+        for status in [408, 500, 502, 503, 504] {
             assert!(
                 matches!(http_status(status, None), Attempt::Transient { .. }),
                 "{status}"
             );
         }
-        for status in [429, 502, 503, 504] {
-            assert!(
-                matches!(http_status(status, None), Attempt::Unavailable { .. }),
-                "{status}"
-            );
-        }
+        assert!(matches!(
+            http_status(429, None),
+            Attempt::Unavailable { .. }
+        ));
         for status in [400, 401, 403, 404, 410, 422] {
             assert!(
                 matches!(http_status(status, None), Attempt::Permanent(_)),

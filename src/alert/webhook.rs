@@ -124,8 +124,13 @@ pub async fn post(
             }
             attempt
         }
-        // No answer: not reached, or not in time.
-        Err(e) => Attempt::Unavailable {
+        // Not reached at all (refused, no such host, TLS): the receiver as a whole. A
+        // request sent and not answered in time may be this payload's doing.
+        Err(e) if e.is_connect() => Attempt::Unavailable {
+            error: crate::fetch::cause(&e),
+            retry_after: None,
+        },
+        Err(e) => Attempt::Transient {
             error: crate::fetch::cause(&e),
             retry_after: None,
         },
