@@ -159,10 +159,7 @@ impl Smtp {
         // A message cut off by the timeout drops its connection with it.
         let Ok(sent) = tokio::time::timeout(timeout, transaction(&mut connection, message)).await
         else {
-            return Err(Attempt::Transient {
-                error: unfinished(timeout),
-                retry_after: None,
-            });
+            return Err(Attempt::Unanswered(unfinished(timeout)));
         };
         // A refused message leaves the connection usable unless it was aborted.
         if !connection.has_broken() {

@@ -85,14 +85,6 @@ impl std::ops::AddAssign for DeliveryReport {
     }
 }
 
-/// The error and `Retry-After` of an attempt that found its channel unavailable.
-fn unavailable(attempt: &Attempt) -> Option<(String, Option<Duration>)> {
-    match attempt {
-        Attempt::Unavailable { error, retry_after } => Some((error.clone(), *retry_after)),
-        _ => None,
-    }
-}
-
 /// The delivery worker.
 pub struct Deliverer {
     config: Arc<Config>,
@@ -265,6 +257,7 @@ impl Deliverer {
                     Ok(key) => key,
                     Err(error) => return self.fail_together(channel, alerts, error, None).await,
                 };
+                let mut breaker = retry::Breaker::default();
                 let mut alerts = alerts.into_iter();
                 while let Some(alert) = alerts.next() {
                     let view = AlertView::new(&alert);
@@ -285,9 +278,9 @@ impl Deliverer {
                         body.into_bytes(),
                     )
                     .await;
-                    let unavailable = unavailable(&attempt);
+                    let tripped = breaker.trips(&attempt);
                     report += self.record(Rows::alert(&alert), attempt).await?;
-                    if let Some((error, retry_after)) = unavailable {
+                    if let Some((error, retry_after)) = tripped {
                         let error = format!("not tried: the channel was unavailable ({error})");
                         report += self
                             .fail_together(channel, alerts.collect(), error, retry_after)
@@ -304,6 +297,7 @@ impl Deliverer {
                         return self.fail_together(channel, alerts, error, None).await;
                     }
                 };
+                let mut breaker = retry::Breaker::default();
                 let mut alerts = alerts.into_iter();
                 while let Some(alert) = alerts.next() {
                     let attempt =
@@ -326,9 +320,9 @@ impl Deliverer {
                                 Attempt::Permanent(format!("building the message: {error:#}"))
                             }
                         };
-                    let unavailable = unavailable(&attempt);
+                    let tripped = breaker.trips(&attempt);
                     report += self.record(Rows::alert(&alert), attempt).await?;
-                    if let Some((error, retry_after)) = unavailable {
+                    if let Some((error, retry_after)) = tripped {
                         let error = format!("not tried: the channel was unavailable ({error})");
                         report += self
                             .fail_together(channel, alerts.collect(), error, retry_after)

@@ -138,16 +138,39 @@ impl Deliverer {
         let now = self.clock.now();
         let count = rows.ids.len();
         let (channel, id) = (rows.channel, rows.id);
-        let (outcome, report) = match attempt {
-            Attempt::Delivered => (
+        // What is retried: the error and any `Retry-After`.
+        let retried = match attempt {
+            Attempt::Delivered => None,
+            Attempt::Transient { error, retry_after }
+            | Attempt::Unavailable { error, retry_after } => Some((error, retry_after)),
+            Attempt::Unanswered(error) => Some((error, None)),
+            Attempt::Permanent(error) => {
+                if log {
+                    tracing::error!(
+                        channel = %channel,
+                        id = %id,
+                        error = %error,
+                        "delivery failed permanently; marked dead"
+                    );
+                }
+                let dead = DeliveryReport {
+                    dead: count,
+                    ..Default::default()
+                };
+                return self
+                    .write_or_hold(&rows, Outcome::Failed { error, next: None }, dead)
+                    .await;
+            }
+        };
+        let (outcome, report) = match retried {
+            None => (
                 Outcome::Sent { at: now },
                 DeliveryReport {
                     delivered: count,
                     ..Default::default()
                 },
             ),
-            Attempt::Transient { error, retry_after }
-            | Attempt::Unavailable { error, retry_after } => {
+            Some((error, retry_after)) => {
                 let failures = (rows.attempts + 1).clamp(0, i64::from(u32::MAX)) as u32;
                 let jitter = fastrand::f64() * 2.0 - 1.0;
                 let next = retry::next_delay(failures, retry_after, jitter)
@@ -183,24 +206,17 @@ impl Deliverer {
                 };
                 (Outcome::Failed { error, next }, report)
             }
-            Attempt::Permanent(error) => {
-                if log {
-                    tracing::error!(
-                        channel = %channel,
-                        id = %id,
-                        error = %error,
-                        "delivery failed permanently; marked dead"
-                    );
-                }
-                (
-                    Outcome::Failed { error, next: None },
-                    DeliveryReport {
-                        dead: count,
-                        ..Default::default()
-                    },
-                )
-            }
         };
+        self.write_or_hold(&rows, outcome, report).await
+    }
+
+    /// Writes an outcome, or holds it to be written before anything more is sent.
+    async fn write_or_hold(
+        &self,
+        rows: &Rows<'_>,
+        outcome: Outcome,
+        report: DeliveryReport,
+    ) -> Result<DeliveryReport, StoreError> {
         let unwritten = Unwritten {
             table: rows.table,
             ids: rows.ids.to_vec(),

@@ -13,7 +13,9 @@
 //! [`Attempt::Unavailable`]: the round does not try the channel's other alerts, which
 //! would meet the same, each after as long a wait. What may be one message's doing — no
 //! answer in time to a request sent, 5xx — stays per alert, so that one message a
-//! receiver chokes on cannot hold back the others.
+//! receiver chokes on cannot hold back the others; but two alerts in a row left
+//! unanswered ([`Attempt::Unanswered`]) mean a receiver that hangs, and stop the round
+//! for the channel too ([`Breaker`]).
 
 use std::time::Duration;
 
@@ -47,6 +49,9 @@ pub enum Attempt {
         error: String,
         retry_after: Option<Duration>,
     },
+    /// Transient: the message was sent and not answered within the channel's timeout.
+    /// Once may be the message's doing; twice in a row, the receiver hangs.
+    Unanswered(String),
 }
 
 impl Attempt {
@@ -56,6 +61,7 @@ impl Attempt {
             Attempt::Delivered => None,
             Attempt::Transient { error, .. }
             | Attempt::Unavailable { error, .. }
+            | Attempt::Unanswered(error)
             | Attempt::Permanent(error) => Some(error),
         }
     }
@@ -66,7 +72,34 @@ impl Attempt {
             Attempt::Delivered => None,
             Attempt::Transient { error, .. }
             | Attempt::Unavailable { error, .. }
+            | Attempt::Unanswered(error)
             | Attempt::Permanent(error) => Some(error),
+        }
+    }
+}
+
+/// When a round stops trying a channel's alerts: at once when the receiver is
+/// unavailable, and when it has left two alerts in a row unanswered.
+#[derive(Debug, Default)]
+pub struct Breaker {
+    unanswered: bool,
+}
+
+impl Breaker {
+    /// Takes an attempt's outcome; when the round should stop trying the channel, the
+    /// error and `Retry-After` to give its other due alerts.
+    pub fn trips(&mut self, attempt: &Attempt) -> Option<(String, Option<Duration>)> {
+        let unanswered_before = std::mem::take(&mut self.unanswered);
+        match attempt {
+            Attempt::Unavailable { error, retry_after } => Some((error.clone(), *retry_after)),
+            Attempt::Unanswered(error) if unanswered_before => {
+                Some((format!("{error}, twice in a row"), None))
+            }
+            Attempt::Unanswered(_) => {
+                self.unanswered = true;
+                None
+            }
+            _ => None,
         }
     }
 }
@@ -152,6 +185,37 @@ mod tests {
         assert_eq!(
             next_delay(2, Some(Duration::from_secs(60)), 0.0),
             Some(Duration::from_secs(300))
+        );
+    }
+
+    #[test]
+    fn the_breaker_trips_when_unavailable_or_unanswered_twice_in_a_row() {
+        let unanswered = || Attempt::Unanswered("no answer".into());
+        let failed = || Attempt::Transient {
+            error: "HTTP 500".into(),
+            retry_after: None,
+        };
+        let mut breaker = Breaker::default();
+        assert_eq!(
+            breaker.trips(&unanswered()),
+            None,
+            "once may be the message"
+        );
+        assert_eq!(breaker.trips(&failed()), None);
+        assert_eq!(breaker.trips(&unanswered()), None, "not in a row");
+        assert_eq!(breaker.trips(&Attempt::Delivered), None);
+        assert_eq!(breaker.trips(&unanswered()), None);
+        assert_eq!(
+            breaker.trips(&unanswered()),
+            Some(("no answer, twice in a row".into(), None))
+        );
+        let unavailable = Attempt::Unavailable {
+            error: "refused".into(),
+            retry_after: Some(Duration::from_secs(60)),
+        };
+        assert_eq!(
+            Breaker::default().trips(&unavailable),
+            Some(("refused".into(), Some(Duration::from_secs(60))))
         );
     }
 

@@ -125,11 +125,12 @@ pub async fn post(
             attempt
         }
         // Not reached at all (refused, no such host, TLS): the receiver as a whole. A
-        // request sent and not answered in time may be this payload's doing.
+        // request sent and not answered in time may be this payload's doing, once.
         Err(e) if e.is_connect() => Attempt::Unavailable {
             error: crate::fetch::cause(&e),
             retry_after: None,
         },
+        Err(e) if e.is_timeout() => Attempt::Unanswered(crate::fetch::cause(&e)),
         Err(e) => Attempt::Transient {
             error: crate::fetch::cause(&e),
             retry_after: None,

@@ -654,3 +654,28 @@ async fn a_mail_server_that_never_lets_newshound_in_is_tried_once_a_round() {
         Some(format!("not tried: the channel was unavailable ({first})").as_str())
     );
 }
+
+#[tokio::test]
+async fn a_mail_server_that_stalls_on_two_messages_in_a_row_is_not_sent_a_third() {
+    let smtp = SmtpServer::start();
+    smtp.slow(Duration::from_secs(4));
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), "timeout = \"1s\""),
+    ));
+    let (deliverer, store, clock) = queued_body(&ws, &three_peskov_stories());
+    assert_eq!(deliverer.deliver_due().await.unwrap().retrying, 3);
+    assert_eq!(smtp.connections(), 2);
+    let unfinished = "the mail server did not finish within 1s (the channel's timeout)";
+    assert_eq!(
+        states(&store).await[2].last_error.as_deref(),
+        Some(
+            format!("not tried: the channel was unavailable ({unfinished}, twice in a row)")
+                .as_str()
+        )
+    );
+    smtp.slow(Duration::ZERO);
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 3);
+}

@@ -53,14 +53,31 @@ fn config(feed_url: &str, channel: &str, channel_toml: &str) -> String {
 /// Queues the alerts of `fixture` as an ingest at `T0` would, and returns a deliverer
 /// on a manual clock at `T0`.
 fn queued(ws: &Workspace, fixture_name: &str) -> (Deliverer, StoreHandle, Clock) {
+    queued_body(ws, &fixture(fixture_name))
+}
+
+/// Three stories that each match `Peskov`, as an RSS feed.
+fn three_peskov_stories() -> Vec<u8> {
+    let items: String = (1..=3)
+        .map(|i| {
+            format!(
+                "<item><title>Peskov, part {i}</title><link>https://news.example.org/{i}</link>\
+                 <guid>peskov-{i}</guid><description>Peskov said {i}.</description></item>"
+            )
+        })
+        .collect();
+    format!("<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Wire</title>{items}</channel></rss>")
+        .into_bytes()
+}
+
+/// Like [`queued`], from a feed body.
+fn queued_body(ws: &Workspace, body: &[u8]) -> (Deliverer, StoreHandle, Clock) {
     let config = Config::load(&ws.config()).expect("valid config");
     let feed = config.feeds[0].clone();
     let mut store = Store::open(&config.storage.path).unwrap();
     store.sync_feeds([(feed.url.as_str(), None)]).unwrap();
     let id = store.feed_id(feed.url.as_str()).unwrap().unwrap();
-    let parsed =
-        newshound::story::parse_feed(&fixture(fixture_name), Some(&feed.url), None, 1 << 20)
-            .unwrap();
+    let parsed = newshound::story::parse_feed(body, Some(&feed.url), None, 1 << 20).unwrap();
     let meta = FetchMeta {
         title: parsed.title.clone(),
         ..FetchMeta::default()

@@ -282,3 +282,32 @@ async fn alerts_of_a_channel_that_cannot_send_wait_for_it() {
     assert_eq!(hook.requests().len(), 2);
     assert!(hook.requests().iter().all(verify));
 }
+
+#[tokio::test]
+async fn a_receiver_that_leaves_two_alerts_in_a_row_unanswered_is_not_sent_a_third() {
+    let hook = receiver(vec![Reply::status(200).delayed(Duration::from_secs(5)); 2]);
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &format!(
+            "{}timeout = \"1s\"\n",
+            webhook_channel(&hook.url("/hook"), "json")
+        ),
+    ));
+    ws.write("hook.secret", SECRET);
+    let (deliverer, store, clock) = queued_body(&ws, &three_peskov_stories());
+    assert_eq!(deliverer.deliver_due().await.unwrap().retrying, 3);
+    assert_eq!(
+        hook.requests().len(),
+        2,
+        "a hung receiver costs a round two waits"
+    );
+    let third = states(&store).await[2].last_error.clone().unwrap();
+    assert!(
+        third.starts_with("not tried: the channel was unavailable (")
+            && third.ends_with(", twice in a row)"),
+        "{third}"
+    );
+    clock.advance(Duration::from_secs(3600));
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 3);
+}
