@@ -100,6 +100,15 @@ enum Command {
         #[arg(long)]
         waiting: bool,
     },
+    /// Write a consistent copy of the database to a new file, while newshound runs.
+    ///
+    /// Copying the database file alone while it is in use can miss what its write-ahead
+    /// log holds; this copy holds everything, compacted. To restore: stop newshound, put
+    /// the copy in place of the database (its -wal and -shm files removed), start it.
+    Backup {
+        /// The new file (never overwritten).
+        file: PathBuf,
+    },
     /// Send a sample alert through one channel now and report the server's answer.
     #[command(name = "send-test")]
     SendTest {
@@ -254,6 +263,18 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::TestRule(args) => test_rule(&cli.config, args),
+        Command::Backup { file } => {
+            let config = load_config(&cli.config)?;
+            let bytes = newshound::store::backup(&config.storage.path, &file)
+                .map_err(anyhow::Error::from)?;
+            println!(
+                "copied the database {} to {} ({})",
+                config.storage.path.display(),
+                file.display(),
+                bytesize::ByteSize(bytes)
+            );
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Requeue {
             channel,
             id,

@@ -1,7 +1,7 @@
 //! `newshound check --database`: what the database holds, and whether SQLite finds it
 //! sound, read without changing it (no migration, nothing created).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
@@ -93,4 +93,44 @@ pub fn stored(path: &Path) -> Stored {
         super::feeds::read_stored(&conn)
     };
     read().unwrap_or_default()
+}
+
+/// Why [`backup`] made no copy.
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("there is no database at {0} yet")]
+    NoDatabase(PathBuf),
+    #[error("{0} exists already; name a new file (nothing is overwritten)")]
+    TargetExists(PathBuf),
+    #[error("copying the database {} to {}: {source}", from.display(), to.display())]
+    Sqlite {
+        from: PathBuf,
+        to: PathBuf,
+        source: rusqlite::Error,
+    },
+}
+
+/// Writes a consistent copy of the database at `path` to the new file `target` while
+/// other processes go on using it (`VACUUM INTO`: one read transaction, so the copy holds
+/// what the write-ahead log holds too, compacted). Returns the copy's size in bytes.
+pub fn backup(path: &Path, target: &Path) -> Result<u64, BackupError> {
+    if !path.exists() {
+        return Err(BackupError::NoDatabase(path.to_owned()));
+    }
+    if target.exists() {
+        return Err(BackupError::TargetExists(target.to_owned()));
+    }
+    let sqlite = |source| BackupError::Sqlite {
+        from: path.to_owned(),
+        to: target.to_owned(),
+        source,
+    };
+    let conn =
+        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))
+        .map_err(sqlite)?;
+    let target_text = target.to_string_lossy();
+    conn.execute("VACUUM INTO ?1", [target_text.as_ref()])
+        .map_err(sqlite)?;
+    Ok(std::fs::metadata(target).map_or(0, |m| m.len()))
 }

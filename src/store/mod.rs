@@ -24,7 +24,7 @@ pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{
     FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher, PossibleGap,
 };
-pub use inspect::{Inspection, inspect, stored};
+pub use inspect::{BackupError, Inspection, backup, inspect, stored};
 pub use outbox::{AlertState, DueAlert, DueNotice, Requeue, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.

@@ -1,5 +1,5 @@
 //! The commands around ingest: `test-rule` on stored stories and files, `import-opml`,
-//! and `check --database`.
+//! `check --database` and `backup`.
 
 use super::*;
 
@@ -133,5 +133,44 @@ fn check_database_reads_the_database_without_changing_it() {
         stderr(&out).contains("has schema version 99, newer than this newshound knows"),
         "{}",
         stderr(&out)
+    );
+}
+
+#[test]
+fn backup_writes_a_consistent_copy_and_never_overwrites() {
+    let server = feed_server();
+    let ws = Workspace::new(&config_for(&[server.url("/world.rss")]));
+    let copy = ws.dir.path().join("copy.db");
+    let copy_arg = copy.to_str().unwrap();
+    let none = ws.run(&["backup", copy_arg]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(
+        stderr(&none).contains("there is no database at "),
+        "{}",
+        stderr(&none)
+    );
+    assert!(!ws.dir.path().join("newshound.db").exists(), "none created");
+
+    // The database held open, as a running daemon holds it: what `once` writes stays in
+    // the write-ahead log, not yet in the file. The copy holds it all the same.
+    let held = newshound::store::Store::open(&ws.dir.path().join("newshound.db")).unwrap();
+    ws.ok(&["once"]);
+    let wal = std::fs::metadata(ws.dir.path().join("newshound.db-wal")).unwrap();
+    assert!(wal.len() > 0, "the stories are in the log");
+    let out = ws.ok(&["backup", copy_arg]);
+    assert!(out.starts_with("copied the database "), "{out}");
+    let copied = newshound::store::Store::open(&copy).unwrap();
+    assert_eq!(
+        copied.hits(None, 0).unwrap().len(),
+        held.hits(None, 0).unwrap().len()
+    );
+    assert!(!copied.hits(None, 0).unwrap().is_empty());
+
+    let again = ws.run(&["backup", copy_arg]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("exists already; name a new file (nothing is overwritten)"),
+        "{}",
+        stderr(&again)
     );
 }
