@@ -330,7 +330,7 @@ fn file_identity(path: &Path) -> Option<(u64, u64)> {
 /// ([`Config::warnings`]).
 pub fn log_warnings(config: &Config, stored: &crate::store::Stored) {
     for warning in config.warnings(stored) {
-        tracing::warn!("{warning}");
+        tracing::warn!(target: "newshound::config", "{warning}");
     }
 }
 
