@@ -448,20 +448,24 @@ impl InFlight {
     }
 }
 
-/// The systemd STATUS line: feeds, rules, pending alerts, last error.
+/// The systemd STATUS line: feeds, rules, pending and dead alerts, last error.
 async fn report_status(store: &StoreHandle, config: &Config, last_error: Option<&str>) {
-    let pending = store
+    let (pending, dead) = store
         .call(|s| s.outbox_counts())
         .await
-        .map(|(p, f, _)| p + f)
-        .unwrap_or(-1);
+        .map_or((-1, 0), |(p, f, d)| (p + f, d));
+    // Dead alerts need the operator: fixed, then `newshound requeue`.
+    let dead = match dead {
+        0 => String::new(),
+        n => format!(", dead alerts: {n} (see `newshound hits`; `newshound requeue`)"),
+    };
     let urls: Vec<String> = config.feeds.iter().map(|f| f.url.to_string()).collect();
     let failing = match store.call(move |s| s.failing_feeds(&urls)).await {
         Ok(0) | Err(_) => String::new(),
         Ok(n) => format!(" ({n} failing)"),
     };
     let status = format!(
-        "feeds: {}{failing}, rules: {}, pending alerts: {pending}{}",
+        "feeds: {}{failing}, rules: {}, pending alerts: {pending}{dead}{}",
         config.feeds.len(),
         config.rules.len(),
         last_error

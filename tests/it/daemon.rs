@@ -527,6 +527,35 @@ fn the_status_line_counts_failing_feeds() {
 }
 
 #[test]
+fn the_status_line_counts_dead_alerts() {
+    // A webhook that refuses for good (404): the alert is dead, and `systemctl status`
+    // says so until it is requeued.
+    let hook = TestServer::start(|_| Reply::status(404));
+    let feed = LiveFeed::start();
+    feed.add("Peskov speaks");
+    let ws = Workspace::new(&format!(
+        "{}[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n",
+        config(
+            &feed.server.url("/feed"),
+            "[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nchannels = [\"ops\"]\n"
+        ),
+        hook.url("/hook")
+    ));
+    let mut daemon = Daemon::start(&ws);
+    let status = daemon.wait_for("a dead alert in STATUS", |l| {
+        l.starts_with("STATUS=") && l.contains("dead")
+    });
+    assert!(
+        status.ends_with(
+            "pending alerts: 0, dead alerts: 1 (see `newshound hits`; `newshound requeue`)"
+        ),
+        "{status}"
+    );
+    daemon.signal("TERM");
+    daemon.child.wait().unwrap();
+}
+
+#[test]
 fn the_daemon_logs_a_rule_limited_to_no_feed_at_its_start_and_reload() {
     let feed = LiveFeed::start();
     let rule = "[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nfeeds = [\"Wrold Desk\"]\n";
