@@ -79,6 +79,10 @@ impl StoreError {
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
+/// The size, in bytes, a write-ahead log is cut back to when it is reset: a little over
+/// what SQLite's automatic checkpoint lets it reach (1,000 pages of 4 KiB).
+pub const WAL_SIZE_LIMIT: u64 = 4 * 1024 * 1024 + 64 * 1024;
+
 /// An open database.
 pub struct Store {
     conn: Connection,
@@ -155,8 +159,12 @@ impl Store {
                 Err(e) => return Err(open_err(e)),
             }
         }
-        conn.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
-            .map_err(open_err)?;
+        // A write-ahead log that a large write grew is cut back once it is reset, instead
+        // of keeping its largest size for as long as the daemon runs.
+        conn.execute_batch(&format!(
+            "PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+        ))
+        .map_err(open_err)?;
         let mut store = Store {
             conn,
             ingest_commits: 0,

@@ -245,5 +245,33 @@ fn outbox_counts_are_read_through_the_state_index() {
     assert!(plan.contains("USING COVERING INDEX outbox_due"), "{plan}");
 }
 
+#[test]
+fn a_write_ahead_log_a_large_write_grew_is_cut_back() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    let mut store = Store::open(&path).unwrap();
+    store
+        .sync_feeds([("https://a.example/feed", None)])
+        .unwrap();
+    let feed = store.feed_id("https://a.example/feed").unwrap().unwrap();
+    // One fetch of 2,000 stories of 5 KB: about 10 MB in one transaction.
+    let incoming = (0..2000)
+        .map(|i| {
+            let mut story = story(&format!("guid:{i}"), None, &format!("story {i}"));
+            story.content = format!("{i} ").repeat(1250);
+            Incoming::matched(story, Vec::new())
+        })
+        .collect();
+    store.ingest(&job(feed, incoming, 1_800_000_000)).unwrap();
+    let wal = dir.path().join("db.sqlite-wal");
+    assert!(std::fs::metadata(&wal).unwrap().len() > 2 * WAL_SIZE_LIMIT);
+    // The next write after the checkpoint reuses the log from its start, and cuts it.
+    store
+        .sync_feeds([("https://b.example/feed", None)])
+        .unwrap();
+    let len = std::fs::metadata(&wal).unwrap().len();
+    assert!(len <= WAL_SIZE_LIMIT, "{len}");
+}
+
 mod feeds;
 mod ingest;
