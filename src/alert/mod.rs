@@ -174,14 +174,25 @@ impl Deliverer {
                 .or_default()
                 .push(alert);
         }
-        let mut report = DeliveryReport::default();
-        for (channel, alerts) in by_channel {
+        // The channels are sent to side by side: a slow receiver holds back its own
+        // alerts, not another channel's.
+        let sends = by_channel.into_iter().filter_map(|(channel, alerts)| {
             // Only the configured channels' alerts are read: those of a channel removed
             // from the config wait, untouched, until it returns or they are requeued.
-            let Some(kind) = self.config.channel_kind(&channel).cloned() else {
-                continue;
-            };
-            report += self.send_alerts(&channel, &kind, alerts).await?;
+            let kind = self.config.channel_kind(&channel).cloned()?;
+            Some(async move { self.send_alerts(&channel, &kind, alerts).await })
+        });
+        let mut report = DeliveryReport::default();
+        let mut failed = None;
+        for sent in futures_util::future::join_all(sends).await {
+            match sent {
+                Ok(sent) => report += sent,
+                // Every channel has had its turn; the first error is the round's.
+                Err(error) => failed = failed.or(Some(error)),
+            }
+        }
+        if let Some(error) = failed {
+            return Err(error);
         }
         for (channel, kind) in self.channels() {
             if let ChannelKind::Email(

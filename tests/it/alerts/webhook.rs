@@ -287,3 +287,53 @@ async fn alerts_of_a_channel_that_cannot_send_wait_for_it() {
     assert_eq!(hook.requests().len(), 2);
     assert!(hook.requests().iter().all(verify));
 }
+
+#[tokio::test]
+async fn a_receiver_that_hangs_does_not_hold_back_another_channel() {
+    // Channel `a-hung` accepts connections and never answers; `b-fast` answers at once.
+    // Sent one after the other, `b-fast` would wait for both of `a-hung`'s timeouts.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let hung = format!("http://{}/hook", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for stream in listener.incoming().flatten() {
+            held.push(stream);
+        }
+    });
+    let arrived = Arc::new(Mutex::new(Vec::new()));
+    let seen = arrived.clone();
+    let fast = TestServer::start(move |_| {
+        seen.lock().unwrap().push(std::time::Instant::now());
+        Reply::status(204)
+    });
+    let ws = Workspace::new(&format!(
+        "[alerts]\nmax_age = \"100000d\"\n\n[[feed]]\nurl = \"https://news.example.org/feed\"\n\n\
+         [channel.a-hung]\nkind = \"webhook\"\nurl = \"{hung}\"\ntimeout = \"2s\"\n\n\
+         [channel.b-fast]\nkind = \"webhook\"\nurl = \"{}\"\n\n\
+         [[rule]]\nname = \"Peskov\"\nquery = \"Peskov OR Kremlin OR embass*\"\n\
+         channels = [\"a-hung\", \"b-fast\"]\n",
+        fast.url("/hook")
+    ));
+    let (deliverer, store, _clock) = queued(&ws, "world.rss");
+    let started = std::time::Instant::now();
+    let round = deliverer.deliver_due().await.unwrap();
+    let took = started.elapsed();
+    assert_eq!((round.delivered, round.retrying), (2, 2));
+    assert!(took >= Duration::from_secs(4), "two waits of 2 s: {took:?}");
+    let arrived = arrived.lock().unwrap().clone();
+    assert_eq!(arrived.len(), 2);
+    for at in arrived {
+        assert!(
+            at.duration_since(started) < Duration::from_secs(2),
+            "b-fast is not held back by a-hung: {:?}",
+            at.duration_since(started)
+        );
+    }
+    let sent: Vec<String> = states(&store)
+        .await
+        .into_iter()
+        .filter(|s| s.state == "sent")
+        .map(|s| s.channel)
+        .collect();
+    assert_eq!(sent, ["b-fast", "b-fast"]);
+}
