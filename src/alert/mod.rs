@@ -289,15 +289,9 @@ impl Deliverer {
                         body.into_bytes(),
                     )
                     .await;
-                    let tripped = breaker.trips(&attempt);
-                    report += self.record(Rows::alert(&alert), attempt).await?;
-                    if let Some((error, retry_after)) = tripped {
-                        let error = format!("not tried: the channel was unavailable ({error})");
-                        report += self
-                            .fail_together(channel, alerts.collect(), error, retry_after)
-                            .await?;
-                        break;
-                    }
+                    report += self
+                        .record_in_round(channel, &mut breaker, &alert, attempt, &mut alerts)
+                        .await?;
                 }
             }
             ChannelKind::Email(email) => {
@@ -331,18 +325,33 @@ impl Deliverer {
                                 Attempt::Permanent(format!("building the message: {error:#}"))
                             }
                         };
-                    let tripped = breaker.trips(&attempt);
-                    report += self.record(Rows::alert(&alert), attempt).await?;
-                    if let Some((error, retry_after)) = tripped {
-                        let error = format!("not tried: the channel was unavailable ({error})");
-                        report += self
-                            .fail_together(channel, alerts.collect(), error, retry_after)
-                            .await?;
-                        break;
-                    }
+                    report += self
+                        .record_in_round(channel, &mut breaker, &alert, attempt, &mut alerts)
+                        .await?;
                 }
                 mailer.finish().await;
             }
+        }
+        Ok(report)
+    }
+
+    /// Records one alert's attempt in a round; when `breaker` trips on it, also the
+    /// channel's other due alerts, `rest`, as failed untried (which empties it).
+    async fn record_in_round(
+        &self,
+        channel: &str,
+        breaker: &mut retry::Breaker,
+        alert: &DueAlert,
+        attempt: Attempt,
+        rest: &mut std::vec::IntoIter<DueAlert>,
+    ) -> Result<DeliveryReport, StoreError> {
+        let tripped = breaker.trips(&attempt);
+        let mut report = self.record(Rows::alert(alert), attempt).await?;
+        if let Some((error, retry_after)) = tripped {
+            let error = format!("not tried: the channel was unavailable ({error})");
+            report += self
+                .fail_together(channel, rest.collect(), error, retry_after)
+                .await?;
         }
         Ok(report)
     }
