@@ -9,9 +9,7 @@ use criterion::{BatchSize, Criterion, Throughput};
 use newshound::config::{Feed, Rule};
 use std::sync::Arc;
 
-use newshound::ingest::{
-    CompiledRules, feed_name, late_matcher, parse_and_match, stored_unchanged,
-};
+use newshound::ingest::{CompiledRules, late_matcher, parse_and_match, stored_unchanged};
 use newshound::store::{FetchMeta, IngestJob, LateMatcher, Store, StoreHandle};
 use newshound::story::parse_feed;
 
@@ -81,7 +79,7 @@ fn ingest_all(
             continue;
         };
         let t = Instant::now();
-        let name = feed_name(&file.feed, parsed.title.as_deref());
+        let name = file.feed.display_name(parsed.title.as_deref());
         let incoming = rules.match_stories(parsed.stories, &name, &file.feed);
         stages.matching += t.elapsed().as_secs_f64();
         stories += incoming.len();

@@ -137,86 +137,37 @@ impl Deliverer {
     ) -> Result<DeliveryReport, StoreError> {
         let now = self.clock.now();
         let count = rows.ids.len();
-        let (channel, id) = (rows.channel, rows.id);
-        // What is retried: the error and any `Retry-After`.
-        let retried = match attempt {
-            Attempt::Delivered => None,
-            Attempt::Transient { error, retry_after }
-            | Attempt::Unavailable { error, retry_after } => Some((error, retry_after)),
-            Attempt::Unanswered(error) => Some((error, None)),
-            Attempt::Permanent(error) => {
-                if log {
-                    tracing::error!(
-                        channel = %channel,
-                        id = %id,
-                        error = %error,
-                        "delivery failed permanently; marked dead"
-                    );
-                }
-                let dead = DeliveryReport {
-                    dead: count,
-                    ..Default::default()
-                };
-                return self
-                    .write_or_hold(&rows, Outcome::Failed { error, next: None }, dead)
-                    .await;
-            }
-        };
-        let (outcome, report) = match retried {
-            None => (
+        let (outcome, report) = match attempt {
+            Attempt::Delivered => (
                 Outcome::Sent { at: now },
                 DeliveryReport {
                     delivered: count,
                     ..Default::default()
                 },
             ),
-            Some((error, retry_after)) => {
-                let failures = (rows.attempts + 1).clamp(0, i64::from(u32::MAX)) as u32;
-                let jitter = fastrand::f64() * 2.0 - 1.0;
-                let next = retry::next_delay(failures, retry_after, jitter)
-                    .map(|d| now + d.as_secs() as i64);
-                match next {
-                    _ if !log => {}
-                    Some(at) => tracing::warn!(
-                        channel = %channel,
-                        id = %id,
-                        attempt = failures,
+            Attempt::Transient { error, retry_after }
+            | Attempt::Unavailable { error, retry_after } => {
+                retried(&rows, error, retry_after, now, log)
+            }
+            Attempt::Unanswered(error) => retried(&rows, error, None, now, log),
+            Attempt::Permanent(error) => {
+                if log {
+                    tracing::error!(
+                        channel = %rows.channel,
+                        id = %rows.id,
                         error = %error,
-                        retry_at = %crate::commands::rfc3339(at),
-                        "delivery failed; will retry"
-                    ),
-                    None => tracing::error!(
-                        channel = %channel,
-                        id = %id,
-                        attempt = failures,
-                        error = %error,
-                        "delivery failed and the retries are spent; marked dead"
-                    ),
+                        "delivery failed permanently; marked dead"
+                    );
                 }
-                let report = if next.is_some() {
-                    DeliveryReport {
-                        retrying: count,
-                        ..Default::default()
-                    }
-                } else {
+                (
+                    Outcome::Failed { error, next: None },
                     DeliveryReport {
                         dead: count,
                         ..Default::default()
-                    }
-                };
-                (Outcome::Failed { error, next }, report)
+                    },
+                )
             }
         };
-        self.write_or_hold(&rows, outcome, report).await
-    }
-
-    /// Writes an outcome, or holds it to be written before anything more is sent.
-    async fn write_or_hold(
-        &self,
-        rows: &Rows<'_>,
-        outcome: Outcome,
-        report: DeliveryReport,
-    ) -> Result<DeliveryReport, StoreError> {
         let unwritten = Unwritten {
             table: rows.table,
             ids: rows.ids.to_vec(),
@@ -272,4 +223,49 @@ impl Deliverer {
         }
         Ok(())
     }
+}
+
+/// The outcome of a failure that is retried: when next, or dead once the schedule is
+/// spent (logged unless `log` is false).
+fn retried(
+    rows: &Rows<'_>,
+    error: String,
+    retry_after: Option<Duration>,
+    now: i64,
+    log: bool,
+) -> (Outcome, DeliveryReport) {
+    let (channel, id, count) = (rows.channel, rows.id, rows.ids.len());
+    let failures = (rows.attempts + 1).clamp(0, i64::from(u32::MAX)) as u32;
+    let jitter = fastrand::f64() * 2.0 - 1.0;
+    let next = retry::next_delay(failures, retry_after, jitter).map(|d| now + d.as_secs() as i64);
+    match next {
+        _ if !log => {}
+        Some(at) => tracing::warn!(
+            channel = %channel,
+            id = %id,
+            attempt = failures,
+            error = %error,
+            retry_at = %crate::commands::rfc3339(at),
+            "delivery failed; will retry"
+        ),
+        None => tracing::error!(
+            channel = %channel,
+            id = %id,
+            attempt = failures,
+            error = %error,
+            "delivery failed and the retries are spent; marked dead"
+        ),
+    }
+    let report = if next.is_some() {
+        DeliveryReport {
+            retrying: count,
+            ..Default::default()
+        }
+    } else {
+        DeliveryReport {
+            dead: count,
+            ..Default::default()
+        }
+    };
+    (Outcome::Failed { error, next }, report)
 }

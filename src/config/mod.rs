@@ -110,6 +110,17 @@ pub struct Feed {
     pub tags: Vec<String>,
 }
 
+impl Feed {
+    /// The feed's name as rules and alerts see it: the configured name, else `title`
+    /// (the feed's own), else its URL.
+    pub fn display_name(&self, title: Option<&str>) -> String {
+        self.name
+            .as_deref()
+            .or(title)
+            .map_or_else(|| self.url.to_string(), str::to_owned)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct Channel {
     pub name: String,
@@ -238,14 +249,25 @@ pub enum FeedFilter {
     Name(String),
 }
 
+impl FeedFilter {
+    /// Whether this entry names the feed with this name ([`Feed::display_name`]), URL
+    /// and tags.
+    pub fn matches(&self, feed_name: &str, feed_url: &str, tags: &[String]) -> bool {
+        match self {
+            FeedFilter::Tag(t) => tags.iter().any(|x| x == t),
+            FeedFilter::Name(n) => n == feed_name || n == feed_url,
+        }
+    }
+}
+
 impl Rule {
     /// Whether the rule applies to stories of this feed.
     pub fn applies_to(&self, feed_name: &str, feed_url: &str, tags: &[String]) -> bool {
         self.feeds.is_empty()
-            || self.feeds.iter().any(|f| match f {
-                FeedFilter::Tag(t) => tags.iter().any(|x| x == t),
-                FeedFilter::Name(n) => n == feed_name || n == feed_url,
-            })
+            || self
+                .feeds
+                .iter()
+                .any(|f| f.matches(feed_name, feed_url, tags))
     }
 }
 
@@ -268,21 +290,17 @@ impl Config {
                     .to_owned(),
             );
         }
-        // What a rule's `feeds` entry may name a feed by: its name, else its own title;
-        // or its URL.
-        let known = |feed: &Feed, wanted: &str| {
-            let name = match &feed.name {
-                Some(name) => Some(name.as_str()),
-                None => titles.get(feed.url.as_str()).map(String::as_str),
-            };
-            name == Some(wanted) || feed.url.as_str() == wanted
-        };
         for rule in &self.rules {
             for filter in &rule.feeds {
                 let FeedFilter::Name(wanted) = filter else {
                     continue; // tags are checked when the config loads
                 };
-                if !self.feeds.iter().any(|feed| known(feed, wanted)) {
+                // As matching names the feed: by its name, else its own title, or URL.
+                let named = self.feeds.iter().any(|feed| {
+                    let title = titles.get(feed.url.as_str()).map(String::as_str);
+                    filter.matches(&feed.display_name(title), feed.url.as_str(), &feed.tags)
+                });
+                if !named {
                     warnings.push(format!(
                         "rule `{}`: no feed is called {wanted:?} (by its `name`, its `url` or, \
                          unnamed, its own title so far), so this entry of the rule's `feeds` \

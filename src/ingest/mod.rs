@@ -266,7 +266,7 @@ pub fn parse_and_match(
     unchanged: impl FnOnce(&[Story], &[String]) -> Vec<bool>,
 ) -> Result<(ParsedFeed, Vec<Incoming>, String), FeedError> {
     let mut parsed = parse_feed(bytes, base, http_charset, limit)?;
-    let feed_name = feed_name(feed, parsed.title.as_deref());
+    let feed_name = feed.display_name(parsed.title.as_deref());
     let stories = std::mem::take(&mut parsed.stories);
     let incoming = rules.match_changed(stories, unchanged, &feed_name, feed);
     Ok((parsed, incoming, feed_name))
@@ -284,15 +284,6 @@ pub fn late_matcher(
         let (rules, feed, name) = (rules.clone(), feed.clone(), feed_name.to_owned());
         LateMatcher::new(move |story| rules.matches(story, &name, &feed))
     })
-}
-
-/// A feed's name as rules and alerts see it: the configured name, else the feed's
-/// title, else its URL.
-pub fn feed_name(feed: &Feed, title: Option<&str>) -> String {
-    feed.name
-        .as_deref()
-        .or(title)
-        .map_or_else(|| feed.url.to_string(), str::to_owned)
 }
 
 /// Fetches, parses, matches and stores one feed.

@@ -22,6 +22,14 @@ pub struct Inspection {
     pub counts: Option<[i64; 5]>,
 }
 
+/// Opens the database at `path` without the right to change it, waiting for writers as
+/// the store does.
+fn open_read_only(path: &Path) -> rusqlite::Result<Connection> {
+    let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
+    conn.busy_timeout(super::BUSY_TIMEOUT)?;
+    Ok(conn)
+}
+
 /// Reads the database at `path` without writing to it: `None` when there is no file yet.
 pub fn inspect(path: &Path) -> Option<Inspection> {
     if !path.exists() {
@@ -34,14 +42,13 @@ pub fn inspect(path: &Path) -> Option<Inspection> {
         problems: Vec::new(),
         counts: None,
     };
-    let conn = match Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY) {
+    let conn = match open_read_only(path) {
         Ok(conn) => conn,
         Err(e) => {
             inspection.problems.push(e.to_string());
             return Some(inspection);
         }
     };
-    let _ = conn.busy_timeout(std::time::Duration::from_secs(10));
     let read = || -> rusqlite::Result<(i64, Vec<String>)> {
         let schema = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
         let mut stmt = conn.prepare("PRAGMA quick_check")?;
@@ -87,12 +94,9 @@ pub fn stored(path: &Path) -> Stored {
     if !path.exists() {
         return Stored::default();
     }
-    let read = || -> rusqlite::Result<Stored> {
-        let conn = Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10))?;
-        super::feeds::read_stored(&conn)
-    };
-    read().unwrap_or_default()
+    open_read_only(path)
+        .and_then(|conn| super::feeds::read_stored(&conn))
+        .unwrap_or_default()
 }
 
 /// Why [`backup`] made no copy.
@@ -125,10 +129,7 @@ pub fn backup(path: &Path, target: &Path) -> Result<u64, BackupError> {
         to: target.to_owned(),
         source,
     };
-    let conn =
-        Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_ONLY).map_err(sqlite)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .map_err(sqlite)?;
+    let conn = open_read_only(path).map_err(sqlite)?;
     let target_text = target.to_string_lossy();
     conn.execute("VACUUM INTO ?1", [target_text.as_ref()])
         .map_err(sqlite)?;
