@@ -255,7 +255,7 @@ pub fn stored_unchanged(
 /// Parses a fetched body and matches its stories: the CPU work of a fetch. Stories that
 /// `unchanged` says the store holds with the same text are not matched
 /// ([`CompiledRules::match_changed`]). Returns the feed without its stories, the stories
-/// ready for the store, and the feed's name as rules and alerts see it ([`feed_name`]).
+/// ready for the store, and the feed's name as rules and alerts see it ([`Feed::display_name`]).
 pub fn parse_and_match(
     bytes: &[u8],
     base: Option<&Url>,
