@@ -1,17 +1,42 @@
-//! Feed-health notices: a feed failing for longer than `stale_after`, and its recovery,
-//! told once each to the `health_channels`; and a fetch that found every entry new (a
+//! Health notices: a feed failing for longer than `stale_after`, and its recovery,
+//! told once each to the `health_channels`; a fetch that found every entry new (a
 //! possible gap: stories may have been missed), of each feed at most once a week and of
-//! one feed a day.
+//! one feed a day; and an alert channel whose deliveries have failed for longer than
+//! `[alerts] failing_after`, and its recovery, told once each to the other health
+//! channels.
 
 use super::render::{self, Rendered};
 use super::retry::Attempt;
 use super::{Deliverer, DeliveryReport, Rows, email, webhook, webhook_key};
 use crate::config::ChannelKind;
-use crate::store::{DueNotice, StoreError, Table};
+use crate::store::{ChannelChange, DueNotice, NoticeAbout, StoreError, Table};
 
 impl Deliverer {
-    /// Sends due feed-health notices.
+    /// Queues the notices the channels' health owes (and logs the change, whether or
+    /// not there are health channels to tell), then sends the due notices.
     pub(super) async fn send_notices(&self, now: i64) -> Result<DeliveryReport, StoreError> {
+        let health = self.config.health();
+        let configured: Vec<String> = self.channels().into_iter().map(|(c, _)| c).collect();
+        let changes = self
+            .store
+            .call(move |s| {
+                s.channel_health(
+                    now,
+                    &health,
+                    &configured.iter().map(String::as_str).collect::<Vec<_>>(),
+                )
+            })
+            .await?;
+        for change in changes {
+            match change {
+                ChannelChange::Failing {
+                    channel, message, ..
+                } => tracing::error!(target: "newshound::health", channel = %channel, "{message}"),
+                ChannelChange::Recovered { channel, message } => {
+                    tracing::info!(target: "newshound::health", channel = %channel, "{message}")
+                }
+            }
+        }
         let channels = self.config.fetch.health_channels.clone();
         if channels.is_empty() {
             return Ok(DeliveryReport::default());
@@ -45,10 +70,16 @@ impl Deliverer {
     }
 
     async fn send_notice(&self, notice: &DueNotice) -> Attempt {
+        let (about, about_url) = match &notice.about {
+            NoticeAbout::Feed { name, url } => (name.as_str(), Some(url.as_str())),
+            NoticeAbout::Channel(channel) => (channel.as_str(), None),
+        };
         let title = match notice.kind.as_str() {
-            "stale" => format!("feed failing: {}", notice.feed),
-            "possible_gap" => format!("feed may be missing stories: {}", notice.feed),
-            _ => format!("feed recovered: {}", notice.feed),
+            "stale" => format!("feed failing: {about}"),
+            "possible_gap" => format!("feed may be missing stories: {about}"),
+            "channel_failing" => format!("alert channel failing: {about}"),
+            "channel_recovered" => format!("alert channel delivering again: {about}"),
+            _ => format!("feed recovered: {about}"),
         };
         match self.config.channel_kind(&notice.channel) {
             None => Attempt::Transient {
@@ -56,7 +87,14 @@ impl Deliverer {
                 retry_after: None,
             },
             Some(ChannelKind::Log) => {
-                tracing::warn!(target: "newshound::health", channel = %notice.channel, feed = %notice.feed_url, "{}", notice.message);
+                match about_url {
+                    Some(url) => {
+                        tracing::warn!(target: "newshound::health", channel = %notice.channel, feed = %url, "{}", notice.message)
+                    }
+                    None => {
+                        tracing::warn!(target: "newshound::health", channel = %notice.channel, about_channel = %about, "{}", notice.message)
+                    }
+                }
                 Attempt::Delivered
             }
             Some(ChannelKind::Webhook(hook)) => {
@@ -69,14 +107,25 @@ impl Deliverer {
                         };
                     }
                 };
-                let body = serde_json::json!({
-                    "type": "feed_health",
-                    "id": notice.notice_id,
-                    "status": notice.kind,
-                    "feed": { "name": notice.feed, "url": notice.feed_url },
-                    "message": notice.message,
-                    "detected_at": crate::commands::rfc3339(notice.created),
-                });
+                let detected_at = crate::commands::rfc3339(notice.created);
+                let body = match about_url {
+                    Some(url) => serde_json::json!({
+                        "type": "feed_health",
+                        "id": notice.notice_id,
+                        "status": notice.kind,
+                        "feed": { "name": about, "url": url },
+                        "message": notice.message,
+                        "detected_at": detected_at,
+                    }),
+                    None => serde_json::json!({
+                        "type": "channel_health",
+                        "id": notice.notice_id,
+                        "status": notice.kind.strip_prefix("channel_").unwrap_or(&notice.kind),
+                        "channel": about,
+                        "message": notice.message,
+                        "detected_at": detected_at,
+                    }),
+                };
                 webhook::post(
                     &self.http,
                     hook,

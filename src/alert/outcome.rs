@@ -12,14 +12,21 @@ use crate::store::{DueAlert, StoreError, Table};
 /// An attempt's outcome as the database records it.
 #[derive(Debug, Clone)]
 pub(super) enum Outcome {
-    Sent { at: i64 },
-    Failed { error: String, next: Option<i64> },
+    Sent {
+        at: i64,
+    },
+    Failed {
+        error: String,
+        at: i64,
+        next: Option<i64>,
+    },
 }
 
 /// An outcome not yet written, and the rows it is for.
 #[derive(Debug)]
 pub(super) struct Unwritten {
     table: Table,
+    channel: String,
     ids: Vec<i64>,
     outcome: Outcome,
 }
@@ -160,7 +167,11 @@ impl Deliverer {
                     );
                 }
                 (
-                    Outcome::Failed { error, next: None },
+                    Outcome::Failed {
+                        error,
+                        at: now,
+                        next: None,
+                    },
                     DeliveryReport {
                         dead: count,
                         ..Default::default()
@@ -170,6 +181,7 @@ impl Deliverer {
         };
         let unwritten = Unwritten {
             table: rows.table,
+            channel: rows.channel.to_owned(),
             ids: rows.ids.to_vec(),
             outcome,
         };
@@ -181,15 +193,18 @@ impl Deliverer {
     }
 
     pub(super) async fn write(&self, unwritten: &Unwritten) -> Result<(), StoreError> {
-        let (table, ids, outcome) = (
+        let (table, channel, ids, outcome) = (
             unwritten.table,
+            unwritten.channel.clone(),
             unwritten.ids.clone(),
             unwritten.outcome.clone(),
         );
         self.store
             .call(move |s| match outcome {
-                Outcome::Sent { at } => s.mark_sent(table, &ids, at),
-                Outcome::Failed { error, next } => s.mark_failed(table, &ids, &error, next),
+                Outcome::Sent { at } => s.mark_sent(table, &channel, &ids, at),
+                Outcome::Failed { error, at, next } => {
+                    s.mark_failed(table, &channel, &ids, &error, at, next)
+                }
             })
             .await
     }
@@ -267,5 +282,12 @@ fn retried(
             ..Default::default()
         }
     };
-    (Outcome::Failed { error, next }, report)
+    (
+        Outcome::Failed {
+            error,
+            at: now,
+            next,
+        },
+        report,
+    )
 }

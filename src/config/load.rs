@@ -205,7 +205,15 @@ fn alerts(
         }
         None => None,
     };
-    Ok(Alerts { max_age, templates })
+    let failing_after = match raw.and_then(|a| a.failing_after.as_ref()) {
+        Some(f) => parse_duration(main, f, "alerts.failing_after")?,
+        None => Duration::from_secs(3600),
+    };
+    Ok(Alerts {
+        max_age,
+        templates,
+        failing_after,
+    })
 }
 
 /// `[fetch]`. Its `health_channels` are checked once the channels are known.

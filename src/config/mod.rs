@@ -68,6 +68,8 @@ pub struct Alerts {
     /// A folder of templates replacing the built-in ones (`alert.txt`, `alert.html`,
     /// `digest.txt`, `digest.html`).
     pub templates: Option<PathBuf>,
+    /// A channel whose deliveries fail for longer than this gets a health notice.
+    pub failing_after: Duration,
 }
 
 #[derive(Debug, Clone)]
@@ -345,6 +347,7 @@ impl Config {
     pub fn health(&self) -> crate::store::Health {
         crate::store::Health {
             stale_after: self.fetch.stale_after.as_secs() as i64,
+            failing_after: self.alerts.failing_after.as_secs() as i64,
             channels: self.fetch.health_channels.clone(),
         }
     }

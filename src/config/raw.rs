@@ -58,6 +58,7 @@ pub(super) struct RawStorage {
 pub(super) struct RawAlerts {
     pub(super) max_age: Option<Spanned<String>>,
     pub(super) templates: Option<Spanned<String>>,
+    pub(super) failing_after: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -6,8 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
+use super::health::{About, Health, queue_notice};
 use super::{Result, Store};
-use crate::story::hex;
 
 /// What the database knows that the configuration's warnings need
 /// ([`crate::config::Config::warnings`]).
@@ -399,13 +399,6 @@ impl Store {
     }
 }
 
-/// Where feed-health notices go, and after how long a failing feed is stale.
-#[derive(Debug, Clone, Default)]
-pub struct Health {
-    pub stale_after: i64,
-    pub channels: Vec<String>,
-}
-
 /// Queues the notices a feed's change of health owes: `stale` once when it has failed
 /// for longer than `stale_after`, `recovered` once when it succeeds again after that.
 /// `error` is the failure, or `None` after a success. Runs inside the caller's
@@ -436,30 +429,5 @@ pub(super) fn health_transition(
         "UPDATE feeds SET stale_notified = ?2 WHERE id = ?1",
         params![feed_id, i64::from(kind == "stale")],
     )?;
-    queue_notice(conn, feed_id, now, health, kind, &message)
-}
-
-/// Queues one feed-health notice per health channel.
-pub(super) fn queue_notice(
-    conn: &Connection,
-    feed_id: i64,
-    now: i64,
-    health: &Health,
-    kind: &str,
-    message: &str,
-) -> Result<()> {
-    for channel in &health.channels {
-        let notice_id = {
-            use sha2::{Digest, Sha256};
-            let mut h = Sha256::new();
-            h.update(format!("{feed_id}\0{kind}\0{now}\0{channel}"));
-            hex(&h.finalize()[..16])
-        };
-        conn.execute(
-            "INSERT INTO notices (notice_id, channel, feed_id, kind, message, next_attempt, created)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
-            params![notice_id, channel, feed_id, kind, message, now],
-        )?;
-    }
-    Ok(())
+    queue_notice(conn, About::Feed(feed_id), now, health, kind, &message)
 }

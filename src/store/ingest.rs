@@ -8,7 +8,8 @@
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::feeds::{Health, health_transition, queue_notice};
+use super::feeds::health_transition;
+use super::health::{About, Health, queue_notice};
 use super::{Result, Store, StoreError, WriteTx};
 use crate::rules::Span;
 use crate::story::{Story, hex};
@@ -372,7 +373,14 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
                 crate::fetch::shown(&url),
                 gap.describe(now)
             );
-            queue_notice(tx, feed_id, now, &meta.health, "possible_gap", &message)?;
+            queue_notice(
+                tx,
+                About::Feed(feed_id),
+                now,
+                &meta.health,
+                "possible_gap",
+                &message,
+            )?;
         }
         outcome.possible_gap = Some(gap);
     }

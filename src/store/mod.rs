@@ -8,6 +8,7 @@
 //! connection on a thread of its own.
 
 mod feeds;
+mod health;
 mod hits;
 mod ingest;
 mod inspect;
@@ -19,13 +20,14 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use feeds::{FeedRow, FeedStatus, Health, Stored};
+pub use feeds::{FeedRow, FeedStatus, Stored};
+pub use health::{ChannelChange, Health};
 pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{
     FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher, PossibleGap,
 };
 pub use inspect::{BackupError, Inspection, backup, inspect, stored};
-pub use outbox::{AlertState, DueAlert, DueNotice, Requeue, Table, Waiting};
+pub use outbox::{AlertState, DueAlert, DueNotice, NoticeAbout, Requeue, Table, Waiting};
 
 /// How long a writer waits for another process holding the database.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -237,8 +239,9 @@ impl Store {
     /// times written meanwhile lie in the future, and would hold feeds and alerts back
     /// until the clock caught up. Feeds fetched "later than now" keep the wait they
     /// had planned, counted from now; waiting alerts and notices created "later than now"
-    /// likewise. Times up to a minute ahead are left alone. Returns (feeds, alerts)
-    /// moved; a second call finds nothing to move.
+    /// likewise, and channels failing "since later than now" fail since now. Times up to
+    /// a minute ahead are left alone. Returns (feeds, alerts) moved; a second call finds
+    /// nothing to move.
     pub fn rebase_future(&mut self, now: i64) -> Result<(usize, usize)> {
         let ahead = now + CLOCK_SLACK;
         let tx = self.conn.transaction()?;
@@ -257,6 +260,11 @@ impl Store {
                 params![now, ahead],
             )?;
         }
+        // A channel "failing since later than now" would be told of that much late.
+        tx.execute(
+            "UPDATE channel_health SET failing_since = ?1 WHERE failing_since > ?2",
+            params![now, ahead],
+        )?;
         tx.commit()?;
         Ok((feeds, alerts))
     }

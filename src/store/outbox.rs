@@ -7,6 +7,7 @@
 
 use rusqlite::{params, params_from_iter};
 
+use super::health;
 use super::hits::{STORY_COLUMNS, StoredStory, stored_story};
 use super::{Result, Store};
 use crate::rules::Span;
@@ -70,13 +71,22 @@ pub struct DueNotice {
     pub id: i64,
     pub notice_id: String,
     pub channel: String,
-    pub feed: String,
-    pub feed_url: String,
-    /// `stale` or `recovered`.
+    pub about: NoticeAbout,
+    /// `stale`, `recovered` or `possible_gap` (about a feed); `channel_failing` or
+    /// `channel_recovered` (about a channel).
     pub kind: String,
     pub message: String,
     pub attempts: i64,
     pub created: i64,
+}
+
+/// What a notice is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NoticeAbout {
+    /// A feed: its name (or title, or URL) and URL, passwords hidden.
+    Feed { name: String, url: String },
+    /// An alert channel, by name.
+    Channel(String),
 }
 
 /// One alert's delivery state.
@@ -173,9 +183,9 @@ impl Store {
     /// Notices of these channels that are due.
     pub fn due_notices(&self, channels: &[&str], now: i64) -> Result<Vec<DueNotice>> {
         let mut stmt = self.conn().prepare(
-            "SELECT n.id, n.notice_id, n.channel, COALESCE(f.name, f.title, f.url), f.url, n.kind, n.message,
-                    n.attempts, n.created
-             FROM notices n JOIN feeds f ON f.id = n.feed_id
+            "SELECT n.id, n.notice_id, n.channel, COALESCE(f.name, f.title, f.url), f.url, n.about_channel,
+                    n.kind, n.message, n.attempts, n.created
+             FROM notices n LEFT JOIN feeds f ON f.id = n.feed_id
              WHERE n.state IN ('pending', 'failed') AND n.next_attempt <= ?1 ORDER BY n.id",
         )?;
         let rows = stmt.query_map([now], |r| {
@@ -183,12 +193,17 @@ impl Store {
                 id: r.get(0)?,
                 notice_id: r.get(1)?,
                 channel: r.get(2)?,
-                feed: crate::fetch::shown(&r.get::<_, String>(3)?).into_owned(),
-                feed_url: crate::fetch::shown(&r.get::<_, String>(4)?).into_owned(),
-                kind: r.get(5)?,
-                message: r.get(6)?,
-                attempts: r.get(7)?,
-                created: r.get(8)?,
+                about: match r.get::<_, Option<String>>(5)? {
+                    Some(channel) => NoticeAbout::Channel(channel),
+                    None => NoticeAbout::Feed {
+                        name: crate::fetch::shown(&r.get::<_, String>(3)?).into_owned(),
+                        url: crate::fetch::shown(&r.get::<_, String>(4)?).into_owned(),
+                    },
+                },
+                kind: r.get(6)?,
+                message: r.get(7)?,
+                attempts: r.get(8)?,
+                created: r.get(9)?,
             })
         })?;
         let mut due = Vec::new();
@@ -201,9 +216,10 @@ impl Store {
         Ok(due)
     }
 
-    /// Marks rows delivered.
-    pub fn mark_sent(&mut self, table: Table, ids: &[i64], now: i64) -> Result<()> {
+    /// Marks rows of `channel` delivered (and the channel as delivering).
+    pub fn mark_sent(&mut self, table: Table, channel: &str, ids: &[i64], now: i64) -> Result<()> {
         let tx = self.conn.transaction()?;
+        health::delivered(&tx, channel, now)?;
         {
             let mut stmt = tx.prepare_cached(&format!(
                 "UPDATE {} SET state = 'sent', sent_at = ?2, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
@@ -219,14 +235,19 @@ impl Store {
 
     /// Records a failed attempt: `failed` with a retry time, or `dead` when `next_attempt`
     /// is `None` (a permanent error, or the retry schedule is spent).
+    /// `now` is when the attempt failed: the channel is failing since then, unless it
+    /// was already.
     pub fn mark_failed(
         &mut self,
         table: Table,
+        channel: &str,
         ids: &[i64],
         error: &str,
+        now: i64,
         next_attempt: Option<i64>,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        health::failed(&tx, channel, now, error)?;
         {
             let mut stmt = tx.prepare_cached(&format!(
                 "UPDATE {} SET state = ?2, attempts = attempts + 1, last_error = ?3,

@@ -143,4 +143,43 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE notices_5 RENAME TO notices;
     CREATE INDEX notices_due ON notices (state, next_attempt);
     "#,
+    // 6: the health of the alert channels. A channel has a row while its deliveries
+    // fail — since when, the last error, whether the health channels were told, and
+    // when it delivered again after that — and notices may be about a channel instead
+    // of a feed (`about_channel`), so the table is built anew once more.
+    r#"
+    CREATE TABLE channel_health (
+        channel       TEXT PRIMARY KEY,
+        failing_since INTEGER NOT NULL,
+        last_error    TEXT NOT NULL,
+        notified      INTEGER NOT NULL DEFAULT 0,
+        recovered     INTEGER
+    ) WITHOUT ROWID;
+
+    CREATE TABLE notices_6 (
+        id            INTEGER PRIMARY KEY,
+        notice_id     TEXT NOT NULL UNIQUE,
+        channel       TEXT NOT NULL,
+        feed_id       INTEGER REFERENCES feeds (id) ON DELETE CASCADE,
+        about_channel TEXT,
+        kind          TEXT NOT NULL CHECK (kind IN ('stale', 'recovered', 'possible_gap',
+                                                    'channel_failing', 'channel_recovered')),
+        message       TEXT NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (state IN ('pending', 'sent', 'failed', 'dead')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_attempt  INTEGER NOT NULL,
+        last_error    TEXT,
+        created       INTEGER NOT NULL,
+        sent_at       INTEGER,
+        CHECK ((feed_id IS NULL) <> (about_channel IS NULL))
+    );
+    INSERT INTO notices_6 (id, notice_id, channel, feed_id, kind, message, state, attempts,
+                           next_attempt, last_error, created, sent_at)
+        SELECT id, notice_id, channel, feed_id, kind, message, state, attempts,
+               next_attempt, last_error, created, sent_at FROM notices;
+    DROP TABLE notices;
+    ALTER TABLE notices_6 RENAME TO notices;
+    CREATE INDEX notices_due ON notices (state, next_attempt);
+    "#,
 ];

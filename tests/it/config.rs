@@ -68,6 +68,10 @@ fn bad_duration_and_size() {
         "DIR/newshound.toml:2:12: `fetch.max_body`: bad size \"lots\"; write e.g. \"512KiB\", \"10MiB\"",
     );
     check_error(
+        "[alerts]\nfailing_after = \"an hour\"\n",
+        "DIR/newshound.toml:2:17: `alerts.failing_after`: bad duration \"an hour\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
+    );
+    check_error(
         "[storage]\nkeep = \"0s\"\n",
         "DIR/newshound.toml:2:8: `storage.keep` must be longer than zero",
     );

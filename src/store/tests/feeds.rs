@@ -133,6 +133,21 @@ fn times_ahead_of_a_clock_that_went_back_are_rescheduled_from_now() {
     let mut on_time = job(b, Vec::new(), now - 30);
     on_time.meta.next_due = now + 570;
     store.ingest(&on_time).unwrap();
+    // And a channel failing since then.
+    let outbox: i64 = store
+        .conn()
+        .query_row("SELECT MIN(id) FROM outbox", [], |r| r.get(0))
+        .unwrap();
+    store
+        .mark_failed(
+            Table::Outbox,
+            "desk",
+            &[outbox],
+            "refused",
+            now + 3600,
+            Some(now + 3605),
+        )
+        .unwrap();
     assert_eq!(
         store.rebase_future(now).unwrap(),
         (1, 2),
@@ -155,7 +170,15 @@ fn times_ahead_of_a_clock_that_went_back_are_rescheduled_from_now() {
             &store,
             &format!("SELECT COUNT(*) FROM outbox WHERE created = {now} AND next_attempt = {now}")
         ),
-        2
+        1
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT failing_since FROM channel_health WHERE channel = 'desk'"
+        ),
+        now,
+        "failing since now, so told of an hour from now, not two"
     );
     assert_eq!(store.rebase_future(now).unwrap(), (0, 0), "once");
     assert_eq!(
@@ -229,6 +252,7 @@ fn possible_gaps_are_told_of_one_feed_a_day_and_of_each_once_a_week() {
     let health = Health {
         stale_after: DAY,
         channels: vec!["ops".to_owned()],
+        ..Health::default()
     };
     let mut page = 0;
     let mut fetch = |store: &mut Store, feed: i64, now: i64| {

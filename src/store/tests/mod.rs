@@ -142,6 +142,25 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
             [],
         )
         .unwrap();
+    store
+        .conn()
+        .execute(
+            "INSERT INTO notices (notice_id, channel, about_channel, kind, message, next_attempt, created)
+             VALUES ('n3', 'ops', 'desk', 'channel_failing', 'failing', 5, 5)",
+            [],
+        )
+        .unwrap();
+    assert!(
+        store
+            .conn()
+            .execute(
+                "INSERT INTO notices (notice_id, channel, kind, message, next_attempt, created)
+                 VALUES ('n4', 'ops', 'stale', 'about nothing', 5, 5)",
+                [],
+            )
+            .is_err(),
+        "a notice is about a feed or a channel"
+    );
     assert_eq!(store.integrity_check().unwrap(), "ok");
 }
 
@@ -226,12 +245,14 @@ fn outbox_counts_are_read_through_the_state_index() {
         .unwrap()
         .collect::<rusqlite::Result<_>>()
         .unwrap();
-    store.mark_sent(Table::Outbox, &ids[..3], 1100).unwrap();
     store
-        .mark_failed(Table::Outbox, &ids[3..5], "busy", Some(2000))
+        .mark_sent(Table::Outbox, "desk", &ids[..3], 1100)
         .unwrap();
     store
-        .mark_failed(Table::Outbox, &ids[5..6], "refused", None)
+        .mark_failed(Table::Outbox, "desk", &ids[3..5], "busy", 1100, Some(2000))
+        .unwrap();
+    store
+        .mark_failed(Table::Outbox, "desk", &ids[5..6], "refused", 1100, None)
         .unwrap();
     assert_eq!(store.outbox_counts().unwrap(), (2, 2, 1));
     let plan: String = store
@@ -273,5 +294,6 @@ fn a_write_ahead_log_a_large_write_grew_is_cut_back() {
     assert!(len <= WAL_SIZE_LIMIT, "{len}");
 }
 
+mod channels;
 mod feeds;
 mod ingest;

@@ -149,3 +149,80 @@ async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
     assert_eq!(minutes(20).await.len(), 1, "not again within the week");
     assert_eq!(minutes(8 * 24 * 60).await.len(), 2, "again a week later");
 }
+
+#[tokio::test]
+async fn a_channel_failing_for_an_hour_is_told_to_the_other_health_channels_and_so_is_its_recovery()
+{
+    let down = RefusingPort::new();
+    let hook = receiver(vec![]);
+    let ws = Workspace::new(&format!(
+        "[alerts]\nmax_age = \"100000d\"\nfailing_after = \"1h\"\n\
+         [fetch]\nhealth_channels = [\"ops\", \"desk\"]\n\
+         [[feed]]\nurl = \"http://127.0.0.1:9/feed\"\n\
+         {}\
+         [channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [[rule]]\nname = \"Peskov\"\nquery = 'Peskov'\nchannels = [\"desk\"]\n",
+        email_channel("desk", &format!("smtp://127.0.0.1:{}", down.port()), ""),
+        hook.url("/hook")
+    ));
+    let (deliverer, store, clock) = queued_body(&ws, &three_peskov_stories());
+    let told = || -> Vec<serde_json::Value> {
+        hook.requests()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    };
+    // The mail server is down: the alerts fail, and retry, for 35 minutes: not told yet.
+    for minutes in [0, 5, 30] {
+        clock.advance(Duration::from_secs(minutes * 60));
+        let report = deliverer.deliver_due().await.unwrap();
+        assert_eq!(report.delivered, 0);
+    }
+    assert!(told().is_empty(), "{:?}", told());
+    // Past the hour: the webhook channel is told, once; the failing channel is not told
+    // of itself.
+    clock.advance(Duration::from_secs(30 * 60));
+    deliverer.deliver_due().await.unwrap();
+    clock.advance(Duration::from_secs(60 * 60));
+    deliverer.deliver_due().await.unwrap();
+    let sent = told();
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["type"], "channel_health");
+    assert_eq!(sent[0]["status"], "failing");
+    assert_eq!(sent[0]["channel"], "desk");
+    let message = sent[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(
+            "deliveries through channel `desk` have been failing since 2027-01-15T08:00:00Z: "
+        ) && message.contains("alerts waiting for a retry: 3, dead: 0"),
+        "{message}"
+    );
+    // The server comes up: the alerts go out, and the webhook channel hears so.
+    let smtp = SmtpServer::on(down.listen());
+    clock.advance(Duration::from_secs(24 * 60 * 60));
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!(report.delivered, 3 + 1, "three alerts and the notice");
+    let sent = told();
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert_eq!(
+        (&sent[1]["type"], &sent[1]["status"], &sent[1]["channel"]),
+        (
+            &serde_json::json!("channel_health"),
+            &serde_json::json!("recovered"),
+            &serde_json::json!("desk")
+        )
+    );
+    let subjects: Vec<_> = smtp
+        .received()
+        .iter()
+        .map(|m| m.header("Subject").unwrap())
+        .collect();
+    assert_eq!(subjects.len(), 3, "{subjects:?}");
+    assert!(
+        subjects
+            .iter()
+            .all(|s| s.starts_with("[newshound] Peskov:")),
+        "the mail channel gets its alerts, not notices about itself: {subjects:?}"
+    );
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
