@@ -448,7 +448,8 @@ impl InFlight {
     }
 }
 
-/// The systemd STATUS line: feeds, rules, pending and dead alerts, last error.
+/// The systemd STATUS line: feeds, rules, pending alerts, failing channels, dead
+/// alerts, last error.
 async fn report_status(store: &StoreHandle, config: &Config, last_error: Option<&str>) {
     let (pending, dead) = store
         .call(|s| s.outbox_counts())
@@ -464,8 +465,19 @@ async fn report_status(store: &StoreHandle, config: &Config, last_error: Option<
         Ok(0) | Err(_) => String::new(),
         Ok(n) => format!(" ({n} failing)"),
     };
+    let channels = match store.call(|s| s.failing_channels()).await {
+        Ok(names) => names
+            .into_iter()
+            .filter(|c| config.channel_kind(c).is_some())
+            .collect::<Vec<_>>(),
+        Err(_) => Vec::new(),
+    };
+    let channels = match channels.as_slice() {
+        [] => String::new(),
+        names => format!(", failing channels: {}", names.join(", ")),
+    };
     let status = format!(
-        "feeds: {}{failing}, rules: {}, pending alerts: {pending}{dead}{}",
+        "feeds: {}{failing}, rules: {}, pending alerts: {pending}{channels}{dead}{}",
         config.feeds.len(),
         config.rules.len(),
         last_error

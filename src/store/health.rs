@@ -101,6 +101,15 @@ pub enum ChannelChange {
 }
 
 impl Store {
+    /// The channels whose last delivery failed, by name.
+    pub fn failing_channels(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT channel FROM channel_health WHERE recovered IS NULL ORDER BY channel",
+        )?;
+        let names = stmt.query_map([], |r| r.get(0))?;
+        Ok(names.collect::<rusqlite::Result<_>>()?)
+    }
+
     /// Turns the channels' health into notices: for each of `configured` that has failed
     /// for longer than `health.failing_after` without the health channels being told,
     /// a `channel_failing` notice; for each that was told of and has delivered since, a

@@ -527,7 +527,7 @@ fn the_status_line_counts_failing_feeds() {
 }
 
 #[test]
-fn the_status_line_counts_dead_alerts() {
+fn the_status_line_counts_dead_alerts_and_names_failing_channels() {
     // A webhook that refuses for good (404): the alert is dead, and `systemctl status`
     // says so until it is requeued.
     let hook = TestServer::start(|_| Reply::status(404));
@@ -547,7 +547,7 @@ fn the_status_line_counts_dead_alerts() {
     });
     assert!(
         status.ends_with(
-            "pending alerts: 0, dead alerts: 1 (see `newshound hits`; `newshound requeue`)"
+            "pending alerts: 0, failing channels: ops, dead alerts: 1 (see `newshound hits`; `newshound requeue`)"
         ),
         "{status}"
     );
