@@ -37,7 +37,9 @@ pub enum FetchError {
         code: u16,
         retry_after: Option<Duration>,
     },
-    #[error("HTTP 410 Gone: the feed was removed; polling stopped")]
+    #[error(
+        "HTTP 410 Gone: the feed was removed; polling stopped (`newshound once --feed` with its URL tries it again)"
+    )]
     Gone,
     #[error("body larger than {0} bytes (max_body)")]
     TooLarge(u64),

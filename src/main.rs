@@ -45,8 +45,14 @@ enum Command {
     /// Delivery keeps going for up to 30 s to let quick retries happen; what is still
     /// pending is listed with its last error. Exits 0 when the pass completed, even if
     /// some feeds or deliveries failed (the summary names them); 1 when the database is
-    /// unusable; 2 when the config is invalid.
-    Once,
+    /// unusable; 2 when the config is invalid or `--feed` names no configured feed.
+    Once {
+        /// Only this feed (its URL, `name` or own title; repeatable). A feed that
+        /// answered 410 Gone, which is no longer polled, is tried again: if it answers,
+        /// it is polled again.
+        #[arg(long = "feed", value_name = "FEED")]
+        feeds: Vec<String>,
+    },
     /// Validate the configuration and its rules, and print a summary.
     ///
     /// Exits 0 when valid; 2 with `FILE:LINE:COL: message` on the first error. With
@@ -237,10 +243,20 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Once => {
+        Command::Once { feeds } => {
             let config = load_config(&cli.config)?;
+            let only = if feeds.is_empty() {
+                None
+            } else {
+                let titles = newshound::store::stored(&config.storage.path).titles;
+                Some(
+                    config
+                        .feeds_named(&feeds, &titles)
+                        .map_err(Failure::Usage)?,
+                )
+            };
             let mut out = io::stdout();
-            runtime()?.block_on(commands::once(config, &mut out))?;
+            runtime()?.block_on(commands::once(config, only, &mut out))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Feeds { json } => {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use anyhow::Context;
 
 use crate::alert::{Clock, Deliverer};
-use crate::config::Config;
+use crate::config::{Config, Feed};
 use crate::fetch::Fetcher;
 use crate::ingest::{CompiledRules, FeedOutcome, FeedReport, run_pass};
 use crate::store::{IngestOutcome, Store, StoreHandle, unix_now};
@@ -15,11 +15,23 @@ use crate::store::{IngestOutcome, Store, StoreHandle, unix_now};
 /// How long `once` keeps delivering (and waiting for retries) after the fetch pass.
 pub const DELIVERY_DEADLINE: i64 = 30;
 
-/// Runs one pass. Errors are fatal (the database is unusable); feed failures are not.
-pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Result<()> {
+/// Runs one pass — over every feed, or `only` these (gone ones tried again). Errors
+/// are fatal (the database is unusable); feed failures are not.
+pub async fn once(
+    mut config: Config,
+    only: Option<Vec<Feed>>,
+    out: &mut (dyn Write + Send),
+) -> anyhow::Result<()> {
     let mut store = Store::open_for(&config)?;
     crate::daemon::log_rebased(store.rebase_future(unix_now())?);
     crate::daemon::log_warnings(&config, &store.stored()?);
+    if let Some(only) = only {
+        let urls: Vec<&str> = only.iter().map(|f| f.url.as_str()).collect();
+        if store.revive_feeds(&urls, unix_now())? > 0 {
+            tracing::info!("trying again feeds that answered 410 Gone before");
+        }
+        config.feeds = only;
+    }
     let store = StoreHandle::spawn(store);
     let fetcher = Fetcher::new(&config.fetch).context("setting up the HTTP client")?;
     let rules = Arc::new(CompiledRules::new(&config.rules));
@@ -77,7 +89,7 @@ pub async fn once(config: Config, out: &mut (dyn Write + Send)) -> anyhow::Resul
         reports.len(),
         failures.len(),
         if skipped > 0 {
-            format!(", {skipped} gone (not fetched)")
+            format!(", {skipped} gone (not fetched: `newshound once --feed URL` tries one again)")
         } else {
             String::new()
         }

@@ -358,13 +358,7 @@ fn rules(
                 }
                 filters.push(FeedFilter::Tag(tag.to_owned()));
             } else {
-                // A feed's URL is compared as the config's `url` reads once parsed
-                // ("https://example.org" is "https://example.org/").
-                let text = match url::Url::parse(text) {
-                    Ok(url) if matches!(url.scheme(), "http" | "https") => url.to_string(),
-                    _ => text.to_owned(),
-                };
-                filters.push(FeedFilter::Name(text));
+                filters.push(FeedFilter::name(text));
             }
         }
         rules.push(Rule {

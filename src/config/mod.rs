@@ -252,6 +252,15 @@ pub enum FeedFilter {
 }
 
 impl FeedFilter {
+    /// The entry naming a feed by `text`, its name or URL. A URL is compared as the
+    /// config's `url` reads once parsed (`https://example.org` is `https://example.org/`).
+    pub fn name(text: &str) -> FeedFilter {
+        FeedFilter::Name(match url::Url::parse(text) {
+            Ok(url) if matches!(url.scheme(), "http" | "https") => url.to_string(),
+            _ => text.to_owned(),
+        })
+    }
+
     /// Whether this entry names the feed with this name ([`Feed::display_name`]), URL
     /// and tags.
     pub fn matches(&self, feed_name: &str, feed_url: &str, tags: &[String]) -> bool {
@@ -324,6 +333,40 @@ impl Config {
             }
         }
         warnings
+    }
+
+    /// The feeds named by `wanted` — each a feed's `name`, `url` or (unnamed) its own
+    /// title as last fetched, `titles` by URL — in the config's order; or what names none.
+    pub fn feeds_named(
+        &self,
+        wanted: &[String],
+        titles: &std::collections::HashMap<String, String>,
+    ) -> Result<Vec<Feed>, String> {
+        let mut chosen = vec![false; self.feeds.len()];
+        for text in wanted {
+            let filter = FeedFilter::name(text.trim());
+            let mut named = false;
+            for (feed, chosen) in self.feeds.iter().zip(chosen.iter_mut()) {
+                let title = titles.get(feed.url.as_str()).map(String::as_str);
+                if filter.matches(&feed.display_name(title), feed.url.as_str(), &feed.tags) {
+                    *chosen = true;
+                    named = true;
+                }
+            }
+            if !named {
+                return Err(format!(
+                    "no configured feed is called {text:?} (by its `name`, its `url` or, \
+                     unnamed, its own title); `newshound feeds` lists them"
+                ));
+            }
+        }
+        Ok(self
+            .feeds
+            .iter()
+            .zip(chosen)
+            .filter(|(_, chosen)| *chosen)
+            .map(|(feed, _)| feed.clone())
+            .collect())
     }
 
     /// The channels' secrets this process cannot read, with why: `newshound check` names

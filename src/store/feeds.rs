@@ -291,6 +291,9 @@ impl Store {
         health: &Health,
     ) -> Result<()> {
         let tx = self.conn.transaction()?;
+        let was_gone: bool = tx
+            .prepare_cached("SELECT status = 'gone' FROM feeds WHERE id = ?1")?
+            .query_row([feed_id], |r| r.get(0))?;
         tx.execute(
             "UPDATE feeds SET status = ?2, last_error = ?3, last_fetch = ?4, next_due = ?5,
                  consecutive_errors = consecutive_errors + 1,
@@ -304,9 +307,40 @@ impl Store {
                 next_due
             ],
         )?;
-        health_transition(&tx, feed_id, now, health, Some(error))?;
+        if gone && !was_gone {
+            // Polling stops here, so the feed never fails long enough to be stale: the
+            // health channels hear of it now.
+            let url: String =
+                tx.query_row("SELECT url FROM feeds WHERE id = ?1", [feed_id], |r| {
+                    r.get(0)
+                })?;
+            let url = crate::fetch::shown(&url);
+            let message = format!(
+                "{url} answered 410 Gone: the server says the feed was removed, and newshound \
+                 no longer fetches it; replace or remove it in the config \
+                 (`newshound once --feed {url}` tries it again)"
+            );
+            queue_notice(&tx, About::Feed(feed_id), now, health, "gone", &message)?;
+        } else {
+            health_transition(&tx, feed_id, now, health, Some(error))?;
+        }
         tx.commit()?;
         Ok(())
+    }
+
+    /// Makes the gone feeds (410) among these URLs due at `now`, to be tried again
+    /// (`once --feed`); returns how many were gone. One that answers is polled again.
+    pub fn revive_feeds(&mut self, urls: &[&str], now: i64) -> Result<usize> {
+        let tx = self.conn.transaction()?;
+        let mut revived = 0;
+        for url in urls {
+            revived += tx.execute(
+                "UPDATE feeds SET status = 'error', next_due = ?2 WHERE url = ?1 AND status = 'gone'",
+                params![url, now],
+            )?;
+        }
+        tx.commit()?;
+        Ok(revived)
     }
 
     /// The feeds due at `now` (never the gone ones), soonest first: URL, and where it

@@ -146,7 +146,8 @@ pub const MIGRATIONS: &[&str] = &[
     // 6: the health of the alert channels. A channel has a row while its deliveries
     // fail — since when, the last error, whether the health channels were told, and
     // when it delivered again after that — and notices may be about a channel instead
-    // of a feed (`about_channel`), so the table is built anew once more.
+    // of a feed (`about_channel`), or tell of a feed that answered 410 Gone; so the
+    // table is built anew once more.
     r#"
     CREATE TABLE channel_health (
         channel       TEXT PRIMARY KEY,
@@ -162,7 +163,7 @@ pub const MIGRATIONS: &[&str] = &[
         channel       TEXT NOT NULL,
         feed_id       INTEGER REFERENCES feeds (id) ON DELETE CASCADE,
         about_channel TEXT,
-        kind          TEXT NOT NULL CHECK (kind IN ('stale', 'recovered', 'possible_gap',
+        kind          TEXT NOT NULL CHECK (kind IN ('stale', 'recovered', 'possible_gap', 'gone',
                                                     'channel_failing', 'channel_recovered')),
         message       TEXT NOT NULL,
         state         TEXT NOT NULL DEFAULT 'pending'

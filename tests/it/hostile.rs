@@ -121,7 +121,7 @@ fn hostile_server() -> (TestServer, Vec<(&'static str, &'static str)>) {
         ("/503", "HTTP 503 (retry after 1m)"),
         (
             "/410",
-            "HTTP 410 Gone: the feed was removed; polling stopped",
+            "HTTP 410 Gone: the feed was removed; polling stopped (`newshound once --feed` with its URL tries it again)",
         ),
         ("/404", "HTTP 404"),
         ("/500", "HTTP 500"),

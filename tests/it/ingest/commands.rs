@@ -1,5 +1,5 @@
 //! The commands around ingest: `test-rule` on stored stories and files, `import-opml`,
-//! `check --database` and `backup`.
+//! `check --database`, `backup`, and `once --feed`.
 
 use super::*;
 
@@ -172,5 +172,87 @@ fn backup_writes_a_consistent_copy_and_never_overwrites() {
         stderr(&again).contains("exists already; name a new file (nothing is overwritten)"),
         "{}",
         stderr(&again)
+    );
+}
+
+#[test]
+fn once_feed_fetches_the_named_feeds_and_tries_a_gone_one_again() {
+    // A feed that answers 410 Gone until it is back.
+    let back = Arc::new(Mutex::new(false));
+    let flag = back.clone();
+    let server = TestServer::start(move |r: &Request| match r.path.as_str() {
+        "/world.rss" => Reply::ok("application/rss+xml", fixture("world.rss")),
+        "/wire.atom" => Reply::ok("application/atom+xml", fixture("wire.atom")),
+        _ if *flag.lock().unwrap() => Reply::ok("application/rss+xml", fixture("world.rss")),
+        _ => Reply::status(410),
+    });
+    let hook = TestServer::start(|_: &Request| Reply::status(200));
+    let (world, wire, moved) = (
+        server.url("/world.rss"),
+        server.url("/wire.atom"),
+        server.url("/moved"),
+    );
+    let ws = Workspace::new(&format!(
+        "[fetch]\nhealth_channels = [\"ops\"]\n[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [[feed]]\nurl = \"{world}\"\nname = \"World Desk\"\n\
+         [[feed]]\nurl = \"{wire}\"\n[[feed]]\nurl = \"{moved}\"\n",
+        hook.url("/hook")
+    ));
+    let fetched = |path: &str| server.requests().iter().filter(|r| r.path == path).count();
+
+    // By name: that feed only.
+    let out = ws.ok(&["once", "--feed", "World Desk"]);
+    assert!(out.starts_with("feeds: 1 fetched, 1 ok"), "{out}");
+    assert_eq!((fetched("/world.rss"), fetched("/wire.atom")), (1, 0));
+
+    // The gone feed: its 410 is told to the health channels, once.
+    let out = ws.ok(&["once", "--feed", &moved]);
+    assert!(out.contains("  failed: "), "{out}");
+    let notices: Vec<serde_json::Value> = hook
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(
+        (&notices[0]["type"], &notices[0]["status"]),
+        (
+            &serde_json::json!("feed_health"),
+            &serde_json::json!("gone")
+        )
+    );
+    assert_eq!(
+        notices[0]["message"],
+        format!(
+            "{moved} answered 410 Gone: the server says the feed was removed, and newshound no \
+             longer fetches it; replace or remove it in the config (`newshound once --feed \
+             {moved}` tries it again)"
+        )
+    );
+    // A whole pass leaves it alone.
+    let out = ws.ok(&["once"]);
+    assert!(
+        out.contains(", 1 gone (not fetched: `newshound once --feed URL` tries one again)"),
+        "{out}"
+    );
+    assert_eq!(fetched("/moved"), 1);
+
+    // Back: named, it is tried again, read, and polled from then on.
+    *back.lock().unwrap() = true;
+    let out = ws.ok(&["once", "--feed", &moved]);
+    assert!(out.starts_with("feeds: 1 fetched, 1 ok"), "{out}");
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[2]["status"], "ok", "{feeds}");
+    ws.ok(&["once"]);
+    assert_eq!(fetched("/moved"), 3);
+    assert_eq!(hook.requests().len(), 1, "the gone notice only");
+
+    // A name no feed has is a usage error.
+    let out = ws.run(&["once", "--feed", "Wrold Desk"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        "newshound: no configured feed is called \"Wrold Desk\" (by its `name`, its `url` or, \
+         unnamed, its own title); `newshound feeds` lists them"
     );
 }
