@@ -105,6 +105,10 @@ enum Command {
         /// say), not at their next attempt, which may be hours away.
         #[arg(long)]
         waiting: bool,
+        /// Move the alerts to this channel instead — every undelivered one of `--channel`
+        /// (which may be gone from the config), or the one of `--id` — with new ids.
+        #[arg(long, value_name = "CHANNEL")]
+        to: Option<String>,
     },
     /// Write a consistent copy of the database to a new file, while newshound runs.
     ///
@@ -203,6 +207,55 @@ fn main() -> ExitCode {
     }
 }
 
+/// `requeue --to`: moves the undelivered alerts of a channel, or one alert, to another.
+fn move_alerts(
+    config: &Config,
+    channel: Option<&str>,
+    id: Option<&str>,
+    to: &str,
+) -> Result<ExitCode, Failure> {
+    if config.channel_kind(to).is_none() {
+        return Err(Failure::Usage(format!(
+            "no channel `{to}` in the configuration"
+        )));
+    }
+    if channel.is_none() && id.is_none() {
+        return Err(Failure::Usage(
+            "`--to` moves the alerts of one channel (`--channel`, which may be gone from the \
+             config) or one alert (`--id`)"
+                .to_owned(),
+        ));
+    }
+    let mut store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+    let which = newshound::store::Requeue {
+        channel,
+        id,
+        waiting: true,
+    };
+    let (moved, kept) = store
+        .move_alerts(which, to, unix_now())
+        .map_err(anyhow::Error::from)?;
+    if moved + kept == 0
+        && let Some(id) = id
+    {
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "no undelivered alert with id {id} outside `{to}`; `newshound hits --json` shows each alert's id and state"
+        )));
+    }
+    let plural = |n: usize| if n == 1 { "alert" } else { "alerts" };
+    println!(
+        "{moved} {} moved to `{to}`, due now; `newshound once` (or the daemon) delivers them",
+        plural(moved)
+    );
+    if kept > 0 {
+        println!(
+            "{kept} {} left in place: `{to}` has the same alert queued already",
+            plural(kept)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 fn load_config(path: &Path) -> Result<Config, Failure> {
     Config::load(path).map_err(|e| Failure::Usage(e.to_string()))
 }
@@ -295,8 +348,12 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             channel,
             id,
             waiting,
+            to,
         } => {
             let config = load_config(&cli.config)?;
+            if let Some(to) = to {
+                return move_alerts(&config, channel.as_deref(), id.as_deref(), &to);
+            }
             if let Some(c) = &channel
                 && config.channel_kind(c).is_none()
             {

@@ -143,7 +143,7 @@ pub async fn once(
         if config.channel_kind(&w.channel).is_none() {
             writeln!(
                 out,
-                "  {}: {} waiting for this channel, which is not in the configuration (sent once it is back)",
+                "  {0}: {1} waiting for this channel, which is not in the configuration (sent once it is back; `newshound requeue --channel {0} --to CHANNEL` moves them)",
                 w.channel, w.count
             )?;
             continue;

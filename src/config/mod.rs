@@ -325,7 +325,8 @@ impl Config {
             if self.channel_kind(channel).is_none() {
                 warnings.push(format!(
                     "{count} alert{} wait{} for channel `{channel}`, which is not in the \
-                     configuration: {} sent once it is back",
+                     configuration: {} sent once it is back, or `newshound requeue --channel \
+                     {channel} --to CHANNEL` sends them through another",
                     if *count == 1 { "" } else { "s" },
                     if *count == 1 { "s" } else { "" },
                     if *count == 1 { "it is" } else { "they are" },

@@ -166,7 +166,7 @@ fn rough_duration(secs: i64) -> String {
 
 /// The stable id of one alert: the same on every attempt, so a resend after a crash
 /// carries the same Message-ID / webhook-id.
-fn alert_id(story_id: i64, channel: &str, rules: &[String]) -> String {
+pub(super) fn alert_id(story_id: i64, channel: &str, rules: &[String]) -> String {
     let mut h = Sha256::new();
     h.update(story_id.to_le_bytes());
     h.update(channel.as_bytes());

@@ -290,6 +290,51 @@ impl Store {
         Ok(count)
     }
 
+    /// Moves the undelivered alerts (pending, waiting for a retry, or dead) of a channel,
+    /// or the one with an id, to the channel `to`, due now with a fresh retry schedule
+    /// and a new id (a message through another channel is another message): after a
+    /// channel was renamed or taken out of the config, or to send through another what
+    /// one cannot. An alert `to` has queued already — the same story and rules — stays
+    /// where it is. Returns (moved, left in place).
+    pub fn move_alerts(
+        &mut self,
+        which: Requeue<'_>,
+        to: &str,
+        now: i64,
+    ) -> Result<(usize, usize)> {
+        let tx = self.conn.transaction()?;
+        let rows: Vec<(i64, i64, String)> = {
+            let mut stmt = tx.prepare(
+                "SELECT id, story_id, rules FROM outbox
+                 WHERE state IN ('pending', 'failed', 'dead') AND channel != ?3
+                   AND (?1 IS NULL OR channel = ?1) AND (?2 IS NULL OR alert_id = ?2)
+                 ORDER BY id",
+            )?;
+            stmt.query_map(params![which.channel, which.id, to], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?
+            .collect::<rusqlite::Result<_>>()?
+        };
+        let (mut moved, mut kept) = (0, 0);
+        for (id, story_id, rules) in rows {
+            let names: Vec<String> = serde_json::from_str(&rules).unwrap_or_default();
+            let alert_id = super::ingest::alert_id(story_id, to, &names);
+            let changed = tx.execute(
+                "UPDATE outbox SET channel = ?2, alert_id = ?3, state = 'pending', attempts = 0,
+                     next_attempt = ?4, last_error = NULL
+                 WHERE id = ?1 AND NOT EXISTS (SELECT 1 FROM outbox WHERE alert_id = ?3)",
+                params![id, to, alert_id, now],
+            )?;
+            if changed == 0 {
+                kept += 1;
+            } else {
+                moved += 1;
+            }
+        }
+        tx.commit()?;
+        Ok((moved, kept))
+    }
+
     /// How many alerts wait per state: (pending, failed, dead). Read through the index
     /// on state, so sent alerts — nearly every row, after months — are not visited (the
     /// daemon asks on every watchdog tick).

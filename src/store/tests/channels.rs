@@ -1,5 +1,6 @@
 //! The alert channels' health: failing since the first failed delivery, told of once
-//! past `failing_after`, and once more on the first delivery after that.
+//! past `failing_after`, and once more on the first delivery after that. And alerts
+//! moved from one channel to another.
 
 use super::*;
 
@@ -191,4 +192,34 @@ fn a_channel_that_was_told_of_and_fails_again_before_a_round_stays_failing() {
         []
     );
     assert_eq!(notices(&store).len(), 2, "no recovery told");
+}
+
+#[test]
+fn alerts_move_to_another_channel_unless_it_has_them_queued_already() {
+    let (mut store, a, _) = setup();
+    let desk = two_alerts(&mut store, a);
+    sent(&mut store, &desk[..1], 1100);
+    let which = Requeue {
+        channel: Some("desk"),
+        ..Requeue::default()
+    };
+    // `ops` has the same alerts queued (both stories matched for both channels).
+    assert_eq!(store.move_alerts(which, "ops", 1200).unwrap(), (0, 1));
+    // To a third channel: the undelivered one moves, due now, with a new id; the sent
+    // one stays.
+    assert_eq!(store.move_alerts(which, "mail", 1200).unwrap(), (1, 0));
+    let states = store.alert_states().unwrap();
+    let by_channel = |c: &str| states.iter().filter(|s| s.channel == c).count();
+    assert_eq!((by_channel("desk"), by_channel("mail")), (1, 1));
+    let moved = states.iter().find(|s| s.channel == "mail").unwrap();
+    assert_eq!(
+        (moved.state.as_str(), moved.attempts, moved.next_attempt),
+        ("pending", 0, 1200)
+    );
+    assert!(
+        states
+            .iter()
+            .all(|s| s.channel == "mail" || s.alert_id != moved.alert_id)
+    );
+    assert_eq!(store.move_alerts(which, "mail", 1300).unwrap(), (0, 0));
 }

@@ -336,11 +336,12 @@ fn once_says_what_is_still_pending_and_why() {
         ),
     );
     let warning = "  warning: 2 alerts wait for channel `desk`, which is not in the \
-                   configuration: they are sent once it is back";
+                   configuration: they are sent once it is back, or `newshound requeue \
+                   --channel desk --to CHANNEL` sends them through another";
     assert!(ws.ok(&["check"]).contains(warning), "{}", ws.ok(&["check"]));
     let out = ws.ok(&["once"]);
     assert!(
-        out.contains("  desk: 2 waiting for this channel, which is not in the configuration (sent once it is back)"),
+        out.contains("  desk: 2 waiting for this channel, which is not in the configuration (sent once it is back; `newshound requeue --channel desk --to CHANNEL` moves them)"),
         "{out}"
     );
     ws.write("newshound.toml", &with_desk);
@@ -354,6 +355,96 @@ fn once_says_what_is_still_pending_and_why() {
     );
     assert!(ws.ok(&["once"]).contains("alerts: 2 delivered"));
     assert_eq!(smtp.received().len(), 2);
+}
+
+#[test]
+fn requeue_to_moves_the_alerts_of_a_channel_taken_out_of_the_config() {
+    let feeds = TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )]);
+    let down = RefusingPort::new();
+    let smtp = format!("smtp://127.0.0.1:{}", down.port());
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        &email_channel("desk", &smtp, ""),
+    ));
+    ws.ok(&["once"]);
+    // `desk` renamed `newsroom`, a webhook now; its alerts still name `desk`.
+    let hook = receiver(vec![]);
+    let renamed = format!(
+        "[channel.newsroom]\nkind = \"webhook\"\nurl = \"{}\"\n",
+        hook.url("/hook")
+    );
+    ws.write(
+        "newshound.toml",
+        &config(&feeds.url("/world.rss"), "newsroom", &renamed),
+    );
+    for (args, error) in [
+        (
+            &["requeue", "--channel", "desk", "--to", "nowhere"][..],
+            "newshound: no channel `nowhere` in the configuration",
+        ),
+        (
+            &["requeue", "--to", "newsroom"][..],
+            "newshound: `--to` moves the alerts of one channel (`--channel`, which may be gone \
+             from the config) or one alert (`--id`)",
+        ),
+    ] {
+        let out = ws.run(args);
+        assert_exit(&out, 2);
+        assert_eq!(stderr(&out).trim_end(), error);
+    }
+    assert_eq!(
+        ws.ok(&["requeue", "--channel", "desk", "--to", "newsroom"]),
+        "2 alerts moved to `newsroom`, due now; `newshound once` (or the daemon) delivers them\n"
+    );
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("alerts: 2 delivered"), "{out}");
+    let posted: Vec<serde_json::Value> = hook
+        .requests()
+        .iter()
+        .map(|r| serde_json::from_slice(&r.body).unwrap())
+        .collect();
+    assert_eq!(posted.len(), 2);
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    let mut deliveries: Vec<_> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|h| h["deliveries"].as_array().unwrap().clone())
+        .collect();
+    deliveries.sort_by_key(|d| d["alert_id"].to_string());
+    deliveries.dedup();
+    assert_eq!(deliveries.len(), 2, "one alert per story: {hits}");
+    for delivery in &deliveries {
+        assert_eq!(
+            (
+                &delivery["channel"],
+                &delivery["state"],
+                &delivery["attempts"]
+            ),
+            (
+                &serde_json::json!("newsroom"),
+                &serde_json::json!("sent"),
+                &serde_json::json!(1)
+            ),
+            "{hits}"
+        );
+        assert!(
+            posted.iter().any(|p| p["id"] == delivery["alert_id"]),
+            "the payload carries the moved alert's new id: {hits}"
+        );
+    }
+    // Nothing is left to move, and a sent alert never moves.
+    assert_eq!(
+        ws.ok(&["requeue", "--channel", "newsroom", "--to", "newsroom"]),
+        "0 alerts moved to `newsroom`, due now; `newshound once` (or the daemon) delivers them\n"
+    );
+    let out = ws.run(&["requeue", "--id", "0123", "--to", "newsroom"]);
+    assert_exit(&out, 1);
 }
 
 mod email;
