@@ -161,7 +161,7 @@ impl Store {
         let feeds: Vec<(&str, Option<&str>)> = feeds.into_iter().collect();
         let configured = serde_json::to_string(&feeds.iter().map(|(u, _)| u).collect::<Vec<_>>())
             .expect("strings serialize");
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         {
             let mut known = tx.prepare("SELECT EXISTS (SELECT 1 FROM feeds WHERE url = ?1)")?;
             let mut adopt = tx.prepare(
@@ -290,7 +290,7 @@ impl Store {
         gone: bool,
         health: &Health,
     ) -> Result<()> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let was_gone: bool = tx
             .prepare_cached("SELECT status = 'gone' FROM feeds WHERE id = ?1")?
             .query_row([feed_id], |r| r.get(0))?;

@@ -276,6 +276,15 @@ impl Store {
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))?)
     }
 
+    /// A transaction that holds the write lock from its start: for one that reads before
+    /// it writes. A deferred one would fail at its first write, busy timeout or not, had
+    /// another process written since its read (the read's snapshot is then stale).
+    fn write_transaction(&mut self) -> Result<rusqlite::Transaction<'_>> {
+        Ok(self
+            .conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?)
+    }
+
     pub(crate) fn conn(&self) -> &Connection {
         &self.conn
     }

@@ -302,7 +302,7 @@ impl Store {
         to: &str,
         now: i64,
     ) -> Result<(usize, usize)> {
-        let tx = self.conn.transaction()?;
+        let tx = self.write_transaction()?;
         let rows: Vec<(i64, i64, String)> = {
             let mut stmt = tx.prepare(
                 "SELECT id, story_id, rules FROM outbox
