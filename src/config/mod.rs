@@ -441,6 +441,20 @@ impl fmt::Display for Config {
         for channel in self.channels.values() {
             writeln!(f, "    {} ({})", channel.name, channel.kind.name())?;
         }
+        match self.fetch.health_channels.as_slice() {
+            [] => writeln!(
+                f,
+                "  health notices: none (`[fetch] health_channels` names the channels told of \
+                 failing feeds and alert channels; until then only the log says)"
+            )?,
+            channels => writeln!(
+                f,
+                "  health notices: to {}, of a feed failing for {} and an alert channel for {}",
+                channels.join(", "),
+                humantime::format_duration(self.fetch.stale_after),
+                humantime::format_duration(self.alerts.failing_after)
+            )?,
+        }
         writeln!(f, "  rules: {}", self.rules.len())?;
         for rule in &self.rules {
             writeln!(

@@ -209,7 +209,25 @@ fn check_prints_a_summary() {
     );
     assert!(out.contains("channels: 1\n    console (log)\n"), "{out}");
     assert!(
+        out.contains("\n  health notices: none (`[fetch] health_channels` names the channels told of failing feeds and alert channels; until then only the log says)\n"),
+        "{out}"
+    );
+    assert!(
         out.contains("rules: 1\n    Peskov: Peskov → console\n"),
+        "{out}"
+    );
+    ws.write(
+        "newshound.toml",
+        &format!(
+            "[alerts]\nfailing_after = \"30m\"\n[fetch]\nhealth_channels = [\"console\"]\n{FEED}\
+             [channel.console]\nkind = \"log\"\n"
+        ),
+    );
+    let out = ws.ok(&["check"]);
+    assert!(
+        out.contains(
+            "\n  health notices: to console, of a feed failing for 1day and an alert channel for 30m\n"
+        ),
         "{out}"
     );
 }
