@@ -122,11 +122,15 @@ impl Store {
     ) -> Result<Vec<ChannelChange>> {
         // Asked every few seconds by the daemon; nearly always there is nothing to do,
         // and the write lock is not taken for nothing.
-        let any: bool = self
+        let due: bool = self
             .conn()
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM channel_health)")?
-            .query_row([], |r| r.get(0))?;
-        if !any {
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM channel_health
+                                WHERE (notified = 1 AND recovered IS NOT NULL)
+                                   OR (notified = 0 AND failing_since <= ?1))",
+            )?
+            .query_row([now - health.failing_after], |r| r.get(0))?;
+        if !due {
             return Ok(Vec::new());
         }
         let tx = self.write_transaction()?;
