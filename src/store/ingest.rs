@@ -435,13 +435,25 @@ fn upsert_story(
     outcome: &mut IngestOutcome,
 ) -> Result<(i64, bool)> {
     let (story, hash) = (&item.story, &item.content_hash);
-    let row = |r: &rusqlite::Row<'_>| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?));
-    let by_identity = || {
-        tx.prepare_cached("SELECT id, content_hash, pruned, feed_id FROM stories WHERE feed_id = ?1 AND identity = ?2")?
-            .query_row(params![feed_id, story.identity], row)
-            .optional()
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(Existing {
+            id: r.get(0)?,
+            hash: r.get(1)?,
+            pruned: r.get(2)?,
+            feed_id: r.get(3)?,
+            link: r.get(4)?,
+            title: r.get(5)?,
+        })
     };
-    let mut existing: Option<(i64, String, i64, i64)> = if known { by_identity()? } else { None };
+    let by_identity = || {
+        tx.prepare_cached(
+            "SELECT id, content_hash, pruned, feed_id, link, title FROM stories
+             WHERE feed_id = ?1 AND identity = ?2",
+        )?
+        .query_row(params![feed_id, story.identity], row)
+        .optional()
+    };
+    let mut existing: Option<Existing> = if known { by_identity()? } else { None };
     if existing.is_none() {
         // New to this feed. Most such stories are new to the database too, so the row
         // is inserted straight away; it gives way to the UNIQUE index on links when the
@@ -461,11 +473,35 @@ fn upsert_story(
         // (A story without a link cannot conflict there, so this finds the row.)
         None => tx
             .prepare_cached(
-                "SELECT id, content_hash, pruned, feed_id FROM stories WHERE link = ?1",
+                "SELECT id, content_hash, pruned, feed_id, link, title FROM stories WHERE link = ?1",
             )?
             .query_row([&story.link], row)?,
     };
-    match existing {
+    if let Some(old_link) = reused_guid(story, &existing, feed_id) {
+        // The stored article is recognised by its link from now on, and the guid names
+        // the new one: the next article under it is compared with the latest.
+        let renamed = tx
+            .prepare_cached("UPDATE OR IGNORE stories SET identity = ?2 WHERE id = ?1")?
+            .execute(params![existing.id, format!("link:{old_link}")])?;
+        if renamed == 1 {
+            return upsert_story(tx, feed_id, known, item, now, outcome);
+        }
+        let item = Incoming {
+            story: Story {
+                identity: format!("link:{}", story.link.as_deref().unwrap_or_default()),
+                ..story.clone()
+            },
+            content_hash: hash.clone(),
+            hits: None,
+        };
+        return upsert_story(tx, feed_id, known, &item, now, outcome);
+    }
+    match (
+        existing.id,
+        existing.hash,
+        existing.pruned,
+        existing.feed_id,
+    ) {
         // Retention dropped its text: it is old news, never new again. The feed still
         // lists it, so its row must stay (noted at most once a day).
         (id, _, 1, _) => {
@@ -504,6 +540,35 @@ fn upsert_story(
             Ok((id, true))
         }
     }
+}
+
+/// A stored story an incoming one was found as.
+struct Existing {
+    id: i64,
+    hash: String,
+    pruned: i64,
+    feed_id: i64,
+    link: Option<String>,
+    title: String,
+}
+
+/// Whether `story` carries the guid of another article of its feed: found by its guid,
+/// but with another link and another title than the stored story — a feed that gives
+/// every entry the same guid, one entry at a time (a "latest bulletin" feed), so that the
+/// guid never tells two articles apart. Taken for an update, the new article would never
+/// alert a rule that matched the old one; so the articles are told apart by their links,
+/// as entries sharing a guid within one document are ([`crate::story`]). An article
+/// whose title and address both change is taken for a new one: an alert too many rather
+/// than one missed. Returns the stored story's link.
+fn reused_guid<'a>(story: &Story, existing: &'a Existing, feed_id: i64) -> Option<&'a str> {
+    let link = story.link.as_deref()?;
+    let old = existing.link.as_deref()?;
+    let reused = story.identity.starts_with("guid:")
+        && existing.feed_id == feed_id
+        && existing.pruned == 0
+        && old != link
+        && existing.title != story.title;
+    reused.then_some(old)
 }
 
 /// Inserts a story new to its feed; returns false, writing nothing, when a stored story

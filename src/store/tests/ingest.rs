@@ -555,3 +555,79 @@ fn a_fetch_reads_whether_its_feed_has_stories_not_how_many() {
             .is_none()
     );
 }
+
+#[test]
+fn a_guid_a_feed_gives_one_article_after_another_is_not_taken_for_an_update() {
+    // A feed of one entry at a time, every entry with the same guid.
+    let (mut store, a, _) = setup();
+    let bulletin = |link: &str, title: &str| {
+        vec![Incoming::matched(
+            story("guid:latest", Some(link), title),
+            vec![hit("R1")],
+        )]
+    };
+    let first = store
+        .ingest(&job(
+            a,
+            bulletin("https://a.example/1", "Peskov on A"),
+            1000,
+        ))
+        .unwrap();
+    assert_eq!((first.new_stories, first.alerts_queued), (1, 2));
+    // The next article: another link and another title, the same guid.
+    let next = store
+        .ingest(&job(
+            a,
+            bulletin("https://a.example/2", "Peskov on B"),
+            2000,
+        ))
+        .unwrap();
+    assert_eq!(
+        (
+            next.new_stories,
+            next.updated_stories,
+            next.new_hits,
+            next.alerts_queued
+        ),
+        (1, 0, 1, 2),
+        "a new story, hit and alerted"
+    );
+    // Listed again: known, by its link.
+    let again = store
+        .ingest(&job(
+            a,
+            bulletin("https://a.example/2", "Peskov on B"),
+            3000,
+        ))
+        .unwrap();
+    assert_eq!(again, IngestOutcome::default());
+    // A title corrected, or an address changed, alone: an update of that story.
+    for (link, title) in [
+        ("https://a.example/2", "Peskov on B, corrected"),
+        ("https://a.example/2-moved", "Peskov on B, corrected"),
+    ] {
+        let edit = store.ingest(&job(a, bulletin(link, title), 4000)).unwrap();
+        assert_eq!(
+            (edit.new_stories, edit.alerts_queued),
+            (0, 0),
+            "{link} {title}: {edit:?}"
+        );
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
+    // A feed listing its two articles by turns: both known, nothing new.
+    for (now, (link, title)) in [
+        ("https://a.example/1", "Peskov on A"),
+        ("https://a.example/2", "Peskov on B, corrected"),
+        ("https://a.example/1", "Peskov on A"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let turn = store
+            .ingest(&job(a, bulletin(link, title), 5000 + now as i64))
+            .unwrap();
+        assert_eq!((turn.new_stories, turn.alerts_queued), (0, 0), "{link}");
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+}
