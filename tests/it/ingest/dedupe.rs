@@ -1,5 +1,6 @@
-//! Stories recognised once: updated entries, stories held unchanged, shared guids,
-//! repeated entries, and old stories that are stored but not alerted.
+//! Stories recognised once: updated entries, stories held unchanged, shared guids (in
+//! one document, and one article after another), repeated entries, and old stories that
+//! are stored but not alerted.
 
 use super::*;
 
@@ -200,6 +201,54 @@ fn articles_sharing_one_guid_are_each_a_story() {
             ("Peskov", "Peskov visits Paris"),
             ("Peskov", "Peskov visits Rome"),
             ("Peskov", "The embassy will reopen, Peskov says"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
+#[test]
+fn a_one_entry_feed_with_one_guid_for_every_article_alerts_each() {
+    // A "latest" feed: one entry, always the same guid, a new article every time.
+    let articles = [
+        ("a", "Peskov visits Paris"),
+        ("b", "Peskov visits Rome"),
+        ("a", "Peskov visits Paris"),
+    ];
+    let now = Arc::new(Mutex::new(0));
+    let n = now.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let (path, title) = articles[*n.lock().unwrap()];
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                r#"<rss version="2.0"><channel><title>Latest</title><item><title>{title}</title>
+                <guid>latest</guid><link>https://site.example/{path}</link></item></channel></rss>"#
+            ),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let first = ws.ok(&["once"]);
+    assert!(
+        first.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{first}"
+    );
+    *now.lock().unwrap() = 1;
+    let second = ws.ok(&["once"]);
+    assert!(
+        second.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "the next article is a story of its own: {second}"
+    );
+    *now.lock().unwrap() = 2;
+    let third = ws.ok(&["once"]);
+    assert!(
+        third.contains("stories: 0 new, 0 updated; hits: 0; alerts queued: 0"),
+        "the first article again is known: {third}"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Peskov", "Peskov visits Paris"),
+            ("Peskov", "Peskov visits Rome")
         ]
         .map(|(r, t)| (r.to_owned(), t.to_owned()))
     );
