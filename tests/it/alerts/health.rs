@@ -226,3 +226,35 @@ async fn a_channel_failing_for_an_hour_is_told_to_the_other_health_channels_and_
     );
     assert!(states(&store).await.iter().all(|s| s.state == "sent"));
 }
+
+#[tokio::test]
+async fn a_failing_webhook_is_told_by_email() {
+    let smtp = SmtpServer::start();
+    let hook = receiver(vec![Reply::status(503); 20]);
+    let ws = Workspace::new(&format!(
+        "[alerts]\nmax_age = \"100000d\"\n[fetch]\nhealth_channels = [\"mail\"]\n\
+         [[feed]]\nurl = \"http://127.0.0.1:9/feed\"\n\
+         {}\
+         [channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [[rule]]\nname = \"Peskov\"\nquery = 'Peskov'\nchannels = [\"ops\"]\n",
+        email_channel("mail", &smtp.url(), ""),
+        hook.url("/hook")
+    ));
+    let (deliverer, _store, clock) = queued_body(&ws, &three_peskov_stories());
+    for minutes in [0, 5, 30, 40] {
+        clock.advance(Duration::from_secs(minutes * 60));
+        deliverer.deliver_due().await.unwrap();
+    }
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "one notice");
+    assert_eq!(
+        received[0].header("Subject").as_deref(),
+        Some("[newshound] alert channel failing: ops")
+    );
+    let text = received[0].parsed().body_text(0).unwrap().into_owned();
+    assert!(
+        text.contains("deliveries through channel `ops` have been failing since ")
+            && text.contains("HTTP 503"),
+        "{text}"
+    );
+}
