@@ -247,6 +247,7 @@ pub async fn run(
                 // before is moved to this one, or it would wait for the clock to catch up.
                 let now = unix_now();
                 if now + crate::store::CLOCK_SLACK < last_tick {
+                    in_flight.clock_went_back(last_tick - now);
                     match store.call(move |s| s.rebase_future(now)).await {
                         Ok(moved) => log_rebased(moved),
                         Err(error) => tracing::error!(error = %error, "the clock went back; cannot reschedule"),
@@ -446,6 +447,14 @@ impl InFlight {
     fn recorded(&mut self, url: &str) {
         self.held.remove(url);
     }
+
+    /// The clock went back `by` seconds: the holds keep the waits they had planned,
+    /// counted on this clock (as [`Store::rebase_future`] does for the database's times).
+    fn clock_went_back(&mut self, by: i64) {
+        for (_, until) in self.held.values_mut() {
+            *until -= by;
+        }
+    }
 }
 
 /// The systemd STATUS line: feeds, rules, pending alerts, failing channels, dead
@@ -562,6 +571,17 @@ mod tests {
         freed.sort();
         assert_eq!(freed, ["https://a.example/feed", "https://b.example/feed"]);
         assert!(in_flight.urls.is_empty() && in_flight.tasks.is_empty());
+    }
+
+    #[test]
+    fn a_hold_keeps_its_wait_when_the_clock_goes_back() {
+        let mut in_flight = InFlight::default();
+        let url = "https://a.example/feed";
+        in_flight.hold(url, Duration::from_secs(60), 10_000);
+        assert!(in_flight.is_held(url, 10_059) && !in_flight.is_held(url, 10_060));
+        // An hour back: held for the rest of its minute, not for an hour more.
+        in_flight.clock_went_back(3600);
+        assert!(in_flight.is_held(url, 6_459) && !in_flight.is_held(url, 6_460));
     }
 
     #[test]
