@@ -250,7 +250,7 @@ impl Fetcher {
             || lower.contains("failed to lookup address")
             || lower.contains("name or service not known")
         {
-            FetchError::Dns(chain)
+            FetchError::Dns(dns_detail(&chain))
         } else if lower.contains("certificate")
             || lower.contains("tls")
             || lower.contains("handshake")
@@ -327,6 +327,22 @@ pub(crate) fn cause(error: &reqwest::Error) -> String {
     }
 }
 
+/// What a failed lookup's chain says beyond "DNS lookup failed", which the error
+/// says already: hyper's and reqwest's "dns error: error resolving DNS: …" dropped.
+fn dns_detail(chain: &str) -> String {
+    let detail: Vec<&str> = chain
+        .split(": ")
+        .filter(|p| {
+            !p.eq_ignore_ascii_case("dns error") && !p.eq_ignore_ascii_case("error resolving dns")
+        })
+        .collect();
+    if detail.is_empty() {
+        chain.to_owned()
+    } else {
+        detail.join(": ")
+    }
+}
+
 /// `Cache-Control: max-age=N`.
 fn max_age(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(header::CACHE_CONTROL)?.to_str().ok()?;
@@ -351,6 +367,17 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_failed_lookup_says_its_cause_once() {
+        let chain = "dns error: error resolving DNS: failed to lookup address information: \
+                     Name or service not known";
+        assert_eq!(
+            FetchError::Dns(dns_detail(chain)).to_string(),
+            "DNS lookup failed: failed to lookup address information: Name or service not known"
+        );
+        assert_eq!(dns_detail("dns error"), "dns error", "nothing else to say");
+    }
 
     #[tokio::test]
     async fn errors_never_name_the_url() {
