@@ -443,11 +443,12 @@ fn upsert_story(
             feed_id: r.get(3)?,
             link: r.get(4)?,
             title: r.get(5)?,
+            identity: r.get(6)?,
         })
     };
     let by_identity = || {
         tx.prepare_cached(
-            "SELECT id, content_hash, pruned, feed_id, link, title FROM stories
+            "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories
              WHERE feed_id = ?1 AND identity = ?2",
         )?
         .query_row(params![feed_id, story.identity], row)
@@ -460,7 +461,7 @@ fn upsert_story(
         // same article is stored already — carried by another feed, or by this one
         // under a new guid — and, in a first fetch, to the feed's own identities when
         // the document repeats an entry. The row that refused it is the story.
-        if insert_story(tx, feed_id, story, hash, now)? {
+        if insert_story(tx, feed_id, story, hash, now, false)? {
             outcome.new_stories += 1;
             return Ok((tx.last_insert_rowid(), true));
         }
@@ -473,9 +474,34 @@ fn upsert_story(
         // (A story without a link cannot conflict there, so this finds the row.)
         None => tx
             .prepare_cached(
-                "SELECT id, content_hash, pruned, feed_id, link, title FROM stories WHERE link = ?1",
+                "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories
+                 WHERE link = ?1 AND shared_link = 0",
             )?
             .query_row([&story.link], row)?,
+    };
+    let existing = if shares_link(story, &existing, feed_id) {
+        // Found by its link, but another article of the same feed: a story of its own,
+        // left out of the link's dedupe — unless one of the feed's others by that link
+        // has its title (republished under a new guid).
+        let same_title = tx
+            .prepare_cached(
+                "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories
+                 WHERE feed_id = ?1 AND link = ?2 AND title = ?3 LIMIT 1",
+            )?
+            .query_row(params![feed_id, story.link, story.title], row)
+            .optional()?;
+        match same_title {
+            Some(found) => found,
+            None => {
+                if insert_story(tx, feed_id, story, hash, now, true)? {
+                    outcome.new_stories += 1;
+                    return Ok((tx.last_insert_rowid(), true));
+                }
+                existing
+            }
+        }
+    } else {
+        existing
     };
     if let Some(old_link) = reused_guid(story, &existing, feed_id) {
         // The stored article is recognised by its link from now on, and the guid names
@@ -550,6 +576,23 @@ struct Existing {
     feed_id: i64,
     link: Option<String>,
     title: String,
+    identity: String,
+}
+
+/// Whether `story`, found by its link, is another article of the same feed than the
+/// stored story: each with a guid of its own, and another title. Some feeds link every
+/// entry to their front page (or a section's); the same canonical link in two feeds is
+/// one story, but within one feed a guid of its own makes a story of its own — taken for
+/// an update of the first, every later article would have overwritten it and never
+/// alerted a rule that matched before. An article republished under a new guid with the
+/// same title is still the stored story.
+fn shares_link(story: &Story, existing: &Existing, feed_id: i64) -> bool {
+    story.identity.starts_with("guid:")
+        && existing.identity.starts_with("guid:")
+        && story.identity != existing.identity
+        && existing.feed_id == feed_id
+        && existing.pruned == 0
+        && existing.title != story.title
 }
 
 /// Whether `story` carries the guid of another article of its feed: found by its guid,
@@ -572,19 +615,21 @@ fn reused_guid<'a>(story: &Story, existing: &'a Existing, feed_id: i64) -> Optio
 }
 
 /// Inserts a story new to its feed; returns false, writing nothing, when a stored story
-/// has the same canonical link.
+/// has the same canonical link (unless `shared_link`: another article of the feed that
+/// shares its link, left out of the link's dedupe).
 fn insert_story(
     tx: &WriteTx<'_>,
     feed_id: i64,
     story: &Story,
     hash: &str,
     now: i64,
+    shared_link: bool,
 ) -> Result<bool> {
     let inserted = tx
         .prepare_cached(
             "INSERT INTO stories (feed_id, identity, link, title, summary, content, authors, categories,
-                 published, updated, first_seen, content_hash, content_is_summary)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+                 published, updated, first_seen, content_hash, content_is_summary, shared_link)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
              ON CONFLICT DO NOTHING",
         )?
         .execute(params![
@@ -600,7 +645,8 @@ fn insert_story(
             story.updated.map(|d| d.timestamp()),
             now,
             hash,
-            content_is_summary(story)
+            content_is_summary(story),
+            shared_link
         ])?;
     Ok(inserted > 0)
 }

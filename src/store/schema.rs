@@ -147,8 +147,14 @@ pub const MIGRATIONS: &[&str] = &[
     // fail — since when, the last error, whether the health channels were told, and
     // when it delivered again after that — and notices may be about a channel instead
     // of a feed (`about_channel`), or tell of a feed that answered 410 Gone; so the
-    // table is built anew once more.
+    // table is built anew once more. And articles of one feed that share a link (a
+    // feed linking every entry to its front page) are stories of their own: such a
+    // story is marked `shared_link`, and the link's UNIQUE index leaves it out.
     r#"
+    ALTER TABLE stories ADD COLUMN shared_link INTEGER NOT NULL DEFAULT 0;
+    DROP INDEX stories_by_link;
+    CREATE UNIQUE INDEX stories_by_link ON stories (link) WHERE link IS NOT NULL AND shared_link = 0;
+
     CREATE TABLE channel_health (
         channel       TEXT PRIMARY KEY,
         failing_since INTEGER NOT NULL,

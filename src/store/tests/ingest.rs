@@ -631,3 +631,69 @@ fn a_guid_a_feed_gives_one_article_after_another_is_not_taken_for_an_update() {
     }
     assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
 }
+
+#[test]
+fn articles_of_one_feed_sharing_a_link_are_each_a_story() {
+    // A feed that links every entry to its front page, each with a guid of its own.
+    let (mut store, a, b) = setup();
+    let front = Some("https://a.example/");
+    let entry =
+        |guid: &str, title: &str| Incoming::matched(story(guid, front, title), vec![hit("R1")]);
+    let first = store
+        .ingest(&job(
+            a,
+            vec![
+                entry("guid:1", "Peskov on A"),
+                entry("guid:2", "Peskov on B"),
+            ],
+            1000,
+        ))
+        .unwrap();
+    assert_eq!(
+        (first.new_stories, first.new_hits, first.alerts_queued),
+        (2, 2, 4),
+        "two stories, each hit and alerted"
+    );
+    let again = store
+        .ingest(&job(
+            a,
+            vec![
+                entry("guid:1", "Peskov on A"),
+                entry("guid:2", "Peskov on B"),
+            ],
+            2000,
+        ))
+        .unwrap();
+    assert_eq!(again, IngestOutcome::default(), "each found by its guid");
+    // A third article, alone in its fetch; and one republished under a new guid with
+    // the same title, which is the stored story.
+    let third = store
+        .ingest(&job(a, vec![entry("guid:3", "Peskov on C")], 3000))
+        .unwrap();
+    assert_eq!((third.new_stories, third.alerts_queued), (1, 2));
+    for (guid, title) in [
+        ("guid:1-again", "Peskov on A"),
+        ("guid:2-again", "Peskov on B"),
+    ] {
+        let republished = store
+            .ingest(&job(a, vec![entry(guid, title)], 4000))
+            .unwrap();
+        assert_eq!(republished.new_stories, 0, "{title}: {republished:?}");
+    }
+    // Another feed with the same link: the same story, as across feeds always.
+    let other = store
+        .ingest(&job(b, vec![entry("guid:b", "Peskov on A")], 5000))
+        .unwrap();
+    assert_eq!(other.new_stories, 0, "{other:?}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 3);
+    // The lookup by link still goes through the index.
+    let plan: String = store
+        .conn()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM stories WHERE link = 'x' AND shared_link = 0",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("stories_by_link"), "{plan}");
+}

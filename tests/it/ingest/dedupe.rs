@@ -1,6 +1,6 @@
 //! Stories recognised once: updated entries, stories held unchanged, shared guids (in
-//! one document, and one article after another), repeated entries, and old stories that
-//! are stored but not alerted.
+//! one document, and one article after another), articles sharing a link, repeated
+//! entries, and old stories that are stored but not alerted.
 
 use super::*;
 
@@ -249,6 +249,60 @@ fn a_one_entry_feed_with_one_guid_for_every_article_alerts_each() {
         [
             ("Peskov", "Peskov visits Paris"),
             ("Peskov", "Peskov visits Rome")
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
+#[test]
+fn articles_linked_to_the_front_page_are_each_a_story() {
+    // Every entry links to the site's front page; each has a guid of its own.
+    let articles = [
+        ("p-1", "Peskov visits Paris"),
+        ("p-2", "Peskov visits Rome"),
+        ("p-3", "The embassy will reopen, Peskov says"),
+    ];
+    let shown = Arc::new(Mutex::new(2));
+    let n = shown.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let items: String = articles[..*n.lock().unwrap()]
+            .iter()
+            .rev()
+            .map(|(guid, title)| {
+                format!(
+                    "<item><title>{title}</title><guid>{guid}</guid><link>https://site.example/</link></item>"
+                )
+            })
+            .collect();
+        Reply::ok(
+            "application/rss+xml",
+            format!(r#"<rss version="2.0"><channel><title>Site</title>{items}</channel></rss>"#),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let first = ws.ok(&["once"]);
+    assert!(
+        first.contains("stories: 2 new, 0 updated; hits: 2; alerts queued: 2"),
+        "{first}"
+    );
+    *shown.lock().unwrap() = 3;
+    let second = ws.ok(&["once"]);
+    assert!(
+        second.contains("stories: 1 new, 0 updated; hits: 2; alerts queued: 1"),
+        "{second}"
+    );
+    let third = ws.ok(&["once"]);
+    assert!(
+        third.contains("stories: 0 new, 0 updated; hits: 0"),
+        "{third}"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "The embassy will reopen, Peskov says"),
+            ("Peskov", "Peskov visits Paris"),
+            ("Peskov", "Peskov visits Rome"),
+            ("Peskov", "The embassy will reopen, Peskov says"),
         ]
         .map(|(r, t)| (r.to_owned(), t.to_owned()))
     );
