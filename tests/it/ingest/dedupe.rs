@@ -142,25 +142,25 @@ fn stories_held_unchanged_are_not_matched_again() {
     );
 }
 
-#[test]
-fn articles_sharing_one_guid_are_each_a_story() {
-    // A publishing system that gives every entry the site's address as its guid.
+/// Three articles — Peskov in Paris, Peskov in Rome, the embassy reopening — served as
+/// one feed's items, written by `item(key, title)`: the first `shown` of them, newest
+/// first. Returns the server, `shown`, and a workspace reading the feed.
+fn three_articles(
+    item: fn(&str, &str) -> String,
+    shown: usize,
+) -> (TestServer, Arc<Mutex<usize>>, Workspace) {
     let articles = [
         ("a", "Peskov visits Paris"),
         ("b", "Peskov visits Rome"),
         ("c", "The embassy will reopen, Peskov says"),
     ];
-    let shown = Arc::new(Mutex::new(1));
+    let shown = Arc::new(Mutex::new(shown));
     let n = shown.clone();
     let server = TestServer::start(move |_req: &Request| {
         let items: String = articles[..*n.lock().unwrap()]
             .iter()
             .rev()
-            .map(|(path, title)| {
-                format!(
-                    "<item><title>{title}</title><guid>https://site.example/</guid><link>https://site.example/{path}</link></item>"
-                )
-            })
+            .map(|(key, title)| item(key, title))
             .collect();
         Reply::ok(
             "application/rss+xml",
@@ -168,6 +168,34 @@ fn articles_sharing_one_guid_are_each_a_story() {
         )
     });
     let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    (server, shown, ws)
+}
+
+/// The hits of the three articles, each a story of its own.
+fn three_articles_hit(ws: &Workspace) {
+    assert_eq!(
+        hit_pairs(ws),
+        [
+            ("Embassy reopening", "The embassy will reopen, Peskov says"),
+            ("Peskov", "Peskov visits Paris"),
+            ("Peskov", "Peskov visits Rome"),
+            ("Peskov", "The embassy will reopen, Peskov says"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
+#[test]
+fn articles_sharing_one_guid_are_each_a_story() {
+    // A publishing system that gives every entry the site's address as its guid.
+    let (_server, shown, ws) = three_articles(
+        |key, title| {
+            format!(
+                "<item><title>{title}</title><guid>https://site.example/</guid><link>https://site.example/{key}</link></item>"
+            )
+        },
+        1,
+    );
     let first = ws.ok(&["once"]);
     assert!(
         first.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
@@ -194,16 +222,7 @@ fn articles_sharing_one_guid_are_each_a_story() {
         ws.json(&["feeds"])[0]["repairs"],
         serde_json::json!(["3 entries share a guid with other entries; recognised by their links"])
     );
-    assert_eq!(
-        hit_pairs(&ws),
-        [
-            ("Embassy reopening", "The embassy will reopen, Peskov says"),
-            ("Peskov", "Peskov visits Paris"),
-            ("Peskov", "Peskov visits Rome"),
-            ("Peskov", "The embassy will reopen, Peskov says"),
-        ]
-        .map(|(r, t)| (r.to_owned(), t.to_owned()))
-    );
+    three_articles_hit(&ws);
 }
 
 #[test]
@@ -257,29 +276,14 @@ fn a_one_entry_feed_with_one_guid_for_every_article_alerts_each() {
 #[test]
 fn articles_linked_to_the_front_page_are_each_a_story() {
     // Every entry links to the site's front page; each has a guid of its own.
-    let articles = [
-        ("p-1", "Peskov visits Paris"),
-        ("p-2", "Peskov visits Rome"),
-        ("p-3", "The embassy will reopen, Peskov says"),
-    ];
-    let shown = Arc::new(Mutex::new(2));
-    let n = shown.clone();
-    let server = TestServer::start(move |_req: &Request| {
-        let items: String = articles[..*n.lock().unwrap()]
-            .iter()
-            .rev()
-            .map(|(guid, title)| {
-                format!(
-                    "<item><title>{title}</title><guid>{guid}</guid><link>https://site.example/</link></item>"
-                )
-            })
-            .collect();
-        Reply::ok(
-            "application/rss+xml",
-            format!(r#"<rss version="2.0"><channel><title>Site</title>{items}</channel></rss>"#),
-        )
-    });
-    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let (_server, shown, ws) = three_articles(
+        |key, title| {
+            format!(
+                "<item><title>{title}</title><guid>{key}</guid><link>https://site.example/</link></item>"
+            )
+        },
+        2,
+    );
     let first = ws.ok(&["once"]);
     assert!(
         first.contains("stories: 2 new, 0 updated; hits: 2; alerts queued: 2"),
@@ -296,16 +300,7 @@ fn articles_linked_to_the_front_page_are_each_a_story() {
         third.contains("stories: 0 new, 0 updated; hits: 0"),
         "{third}"
     );
-    assert_eq!(
-        hit_pairs(&ws),
-        [
-            ("Embassy reopening", "The embassy will reopen, Peskov says"),
-            ("Peskov", "Peskov visits Paris"),
-            ("Peskov", "Peskov visits Rome"),
-            ("Peskov", "The embassy will reopen, Peskov says"),
-        ]
-        .map(|(r, t)| (r.to_owned(), t.to_owned()))
-    );
+    three_articles_hit(&ws);
 }
 
 #[test]
