@@ -143,18 +143,15 @@ fn stories_held_unchanged_are_not_matched_again() {
 }
 
 /// Three articles — Peskov in Paris, Peskov in Rome, the embassy reopening — served as
-/// one feed's items, written by `item(key, title)`: the first `shown` of them, newest
-/// first. Returns the server, `shown`, and a workspace reading the feed.
-fn three_articles(
-    item: fn(&str, &str) -> String,
-    shown: usize,
-) -> (TestServer, Arc<Mutex<usize>>, Workspace) {
+/// one feed's items, written by `item(key, title)`: the first `shown` of them (see
+/// [`pass`]), newest first. Returns the server, `shown`, and a workspace reading the feed.
+fn three_articles(item: fn(&str, &str) -> String) -> (TestServer, Arc<Mutex<usize>>, Workspace) {
     let articles = [
         ("a", "Peskov visits Paris"),
         ("b", "Peskov visits Rome"),
         ("c", "The embassy will reopen, Peskov says"),
     ];
-    let shown = Arc::new(Mutex::new(shown));
+    let shown = Arc::new(Mutex::new(0));
     let n = shown.clone();
     let server = TestServer::start(move |_req: &Request| {
         let items: String = articles[..*n.lock().unwrap()]
@@ -169,6 +166,15 @@ fn three_articles(
     });
     let ws = Workspace::new(&config_for(&[server.url("/feed")]));
     (server, shown, ws)
+}
+
+/// Serves the first `n` of the three articles, runs `once`, and expects its summary to
+/// say `stories`.
+#[track_caller]
+fn pass(ws: &Workspace, shown: &Mutex<usize>, n: usize, stories: &str) {
+    *shown.lock().unwrap() = n;
+    let out = ws.ok(&["once"]);
+    assert!(out.contains(stories), "{out}");
 }
 
 /// The hits of the three articles, each a story of its own.
@@ -188,36 +194,30 @@ fn three_articles_hit(ws: &Workspace) {
 #[test]
 fn articles_sharing_one_guid_are_each_a_story() {
     // A publishing system that gives every entry the site's address as its guid.
-    let (_server, shown, ws) = three_articles(
-        |key, title| {
-            format!(
-                "<item><title>{title}</title><guid>https://site.example/</guid><link>https://site.example/{key}</link></item>"
-            )
-        },
+    let (_server, shown, ws) = three_articles(|key, title| {
+        format!(
+            "<item><title>{title}</title><guid>https://site.example/</guid><link>https://site.example/{key}</link></item>"
+        )
+    });
+    pass(
+        &ws,
+        &shown,
         1,
+        "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
     );
-    let first = ws.ok(&["once"]);
-    assert!(
-        first.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
-        "{first}"
+    pass(
+        &ws,
+        &shown,
+        2,
+        "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
     );
-    *shown.lock().unwrap() = 2;
-    let second = ws.ok(&["once"]);
-    assert!(
-        second.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
-        "{second}"
+    pass(
+        &ws,
+        &shown,
+        3,
+        "stories: 1 new, 0 updated; hits: 2; alerts queued: 1",
     );
-    *shown.lock().unwrap() = 3;
-    let third = ws.ok(&["once"]);
-    assert!(
-        third.contains("stories: 1 new, 0 updated; hits: 2; alerts queued: 1"),
-        "{third}"
-    );
-    let fourth = ws.ok(&["once"]);
-    assert!(
-        fourth.contains("stories: 0 new, 0 updated; hits: 0"),
-        "{fourth}"
-    );
+    pass(&ws, &shown, 3, "stories: 0 new, 0 updated; hits: 0");
     assert_eq!(
         ws.json(&["feeds"])[0]["repairs"],
         serde_json::json!(["3 entries share a guid with other entries; recognised by their links"])
@@ -276,30 +276,24 @@ fn a_one_entry_feed_with_one_guid_for_every_article_alerts_each() {
 #[test]
 fn articles_linked_to_the_front_page_are_each_a_story() {
     // Every entry links to the site's front page; each has a guid of its own.
-    let (_server, shown, ws) = three_articles(
-        |key, title| {
-            format!(
-                "<item><title>{title}</title><guid>{key}</guid><link>https://site.example/</link></item>"
-            )
-        },
+    let (_server, shown, ws) = three_articles(|key, title| {
+        format!(
+            "<item><title>{title}</title><guid>{key}</guid><link>https://site.example/</link></item>"
+        )
+    });
+    pass(
+        &ws,
+        &shown,
         2,
+        "stories: 2 new, 0 updated; hits: 2; alerts queued: 2",
     );
-    let first = ws.ok(&["once"]);
-    assert!(
-        first.contains("stories: 2 new, 0 updated; hits: 2; alerts queued: 2"),
-        "{first}"
+    pass(
+        &ws,
+        &shown,
+        3,
+        "stories: 1 new, 0 updated; hits: 2; alerts queued: 1",
     );
-    *shown.lock().unwrap() = 3;
-    let second = ws.ok(&["once"]);
-    assert!(
-        second.contains("stories: 1 new, 0 updated; hits: 2; alerts queued: 1"),
-        "{second}"
-    );
-    let third = ws.ok(&["once"]);
-    assert!(
-        third.contains("stories: 0 new, 0 updated; hits: 0"),
-        "{third}"
-    );
+    pass(&ws, &shown, 3, "stories: 0 new, 0 updated; hits: 0");
     three_articles_hit(&ws);
 }
 
