@@ -271,6 +271,16 @@ impl FeedFilter {
     }
 }
 
+impl FeedFilter {
+    /// Whether this entry names a configured feed as matching does — by its name, else
+    /// its own title as last fetched (`titles`, by URL), or its URL — before any story of
+    /// it is at hand.
+    pub fn names(&self, feed: &Feed, titles: &std::collections::HashMap<String, String>) -> bool {
+        let title = titles.get(feed.url.as_str()).map(String::as_str);
+        self.matches(&feed.display_name(title), feed.url.as_str(), &feed.tags)
+    }
+}
+
 impl Rule {
     /// Whether the rule applies to stories of this feed.
     pub fn applies_to(&self, feed_name: &str, feed_url: &str, tags: &[String]) -> bool {
@@ -306,11 +316,7 @@ impl Config {
                 let FeedFilter::Name(wanted) = filter else {
                     continue; // tags are checked when the config loads
                 };
-                // As matching names the feed: by its name, else its own title, or URL.
-                let named = self.feeds.iter().any(|feed| {
-                    let title = titles.get(feed.url.as_str()).map(String::as_str);
-                    filter.matches(&feed.display_name(title), feed.url.as_str(), &feed.tags)
-                });
+                let named = self.feeds.iter().any(|feed| filter.names(feed, titles));
                 if !named {
                     warnings.push(format!(
                         "rule `{}`: no feed is called {wanted:?} (by its `name`, its `url` or, \
@@ -348,8 +354,7 @@ impl Config {
             let filter = FeedFilter::name(text.trim());
             let mut named = false;
             for (feed, chosen) in self.feeds.iter().zip(chosen.iter_mut()) {
-                let title = titles.get(feed.url.as_str()).map(String::as_str);
-                if filter.matches(&feed.display_name(title), feed.url.as_str(), &feed.tags) {
+                if filter.names(feed, titles) {
                     *chosen = true;
                     named = true;
                 }

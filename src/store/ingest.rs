@@ -423,6 +423,17 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
     Ok(outcome)
 }
 
+/// `SELECT` of the columns [`Existing`] is read from, in its fields' order, then `$rest`
+/// (a literal, so that the statement is one constant: the lookups run once per story).
+macro_rules! select_existing {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories ",
+            $rest
+        )
+    };
+}
+
 /// Finds or inserts the story; returns its id and whether it is new or its text changed
 /// (and so must be matched). `known` says whether the feed had stories stored before
 /// this fetch; when it had none, the story can only be found after an insert fails.
@@ -447,12 +458,9 @@ fn upsert_story(
         })
     };
     let by_identity = || {
-        tx.prepare_cached(
-            "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories
-             WHERE feed_id = ?1 AND identity = ?2",
-        )?
-        .query_row(params![feed_id, story.identity], row)
-        .optional()
+        tx.prepare_cached(select_existing!("WHERE feed_id = ?1 AND identity = ?2"))?
+            .query_row(params![feed_id, story.identity], row)
+            .optional()
     };
     let mut existing: Option<Existing> = if known { by_identity()? } else { None };
     if existing.is_none() {
@@ -473,10 +481,7 @@ fn upsert_story(
         Some(found) => found,
         // (A story without a link cannot conflict there, so this finds the row.)
         None => tx
-            .prepare_cached(
-                "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories
-                 WHERE link = ?1 AND shared_link = 0",
-            )?
+            .prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?
             .query_row([&story.link], row)?,
     };
     let existing = if shares_link(story, &existing, feed_id) {
@@ -484,10 +489,9 @@ fn upsert_story(
         // left out of the link's dedupe — unless one of the feed's others by that link
         // has its title (republished under a new guid).
         let same_title = tx
-            .prepare_cached(
-                "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories
-                 WHERE feed_id = ?1 AND link = ?2 AND title = ?3 LIMIT 1",
-            )?
+            .prepare_cached(select_existing!(
+                "WHERE feed_id = ?1 AND link = ?2 AND title = ?3 LIMIT 1"
+            ))?
             .query_row(params![feed_id, story.link, story.title], row)
             .optional()?;
         match same_title {
@@ -587,9 +591,16 @@ struct Existing {
 /// alerted a rule that matched before. An article republished under a new guid with the
 /// same title is still the stored story.
 fn shares_link(story: &Story, existing: &Existing, feed_id: i64) -> bool {
-    story.identity.starts_with("guid:")
+    another_article(story, existing, feed_id)
         && existing.identity.starts_with("guid:")
         && story.identity != existing.identity
+}
+
+/// What both [`shares_link`] and [`reused_guid`] ask first: whether `story`, with a guid,
+/// could be another article than the stored story of the same feed — which retention
+/// has not emptied, and whose title is another.
+fn another_article(story: &Story, existing: &Existing, feed_id: i64) -> bool {
+    story.identity.starts_with("guid:")
         && existing.feed_id == feed_id
         && existing.pruned == 0
         && existing.title != story.title
@@ -606,12 +617,7 @@ fn shares_link(story: &Story, existing: &Existing, feed_id: i64) -> bool {
 fn reused_guid<'a>(story: &Story, existing: &'a Existing, feed_id: i64) -> Option<&'a str> {
     let link = story.link.as_deref()?;
     let old = existing.link.as_deref()?;
-    let reused = story.identity.starts_with("guid:")
-        && existing.feed_id == feed_id
-        && existing.pruned == 0
-        && old != link
-        && existing.title != story.title;
-    reused.then_some(old)
+    (another_article(story, existing, feed_id) && old != link).then_some(old)
 }
 
 /// Inserts a story new to its feed; returns false, writing nothing, when a stored story
