@@ -38,6 +38,12 @@ pub struct AlertView {
     pub published: String,
     /// The same as RFC 3339 ("2026-11-26T15:40:00Z"), for machines.
     pub published_rfc3339: Option<String>,
+    /// When the feed says the story was last updated, as `published` is written; empty
+    /// unless that is later than its publication (a page rewritten since: what made it
+    /// recent enough to alert).
+    pub updated: String,
+    /// The same as RFC 3339, or `None`.
+    pub updated_rfc3339: Option<String>,
     pub rules: Vec<String>,
     /// The text around the matched words.
     pub snippet: Vec<Segment>,
@@ -51,11 +57,16 @@ impl AlertView {
     }
 
     pub fn of_story(story: &StoredStory, rules: &[String], spans: &[Span]) -> AlertView {
-        let published = story
-            .published
-            .and_then(|p| chrono::DateTime::from_timestamp(p, 0))
-            .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
-            .unwrap_or_default();
+        let shown = |at: Option<i64>| {
+            at.and_then(|p| chrono::DateTime::from_timestamp(p, 0))
+                .map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string())
+                .unwrap_or_default()
+        };
+        // An update is worth showing when it is later than the publication by more than
+        // the minute a shown time can tell apart.
+        let updated_at = story
+            .updated
+            .filter(|&u| story.published.is_none_or(|p| u >= p + 60));
         let mut matched: Vec<String> = Vec::new();
         for span in spans {
             if let Some(word) = field_text(story, span.field).get(span.start..span.end)
@@ -64,16 +75,17 @@ impl AlertView {
                 matched.push(word.to_owned());
             }
         }
-        let published_rfc3339 = story.published.map(crate::commands::rfc3339);
         AlertView {
-            published_rfc3339,
+            published_rfc3339: story.published.map(crate::commands::rfc3339),
+            updated: shown(updated_at),
+            updated_rfc3339: updated_at.map(crate::commands::rfc3339),
             title: one_line(&story.title),
             link: story
                 .link
                 .clone()
                 .filter(|l| l.starts_with("http://") || l.starts_with("https://")),
             feed: one_line(&story.feed),
-            published,
+            published: shown(story.published),
             rules: rules.to_vec(),
             snippet: snippet(story, spans),
             matched,
@@ -362,6 +374,7 @@ mod tests {
             authors: String::new(),
             categories: String::new(),
             published: Some(1_795_700_000),
+            updated: None,
             first_seen: 0,
         }
     }
@@ -455,5 +468,31 @@ mod tests {
             rendered.html
         );
         assert!(rendered.text.contains("*Peskov*"));
+    }
+
+    #[test]
+    fn a_later_update_is_shown_beside_the_publication() {
+        let templates = Templates::new(None).unwrap();
+        let mut s = story("Live: the talks", "Peskov");
+        let rendered = |s: &StoredStory| {
+            let view = AlertView::of_story(s, &["Peskov".into()], &[]);
+            (templates.alert(&view).unwrap(), view.updated_rfc3339)
+        };
+        let (plain, updated) = rendered(&s);
+        assert!(!plain.text.contains("updated"), "{}", plain.text);
+        assert_eq!(updated, None);
+        // The same minute (as RSS copies its date into both) is no update.
+        s.updated = Some(1_795_700_030);
+        assert!(!rendered(&s).0.text.contains("updated"));
+        s.updated = Some(1_795_700_000 + 86_400);
+        let (live, updated) = rendered(&s);
+        assert!(
+            live.text
+                .contains("published 2026-11-26 13:33 UTC, updated 2026-11-27 13:33 UTC"),
+            "{}",
+            live.text
+        );
+        assert!(live.html.contains("updated 2026-11-27 13:33 UTC"));
+        assert_eq!(updated.as_deref(), Some("2026-11-27T13:33:20Z"));
     }
 }

@@ -24,6 +24,7 @@ impl Deliverer {
             authors: String::new(),
             categories: String::new(),
             published: Some(self.clock.now()),
+            updated: None,
             first_seen: self.clock.now(),
         };
         let start = story.summary.find("Peskov").unwrap_or(0);

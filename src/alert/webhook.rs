@@ -32,6 +32,7 @@ pub fn payload(
                 "url": link,
                 "feed": view.feed,
                 "published": view.published_rfc3339,
+                "updated": view.updated_rfc3339,
                 "summary": summary,
             }
         }),

@@ -48,13 +48,15 @@ pub struct StoredStory {
     pub authors: String,
     pub categories: String,
     pub published: Option<i64>,
+    /// When the feed says the story last changed, if it says.
+    pub updated: Option<i64>,
     pub first_seen: i64,
 }
 
 pub(super) const STORY_COLUMNS: &str =
     "s.id, COALESCE(f.name, f.title, f.url), s.link, s.title, s.summary,
     CASE WHEN s.content_is_summary THEN s.summary ELSE s.content END,
-    s.authors, s.categories, s.published, s.first_seen";
+    s.authors, s.categories, s.published, s.updated, s.first_seen";
 
 pub(super) fn stored_story(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result<StoredStory> {
     Ok(StoredStory {
@@ -67,7 +69,8 @@ pub(super) fn stored_story(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result
         authors: r.get(at + 6)?,
         categories: r.get(at + 7)?,
         published: r.get(at + 8)?,
-        first_seen: r.get(at + 9)?,
+        updated: r.get(at + 9)?,
+        first_seen: r.get(at + 10)?,
     })
 }
 

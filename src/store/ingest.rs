@@ -81,6 +81,18 @@ impl std::fmt::Debug for LateMatcher {
 /// is alerted as if its feed gave no date, instead of being held back as old.
 const EARLIEST_PLAUSIBLE_DATE: i64 = 788_918_400;
 
+/// The latest plausible date a feed gives a story, published or updated: how recent the
+/// story is. An article first published days ago and updated today — a live page, a
+/// report rewritten as news comes in — is today's news.
+fn latest_date(story: &Story) -> Option<i64> {
+    [story.published, story.updated]
+        .into_iter()
+        .flatten()
+        .map(|d| d.timestamp())
+        .filter(|&d| d >= EARLIEST_PLAUSIBLE_DATE)
+        .max()
+}
+
 /// How often at most a feed's possible gaps are told to the health channels (and of
 /// all feeds', at most one a day).
 const GAP_NOTICE_EVERY: i64 = 7 * 86400;
@@ -217,8 +229,9 @@ impl Store {
     /// Writes one successful fetch of a feed in one transaction: the feed's new state,
     /// new and updated stories, hits for rules that had not hit them before, and an
     /// outbox row per (story, channel) for those new hits — unless the story is older
-    /// than `max_age` seconds, in which case hits are kept but nothing is alerted (a date
-    /// before 1995 is taken for a feed's mistake: see `EARLIEST_PLAUSIBLE_DATE`).
+    /// than `max_age` seconds by the latest date its feed gives it (`latest_date`), in
+    /// which case hits are kept but nothing is alerted (a date before 1995 is taken for a
+    /// feed's mistake: see `EARLIEST_PLAUSIBLE_DATE`).
     pub fn ingest(&mut self, job: &IngestJob) -> Result<IngestOutcome> {
         let tx = WriteTx::begin(&self.conn)?;
         let outcome = write_fetch(&tx, job)?;
@@ -310,12 +323,7 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             }
         }
         outcome.new_hits += new_rules.len();
-        let published = item
-            .story
-            .date()
-            .map(|d| d.timestamp())
-            .filter(|&p| p >= EARLIEST_PLAUSIBLE_DATE);
-        if new_rules.is_empty() || published.is_some_and(|p| p < now - max_age) {
+        if new_rules.is_empty() || latest_date(&item.story).is_some_and(|d| d < now - max_age) {
             continue;
         }
         // One alert per channel, naming every newly hit rule routed to it.
@@ -389,9 +397,8 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
     // clock counts as now), or now when it brought a story new to the database.
     let newest = incoming
         .iter()
-        .filter_map(|i| i.story.date())
-        .map(|d| d.timestamp().min(now))
-        .filter(|&d| d >= EARLIEST_PLAUSIBLE_DATE)
+        .filter_map(|i| latest_date(&i.story))
+        .map(|d| d.min(now))
         .chain((outcome.new_stories > 0).then_some(now))
         .max();
     tx.prepare_cached(

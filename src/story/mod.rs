@@ -178,6 +178,7 @@ pub fn parse_feed(
         .into_iter()
         .filter_map(|e| normalise(e, base))
         .collect();
+    forget_the_documents_date(&mut stories);
     let by_link = recognise_shared_guids_by_link(&mut stories);
     if by_link > 0 {
         repairs.push(format!(
@@ -191,6 +192,25 @@ pub fn parse_feed(
         encoding: decoded.encoding,
         repairs,
     })
+}
+
+/// An update date that every entry of a document shares while their publication dates
+/// differ is when the document was built, not when each entry changed: it is dropped, so
+/// that it does not make a feed's whole archive look updated today (and alert it).
+fn forget_the_documents_date(stories: &mut [Story]) {
+    let Some(first) = stories.first().and_then(|s| s.updated) else {
+        return;
+    };
+    let shared = stories.len() > 1 && stories.iter().all(|s| s.updated == Some(first));
+    let published_differ = stories
+        .iter()
+        .filter_map(|s| s.published)
+        .any(|p| Some(p) != stories[0].published);
+    if shared && published_differ {
+        for story in stories {
+            story.updated = None;
+        }
+    }
 }
 
 /// feed-rs, with missing ids left empty (newshound decides identity itself) and a

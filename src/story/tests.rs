@@ -176,3 +176,34 @@ const RSS_WITH_DISTINCT_GUIDS: &str = r#"<rss version="2.0"><channel><title>T</t
     <item><title>One</title><guid>g-1</guid><link>https://site.example/1</link></item>
     <item><title>Two</title><guid>g-2</guid><link>https://site.example/2</link></item>
     </channel></rss>"#;
+
+#[test]
+fn an_update_date_every_entry_shares_is_the_documents() {
+    let atom = |entries: &[(&str, &str)]| {
+        let entries: String = entries
+            .iter()
+            .enumerate()
+            .map(|(i, (published, updated))| {
+                format!("<entry><id>urn:{i}</id><title>T{i}</title><published>{published}</published><updated>{updated}</updated></entry>")
+            })
+            .collect();
+        let feed = parse(&format!(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>{entries}</feed>"#
+        ))
+        .unwrap();
+        feed.stories
+            .iter()
+            .map(|s| s.updated.is_some())
+            .collect::<Vec<_>>()
+    };
+    let (jan, feb, built) = (
+        "2026-01-01T00:00:00Z",
+        "2026-02-01T00:00:00Z",
+        "2026-11-27T00:00:00Z",
+    );
+    assert_eq!(atom(&[(jan, built), (feb, built)]), [false, false]);
+    // Entries updated apart, or published together, keep their dates; so does one alone.
+    assert_eq!(atom(&[(jan, built), (feb, feb)]), [true, true]);
+    assert_eq!(atom(&[(jan, built), (jan, built)]), [true, true]);
+    assert_eq!(atom(&[(jan, built)]), [true]);
+}

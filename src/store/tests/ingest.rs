@@ -227,6 +227,18 @@ fn old_stories_are_matched_but_not_alerted() {
         })
         .unwrap();
     assert_eq!((outcome.new_hits, outcome.alerts_queued), (2, 4));
+    // A story's age is the latest date its feed gives: published long ago, updated
+    // yesterday, it is recent.
+    let mut live = story("guid:live", None, "live");
+    live.published = chrono::DateTime::from_timestamp(now - 4 * DAY, 0);
+    live.updated = chrono::DateTime::from_timestamp(now - DAY, 0);
+    let outcome = store
+        .ingest(&IngestJob {
+            max_age: 3 * DAY,
+            ..job(a, vec![Incoming::matched(live, vec![hit("R")])], now)
+        })
+        .unwrap();
+    assert_eq!((outcome.new_hits, outcome.alerts_queued), (1, 2));
 }
 
 #[test]

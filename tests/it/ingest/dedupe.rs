@@ -346,3 +346,75 @@ fn old_stories_are_stored_and_matched_but_not_alerted() {
         "{text}"
     );
 }
+
+#[test]
+fn a_page_published_long_ago_and_updated_today_is_alerted() {
+    // A live page: first published ten days ago, rewritten as news comes in. Its age is
+    // the latest date the feed gives it, so what it says today is alerted; an archive
+    // entry that was only published long ago is not, nor is an archive whose entries
+    // all carry the date the document was built.
+    let days_ago = |d: i64| (chrono::Utc::now() - chrono::Duration::days(d)).to_rfc3339();
+    let entry = |id: &str, title: &str, text: &str, published: &str, updated: &str| {
+        format!(
+            "<entry><id>urn:{id}</id><title>{title}</title><link href=\"https://example.org/{id}\"/>\
+             <published>{published}</published><updated>{updated}</updated>\
+             <content type=\"text\">{text}</content></entry>"
+        )
+    };
+    let live_text = Arc::new(Mutex::new(("Talks begin in Geneva.", days_ago(10))));
+    let live = live_text.clone();
+    let (archive_published, long_ago) = (days_ago(10), days_ago(12));
+    let server = TestServer::start(move |req: &Request| {
+        let body = if req.path == "/built" {
+            // Every entry "updated" when the document was built.
+            let now = days_ago(0);
+            entry("b1", "Peskov in March", "Archive.", &long_ago, &now)
+                + &entry(
+                    "b2",
+                    "Peskov in April",
+                    "Archive.",
+                    &archive_published,
+                    &now,
+                )
+        } else {
+            let (text, updated) = live.lock().unwrap().clone();
+            entry(
+                "live",
+                "Live: the Geneva talks",
+                text,
+                &archive_published,
+                &updated,
+            ) + &entry("old", "Peskov in May", "Archive.", &long_ago, &long_ago)
+        };
+        Reply::ok(
+            "application/atom+xml",
+            format!(
+                "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Live</title><id>urn:f</id><updated>{}</updated>{body}</feed>",
+                days_ago(0)
+            ),
+        )
+    });
+    let config = format!(
+        "[alerts]\nmax_age = \"3d\"\n\n[[feed]]\nurl = \"{}\"\n\n[[feed]]\nurl = \"{}\"\n{RULES}",
+        server.url("/live"),
+        server.url("/built")
+    );
+    let ws = Workspace::new(&config);
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("hits: 3; alerts queued: 0"), "{out}");
+    *live_text.lock().unwrap() = (
+        "Talks begin in Geneva. Peskov says Moscow will attend.",
+        days_ago(0),
+    );
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("hits: 1; alerts queued: 1"), "{out}");
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    let alerted: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|h| h["deliveries"] != serde_json::json!([]))
+        .map(|h| h["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(alerted, ["Live: the Geneva talks"]);
+}
