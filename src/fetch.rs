@@ -268,7 +268,23 @@ impl Fetcher {
 
 /// An error and its causes on one line, without repeats.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
-    chain_parts(error).join(": ")
+    let text = chain_parts(error).join(": ");
+    // An error that wraps one of its own kind may say its kind twice ("Connection
+    // error: Connection error: invalid peer certificate").
+    let mut parts: Vec<&str> = text.split(": ").collect();
+    parts.dedup();
+    explained(parts.join(": "))
+}
+
+/// An error's text, with what its terse ending means. rustls names the certificate
+/// failure an operator is most likely to meet — a server whose certificate a private
+/// authority issued, not installed here — only by its code.
+fn explained(text: String) -> String {
+    if text.ends_with("invalid peer certificate: UnknownIssuer") {
+        text + " (no authority in this system's trust store issued the server's certificate)"
+    } else {
+        text
+    }
 }
 
 /// An error and its sources, each once.
@@ -320,11 +336,11 @@ pub(crate) fn cause(error: &reqwest::Error) -> String {
         .map(String::as_str)
         .filter(|p| *p != "error sending request" && !p.starts_with("client error ("))
         .collect();
-    if causes.is_empty() {
+    explained(if causes.is_empty() {
         parts.join(": ")
     } else {
         causes.join(": ")
-    }
+    })
 }
 
 /// What a failed lookup's chain says beyond "DNS lookup failed", which the error

@@ -20,12 +20,16 @@ pub enum Target {
     Stdout,
 }
 
+/// Other crates' messages, at most warnings, except the certificate verifier's: it logs
+/// an error for each certificate it refuses, which newshound reports itself, naming the
+/// feed or channel it concerns.
+const OTHERS: &str = "warn,rustls_platform_verifier=off";
+
 /// Starts logging. `RUST_LOG` wins; else `level` (the config's `[log] level`); else
 /// newshound at info.
 pub fn init(target: Target, level: Option<&str>) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| match level {
-        Some(level) => EnvFilter::new(format!("newshound={level},warn")),
-        None => EnvFilter::new("newshound=info,warn"),
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
+        EnvFilter::new(format!("newshound={},{OTHERS}", level.unwrap_or("info")))
     });
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
     let builder = tracing_subscriber::fmt().with_env_filter(filter);

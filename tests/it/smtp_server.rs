@@ -1,5 +1,6 @@
-//! A small SMTP server for the tests: real SMTP over TCP on 127.0.0.1, recording every
-//! message it accepts, with scripted replies to DATA and an optional delay per message.
+//! A small SMTP server for the tests: real SMTP over TCP on 127.0.0.1 — in the clear,
+//! offering STARTTLS, or TLS from the first byte (SMTPS) — recording every message it
+//! accepts, with scripted replies to DATA and an optional delay per message.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Write};
@@ -7,12 +8,16 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use crate::tls::{Connection, TestCa};
+
 /// A message the server accepted.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub from: String,
     pub to: Vec<String>,
     pub data: Vec<u8>,
+    /// Whether the message came over TLS.
+    pub tls: bool,
 }
 
 impl Received {
@@ -50,6 +55,16 @@ pub struct SmtpServer {
     refusals: Arc<Mutex<Vec<(String, String)>>>,
     /// The reply to AUTH when logins are refused.
     login_refusal: Arc<Mutex<Option<String>>>,
+    tls: Option<Tls>,
+}
+
+/// How the server speaks TLS, with a certificate of a test authority's.
+#[derive(Clone)]
+enum Tls {
+    /// Offered with STARTTLS.
+    Offered(Arc<TestCa>),
+    /// From the first byte (SMTPS).
+    Implicit(Arc<TestCa>),
 }
 
 impl SmtpServer {
@@ -57,9 +72,31 @@ impl SmtpServer {
         SmtpServer::on(TcpListener::bind("127.0.0.1:0").expect("bind"))
     }
 
+    /// A server that offers STARTTLS, with a certificate `ca` issued.
+    pub fn starttls(ca: &Arc<TestCa>) -> SmtpServer {
+        SmtpServer::with(
+            TcpListener::bind("127.0.0.1:0").expect("bind"),
+            Some(Tls::Offered(ca.clone())),
+        )
+    }
+
+    /// A server speaking TLS from the first byte (`smtps://`), with a certificate `ca`
+    /// issued.
+    pub fn smtps(ca: &Arc<TestCa>) -> SmtpServer {
+        SmtpServer::with(
+            TcpListener::bind("127.0.0.1:0").expect("bind"),
+            Some(Tls::Implicit(ca.clone())),
+        )
+    }
+
     /// A server on a listener made earlier (for "down, then up").
     pub fn on(listener: TcpListener) -> SmtpServer {
+        SmtpServer::with(listener, None)
+    }
+
+    fn with(listener: TcpListener, tls: Option<Tls>) -> SmtpServer {
         let server = SmtpServer {
+            tls,
             port: listener.local_addr().unwrap().port(),
             received: Arc::default(),
             replies: Arc::default(),
@@ -127,29 +164,55 @@ impl SmtpServer {
     }
 
     pub fn url(&self) -> String {
-        format!("smtp://127.0.0.1:{}", self.port)
+        let scheme = match self.tls {
+            Some(Tls::Implicit(_)) => "smtps",
+            _ => "smtp",
+        };
+        format!("{scheme}://127.0.0.1:{}", self.port)
     }
 
     fn session(&self, stream: TcpStream) {
         *self.connections.lock().unwrap() += 1;
         stream.set_read_timeout(Some(Duration::from_secs(30))).ok();
-        let mut out = stream.try_clone().unwrap();
+        match &self.tls {
+            None => drop(self.dialogue(stream, false)),
+            Some(Tls::Implicit(ca)) => drop(self.dialogue(ca.accept(stream), true)),
+            Some(Tls::Offered(ca)) => {
+                if let Some(plain) = self.dialogue(stream, false) {
+                    // The client asked for STARTTLS: the dialogue starts again, over TLS.
+                    drop(self.dialogue(ca.accept(plain), true));
+                }
+            }
+        }
+    }
+
+    /// The SMTP dialogue on one connection; returns the connection when the client
+    /// asked to start TLS on it.
+    fn dialogue<S: Connection>(&self, stream: S, secure: bool) -> Option<S> {
+        let offer_tls = !secure && matches!(self.tls, Some(Tls::Offered(_)));
         let mut reader = BufReader::new(stream);
-        let mut say = |line: &str| out.write_all(format!("{line}\r\n").as_bytes()).is_ok();
-        say("220 test.local ESMTP ready");
+        fn say(out: &mut impl Write, line: &str) -> bool {
+            out.write_all(format!("{line}\r\n").as_bytes())
+                .and_then(|()| out.flush())
+                .is_ok()
+        }
+        if !secure || matches!(self.tls, Some(Tls::Implicit(_))) {
+            say(reader.get_mut(), "220 test.local ESMTP ready");
+        }
         let (mut from, mut to) = (String::new(), Vec::new());
         loop {
             let mut line = String::new();
             if reader.read_line(&mut line).unwrap_or(0) == 0 {
-                return;
+                return None;
             }
             let command = line.trim_end().to_owned();
             let upper = command.to_ascii_uppercase();
             let ok = if upper.starts_with("EHLO") {
-                say("250-test.local")
-                    && say("250-8BITMIME")
-                    && say("250-AUTH PLAIN")
-                    && say("250 SMTPUTF8")
+                say(reader.get_mut(), "250-test.local")
+                    && (!offer_tls || say(reader.get_mut(), "250-STARTTLS"))
+                    && say(reader.get_mut(), "250-8BITMIME")
+                    && say(reader.get_mut(), "250-AUTH PLAIN")
+                    && say(reader.get_mut(), "250 SMTPUTF8")
             } else if let Some(token) = upper.strip_prefix("AUTH PLAIN ").map(|_| &command[11..]) {
                 // `\0user\0password`, in base64.
                 use base64::Engine;
@@ -162,18 +225,24 @@ impl SmtpServer {
                     .collect();
                 self.logins.lock().unwrap().push(parts[1..].join(":"));
                 let refusal = self.login_refusal.lock().unwrap().clone();
-                say(refusal.as_deref().unwrap_or("235 2.7.0 authenticated"))
+                say(
+                    reader.get_mut(),
+                    refusal.as_deref().unwrap_or("235 2.7.0 authenticated"),
+                )
+            } else if upper == "STARTTLS" && offer_tls {
+                say(reader.get_mut(), "220 2.0.0 ready to start TLS");
+                return Some(reader.into_inner());
             } else if upper.starts_with("HELO") || upper.starts_with("NOOP") {
-                say("250 ok")
+                say(reader.get_mut(), "250 ok")
             } else if upper.starts_with("RSET") {
                 from.clear();
                 to.clear();
-                say("250 ok")
+                say(reader.get_mut(), "250 ok")
             } else if upper.starts_with("MAIL FROM:") {
                 // A new transaction.
                 from = command[10..].trim().to_owned();
                 to.clear();
-                say("250 ok")
+                say(reader.get_mut(), "250 ok")
             } else if upper.starts_with("RCPT TO:") {
                 let address = command[8..].trim().to_owned();
                 let refusal = self
@@ -184,21 +253,21 @@ impl SmtpServer {
                     .find(|(part, _)| address.contains(part.as_str()))
                     .map(|(_, reply)| reply.clone());
                 match refusal {
-                    Some(reply) => say(&reply),
+                    Some(reply) => say(reader.get_mut(), &reply),
                     None => {
                         to.push(address);
-                        say("250 ok")
+                        say(reader.get_mut(), "250 ok")
                     }
                 }
             } else if upper.starts_with("DATA") && to.is_empty() {
-                say("554 5.5.1 no valid recipients")
+                say(reader.get_mut(), "554 5.5.1 no valid recipients")
             } else if upper.starts_with("DATA") {
-                say("354 go ahead");
+                say(reader.get_mut(), "354 go ahead");
                 let mut data = Vec::new();
                 loop {
                     let mut l = String::new();
                     if reader.read_line(&mut l).unwrap_or(0) == 0 {
-                        return;
+                        return None;
                     }
                     if l == ".\r\n" {
                         break;
@@ -221,18 +290,19 @@ impl SmtpServer {
                         from: from.clone(),
                         to: to.clone(),
                         data,
+                        tls: secure,
                     });
                 }
-                say(&reply)
+                say(reader.get_mut(), &reply)
             } else if upper.starts_with("QUIT") {
                 *self.quits.lock().unwrap() += 1;
-                say("221 bye");
-                return;
+                say(reader.get_mut(), "221 bye");
+                return None;
             } else {
-                say("502 5.5.1 unknown command")
+                say(reader.get_mut(), "502 5.5.1 unknown command")
             };
             if !ok {
-                return;
+                return None;
             }
         }
     }

@@ -3,11 +3,13 @@
 
 use std::collections::HashMap;
 use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
+
+use crate::tls::{Connection, TestCa};
 
 /// Runs the real `newshound` binary with `args`, feeding `stdin` when given.
 pub fn newshound(args: &[&str], stdin: Option<&str>) -> Output {
@@ -193,14 +195,37 @@ impl TestServer {
         listener: TcpListener,
         handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
     ) -> TestServer {
-        let base = format!("http://{}", listener.local_addr().unwrap());
+        TestServer::serving(listener, None, Arc::new(handler))
+    }
+
+    /// [`TestServer::start`] over HTTPS, with a certificate `ca` issued.
+    pub fn tls(
+        ca: &Arc<TestCa>,
+        handler: impl Fn(&Request) -> Reply + Send + Sync + 'static,
+    ) -> TestServer {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        TestServer::serving(listener, Some(ca.clone()), Arc::new(handler))
+    }
+
+    fn serving(
+        listener: TcpListener,
+        tls: Option<Arc<TestCa>>,
+        handler: Arc<Handler>,
+    ) -> TestServer {
+        let scheme = if tls.is_some() { "https" } else { "http" };
+        let base = format!("{scheme}://{}", listener.local_addr().unwrap());
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let handler: Arc<Handler> = Arc::new(handler);
         let seen = requests.clone();
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
-                let (handler, seen) = (handler.clone(), seen.clone());
-                std::thread::spawn(move || serve(stream, &*handler, &seen));
+                let (handler, seen, tls) = (handler.clone(), seen.clone(), tls.clone());
+                std::thread::spawn(move || {
+                    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
+                    match tls {
+                        Some(ca) => serve(ca.accept(stream), &*handler, &seen),
+                        None => serve(stream, &*handler, &seen),
+                    }
+                });
             }
         });
         TestServer { base, requests }
@@ -227,9 +252,8 @@ impl TestServer {
     }
 }
 
-fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
-    stream.set_read_timeout(Some(Duration::from_secs(10))).ok();
-    let mut reader = BufReader::new(stream.try_clone().expect("clone stream"));
+fn serve(stream: impl Connection, handler: &Handler, seen: &Mutex<Vec<Request>>) {
+    let mut reader = BufReader::new(stream);
     let mut line = String::new();
     if reader.read_line(&mut line).unwrap_or(0) == 0 {
         return;
@@ -265,7 +289,7 @@ fn serve(stream: TcpStream, handler: &Handler, seen: &Mutex<Vec<Request>>) {
     if let Some(delay) = reply.delay {
         std::thread::sleep(delay);
     }
-    let mut out = stream;
+    let out = reader.get_mut();
     let mut head = format!("HTTP/1.1 {} X\r\nConnection: close\r\n", reply.status);
     if !reply.no_length {
         head.push_str(&format!("Content-Length: {}\r\n", reply.body.len()));
