@@ -52,6 +52,15 @@ pub enum FetchError {
 }
 
 impl FetchError {
+    /// Whether the server was never reached: no address for its name, no connection, or
+    /// no answer in time — what every fetch meets while this host's own network is down.
+    pub fn unreachable(&self) -> bool {
+        matches!(
+            self,
+            FetchError::Dns(_) | FetchError::Connect(_) | FetchError::Timeout(_)
+        )
+    }
+
     /// How long the server asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -80,7 +80,7 @@ pub async fn once(
             }
             FeedOutcome::NotModified => not_modified += 1,
             FeedOutcome::Skipped => skipped += 1,
-            FeedOutcome::Failed(e) => failures.push((report, e)),
+            FeedOutcome::Failed { error, .. } => failures.push((report, error)),
         }
     }
     writeln!(
@@ -182,7 +182,7 @@ fn feed_line(report: &FeedReport) -> String {
         ),
         FeedOutcome::NotModified => format!("not_modified {}", report.url),
         FeedOutcome::Skipped => format!("gone         {} (not fetched)", report.url),
-        FeedOutcome::Failed(e) => format!("error        {}: {e}", report.url),
+        FeedOutcome::Failed { error, .. } => format!("error        {}: {error}", report.url),
     }
 }
 

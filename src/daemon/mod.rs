@@ -25,6 +25,7 @@ use crate::ingest::{CompiledRules, FeedOutcome, ingest_feed};
 use crate::lockfile::{self, LockFile};
 use crate::store::{Store, StoreHandle, unix_now};
 
+mod outage;
 mod reload;
 
 use reload::reload;
@@ -184,6 +185,7 @@ pub async fn run(
     // Why the daemon stops by itself, if it does.
     let mut fatal: Option<String> = None;
     let mut in_flight = InFlight::default();
+    let mut outage_watch = outage::Outage::default();
     let mut fetches = Fetches::new();
     let mut global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
@@ -220,6 +222,7 @@ pub async fn run(
                         if let Some(url) = in_flight.done(task) {
                             in_flight.recorded(&url);
                         }
+                        outage::note_fetch(&mut outage_watch, &store, &report, unix_now()).await;
                         if let FeedOutcome::Ingested { outcome, .. } = &report.outcome
                             && outcome.alerts_queued > 0
                         {

@@ -42,7 +42,13 @@ pub enum FeedOutcome {
         repairs: Vec<String>,
     },
     NotModified,
-    Failed(String),
+    Failed {
+        error: String,
+        /// The server was never reached ([`FetchError::unreachable`]).
+        unreachable: bool,
+        /// The feed had not been failing before this fetch.
+        first_failure: bool,
+    },
     /// 410 Gone earlier: not fetched.
     Skipped,
 }
@@ -421,7 +427,15 @@ pub async fn ingest_feed(
             store
                 .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone, &health))
                 .await?;
-            return Ok(report(FeedOutcome::Failed(message), known_move));
+            let unreachable = matches!(&error, FeedFailure::Fetch(f) if f.unreachable());
+            return Ok(report(
+                FeedOutcome::Failed {
+                    error: message,
+                    unreachable,
+                    first_failure: state.consecutive_errors == 0,
+                },
+                known_move,
+            ));
         }
     };
     let moved = record_moved(store, &url, feed_id, &body).await?;

@@ -73,7 +73,11 @@ pub async fn run_pass(
                 reports[index] = Some(FeedReport::new(
                     url,
                     feed.name.as_deref().unwrap_or(url),
-                    FeedOutcome::Failed(FeedFailure::Internal(why).to_string()),
+                    FeedOutcome::Failed {
+                        error: FeedFailure::Internal(why).to_string(),
+                        unreachable: false,
+                        first_failure: false,
+                    },
                     None,
                 ));
             }

@@ -383,8 +383,37 @@ impl Store {
             let rows = stmt.query_map([before], |r| r.get(0))?;
             rows.collect::<rusqlite::Result<_>>()?
         };
+        self.due_within(&overdue, from, spread_of)
+    }
+
+    /// Brings forward the feeds that began failing at or after `since` and wait for a
+    /// later retry: their failures were an outage of this host's network, now over, not
+    /// theirs, and the backoff they earned would leave them unread for hours. They are
+    /// spread over the next seconds, a tenth of a second each (at most two minutes).
+    /// Returns how many.
+    pub fn resume_failed_since(&mut self, since: i64, now: i64) -> Result<usize> {
+        let waiting: Vec<String> = {
+            let mut stmt = self.conn().prepare(
+                "SELECT url FROM feeds
+                 WHERE status = 'error' AND failing_since >= ?1 AND next_due > ?2",
+            )?;
+            let rows = stmt.query_map([since, now], |r| r.get(0))?;
+            rows.collect::<rusqlite::Result<_>>()?
+        };
+        let spread = (waiting.len() as i64 / 10).clamp(1, 120);
+        self.due_within(&waiting, now, |_| spread)
+    }
+
+    /// Makes each of `urls` due at a random time within `spread_of(url)` seconds of
+    /// `from`. Returns how many.
+    fn due_within(
+        &mut self,
+        urls: &[String],
+        from: i64,
+        spread_of: impl Fn(&str) -> i64,
+    ) -> Result<usize> {
         let tx = self.conn.transaction()?;
-        for url in &overdue {
+        for url in urls {
             let due = from + fastrand::i64(0..spread_of(url).max(1));
             tx.execute(
                 "UPDATE feeds SET next_due = ?2 WHERE url = ?1",
@@ -392,7 +421,7 @@ impl Store {
             )?;
         }
         tx.commit()?;
-        Ok(overdue.len())
+        Ok(urls.len())
     }
 
     /// Records each feed's configured interval (seconds). A feed whose interval is now

@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::smtp_server::SmtpServer;
-use crate::support::{Reply, Request, TestServer, Workspace};
+use crate::support::{RefusingPort, Reply, Request, TestServer, Workspace};
 
 /// A feed whose items the test can add to while the daemon runs.
 struct LiveFeed {
@@ -605,6 +605,81 @@ fn a_database_replaced_under_the_daemon_stops_it_with_an_error() {
             "the database {} was removed or replaced while in use",
             path.display()
         )),
+        "{log}"
+    );
+}
+
+#[test]
+fn feeds_that_failed_while_the_network_was_down_are_fetched_as_soon_as_it_is_back() {
+    // Three servers unreachable in a row, none reached in between, is this host's outage:
+    // once a server answers again, the feeds that failed during it are fetched at once,
+    // not after the backoff their failures earned.
+    let ports: Vec<RefusingPort> = (0..3).map(|_| RefusingPort::new()).collect();
+    let urls: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{}/feed", p.port()))
+        .collect();
+    let feeds: String = urls
+        .iter()
+        .map(|u| format!("[[feed]]\nurl = \"{u}\"\n"))
+        .collect();
+    let text = |more: &str| {
+        format!(
+            "[fetch]\ninterval = \"2s\"\n{feeds}{more}[channel.console]\nkind = \"log\"\n{PESKOV}"
+        )
+    };
+    let ws = Workspace::new(&text(""));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    // Four failures each: the next attempts are 16 s away.
+    let deadline = Instant::now() + Duration::from_secs(40);
+    while !ws
+        .json(&["feeds"])
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["consecutive_errors"].as_i64() >= Some(4))
+    {
+        assert!(Instant::now() < deadline, "{}", ws.json(&["feeds"]));
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let servers: Vec<TestServer> = ports
+        .into_iter()
+        .map(|port| {
+            TestServer::on(port.listen(), |_: &Request| {
+                Reply::ok(
+                    "application/rss+xml",
+                    "<rss version=\"2.0\"><channel><title>Back</title><item><guid>b</guid><title>Back</title></item></channel></rss>",
+                )
+            })
+        })
+        .collect();
+    // The network is back; the first feed to see it is a new one.
+    let canary = LiveFeed::start();
+    let back = Instant::now();
+    ws.write(
+        "newshound.toml",
+        &text(&format!(
+            "[[feed]]\nurl = \"{}\"\ninterval = \"1s\"\n",
+            canary.server.url("/feed")
+        )),
+    );
+    daemon.signal("HUP");
+    while servers.iter().any(|s| s.requests().is_empty()) {
+        assert!(
+            back.elapsed() < Duration::from_secs(8),
+            "the feeds wait out their backoff: {}",
+            ws.json(&["feeds"])
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let log = std::fs::read_to_string(ws.dir.path().join("daemon.log")).unwrap();
+    assert!(
+        log.contains("this host's network (or its DNS) may be down"),
+        "{log}"
+    );
+    assert!(
+        log.contains("the feeds that failed during it are fetched again now"),
         "{log}"
     );
 }

@@ -297,3 +297,37 @@ fn possible_gaps_are_told_of_one_feed_a_day_and_of_each_once_a_week() {
     fetch(&mut store, a, 10 * DAY + 40);
     assert_eq!(notices(&store), 3, "A was told a week ago");
 }
+
+#[test]
+fn feeds_that_failed_during_an_outage_are_brought_forward_when_it_ends() {
+    let mut store = Store::open_in_memory().unwrap();
+    let urls = [
+        "https://a.example/",
+        "https://b.example/",
+        "https://c.example/",
+    ];
+    store.sync_feeds(urls.map(|u| (u, None))).unwrap();
+    let id = |store: &Store, url| store.feed_id(url).unwrap().unwrap();
+    let health = Health::default();
+    // a has been failing since long before; b and c began during the outage (from 1000),
+    // c failing twice, b once and due before the outage ends anyway.
+    for (url, at, next_due) in [
+        (urls[0], 100, 20_000),
+        (urls[1], 1000, 1500),
+        (urls[2], 1100, 4000),
+        (urls[2], 1300, 9000),
+    ] {
+        let feed = id(&store, url);
+        store
+            .record_failure(feed, at, "DNS lookup failed", next_due, false, &health)
+            .unwrap();
+    }
+    assert_eq!(store.resume_failed_since(1000, 2000).unwrap(), 1);
+    let feeds = store.feeds(&urls).unwrap();
+    let due: Vec<i64> = feeds.iter().map(|f| f.next_due).collect();
+    assert_eq!(due[0], 20_000, "failing before the outage: its own trouble");
+    assert_eq!(due[1], 1500, "due already");
+    assert!((2000..2001).contains(&due[2]), "{due:?}");
+    let errors: Vec<i64> = feeds.iter().map(|f| f.consecutive_errors).collect();
+    assert_eq!(errors, [1, 1, 2], "its failures still count");
+}

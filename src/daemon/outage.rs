@@ -1,0 +1,171 @@
+//! Telling an outage of this host's network from feeds that fail.
+//!
+//! A failing feed backs off exponentially (up to six hours), which is right for a server
+//! in trouble and wrong when the trouble was here: after an hour without a network (or a
+//! DNS resolver), every feed would wait out the backoff its failures earned — hours
+//! unread after the network is back. So the daemon watches for feeds of several servers
+//! that worked and then, one after another, could not reach their servers, with no fetch
+//! reaching its server in between; the next fetch that does ends the outage, and the
+//! feeds that began failing during it are fetched again at once. A feed failing already
+//! (a server long gone) is no sign either way: a few dead feeds failing in a row are not
+//! an outage.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use crate::ingest::{FeedOutcome, FeedReport};
+use crate::store::StoreHandle;
+
+/// How many servers, reached before, must have become unreachable in a row to take it
+/// for this host's outage rather than theirs.
+pub const OUTAGE_SERVERS: usize = 3;
+
+/// What one fetch says about the network.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reach {
+    /// The server answered, whatever it said.
+    Reached,
+    /// No address, no connection, no answer in time, for a feed that was not failing.
+    Lost,
+    /// Nothing about the network: a feed failing already, one not fetched.
+    Unknown,
+}
+
+/// The current run of unreachable fetches.
+#[derive(Debug, Default)]
+pub struct Outage {
+    /// When the run began.
+    since: Option<i64>,
+    /// The servers (host and port) lost in it.
+    servers: HashSet<String>,
+}
+
+impl Outage {
+    /// Notes a fetch of `server` at `now`. Returns when the outage began if this fetch
+    /// ended one: the first server reached after [`OUTAGE_SERVERS`] lost ones.
+    pub fn note(&mut self, server: &str, reach: Reach, now: i64) -> Option<i64> {
+        match reach {
+            Reach::Unknown => None,
+            Reach::Lost => {
+                self.since.get_or_insert(now);
+                self.servers.insert(server.to_owned());
+                None
+            }
+            Reach::Reached => {
+                let since = self.since.take();
+                let servers = std::mem::take(&mut self.servers);
+                since.filter(|_| servers.len() >= OUTAGE_SERVERS)
+            }
+        }
+    }
+
+    /// How many servers the current run has lost.
+    pub fn servers(&self) -> usize {
+        self.servers.len()
+    }
+}
+
+impl Reach {
+    pub fn of(outcome: &FeedOutcome) -> Reach {
+        match outcome {
+            FeedOutcome::Failed {
+                unreachable: true,
+                first_failure,
+                ..
+            } => {
+                if *first_failure {
+                    Reach::Lost
+                } else {
+                    Reach::Unknown
+                }
+            }
+            FeedOutcome::Ingested { .. }
+            | FeedOutcome::NotModified
+            | FeedOutcome::Failed { .. } => Reach::Reached,
+            FeedOutcome::Skipped => Reach::Unknown,
+        }
+    }
+}
+
+/// Notes a fetch's report; when it ends an outage, brings forward the feeds that began
+/// failing during it, and says so. An error of the store's is logged: the feeds then
+/// keep their backoff, as before.
+pub async fn note_fetch(outage: &mut Outage, store: &StoreHandle, report: &FeedReport, now: i64) {
+    let server = url::Url::parse(&report.url)
+        .map(|url| crate::ingest::host_key(&url, report.moved_to.as_deref()))
+        .unwrap_or_default();
+    let before = outage.servers();
+    let ended = outage.note(&server, Reach::of(&report.outcome), now);
+    if before < OUTAGE_SERVERS && outage.servers() >= OUTAGE_SERVERS {
+        tracing::warn!(
+            servers = OUTAGE_SERVERS,
+            "feeds that worked could no longer reach their servers, one after another, none reached \
+             since: this host's network (or its DNS) may be down"
+        );
+    }
+    let Some(since) = ended else {
+        return;
+    };
+    let lasted = humantime::format_duration(Duration::from_secs((now - since).max(0) as u64));
+    match store.call(move |s| s.resume_failed_since(since, now)).await {
+        Ok(feeds) => tracing::info!(
+            %lasted,
+            feeds,
+            "a feed's server answers again after an outage; the feeds that failed during it are fetched again now"
+        ),
+        Err(error) => {
+            tracing::error!(%error, "cannot bring forward the feeds that failed during an outage")
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_outage_is_several_servers_unreachable_until_one_is_reached() {
+        let mut outage = Outage::default();
+        for (at, server) in [(100, "a:443"), (101, "b:443"), (102, "b:443")] {
+            assert_eq!(outage.note(server, Reach::Lost, at), None);
+        }
+        // A feed failing already says nothing, and does not end the run.
+        assert_eq!(outage.note("c:80", Reach::Unknown, 103), None);
+        assert_eq!(outage.servers(), 2);
+        // Two servers are not enough: one fetch reaching its server ends the run.
+        assert_eq!(outage.note("d:443", Reach::Reached, 104), None);
+        assert_eq!(outage.servers(), 0);
+        for (at, server) in [(200, "a:443"), (201, "b:443"), (260, "c:443")] {
+            assert_eq!(outage.note(server, Reach::Lost, at), None);
+        }
+        assert_eq!(outage.note("b:443", Reach::Reached, 300), Some(200));
+        // Over: the next fetch that reaches its server ends nothing.
+        assert_eq!(outage.note("a:443", Reach::Reached, 301), None);
+    }
+
+    #[test]
+    fn one_dead_server_is_no_outage() {
+        let mut outage = Outage::default();
+        for at in 0..10 {
+            outage.note("dead:443", Reach::Lost, at);
+        }
+        assert_eq!(outage.note("alive:443", Reach::Reached, 10), None);
+    }
+
+    #[test]
+    fn only_a_feed_that_was_not_failing_counts() {
+        let failed = |first_failure| FeedOutcome::Failed {
+            error: String::new(),
+            unreachable: true,
+            first_failure,
+        };
+        assert_eq!(Reach::of(&failed(true)), Reach::Lost);
+        assert_eq!(Reach::of(&failed(false)), Reach::Unknown);
+        let refused = FeedOutcome::Failed {
+            error: "HTTP 503".into(),
+            unreachable: false,
+            first_failure: true,
+        };
+        assert_eq!(Reach::of(&refused), Reach::Reached, "a server that answers");
+    }
+}
