@@ -11,7 +11,9 @@ use crate::story::hex;
 
 impl Deliverer {
     /// Sends a digest channel's waiting alerts as one message once its window has
-    /// passed since the oldest of them.
+    /// passed since the oldest of them — and, after a failed attempt, not before the
+    /// retry schedule says: a mail server that is down must not cost the digest an
+    /// attempt every delivery round (and its alerts their lives within a minute).
     pub(super) async fn send_digest(
         &self,
         channel: &str,
@@ -33,7 +35,7 @@ impl Deliverer {
         };
         let retry_pending = alerts
             .iter()
-            .any(|a| a.attempts > 0 && a.created + window > now);
+            .any(|a| a.attempts > 0 && a.next_attempt > now);
         if oldest + window > now || retry_pending {
             return Ok(DeliveryReport::default());
         }

@@ -58,6 +58,8 @@ pub struct DueAlert {
     pub rules: Vec<String>,
     pub attempts: i64,
     pub created: i64,
+    /// When it may be tried (again).
+    pub next_attempt: i64,
     /// When the first of its hits was detected.
     pub detected_at: i64,
     pub story: StoredStory,
@@ -121,7 +123,7 @@ impl Store {
         }
         let marks = vec!["?"; channels.len()].join(", ");
         let sql = format!(
-            "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, o.created, {STORY_COLUMNS}
+            "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, o.created, o.next_attempt, {STORY_COLUMNS}
              FROM outbox o JOIN stories s ON s.id = o.story_id JOIN feeds f ON f.id = s.feed_id
              WHERE o.state IN ('pending', 'failed') AND o.next_attempt <= ?1 AND o.channel IN ({marks})
              ORDER BY o.id"
@@ -142,8 +144,9 @@ impl Store {
                 rules: serde_json::from_str(&rules).unwrap_or_default(),
                 attempts: r.get(4)?,
                 created: r.get(5)?,
+                next_attempt: r.get(6)?,
                 detected_at: 0,
-                story: stored_story(r, 6)?,
+                story: stored_story(r, 7)?,
                 spans: Vec::new(),
             })
         })?;

@@ -190,6 +190,38 @@ async fn digests_group_hits_by_rule_once_the_window_passes() {
 }
 
 #[tokio::test]
+async fn a_digest_the_mail_server_refuses_is_retried_on_schedule_and_loses_nothing() {
+    let down = RefusingPort::new();
+    let url = format!("smtp://127.0.0.1:{}", down.port());
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &url, "digest = \"15m\""),
+    ));
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    clock.advance(Duration::from_secs(15 * 60));
+    // A delivery round every 5 s for two minutes while the server is down: the digest
+    // is tried on the retry schedule (at once, then after 5 s, then after 5 min), not
+    // every round, and its alerts wait.
+    for _ in 0..24 {
+        deliverer.deliver_due().await.unwrap();
+        clock.advance(Duration::from_secs(5));
+    }
+    let waiting = states(&store).await;
+    assert!(
+        waiting
+            .iter()
+            .all(|s| s.state == "failed" && s.attempts == 2),
+        "{waiting:?}"
+    );
+    let smtp = SmtpServer::on(down.listen());
+    clock.advance(Duration::from_secs(5 * 60));
+    let up = deliverer.deliver_due().await.unwrap();
+    assert_eq!(up.delivered, 2);
+    assert_eq!(smtp.received().len(), 1, "one digest");
+}
+
+#[tokio::test]
 async fn smtp_transient_failure_is_retried_on_schedule() {
     let smtp = SmtpServer::start();
     smtp.reply_with(&["451 4.3.0 mailbox busy, try later"]);
