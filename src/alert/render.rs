@@ -152,8 +152,9 @@ impl DigestView {
 
     pub fn subject(&self) -> String {
         let rules: Vec<&str> = self.groups.iter().map(|g| g.rule.as_str()).collect();
+        let stories = if self.count == 1 { "story" } else { "stories" };
         one_line(&format!(
-            "[newshound] digest: {} stories for {}",
+            "[newshound] digest: {} {stories} for {}",
             self.count,
             rules.join(", ")
         ))

@@ -142,8 +142,7 @@ pub(super) fn validate_channel(
             };
             let digest = match &raw.digest {
                 None => None,
-                Some(d) if d.get_ref().trim() == "daily" => Some(Digest::Daily),
-                Some(d) => Some(Digest::Every(parse_duration(source, d, "digest")?)),
+                Some(d) => Some(parse_digest(source, d, name)?),
             };
             ChannelKind::Email(Email {
                 to: to.get_ref().clone(),
@@ -236,6 +235,41 @@ pub(super) fn parse_smtp(text: &str) -> Result<SmtpTransport, String> {
         }),
         other => Err(format!(
             "unknown scheme `{other}`: expected smtp://, smtps:// or \"sendmail\""
+        )),
+    }
+}
+
+/// `digest`: a window ("15m"), or "daily" with an optional time of day, in the host's
+/// local time zone or in UTC ("daily", "daily 07:30", "daily 07:30 UTC").
+fn parse_digest(
+    source: &Source,
+    value: &Spanned<String>,
+    channel: &str,
+) -> Result<Digest, ConfigError> {
+    let text = value.get_ref().trim();
+    let Some(rest) = text.strip_prefix("daily") else {
+        return parse_duration(source, value, &format!("channel.{channel}.digest"))
+            .map(Digest::Every);
+    };
+    let mut words = rest.split_whitespace();
+    let at = match words.next() {
+        None => Some(super::DAILY_DIGEST_AT),
+        Some(time) => chrono::NaiveTime::parse_from_str(time, "%H:%M").ok(),
+    };
+    let utc = match words.next() {
+        None => Some(false),
+        Some(zone) => zone.eq_ignore_ascii_case("utc").then_some(true),
+    };
+    match (at, utc, words.next()) {
+        (Some(at), Some(utc), None) if rest.is_empty() || rest.starts_with(' ') => {
+            Ok(Digest::Daily { at, utc })
+        }
+        _ => Err(source.error(
+            value.span(),
+            format!(
+                "channel `{channel}`: `digest` is a window (\"15m\", \"1h\"), \"daily\" (at 08:00), \
+                 or \"daily HH:MM\" in the host's time zone (\"daily HH:MM UTC\" in UTC), not {text:?}"
+            ),
         )),
     }
 }

@@ -187,9 +187,12 @@ pub enum TlsMode {
 pub enum Digest {
     /// One message per window of this length.
     Every(Duration),
-    /// One message per day.
-    Daily,
+    /// One message a day, at this time of day: the host's local time, or UTC.
+    Daily { at: chrono::NaiveTime, utc: bool },
 }
+
+/// When a `digest = "daily"` without a time is sent: a morning read.
+pub const DAILY_DIGEST_AT: chrono::NaiveTime = chrono::NaiveTime::from_hms_opt(8, 0, 0).unwrap();
 
 #[derive(Debug, Clone)]
 pub struct Webhook {

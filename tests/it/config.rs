@@ -180,6 +180,62 @@ fn channel_settings_are_validated() {
 }
 
 #[test]
+fn digests_are_a_window_or_a_time_of_day() {
+    let email = |digest: &str| {
+        format!(
+            "[channel.desk]\nkind = \"email\"\nto = [\"a@example.org\"]\nfrom = \"b@example.org\"\nsmtp = \"sendmail\"\ndigest = \"{digest}\"\n"
+        )
+    };
+    let loaded = |digest: &str| {
+        let ws = Workspace::new(&email(digest));
+        let config = newshound::config::Config::load(&ws.config()).unwrap();
+        let newshound::config::ChannelKind::Email(email) = &config.channels["desk"].kind else {
+            panic!()
+        };
+        email.digest
+    };
+    use newshound::config::Digest;
+    let time = |h, m| chrono::NaiveTime::from_hms_opt(h, m, 0).unwrap();
+    assert_eq!(
+        loaded("15m"),
+        Some(Digest::Every(std::time::Duration::from_secs(900)))
+    );
+    assert_eq!(
+        loaded("daily"),
+        Some(Digest::Daily {
+            at: time(8, 0),
+            utc: false
+        })
+    );
+    assert_eq!(
+        loaded("daily 18:45"),
+        Some(Digest::Daily {
+            at: time(18, 45),
+            utc: false
+        })
+    );
+    assert_eq!(
+        loaded("daily 07:30 UTC"),
+        Some(Digest::Daily {
+            at: time(7, 30),
+            utc: true
+        })
+    );
+    for bad in ["daily 25:00", "daily 7", "dailyish", "daily 07:30 CET"] {
+        check_error(
+            &email(bad),
+            &format!(
+                "DIR/newshound.toml:6:10: channel `desk`: `digest` is a window (\"15m\", \"1h\"), \"daily\" (at 08:00), or \"daily HH:MM\" in the host's time zone (\"daily HH:MM UTC\" in UTC), not {bad:?}"
+            ),
+        );
+    }
+    check_error(
+        &email("soon"),
+        "DIR/newshound.toml:6:10: `channel.desk.digest`: bad duration \"soon\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
+    );
+}
+
+#[test]
 fn secrets_never_reach_debug_output() {
     let ws = Workspace::new("");
     ws.write("smtp.secret", "hunter2-very-secret\n");

@@ -190,6 +190,37 @@ async fn digests_group_hits_by_rule_once_the_window_passes() {
 }
 
 #[tokio::test]
+async fn a_daily_digest_goes_at_its_time_of_day_in_messages_of_at_most_200_stories() {
+    let smtp = SmtpServer::start();
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), "digest = \"daily 09:30 UTC\""),
+    ));
+    // Queued at 08:00 UTC.
+    let (deliverer, store, clock) = queued_body(&ws, &peskov_stories(250));
+    clock.advance(Duration::from_secs(89 * 60));
+    deliverer.deliver_due().await.unwrap();
+    assert!(smtp.received().is_empty(), "09:29: not yet");
+    clock.advance(Duration::from_secs(60));
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!(report.delivered, 250);
+    let subjects: Vec<String> = smtp
+        .received()
+        .iter()
+        .map(|m| m.header("Subject").unwrap())
+        .collect();
+    assert_eq!(
+        subjects,
+        [
+            "[newshound] digest: 200 stories for Peskov",
+            "[newshound] digest: 50 stories for Peskov"
+        ]
+    );
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+}
+
+#[tokio::test]
 async fn a_digest_the_mail_server_refuses_is_retried_on_schedule_and_loses_nothing() {
     let down = RefusingPort::new();
     let url = format!("smtp://127.0.0.1:{}", down.port());

@@ -58,7 +58,12 @@ fn queued(ws: &Workspace, fixture_name: &str) -> (Deliverer, StoreHandle, Clock)
 
 /// Three stories that each match `Peskov`, as an RSS feed.
 fn three_peskov_stories() -> Vec<u8> {
-    let items: String = (1..=3)
+    peskov_stories(3)
+}
+
+/// `n` stories that each match `Peskov`, as an RSS feed.
+fn peskov_stories(n: usize) -> Vec<u8> {
+    let items: String = (1..=n)
         .map(|i| {
             format!(
                 "<item><title>Peskov, part {i}</title><link>https://news.example.org/{i}</link>\
