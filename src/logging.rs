@@ -4,12 +4,14 @@
 
 use std::fmt;
 use std::io::IsTerminal;
+use std::sync::OnceLock;
 
 use tracing::{Event, Level, Subscriber};
-use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
+use tracing_subscriber::prelude::*;
 use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::{EnvFilter, Registry, reload};
 
 /// Where log lines go.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,36 +27,62 @@ pub enum Target {
 /// feed or channel it concerns.
 const OTHERS: &str = "warn,rustls_platform_verifier=off";
 
+/// The running filter's handle, to change the level at a reload.
+static FILTER: OnceLock<reload::Handle<EnvFilter, Registry>> = OnceLock::new();
+
+/// The filter for the config's `[log] level` (newshound at info without one).
+fn filter_for(level: Option<&str>) -> EnvFilter {
+    EnvFilter::new(format!("newshound={},{OTHERS}", level.unwrap_or("info")))
+}
+
 /// Starts logging. `RUST_LOG` wins; else `level` (the config's `[log] level`); else
 /// newshound at info.
 pub fn init(target: Target, level: Option<&str>) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| {
-        EnvFilter::new(format!("newshound={},{OTHERS}", level.unwrap_or("info")))
-    });
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| filter_for(level));
+    let (filter, handle) = reload::Layer::new(filter);
     let journal = std::env::var_os("JOURNAL_STREAM").is_some();
-    let builder = tracing_subscriber::fmt().with_env_filter(filter);
-    let result = match (target, journal) {
-        (Target::Stdout, true) => builder
+    let lines = tracing_subscriber::fmt::layer();
+    let lines = match (target, journal) {
+        (Target::Stdout, true) => lines
             .with_ansi(false)
             .event_format(Journald)
             .with_writer(std::io::stdout)
-            .try_init(),
-        (Target::Stderr, true) => builder
+            .boxed(),
+        (Target::Stderr, true) => lines
             .with_ansi(false)
             .event_format(Journald)
             .with_writer(std::io::stderr)
-            .try_init(),
-        (Target::Stdout, false) => builder
+            .boxed(),
+        (Target::Stdout, false) => lines
             .with_ansi(colour(std::io::stdout().is_terminal()))
             .with_writer(std::io::stdout)
-            .try_init(),
-        (Target::Stderr, false) => builder
+            .boxed(),
+        (Target::Stderr, false) => lines
             .with_ansi(colour(std::io::stderr().is_terminal()))
             .with_writer(std::io::stderr)
-            .try_init(),
+            .boxed(),
     };
     // A second init (in tests) keeps the first subscriber.
-    let _ = result;
+    if tracing_subscriber::registry()
+        .with(filter)
+        .with(lines)
+        .try_init()
+        .is_ok()
+    {
+        let _ = FILTER.set(handle);
+    }
+}
+
+/// Applies a reloaded config's `[log] level`, unless `RUST_LOG` sets the filter.
+pub fn set_level(level: Option<&str>) {
+    if std::env::var_os("RUST_LOG").is_some() {
+        return;
+    }
+    if let Some(handle) = FILTER.get()
+        && let Err(error) = handle.reload(filter_for(level))
+    {
+        tracing::warn!(%error, "cannot change the log level");
+    }
 }
 
 fn colour(terminal: bool) -> bool {

@@ -200,6 +200,7 @@ pub async fn run(
                 match reload(&config_path, &current, &store).await {
                     Ok(next) => {
                         current = next;
+                        crate::logging::set_level(current.config.log_level.as_deref());
                         config_tx.send_replace(current.config.clone());
                         // New limits take effect for the fetches started from now on.
                         global = Arc::new(Semaphore::new(current.config.fetch.concurrency));

@@ -683,3 +683,33 @@ fn feeds_that_failed_while_the_network_was_down_are_fetched_as_soon_as_it_is_bac
         "{log}"
     );
 }
+
+#[test]
+fn the_log_level_follows_the_config_at_a_reload() {
+    let feed = LiveFeed::start();
+    feed.add("Quiet morning");
+    let url = feed.server.url("/feed");
+    let ws = Workspace::new(&config(&url, PESKOV));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    let log = || std::fs::read_to_string(ws.dir.path().join("daemon.log")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while feed.server.requests().len() < 2 {
+        assert!(Instant::now() < deadline, "not fetched twice");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    assert!(!log().contains("DEBUG"), "{}", log());
+
+    ws.write(
+        "newshound.toml",
+        &format!("[log]\nlevel = \"debug\"\n{}", config(&url, PESKOV)),
+    );
+    daemon.signal("HUP");
+    daemon.wait_for("READY after reload", |l| l == "READY=1");
+    // The same body again, now said at debug level.
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !log().contains("DEBUG newshound::ingest: the body is the one last ingested") {
+        assert!(Instant::now() < deadline, "{}", log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
