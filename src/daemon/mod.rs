@@ -174,7 +174,7 @@ pub async fn run(
     ));
     let mut last_error: Option<String> = None;
     notify(&[sd_notify::NotifyState::Ready]);
-    report_status(&store, &current.config, last_error.as_deref()).await;
+    report_status(&store, &current.config, last_error.as_deref(), None).await;
 
     let watchdog = sd_notify::watchdog_enabled().map(|d| d / 2);
     let mut watchdog_tick = tokio::time::interval(watchdog.unwrap_or(Duration::from_secs(3600)));
@@ -215,7 +215,7 @@ pub async fn run(
                     }
                 }
                 notify(&[sd_notify::NotifyState::Ready]);
-                report_status(&store, &current.config, last_error.as_deref()).await;
+                report_status(&store, &current.config, last_error.as_deref(), outage_watch.ongoing()).await;
             }
             Some(joined) = fetches.join_next_with_id(), if !fetches.is_empty() => {
                 match joined {
@@ -272,7 +272,7 @@ pub async fn run(
                 if healthy {
                     notify(&[sd_notify::NotifyState::Watchdog]);
                 }
-                report_status(&store, &current.config, last_error.as_deref()).await;
+                report_status(&store, &current.config, last_error.as_deref(), outage_watch.ongoing()).await;
             }
             _ = file_check.tick() => {
                 if file_identity(&database) != opened {
@@ -463,7 +463,15 @@ impl InFlight {
 
 /// The systemd STATUS line: feeds, rules, pending alerts, failing channels, dead
 /// alerts, last error.
-async fn report_status(store: &StoreHandle, config: &Config, last_error: Option<&str>) {
+/// The STATUS line: feeds (and how many fail), rules, alerts waiting, failing channels,
+/// dead alerts, an outage of this host's network going on (since when), and the last
+/// error.
+async fn report_status(
+    store: &StoreHandle,
+    config: &Config,
+    last_error: Option<&str>,
+    outage: Option<i64>,
+) {
     let (pending, dead) = store
         .call(|s| s.outbox_counts())
         .await
@@ -489,8 +497,17 @@ async fn report_status(store: &StoreHandle, config: &Config, last_error: Option<
         [] => String::new(),
         names => format!(", failing channels: {}", names.join(", ")),
     };
+    let outage = outage
+        .and_then(|since| chrono::DateTime::from_timestamp(since, 0))
+        .map(|since| {
+            format!(
+                ", network: no server reached since {}",
+                since.format("%Y-%m-%d %H:%M UTC")
+            )
+        })
+        .unwrap_or_default();
     let status = format!(
-        "feeds: {}{failing}, rules: {}, pending alerts: {pending}{channels}{dead}{}",
+        "feeds: {}{failing}{outage}, rules: {}, pending alerts: {pending}{channels}{dead}{}",
         config.feeds.len(),
         config.rules.len(),
         last_error

@@ -59,6 +59,11 @@ impl Outage {
         }
     }
 
+    /// When the outage going on began, once it is taken for one.
+    pub fn ongoing(&self) -> Option<i64> {
+        self.since.filter(|_| self.servers.len() >= OUTAGE_SERVERS)
+    }
+
     /// How many servers the current run has lost.
     pub fn servers(&self) -> usize {
         self.servers.len()
@@ -135,10 +140,14 @@ mod tests {
         // Two servers are not enough: one fetch reaching its server ends the run.
         assert_eq!(outage.note("d:443", Reach::Reached, 104), None);
         assert_eq!(outage.servers(), 0);
-        for (at, server) in [(200, "a:443"), (201, "b:443"), (260, "c:443")] {
+        for (at, server) in [(200, "a:443"), (201, "b:443")] {
             assert_eq!(outage.note(server, Reach::Lost, at), None);
         }
+        assert_eq!(outage.ongoing(), None, "two servers are no outage yet");
+        assert_eq!(outage.note("c:443", Reach::Lost, 260), None);
+        assert_eq!(outage.ongoing(), Some(200));
         assert_eq!(outage.note("b:443", Reach::Reached, 300), Some(200));
+        assert_eq!(outage.ongoing(), None);
         // Over: the next fetch that reaches its server ends nothing.
         assert_eq!(outage.note("a:443", Reach::Reached, 301), None);
     }

@@ -643,6 +643,9 @@ fn feeds_that_failed_while_the_network_was_down_are_fetched_as_soon_as_it_is_bac
         assert!(Instant::now() < deadline, "{}", ws.json(&["feeds"]));
         std::thread::sleep(Duration::from_millis(300));
     }
+    daemon.wait_for("the outage in STATUS", |l| {
+        l.starts_with("STATUS=feeds: 3 (3 failing), network: no server reached since ")
+    });
     let servers: Vec<TestServer> = ports
         .into_iter()
         .map(|port| {
@@ -673,6 +676,9 @@ fn feeds_that_failed_while_the_network_was_down_are_fetched_as_soon_as_it_is_bac
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+    daemon.wait_for("STATUS after the outage", |l| {
+        l.starts_with("STATUS=") && !l.contains("network:")
+    });
     let log = std::fs::read_to_string(ws.dir.path().join("daemon.log")).unwrap();
     assert!(
         log.contains("this host's network (or its DNS) may be down"),
