@@ -541,3 +541,36 @@ fn a_feed_behind_basic_auth_is_read_and_its_password_never_shown() {
 mod commands;
 mod dedupe;
 mod moves;
+
+#[test]
+fn feeds_and_webhooks_go_through_the_proxy_the_environment_names() {
+    // An operator behind a proxy sets HTTP_PROXY / HTTPS_PROXY (a unit's Environment=):
+    // feeds and webhooks go through it. These hosts do not resolve; only the proxy can
+    // reach them.
+    let proxy = TestServer::start(|req: &Request| match req.path.as_str() {
+        "http://news.invalid/world.rss" => Reply::ok("application/rss+xml", fixture("world.rss")),
+        "http://hooks.invalid/alerts" => Reply::status(204),
+        _ => Reply::status(502),
+    });
+    let ws = Workspace::new(&format!(
+        "{}[channel.hook]\nkind = \"webhook\"\nurl = \"http://hooks.invalid/alerts\"\n",
+        config_for(&["http://news.invalid/world.rss".to_owned()])
+    ));
+    let env = [("HTTP_PROXY", proxy.base.as_str()), ("NO_PROXY", "")];
+    let out = ws.run_with(&["once"], &env);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("1 ok"), "{}", stdout(&out));
+    assert_exit(&ws.run_with(&["send-test", "hook"], &env), 0);
+    let seen: Vec<(String, String)> = proxy
+        .requests()
+        .into_iter()
+        .map(|r| (r.method, r.path))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("GET".to_owned(), "http://news.invalid/world.rss".to_owned()),
+            ("POST".to_owned(), "http://hooks.invalid/alerts".to_owned())
+        ]
+    );
+}
