@@ -145,6 +145,56 @@ impl ChannelKind {
             ChannelKind::Log => "log",
         }
     }
+
+    /// Where and how the channel sends, for `check`: ": to … via …; …", or nothing. A
+    /// webhook is named by its origin only: the rest of its URL can be its secret.
+    fn details(&self) -> String {
+        match self {
+            ChannelKind::Email(email) => {
+                let via = match &email.transport {
+                    SmtpTransport::Smtp { host, port } => format!(
+                        "smtp://{host}:{port} ({})",
+                        match email.tls {
+                            TlsMode::Opportunistic => "STARTTLS when offered",
+                            TlsMode::Required => "STARTTLS required",
+                        }
+                    ),
+                    SmtpTransport::Smtps { host, port } => format!("smtps://{host}:{port}"),
+                    SmtpTransport::Sendmail => "sendmail".to_owned(),
+                };
+                let digest = match email.digest {
+                    None => String::new(),
+                    Some(Digest::Every(window)) => {
+                        format!("; a digest every {}", humantime::format_duration(window))
+                    }
+                    Some(Digest::Daily { at, utc: true }) => {
+                        format!("; a digest a day at {} UTC", at.format("%H:%M"))
+                    }
+                    Some(Digest::Daily { at, utc: false }) => format!(
+                        "; a digest a day at {}, the host's time (now UTC{})",
+                        at.format("%H:%M"),
+                        chrono::Local::now().offset()
+                    ),
+                };
+                format!(": to {} via {via}{digest}", email.to.join(", "))
+            }
+            ChannelKind::Webhook(hook) => format!(
+                ": {} to {}/…{}",
+                match hook.format {
+                    WebhookFormat::Json => "json",
+                    WebhookFormat::Slack => "slack",
+                    WebhookFormat::Discord => "discord",
+                },
+                hook.url.origin().ascii_serialization(),
+                if hook.secret.is_some() {
+                    ", signed"
+                } else {
+                    ""
+                }
+            ),
+            ChannelKind::Log => String::new(),
+        }
+    }
 }
 
 /// How long sending one email may take unless the channel says otherwise.
@@ -447,7 +497,13 @@ impl fmt::Display for Config {
         }
         writeln!(f, "  channels: {}", self.channels.len())?;
         for channel in self.channels.values() {
-            writeln!(f, "    {} ({})", channel.name, channel.kind.name())?;
+            writeln!(
+                f,
+                "    {} ({}){}",
+                channel.name,
+                channel.kind.name(),
+                channel.kind.details()
+            )?;
         }
         match self.fetch.health_channels.as_slice() {
             [] => writeln!(

@@ -254,6 +254,26 @@ fn secrets_never_reach_debug_output() {
 }
 
 #[test]
+fn check_says_where_each_channel_sends_without_a_webhooks_secret_path() {
+    let ws = Workspace::new(concat!(
+        "[channel.desk]\nkind = \"email\"\nto = [\"a@example.org\", \"b@example.org\"]\n",
+        "from = \"c@example.org\"\nsmtp = \"smtps://mail.example.org:465\"\ndigest = \"daily 06:00 UTC\"\n",
+        "[channel.hook]\nkind = \"webhook\"\nurl = \"https://hooks.example.org/services/T0/SECRET\"\n",
+        "format = \"slack\"\n",
+    ));
+    let out = ws.ok(&["check"]);
+    assert!(
+        out.contains(concat!(
+            "    desk (email): to a@example.org, b@example.org via smtps://mail.example.org:465; ",
+            "a digest a day at 06:00 UTC\n",
+            "    hook (webhook): slack to https://hooks.example.org/…\n"
+        )),
+        "{out}"
+    );
+    assert!(!out.contains("SECRET"), "{out}");
+}
+
+#[test]
 fn check_prints_a_summary() {
     let ws = Workspace::new(&format!(
         "{FEED}name = \"Example\"\ntags = [\"europe\"]\n[channel.console]\nkind = \"log\"\n[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nfeeds = [\"tag:europe\"]\n"
