@@ -71,23 +71,22 @@ impl Outage {
 }
 
 impl Reach {
+    /// What a fetch's outcome says: any answer, an error status included, is a server
+    /// reached.
     pub fn of(outcome: &FeedOutcome) -> Reach {
         match outcome {
             FeedOutcome::Failed {
                 unreachable: true,
-                first_failure,
+                first_failure: true,
                 ..
-            } => {
-                if *first_failure {
-                    Reach::Lost
-                } else {
-                    Reach::Unknown
-                }
+            } => Reach::Lost,
+            FeedOutcome::Failed {
+                unreachable: true, ..
             }
+            | FeedOutcome::Skipped => Reach::Unknown,
             FeedOutcome::Ingested { .. }
             | FeedOutcome::NotModified
             | FeedOutcome::Failed { .. } => Reach::Reached,
-            FeedOutcome::Skipped => Reach::Unknown,
         }
     }
 }
