@@ -1,9 +1,9 @@
 //! Telling an outage of this host's network from feeds that fail.
 //!
-//! A failing feed backs off exponentially (up to six hours), which is right for a server
+//! A failing feed backs off exponentially (up to an hour), which is right for a server
 //! in trouble and wrong when the trouble was here: after an hour without a network (or a
-//! DNS resolver), every feed would wait out the backoff its failures earned — hours
-//! unread after the network is back. So the daemon watches for feeds of several servers
+//! DNS resolver), every feed would wait out the backoff its failures earned — up to an
+//! hour unread after the network is back. So the daemon watches for feeds of several servers
 //! that worked and then, one after another, could not reach their servers, with no fetch
 //! reaching its server in between; the next fetch that does ends the outage, and the
 //! feeds that began failing during it are fetched again at once. A feed failing already

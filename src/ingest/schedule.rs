@@ -9,8 +9,11 @@ pub const MAX_HINTED_INTERVAL: Duration = Duration::from_secs(4 * 3600);
 /// [`crate::store::PossibleGap`]) the feed's caching hints are set aside, and it is
 /// fetched at its own interval.
 pub const HINTS_SET_ASIDE_AFTER_GAP: Duration = Duration::from_secs(7 * 86400);
-/// The cap on the backoff of a failing feed.
-pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// The cap on the backoff of a failing feed (or its interval, if that is longer). News
+/// does not keep: a site overloaded by the very story being watched, answering 503 for
+/// two hours, must be read again within the hour after, not up to six hours later; and an
+/// hourly request is no burden on a server that is down.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
 /// When a feed that just succeeded is due again: its interval (±10% by `jitter` in
 /// [-1, 1], so feeds drift apart instead of firing together), stretched — within
@@ -93,8 +96,16 @@ mod tests {
         let ten = Duration::from_secs(600);
         assert_eq!(next_due_after_failure(0, ten, 0, None), 600);
         assert_eq!(next_due_after_failure(0, ten, 1, None), 1200);
-        assert_eq!(next_due_after_failure(0, ten, 3, None), 4800);
-        assert_eq!(next_due_after_failure(0, ten, 40, None), 6 * 3600);
+        assert_eq!(next_due_after_failure(0, ten, 2, None), 2400);
+        assert_eq!(
+            next_due_after_failure(0, ten, 3, None),
+            3600,
+            "capped at an hour"
+        );
+        assert_eq!(next_due_after_failure(0, ten, 40, None), 3600);
+        // A feed read less often than hourly waits its own interval.
+        let day = Duration::from_secs(86400);
+        assert_eq!(next_due_after_failure(0, day, 5, None), 86400);
         assert_eq!(
             next_due_after_failure(0, ten, 0, Some(Duration::from_secs(3000))),
             3000

@@ -388,7 +388,7 @@ impl Store {
 
     /// Brings forward the feeds that began failing at or after `since` and wait for a
     /// later retry: their failures were an outage of this host's network, now over, not
-    /// theirs, and the backoff they earned would leave them unread for hours. They are
+    /// theirs, and the backoff they earned would leave them unread for up to an hour. They are
     /// spread over the next seconds, a tenth of a second each (at most two minutes).
     /// Returns how many.
     pub fn resume_failed_since(&mut self, since: i64, now: i64) -> Result<usize> {
