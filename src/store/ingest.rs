@@ -277,6 +277,59 @@ impl Store {
     }
 }
 
+/// Records a story's hits, each rule once (a rule that hit the story before is skipped),
+/// and — when the story is `fresh` (recent enough to alert) — one alert per channel
+/// naming every newly hit rule routed to it. Returns how many hits and alerts were new.
+pub(super) fn record_hits(
+    tx: &rusqlite::Connection,
+    story_id: i64,
+    hits: &[IncomingHit],
+    fresh: bool,
+    now: i64,
+) -> Result<(usize, usize)> {
+    let mut new_rules: Vec<&IncomingHit> = Vec::new();
+    for hit in hits {
+        let spans = serde_json::to_string(&hit.spans).expect("spans serialise");
+        let inserted = tx
+            .prepare_cached(
+                "INSERT INTO hits (story_id, rule, spans, detected_at) VALUES (?1, ?2, ?3, ?4)
+                 ON CONFLICT (story_id, rule) DO NOTHING",
+            )?
+            .execute(params![story_id, hit.rule, spans, now])?;
+        if inserted > 0 {
+            new_rules.push(hit);
+        }
+    }
+    if new_rules.is_empty() || !fresh {
+        return Ok((new_rules.len(), 0));
+    }
+    let mut channels: Vec<&str> = new_rules
+        .iter()
+        .flat_map(|h| h.channels.iter().map(String::as_str))
+        .collect();
+    channels.sort_unstable();
+    channels.dedup();
+    for channel in &channels {
+        let rules: Vec<String> = new_rules
+            .iter()
+            .filter(|h| h.channels.iter().any(|c| c == channel))
+            .map(|h| h.rule.clone())
+            .collect();
+        tx.prepare_cached(
+            "INSERT INTO outbox (alert_id, story_id, channel, rules, next_attempt, created)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
+        )?
+        .execute(params![
+            alert_id(story_id, channel, &rules),
+            story_id,
+            channel,
+            serde_json::to_string(&rules).expect("rules serialise"),
+            now
+        ])?;
+    }
+    Ok((new_rules.len(), channels.len()))
+}
+
 /// The writes of one fetch, inside the caller's transaction.
 fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
     let IngestJob {
@@ -309,49 +362,10 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             }
             (None, None) => return Err(StoreError::Unmatched(item.story.identity.clone())),
         };
-        let mut new_rules: Vec<&IncomingHit> = Vec::new();
-        for hit in hits {
-            let spans = serde_json::to_string(&hit.spans).expect("spans serialise");
-            let inserted = tx
-                .prepare_cached(
-                    "INSERT INTO hits (story_id, rule, spans, detected_at) VALUES (?1, ?2, ?3, ?4)
-                 ON CONFLICT (story_id, rule) DO NOTHING",
-                )?
-                .execute(params![story_id, hit.rule, spans, now])?;
-            if inserted > 0 {
-                new_rules.push(hit);
-            }
-        }
-        outcome.new_hits += new_rules.len();
-        if new_rules.is_empty() || latest_date(&item.story).is_some_and(|d| d < now - max_age) {
-            continue;
-        }
-        // One alert per channel, naming every newly hit rule routed to it.
-        let mut channels: Vec<&str> = new_rules
-            .iter()
-            .flat_map(|h| h.channels.iter().map(String::as_str))
-            .collect();
-        channels.sort_unstable();
-        channels.dedup();
-        for channel in channels {
-            let rules: Vec<String> = new_rules
-                .iter()
-                .filter(|h| h.channels.iter().any(|c| c == channel))
-                .map(|h| h.rule.clone())
-                .collect();
-            tx.prepare_cached(
-                "INSERT INTO outbox (alert_id, story_id, channel, rules, next_attempt, created)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
-            )?
-            .execute(params![
-                alert_id(story_id, channel, &rules),
-                story_id,
-                channel,
-                serde_json::to_string(&rules).expect("rules serialise"),
-                now
-            ])?;
-            outcome.alerts_queued += 1;
-        }
+        let fresh = latest_date(&item.story).is_none_or(|d| d >= now - max_age);
+        let (new_hits, alerts) = record_hits(tx, story_id, hits, fresh, now)?;
+        outcome.new_hits += new_hits;
+        outcome.alerts_queued += alerts;
     }
     // Nothing overlaps what the feed had: the document may have moved on past stories
     // published since the last fetch (a window too short for the interval, or newshound
