@@ -25,6 +25,18 @@ pub async fn once(
     let mut store = Store::open_for(&config)?;
     crate::daemon::log_rebased(store.rebase_future(unix_now())?);
     crate::daemon::log_warnings(&config, &store.stored()?);
+    let replayed = crate::ingest::replay_new_rules(&mut store, &config, unix_now())?;
+    if replayed.stories > 0 {
+        writeln!(
+            out,
+            "rules added or changed: {}, matched against {} stories stored in the last {}: {} hits, {} alerts queued",
+            replayed.rules,
+            replayed.stories,
+            humantime::format_duration(config.alerts.replay),
+            replayed.hits,
+            replayed.alerts
+        )?;
+    }
     if let Some(only) = only {
         let urls: Vec<&str> = only.iter().map(|f| f.url.as_str()).collect();
         if store.revive_feeds(&urls, unix_now())? > 0 {

@@ -209,10 +209,19 @@ fn alerts(
         Some(f) => parse_duration(main, f, "alerts.failing_after")?,
         None => Duration::from_secs(3600),
     };
+    let replay = match raw.and_then(|a| a.replay.as_ref()) {
+        // "0s": a new rule sees only the stories that arrive after it.
+        Some(r) if humantime::parse_duration(r.get_ref().trim()).is_ok_and(|d| d.is_zero()) => {
+            Duration::ZERO
+        }
+        Some(r) => parse_duration(main, r, "alerts.replay")?,
+        None => super::DEFAULT_REPLAY,
+    };
     Ok(Alerts {
         max_age,
         templates,
         failing_after,
+        replay,
     })
 }
 

@@ -70,7 +70,13 @@ pub struct Alerts {
     pub templates: Option<PathBuf>,
     /// A channel whose deliveries fail for longer than this gets a health notice.
     pub failing_after: Duration,
+    /// A rule added or changed is matched against the stories first seen this long
+    /// before; zero for none.
+    pub replay: Duration,
 }
+
+/// `[alerts] replay` unless the config says otherwise.
+pub const DEFAULT_REPLAY: Duration = Duration::from_secs(6 * 3600);
 
 #[derive(Debug, Clone)]
 pub struct Fetch {

@@ -59,6 +59,7 @@ pub(super) struct RawAlerts {
     pub(super) max_age: Option<Spanned<String>>,
     pub(super) templates: Option<Spanned<String>>,
     pub(super) failing_after: Option<Spanned<String>>,
+    pub(super) replay: Option<Spanned<String>>,
 }
 
 #[derive(Debug, Default, Deserialize)]

@@ -152,6 +152,10 @@ pub async fn run(
     let intervals = reload::intervals(&config);
     store.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
     let spread_count = store.spread_due(now, now, spread_bounds(&config))?;
+    // Rules added or changed while the daemon was stopped meet the stories stored.
+    if let Err(error) = crate::ingest::replay_new_rules(&mut store, &config, now) {
+        tracing::error!(%error, "cannot match new rules against the stored stories; trying again at the next reload");
+    }
     log_warnings(&config, &store.stored()?);
     let database = config.storage.path.clone();
     let opened = file_identity(&database);
@@ -201,6 +205,12 @@ pub async fn run(
                     Ok(next) => {
                         current = next;
                         crate::logging::set_level(current.config.log_level.as_deref());
+                        let config = current.config.clone();
+                        match store.call(move |s| crate::ingest::replay_new_rules(s, &config, unix_now())).await {
+                            Ok(replayed) if replayed.alerts > 0 => wake_delivery.notify_one(),
+                            Ok(_) => {}
+                            Err(error) => tracing::error!(%error, "cannot match new rules against the stored stories; trying again at the next reload"),
+                        }
                         config_tx.send_replace(current.config.clone());
                         // New limits take effect for the fetches started from now on.
                         global = Arc::new(Semaphore::new(current.config.fetch.concurrency));

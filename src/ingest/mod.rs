@@ -22,11 +22,13 @@ use crate::story::{FeedError, ParsedFeed, Story, parse_feed};
 
 mod matching;
 mod pass;
+mod replay;
 mod schedule;
 
 pub use matching::CompiledRules;
 pub(crate) use pass::host_key;
 pub use pass::run_pass;
+pub use replay::{ReplayReport, fingerprint, replay_new_rules};
 use schedule::jitter;
 pub use schedule::{
     HINTS_SET_ASIDE_AFTER_GAP, MAX_BACKOFF, MAX_HINTED_INTERVAL, next_due_after_failure,

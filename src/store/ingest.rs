@@ -85,12 +85,24 @@ const EARLIEST_PLAUSIBLE_DATE: i64 = 788_918_400;
 /// story is. An article first published days ago and updated today — a live page, a
 /// report rewritten as news comes in — is today's news.
 fn latest_date(story: &Story) -> Option<i64> {
-    [story.published, story.updated]
+    latest_of(
+        story.published.map(|d| d.timestamp()),
+        story.updated.map(|d| d.timestamp()),
+    )
+}
+
+/// The later of two dates (Unix seconds), each ignored when implausible.
+pub(super) fn latest_of(published: Option<i64>, updated: Option<i64>) -> Option<i64> {
+    [published, updated]
         .into_iter()
         .flatten()
-        .map(|d| d.timestamp())
         .filter(|&d| d >= EARLIEST_PLAUSIBLE_DATE)
         .max()
+}
+
+/// Whether a story whose latest date is `latest` is recent enough to alert.
+pub(super) fn fresh(latest: Option<i64>, now: i64, max_age: i64) -> bool {
+    latest.is_none_or(|d| d >= now - max_age)
 }
 
 /// How often at most a feed's possible gaps are told to the health channels (and of
@@ -362,7 +374,7 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             }
             (None, None) => return Err(StoreError::Unmatched(item.story.identity.clone())),
         };
-        let fresh = latest_date(&item.story).is_none_or(|d| d >= now - max_age);
+        let fresh = fresh(latest_date(&item.story), now, max_age);
         let (new_hits, alerts) = record_hits(tx, story_id, hits, fresh, now)?;
         outcome.new_hits += new_hits;
         outcome.alerts_queued += alerts;

@@ -13,6 +13,7 @@ mod hits;
 mod ingest;
 mod inspect;
 mod outbox;
+mod replay;
 mod schema;
 
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ pub use ingest::{
 };
 pub use inspect::{BackupError, Inspection, backup, inspect, stored};
 pub use outbox::{AlertState, DueAlert, DueNotice, NoticeAbout, Requeue, Table, Waiting};
+pub use replay::Replayed;
 
 /// How long a writer waits for another process holding the database.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);

@@ -189,4 +189,14 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE notices_6 RENAME TO notices;
     CREATE INDEX notices_due ON notices (state, next_attempt);
     "#,
+    // 7: which rules the stored stories have been matched against, by what they match
+    // (query and feeds, not name): a rule added or changed is matched against the
+    // stories of the last `[alerts] replay` once, and recorded here.
+    r#"
+    CREATE TABLE rules_applied (
+        fingerprint TEXT PRIMARY KEY,
+        rule        TEXT NOT NULL,
+        applied     INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    "#,
 ];

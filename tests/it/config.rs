@@ -72,6 +72,10 @@ fn bad_duration_and_size() {
         "DIR/newshound.toml:2:17: `alerts.failing_after`: bad duration \"an hour\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
     );
     check_error(
+        "[alerts]\nreplay = \"recently\"\n",
+        "DIR/newshound.toml:2:10: `alerts.replay`: bad duration \"recently\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
+    );
+    check_error(
         "[storage]\nkeep = \"0s\"\n",
         "DIR/newshound.toml:2:8: `storage.keep` must be longer than zero",
     );

@@ -719,3 +719,24 @@ fn the_log_level_follows_the_config_at_a_reload() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+#[test]
+fn a_rule_added_at_a_reload_meets_the_stories_already_stored() {
+    let (feed, url, ws) = fetched_once_at_interval("1h"); // "Quiet morning", due in an hour
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    let rules = format!("{PESKOV}[[rule]]\nname = \"Morning\"\nquery = \"morning\"\n");
+    ws.write(
+        "newshound.toml",
+        &config(&url, &rules).replace("interval = \"2s\"", "interval = \"1h\""),
+    );
+    daemon.signal("HUP");
+    daemon.wait_for("READY after reload", |l| l == "READY=1");
+    wait_for_hit(&ws, "Morning", "Quiet morning");
+    wait_for_delivery(&ws);
+    assert_eq!(
+        feed.server.requests().len(),
+        1,
+        "found without fetching again"
+    );
+}

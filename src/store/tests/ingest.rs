@@ -709,3 +709,47 @@ fn articles_of_one_feed_sharing_a_link_are_each_a_story() {
         .unwrap();
     assert!(plan.contains("stories_by_link"), "{plan}");
 }
+
+#[test]
+fn a_replay_records_new_hits_once_alerts_recent_stories_and_its_rules() {
+    let (mut store, a, _) = setup();
+    let now = 1_795_000_000;
+    let stories = [
+        Incoming::matched(story("guid:old", None, "old"), vec![hit("R")]),
+        Incoming::matched(story("guid:new", None, "new"), vec![]),
+    ];
+    store.ingest(&job(a, stories.to_vec(), now)).unwrap();
+    let rules = ["f1".to_owned(), "f2".to_owned()];
+    assert_eq!(store.unapplied_rules(&rules).unwrap(), [true, true]);
+    let stored = store.stories_to_replay(now).unwrap();
+    assert_eq!(stored.len(), 2);
+    let id = |title: &str| stored.iter().find(|(_, s)| s.title == title).unwrap().1.id;
+    let found = [
+        // R hit this story at its ingest already: not again.
+        Replayed {
+            story_id: id("old"),
+            latest: None,
+            hits: vec![hit("R"), hit("S")],
+        },
+        Replayed {
+            story_id: id("new"),
+            latest: Some(now - 10 * DAY),
+            hits: vec![hit("S")],
+        },
+    ];
+    let applied = [("f2".to_owned(), "S".to_owned())];
+    assert_eq!(
+        store
+            .record_replay(&found, &applied, now + 60, DAY)
+            .unwrap(),
+        (2, 2),
+        "S on both stories; alerts on two channels for the undated one, none for the old"
+    );
+    assert_eq!(store.unapplied_rules(&rules).unwrap(), [true, false]);
+    assert_eq!(
+        store
+            .record_replay(&found, &applied, now + 120, DAY)
+            .unwrap(),
+        (0, 0)
+    );
+}

@@ -256,3 +256,90 @@ fn once_feed_fetches_the_named_feeds_and_tries_a_gone_one_again() {
          unnamed, its own title); `newshound feeds` lists them"
     );
 }
+
+#[test]
+fn a_rule_added_or_changed_meets_the_stories_already_stored() {
+    let server = feed_server();
+    let url = server.url("/world.rss");
+    let rules = |weather: &str| {
+        format!(
+            "[alerts]\nmax_age = \"100000d\"\n[[feed]]\nurl = \"{url}\"\n[channel.console]\nkind = \"log\"\n\
+             [[rule]]\nname = \"Peskov\"\nquery = 'Peskov'\n{weather}"
+        )
+    };
+    let ws = Workspace::new(&rules(""));
+    let out = ws.ok(&["once"]);
+    assert!(!out.contains("rules added or changed"), "{out}");
+    assert_eq!(
+        hit_pairs(&ws),
+        [(
+            "Peskov".into(),
+            "Kremlin spokesman Peskov rejects the proposal".into()
+        )]
+    );
+
+    // The story is stored and its feed unchanged: only the new rule's replay finds it.
+    let with = |rule: &str, query: &str| {
+        ws.write(
+            "newshound.toml",
+            &rules(&format!("[[rule]]\nname = \"{rule}\"\nquery = '{query}'\n")),
+        );
+        ws.ok(&["once"])
+    };
+    let out = with("Weather", "weather");
+    assert!(
+        out.contains("rules added or changed: 1, matched against 3 stories stored in the last 6h: 1 hits, 1 alerts queued"),
+        "{out}"
+    );
+    assert!(out.contains("alerts: 1 delivered"), "{out}");
+    let weather = (
+        "Weather".to_owned(),
+        "Weather: a mild week ahead".to_owned(),
+    );
+    assert!(hit_pairs(&ws).contains(&weather));
+
+    // Once only; a rule renamed is not new; one whose query changed is, and what it hit
+    // before is not alerted again.
+    assert!(!ws.ok(&["once"]).contains("rules added or changed"));
+    assert!(!with("Forecast", "weather").contains("rules added or changed"));
+    let out = with("Weather", "weather OR embassy");
+    assert!(
+        out.contains("rules added or changed: 1, matched against 3 stories stored in the last 6h: 1 hits, 1 alerts queued"),
+        "{out}"
+    );
+    assert!(hit_pairs(&ws).contains(&(
+        "Weather".to_owned(),
+        "Embassy in Kyiv to reopen next month".to_owned()
+    )));
+}
+
+#[test]
+fn a_replay_is_limited_to_its_window_and_alerts_only_recent_stories() {
+    let server = feed_server();
+    let url = server.url("/world.rss");
+    let config = |max_age: &str, replay: &str, weather: bool| {
+        format!(
+            "[alerts]\nmax_age = \"{max_age}\"\nreplay = \"{replay}\"\n[[feed]]\nurl = \"{url}\"\n\
+             [channel.console]\nkind = \"log\"\n[[rule]]\nname = \"Peskov\"\nquery = 'Peskov'\n{}",
+            if weather {
+                "[[rule]]\nname = \"Weather\"\nquery = 'weather'\n"
+            } else {
+                ""
+            }
+        )
+    };
+    // The fixture's stories are dated 2026-11-26: older than a day from now.
+    let ws = Workspace::new(&config("1d", "6h", false));
+    ws.ok(&["once"]);
+    ws.write("newshound.toml", &config("1d", "6h", true));
+    let out = ws.ok(&["once"]);
+    assert!(out.contains(": 1 hits, 0 alerts queued"), "{out}");
+
+    // With no replay window, the rule is recorded as applied and finds nothing.
+    let ws = Workspace::new(&config("100000d", "0s", false));
+    ws.ok(&["once"]);
+    ws.write("newshound.toml", &config("100000d", "0s", true));
+    let out = ws.ok(&["once"]);
+    assert!(!out.contains("rules added or changed"), "{out}");
+    assert!(!hit_pairs(&ws).iter().any(|(rule, _)| rule == "Weather"));
+}
