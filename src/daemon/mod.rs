@@ -190,6 +190,7 @@ pub async fn run(
     let mut fatal: Option<String> = None;
     let mut in_flight = InFlight::default();
     let mut outage_watch = outage::Outage::default();
+    let mut pending_replay = reload::PendingReplay::default();
     let mut fetches = Fetches::new();
     let mut global = Arc::new(Semaphore::new(current.config.fetch.concurrency));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
@@ -205,11 +206,8 @@ pub async fn run(
                     Ok(next) => {
                         current = next;
                         crate::logging::set_level(current.config.log_level.as_deref());
-                        let config = current.config.clone();
-                        match store.call(move |s| crate::ingest::replay_new_rules(s, &config, unix_now())).await {
-                            Ok(replayed) if replayed.alerts > 0 => wake_delivery.notify_one(),
-                            Ok(_) => {}
-                            Err(error) => tracing::error!(%error, "cannot match new rules against the stored stories; trying again at the next reload"),
+                        if pending_replay.after(in_flight.tasks.keys().copied()) {
+                            reload::replay(&store, current.config.clone(), &wake_delivery).await;
                         }
                         config_tx.send_replace(current.config.clone());
                         // New limits take effect for the fetches started from now on.
@@ -228,6 +226,10 @@ pub async fn run(
                 report_status(&store, &current.config, last_error.as_deref(), outage_watch.ongoing()).await;
             }
             Some(joined) = fetches.join_next_with_id(), if !fetches.is_empty() => {
+                let task = match &joined {
+                    Ok((task, _)) => *task,
+                    Err(failed) => failed.id(),
+                };
                 match joined {
                     Ok((task, Ok(report))) => {
                         if let Some(url) = in_flight.done(task) {
@@ -254,6 +256,9 @@ pub async fn run(
                         in_flight.hold(&url, current.interval_of(&url), unix_now());
                         tracing::error!(feed = %crate::fetch::shown(&url), error = %failed, "newshound failed on a feed");
                     }
+                }
+                if pending_replay.finished(task) {
+                    reload::replay(&store, current.config.clone(), &wake_delivery).await;
                 }
             }
             _ = tick.tick() => {

@@ -256,3 +256,55 @@ mod tests {
         assert_eq!(describe_changes(&new, &new), ["no feed or rule changed"]);
     }
 }
+
+/// The replay of rules a reload added or changed (`replay_new_rules`), waiting for the
+/// fetches that were in flight at the reload: those were matched with the rules before
+/// it, and their new stories must meet the new rules too. It runs once they have all
+/// been written (at once, if none were in flight). A daemon stopped before it runs
+/// replays at its next start: the rules are recorded as applied only by the replay.
+#[derive(Debug, Default)]
+pub(super) struct PendingReplay(Option<HashSet<tokio::task::Id>>);
+
+impl PendingReplay {
+    /// After a reload: waits for these fetch tasks. Returns whether the replay is due now.
+    pub(super) fn after(&mut self, in_flight: impl IntoIterator<Item = tokio::task::Id>) -> bool {
+        self.0 = Some(in_flight.into_iter().collect());
+        self.due()
+    }
+
+    /// A fetch task finished. Returns whether the replay is due now.
+    pub(super) fn finished(&mut self, task: tokio::task::Id) -> bool {
+        if let Some(waiting) = &mut self.0 {
+            waiting.remove(&task);
+        }
+        self.due()
+    }
+
+    fn due(&mut self) -> bool {
+        let due = self.0.as_ref().is_some_and(HashSet::is_empty);
+        if due {
+            self.0 = None;
+        }
+        due
+    }
+}
+
+/// Matches the rules added or changed against the stored stories, and wakes delivery
+/// for the alerts that found.
+pub(super) async fn replay(
+    store: &StoreHandle,
+    config: std::sync::Arc<Config>,
+    wake_delivery: &tokio::sync::Notify,
+) {
+    match store
+        .call(move |s| crate::ingest::replay_new_rules(s, &config, unix_now()))
+        .await
+    {
+        Ok(replayed) if replayed.alerts > 0 => wake_delivery.notify_one(),
+        Ok(_) => {}
+        Err(error) => tracing::error!(
+            %error,
+            "cannot match new rules against the stored stories; trying again at the next reload"
+        ),
+    }
+}

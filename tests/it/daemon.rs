@@ -740,3 +740,36 @@ fn a_rule_added_at_a_reload_meets_the_stories_already_stored() {
         "found without fetching again"
     );
 }
+
+#[test]
+fn a_rule_added_while_a_fetch_is_in_flight_meets_that_fetchs_stories() {
+    // The fetch was matched with the rules before the reload; its story is written after
+    // it, and the new rule must still meet it.
+    let server = TestServer::start(move |_: &Request| {
+        Reply::ok(
+            "application/rss+xml",
+            "<rss version=\"2.0\"><channel><title>Slow</title>\
+             <item><guid>s-1</guid><title>Quiet morning</title></item></channel></rss>",
+        )
+        .delayed(Duration::from_secs(3))
+    });
+    let url = server.url("/feed");
+    let ws = Workspace::new(&config(&url, PESKOV));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while server.requests().is_empty() {
+        assert!(Instant::now() < deadline, "never fetched");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let asked = Instant::now();
+    let rules = format!("{PESKOV}[[rule]]\nname = \"Morning\"\nquery = \"morning\"\n");
+    ws.write("newshound.toml", &config(&url, &rules));
+    daemon.signal("HUP");
+    daemon.wait_for("READY after reload", |l| l == "READY=1");
+    assert!(
+        asked.elapsed() < Duration::from_secs(3),
+        "reloaded only after the fetch was answered"
+    );
+    wait_for_hit(&ws, "Morning", "Quiet morning");
+}
