@@ -15,6 +15,7 @@ mod inspect;
 mod outbox;
 mod replay;
 mod schema;
+mod stories;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

@@ -1,0 +1,258 @@
+//! One story's row within a fetch's write: found by its identity (or, across feeds, by
+//! its canonical link), inserted when new, updated when its text changed — and the
+//! judgements of when an entry that looks like a stored story is another article.
+
+use rusqlite::{OptionalExtension, params};
+
+use super::ingest::{Incoming, IngestOutcome};
+use super::{Result, WriteTx};
+use crate::story::Story;
+
+/// `SELECT` of the columns [`Existing`] is read from, in its fields' order, then `$rest`
+/// (a literal, so that the statement is one constant: the lookups run once per story).
+macro_rules! select_existing {
+    ($rest:literal) => {
+        concat!(
+            "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories ",
+            $rest
+        )
+    };
+}
+
+/// Finds or inserts the story; returns its id and whether it is new or its text changed
+/// (and so must be matched). `known` says whether the feed had stories stored before
+/// this fetch; when it had none, the story can only be found after an insert fails.
+pub(super) fn upsert_story(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    known: bool,
+    item: &Incoming,
+    now: i64,
+    outcome: &mut IngestOutcome,
+) -> Result<(i64, bool)> {
+    let (story, hash) = (&item.story, &item.content_hash);
+    let row = |r: &rusqlite::Row<'_>| {
+        Ok(Existing {
+            id: r.get(0)?,
+            hash: r.get(1)?,
+            pruned: r.get(2)?,
+            feed_id: r.get(3)?,
+            link: r.get(4)?,
+            title: r.get(5)?,
+            identity: r.get(6)?,
+        })
+    };
+    let by_identity = || {
+        tx.prepare_cached(select_existing!("WHERE feed_id = ?1 AND identity = ?2"))?
+            .query_row(params![feed_id, story.identity], row)
+            .optional()
+    };
+    let mut existing: Option<Existing> = if known { by_identity()? } else { None };
+    if existing.is_none() {
+        // New to this feed. Most such stories are new to the database too, so the row
+        // is inserted straight away; it gives way to the UNIQUE index on links when the
+        // same article is stored already — carried by another feed, or by this one
+        // under a new guid — and, in a first fetch, to the feed's own identities when
+        // the document repeats an entry. The row that refused it is the story.
+        if insert_story(tx, feed_id, story, hash, now, false)? {
+            outcome.new_stories += 1;
+            return Ok((tx.last_insert_rowid(), true));
+        }
+        if !known {
+            existing = by_identity()?;
+        }
+    }
+    let existing = match existing {
+        Some(found) => found,
+        // (A story without a link cannot conflict there, so this finds the row.)
+        None => tx
+            .prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?
+            .query_row([&story.link], row)?,
+    };
+    let existing = if shares_link(story, &existing, feed_id) {
+        // Found by its link, but another article of the same feed: a story of its own,
+        // left out of the link's dedupe — unless one of the feed's others by that link
+        // has its title (republished under a new guid).
+        let same_title = tx
+            .prepare_cached(select_existing!(
+                "WHERE feed_id = ?1 AND link = ?2 AND title = ?3 LIMIT 1"
+            ))?
+            .query_row(params![feed_id, story.link, story.title], row)
+            .optional()?;
+        match same_title {
+            Some(found) => found,
+            None => {
+                if insert_story(tx, feed_id, story, hash, now, true)? {
+                    outcome.new_stories += 1;
+                    return Ok((tx.last_insert_rowid(), true));
+                }
+                existing
+            }
+        }
+    } else {
+        existing
+    };
+    if let Some(old_link) = reused_guid(story, &existing, feed_id) {
+        // The stored article is recognised by its link from now on, and the guid names
+        // the new one: the next article under it is compared with the latest.
+        let renamed = tx
+            .prepare_cached("UPDATE OR IGNORE stories SET identity = ?2 WHERE id = ?1")?
+            .execute(params![existing.id, format!("link:{old_link}")])?;
+        if renamed == 1 {
+            return upsert_story(tx, feed_id, known, item, now, outcome);
+        }
+        let item = Incoming {
+            story: Story {
+                identity: format!("link:{}", story.link.as_deref().unwrap_or_default()),
+                ..story.clone()
+            },
+            content_hash: hash.clone(),
+            hits: None,
+        };
+        return upsert_story(tx, feed_id, known, &item, now, outcome);
+    }
+    match (
+        existing.id,
+        existing.hash,
+        existing.pruned,
+        existing.feed_id,
+    ) {
+        // Retention dropped its text: it is old news, never new again. The feed still
+        // lists it, so its row must stay (noted at most once a day).
+        (id, _, 1, _) => {
+            tx.prepare_cached(
+                "UPDATE stories SET last_listed = ?2
+                 WHERE id = ?1 AND COALESCE(last_listed, first_seen) < ?2 - 86400",
+            )?
+            .execute(params![id, now])?;
+            Ok((id, false))
+        }
+        (id, old_hash, _, _) if old_hash == *hash => Ok((id, false)),
+        // Carried by another feed: that feed's text stays; this feed's version is
+        // matched too (a rule may be limited to this feed), and the hits' UNIQUE
+        // constraint keeps any rule from alerting twice.
+        (id, _, _, owner) if owner != feed_id => Ok((id, true)),
+        (id, _, _, _) => {
+            tx.prepare_cached(
+                "UPDATE stories SET title = ?2, summary = ?3, content = ?4, authors = ?5, categories = ?6,
+                     updated = ?7, content_hash = ?8, content_is_summary = ?9
+                 WHERE id = ?1",
+            )?
+            .execute(
+                params![
+                    id,
+                    story.title,
+                    story.summary,
+                    stored_content(story),
+                    story.authors.join(", "),
+                    story.categories.join(", "),
+                    story.updated.map(|d| d.timestamp()),
+                    hash,
+                    content_is_summary(story)
+                ],
+            )?;
+            outcome.updated_stories += 1;
+            Ok((id, true))
+        }
+    }
+}
+
+/// A stored story an incoming one was found as.
+struct Existing {
+    id: i64,
+    hash: String,
+    pruned: i64,
+    feed_id: i64,
+    link: Option<String>,
+    title: String,
+    identity: String,
+}
+
+/// Whether `story`, found by its link, is another article of the same feed than the
+/// stored story: each with a guid of its own, and another title. Some feeds link every
+/// entry to their front page (or a section's); the same canonical link in two feeds is
+/// one story, but within one feed a guid of its own makes a story of its own — taken for
+/// an update of the first, every later article would have overwritten it and never
+/// alerted a rule that matched before. An article republished under a new guid with the
+/// same title is still the stored story.
+fn shares_link(story: &Story, existing: &Existing, feed_id: i64) -> bool {
+    another_article(story, existing, feed_id)
+        && existing.identity.starts_with("guid:")
+        && story.identity != existing.identity
+}
+
+/// What both [`shares_link`] and [`reused_guid`] ask first: whether `story`, with a guid,
+/// could be another article than the stored story of the same feed — which retention
+/// has not emptied, and whose title is another.
+fn another_article(story: &Story, existing: &Existing, feed_id: i64) -> bool {
+    story.identity.starts_with("guid:")
+        && existing.feed_id == feed_id
+        && existing.pruned == 0
+        && existing.title != story.title
+}
+
+/// Whether `story` carries the guid of another article of its feed: found by its guid,
+/// but with another link and another title than the stored story — a feed that gives
+/// every entry the same guid, one entry at a time (a "latest bulletin" feed), so that the
+/// guid never tells two articles apart. Taken for an update, the new article would never
+/// alert a rule that matched the old one; so the articles are told apart by their links,
+/// as entries sharing a guid within one document are ([`crate::story`]). An article
+/// whose title and address both change is taken for a new one: an alert too many rather
+/// than one missed. Returns the stored story's link.
+fn reused_guid<'a>(story: &Story, existing: &'a Existing, feed_id: i64) -> Option<&'a str> {
+    let link = story.link.as_deref()?;
+    let old = existing.link.as_deref()?;
+    (another_article(story, existing, feed_id) && old != link).then_some(old)
+}
+
+/// Inserts a story new to its feed; returns false, writing nothing, when a stored story
+/// has the same canonical link (unless `shared_link`: another article of the feed that
+/// shares its link, left out of the link's dedupe).
+fn insert_story(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    story: &Story,
+    hash: &str,
+    now: i64,
+    shared_link: bool,
+) -> Result<bool> {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO stories (feed_id, identity, link, title, summary, content, authors, categories,
+                 published, updated, first_seen, content_hash, content_is_summary, shared_link)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14)
+             ON CONFLICT DO NOTHING",
+        )?
+        .execute(params![
+            feed_id,
+            story.identity,
+            story.link,
+            story.title,
+            story.summary,
+            stored_content(story),
+            story.authors.join(", "),
+            story.categories.join(", "),
+            story.published.map(|d| d.timestamp()),
+            story.updated.map(|d| d.timestamp()),
+            now,
+            hash,
+            content_is_summary(story),
+            shared_link
+        ])?;
+    Ok(inserted > 0)
+}
+
+/// Whether the story's content is its summary, word for word (and not empty): it is then
+/// stored once, as the summary (migration 4).
+fn content_is_summary(story: &Story) -> bool {
+    !story.summary.is_empty() && story.content == story.summary
+}
+
+/// The content as stored: empty when it is the summary.
+fn stored_content(story: &Story) -> &str {
+    if content_is_summary(story) {
+        ""
+    } else {
+        &story.content
+    }
+}
