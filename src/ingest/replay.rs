@@ -78,6 +78,7 @@ pub fn replay_new_rules(
             // A feed taken out of the config is not read, and neither are its stories.
             .filter_map(|(url, s)| Some((feeds.get(url.as_str())?, s)))
             .filter_map(|(feed, s)| {
+                // Authors and categories are stored joined as matching joins them.
                 let story = Story {
                     identity: String::new(),
                     link: s.link.clone(),
