@@ -127,6 +127,13 @@ pub async fn run(
     let intervals = reload::intervals(&config);
     store.apply_intervals(now, intervals.iter().map(|(u, i)| (u.as_str(), *i)))?;
     let spread_count = store.spread_due(now, now, spread_bounds(&config))?;
+    let outage_at_start = outage::Outage::at_start(&store.failing_since_any_success()?);
+    if let Some(since) = outage_at_start.ongoing() {
+        tracing::warn!(
+            since = %crate::commands::rfc3339(since),
+            "no feed's server has been reached since feeds began failing to reach theirs: this host's network (or its DNS) may be down"
+        );
+    }
     // Rules added or changed while the daemon was stopped meet the stories stored.
     if let Err(error) = crate::ingest::replay_new_rules(&mut store, &config, now) {
         tracing::error!(%error, "cannot match new rules against the stored stories; trying again at the next reload");
@@ -164,7 +171,7 @@ pub async fn run(
     // Why the daemon stops by itself, if it does.
     let mut fatal: Option<String> = None;
     let mut in_flight = InFlight::default();
-    let mut outage_watch = outage::Outage::default();
+    let mut outage_watch = outage_at_start;
     let mut pending_replay = reload::PendingReplay::default();
     let mut fetches = Fetches::new();
     let mut global = Arc::new(Semaphore::new(current.config.fetch.concurrency));

@@ -14,7 +14,7 @@ use std::collections::HashSet;
 use std::time::Duration;
 
 use crate::ingest::{FeedOutcome, FeedReport};
-use crate::store::StoreHandle;
+use crate::store::{FailingFeed, StoreHandle};
 
 /// How many servers, reached before, must have become unreachable in a row to take it
 /// for this host's outage rather than theirs.
@@ -41,6 +41,31 @@ pub struct Outage {
 }
 
 impl Outage {
+    /// The outage a daemon finds going on at its start: feeds of [`OUTAGE_SERVERS`]
+    /// servers or more that could not reach them since the last fetch of any feed that
+    /// did, as `Store::failing_since_any_success` lists them. Without it, a daemon
+    /// restarted during an outage would take its feeds, failing already, for no sign.
+    pub fn at_start(failing: &[FailingFeed]) -> Outage {
+        let lost: Vec<&FailingFeed> = failing
+            .iter()
+            .filter(|f| crate::fetch::FetchError::unreachable_message(&f.last_error))
+            .collect();
+        let servers: HashSet<String> = lost
+            .iter()
+            .filter_map(|f| {
+                let url = url::Url::parse(&f.url).ok()?;
+                Some(crate::ingest::host_key(&url, f.moved_to.as_deref()))
+            })
+            .collect();
+        if servers.len() < OUTAGE_SERVERS {
+            return Outage::default();
+        }
+        Outage {
+            since: lost.iter().map(|f| f.failing_since).min(),
+            servers,
+        }
+    }
+
     /// Notes a fetch of `server` at `now`. Returns when the outage began if this fetch
     /// ended one: the first server reached after [`OUTAGE_SERVERS`] lost ones.
     pub fn note(&mut self, server: &str, reach: Reach, now: i64) -> Option<i64> {
@@ -149,6 +174,33 @@ mod tests {
         assert_eq!(outage.ongoing(), None);
         // Over: the next fetch that reaches its server ends nothing.
         assert_eq!(outage.note("a:443", Reach::Reached, 301), None);
+    }
+
+    #[test]
+    fn a_daemon_starting_during_an_outage_finds_it() {
+        let failing = |url: &str, since: i64, error: &str| FailingFeed {
+            url: url.to_owned(),
+            moved_to: None,
+            failing_since: since,
+            last_error: error.to_owned(),
+        };
+        let dns = "DNS lookup failed: no such host";
+        let three = [
+            failing("https://a.example/feed", 300, dns),
+            failing("https://b.example/feed", 200, "connection failed: refused"),
+            failing("https://b.example/other", 100, dns),
+            failing("https://c.example/feed", 250, "timed out after 30s"),
+            failing("https://d.example/feed", 50, "HTTP 503"),
+        ];
+        assert_eq!(Outage::at_start(&three).ongoing(), Some(100));
+        // Two servers unreachable, and one answering 503, are no outage.
+        assert_eq!(Outage::at_start(&three[..3]).ongoing(), None);
+        let mut outage = Outage::at_start(&[three[0].clone(), three[1].clone(), three[4].clone()]);
+        assert_eq!(outage.ongoing(), None);
+        assert_eq!(outage.note("x:443", Reach::Reached, 400), None);
+        // Once found, the first server reached ends it.
+        let mut outage = Outage::at_start(&three);
+        assert_eq!(outage.note("e:443", Reach::Reached, 400), Some(100));
     }
 
     #[test]

@@ -69,6 +69,17 @@ impl FeedStatus {
     }
 }
 
+/// A feed failing since the last successful fetch of any feed
+/// ([`Store::failing_since_any_success`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FailingFeed {
+    pub url: String,
+    /// Where a permanent redirect pointed: it is fetched there.
+    pub moved_to: Option<String>,
+    pub failing_since: i64,
+    pub last_error: String,
+}
+
 /// One feed's stored state.
 #[derive(Debug, Clone, Serialize)]
 pub struct FeedRow {
@@ -402,6 +413,27 @@ impl Store {
         };
         let spread = (waiting.len() as i64 / 10).clamp(1, 120);
         self.due_within(&waiting, now, |_| spread)
+    }
+
+    /// The feeds that began failing after the last successful fetch of any feed: what a
+    /// daemon starting in the middle of an outage of its network finds.
+    pub fn failing_since_any_success(&self) -> Result<Vec<FailingFeed>> {
+        let mut stmt = self.conn().prepare(
+            "SELECT url, moved_to, failing_since, last_error FROM feeds
+             WHERE status = 'error' AND failing_since IS NOT NULL AND last_error IS NOT NULL
+               AND failing_since > COALESCE((SELECT MAX(last_success) FROM feeds), 0)",
+        )?;
+        let rows = stmt
+            .query_map([], |r| {
+                Ok(FailingFeed {
+                    url: r.get(0)?,
+                    moved_to: r.get(1)?,
+                    failing_since: r.get(2)?,
+                    last_error: r.get(3)?,
+                })
+            })?
+            .collect::<rusqlite::Result<_>>()?;
+        Ok(rows)
     }
 
     /// Makes each of `urls` due at a random time within `spread_of(url)` seconds of

@@ -646,6 +646,13 @@ fn feeds_that_failed_while_the_network_was_down_are_fetched_as_soon_as_it_is_bac
     daemon.wait_for("the outage in STATUS", |l| {
         l.starts_with("STATUS=feeds: 3 (3 failing), network: no server reached since ")
     });
+    // A daemon restarted during the outage finds it, from the feeds' records.
+    daemon.signal("TERM");
+    assert_eq!(daemon.child.wait().unwrap().code(), Some(0));
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("the outage in STATUS after a restart", |l| {
+        l.starts_with("STATUS=feeds: 3 (3 failing), network: no server reached since ")
+    });
     let servers: Vec<TestServer> = ports
         .into_iter()
         .map(|port| {

@@ -298,8 +298,8 @@ fn possible_gaps_are_told_of_one_feed_a_day_and_of_each_once_a_week() {
     assert_eq!(notices(&store), 3, "A was told a week ago");
 }
 
-#[test]
-fn feeds_that_failed_during_an_outage_are_brought_forward_when_it_ends() {
+/// A store with three feeds: their URLs and ids.
+fn three_feeds() -> (Store, [&'static str; 3], [i64; 3]) {
     let mut store = Store::open_in_memory().unwrap();
     let urls = [
         "https://a.example/",
@@ -307,7 +307,13 @@ fn feeds_that_failed_during_an_outage_are_brought_forward_when_it_ends() {
         "https://c.example/",
     ];
     store.sync_feeds(urls.map(|u| (u, None))).unwrap();
-    let id = |store: &Store, url| store.feed_id(url).unwrap().unwrap();
+    let ids = urls.map(|url| store.feed_id(url).unwrap().unwrap());
+    (store, urls, ids)
+}
+
+#[test]
+fn feeds_that_failed_during_an_outage_are_brought_forward_when_it_ends() {
+    let (mut store, urls, ids) = three_feeds();
     let health = Health::default();
     // a has been failing since long before; b and c began during the outage (from 1000),
     // c failing twice, b once and due before the outage ends anyway.
@@ -317,7 +323,7 @@ fn feeds_that_failed_during_an_outage_are_brought_forward_when_it_ends() {
         (urls[2], 1100, 4000),
         (urls[2], 1300, 9000),
     ] {
-        let feed = id(&store, url);
+        let feed = ids[urls.iter().position(|u| *u == url).unwrap()];
         store
             .record_failure(feed, at, "DNS lookup failed", next_due, false, &health)
             .unwrap();
@@ -330,4 +336,26 @@ fn feeds_that_failed_during_an_outage_are_brought_forward_when_it_ends() {
     assert!((2000..2001).contains(&due[2]), "{due:?}");
     let errors: Vec<i64> = feeds.iter().map(|f| f.consecutive_errors).collect();
     assert_eq!(errors, [1, 1, 2], "its failures still count");
+}
+
+#[test]
+fn the_feeds_failing_since_any_feed_last_worked_are_listed() {
+    let (mut store, urls, [a, b, c]) = three_feeds();
+    let health = Health::default();
+    store
+        .record_failure(a, 100, "DNS lookup failed: x", 9000, false, &health)
+        .unwrap();
+    store.ingest(&job(b, Vec::new(), 150)).unwrap();
+    store
+        .record_failure(c, 200, "DNS lookup failed: x", 9000, false, &health)
+        .unwrap();
+    assert_eq!(
+        store.failing_since_any_success().unwrap(),
+        [FailingFeed {
+            url: urls[2].to_owned(),
+            moved_to: None,
+            failing_since: 200,
+            last_error: "DNS lookup failed: x".to_owned()
+        }]
+    );
 }
