@@ -28,7 +28,7 @@ mod schedule;
 pub use matching::CompiledRules;
 pub(crate) use pass::host_key;
 pub use pass::run_pass;
-pub use replay::{ReplayReport, fingerprint, replay_new_rules};
+pub use replay::{ReplayReport, replay_new_rules};
 use schedule::jitter;
 pub use schedule::{
     HINTS_SET_ASIDE_AFTER_GAP, MAX_BACKOFF, MAX_HINTED_INTERVAL, next_due_after_failure,

@@ -30,7 +30,7 @@ pub struct ReplayReport {
 }
 
 /// What a rule matches, as a key: its query and its `feeds`.
-pub fn fingerprint(rule: &Rule) -> String {
+fn fingerprint(rule: &Rule) -> String {
     let mut h = Sha256::new();
     h.update(rule.query.source().as_bytes());
     for filter in &rule.feeds {
