@@ -69,10 +69,13 @@ pub(super) fn upsert_story(
             .prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?
             .query_row([&story.link], row)?,
     };
-    let existing = if shares_link(story, &existing, feed_id) {
-        // Found by its link, but another article of the same feed: a story of its own,
-        // left out of the link's dedupe — unless one of the feed's others by that link
-        // has its title (republished under a new guid).
+    let shares = shares_link(story, &existing, feed_id);
+    let existing = if shares || known_by_shared_link(story, &existing, feed_id) {
+        // Another article of the same feed under this link. The story is the feed's
+        // other one by that link with its title (republished under a new guid, or listed
+        // alone again); without one, an entry with an identity of its own is a story of
+        // its own, left out of the link's dedupe, and one known by the link alone is
+        // the stored story, its title corrected.
         let same_title = tx
             .prepare_cached(select_existing!(
                 "WHERE feed_id = ?1 AND link = ?2 AND title = ?3 LIMIT 1"
@@ -81,13 +84,14 @@ pub(super) fn upsert_story(
             .optional()?;
         match same_title {
             Some(found) => found,
-            None => {
+            None if shares => {
                 if insert_story(tx, feed_id, story, hash, now, true)? {
                     outcome.new_stories += 1;
                     return Ok((tx.last_insert_rowid(), true));
                 }
                 existing
             }
+            None => existing,
         }
     } else {
         existing
@@ -169,26 +173,32 @@ struct Existing {
 }
 
 /// Whether `story`, found by its link, is another article of the same feed than the
-/// stored story: each with a guid of its own, and another title. Some feeds link every
-/// entry to their front page (or a section's); the same canonical link in two feeds is
-/// one story, but within one feed a guid of its own makes a story of its own — taken for
-/// an update of the first, every later article would have overwritten it and never
-/// alerted a rule that matched before. An article republished under a new guid with the
-/// same title is still the stored story.
+/// stored story: another title, and each with a guid of its own — or the entry known by
+/// its title and date because its document lists other articles under its link
+/// ([`crate::story`]). Some feeds link every entry to their front page (or a section's,
+/// a day's); the same canonical link in two feeds is one story, but within one feed such
+/// an entry is a story of its own — taken for an update of the first, every later article
+/// would have overwritten it and never alerted a rule that matched before. An article
+/// republished under a new guid with the same title is still the stored story.
 fn shares_link(story: &Story, existing: &Existing, feed_id: i64) -> bool {
-    another_article(story, existing, feed_id)
-        && existing.identity.starts_with("guid:")
-        && story.identity != existing.identity
+    let own_identity = (story.identity.starts_with("guid:")
+        && existing.identity.starts_with("guid:"))
+        || story.identity.starts_with("hash:");
+    own_identity && story.identity != existing.identity && another_article(story, existing, feed_id)
 }
 
-/// What both [`shares_link`] and [`reused_guid`] ask first: whether `story`, with a guid,
-/// could be another article than the stored story of the same feed — which retention
-/// has not emptied, and whose title is another.
+/// Whether `story`, known by its link alone, was found as another article the feed lists
+/// under that link: when a document stops sharing the link, its entry is known by the
+/// link again, and must find its own row rather than overwrite another's.
+fn known_by_shared_link(story: &Story, existing: &Existing, feed_id: i64) -> bool {
+    story.identity.starts_with("link:") && another_article(story, existing, feed_id)
+}
+
+/// What [`shares_link`], [`known_by_shared_link`] and [`reused_guid`] ask: whether
+/// `story` could be another article than the stored story of the same feed — which
+/// retention has not emptied, and whose title is another.
 fn another_article(story: &Story, existing: &Existing, feed_id: i64) -> bool {
-    story.identity.starts_with("guid:")
-        && existing.feed_id == feed_id
-        && existing.pruned == 0
-        && existing.title != story.title
+    existing.feed_id == feed_id && existing.pruned == 0 && existing.title != story.title
 }
 
 /// Whether `story` carries the guid of another article of its feed: found by its guid,
@@ -202,7 +212,10 @@ fn another_article(story: &Story, existing: &Existing, feed_id: i64) -> bool {
 fn reused_guid<'a>(story: &Story, existing: &'a Existing, feed_id: i64) -> Option<&'a str> {
     let link = story.link.as_deref()?;
     let old = existing.link.as_deref()?;
-    (another_article(story, existing, feed_id) && old != link).then_some(old)
+    (story.identity.starts_with("guid:")
+        && another_article(story, existing, feed_id)
+        && old != link)
+        .then_some(old)
 }
 
 /// Inserts a story new to its feed; returns false, writing nothing, when a stored story

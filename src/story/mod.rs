@@ -178,13 +178,20 @@ pub fn parse_feed(
         .into_iter()
         .filter_map(|e| normalise(e, base))
         .collect();
-    forget_the_documents_date(&mut stories);
     let by_link = recognise_shared_guids_by_link(&mut stories);
     if by_link > 0 {
         repairs.push(format!(
             "{by_link} entries share a guid with other entries; recognised by their links"
         ));
     }
+    let by_text = recognise_shared_links_by_text(&mut stories);
+    if by_text > 0 {
+        repairs.push(format!(
+            "{by_text} entries without a guid of their own share a link with other articles; \
+             recognised by their titles and dates"
+        ));
+    }
+    forget_the_documents_date(&mut stories);
     Ok(ParsedFeed {
         title,
         stories,
@@ -267,36 +274,17 @@ fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
 /// id: some publishing systems give every entry the site's address. Taken as one, every
 /// new article would count as an update of the same story and never alert for a rule that
 /// alerted once. Those entries are recognised by their links instead (an entry without a
-/// link keeps the guid). When the feed later fixes its guids, or the guid stops being
-/// shared, the stored stories are found again by their links (their UNIQUE index), so
-/// nothing is new twice. An entry repeated whole — same guid, same link — stays one story.
-/// Returns how many entries it changed.
+/// link keeps the guid), or, where they share a link too under other titles, by their
+/// titles and dates ([`recognise_shared_links_by_text`]). When the feed later fixes its
+/// guids, or the guid stops being shared, the stored stories are found again by their
+/// links (their UNIQUE index), so nothing is new twice. An entry repeated — same guid,
+/// same link — stays one story. Returns how many entries it changed.
 fn recognise_shared_guids_by_link(stories: &mut [Story]) -> usize {
-    use std::collections::HashMap;
-    if stories.len() < 2 {
-        return 0;
-    }
-    let mut links_by_guid: HashMap<&str, Option<&str>> = HashMap::new();
-    let mut shared: Vec<String> = Vec::new();
-    for story in stories.iter().filter(|s| s.identity.starts_with("guid:")) {
-        let Some(link) = story.link.as_deref() else {
-            continue;
-        };
-        match links_by_guid.get_mut(story.identity.as_str()) {
-            None => {
-                links_by_guid.insert(&story.identity, Some(link));
-            }
-            Some(first) => {
-                if first.is_some_and(|first| first != link) {
-                    shared.push(story.identity.clone());
-                    *first = None; // recorded once
-                }
-            }
-        }
-    }
-    if shared.is_empty() {
-        return 0;
-    }
+    let shared = shared_identities(
+        stories,
+        |s| s.identity.starts_with("guid:") && s.link.is_some(),
+        |a, b| a.link != b.link,
+    );
     let mut changed = 0;
     for story in stories.iter_mut() {
         if let Some(link) = &story.link
@@ -307,6 +295,75 @@ fn recognise_shared_guids_by_link(stories: &mut [Story]) -> usize {
         }
     }
     changed
+}
+
+/// Entries without a guid of their own (or whose guid [`recognise_shared_guids_by_link`]
+/// set aside) are recognised by their links; but some feeds link several articles to one
+/// page — the front page, a day's page, an audio stream. Taken as one story, each later
+/// article would overwrite the first and never alert a rule that matched it. Entries of one
+/// document that share a link under different titles are recognised instead as entries
+/// with neither guid nor link are, by their title and date; the store keeps them apart
+/// under the shared link (`shared_link`). Returns how many entries it changed.
+fn recognise_shared_links_by_text(stories: &mut [Story]) -> usize {
+    let shared = shared_identities(
+        stories,
+        |s| s.identity.starts_with("link:"),
+        |a, b| a.title != b.title,
+    );
+    let mut changed = 0;
+    for story in stories.iter_mut() {
+        if shared.contains(&story.identity) {
+            story.identity = text_identity(
+                &story.title,
+                &story.summary,
+                story.published.or(story.updated),
+            );
+            changed += 1;
+        }
+    }
+    changed
+}
+
+/// The identities that `candidate` entries of one document share while `differ` says
+/// they are other articles than the first entry with it.
+fn shared_identities(
+    stories: &[Story],
+    candidate: impl Fn(&Story) -> bool,
+    differ: impl Fn(&Story, &Story) -> bool,
+) -> Vec<String> {
+    use std::collections::HashMap;
+    let mut first_by_identity: HashMap<&str, Option<&Story>> = HashMap::new();
+    let mut shared = Vec::new();
+    for story in stories.iter().filter(|s| candidate(s)) {
+        match first_by_identity.get_mut(story.identity.as_str()) {
+            None => {
+                first_by_identity.insert(&story.identity, Some(story));
+            }
+            Some(first) => {
+                if first.is_some_and(|first| differ(first, story)) {
+                    shared.push(story.identity.clone());
+                    *first = None; // recorded once
+                }
+            }
+        }
+    }
+    shared
+}
+
+/// The identity of an entry known by neither guid nor link: a hash of its title and date
+/// (and of its summary, when it has no title).
+fn text_identity(title: &str, summary: &str, date: Option<DateTime<Utc>>) -> String {
+    let mut h = Sha256::new();
+    h.update(title.as_bytes());
+    h.update([0]);
+    let date = date.map(|d| d.to_rfc3339()).unwrap_or_default();
+    h.update(date.as_bytes());
+    h.update([0]);
+    // Without a title or date, the text itself must tell stories apart.
+    if title.is_empty() {
+        h.update(summary.as_bytes());
+    }
+    format!("hash:{}", hex(&h.finalize()[..16]))
 }
 
 fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> {
@@ -354,21 +411,7 @@ fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> 
     } else if let Some(link) = &link {
         format!("link:{link}")
     } else {
-        let mut h = Sha256::new();
-        h.update(title.as_bytes());
-        h.update([0]);
-        let date = entry
-            .published
-            .or(entry.updated)
-            .map(|d| d.to_rfc3339())
-            .unwrap_or_default();
-        h.update(date.as_bytes());
-        h.update([0]);
-        // Without a title or date, the text itself must tell stories apart.
-        if title.is_empty() {
-            h.update(summary.as_bytes());
-        }
-        format!("hash:{}", hex(&h.finalize()[..16]))
+        text_identity(&title, &summary, entry.published.or(entry.updated))
     };
     Some(Story {
         identity,

@@ -155,21 +155,77 @@ fn a_guid_shared_by_different_articles_gives_way_to_their_links() {
     .unwrap();
     let identities: Vec<&str> = feed.stories.iter().map(|s| s.identity.as_str()).collect();
     assert_eq!(
-        identities,
+        [identities[0], identities[3], identities[4], identities[5]],
         [
             "link:https://site.example/1",
-            "link:https://site.example/2",
-            "link:https://site.example/2",
             "guid:https://site.example/",
             "guid:r-1",
             "guid:r-1",
         ]
     );
+    // Two entries that share the guid and a link, under other titles, are two articles
+    // on one page: known by their titles and dates.
+    assert!(identities[1].starts_with("hash:") && identities[2].starts_with("hash:"));
+    assert_ne!(identities[1], identities[2]);
     assert_eq!(
         feed.repairs,
-        ["3 entries share a guid with other entries; recognised by their links"]
+        [
+            "3 entries share a guid with other entries; recognised by their links",
+            "2 entries without a guid of their own share a link with other articles; \
+             recognised by their titles and dates"
+        ]
     );
     assert!(parse(RSS_WITH_DISTINCT_GUIDS).unwrap().repairs.is_empty());
+}
+
+#[test]
+fn a_link_shared_by_different_articles_gives_way_to_their_titles_and_dates() {
+    let feed = parse(
+        r#"<rss version="2.0"><channel><title>T</title>
+        <item><title>One</title><link>https://site.example/today</link><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
+        <item><title>Two</title><link>https://site.example/today</link><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
+        <item><title>Two</title><link>https://site.example/today</link><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
+        <item><title>Own page</title><link>https://site.example/own</link></item>
+        <item><title>Repeated</title><link>https://site.example/r</link></item>
+        <item><title>Repeated</title><link>https://site.example/r</link></item>
+        <item><title>Site's guid</title><guid>https://site.example/</guid><link>https://site.example/</link></item>
+        <item><title>Site's guid again</title><guid>https://site.example/</guid><link>https://site.example/</link></item>
+        </channel></rss>"#,
+    )
+    .unwrap();
+    let identities: Vec<&str> = feed.stories.iter().map(|s| s.identity.as_str()).collect();
+    let kinds: Vec<&str> = identities.iter().map(|i| &i[..5]).collect();
+    assert_eq!(
+        kinds,
+        [
+            "hash:", "hash:", "hash:", "link:", "link:", "link:", "guid:", "guid:"
+        ]
+    );
+    assert_ne!(identities[0], identities[1], "other titles, other stories");
+    assert_eq!(
+        identities[1], identities[2],
+        "an entry repeated whole is one story"
+    );
+    assert_eq!(identities[4], identities[5]);
+    assert_eq!(
+        identities[6], identities[7],
+        "a guid repeated with its link is one story, whose copies are all matched"
+    );
+    // The same identity an entry with neither guid nor link gets.
+    let alone = parse(
+        r#"<rss version="2.0"><channel><title>T</title>
+        <item><title>One</title><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
+        </channel></rss>"#,
+    )
+    .unwrap();
+    assert_eq!(alone.stories[0].identity, identities[0]);
+    assert_eq!(
+        feed.repairs,
+        [
+            "3 entries without a guid of their own share a link with other articles; \
+             recognised by their titles and dates"
+        ]
+    );
 }
 
 const RSS_WITH_DISTINCT_GUIDS: &str = r#"<rss version="2.0"><channel><title>T</title>

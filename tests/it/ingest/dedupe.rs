@@ -298,6 +298,45 @@ fn articles_linked_to_the_front_page_are_each_a_story() {
 }
 
 #[test]
+fn articles_without_guids_linked_to_one_page_are_each_a_story() {
+    // No guids, and every entry links to the same page: while a document lists one
+    // article, it is known by its link; once it lists several under that link, by their
+    // titles and dates — and the one stored before is still the same story.
+    let (_server, shown, ws) = three_articles(|_key, title| {
+        format!("<item><title>{title}</title><link>https://site.example/news</link></item>")
+    });
+    pass(
+        &ws,
+        &shown,
+        1,
+        "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
+    );
+    pass(
+        &ws,
+        &shown,
+        2,
+        "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
+    );
+    pass(
+        &ws,
+        &shown,
+        3,
+        "stories: 1 new, 0 updated; hits: 2; alerts queued: 1",
+    );
+    pass(&ws, &shown, 3, "stories: 0 new, 0 updated; hits: 0");
+    assert_eq!(
+        ws.json(&["feeds"])[0]["repairs"],
+        serde_json::json!([
+            "3 entries without a guid of their own share a link with other articles; \
+             recognised by their titles and dates"
+        ])
+    );
+    // Alone again, the first article is known by its link once more.
+    pass(&ws, &shown, 1, "stories: 0 new, 0 updated; hits: 0");
+    three_articles_hit(&ws);
+}
+
+#[test]
 fn an_entry_repeated_with_other_words_is_matched_on_every_copy() {
     // Which copy of a repeated entry is right is unknown; a rule that matches any of
     // them must hit the story.
