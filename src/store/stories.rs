@@ -69,13 +69,14 @@ pub(super) fn upsert_story(
             .prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?
             .query_row([&story.link], row)?,
     };
-    let shares = shares_link(story, &existing, feed_id);
-    let existing = if shares || known_by_shared_link(story, &existing, feed_id) {
-        // Another article of the same feed under this link. The story is the feed's
-        // other one by that link with its title (republished under a new guid, or listed
-        // alone again); without one, an entry with an identity of its own is a story of
-        // its own, left out of the link's dedupe, and one known by the link alone is
-        // the stored story, its title corrected.
+    let existing = if another_article(story, &existing, feed_id) {
+        // Found as another article of the same feed. The story is the feed's one by
+        // its link with its title, if there is one: an article republished under a new
+        // guid, or listed alone again by a feed that shares one link (or one guid and
+        // link) among several articles. Without one, an entry with an identity of its
+        // own found by its link is a story of its own, left out of the link's dedupe;
+        // any other is the stored story, its title corrected (or, see `reused_guid`,
+        // another article under a reused guid).
         let same_title = tx
             .prepare_cached(select_existing!(
                 "WHERE feed_id = ?1 AND link = ?2 AND title = ?3 LIMIT 1"
@@ -84,7 +85,7 @@ pub(super) fn upsert_story(
             .optional()?;
         match same_title {
             Some(found) => found,
-            None if shares => {
+            None if shares_link(story, &existing) => {
                 if insert_story(tx, feed_id, story, hash, now, true)? {
                     outcome.new_stories += 1;
                     return Ok((tx.last_insert_rowid(), true));
@@ -172,31 +173,23 @@ struct Existing {
     identity: String,
 }
 
-/// Whether `story`, found by its link, is another article of the same feed than the
-/// stored story: another title, and each with a guid of its own — or the entry known by
+/// Whether `story`, found by its link as another article of the same feed (another
+/// title), is a story of its own: each with a guid of its own — or the entry known by
 /// its title and date because its document lists other articles under its link
 /// ([`crate::story`]). Some feeds link every entry to their front page (or a section's,
 /// a day's); the same canonical link in two feeds is one story, but within one feed such
 /// an entry is a story of its own — taken for an update of the first, every later article
 /// would have overwritten it and never alerted a rule that matched before. An article
 /// republished under a new guid with the same title is still the stored story.
-fn shares_link(story: &Story, existing: &Existing, feed_id: i64) -> bool {
+fn shares_link(story: &Story, existing: &Existing) -> bool {
     let own_identity = (story.identity.starts_with("guid:")
         && existing.identity.starts_with("guid:"))
         || story.identity.starts_with("hash:");
-    own_identity && story.identity != existing.identity && another_article(story, existing, feed_id)
+    own_identity && story.identity != existing.identity
 }
 
-/// Whether `story`, known by its link alone, was found as another article the feed lists
-/// under that link: when a document stops sharing the link, its entry is known by the
-/// link again, and must find its own row rather than overwrite another's.
-fn known_by_shared_link(story: &Story, existing: &Existing, feed_id: i64) -> bool {
-    story.identity.starts_with("link:") && another_article(story, existing, feed_id)
-}
-
-/// What [`shares_link`], [`known_by_shared_link`] and [`reused_guid`] ask: whether
-/// `story` could be another article than the stored story of the same feed — which
-/// retention has not emptied, and whose title is another.
+/// Whether `story` could be another article than the stored story it was found as: of
+/// the same feed, not emptied by retention, under another title.
 fn another_article(story: &Story, existing: &Existing, feed_id: i64) -> bool {
     existing.feed_id == feed_id && existing.pruned == 0 && existing.title != story.title
 }

@@ -270,20 +270,22 @@ fn html_page(text: &str, base: Option<&Url>) -> Option<Vec<String>> {
     Some(feeds)
 }
 
-/// A guid that several entries of one document share, with different links, is not an
-/// id: some publishing systems give every entry the site's address. Taken as one, every
-/// new article would count as an update of the same story and never alert for a rule that
-/// alerted once. Those entries are recognised by their links instead (an entry without a
-/// link keeps the guid), or, where they share a link too under other titles, by their
-/// titles and dates ([`recognise_shared_links_by_text`]). When the feed later fixes its
-/// guids, or the guid stops being shared, the stored stories are found again by their
-/// links (their UNIQUE index), so nothing is new twice. An entry repeated — same guid,
-/// same link — stays one story. Returns how many entries it changed.
+/// A guid that several entries of one document share, with different links or titles,
+/// is not an id: some publishing systems give every entry the site's address. Taken as
+/// one, every new article would count as an update of the same story and never alert for
+/// a rule that alerted once. Those entries are recognised by their links instead, or,
+/// where they share a link too (the site's address again) under other titles, by their
+/// titles and dates ([`recognise_shared_links_by_text`]). An entry without a link keeps
+/// the guid: a document repeating an entry with other words is one story, matched on
+/// every copy. When the feed later fixes its guids, or the guid stops being shared, the
+/// stored stories are found again by their links (their UNIQUE index), so nothing is new
+/// twice. An entry repeated whole — same guid, link and title — stays one story. Returns
+/// how many entries it changed.
 fn recognise_shared_guids_by_link(stories: &mut [Story]) -> usize {
     let shared = shared_identities(
         stories,
         |s| s.identity.starts_with("guid:") && s.link.is_some(),
-        |a, b| a.link != b.link,
+        |a, b| a.link != b.link || a.title != b.title,
     );
     let mut changed = 0;
     for story in stories.iter_mut() {

@@ -711,58 +711,51 @@ fn articles_of_one_feed_sharing_a_link_are_each_a_story() {
 }
 
 #[test]
-fn articles_without_guids_sharing_a_link_keep_their_own_rows_when_listed_alone() {
-    // No guids, one page for every entry: the parse knows an entry by its link while its
-    // document lists it alone, by its title and date (`hash:`) while it lists others too.
-    let (mut store, a, _) = setup();
-    let page = Some("https://a.example/today");
-    let by_link = |title: &str| Incoming::matched(story("link:x", page, title), vec![hit("R1")]);
-    let by_text = |title: &str| {
-        Incoming::matched(
-            story(&format!("hash:{title}"), page, title),
-            vec![hit("R1")],
-        )
-    };
-    let ingest = |store: &mut Store, incoming: Vec<Incoming>, now: i64| {
-        let out = store.ingest(&job(a, incoming, now)).unwrap();
-        (out.new_stories, out.updated_stories, out.alerts_queued)
-    };
-    assert_eq!(
-        ingest(&mut store, vec![by_link("Peskov on A")], 1000),
-        (1, 0, 2)
-    );
-    assert_eq!(
-        ingest(
-            &mut store,
-            vec![by_text("Peskov on B"), by_text("Peskov on A")],
-            2000
-        ),
-        (1, 0, 2),
-        "B is new; A, stored by its link, is the same story"
-    );
-    assert_eq!(
-        ingest(
-            &mut store,
-            vec![by_text("Peskov on B"), by_text("Peskov on A")],
-            3000
-        ),
-        (0, 0, 0)
-    );
-    for title in ["Peskov on B", "Peskov on A"] {
+fn articles_sharing_a_link_keep_their_own_rows_when_listed_alone() {
+    // One page for every entry, and either no guids or one guid for every entry: the
+    // parse knows an entry by that link (or guid) while its document lists it alone, by
+    // its title and date (`hash:`) while it lists others too.
+    for alone in ["link:https://a.example/today", "guid:https://a.example/"] {
+        let (mut store, a, _) = setup();
+        let page = Some("https://a.example/today");
+        let listed_alone =
+            |title: &str| Incoming::matched(story(alone, page, title), vec![hit("R1")]);
+        let by_text = |title: &str| {
+            Incoming::matched(
+                story(&format!("hash:{title}"), page, title),
+                vec![hit("R1")],
+            )
+        };
+        let mut ingest = |incoming: Vec<Incoming>, now: i64| {
+            let out = store.ingest(&job(a, incoming, now)).unwrap();
+            (out.new_stories, out.updated_stories, out.alerts_queued)
+        };
+        assert_eq!(ingest(vec![listed_alone("Peskov on A")], 1000), (1, 0, 2));
         assert_eq!(
-            ingest(&mut store, vec![by_link(title)], 4000),
-            (0, 0, 0),
-            "{title}, listed alone again, finds its own row"
+            ingest(vec![by_text("Peskov on B"), by_text("Peskov on A")], 2000),
+            (1, 0, 2),
+            "{alone}: B is new; A, stored as listed alone, is the same story"
         );
+        assert_eq!(
+            ingest(vec![by_text("Peskov on B"), by_text("Peskov on A")], 3000),
+            (0, 0, 0)
+        );
+        for title in ["Peskov on B", "Peskov on A"] {
+            assert_eq!(
+                ingest(vec![listed_alone(title)], 4000),
+                (0, 0, 0),
+                "{alone}: {title}, listed alone again, finds its own row"
+            );
+        }
+        // Listed alone under another title: the title of the story stored as listed
+        // alone, corrected — an update, not a new story.
+        assert_eq!(
+            ingest(vec![listed_alone("Peskov on A, corrected")], 5000),
+            (0, 1, 0)
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
     }
-    // Listed alone under another title: the title of the story stored by the link,
-    // corrected — an update, not a new story.
-    assert_eq!(
-        ingest(&mut store, vec![by_link("Peskov on A, corrected")], 5000),
-        (0, 1, 0)
-    );
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
-    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
 }
 
 #[test]

@@ -298,43 +298,59 @@ fn articles_linked_to_the_front_page_are_each_a_story() {
 }
 
 #[test]
-fn articles_without_guids_linked_to_one_page_are_each_a_story() {
-    // No guids, and every entry links to the same page: while a document lists one
-    // article, it is known by its link; once it lists several under that link, by their
-    // titles and dates — and the one stored before is still the same story.
-    let (_server, shown, ws) = three_articles(|_key, title| {
+fn articles_linked_to_one_page_without_guids_of_their_own_are_each_a_story() {
+    // Every entry links to the same page, with no guid or with the page's address as
+    // every entry's guid: while a document lists one article, it is known by that link
+    // (or guid); once it lists several, by their titles and dates — and the one stored
+    // before is still the same story.
+    let no_guids: fn(&str, &str) -> String = |_key, title| {
         format!("<item><title>{title}</title><link>https://site.example/news</link></item>")
-    });
-    pass(
-        &ws,
-        &shown,
-        1,
-        "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
-    );
-    pass(
-        &ws,
-        &shown,
-        2,
-        "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
-    );
-    pass(
-        &ws,
-        &shown,
-        3,
-        "stories: 1 new, 0 updated; hits: 2; alerts queued: 1",
-    );
-    pass(&ws, &shown, 3, "stories: 0 new, 0 updated; hits: 0");
-    assert_eq!(
-        ws.json(&["feeds"])[0]["repairs"],
-        serde_json::json!([
-            "3 entries without a guid of their own share a link with other articles; \
-             recognised by their titles and dates"
-        ])
-    );
-    // Alone again, the first article is known by its link once more.
-    pass(&ws, &shown, 1, "stories: 0 new, 0 updated; hits: 0");
-    three_articles_hit(&ws);
+    };
+    let one_guid: fn(&str, &str) -> String = |_key, title| {
+        format!(
+            "<item><title>{title}</title><guid>https://site.example/</guid>\
+             <link>https://site.example/</link></item>"
+        )
+    };
+    for (item, repairs) in [
+        (no_guids, serde_json::json!([SHARED_LINK_REPAIR])),
+        (
+            one_guid,
+            serde_json::json!([
+                "3 entries share a guid with other entries; recognised by their links",
+                SHARED_LINK_REPAIR
+            ]),
+        ),
+    ] {
+        let (_server, shown, ws) = three_articles(item);
+        pass(
+            &ws,
+            &shown,
+            1,
+            "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
+        );
+        pass(
+            &ws,
+            &shown,
+            2,
+            "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
+        );
+        pass(
+            &ws,
+            &shown,
+            3,
+            "stories: 1 new, 0 updated; hits: 2; alerts queued: 1",
+        );
+        pass(&ws, &shown, 3, "stories: 0 new, 0 updated; hits: 0");
+        assert_eq!(ws.json(&["feeds"])[0]["repairs"], repairs);
+        // Alone again, the first article is known as it was at first.
+        pass(&ws, &shown, 1, "stories: 0 new, 0 updated; hits: 0");
+        three_articles_hit(&ws);
+    }
 }
+
+const SHARED_LINK_REPAIR: &str = "3 entries without a guid of their own share a link with \
+    other articles; recognised by their titles and dates";
 
 #[test]
 fn an_entry_repeated_with_other_words_is_matched_on_every_copy() {
