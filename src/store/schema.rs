@@ -199,4 +199,10 @@ pub const MIGRATIONS: &[&str] = &[
         applied     INTEGER NOT NULL
     ) WITHOUT ROWID;
     "#,
+    // 8: the stories that share a link with another article (`shared_link`), found by
+    // that link: whether a link is shared, and which of its articles has a title, are
+    // asked whenever an entry is found under another title.
+    r#"
+    CREATE INDEX stories_sharing_a_link ON stories (link) WHERE shared_link = 1;
+    "#,
 ];

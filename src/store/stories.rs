@@ -31,20 +31,9 @@ pub(super) fn upsert_story(
     outcome: &mut IngestOutcome,
 ) -> Result<(i64, bool)> {
     let (story, hash) = (&item.story, &item.content_hash);
-    let row = |r: &rusqlite::Row<'_>| {
-        Ok(Existing {
-            id: r.get(0)?,
-            hash: r.get(1)?,
-            pruned: r.get(2)?,
-            feed_id: r.get(3)?,
-            link: r.get(4)?,
-            title: r.get(5)?,
-            identity: r.get(6)?,
-        })
-    };
     let by_identity = || {
         tx.prepare_cached(select_existing!("WHERE feed_id = ?1 AND identity = ?2"))?
-            .query_row(params![feed_id, story.identity], row)
+            .query_row(params![feed_id, story.identity], existing_row)
             .optional()
     };
     let mut existing: Option<Existing> = if known { by_identity()? } else { None };
@@ -67,7 +56,7 @@ pub(super) fn upsert_story(
         // (A story without a link cannot conflict there, so this finds the row.)
         None => tx
             .prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?
-            .query_row([&story.link], row)?,
+            .query_row([&story.link], existing_row)?,
     };
     let existing = if another_article(story, &existing, feed_id) {
         // Found as another article of the same feed. The story is the feed's one by
@@ -77,13 +66,7 @@ pub(super) fn upsert_story(
         // own found by its link is a story of its own, left out of the link's dedupe;
         // any other is the stored story, its title corrected (or, see `reused_guid`,
         // another article under a reused guid).
-        let same_title = tx
-            .prepare_cached(select_existing!(
-                "WHERE feed_id = ?1 AND link = ?2 AND title = ?3 LIMIT 1"
-            ))?
-            .query_row(params![feed_id, story.link, story.title], row)
-            .optional()?;
-        match same_title {
+        match by_link_and_title(tx, Some(feed_id), story)? {
             Some(found) => found,
             None if shares_link(story, &existing) => {
                 if insert_story(tx, feed_id, story, hash, now, true)? {
@@ -93,6 +76,19 @@ pub(super) fn upsert_story(
                 existing
             }
             None => existing,
+        }
+    } else if link_shared_elsewhere(tx, story, &existing, feed_id)? {
+        // Found by a link that names several articles, in another feed, under another
+        // title: the same story only if some feed has it under this link and title.
+        match by_link_and_title(tx, None, story)? {
+            Some(found) => found,
+            None => {
+                if insert_story(tx, feed_id, story, hash, now, true)? {
+                    outcome.new_stories += 1;
+                    return Ok((tx.last_insert_rowid(), true));
+                }
+                existing
+            }
         }
     } else {
         existing
@@ -173,6 +169,19 @@ struct Existing {
     identity: String,
 }
 
+/// An [`Existing`] from a row of [`select_existing!`].
+fn existing_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Existing> {
+    Ok(Existing {
+        id: r.get(0)?,
+        hash: r.get(1)?,
+        pruned: r.get(2)?,
+        feed_id: r.get(3)?,
+        link: r.get(4)?,
+        title: r.get(5)?,
+        identity: r.get(6)?,
+    })
+}
+
 /// Whether `story`, found by its link as another article of the same feed (another
 /// title), is a story of its own: each with a guid of its own — or the entry known by
 /// its title and date because its document lists other articles under its link
@@ -192,6 +201,54 @@ fn shares_link(story: &Story, existing: &Existing) -> bool {
 /// the same feed, not emptied by retention, under another title.
 fn another_article(story: &Story, existing: &Existing, feed_id: i64) -> bool {
     existing.feed_id == feed_id && existing.pruned == 0 && existing.title != story.title
+}
+
+/// Whether `story`, found by its link as a story of another feed under another title,
+/// came by a link known to name several articles: the story's own document lists
+/// others under it (the parse then knows the story by title and date), or a feed
+/// stores several articles under it. "The same canonical link in two feeds is one
+/// story" then would merge two feeds' different articles — two sections of one site
+/// that link every entry to its front page, say — and one would never alert.
+fn link_shared_elsewhere(
+    tx: &WriteTx<'_>,
+    story: &Story,
+    existing: &Existing,
+    feed_id: i64,
+) -> Result<bool> {
+    if existing.feed_id == feed_id || existing.pruned != 0 || existing.title == story.title {
+        return Ok(false);
+    }
+    if story.identity.starts_with("hash:") {
+        return Ok(story.link.is_some());
+    }
+    Ok(tx
+        .prepare_cached(
+            "SELECT EXISTS (SELECT 1 FROM stories WHERE link = ?1 AND shared_link = 1)",
+        )?
+        .query_row([&story.link], |r| r.get(0))?)
+}
+
+/// The stored story with `story`'s link and title — of the feed `feed_id`, or of any —
+/// found through the link's two indexes: its one story outside `shared_link`, and the
+/// articles sharing it.
+fn by_link_and_title(
+    tx: &WriteTx<'_>,
+    feed_id: Option<i64>,
+    story: &Story,
+) -> Result<Option<Existing>> {
+    Ok(tx
+        .prepare_cached(concat!(
+            select_existing!(
+                "WHERE link = ?1 AND shared_link = 0 AND title = ?2 AND (?3 IS NULL OR feed_id = ?3)"
+            ),
+            " UNION ALL ",
+            select_existing!(
+                "WHERE link = ?1 AND shared_link = 1 AND title = ?2 AND (?3 IS NULL OR feed_id = ?3)
+                 LIMIT 1"
+            )
+        ))?
+        .query_row(params![story.link, story.title, feed_id], existing_row)
+        .optional()?)
 }
 
 /// Whether `story` carries the guid of another article of its feed: found by its guid,

@@ -759,6 +759,66 @@ fn articles_sharing_a_link_keep_their_own_rows_when_listed_alone() {
 }
 
 #[test]
+fn two_feeds_linking_their_articles_to_one_page_keep_them_apart() {
+    // Two sections of one site, each linking every entry to the front page.
+    let (mut store, a, b) = setup();
+    let front = Some("https://site.example/");
+    let entry = |identity: &str, title: &str| {
+        Incoming::matched(story(identity, front, title), vec![hit("R1")])
+    };
+    let mut ingest = |feed: i64, incoming: Vec<Incoming>, now: i64| {
+        let out = store.ingest(&job(feed, incoming, now)).unwrap();
+        (out.new_stories, out.alerts_queued)
+    };
+    // Each document lists several articles under the link: known by title and date.
+    assert_eq!(
+        ingest(
+            a,
+            vec![
+                entry("hash:1", "Peskov on A"),
+                entry("hash:2", "Peskov on B")
+            ],
+            1000
+        ),
+        (2, 4)
+    );
+    assert_eq!(
+        ingest(
+            b,
+            vec![
+                entry("hash:3", "Peskov on C"),
+                entry("hash:1", "Peskov on A")
+            ],
+            2000
+        ),
+        (1, 2),
+        "C is new; A, under the same link and title, is the story the other feed has"
+    );
+    // One entry alone, with a guid of its own, under the link the other feed shares
+    // among its articles: a new story unless some feed has its title there.
+    assert_eq!(
+        ingest(b, vec![entry("guid:9", "Peskov on D")], 3000),
+        (1, 2)
+    );
+    assert_eq!(
+        ingest(b, vec![entry("guid:10", "Peskov on B")], 4000),
+        (0, 0)
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 4);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 8);
+    // The articles sharing a link are found through an index of their own.
+    let plan: String = store
+        .conn()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM stories WHERE link = 'x' AND shared_link = 1",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("stories_sharing_a_link"), "{plan}");
+}
+
+#[test]
 fn a_replay_records_new_hits_once_alerts_recent_stories_and_its_rules() {
     let (mut store, a, _) = setup();
     let now = 1_795_000_000;

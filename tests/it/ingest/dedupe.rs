@@ -349,6 +349,44 @@ fn articles_linked_to_one_page_without_guids_of_their_own_are_each_a_story() {
     }
 }
 
+#[test]
+fn two_sections_linking_every_article_to_the_front_page_keep_their_articles_apart() {
+    // Two feeds of one site, no guids, every entry linked to the front page; an article
+    // in both sections is one story.
+    let section = |titles: &[&str]| {
+        let items: String = titles
+            .iter()
+            .map(|t| format!("<item><title>{t}</title><link>https://site.example/</link></item>"))
+            .collect();
+        format!(r#"<rss version="2.0"><channel><title>Section</title>{items}</channel></rss>"#)
+            .into_bytes()
+    };
+    let server = TestServer::files(vec![
+        (
+            "/world",
+            "application/rss+xml",
+            section(&["Peskov visits Paris", "Peskov visits Rome"]),
+        ),
+        (
+            "/europe",
+            "application/rss+xml",
+            section(&["Peskov visits Berlin", "Peskov visits Paris"]),
+        ),
+    ]);
+    let ws = Workspace::new(&config_for(&[server.url("/world"), server.url("/europe")]));
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("3 new"), "{out}");
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Peskov", "Peskov visits Berlin"),
+            ("Peskov", "Peskov visits Paris"),
+            ("Peskov", "Peskov visits Rome"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
 const SHARED_LINK_REPAIR: &str = "3 entries without a guid of their own share a link with \
     other articles; recognised by their titles and dates";
 
