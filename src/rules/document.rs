@@ -361,6 +361,20 @@ impl<'a> Document<'a> {
         (id != NONE).then(|| self.term_text(id))
     }
 
+    /// Where a field's words start when the story is read in order — title, summary,
+    /// content, as one text — or `None` for the other fields, whose words are near only
+    /// each other. (A content that repeats the summary is read again after it, as its
+    /// copy would be: a field sharing another's words matches as a copy of them does.)
+    pub(super) fn reading_position(&self, field: Field) -> Option<u32> {
+        let len = |f: Field| self.fields[f as usize].len;
+        match field {
+            Field::Title => Some(0),
+            Field::Summary => Some(len(Field::Title)),
+            Field::Content => Some(len(Field::Title) + len(Field::Summary)),
+            Field::Author | Field::Category | Field::Feed => None,
+        }
+    }
+
     /// A field's text as given.
     pub(super) fn field_text(&self, field: Field) -> &'a str {
         self.fields[field as usize].text

@@ -35,29 +35,56 @@ fn in_scope(scope: Option<Field>, field: Field) -> bool {
     scope.map_or(Field::DEFAULT.contains(&field), |s| s == field)
 }
 
-/// Where a positional part of a query occurs: word positions `start..end` of a field,
-/// and the pieces to highlight (empty: the whole range).
+/// Where a positional part of a query occurs, and the pieces to highlight.
+///
+/// `NEAR` measures distances along a *line*: the title, summary and content read in
+/// that order as one text (a headline's last word is next to its summary's first), or
+/// one of the other fields on its own. `start..end` are word positions on that line.
 #[derive(Debug, Clone)]
 struct Occurrence {
-    field: Field,
+    line: Line,
     start: u32,
     end: u32,
-    pieces: Vec<(u32, u32)>,
+    /// The field the occurrence lies in and where its line starts in it, when
+    /// `pieces` is empty: then the whole range is one piece.
+    field: Field,
+    field_start: u32,
+    /// Word ranges of fields to highlight (a `NEAR` of two occurrences).
+    pieces: Vec<(Field, u32, u32)>,
+}
+
+/// The line an occurrence's positions count on: the prose fields read in order, or one
+/// other field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Line {
+    Prose,
+    Field(Field),
 }
 
 impl Occurrence {
-    fn word(field: Field, start: u32, end: u32) -> Self {
+    /// Word positions `start..end` of a field.
+    fn word(doc: &Document<'_>, field: Field, start: u32, end: u32) -> Self {
+        let (line, field_start) = match doc.reading_position(field) {
+            Some(at) => (Line::Prose, at),
+            None => (Line::Field(field), 0),
+        };
         Occurrence {
+            line,
+            start: field_start + start,
+            end: field_start + end,
             field,
-            start,
-            end,
+            field_start,
             pieces: Vec::new(),
         }
     }
 
-    fn push_pieces_into(&self, out: &mut Vec<(u32, u32)>) {
+    fn push_pieces_into(&self, out: &mut Vec<(Field, u32, u32)>) {
         if self.pieces.is_empty() {
-            out.push((self.start, self.end));
+            out.push((
+                self.field,
+                self.start - self.field_start,
+                self.end - self.field_start,
+            ));
         } else {
             out.extend_from_slice(&self.pieces);
         }
@@ -113,11 +140,7 @@ fn eval(node: &Node, doc: &Document<'_>, out: &mut Vec<Evidence>) -> bool {
             for occ in &found {
                 pieces.clear();
                 occ.push_pieces_into(&mut pieces);
-                out.extend(
-                    pieces
-                        .iter()
-                        .map(|&(s, e)| Evidence::Words(occ.field, s, e)),
-                );
+                out.extend(pieces.iter().map(|&(f, s, e)| Evidence::Words(f, s, e)));
             }
             !found.is_empty()
         }
@@ -165,13 +188,13 @@ fn occurrences(node: &Node, doc: &Document<'_>) -> Vec<Occurrence> {
         Node::Word { scope, word } => doc
             .postings_of(word)
             .filter(|&(f, _)| in_scope(*scope, f))
-            .map(|(f, p)| Occurrence::word(f, p, p + 1))
+            .map(|(f, p)| Occurrence::word(doc, f, p, p + 1))
             .collect(),
         Node::Prefix { scope, prefix } => doc
             .words_with_prefix(prefix)
             .flat_map(|id| doc.postings(id))
             .filter(|&(f, _)| in_scope(*scope, f))
-            .map(|(f, p)| Occurrence::word(f, p, p + 1))
+            .map(|(f, p)| Occurrence::word(doc, f, p, p + 1))
             .collect(),
         Node::Phrase { scope, parts } => phrase_occurrences(*scope, parts, doc),
         Node::Or(children) => children.iter().flat_map(|c| occurrences(c, doc)).collect(),
@@ -218,12 +241,12 @@ fn phrase_occurrences(scope: Option<Field>, parts: &[Part], doc: &Document<'_>) 
                 doc.word_at(field, start + i as u32)
                     .is_some_and(|w| part_matches(p, w))
             });
-            all.then(|| Occurrence::word(field, start, start + len))
+            all.then(|| Occurrence::word(doc, field, start, start + len))
         })
         .collect()
 }
 
-/// Pairs of a left and a right occurrence in the same field, not overlapping, with at
+/// Pairs of a left and a right occurrence on the same line, not overlapping, with at
 /// most `max_gap` words between them, in either order. Each pair becomes one occurrence
 /// covering both, highlighting only the two sides.
 fn near_occurrences(
@@ -234,7 +257,7 @@ fn near_occurrences(
     if left.is_empty() || right.is_empty() {
         return Vec::new();
     }
-    right.sort_unstable_by_key(|o| (o.field, o.start));
+    right.sort_unstable_by_key(|o| (o.line, o.start));
     let longest_right = right.iter().map(|o| o.end - o.start).max().unwrap_or(1);
     let mut out = Vec::new();
     for l in &left {
@@ -242,10 +265,10 @@ fn near_occurrences(
         // keeps the join linear in the number of occurrences for a fixed distance.
         let lo = l.start.saturating_sub(max_gap + longest_right);
         let hi = l.end.saturating_add(max_gap);
-        let first = right.partition_point(|o| (o.field, o.start) < (l.field, lo));
+        let first = right.partition_point(|o| (o.line, o.start) < (l.line, lo));
         for r in right[first..]
             .iter()
-            .take_while(|o| o.field == l.field && o.start <= hi)
+            .take_while(|o| o.line == l.line && o.start <= hi)
         {
             let gap = if l.end <= r.start {
                 r.start - l.end
@@ -259,9 +282,11 @@ fn near_occurrences(
                 l.push_pieces_into(&mut pieces);
                 r.push_pieces_into(&mut pieces);
                 out.push(Occurrence {
-                    field: l.field,
+                    line: l.line,
                     start: l.start.min(r.start),
                     end: l.end.max(r.end),
+                    field: l.field,
+                    field_start: l.field_start,
                     pieces,
                 });
             }

@@ -241,11 +241,59 @@ fn near() {
     // The same word cannot stand on both sides.
     check("talks NEAR talks", "talks", MISS);
     check("talks NEAR talks", "talks and talks", "[talks] and [talks]");
-    // Words in different fields are never near each other.
+    // The title, summary and content are read as one text, in that order: a headline's
+    // last words are next to its summary's first.
     check_in(
         "peskov NEAR/5 kremlin",
         &[(Field::Title, "Peskov"), (Field::Summary, "Kremlin")],
+        "title: [Peskov] | summary: [Kremlin]",
+    );
+    check_in(
+        r#"Ukrain* NEAR/12 (talks OR "peace deal")"#,
+        &[
+            (Field::Title, "Ukraine war: Zelensky in Washington"),
+            (
+                Field::Summary,
+                "The president will hold talks on a peace deal",
+            ),
+        ],
+        "title: [Ukraine] war: Zelensky in Washington | \
+         summary: The president will hold [talks] on a [peace deal]",
+    );
+    check_in(
+        "peskov NEAR/3 kremlin",
+        &[
+            (Field::Title, "Peskov says"),
+            (Field::Summary, "one two three"),
+            (Field::Content, "Kremlin"),
+        ],
         MISS,
+    );
+    check_in(
+        "peskov NEAR/3 kremlin",
+        &[(Field::Title, "Peskov says"), (Field::Content, "Kremlin")],
+        "title: [Peskov] says | content: [Kremlin]",
+    );
+    // A phrase is not read across fields, and the other fields stand alone.
+    check_in(
+        r#""peace deal""#,
+        &[
+            (Field::Title, "Hopes of peace"),
+            (Field::Summary, "Deal is near"),
+        ],
+        MISS,
+    );
+    for field in [Field::Author, Field::Category, Field::Feed] {
+        check_in(
+            "peskov NEAR/5 kremlin",
+            &[(Field::Title, "Peskov"), (field, "Kremlin")],
+            MISS,
+        );
+    }
+    check_in(
+        "category:(peskov NEAR/1 kremlin)",
+        &[(Field::Category, "Peskov; Kremlin")],
+        "[Peskov]; [Kremlin]",
     );
 }
 

@@ -574,3 +574,32 @@ fn feeds_and_webhooks_go_through_the_proxy_the_environment_names() {
         ]
     );
 }
+
+#[test]
+fn a_headline_and_its_summary_are_read_as_one_text_for_near() {
+    // A title and summary feed (most news feeds give no content): the rule's two sides
+    // fall on either side of the headline's end. Other fields stay apart.
+    let rss = br#"<rss version="2.0"><channel><title>World</title>
+        <item><guid>1</guid><title>Ukraine war: Zelensky in Washington</title>
+        <description>The president will hold talks with allies.</description></item>
+        <item><guid>2</guid><title>Ukraine war: Zelensky in Washington</title>
+        <description>One two three four five six seven eight nine ten eleven twelve thirteen talks.</description></item>
+        <item><guid>3</guid><title>Markets close higher</title><category>Ukraine</category>
+        <description>Talks on tariffs continue.</description></item>
+        </channel></rss>"#;
+    let server = TestServer::files(vec![("/world.rss", "application/rss+xml", rss.to_vec())]);
+    let ws = Workspace::new(&config_for(&[server.url("/world.rss")]));
+    ws.ok(&["once"]);
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    let hits = hits.as_array().unwrap();
+    assert_eq!(hits.len(), 1, "{hits:?}");
+    assert_eq!(hits[0]["rule"], "Ukraine talks");
+    assert_eq!(
+        hits[0]["spans"],
+        serde_json::json!([
+            {"field": "title", "start": 0, "end": 7},
+            {"field": "summary", "start": 24, "end": 29}
+        ]),
+        "\"Ukraine\" in the title, \"talks\" in the first story's summary"
+    );
+}
