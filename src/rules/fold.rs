@@ -4,8 +4,8 @@
 //! sides must go through exactly the same functions: [`fold`] for a piece of text and
 //! [`super::words`] for cutting text into words. Folding is NFKC-style compatibility
 //! normalisation (which also folds full- and half-width forms), full Unicode case
-//! folding (`ß` → `ss`, final `ς` → `σ`) and removal of combining accents (`é` → `e`,
-//! `ё` → `е`).
+//! folding (`ß` → `ss`, final `ς` → `σ`), removal of combining accents (`é` → `e`,
+//! `ё` → `е`) and of invisible formatting such as soft hyphens.
 
 use caseless::Caseless;
 use unicode_normalization::UnicodeNormalization;
@@ -94,9 +94,28 @@ fn fold_fully(text: &str, out: &mut String) {
             .nfkd()
             .default_case_fold()
             .nfkd()
-            .filter(|&c| !is_accent(c))
+            .filter(|&c| !is_accent(c) && !is_invisible(c))
             .nfc(),
     );
+}
+
+/// Format characters that change how a word looks, not which word it is: the soft
+/// hyphen (`&shy;`, a hyphenation hint), zero-width joiners and non-joiners, the word
+/// joiner, direction marks and embeddings, and a byte-order mark inside text. Word
+/// boundaries pass over them (UAX #29 keeps them inside a word), so without dropping
+/// them `Pes&shy;kov` would not be the word `peskov`.
+fn is_invisible(c: char) -> bool {
+    matches!(
+        c,
+        '\u{ad}'
+            | '\u{61c}'
+            | '\u{180e}'
+            | '\u{200b}'..='\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2060}'..='\u{2064}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{feff}'
+    )
 }
 
 /// Folds a word one character at a time when every character allows it, which is far

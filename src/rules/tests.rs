@@ -371,6 +371,27 @@ fn cyrillic_greek_accents_width_and_cjk() {
 }
 
 #[test]
+fn invisible_formatting_inside_a_word_is_ignored() {
+    // A soft hyphen (`&shy;`, a hyphenation hint in headlines), zero-width joiners and
+    // direction marks change how a word looks, not which word it is.
+    check("Peskov", "Pes\u{ad}kov said", "[Pes\u{ad}kov] said");
+    check(
+        "Verhandlungen",
+        "Ver\u{ad}hand\u{ad}lun\u{ad}gen",
+        "[Ver\u{ad}hand\u{ad}lun\u{ad}gen]",
+    );
+    check("Песков", "Пес\u{ad}ков", "[Пес\u{ad}ков]");
+    check("میخواهم", "می\u{200c}خواهم", "[می\u{200c}خواهم]");
+    // (A mark after a word belongs to it, as UAX #29 has it.)
+    check(
+        "Peskov",
+        "\u{200e}Peskov\u{200f}",
+        "\u{200e}[Peskov\u{200f}]",
+    );
+    check("Pes\u{ad}kov", "Peskov", "[Peskov]");
+}
+
+#[test]
 fn parse_errors_name_the_column() {
     check_error("", 1, "empty query");
     check_error("   ", 1, "empty query");
