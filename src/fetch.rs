@@ -61,18 +61,6 @@ impl FetchError {
         )
     }
 
-    /// Whether a recorded error (this type's message) is one of the
-    /// [`FetchError::unreachable`] kind.
-    pub fn unreachable_message(text: &str) -> bool {
-        [
-            "DNS lookup failed: ",
-            "connection failed: ",
-            "timed out after ",
-        ]
-        .iter()
-        .any(|kind| text.starts_with(kind))
-    }
-
     /// How long the server asked us to wait, if it did.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -404,28 +392,6 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn a_recorded_error_tells_whether_the_server_was_reached() {
-        let errors = [
-            FetchError::Dns("no such host".into()),
-            FetchError::Connect("refused".into()),
-            FetchError::Timeout(Duration::from_secs(30)),
-            FetchError::Tls("bad certificate".into()),
-            FetchError::Status {
-                code: 503,
-                retry_after: None,
-            },
-            FetchError::Body("cut".into()),
-        ];
-        for error in errors {
-            assert_eq!(
-                FetchError::unreachable_message(&error.to_string()),
-                error.unreachable(),
-                "{error}"
-            );
-        }
-    }
 
     #[test]
     fn a_failed_lookup_says_its_cause_once() {

@@ -16,7 +16,7 @@ use url::Url;
 use crate::config::{Config, Feed};
 use crate::fetch::{FetchError, Fetched, Fetcher, Validators, shown};
 use crate::store::{
-    FetchMeta, Incoming, IngestJob, IngestOutcome, LateMatcher, StoreError, StoreHandle,
+    Failure, FetchMeta, Incoming, IngestJob, IngestOutcome, LateMatcher, StoreError, StoreHandle,
 };
 use crate::story::{FeedError, ParsedFeed, Story, parse_feed};
 
@@ -417,7 +417,11 @@ pub async fn ingest_feed(
                 FeedFailure::Fetch(f) => f.retry_after(),
                 FeedFailure::Parse(_) | FeedFailure::Internal(_) => None,
             };
-            let gone = matches!(error, FeedFailure::Fetch(FetchError::Gone));
+            let failure = match &error {
+                FeedFailure::Fetch(FetchError::Gone) => Failure::Gone,
+                FeedFailure::Fetch(f) if f.unreachable() => Failure::Unreachable,
+                _ => Failure::Other,
+            };
             let next_due =
                 next_due_after_failure(now, feed.interval, state.consecutive_errors, retry_after);
             let message = match &moved_to {
@@ -427,13 +431,14 @@ pub async fn ingest_feed(
             tracing::warn!(feed = %shown(&url), error = %message, "feed failed");
             let recorded = message.clone();
             store
-                .call(move |s| s.record_failure(feed_id, now, &recorded, next_due, gone, &health))
+                .call(move |s| {
+                    s.record_failure(feed_id, now, &recorded, next_due, failure, &health)
+                })
                 .await?;
-            let unreachable = matches!(&error, FeedFailure::Fetch(f) if f.unreachable());
             return Ok(report(
                 FeedOutcome::Failed {
                     error: message,
-                    unreachable,
+                    unreachable: failure == Failure::Unreachable,
                     first_failure: state.consecutive_errors == 0,
                 },
                 known_move,

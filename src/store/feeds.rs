@@ -77,7 +77,20 @@ pub struct FailingFeed {
     /// Where a permanent redirect pointed: it is fetched there.
     pub moved_to: Option<String>,
     pub failing_since: i64,
-    pub last_error: String,
+    /// Whether its last fetch never reached the server ([`Failure::Unreachable`]).
+    pub unreachable: bool,
+}
+
+/// What a failed fetch met, as far as the feed's record cares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    /// 410 Gone: the feed is no longer polled.
+    Gone,
+    /// The server was never reached (DNS, connection, timeout): what every feed meets
+    /// while this host's own network is down.
+    Unreachable,
+    /// Anything else: the server answered, badly.
+    Other,
 }
 
 /// One feed's stored state.
@@ -298,9 +311,10 @@ impl Store {
         now: i64,
         error: &str,
         next_due: i64,
-        gone: bool,
+        failure: Failure,
         health: &Health,
     ) -> Result<()> {
+        let gone = failure == Failure::Gone;
         let tx = self.write_transaction()?;
         let was_gone: bool = tx
             .prepare_cached("SELECT status = 'gone' FROM feeds WHERE id = ?1")?
@@ -308,14 +322,15 @@ impl Store {
         tx.execute(
             "UPDATE feeds SET status = ?2, last_error = ?3, last_fetch = ?4, next_due = ?5,
                  consecutive_errors = consecutive_errors + 1,
-                 failing_since = COALESCE(failing_since, ?4)
+                 failing_since = COALESCE(failing_since, ?4), unreachable = ?6
              WHERE id = ?1",
             params![
                 feed_id,
                 if gone { "gone" } else { "error" },
                 error,
                 now,
-                next_due
+                next_due,
+                failure == Failure::Unreachable
             ],
         )?;
         if gone && !was_gone {
@@ -419,8 +434,8 @@ impl Store {
     /// daemon starting in the middle of an outage of its network finds.
     pub fn failing_since_any_success(&self) -> Result<Vec<FailingFeed>> {
         let mut stmt = self.conn().prepare(
-            "SELECT url, moved_to, failing_since, last_error FROM feeds
-             WHERE status = 'error' AND failing_since IS NOT NULL AND last_error IS NOT NULL
+            "SELECT url, moved_to, failing_since, unreachable FROM feeds
+             WHERE status = 'error' AND failing_since IS NOT NULL
                AND failing_since > COALESCE((SELECT MAX(last_success) FROM feeds), 0)",
         )?;
         let rows = stmt
@@ -429,7 +444,7 @@ impl Store {
                     url: r.get(0)?,
                     moved_to: r.get(1)?,
                     failing_since: r.get(2)?,
-                    last_error: r.get(3)?,
+                    unreachable: r.get(3)?,
                 })
             })?
             .collect::<rusqlite::Result<_>>()?;

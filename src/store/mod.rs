@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use feeds::{FailingFeed, FeedRow, FeedStatus, Stored};
+pub use feeds::{FailingFeed, Failure, FeedRow, FeedStatus, Stored};
 pub use health::{ChannelChange, Health};
 pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{

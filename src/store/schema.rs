@@ -205,4 +205,14 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX stories_sharing_a_link ON stories (link) WHERE shared_link = 1;
     "#,
+    // 9: whether a failing feed's server was never reached (DNS, connection, timeout):
+    // a daemon starting during an outage of its own network finds it from these. Rows
+    // failing already are marked from their stored messages, which begin with the kind.
+    r#"
+    ALTER TABLE feeds ADD COLUMN unreachable INTEGER NOT NULL DEFAULT 0;
+    UPDATE feeds SET unreachable = 1
+     WHERE status = 'error'
+       AND (last_error LIKE 'DNS lookup failed: %' OR last_error LIKE 'connection failed: %'
+            OR last_error LIKE 'timed out after %');
+    "#,
 ];

@@ -325,7 +325,14 @@ fn feeds_that_failed_during_an_outage_are_brought_forward_when_it_ends() {
     ] {
         let feed = ids[urls.iter().position(|u| *u == url).unwrap()];
         store
-            .record_failure(feed, at, "DNS lookup failed", next_due, false, &health)
+            .record_failure(
+                feed,
+                at,
+                "DNS lookup failed",
+                next_due,
+                Failure::Unreachable,
+                &health,
+            )
             .unwrap();
     }
     assert_eq!(store.resume_failed_since(1000, 2000).unwrap(), 1);
@@ -343,11 +350,25 @@ fn the_feeds_failing_since_any_feed_last_worked_are_listed() {
     let (mut store, urls, [a, b, c]) = three_feeds();
     let health = Health::default();
     store
-        .record_failure(a, 100, "DNS lookup failed: x", 9000, false, &health)
+        .record_failure(
+            a,
+            100,
+            "DNS lookup failed: x",
+            9000,
+            Failure::Unreachable,
+            &health,
+        )
         .unwrap();
     store.ingest(&job(b, Vec::new(), 150)).unwrap();
     store
-        .record_failure(c, 200, "DNS lookup failed: x", 9000, false, &health)
+        .record_failure(
+            c,
+            200,
+            "DNS lookup failed: x",
+            9000,
+            Failure::Unreachable,
+            &health,
+        )
         .unwrap();
     assert_eq!(
         store.failing_since_any_success().unwrap(),
@@ -355,7 +376,7 @@ fn the_feeds_failing_since_any_feed_last_worked_are_listed() {
             url: urls[2].to_owned(),
             moved_to: None,
             failing_since: 200,
-            last_error: "DNS lookup failed: x".to_owned()
+            unreachable: true
         }]
     );
 }

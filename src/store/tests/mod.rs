@@ -165,6 +165,47 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
 }
 
 #[test]
+fn feeds_failing_before_their_kind_was_stored_are_marked_from_their_messages() {
+    // Migration 9 reads whether a failing feed's server was reached from the message
+    // recorded before it, which is a `FetchError`'s.
+    use crate::fetch::FetchError;
+    let errors = [
+        FetchError::Dns("no such host".into()),
+        FetchError::Connect("refused".into()),
+        FetchError::Timeout(std::time::Duration::from_secs(30)),
+        FetchError::Tls("bad certificate".into()),
+        FetchError::Status {
+            code: 503,
+            retry_after: None,
+        },
+        FetchError::Body("cut".into()),
+    ];
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for migration in &schema::MIGRATIONS[..8] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 8).unwrap();
+        for (i, error) in errors.iter().enumerate() {
+            conn.execute(
+                "INSERT INTO feeds (url, status, last_error, failing_since)
+                 VALUES (?1, 'error', ?2, 100)",
+                rusqlite::params![format!("https://{i}.example/feed"), error.to_string()],
+            )
+            .unwrap();
+        }
+    }
+    let store = Store::open(&path).unwrap();
+    let failing = store.failing_since_any_success().unwrap();
+    assert_eq!(failing.len(), errors.len());
+    for (feed, error) in failing.iter().zip(&errors) {
+        assert_eq!(feed.unreachable, error.unreachable(), "{error}");
+    }
+}
+
+#[test]
 fn a_newer_database_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");
