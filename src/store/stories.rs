@@ -58,17 +58,26 @@ pub(super) fn upsert_story(
             .prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?
             .query_row([&story.link], existing_row)?,
     };
-    let existing = if another_article(story, &existing, feed_id) {
-        // Found as another article of the same feed. The story is the feed's one by
-        // its link with its title, if there is one: an article republished under a new
-        // guid, or listed alone again by a feed that shares one link (or one guid and
-        // link) among several articles. Without one, an entry with an identity of its
-        // own found by its link is a story of its own, left out of the link's dedupe;
-        // any other is the stored story, its title corrected (or, see `reused_guid`,
-        // another article under a reused guid).
-        match by_link_and_title(tx, Some(feed_id), story)? {
+    // Found as another article (another title) under the link it shares, or under its
+    // own identity: the story may be one stored under this link and title — an article
+    // republished under a new guid, or listed alone again by a feed that shares one link
+    // (or one guid and link) among several articles — or, when `may_be_new`, a story of
+    // its own, left out of the link's dedupe. Otherwise it is the stored story, its
+    // title corrected (or, see `reused_guid`, another article under a reused guid).
+    let look_further = if another_article(story, &existing, feed_id) {
+        Some((Some(feed_id), shares_link(story, &existing)))
+    } else if link_shared_elsewhere(tx, story, &existing, feed_id)? {
+        // Another feed's story, under a link that names several articles: the same
+        // story only if some feed has it under this link and title.
+        Some((None, true))
+    } else {
+        None
+    };
+    let existing = match look_further {
+        None => existing,
+        Some((feed_scope, may_be_new)) => match by_link_and_title(tx, feed_scope, story)? {
             Some(found) => found,
-            None if shares_link(story, &existing) => {
+            None if may_be_new => {
                 if insert_story(tx, feed_id, story, hash, now, true)? {
                     outcome.new_stories += 1;
                     return Ok((tx.last_insert_rowid(), true));
@@ -76,22 +85,7 @@ pub(super) fn upsert_story(
                 existing
             }
             None => existing,
-        }
-    } else if link_shared_elsewhere(tx, story, &existing, feed_id)? {
-        // Found by a link that names several articles, in another feed, under another
-        // title: the same story only if some feed has it under this link and title.
-        match by_link_and_title(tx, None, story)? {
-            Some(found) => found,
-            None => {
-                if insert_story(tx, feed_id, story, hash, now, true)? {
-                    outcome.new_stories += 1;
-                    return Ok((tx.last_insert_rowid(), true));
-                }
-                existing
-            }
-        }
-    } else {
-        existing
+        },
     };
     if let Some(old_link) = reused_guid(story, &existing, feed_id) {
         // The stored article is recognised by its link from now on, and the guid names
