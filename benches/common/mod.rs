@@ -105,10 +105,19 @@ impl Rng {
 }
 
 pub fn vocabulary(stories: &[Story]) -> Vec<String> {
+    // Words written with letters only: a word with a soft hyphen inside folds to letters
+    // too, but leaving it out keeps the generated rules the same as before folding
+    // dropped such marks, so that measurements stay comparable.
+    let words_of = |text: &str| {
+        tokenize(text)
+            .into_iter()
+            .filter(|t| text[t.start..t.end].chars().all(char::is_alphabetic))
+            .map(|t| t.text)
+            .collect::<Vec<_>>()
+    };
     let mut words: Vec<String> = stories
         .iter()
-        .flat_map(|s| tokenize(&s.title).into_iter().chain(tokenize(&s.summary)))
-        .map(|t| t.text)
+        .flat_map(|s| words_of(&s.title).into_iter().chain(words_of(&s.summary)))
         .filter(|w| w.chars().count() >= 4 && w.chars().all(char::is_alphabetic))
         .collect();
     words.sort();
