@@ -334,8 +334,11 @@ fn shared_identities(
     differ: impl Fn(&Story, &Story) -> bool,
 ) -> Vec<String> {
     use std::collections::HashMap;
-    let mut first_by_identity: HashMap<&str, Option<&Story>> = HashMap::new();
     let mut shared = Vec::new();
+    if stories.len() < 2 {
+        return shared; // one entry shares nothing
+    }
+    let mut first_by_identity: HashMap<&str, Option<&Story>> = HashMap::new();
     for story in stories.iter().filter(|s| candidate(s)) {
         match first_by_identity.get_mut(story.identity.as_str()) {
             None => {
