@@ -45,8 +45,8 @@ struct Occurrence {
     line: Line,
     start: u32,
     end: u32,
-    /// The field the occurrence lies in and where its line starts in it, when
-    /// `pieces` is empty: then the whole range is one piece.
+    /// The field the occurrence lies in and the position on the line where that field
+    /// starts, read when `pieces` is empty: then the whole range is one piece.
     field: Field,
     field_start: u32,
     /// Word ranges of fields to highlight (a `NEAR` of two occurrences).
