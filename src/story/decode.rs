@@ -3,7 +3,8 @@
 //! feed-rs decodes only by the XML declaration: it fails when the charset is given only
 //! in `Content-Type`, garbles UTF-8 bytes under a wrong declaration, and rejects UTF-16.
 //! So every feed is turned into UTF-8 here first, deciding the encoding in this order:
-//! a byte-order mark; UTF-16 without one (recognised by its `<` `?` pattern); bytes that
+//! a byte-order mark; UTF-16 without one (recognised by the zero bytes around its first
+//! `<`); bytes that
 //! are valid UTF-8; the HTTP `charset`; the declaration's `encoding`; and last a guess
 //! from the bytes (chardetng). The declaration is then rewritten to say UTF-8, so the
 //! parser sees one consistent document.
@@ -101,19 +102,23 @@ pub fn decode(
     })
 }
 
-/// UTF-16 without a byte-order mark, recognised by the declaration's `<?` with a zero
-/// byte beside each character: the encoding and where the text starts.
+/// UTF-16 without a byte-order mark: the encoding and where the text starts. XML holds
+/// no zero byte, so a document whose first `<` has a zero byte beside it is UTF-16, little
+/// endian when the `<` comes first in its pair of bytes (at an even offset), big endian
+/// when it comes second — with a declaration (`<?xml`) or without one (`<rss`), and after
+/// any whitespace.
 fn sniff_utf16(bytes: &[u8]) -> Option<(&'static Encoding, usize)> {
     let start = bytes
         .iter()
         .position(|&b| b != 0 && !b.is_ascii_whitespace())?;
-    if start + 3 >= bytes.len() {
+    let next = bytes.get(start + 1..start + 4)?;
+    if bytes[start] != b'<' || next[0] != 0 || next[1] == 0 {
         return None;
     }
-    if start > 0 && bytes[start - 1..].starts_with(b"\0<\0?") {
-        Some((UTF_16BE, start - 1))
-    } else if bytes[start..].starts_with(b"<\0?\0") {
+    if start % 2 == 0 && next[2] == 0 {
         Some((UTF_16LE, start))
+    } else if start % 2 == 1 && bytes[start - 1] == 0 {
+        Some((UTF_16BE, start - 1))
     } else {
         None
     }
@@ -285,7 +290,10 @@ mod tests {
         be.extend(text.encode_utf16().flat_map(u16::to_be_bytes));
         let bare_le: Vec<u8> = text.encode_utf16().flat_map(u16::to_le_bytes).collect();
         let bare_be: Vec<u8> = text.encode_utf16().flat_map(u16::to_be_bytes).collect();
-        for bytes in [le, be, bare_le, bare_be] {
+        let indented = format!("\n  {text}");
+        let indented_le: Vec<u8> = indented.encode_utf16().flat_map(u16::to_le_bytes).collect();
+        let indented_be: Vec<u8> = indented.encode_utf16().flat_map(u16::to_be_bytes).collect();
+        for bytes in [le, be, bare_le, bare_be, indented_le, indented_be] {
             let decoded = decode(&bytes, None, LIMIT).unwrap();
             assert!(decoded.text.contains("Συνομιλίες"), "{}", decoded.text);
             assert!(
@@ -296,6 +304,35 @@ mod tests {
                 decoded.text
             );
         }
+    }
+
+    #[test]
+    fn utf16_without_bom_or_declaration() {
+        // No byte-order mark and no `<?xml`: only the zero bytes beside the markup say
+        // UTF-16 — and such bytes are valid UTF-8 too, so they must not be read as that.
+        let text = feed_with("Переговоры об Украине", None);
+        for (bytes, encoding) in [
+            (
+                text.encode_utf16()
+                    .flat_map(u16::to_le_bytes)
+                    .collect::<Vec<u8>>(),
+                "UTF-16LE",
+            ),
+            (
+                text.encode_utf16().flat_map(u16::to_be_bytes).collect(),
+                "UTF-16BE",
+            ),
+        ] {
+            assert!(std::str::from_utf8(&bytes).is_ok());
+            for header in [None, Some("utf-16")] {
+                let decoded = decode(&bytes, header, LIMIT).unwrap();
+                assert_eq!(decoded.text, text);
+                assert_eq!(decoded.encoding, encoding);
+            }
+        }
+        // A zero byte elsewhere does not make a UTF-8 document UTF-16.
+        let odd = b"<rss version=\"2.0\"><channel><title>a\0b</title></channel></rss>";
+        assert_eq!(decode(odd, None, LIMIT).unwrap().encoding, "UTF-8");
     }
 
     #[test]

@@ -151,21 +151,10 @@ pub fn parse_feed(
             if let Some(advertised) = html_page(&text, base) {
                 return Err(FeedError::Html { advertised });
             }
-            let trimmed = text.trim_start();
-            let repaired = if trimmed.starts_with('{') {
-                repair::repair_json(trimmed)
-            } else {
-                repair::repair_xml(&text)
-            };
-            match repaired
-                .and_then(|(fixed, fixes)| parse_strict(&fixed, base).ok().map(|f| (f, fixes)))
-            {
-                Some((feed, fixes)) => {
-                    repairs.extend(fixes);
-                    feed
-                }
-                None => return Err(FeedError::NotAFeed(strict)),
-            }
+            let (feed, fixes) =
+                parse_leniently(text, &strict, base).ok_or(FeedError::NotAFeed(strict.message))?;
+            repairs.extend(fixes);
+            feed
         }
     };
     let title = feed
@@ -220,18 +209,143 @@ fn forget_the_documents_date(stories: &mut [Story]) {
     }
 }
 
+/// Why feed-rs rejected a document, and where, when it names an element it cannot read.
+#[derive(Debug, Clone)]
+struct StrictError {
+    message: String,
+    /// Where the start tag of the element it could not read ends.
+    element_at: Option<usize>,
+    /// The XML itself is broken (or the parser failed on it), as opposed to a document
+    /// of a format feed-rs does not know or with an element it cannot read.
+    broken: bool,
+}
+
 /// feed-rs, with missing ids left empty (newshound decides identity itself) and a
 /// panic — feed-rs 3.0 has a few on malformed input — turned into an error.
-fn parse_strict(text: &str, base: Option<&Url>) -> Result<feed_rs::model::Feed, String> {
+fn parse_strict(text: &str, base: Option<&Url>) -> Result<feed_rs::model::Feed, StrictError> {
+    use feed_rs::parser::{ParseErrorKind, ParseFeedError};
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         .id_generator(|_, _, _| String::new())
         .build();
     match catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes()))) {
         Ok(Ok(feed)) => Ok(feed),
-        Ok(Err(e)) => Err(e.to_string()),
-        Err(_) => Err("the feed parser failed on this document".to_owned()),
+        Ok(Err(e)) => Err(StrictError {
+            message: e.to_string(),
+            element_at: match e {
+                ParseFeedError::ParseError(
+                    ParseErrorKind::UnknownMimeType { position, .. }
+                    | ParseErrorKind::MissingContent { position, .. }
+                    | ParseErrorKind::UnknownEnumVariant { position, .. }
+                    | ParseErrorKind::IllegalState { position, .. },
+                ) => usize::try_from(position).ok(),
+                _ => None,
+            },
+            broken: matches!(e, ParseFeedError::XmlReader(_)),
+        }),
+        Err(_) => Err(StrictError {
+            message: "the feed parser failed on this document".to_owned(),
+            element_at: None,
+            broken: true,
+        }),
     }
+}
+
+/// The most elements [`parse_leniently`] removes from one document: each costs a parse.
+const MAX_REMOVED: usize = 32;
+
+/// Reads a document feed-rs rejected (`strict` says why) the way established readers
+/// do: repaired where that cannot change what a well-formed part means
+/// ([`repair::repair_xml`], [`repair::repair_json`]), then without each element feed-rs
+/// still cannot read (a content of a type it does not know, a text element without
+/// text), so that one odd entry does not cost every other. The feed and the repairs made.
+fn parse_leniently(
+    text: String,
+    strict: &StrictError,
+    base: Option<&Url>,
+) -> Option<(feed_rs::model::Feed, Vec<String>)> {
+    let trimmed = text.trim_start();
+    let repaired = if trimmed.starts_with('{') {
+        repair::repair_json(trimmed)
+    } else {
+        repair::repair_xml(&text)
+    };
+    let (mut text, mut repairs, mut error) = match repaired {
+        Some((fixed, fixes)) => match parse_strict(&fixed, base) {
+            Ok(feed) => return Some((feed, fixes)),
+            Err(error) => (fixed, fixes, error),
+        },
+        None => (text, Vec::new(), strict.clone()),
+    };
+    let mut removed = Vec::new();
+    while let Some(at) = error.element_at {
+        if removed.len() == MAX_REMOVED {
+            return None;
+        }
+        let (fixed, tag) = repair::remove_element(&text, at)?;
+        text = fixed;
+        removed.push(tag);
+        match parse_strict(&text, base) {
+            Ok(feed) => {
+                repairs.push(repair::removed_elements(&removed));
+                return Some((feed, repairs));
+            }
+            Err(next) => error = next,
+        }
+    }
+    if !error.broken {
+        return None;
+    }
+    let feed = entries_before_the_break(&text, base)?;
+    if !removed.is_empty() {
+        repairs.push(repair::removed_elements(&removed));
+    }
+    repairs.push(format!(
+        "the document is cut short or broken after its first {} {} ({}); {} read",
+        feed.entries.len(),
+        if feed.entries.len() == 1 {
+            "entry"
+        } else {
+            "entries"
+        },
+        error.message,
+        if feed.entries.len() == 1 {
+            "it was"
+        } else {
+            "those were"
+        },
+    ));
+    Some((feed, repairs))
+}
+
+/// The entries of a broken XML document that come before the place it breaks: a body
+/// cut short, or a server that failed half-way through writing it, keeps the entries it
+/// wrote whole. The document is cut after an entry and the elements open there closed;
+/// the last such cut feed-rs reads entries from is found by halving, in a few parses.
+/// (A cut that reads as a feed without entries — say the entries closed inside an
+/// element never closed before them — is no reading of the document.)
+fn entries_before_the_break(text: &str, base: Option<&Url>) -> Option<feed_rs::model::Feed> {
+    let ends = repair::entry_ends(text);
+    let read = |i: usize| {
+        parse_strict(&repair::cut_and_close(text, ends[i]), base)
+            .ok()
+            .filter(|feed| !feed.entries.is_empty())
+    };
+    let last = ends.len().checked_sub(1)?;
+    if let Some(feed) = read(last) {
+        return Some(feed);
+    }
+    // The first cut must read; then the last that reads lies in `good..bad`.
+    let mut best = read(0)?;
+    let (mut good, mut bad) = (0, last);
+    while bad - good > 1 {
+        let mid = good + (bad - good) / 2;
+        match read(mid) {
+            Some(feed) => (good, best) = (mid, feed),
+            None => bad = mid,
+        }
+    }
+    Some(best)
 }
 
 /// When the text is an HTML page, the feed URLs it advertises.

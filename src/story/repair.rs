@@ -172,6 +172,169 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     (!repairs.is_empty()).then_some((text, repairs))
 }
 
+/// Removes the element whose start tag ends at byte `position` — where feed-rs says an
+/// element it cannot read starts — with everything inside it. Returns the text without
+/// it and its start tag, or `None` when no element's start tag ends there.
+pub fn remove_element(text: &str, position: usize) -> Option<(String, String)> {
+    let head = text.get(..position)?;
+    let open = head.rfind('<')?;
+    let tag = &head[open..];
+    if !tag.ends_with('>') || tag[1..].starts_with(['/', '!', '?']) {
+        return None;
+    }
+    let name_len = tag[1..].find(|c: char| c.is_whitespace() || c == '/' || c == '>')?;
+    let name = &tag[1..1 + name_len];
+    if name.is_empty() {
+        return None;
+    }
+    let end = if tag.ends_with("/>") {
+        position
+    } else {
+        position + element_end(&text[position..], name)?
+    };
+    let mut out = String::with_capacity(text.len() - (end - open));
+    out.push_str(&text[..open]);
+    out.push_str(&text[end..]);
+    Some((
+        out,
+        truncate(&tag.split_whitespace().collect::<Vec<_>>().join(" "), 60),
+    ))
+}
+
+/// Where the content `rest` of an element named `name` ends, just past its end tag:
+/// elements of the same name inside it are counted.
+fn element_end(rest: &str, name: &str) -> Option<usize> {
+    let mut depth = 0usize;
+    for (_, end, tag) in Tags::new(rest) {
+        match tag {
+            Tag::End(n) if n == name && depth == 0 => return Some(end),
+            Tag::End(n) if n == name => depth -= 1,
+            Tag::Start(n) if n == name => depth += 1,
+            _ => {}
+        }
+    }
+    None
+}
+
+/// A piece of markup [`Tags`] finds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Tag<'a> {
+    /// A start tag, with the element's name.
+    Start(&'a str),
+    /// An end tag, with the element's name.
+    End(&'a str),
+    /// An empty-element tag, a comment, a CDATA section, a declaration or an
+    /// instruction: nothing that opens or closes an element.
+    Other,
+}
+
+/// The markup of an XML text in order, each piece with where it starts and ends; it
+/// stops where a piece is not closed.
+struct Tags<'a> {
+    text: &'a str,
+    at: usize,
+}
+
+impl<'a> Tags<'a> {
+    fn new(text: &'a str) -> Self {
+        Tags { text, at: 0 }
+    }
+}
+
+impl<'a> Iterator for Tags<'a> {
+    type Item = (usize, usize, Tag<'a>);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let start = self.at + self.text[self.at..].find('<')?;
+        let tail = &self.text[start..];
+        let (len, tag) = if tail.starts_with("<![CDATA[") {
+            (tail.find("]]>")? + 3, Tag::Other)
+        } else if tail.starts_with("<!--") {
+            (tail.find("-->")? + 3, Tag::Other)
+        } else {
+            let len = tail.find('>')? + 1;
+            let inner = &tail[1..len - 1];
+            let name = |s: &'a str| {
+                let end = s
+                    .find(|c: char| c.is_whitespace() || c == '/')
+                    .unwrap_or(s.len());
+                &s[..end]
+            };
+            let tag = if let Some(closing) = inner.strip_prefix('/') {
+                Tag::End(name(closing))
+            } else if inner.starts_with(['!', '?']) || inner.ends_with('/') {
+                Tag::Other
+            } else {
+                Tag::Start(name(inner))
+            };
+            (len, tag)
+        };
+        self.at = start + len;
+        Some((start, self.at, tag))
+    }
+}
+
+/// Where each entry (`</item>`, `</entry>`, with or without a prefix) of an XML text
+/// ends, in order.
+pub fn entry_ends(text: &str) -> Vec<usize> {
+    Tags::new(text)
+        .filter_map(|(_, end, tag)| match tag {
+            Tag::End(name) if matches!(name.rsplit(':').next(), Some("item" | "entry")) => {
+                Some(end)
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// The XML text up to byte `end`, with the elements still open there closed.
+pub fn cut_and_close(text: &str, end: usize) -> String {
+    let head = &text[..end];
+    let mut open = Vec::new();
+    for (_, _, tag) in Tags::new(head) {
+        match tag {
+            Tag::Start(name) => open.push(name),
+            Tag::End(name) => {
+                if let Some(at) = open.iter().rposition(|&n| n == name) {
+                    open.truncate(at);
+                }
+            }
+            Tag::Other => {}
+        }
+    }
+    let mut out = String::with_capacity(end + open.iter().map(|n| n.len() + 3).sum::<usize>());
+    out.push_str(head);
+    for name in open.iter().rev() {
+        out.push_str("</");
+        out.push_str(name);
+        out.push('>');
+    }
+    out
+}
+
+/// The repair report for elements [`remove_element`] removed: how many, and which (the
+/// first three distinct start tags).
+pub fn removed_elements(tags: &[String]) -> String {
+    let mut distinct: Vec<&str> = Vec::new();
+    for tag in tags {
+        if !distinct.contains(&tag.as_str()) {
+            distinct.push(tag);
+        }
+    }
+    let more = if distinct.len() > 3 { ", …" } else { "" };
+    distinct.truncate(3);
+    format!(
+        "{} {} the parser cannot read, removed ({}{more})",
+        tags.len(),
+        if tags.len() == 1 {
+            "element"
+        } else {
+            "elements"
+        },
+        distinct.join(", ")
+    )
+}
+
 fn truncate(s: &str, chars: usize) -> String {
     match s.char_indices().nth(chars) {
         Some((at, _)) => format!("{}…", &s[..at]),
@@ -377,6 +540,23 @@ mod tests {
             text,
             r#"<feed><title type="text">T</title><summary type='TEXT/HTML'>x</summary></feed>"#
         );
+    }
+
+    #[test]
+    fn an_element_is_removed_with_what_it_holds() {
+        let text = "<e><c type=\"x\"><c>in</c><![CDATA[</c>]]><!-- </c> --></c><d/></e>";
+        let at = text.find("<c").unwrap() + "<c type=\"x\">".len();
+        let (out, tag) = remove_element(text, at).unwrap();
+        assert_eq!(out, "<e><d/></e>");
+        assert_eq!(tag, "<c type=\"x\">");
+        // An empty element, and positions where no start tag ends.
+        let empty = "<e><c src='y'/><d/></e>";
+        let at = empty.find("<d").unwrap();
+        assert_eq!(remove_element(empty, at).unwrap().0, "<e><d/></e>");
+        assert_eq!(remove_element(text, 1), None);
+        assert_eq!(remove_element(text, text.len()), None, "after an end tag");
+        assert_eq!(remove_element(text, text.len() + 1), None);
+        assert_eq!(remove_element("<e><c>unclosed", 6), None);
     }
 
     #[test]

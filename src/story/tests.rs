@@ -83,6 +83,89 @@ fn lenient_repairs_are_reported() {
 }
 
 #[test]
+fn an_element_the_parser_cannot_read_costs_only_itself() {
+    // A content of a MIME type holding markup, another out of line but not empty: feed-rs
+    // rejects the whole document for either. Only those elements go; every entry stays.
+    let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>a</id>
+        <entry><id>1</id><title>Peskov speaks</title><summary>First</summary>
+          <content type="application/x-pdf"><div xmlns="http://www.w3.org/1999/xhtml">A <b>B</b>
+          <content type="application/x-pdf"><div>nested</div></content></div></content></entry>
+        <entry><id>2</id><title>Embassy reopens</title>
+          <content src="http://example.org/2" type="text/html">Inline text</content></entry>
+        <entry><id>3</id><title>Untouched</title><content type="html">&lt;p&gt;kept&lt;/p&gt;</content></entry>
+        </feed>"#;
+    let feed = parse(atom).unwrap();
+    let titles: Vec<&str> = feed.stories.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, ["Peskov speaks", "Embassy reopens", "Untouched"]);
+    assert_eq!(feed.stories[0].summary, "First");
+    assert_eq!(feed.stories[0].content, "");
+    assert_eq!(feed.stories[2].content, "kept");
+    assert_eq!(
+        feed.repairs,
+        [
+            "2 elements the parser cannot read, removed (<content type=\"application/x-pdf\">, \
+             <content src=\"http://example.org/2\" type=\"text/html\">)"
+        ]
+    );
+    // Removing is for elements, not for broken markup: that stays an error.
+    assert!(matches!(
+        parse(
+            r#"<feed xmlns="http://www.w3.org/2005/Atom"><entry><id>1</id><content type="application/x-pdf"><div>"#
+        ),
+        Err(FeedError::NotAFeed(_))
+    ));
+}
+
+#[test]
+fn a_document_cut_short_keeps_the_entries_it_holds_whole() {
+    let item = |n: u32| format!("<item><title>Story {n}</title><guid>g{n}</guid></item>");
+    let whole = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>T</title>{}{}{}</channel></rss>",
+        item(1),
+        item(2),
+        item(3)
+    );
+    let cut_at = whole.find("<guid>g3").unwrap();
+    for (broken, entries) in [
+        // A body cut short inside a tag, inside CDATA, inside text.
+        (whole[..cut_at + 3].to_owned(), 2),
+        (
+            format!("{}<description><![CDATA[<p>half", &whole[..cut_at]),
+            2,
+        ),
+        (whole[..whole.find("Story 2").unwrap() + 3].to_owned(), 1),
+        // A server failing half-way, its error page after the second entry.
+        (
+            whole.replace(&item(3), "<b>Fatal error</b>: in feed.php<br>\n</channel>"),
+            2,
+        ),
+    ] {
+        let feed = parse(&broken).unwrap_or_else(|e| panic!("{broken}: {e}"));
+        let titles: Vec<&str> = feed.stories.iter().map(|s| s.title.as_str()).collect();
+        assert_eq!(titles, ["Story 1", "Story 2"][..entries], "{broken}");
+        assert_eq!(feed.repairs.len(), 1, "{:?}", feed.repairs);
+        assert!(
+            feed.repairs[0].starts_with(&format!(
+                "the document is cut short or broken after its first {entries} entr"
+            )),
+            "{:?}",
+            feed.repairs
+        );
+    }
+    // Broken before its first entry ends: nothing to read, and the error says why.
+    let early = &whole[..whole.find("<guid>g1").unwrap()];
+    assert!(matches!(parse(early), Err(FeedError::NotAFeed(_))));
+    // An Atom feed, with an entry holding an unreadable element before the break.
+    let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>a</id>
+        <entry><id>1</id><title>One</title><content type="image/png"><b>x</b></content></entry>
+        <entry><id>2</id><title>Two</title></entry><entry><id>3</id><title>Thr"#;
+    let feed = parse(atom).unwrap();
+    assert_eq!(feed.stories.len(), 2);
+    assert_eq!(feed.repairs.len(), 2, "{:?}", feed.repairs);
+    assert!(feed.repairs[0].starts_with("1 element the parser cannot read"));
+}
+
+#[test]
 fn html_pages_and_garbage_are_clear_errors() {
     let html = r#"<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x</body></html>"#;
     assert_eq!(

@@ -379,6 +379,76 @@ fn repaired_feeds_are_read_and_say_so() {
 }
 
 #[test]
+fn feeds_cut_short_with_an_odd_element_or_in_bare_utf16_are_read() {
+    let item = |n: u32, title: &str| {
+        format!("<item><title>{title}</title><link>https://news.example/{n}</link></item>")
+    };
+    // A server that failed half-way through writing its feed.
+    let cut = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Cut</title>{}{}<item><title>Half",
+        item(1, "Peskov on the talks"),
+        item(2, "Weather")
+    );
+    // One entry's content is of a type feed-rs cannot read.
+    let odd = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>Odd</title><id>o</id>
+        <entry><id>o1</id><title>Embassy to reopen</title>
+          <content type="application/pdf"><div>not base64</div></content></entry>
+        <entry><id>o2</id><title>Песков ответил</title></entry></feed>"#;
+    // UTF-16 with neither a byte-order mark nor a declaration; the header says UTF-16.
+    let utf16: Vec<u8> = format!(
+        "<rss version=\"2.0\"><channel><title>Wide</title>{}</channel></rss>",
+        item(3, "Ukraine ceasefire talks resume")
+    )
+    .encode_utf16()
+    .flat_map(u16::to_le_bytes)
+    .collect();
+    let server = TestServer::files(vec![
+        ("/cut.rss", "application/rss+xml", cut.into_bytes()),
+        ("/odd.atom", "application/atom+xml", odd.as_bytes().to_vec()),
+        ("/wide.rss", "application/rss+xml; charset=utf-16", utf16),
+    ]);
+    let urls = ["/cut.rss", "/odd.atom", "/wide.rss"].map(|p| server.url(p));
+    let ws = Workspace::new(&config_for(&urls));
+    let summary = ws.ok(&["once"]);
+    assert!(
+        summary.contains("feeds: 3 fetched, 3 ok, 0 not modified, 0 failed"),
+        "{summary}"
+    );
+    assert!(summary.contains("stories: 5 new"), "{summary}");
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "Embassy to reopen"),
+            ("Peskov", "Peskov on the talks"),
+            ("Peskov", "Песков ответил"),
+            ("Ukraine talks", "Ukraine ceasefire talks resume"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let feeds = ws.json(&["feeds"]);
+    let repairs = |url: &str| -> Vec<String> {
+        let feed = feeds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["url"] == url)
+            .unwrap();
+        serde_json::from_value(feed["repairs"].clone()).unwrap()
+    };
+    let cut = repairs(&urls[0]);
+    assert_eq!(cut.len(), 1, "{cut:?}");
+    assert!(
+        cut[0].starts_with("the document is cut short or broken after its first 2 entries ("),
+        "{cut:?}"
+    );
+    assert_eq!(
+        repairs(&urls[1]),
+        ["1 element the parser cannot read, removed (<content type=\"application/pdf\">)"]
+    );
+    assert!(repairs(&urls[2]).is_empty());
+}
+
+#[test]
 fn a_fetch_that_finds_every_entry_new_says_stories_may_have_been_missed() {
     // A feed that lists its last three stories and asks, by <ttl>, to be read every four
     // hours: by the next read three others have pushed the first three out.
