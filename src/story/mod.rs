@@ -258,7 +258,9 @@ const MAX_REMOVED: usize = 32;
 /// do: repaired where that cannot change what a well-formed part means
 /// ([`repair::repair_xml`], [`repair::repair_json`]), then without each element feed-rs
 /// still cannot read (a content of a type it does not know, a text element without
-/// text), so that one odd entry does not cost every other. The feed and the repairs made.
+/// text), so that one odd entry does not cost every other; and when the XML itself is
+/// broken, as far as it reads ([`entries_before_the_break`]). The feed and the repairs
+/// made.
 fn parse_leniently(
     text: String,
     strict: &StrictError,

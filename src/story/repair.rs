@@ -81,6 +81,22 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
             repairs.push("RSS version missing or unsupported, read as RSS 2.0".to_owned());
         }
     }
+    // RSS whose items stand right under `<rss>`, with no `<channel>` (or no start tag of
+    // one) around them. (An `<rss>` holding nothing stays what it is: no feed.)
+    if let Some(root) = RSS_ROOT.find(&text)
+        && root.as_str()[4..].starts_with([' ', '\t', '\r', '\n', '>'])
+        && !text.contains("<channel")
+        && text.contains("<item")
+    {
+        let at = root.end();
+        text.insert_str(at, "<channel>");
+        if !text.contains("</channel>")
+            && let Some(end) = text.rfind("</rss>")
+        {
+            text.insert_str(end, "</channel>");
+        }
+        repairs.push("RSS without a <channel>, what stands under <rss> read as one".to_owned());
+    }
 
     // Empty text elements that feed-rs refuses ("missing text"): they carry nothing.
     static EMPTY: LazyLock<Regex> = LazyLock::new(|| {
@@ -557,6 +573,30 @@ mod tests {
         assert_eq!(remove_element(text, text.len()), None, "after an end tag");
         assert_eq!(remove_element(text, text.len() + 1), None);
         assert_eq!(remove_element("<e><c>unclosed", 6), None);
+    }
+
+    #[test]
+    fn rss_without_a_channel() {
+        let (text, repairs) =
+            repair_xml("<rss version=\"2.0\">\n<item><title>a</title></item></rss>").unwrap();
+        assert_eq!(
+            text,
+            "<rss version=\"2.0\"><channel>\n<item><title>a</title></item></channel></rss>"
+        );
+        assert_eq!(repairs.len(), 1);
+        // Only its start tag missing; and a document that has one is left alone.
+        let (text, _) =
+            repair_xml("<rss version=\"2.0\"><title>t</title><item/></channel></rss>").unwrap();
+        assert_eq!(
+            text,
+            "<rss version=\"2.0\"><channel><title>t</title><item/></channel></rss>"
+        );
+        for whole_or_empty in [
+            "<rss version=\"2.0\"><channel><item/></channel></rss>",
+            "<rss version=\"2.0\"></rss>",
+        ] {
+            assert_eq!(repair_xml(whole_or_empty), None);
+        }
     }
 
     #[test]
