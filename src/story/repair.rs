@@ -46,20 +46,23 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     let mut repairs = Vec::new();
     let mut text = text.to_owned();
 
-    let (escaped, bare, html) = escape_ampersands(&text);
-    if bare > 0 {
-        repairs.push(format!("{bare} bare `&` escaped"));
+    let escaped = escape_text(&text);
+    if escaped.bare_amps > 0 {
+        repairs.push(format!("{} bare `&` escaped", escaped.bare_amps));
     }
-    if escaped.len() == text.len() && escaped != text {
+    if escaped.bare_lts > 0 {
+        repairs.push(format!("{} bare `<` escaped", escaped.bare_lts));
+    }
+    if escaped.upper_x {
         repairs.push("hexadecimal character references with an upper-case X".to_owned());
     }
-    if !html.is_empty() {
+    if !escaped.html.is_empty() {
         repairs.push(format!(
             "HTML entities XML does not define ({}) converted",
-            html.join(", ")
+            escaped.html.join(", ")
         ));
     }
-    text = escaped;
+    text = escaped.text;
 
     // feed-rs reads only RSS 0.91, 0.92 and 2.0 by version; other versions and none at
     // all (RSS 0.93, 0.94, "2.00", or just `<rss>`) are read as RSS 2.0.
@@ -358,12 +361,26 @@ fn truncate(s: &str, chars: usize) -> String {
     }
 }
 
-/// Escapes `&` that starts no entity, and turns HTML named entities into numeric
-/// references, outside CDATA sections and comments (where `&` is literal). Returns the
-/// text, the number of bare `&`, and the HTML entity names converted.
-fn escape_ampersands(text: &str) -> (String, usize, Vec<String>) {
+/// What [`escape_text`] did.
+struct Escaped {
+    text: String,
+    /// `&` that started no entity, escaped.
+    bare_amps: usize,
+    /// `<` that started no markup (`a < b`, `3<5`), escaped.
+    bare_lts: usize,
+    /// Hexadecimal references written `&#X…;`.
+    upper_x: bool,
+    /// The HTML entity names turned into numeric references (the first eight).
+    html: Vec<String>,
+}
+
+/// Escapes `&` that starts no entity and `<` that starts no markup, and turns HTML
+/// named entities into numeric references, outside CDATA sections and comments (where
+/// both are literal). A `<` starts markup only before a name, `/`, `!` or `?`: one
+/// before a space, a digit or `=` is text a feed forgot to escape.
+fn escape_text(text: &str) -> Escaped {
     let mut out = String::with_capacity(text.len() + 64);
-    let mut bare = 0;
+    let (mut bare_amps, mut bare_lts, mut upper_x) = (0, 0, false);
     let mut html: Vec<String> = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find(['&', '<']) {
@@ -375,8 +392,15 @@ fn escape_ampersands(text: &str) -> (String, usize, Vec<String>) {
                 rest.find("]]>").map(|e| e + 3)
             } else if rest.starts_with("<!--") {
                 rest.find("-->").map(|e| e + 3)
-            } else {
+            } else if rest[1..].starts_with(|c: char| {
+                c.is_alphabetic() || matches!(c, '_' | ':' | '/' | '!' | '?')
+            }) {
                 Some(1)
+            } else {
+                out.push_str("&lt;");
+                bare_lts += 1;
+                rest = &rest[1..];
+                continue;
             };
             let end = end.unwrap_or(rest.len());
             out.push_str(&rest[..end]);
@@ -398,6 +422,7 @@ fn escape_ampersands(text: &str) -> (String, usize, Vec<String>) {
             });
             if numeric && name.starts_with("#X") {
                 // XML allows only a lower-case `x` in hexadecimal references.
+                upper_x = true;
                 out.push_str("&#x");
                 out.push_str(&rest[3..name_len + 2]);
                 rest = &rest[name_len + 2..];
@@ -422,11 +447,17 @@ fn escape_ampersands(text: &str) -> (String, usize, Vec<String>) {
             }
         }
         out.push_str("&amp;");
-        bare += 1;
+        bare_amps += 1;
         rest = &rest[1..];
     }
     out.push_str(rest);
-    (out, bare, html)
+    Escaped {
+        text: out,
+        bare_amps,
+        bare_lts,
+        upper_x,
+        html,
+    }
 }
 
 /// Repairs a JSON Feed: an `http://` version URL, and `tags` given as one string.
@@ -532,6 +563,23 @@ mod tests {
                 "2 bare `&` escaped",
                 "HTML entities XML does not define (nbsp, mdash) converted"
             ]
+        );
+    }
+
+    #[test]
+    fn bare_less_than_signs() {
+        let (text, repairs) = repair_xml(
+            "<a><t>Stocks < 5%, 3<5, a <= b, x<<5, <- <</t><![CDATA[1 < 2]]><!-- < --><b/></a>",
+        )
+        .unwrap();
+        assert_eq!(
+            text,
+            "<a><t>Stocks &lt; 5%, 3&lt;5, a &lt;= b, x&lt;&lt;5, &lt;- &lt;</t><![CDATA[1 < 2]]><!-- < --><b/></a>"
+        );
+        assert_eq!(repairs, ["7 bare `<` escaped"]);
+        assert_eq!(
+            repair_xml("<a><?pi x?><!DOCTYPE a><_b/><c:d/><é/></a>"),
+            None
         );
     }
 

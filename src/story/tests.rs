@@ -72,6 +72,13 @@ fn lenient_repairs_are_reported() {
     assert_eq!(feed.stories[0].title, "AT&T — news");
     assert_eq!(feed.repairs.len(), 3, "{:?}", feed.repairs);
 
+    // A bare `<` in a headline made the whole feed unreadable.
+    let feed = parse("<rss version=\"2.0\"><channel><title>T</title><item><title>Rates < 5% as talks resume</title><guid>1</guid></item><item><title>Next</title><guid>2</guid></item></channel></rss>")
+        .unwrap();
+    assert_eq!(feed.stories[0].title, "Rates < 5% as talks resume");
+    assert_eq!(feed.stories.len(), 2);
+    assert_eq!(feed.repairs, ["1 bare `<` escaped"]);
+
     let atom = parse(r#"<feed xmlns="http://www.w3.org/2005/Atom"><title type="text/plain">A</title><id>x</id><entry><id>1</id><title type="text/plain">Plain</title></entry></feed>"#)
         .unwrap();
     assert_eq!(atom.stories[0].title, "Plain");

@@ -349,10 +349,10 @@ fn one_failing_feed_never_stops_the_others() {
 
 #[test]
 fn repaired_feeds_are_read_and_say_so() {
-    // Whitespace before the declaration, a bare `&` and an HTML entity: feed-rs
+    // Whitespace before the declaration, a bare `&` and `<` and an HTML entity: feed-rs
     // rejects this feed, real readers read it.
     let feed = "\n\n<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Sloppy</title>\
-        <item><title>Peskov &amp; co: R&D &mdash; news</title><guid>s-1</guid></item></channel></rss>";
+        <item><title>Peskov &amp; co: R&D &mdash; news < 5 min</title><guid>s-1</guid></item></channel></rss>";
     let server = TestServer::files(vec![("/sloppy.rss", "text/xml", feed.as_bytes().to_vec())]);
     let ws = Workspace::new(&config_for(&[server.url("/sloppy.rss")]));
     assert!(ws.ok(&["once"]).contains("hits: 1"));
@@ -364,6 +364,7 @@ fn repaired_feeds_are_read_and_say_so() {
         serde_json::json!([
             "whitespace before the XML declaration, removed",
             "1 bare `&` escaped",
+            "1 bare `<` escaped",
             "HTML entities XML does not define (mdash) converted"
         ])
     );
@@ -374,7 +375,10 @@ fn repaired_feeds_are_read_and_say_so() {
     );
     assert_eq!(
         hit_pairs(&ws),
-        [("Peskov".to_owned(), "Peskov & co: R&D — news".to_owned())]
+        [(
+            "Peskov".to_owned(),
+            "Peskov & co: R&D — news < 5 min".to_owned()
+        )]
     );
 }
 
