@@ -302,20 +302,12 @@ fn parse_leniently(
     if !removed.is_empty() {
         repairs.push(repair::removed_elements(&removed));
     }
+    let entries = feed.entries.len();
     repairs.push(format!(
-        "the document is cut short or broken after its first {} {} ({}); {} read",
-        feed.entries.len(),
-        if feed.entries.len() == 1 {
-            "entry"
-        } else {
-            "entries"
-        },
+        "the document is cut short or broken after its first {} ({}); {} read",
+        repair::count(entries, "entry", "entries"),
         error.message,
-        if feed.entries.len() == 1 {
-            "it was"
-        } else {
-            "those were"
-        },
+        if entries == 1 { "it was" } else { "those were" },
     ));
     Some((feed, repairs))
 }

@@ -56,6 +56,18 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     if escaped.upper_x {
         repairs.push("hexadecimal character references with an upper-case X".to_owned());
     }
+    if escaped.surrogates > 0 {
+        repairs.push(format!(
+            "{} written as two UTF-16 halves (`&#xD83D;&#xDE00;`) joined",
+            count(escaped.surrogates, "character", "characters")
+        ));
+    }
+    if escaped.no_character > 0 {
+        repairs.push(format!(
+            "{} to no character XML allows (such as `&#0;`) replaced with U+FFFD",
+            count(escaped.no_character, "reference", "references")
+        ));
+    }
     if !escaped.html.is_empty() {
         repairs.push(format!(
             "HTML entities XML does not define ({}) converted",
@@ -343,15 +355,15 @@ pub fn removed_elements(tags: &[String]) -> String {
     let more = if distinct.len() > 3 { ", …" } else { "" };
     distinct.truncate(3);
     format!(
-        "{} {} the parser cannot read, removed ({}{more})",
-        tags.len(),
-        if tags.len() == 1 {
-            "element"
-        } else {
-            "elements"
-        },
+        "{} the parser cannot read, removed ({}{more})",
+        count(tags.len(), "element", "elements"),
         distinct.join(", ")
     )
+}
+
+/// `n` and the noun for it: "1 entry", "2 entries".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn truncate(s: &str, chars: usize) -> String {
@@ -370,6 +382,11 @@ struct Escaped {
     bare_lts: usize,
     /// Hexadecimal references written `&#X…;`.
     upper_x: bool,
+    /// Pairs of references to the two UTF-16 halves of one character, joined.
+    surrogates: usize,
+    /// References to no character XML allows (`&#0;`, a lone UTF-16 half, past
+    /// U+10FFFF), replaced with U+FFFD.
+    no_character: usize,
     /// The HTML entity names turned into numeric references (the first eight).
     html: Vec<String>,
 }
@@ -381,6 +398,7 @@ struct Escaped {
 fn escape_text(text: &str) -> Escaped {
     let mut out = String::with_capacity(text.len() + 64);
     let (mut bare_amps, mut bare_lts, mut upper_x) = (0, 0, false);
+    let (mut surrogates, mut no_character) = (0, 0);
     let mut html: Vec<String> = Vec::new();
     let mut rest = text;
     while let Some(i) = rest.find(['&', '<']) {
@@ -408,27 +426,41 @@ fn escape_text(text: &str) -> Escaped {
             continue;
         }
         // At an `&`: a well-formed reference stays, an HTML one becomes numeric.
+        if let Some((value, len)) = character_reference(rest) {
+            match value.filter(|&v| v != 0).map(|v| (v, char::from_u32(v))) {
+                Some((_, Some(_))) if rest.as_bytes()[2] == b'X' => {
+                    // XML allows only a lower-case `x` in hexadecimal references.
+                    upper_x = true;
+                    out.push_str("&#x");
+                    out.push_str(&rest[3..len]);
+                }
+                Some((_, Some(_))) => out.push_str(&rest[..len]),
+                // A character beyond the BMP written as its two UTF-16 halves.
+                Some((high @ 0xD800..=0xDBFF, None))
+                    if let Some((Some(low @ 0xDC00..=0xDFFF), second)) =
+                        character_reference(&rest[len..]) =>
+                {
+                    let c = 0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00);
+                    out.push_str(&format!("&#x{c:X};"));
+                    surrogates += 1;
+                    rest = &rest[len + second..];
+                    continue;
+                }
+                _ => {
+                    out.push_str("&#xFFFD;");
+                    no_character += 1;
+                }
+            }
+            rest = &rest[len..];
+            continue;
+        }
         let name_len = rest[1..]
             .find(|c: char| !(c.is_ascii_alphanumeric() || c == '#'))
             .unwrap_or(rest.len() - 1);
         let name = &rest[1..1 + name_len];
         let terminated = rest[1 + name_len..].starts_with(';');
         if terminated && !name.is_empty() {
-            let numeric = name.strip_prefix('#').is_some_and(|n| {
-                n.strip_prefix(['x', 'X']).map_or_else(
-                    || !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()),
-                    |h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_hexdigit()),
-                )
-            });
-            if numeric && name.starts_with("#X") {
-                // XML allows only a lower-case `x` in hexadecimal references.
-                upper_x = true;
-                out.push_str("&#x");
-                out.push_str(&rest[3..name_len + 2]);
-                rest = &rest[name_len + 2..];
-                continue;
-            }
-            if numeric || XML_ENTITIES.contains(&name) {
+            if XML_ENTITIES.contains(&name) {
                 out.push_str(&rest[..name_len + 2]);
                 rest = &rest[name_len + 2..];
                 continue;
@@ -456,8 +488,30 @@ fn escape_text(text: &str) -> Escaped {
         bare_amps,
         bare_lts,
         upper_x,
+        surrogates,
+        no_character,
         html,
     }
+}
+
+/// The numeric character reference (`&#…;`, `&#x…;`, `&#X…;`) at the start of `text`:
+/// its value (`None` when too large for any character) and its length.
+fn character_reference(text: &str) -> Option<(Option<u32>, usize)> {
+    let body = text.strip_prefix("&#")?;
+    let (digits, radix, prefix) = match body.strip_prefix(['x', 'X']) {
+        Some(hex) => (hex, 16, 3),
+        None => (body, 10, 2),
+    };
+    let len = digits
+        .find(|c: char| !c.is_digit(radix))
+        .unwrap_or(digits.len());
+    if len == 0 || !digits[len..].starts_with(';') {
+        return None;
+    }
+    Some((
+        u32::from_str_radix(&digits[..len], radix).ok(),
+        prefix + len + 1,
+    ))
 }
 
 /// Repairs a JSON Feed: an `http://` version URL, and `tags` given as one string.
@@ -580,6 +634,26 @@ mod tests {
         assert_eq!(
             repair_xml("<a><?pi x?><!DOCTYPE a><_b/><c:d/><é/></a>"),
             None
+        );
+    }
+
+    #[test]
+    fn references_to_no_character() {
+        let (text, repairs) = repair_xml(
+            "<a>&#xD83D;&#xDE00; &#55357;&#56832; &#0; &#xD800;x &#xDC00; &#1114112; &#99999999999; &#X41; &#x1F600;</a>",
+        )
+        .unwrap();
+        assert_eq!(
+            text,
+            "<a>&#x1F600; &#x1F600; &#xFFFD; &#xFFFD;x &#xFFFD; &#xFFFD; &#xFFFD; &#x41; &#x1F600;</a>"
+        );
+        assert_eq!(
+            repairs,
+            [
+                "hexadecimal character references with an upper-case X",
+                "2 characters written as two UTF-16 halves (`&#xD83D;&#xDE00;`) joined",
+                "5 references to no character XML allows (such as `&#0;`) replaced with U+FFFD"
+            ]
         );
     }
 

@@ -162,14 +162,16 @@ impl Text {
     }
 }
 
-/// The byte length of the whitespace character at byte `i` of `text`, or 0.
+/// The byte length of the whitespace character at byte `i` of `text`, or 0. A control
+/// character (a NUL or an escape a publishing system let through, a C1 control left by
+/// a wrong charset) is read as whitespace: it is no part of a word and not for display.
 fn whitespace_at(text: &str, i: usize) -> usize {
     match text.as_bytes()[i] {
-        b @ 0..0x80 => usize::from(char::from(b).is_whitespace()),
+        b @ 0..0x80 => usize::from(b.is_ascii_whitespace() || b.is_ascii_control()),
         _ => text[i..]
             .chars()
             .next()
-            .filter(|c| c.is_whitespace())
+            .filter(|c| c.is_whitespace() || c.is_control())
             .map_or(0, char::len_utf8),
     }
 }
@@ -206,15 +208,24 @@ mod tests {
             "Москва — Кремль"
         );
         assert_eq!(to_plain_text("x<Script type=a>y</SCRIPT >z"), "x z");
+        // Control characters are not words, nor anything to show.
+        assert_eq!(
+            to_plain_text("Pes\u{0}kov\u{1a} \u{8}talks\u{7f}\u{9c}end"),
+            "Pes kov talks end"
+        );
     }
 
     proptest::proptest! {
-        /// Text without markup comes out as its words joined by single spaces.
+        /// Text without markup comes out as its words joined by single spaces, control
+        /// characters counting as spaces.
         #[test]
         fn collapses_whitespace_like_split_whitespace(
-            text in "[a-cé—Ж \t\n\r\u{a0}\u{2003}\u{b}\u{1}]{0,30}"
+            text in "[a-cé—Ж \t\n\r\u{a0}\u{2003}\u{b}\u{1}\u{0}\u{7f}\u{9c}]{0,30}"
         ) {
-            let words: Vec<&str> = text.split_whitespace().collect();
+            let words: Vec<&str> = text
+                .split(|c: char| c.is_whitespace() || c.is_control())
+                .filter(|w| !w.is_empty())
+                .collect();
             proptest::prop_assert_eq!(to_plain_text(&text), words.join(" "));
         }
     }
