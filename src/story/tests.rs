@@ -87,6 +87,33 @@ fn lenient_repairs_are_reported() {
     let json = parse(r#"{"version":"http://jsonfeed.org/version/1","items":[{"id":"1","title":"x","tags":"a,b"}]}"#).unwrap();
     assert_eq!(json.stories[0].categories, ["a", "b"]);
     assert_eq!(json.repairs.len(), 3);
+
+    // A numeric id (which the specification says to read as a string) and an author
+    // given by name made the whole feed unreadable.
+    let json = parse(r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":123,"title":"Peskov","authors":["Ann",{"name":"Bo"}]},{"id":"2","title":"After","author":"Cy","content_html":["x"]}]}"#).unwrap();
+    let stories: Vec<(&str, &str, &[String])> = json
+        .stories
+        .iter()
+        .map(|s| (s.identity.as_str(), s.title.as_str(), s.authors.as_slice()))
+        .collect();
+    assert_eq!(
+        stories,
+        [
+            (
+                "guid:123",
+                "Peskov",
+                &["Ann".to_owned(), "Bo".to_owned()][..]
+            ),
+            ("guid:2", "After", &["Cy".to_owned()][..])
+        ]
+    );
+    assert_eq!(
+        json.repairs,
+        [
+            "4 JSON Feed values of the wrong type (an id given as a number, an author as a name) \
+          taken as meant, or dropped"
+        ]
+    );
 }
 
 #[test]

@@ -1,44 +1,14 @@
-//! Lenient repairs for feeds that feed-rs rejects but that carry real entries.
-//!
-//! Established feed readers read these feeds, so newshound does too — but only with
-//! repairs that cannot change what a well-formed part of the document means, and only
-//! after a strict parse failed. Each repair made is reported so `newshound feeds` can say
-//! the feed was repaired.
+//! Repairs of XML documents: text a feed forgot to escape, versions and types feed-rs
+//! does not know, elements it cannot read, and documents that break off.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::{count, truncate};
+
 /// The entities XML itself defines; every other named entity is HTML's.
 const XML_ENTITIES: [&str; 5] = ["amp", "lt", "gt", "quot", "apos"];
-
-/// Removes whatever precedes an XML document — whitespace, a comment before the
-/// declaration, a stray PHP warning — and says what was removed. Nothing may precede an
-/// XML declaration, and feed-rs can even crash on it, so this runs before the strict
-/// parse. JSON documents are left alone.
-pub fn strip_leading_junk(text: &mut String) -> Option<String> {
-    if text.trim_start().starts_with('{') {
-        return None;
-    }
-    let start = match text.find("<?xml") {
-        Some(at) if at < 4096 => at,
-        _ => text.find('<')?,
-    };
-    if start == 0 {
-        return None;
-    }
-    let junk = text[..start].trim();
-    let repair = if junk.is_empty() {
-        "whitespace before the XML declaration, removed".to_owned()
-    } else {
-        format!(
-            "text before the XML document ({:?}), removed",
-            truncate(junk, 40)
-        )
-    };
-    text.drain(..start);
-    Some(repair)
-}
 
 /// Repairs an XML feed's text. Returns the repaired text and what was done, or `None`
 /// when nothing needed repair.
@@ -202,7 +172,6 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     }
     (!repairs.is_empty()).then_some((text, repairs))
 }
-
 /// Removes the element whose start tag ends at byte `position` — where feed-rs says an
 /// element it cannot read starts — with everything inside it. Returns the text without
 /// it and its start tag, or `None` when no element's start tag ends there.
@@ -361,18 +330,6 @@ pub fn removed_elements(tags: &[String]) -> String {
     )
 }
 
-/// `n` and the noun for it: "1 entry", "2 entries".
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn truncate(s: &str, chars: usize) -> String {
-    match s.char_indices().nth(chars) {
-        Some((at, _)) => format!("{}…", &s[..at]),
-        None => s.to_owned(),
-    }
-}
-
 /// What [`escape_text`] did.
 struct Escaped {
     text: String,
@@ -514,89 +471,6 @@ fn character_reference(text: &str) -> Option<(Option<u32>, usize)> {
     ))
 }
 
-/// Repairs a JSON Feed: an `http://` version URL, and `tags` given as one string.
-pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
-    let mut value: serde_json::Value =
-        serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
-    let mut repairs = Vec::new();
-    let object = value.as_object_mut()?;
-    match object.get("version").and_then(|v| v.as_str()) {
-        Some(v) if v.starts_with("https://jsonfeed.org/version/1") => {}
-        Some(v) if v.starts_with("http://jsonfeed.org/version/1") => {
-            let fixed = v.replacen("http://", "https://", 1);
-            object.insert("version".into(), fixed.into());
-            repairs.push("JSON Feed version URL given with http://".to_owned());
-        }
-        // A JSON feed-like document without a usable version: read it as 1.1.
-        _ if object.contains_key("items") => {
-            object.insert("version".into(), "https://jsonfeed.org/version/1.1".into());
-            repairs.push("JSON Feed without a known version, read as 1.1".to_owned());
-        }
-        _ => return None,
-    }
-    if !object.get("title").is_some_and(|t| t.is_string()) {
-        object.insert("title".into(), "".into());
-        repairs.push("JSON Feed without a title".to_owned());
-    }
-    if let Some(items) = object.get_mut("items").and_then(|i| i.as_array_mut()) {
-        let mut fixed_tags = 0;
-        for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
-            match item.get("tags") {
-                Some(serde_json::Value::String(tag)) => {
-                    let tags: Vec<serde_json::Value> = tag
-                        .split(',')
-                        .map(|t| t.trim())
-                        .filter(|t| !t.is_empty())
-                        .map(Into::into)
-                        .collect();
-                    item.insert("tags".into(), tags.into());
-                    fixed_tags += 1;
-                }
-                Some(serde_json::Value::Array(tags)) if tags.iter().any(|t| !t.is_string()) => {
-                    let tags: Vec<serde_json::Value> = tags
-                        .iter()
-                        .filter_map(|t| t.as_str())
-                        .map(Into::into)
-                        .collect();
-                    item.insert("tags".into(), tags.into());
-                    fixed_tags += 1;
-                }
-                Some(serde_json::Value::Null) => {
-                    item.remove("tags");
-                }
-                _ => {}
-            }
-        }
-        let mut fixed_attachments = 0;
-        for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
-            for attachment in item
-                .get_mut("attachments")
-                .and_then(|a| a.as_array_mut())
-                .into_iter()
-                .flatten()
-            {
-                if let Some(a) = attachment.as_object_mut()
-                    && !a.get("mime_type").is_some_and(|m| m.is_string())
-                {
-                    a.insert("mime_type".into(), "application/octet-stream".into());
-                    fixed_attachments += 1;
-                }
-            }
-        }
-        if fixed_attachments > 0 {
-            repairs.push(format!(
-                "{fixed_attachments} JSON Feed attachments without a MIME type"
-            ));
-        }
-        if fixed_tags > 0 {
-            repairs.push(format!(
-                "{fixed_tags} JSON Feed items with tags not given as a list of strings"
-            ));
-        }
-    }
-    (!repairs.is_empty()).then(|| (value.to_string(), repairs))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -658,20 +532,6 @@ mod tests {
     }
 
     #[test]
-    fn junk_before_the_document() {
-        let mut text = "\n\nWarning: x in y.php\n<?xml version=\"1.0\"?><rss/>".to_owned();
-        let repair = strip_leading_junk(&mut text).unwrap();
-        assert_eq!(text, "<?xml version=\"1.0\"?><rss/>");
-        assert!(
-            repair.starts_with("text before the XML document"),
-            "{repair}"
-        );
-        assert_eq!(strip_leading_junk(&mut text), None);
-        let mut json = " {\"version\": 1}".to_owned();
-        assert_eq!(strip_leading_junk(&mut json), None);
-    }
-
-    #[test]
     fn atom_text_types() {
         let (text, _) = repair_xml(r#"<feed><title type="text/plain">T</title><summary type='TEXT/HTML'>x</summary></feed>"#).unwrap();
         assert_eq!(
@@ -719,17 +579,5 @@ mod tests {
         ] {
             assert_eq!(repair_xml(whole_or_empty), None);
         }
-    }
-
-    #[test]
-    fn json_feed_version_and_string_tags() {
-        let (text, repairs) = repair_json(
-            r#"{"version":"http://jsonfeed.org/version/1","items":[{"id":"1","tags":"a, b"}]}"#,
-        )
-        .unwrap();
-        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
-        assert_eq!(v["version"], "https://jsonfeed.org/version/1");
-        assert_eq!(v["items"][0]["tags"], serde_json::json!(["a", "b"]));
-        assert_eq!(repairs.len(), 3);
     }
 }

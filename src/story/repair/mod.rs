@@ -1,0 +1,72 @@
+//! Lenient repairs for feeds that feed-rs rejects but that carry real entries.
+//!
+//! Established feed readers read these feeds, so newshound does too — but only with
+//! repairs that cannot change what a well-formed part of the document means, and only
+//! after a strict parse failed. Each repair made is reported so `newshound feeds` can say
+//! the feed was repaired. `xml.rs` holds the repairs of XML documents, `json.rs` those of
+//! JSON Feeds.
+
+mod json;
+mod xml;
+
+pub use json::repair_json;
+pub use xml::{cut_and_close, entry_ends, remove_element, removed_elements, repair_xml};
+
+/// Removes whatever precedes an XML document — whitespace, a comment before the
+/// declaration, a stray PHP warning — and says what was removed. Nothing may precede an
+/// XML declaration, and feed-rs can even crash on it, so this runs before the strict
+/// parse. JSON documents are left alone.
+pub fn strip_leading_junk(text: &mut String) -> Option<String> {
+    if text.trim_start().starts_with('{') {
+        return None;
+    }
+    let start = match text.find("<?xml") {
+        Some(at) if at < 4096 => at,
+        _ => text.find('<')?,
+    };
+    if start == 0 {
+        return None;
+    }
+    let junk = text[..start].trim();
+    let repair = if junk.is_empty() {
+        "whitespace before the XML declaration, removed".to_owned()
+    } else {
+        format!(
+            "text before the XML document ({:?}), removed",
+            truncate(junk, 40)
+        )
+    };
+    text.drain(..start);
+    Some(repair)
+}
+
+/// `n` and the noun for it: "1 entry", "2 entries".
+pub fn count(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn truncate(s: &str, chars: usize) -> String {
+    match s.char_indices().nth(chars) {
+        Some((at, _)) => format!("{}…", &s[..at]),
+        None => s.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn junk_before_the_document() {
+        let mut text = "\n\nWarning: x in y.php\n<?xml version=\"1.0\"?><rss/>".to_owned();
+        let repair = strip_leading_junk(&mut text).unwrap();
+        assert_eq!(text, "<?xml version=\"1.0\"?><rss/>");
+        assert!(
+            repair.starts_with("text before the XML document"),
+            "{repair}"
+        );
+        assert_eq!(strip_leading_junk(&mut text), None);
+        let mut json = " {\"version\": 1}".to_owned();
+        assert_eq!(strip_leading_junk(&mut json), None);
+    }
+}
