@@ -1,12 +1,19 @@
-//! Repairs of JSON Feeds: versions, and values of the wrong type.
+//! Repairs of JSON Feeds: text written by a template rather than a JSON writer,
+//! documents that break off, versions, and values of the wrong type.
 
 use super::count;
 
-/// Repairs a JSON Feed: an `http://` version URL, and `tags` given as one string.
+/// Repairs a JSON Feed: control characters raw in its strings, a document cut short
+/// inside its `items`, an `http://` version URL or none, values of the wrong type.
 pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
-    let mut value: serde_json::Value =
-        serde_json::from_str(text.trim_start_matches('\u{feff}')).ok()?;
-    let mut repairs = Vec::new();
+    let text = text.trim_start_matches('\u{feff}');
+    let (mut value, mut repairs): (serde_json::Value, _) = match serde_json::from_str(text) {
+        Ok(value) => (value, Vec::new()),
+        Err(_) => {
+            let (fixed, fixes) = repair_json_text(text)?;
+            (serde_json::from_str(&fixed).ok()?, fixes)
+        }
+    };
     let object = value.as_object_mut()?;
     match object.get("version").and_then(|v| v.as_str()) {
         Some(v) if v.starts_with("https://jsonfeed.org/version/1") => {}
@@ -95,6 +102,95 @@ pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
         ));
     }
     (!repairs.is_empty()).then(|| (value.to_string(), repairs))
+}
+
+/// JSON a template wrote rather than a JSON writer, or that breaks off: control
+/// characters raw inside strings (a line break in `content_html`) are escaped, and a
+/// document cut short inside its top-level `items` is cut after the last whole item and
+/// closed. The text and what was done, or `None` when neither helps.
+fn repair_json_text(text: &str) -> Option<(String, Vec<String>)> {
+    let mut out = String::with_capacity(text.len() + 16);
+    let mut open: Vec<char> = Vec::new();
+    let (mut in_string, mut escaped) = (false, false);
+    let mut controls = 0;
+    // Where `items` opened (the depth inside it), and where its last whole item ends.
+    let (mut items_at, mut item_end, mut items) = (None, None, 0);
+    for c in text.chars() {
+        if in_string {
+            match c {
+                _ if escaped => escaped = false,
+                '\\' => escaped = true,
+                '"' => in_string = false,
+                '\n' => {
+                    out.push_str("\\n");
+                    controls += 1;
+                    continue;
+                }
+                '\r' => {
+                    out.push_str("\\r");
+                    controls += 1;
+                    continue;
+                }
+                '\t' => {
+                    out.push_str("\\t");
+                    controls += 1;
+                    continue;
+                }
+                c if u32::from(c) < 0x20 => {
+                    out.push_str(&format!("\\u{:04x}", u32::from(c)));
+                    controls += 1;
+                    continue;
+                }
+                _ => {}
+            }
+            out.push(c);
+            continue;
+        }
+        match c {
+            '"' => in_string = true,
+            '[' if open == ['{']
+                && out
+                    .trim_end()
+                    .strip_suffix(':')
+                    .is_some_and(|key| key.trim_end().ends_with("\"items\"")) =>
+            {
+                open.push(c);
+                items_at = Some(open.len());
+            }
+            '{' | '[' => open.push(c),
+            '}' | ']' => {
+                open.pop();
+                if c == '}' && items_at == Some(open.len()) {
+                    item_end = Some(out.len() + 1);
+                    items += 1;
+                } else if c == ']' && items_at == Some(open.len() + 1) {
+                    items_at = None;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    let mut repairs = Vec::new();
+    if controls > 0 {
+        repairs.push(format!(
+            "{} raw in JSON strings, escaped",
+            count(controls, "control character", "control characters")
+        ));
+    }
+    if open.is_empty() && !in_string {
+        return (controls > 0).then_some((out, repairs));
+    }
+    // Cut short: only inside `items`, after a whole item, is there something to read.
+    items_at?;
+    out.truncate(item_end?);
+    out.push_str("]}");
+    repairs.push(format!(
+        "the JSON document breaks off after {}; {} read",
+        count(items, "whole item", "whole items"),
+        if items == 1 { "it was" } else { "those were" }
+    ));
+    Some((out, repairs))
 }
 
 /// The text members of a JSON Feed's top level, and of its items.
@@ -279,6 +375,38 @@ mod tests {
               name) taken as meant, or dropped"
             ]
         );
+    }
+
+    #[test]
+    fn json_written_by_a_template_or_cut_short() {
+        // A line break, a tab and an escape raw inside strings; escaped quotes kept.
+        let raw = "{\"version\":\"https://jsonfeed.org/version/1.1\",\"title\":\"T\",\"items\":\
+            [{\"id\":\"1\",\"content_html\":\"<p>a\n\tb\u{1b}\\\"q\\\"</p>\"}]}";
+        let (text, repairs) = repair_json(raw).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["items"][0]["content_html"], "<p>a\n\tb\u{1b}\"q\"</p>");
+        assert_eq!(
+            repairs,
+            ["3 control characters raw in JSON strings, escaped"]
+        );
+
+        let whole = r#"{"version":"https://jsonfeed.org/version/1.1","title":"T","items":[{"id":"1","tags":["a"],"title":"One"},{"id":"2","title":"Two {x}"},{"id":"3","title":"Thr"#;
+        let (text, repairs) = repair_json(whole).unwrap();
+        let v: serde_json::Value = serde_json::from_str(&text).unwrap();
+        assert_eq!(v["items"].as_array().unwrap().len(), 2);
+        assert_eq!(v["items"][1]["title"], "Two {x}");
+        assert_eq!(
+            repairs,
+            ["the JSON document breaks off after 2 whole items; those were read"]
+        );
+        // Broken off before an item ends, or outside `items`: nothing to read.
+        for broken in [
+            r#"{"version":"https://jsonfeed.org/version/1.1","items":[{"id":"1","title":"On"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","title":"T"#,
+            r#"{"version":"https://jsonfeed.org/version/1.1","authors":[{"name":"a"},{"name":"b"#,
+        ] {
+            assert_eq!(repair_json(broken), None, "{broken}");
+        }
     }
 
     #[test]

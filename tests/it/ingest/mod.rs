@@ -383,7 +383,7 @@ fn repaired_feeds_are_read_and_say_so() {
 }
 
 #[test]
-fn feeds_cut_short_with_an_odd_element_or_in_bare_utf16_are_read() {
+fn feeds_cut_short_with_an_odd_element_in_bare_utf16_or_templated_json_are_read() {
     let item = |n: u32, title: &str| {
         format!("<item><title>{title}</title><link>https://news.example/{n}</link></item>")
     };
@@ -406,22 +406,28 @@ fn feeds_cut_short_with_an_odd_element_or_in_bare_utf16_are_read() {
     .encode_utf16()
     .flat_map(u16::to_le_bytes)
     .collect();
+    // A JSON Feed written by a template: a numeric id, a raw line break in a string.
+    let template = "{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"Tpl\", \
+        \"items\": [{\"id\": 41, \"title\": \"Embassy reopening delayed\", \
+        \"content_html\": \"<p>One line\nand the next</p>\"}]}";
     let server = TestServer::files(vec![
         ("/cut.rss", "application/rss+xml", cut.into_bytes()),
         ("/odd.atom", "application/atom+xml", odd.as_bytes().to_vec()),
         ("/wide.rss", "application/rss+xml; charset=utf-16", utf16),
+        ("/template.json", "application/feed+json", template.into()),
     ]);
-    let urls = ["/cut.rss", "/odd.atom", "/wide.rss"].map(|p| server.url(p));
+    let urls = ["/cut.rss", "/odd.atom", "/wide.rss", "/template.json"].map(|p| server.url(p));
     let ws = Workspace::new(&config_for(&urls));
     let summary = ws.ok(&["once"]);
     assert!(
-        summary.contains("feeds: 3 fetched, 3 ok, 0 not modified, 0 failed"),
+        summary.contains("feeds: 4 fetched, 4 ok, 0 not modified, 0 failed"),
         "{summary}"
     );
-    assert!(summary.contains("stories: 5 new"), "{summary}");
+    assert!(summary.contains("stories: 6 new"), "{summary}");
     assert_eq!(
         hit_pairs(&ws),
         [
+            ("Embassy reopening", "Embassy reopening delayed"),
             ("Embassy reopening", "Embassy to reopen"),
             ("Peskov", "Peskov on the talks"),
             ("Peskov", "Песков ответил"),
@@ -450,6 +456,14 @@ fn feeds_cut_short_with_an_odd_element_or_in_bare_utf16_are_read() {
         ["1 element the parser cannot read, removed (<content type=\"application/pdf\">)"]
     );
     assert!(repairs(&urls[2]).is_empty());
+    assert_eq!(
+        repairs(&urls[3]),
+        [
+            "1 control character raw in JSON strings, escaped",
+            "1 JSON Feed value of the wrong type (an id given as a number, an author as a name) \
+             taken as meant, or dropped"
+        ]
+    );
 }
 
 #[test]
