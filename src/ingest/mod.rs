@@ -445,6 +445,10 @@ pub async fn ingest_feed(
             ));
         }
     };
+    if let Some(part) = parsed.read_in_part() {
+        // Like a failure, on every fetch it lasts: the entries after the break are lost.
+        tracing::warn!(feed = %shown(&url), "read in part: {part}; what follows is not read");
+    }
     let moved = record_moved(store, &url, feed_id, &body).await?;
     let stories = incoming.len();
     let meta = FetchMeta {

@@ -114,6 +114,17 @@ pub struct ParsedFeed {
     pub repairs: Vec<String>,
 }
 
+impl ParsedFeed {
+    /// The repair saying the document was read only as far as it goes (it breaks off
+    /// part-way), if it was: the entries after the break were not read.
+    pub fn read_in_part(&self) -> Option<&str> {
+        self.repairs
+            .iter()
+            .map(String::as_str)
+            .find(|r| r.starts_with(repair::READ_IN_PART))
+    }
+}
+
 /// Why a body yielded no feed.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum FeedError {
@@ -302,12 +313,9 @@ fn parse_leniently(
     if !removed.is_empty() {
         repairs.push(repair::removed_elements(&removed));
     }
-    let entries = feed.entries.len();
-    repairs.push(format!(
-        "the document is cut short or broken after its first {} ({}); {} read",
-        repair::count(entries, "entry", "entries"),
-        error.message,
-        if entries == 1 { "it was" } else { "those were" },
+    repairs.push(repair::read_in_part(
+        feed.entries.len(),
+        Some(&error.message),
     ));
     Some((feed, repairs))
 }

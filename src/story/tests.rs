@@ -180,7 +180,7 @@ fn a_document_cut_short_keeps_the_entries_it_holds_whole() {
         assert_eq!(feed.repairs.len(), 1, "{:?}", feed.repairs);
         assert!(
             feed.repairs[0].starts_with(&format!(
-                "the document is cut short or broken after its first {entries} entr"
+                "the document breaks off after {entries} whole entr"
             )),
             "{:?}",
             feed.repairs

@@ -185,11 +185,7 @@ fn repair_json_text(text: &str) -> Option<(String, Vec<String>)> {
     items_at?;
     out.truncate(item_end?);
     out.push_str("]}");
-    repairs.push(format!(
-        "the JSON document breaks off after {}; {} read",
-        count(items, "whole item", "whole items"),
-        if items == 1 { "it was" } else { "those were" }
-    ));
+    repairs.push(super::read_in_part(items, None));
     Some((out, repairs))
 }
 
@@ -397,7 +393,7 @@ mod tests {
         assert_eq!(v["items"][1]["title"], "Two {x}");
         assert_eq!(
             repairs,
-            ["the JSON document breaks off after 2 whole items; those were read"]
+            ["the document breaks off after 2 whole entries; those were read"]
         );
         // Broken off before an item ends, or outside `items`: nothing to read.
         for broken in [

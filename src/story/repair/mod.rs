@@ -40,6 +40,21 @@ pub fn strip_leading_junk(text: &mut String) -> Option<String> {
     Some(repair)
 }
 
+/// How the report of a document read only as far as it goes begins: a feed cut short or
+/// broken part-way, of which the entries after the break are not read.
+pub const READ_IN_PART: &str = "the document breaks off after";
+
+/// The report of a document read only as far as `entries` whole entries before its
+/// break, with the parser's error when there is one.
+pub fn read_in_part(entries: usize, error: Option<&str>) -> String {
+    format!(
+        "{READ_IN_PART} {}{}; {} read",
+        count(entries, "whole entry", "whole entries"),
+        error.map(|e| format!(" ({e})")).unwrap_or_default(),
+        if entries == 1 { "it was" } else { "those were" }
+    )
+}
+
 /// `n` and the noun for it: "1 entry", "2 entries".
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })

@@ -418,7 +418,15 @@ fn feeds_cut_short_with_an_odd_element_in_bare_utf16_or_templated_json_are_read(
     ]);
     let urls = ["/cut.rss", "/odd.atom", "/wide.rss", "/template.json"].map(|p| server.url(p));
     let ws = Workspace::new(&config_for(&urls));
-    let summary = ws.ok(&["once"]);
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    let summary = stdout(&out);
+    // What is lost is said, as a failure is.
+    assert!(
+        stderr(&out).contains("read in part: the document breaks off after 2 whole entries ("),
+        "{}",
+        stderr(&out)
+    );
     assert!(
         summary.contains("feeds: 4 fetched, 4 ok, 0 not modified, 0 failed"),
         "{summary}"
@@ -448,7 +456,7 @@ fn feeds_cut_short_with_an_odd_element_in_bare_utf16_or_templated_json_are_read(
     let cut = repairs(&urls[0]);
     assert_eq!(cut.len(), 1, "{cut:?}");
     assert!(
-        cut[0].starts_with("the document is cut short or broken after its first 2 entries ("),
+        cut[0].starts_with("the document breaks off after 2 whole entries ("),
         "{cut:?}"
     );
     assert_eq!(
