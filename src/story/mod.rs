@@ -156,6 +156,9 @@ pub fn parse_feed(
     let mut repairs = decoded.repairs;
     let mut text = decoded.text;
     repairs.extend(repair::strip_leading_junk(&mut text));
+    if !text.starts_with('{') {
+        repairs.extend(repair::wrap_naked_markup(&mut text));
+    }
     let feed = match parse_strict(&text, base) {
         Ok(feed) => feed,
         Err(strict) => {

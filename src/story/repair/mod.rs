@@ -10,7 +10,9 @@ mod json;
 mod xml;
 
 pub use json::repair_json;
-pub use xml::{cut_and_close, entry_ends, remove_element, removed_elements, repair_xml};
+pub use xml::{
+    cut_and_close, entry_ends, remove_element, removed_elements, repair_xml, wrap_naked_markup,
+};
 
 /// Removes whatever precedes an XML document — whitespace, a comment before the
 /// declaration, a stray PHP warning — and says what was removed. Nothing may precede an

@@ -172,6 +172,103 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     }
     (!repairs.is_empty()).then_some((text, repairs))
 }
+/// Wraps in a CDATA section the content of the RSS elements that hold text or HTML —
+/// `title`, `description` and `content:encoded` — when their markup is not escaped:
+/// `<description><p>Text</p></description>`, or an unclosed `<br>` in it. feed-rs keeps
+/// only the text before the first tag of such an element, silently, and an unclosed tag
+/// breaks the whole document; so this runs before the strict parse. (An Atom `title`
+/// may hold XHTML, which feed-rs reads: only an RSS document's titles are wrapped.)
+/// Says how many were wrapped, if any.
+pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
+    static OPEN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<(description|content:encoded)[\s>]").expect("valid regex"));
+    static OPEN_RSS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"<(title|description|content:encoded)[\s>]").expect("valid regex")
+    });
+    let rss = Tags::new(text).find_map(|(_, _, tag)| match tag {
+        Tag::Start(root) => Some(matches!(root, "rss" | "rdf:RDF" | "RDF")),
+        _ => None,
+    });
+    let open: &Regex = if rss == Some(true) { &OPEN_RSS } else { &OPEN };
+    let mut out: Option<String> = None;
+    let (mut copied, mut wrapped) = (0, 0);
+    // How far the text is known to hold no CDATA section reaching further: an element's
+    // name inside one is text.
+    let mut scanned = 0;
+    let mut at = 0;
+    'matches: while let Some(found) = open.find_at(text, at) {
+        let start = found.start();
+        let close = match &found.as_str()[1..found.len() - 1] {
+            "title" => "</title>",
+            "description" => "</description>",
+            _ => "</content:encoded>",
+        };
+        at = start + 1;
+        while let Some(cdata) = text[scanned..start].find("<![CDATA[") {
+            let cdata = scanned + cdata;
+            let Some(end) = text[cdata..].find("]]>").map(|e| cdata + e + 3) else {
+                break 'matches;
+            };
+            scanned = end;
+            if end > start {
+                at = end;
+                continue 'matches;
+            }
+        }
+        scanned = scanned.max(start);
+        let Some(gt) = text[start..].find('>').map(|g| start + g) else {
+            break;
+        };
+        if text[..gt].ends_with('/') {
+            continue;
+        }
+        let Some(end) = text[gt + 1..].find(close).map(|e| gt + 1 + e) else {
+            break;
+        };
+        let inner = &text[gt + 1..end];
+        at = end + close.len();
+        if !holds_markup(inner) {
+            continue;
+        }
+        let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 256));
+        out.push_str(&text[copied..=gt]);
+        out.push_str("<![CDATA[");
+        out.push_str(&inner.replace("]]>", "]]]]><![CDATA[>"));
+        out.push_str("]]>");
+        copied = end;
+        wrapped += 1;
+    }
+    let mut out = out?;
+    out.push_str(&text[copied..]);
+    *text = out;
+    Some(format!(
+        "{} holding HTML markup not escaped, read as HTML",
+        count(wrapped, "RSS text element", "RSS text elements")
+    ))
+}
+
+/// Whether text holds a tag outside its CDATA sections and comments.
+fn holds_markup(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
+        rest = &rest[lt..];
+        let skip = if rest.starts_with("<![CDATA[") {
+            rest.find("]]>")
+        } else if rest.starts_with("<!--") {
+            rest.find("-->")
+        } else if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') {
+            return true;
+        } else {
+            Some(0)
+        };
+        let Some(skip) = skip else {
+            return false;
+        };
+        rest = &rest[skip + 1..];
+    }
+    false
+}
+
 /// Removes the element whose start tag ends at byte `position` — where feed-rs says an
 /// element it cannot read starts — with everything inside it. Returns the text without
 /// it and its start tag, or `None` when no element's start tag ends there.
@@ -538,6 +635,38 @@ mod tests {
             text,
             r#"<feed><title type="text">T</title><summary type='TEXT/HTML'>x</summary></feed>"#
         );
+    }
+
+    #[test]
+    fn html_markup_not_escaped_is_wrapped() {
+        let mut text = "<rss><channel><title>A <i>T</i></title><description>Site</description>\
+            <item><description>A <b>bold</b> word<br> &amp; more ]]> x</description>\
+            <content:encoded><p>Full</p></content:encoded><description/></item>\
+            <item><description><![CDATA[<p>kept</p>]]></description>\
+            <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
+            <description>&lt;p&gt;escaped&lt;/p&gt;</description></item></channel></rss>"
+            .to_owned();
+        let repair = wrap_naked_markup(&mut text).unwrap();
+        assert_eq!(
+            repair,
+            "3 RSS text elements holding HTML markup not escaped, read as HTML"
+        );
+        assert_eq!(
+            text,
+            "<rss><channel><title><![CDATA[A <i>T</i>]]></title><description>Site</description>\
+            <item><description><![CDATA[A <b>bold</b> word<br> &amp; more ]]]]><![CDATA[> x]]></description>\
+            <content:encoded><![CDATA[<p>Full</p>]]></content:encoded><description/></item>\
+            <item><description><![CDATA[<p>kept</p>]]></description>\
+            <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
+            <description>&lt;p&gt;escaped&lt;/p&gt;</description></item></channel></rss>"
+        );
+        // An Atom title holds XHTML, which feed-rs reads.
+        let atom = r#"<feed><title type="xhtml"><div>A <b>T</b></div></title></feed>"#;
+        assert_eq!(wrap_naked_markup(&mut atom.to_owned()), None);
+        // Nothing to wrap: the text is left as it was.
+        let mut clean = "<item><description>a &lt;b&gt;</description></item>".to_owned();
+        assert_eq!(wrap_naked_markup(&mut clean), None);
+        assert_eq!(clean, "<item><description>a &lt;b&gt;</description></item>");
     }
 
     #[test]

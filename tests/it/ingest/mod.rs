@@ -475,6 +475,32 @@ fn feeds_cut_short_with_an_odd_element_in_bare_utf16_or_templated_json_are_read(
 }
 
 #[test]
+fn html_not_escaped_in_an_rss_description_is_read() {
+    // feed-rs kept only the text before the first tag ("Statement by the "), so the
+    // name after it never met a rule; the unclosed `<br>` in the second entry broke the
+    // whole document.
+    let feed = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Naked</title>\
+        <item><title>Statement</title><guid>n-1</guid>\
+        <description>Statement by the <b>Kremlin</b>: Peskov spoke</description></item>\
+        <item><title>Second</title><guid>n-2</guid>\
+        <description>An embassy<br>will reopen</description></item></channel></rss>";
+    let server = TestServer::files(vec![("/naked.rss", "application/rss+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/naked.rss")]));
+    assert!(ws.ok(&["once"]).contains("hits: 2"));
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening".to_owned(), "Second".to_owned()),
+            ("Peskov".to_owned(), "Statement".to_owned())
+        ]
+    );
+    assert_eq!(
+        ws.json(&["feeds"])[0]["repairs"],
+        serde_json::json!(["2 RSS text elements holding HTML markup not escaped, read as HTML"])
+    );
+}
+
+#[test]
 fn a_fetch_that_finds_every_entry_new_says_stories_may_have_been_missed() {
     // A feed that lists its last three stories and asks, by <ttl>, to be read every four
     // hours: by the next read three others have pushed the first three out.
