@@ -491,15 +491,29 @@ fn text_identity(title: &str, summary: &str, date: Option<DateTime<Utc>>) -> Str
 }
 
 fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> {
+    // A video or podcast feed (YouTube's, say) puts an entry's words in its Media RSS
+    // title and description: they stand in for the entry's own when it has none.
+    let media = |text: fn(&feed_rs::model::MediaObject) -> Option<&feed_rs::model::Text>| {
+        entry
+            .media
+            .iter()
+            .filter_map(text)
+            .map(|t| to_plain_text(&t.content))
+            .find(|t| !t.is_empty())
+    };
     let title = entry
         .title
         .as_ref()
         .map(|t| to_plain_text(&t.content))
+        .filter(|t| !t.is_empty())
+        .or_else(|| media(|m| m.title.as_ref()))
         .unwrap_or_default();
     let summary = entry
         .summary
         .as_ref()
         .map(|t| to_plain_text(&t.content))
+        .filter(|t| !t.is_empty())
+        .or_else(|| media(|m| m.description.as_ref()))
         .unwrap_or_default();
     let content = match entry.content.as_ref().and_then(|c| c.body.as_deref()) {
         // Feeds often repeat the summary as the content: convert it once.

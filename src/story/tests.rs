@@ -200,6 +200,36 @@ fn a_document_cut_short_keeps_the_entries_it_holds_whole() {
 }
 
 #[test]
+fn a_video_feeds_media_description_is_the_summary() {
+    // YouTube's feeds: an entry's words are in its Media RSS group, not its summary.
+    let atom = r#"<feed xmlns="http://www.w3.org/2005/Atom" xmlns:media="http://search.yahoo.com/mrss/">
+        <title>Channel</title><id>c</id>
+        <entry><id>yt:video:1</id><title>Briefing</title><link rel="alternate" href="https://video.example/1"/>
+          <media:group><media:title>Briefing</media:title><media:content url="https://video.example/1.mp4"/>
+            <media:description>Peskov answers questions on the talks</media:description></media:group></entry>
+        <entry><id>yt:video:2</id><title>Own</title><summary>Its own summary</summary>
+          <media:group><media:content url="https://video.example/2.mp4"/>
+            <media:description>Other words</media:description></media:group></entry>
+        <entry><id>yt:video:3</id><media:group><media:content url="https://video.example/3.mp4"/>
+          <media:title>Only a media title</media:title></media:group></entry>
+        </feed>"#;
+    let feed = parse(atom).unwrap();
+    let texts: Vec<(&str, &str)> = feed
+        .stories
+        .iter()
+        .map(|s| (s.title.as_str(), s.summary.as_str()))
+        .collect();
+    assert_eq!(
+        texts,
+        [
+            ("Briefing", "Peskov answers questions on the talks"),
+            ("Own", "Its own summary"),
+            ("Only a media title", "")
+        ]
+    );
+}
+
+#[test]
 fn html_pages_and_garbage_are_clear_errors() {
     let html = r#"<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x</body></html>"#;
     assert_eq!(
