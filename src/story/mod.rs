@@ -195,6 +195,7 @@ pub fn parse_feed(
         ));
     }
     forget_the_documents_date(&mut stories);
+    link_permalink_guids(&mut stories);
     Ok(ParsedFeed {
         title,
         stories,
@@ -202,6 +203,22 @@ pub fn parse_feed(
         encoding: decoded.encoding,
         repairs,
     })
+}
+
+/// An RSS guid is the item's permalink unless it says otherwise: an entry with no link
+/// but an address for its id is found at that address — its alert links there, and
+/// another feed's copy of it is the same story. (Identity stays the guid; this runs
+/// after the identity passes, which treat a link the entry gives.)
+fn link_permalink_guids(stories: &mut [Story]) {
+    for story in stories.iter_mut().filter(|s| s.link.is_none()) {
+        let Some(guid) = story.identity.strip_prefix("guid:") else {
+            continue;
+        };
+        let scheme = guid.get(..8).unwrap_or(guid).to_ascii_lowercase();
+        if scheme.starts_with("http://") || scheme.starts_with("https://") {
+            story.link = canonical_link(guid, None);
+        }
+    }
 }
 
 /// An update date that every entry of a document shares while their publication dates

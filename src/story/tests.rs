@@ -230,6 +230,37 @@ fn a_video_feeds_media_description_is_the_summary() {
 }
 
 #[test]
+fn an_item_without_a_link_is_found_at_its_guid_when_that_is_an_address() {
+    let feed = parse(
+        "<rss version=\"2.0\"><channel><title>T</title>\
+         <item><title>A</title><guid>HTTPS://News.example/a?utm_source=rss</guid></item>\
+         <item><title>B</title><guid>tag:news.example,2026:b</guid></item>\
+         <item><title>C</title><link>https://news.example/c</link><guid>https://other.example/c</guid></item>\
+         </channel></rss>",
+    )
+    .unwrap();
+    let links: Vec<(&str, Option<&str>)> = feed
+        .stories
+        .iter()
+        .map(|s| (s.identity.as_str(), s.link.as_deref()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            (
+                "guid:HTTPS://News.example/a?utm_source=rss",
+                Some("https://news.example/a")
+            ),
+            ("guid:tag:news.example,2026:b", None),
+            (
+                "guid:https://other.example/c",
+                Some("https://news.example/c")
+            ),
+        ]
+    );
+}
+
+#[test]
 fn html_pages_and_garbage_are_clear_errors() {
     let html = r#"<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x</body></html>"#;
     assert_eq!(
