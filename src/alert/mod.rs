@@ -258,7 +258,11 @@ impl Deliverer {
                         link = %alert.story.link.as_deref().unwrap_or(""),
                         id = %alert.alert_id,
                         "{}",
-                        render::one_line(&alert.story.title)
+                        render::one_line(&crate::story::headline(
+                            &alert.story.title,
+                            &alert.story.summary,
+                            &alert.story.content
+                        ))
                     );
                     report += self.record(Rows::alert(&alert), Attempt::Delivered).await?;
                 }

@@ -79,7 +79,11 @@ impl AlertView {
             published_rfc3339: story.published.map(crate::commands::rfc3339),
             updated: shown(updated_at),
             updated_rfc3339: updated_at.map(crate::commands::rfc3339),
-            title: one_line(&story.title),
+            title: one_line(&crate::story::headline(
+                &story.title,
+                &story.summary,
+                &story.content,
+            )),
             link: story
                 .link
                 .clone()

@@ -5,6 +5,32 @@
 //! and whitespace collapsed. Nothing of the markup survives, so nothing active can reach
 //! an email; the renderer still escapes the text for HTML.
 
+use std::borrow::Cow;
+
+/// What to call a story where a title is shown: its title, or for an entry without one
+/// (a microblog post, a Mastodon status) the start of its summary or content, cut at a
+/// word and marked `…` past [`HEADLINE_CHARS`] characters.
+pub fn headline<'a>(title: &'a str, summary: &'a str, content: &'a str) -> Cow<'a, str> {
+    if !title.is_empty() {
+        return Cow::Borrowed(title);
+    }
+    let text = if summary.is_empty() { content } else { summary };
+    match text.char_indices().nth(HEADLINE_CHARS) {
+        None => Cow::Borrowed(text),
+        Some((cut, _)) => {
+            let head = &text[..cut];
+            let head = head
+                .rfind(' ')
+                .filter(|&space| space > cut / 2)
+                .map_or(head, |space| &head[..space]);
+            Cow::Owned(format!("{}…", head.trim_end()))
+        }
+    }
+}
+
+/// The most characters of a story's text a [`headline`] shows.
+pub const HEADLINE_CHARS: usize = 100;
+
 /// What an element means for the text around it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TagKind {
@@ -228,6 +254,20 @@ mod tests {
                 .collect();
             proptest::prop_assert_eq!(to_plain_text(&text), words.join(" "));
         }
+    }
+
+    #[test]
+    fn a_story_without_a_title_is_called_by_its_first_words() {
+        use super::headline;
+        assert_eq!(headline("Title", "Summary", ""), "Title");
+        assert_eq!(headline("", "Short post", "Content"), "Short post");
+        assert_eq!(headline("", "", "Only content"), "Only content");
+        let long = "Песков: ".to_owned() + &"слово ".repeat(30);
+        let called = headline("", &long, "");
+        assert!(called.ends_with("слово…"), "{called}");
+        assert!(called.chars().count() <= 101, "{called}");
+        let unbroken = "x".repeat(150);
+        assert_eq!(headline("", "", &unbroken), "x".repeat(100) + "…");
     }
 
     #[test]

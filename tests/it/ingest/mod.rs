@@ -501,6 +501,27 @@ fn html_not_escaped_in_an_rss_description_is_read() {
 }
 
 #[test]
+fn a_post_without_a_title_is_alerted_by_its_first_words() {
+    // A microblog's feed (a Mastodon account's): statuses have no title.
+    let words = "Peskov said the talks would resume next week in Istanbul, according to \
+        the ministry, which gave no further details on who would attend them";
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Account</title>\
+         <item><guid>https://social.example/@ministry/1</guid><description>{words}</description></item>\
+         </channel></rss>"
+    );
+    let server = TestServer::files(vec![("/posts.rss", "application/rss+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/posts.rss")]));
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("Peskov said the talks would resume next week in Istanbul, according to the ministry, which gave no…"),
+        "the log channel names the post by its first words:\n{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_fetch_that_finds_every_entry_new_says_stories_may_have_been_missed() {
     // A feed that lists its last three stories and asks, by <ttl>, to be read every four
     // hours: by the next read three others have pushed the first three out.
