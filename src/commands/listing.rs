@@ -27,6 +27,7 @@ struct FeedJson<'a> {
     possible_gaps: i64,
     last_possible_gap: Option<String>,
     newest_story: Option<String>,
+    validators_ignored: bool,
 }
 
 /// Prints every configured feed's state.
@@ -63,6 +64,7 @@ pub fn feeds(
                 possible_gaps: r.possible_gaps,
                 last_possible_gap: r.last_possible_gap.map(rfc3339),
                 newest_story: r.newest_story.map(rfc3339),
+                validators_ignored: r.validators_ignored,
             })
             .collect();
         items.extend(missing.iter().map(|u| FeedJson {
@@ -80,6 +82,7 @@ pub fn feeds(
             possible_gaps: 0,
             last_possible_gap: None,
             newest_story: None,
+            validators_ignored: false,
         }));
         serde_json::to_writer_pretty(&mut *out, &items)?;
         writeln!(out)?;
@@ -122,6 +125,14 @@ pub fn feeds(
         }
         if !r.repairs.is_empty() {
             writeln!(out, "{:13} repaired: {}", "", r.repairs.join("; "))?;
+        }
+        if r.validators_ignored {
+            writeln!(
+                out,
+                "{:13} fetched without validators: its server answered 304 (not modified) \
+                 while the feed had changed",
+                ""
+            )?;
         }
         if let Some(last) = r.last_possible_gap {
             writeln!(

@@ -31,8 +31,8 @@ pub use pass::run_pass;
 pub use replay::{ReplayReport, replay_new_rules};
 use schedule::jitter;
 pub use schedule::{
-    HINTS_SET_ASIDE_AFTER_GAP, MAX_BACKOFF, MAX_HINTED_INTERVAL, next_due_after_failure,
-    next_due_after_success,
+    CHECK_NOT_MODIFIED_AFTER, HINTS_SET_ASIDE_AFTER_GAP, MAX_BACKOFF, MAX_HINTED_INTERVAL,
+    next_due_after_failure, next_due_after_success,
 };
 
 /// What happened to one feed in a pass.
@@ -318,10 +318,20 @@ pub async fn ingest_feed(
     if state.status == crate::store::FeedStatus::Gone {
         return Ok(report(FeedOutcome::Skipped, state.moved_to.as_deref()));
     }
-    let validators = Validators {
-        etag: state.etag.clone(),
-        last_modified: state.last_modified.clone(),
+    let validators = if state.validators_ignored {
+        Validators::default()
+    } else {
+        Validators {
+            etag: state.etag.clone(),
+            last_modified: state.last_modified.clone(),
+        }
     };
+    // A feed that has answered 304 for a day is asked again at once, without its
+    // validators, when it answers 304 once more: whether its feed really has not changed.
+    let check_not_modified = (validators.etag.is_some() || validators.last_modified.is_some())
+        && state
+            .body_at
+            .is_none_or(|at| now - at >= CHECK_NOT_MODIFIED_AFTER.as_secs() as i64);
     let feed_id = state.id;
     let health = config.health();
     // A feed that showed a possible gap lately is fetched at its own interval: its
@@ -347,27 +357,39 @@ pub async fn ingest_feed(
         has_stories: state.stories > 0,
         fetch_url,
     };
-    let fetch_at = |at| {
+    let none = Validators::default();
+    let fetch_at = |at, validators| {
         catch_panic(retrieve(
             config,
             rules,
             fetcher,
             store,
             feed,
-            &validators,
+            validators,
             known(at),
         ))
     };
-    let mut retrieved = fetch_at(moved_to.as_ref().unwrap_or(&feed.url))
+    let mut retrieved = fetch_at(moved_to.as_ref().unwrap_or(&feed.url), &validators)
         .await
         .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
+    let checking_not_modified =
+        check_not_modified && matches!(retrieved, Ok(Retrieved::NotModified(_)));
+    if checking_not_modified {
+        // Should asking again fail, the 304 stands.
+        let whole = fetch_at(moved_to.as_ref().unwrap_or(&feed.url), &none)
+            .await
+            .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
+        if whole.is_ok() {
+            retrieved = whole;
+        }
+    }
     // Where it moved fails: the configured address is tried once more. If that works
     // (a wrong permanent redirect, or a new home that did not last), the feed goes back
     // to it — nothing else would ever undo a move.
     if let (Err(FeedFailure::Fetch(_) | FeedFailure::Parse(_)), Some(moved)) =
         (&retrieved, &moved_to)
     {
-        let again = fetch_at(&feed.url)
+        let again = fetch_at(&feed.url, &validators)
             .await
             .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));
         if again.is_ok() {
@@ -474,6 +496,16 @@ pub async fn ingest_feed(
             late_matcher,
         })
         .await?;
+    if checking_not_modified && outcome.new_stories + outcome.updated_stories > 0 {
+        tracing::warn!(
+            feed = %shown(&url),
+            "the server answered 304 (not modified) while the feed had changed ({} new, {} \
+             updated): it is fetched without validators from now on",
+            outcome.new_stories,
+            outcome.updated_stories
+        );
+        store.call(move |s| s.ignore_validators(feed_id)).await?;
+    }
     if let Some(gap) = outcome.possible_gap {
         // A warning the first time in a day; a feed that shows it on every fetch (one
         // that rotates old articles in, say) is counted by `feeds`, not shouted about.

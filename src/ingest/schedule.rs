@@ -9,6 +9,11 @@ pub const MAX_HINTED_INTERVAL: Duration = Duration::from_secs(4 * 3600);
 /// [`crate::store::PossibleGap`]) the feed's caching hints are set aside, and it is
 /// fetched at its own interval.
 pub const HINTS_SET_ASIDE_AFTER_GAP: Duration = Duration::from_secs(7 * 86400);
+/// How long a feed may answer 304 before it is asked once without its validators: a
+/// server that answers "not modified" by a date or tag that no longer follows its feed
+/// (a script's own modification time, a cached ETag) would otherwise hide every story
+/// for good.
+pub const CHECK_NOT_MODIFIED_AFTER: Duration = Duration::from_secs(86400);
 /// The cap on the backoff of a failing feed (or its interval, if that is longer). News
 /// does not keep: a site overloaded by the very story being watched, answering 503 for
 /// two hours, must be read again within the hour after, not up to six hours later; and an

@@ -127,6 +127,12 @@ pub struct FeedRow {
     /// brought a story new to the database. A feed that answers but has nothing new for
     /// weeks may have moved on unannounced.
     pub newest_story: Option<i64>,
+    /// When the feed last sent a whole body (a 200), not a 304.
+    #[serde(skip)]
+    pub body_at: Option<i64>,
+    /// Its validators are not sent any more: its server answered 304 while the feed
+    /// had changed.
+    pub validators_ignored: bool,
 }
 
 /// A feed's columns, with `stories` (an expression over `f`) in fifth place.
@@ -137,7 +143,8 @@ macro_rules! feed_columns {
             $stories,
             ", f.last_fetch, f.next_due, f.consecutive_errors, f.last_error, f.etag,
              f.last_modified, f.failing_since, f.encoding, f.repairs, f.moved_to, f.body_hash,
-             f.possible_gaps, f.last_possible_gap, f.newest_story"
+             f.possible_gaps, f.last_possible_gap, f.newest_story, f.body_at,
+             f.validators_ignored"
         )
     };
 }
@@ -167,6 +174,8 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
         possible_gaps: r.get(16)?,
         last_possible_gap: r.get(17)?,
         newest_story: r.get(18)?,
+        body_at: r.get(19)?,
+        validators_ignored: r.get(20)?,
     })
 }
 
@@ -294,12 +303,22 @@ impl Store {
         )?;
         if let Some((etag, last_modified)) = validators {
             tx.execute(
-                "UPDATE feeds SET etag = ?2, last_modified = ?3 WHERE id = ?1",
-                params![feed_id, etag, last_modified],
+                "UPDATE feeds SET etag = ?2, last_modified = ?3, body_at = ?4 WHERE id = ?1",
+                params![feed_id, etag, last_modified, now],
             )?;
         }
         health_transition(&tx, feed_id, now, health, None)?;
         tx.commit()?;
+        Ok(())
+    }
+
+    /// Stops sending a feed's validators: its server answered 304 while the feed had
+    /// changed, so a conditional GET would miss its stories.
+    pub fn ignore_validators(&mut self, feed_id: i64) -> Result<()> {
+        self.conn.execute(
+            "UPDATE feeds SET validators_ignored = 1, etag = NULL, last_modified = NULL WHERE id = ?1",
+            [feed_id],
+        )?;
         Ok(())
     }
 

@@ -215,4 +215,13 @@ pub const MIGRATIONS: &[&str] = &[
        AND (last_error LIKE 'DNS lookup failed: %' OR last_error LIKE 'connection failed: %'
             OR last_error LIKE 'timed out after %');
     "#,
+    // 10: when a feed last sent a whole body (so that a server answering 304 for a day
+    // is asked once without validators), and whether its validators are no longer sent
+    // (its server answered 304 while the feed had changed). Rows start from their last
+    // fetch, so an upgraded database does not ask every feed at once.
+    r#"
+    ALTER TABLE feeds ADD COLUMN body_at INTEGER;
+    ALTER TABLE feeds ADD COLUMN validators_ignored INTEGER NOT NULL DEFAULT 0;
+    UPDATE feeds SET body_at = last_fetch;
+    "#,
 ];

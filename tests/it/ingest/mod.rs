@@ -197,6 +197,83 @@ fn second_pass_revalidates_and_finds_nothing_new() {
 }
 
 #[test]
+fn a_server_answering_304_while_its_feed_changed_is_found_out() {
+    // Its Last-Modified is the script's, not the feed's: every conditional request gets
+    // a 304, whatever the feed now holds.
+    let published = Arc::new(Mutex::new(1));
+    let server = TestServer::start({
+        let published = Arc::clone(&published);
+        move |req: &Request| {
+            if req.headers.contains_key("if-modified-since") {
+                return Reply::status(304);
+            }
+            let items: String = (1..=*published.lock().unwrap())
+                .map(|n| format!("<item><title>Peskov, part {n}</title><guid>p-{n}</guid></item>"))
+                .collect();
+            let body = format!(
+                "<rss version=\"2.0\"><channel><title>Stuck</title>{items}</channel></rss>"
+            );
+            Reply::ok("application/rss+xml", body)
+                .header("Last-Modified", "Thu, 01 Jan 2026 00:00:00 GMT")
+        }
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/stuck.rss")]));
+    assert!(ws.ok(&["once"]).contains("stories: 1 new"));
+    *published.lock().unwrap() = 2;
+    // Within a day of its last whole body, a 304 is taken at its word.
+    assert!(ws.ok(&["once"]).contains("1 not modified"));
+    // A day of 304s later, the next 304 is checked with a request without validators.
+    let db = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
+    db.execute("UPDATE feeds SET body_at = body_at - 86400", [])
+        .unwrap();
+    drop(db);
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    assert!(stdout(&out).contains("stories: 1 new"), "{}", stdout(&out));
+    assert!(
+        stderr(&out).contains("the server answered 304 (not modified) while the feed had changed"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(hit_pairs(&ws).len(), 2);
+    assert_eq!(ws.json(&["feeds"])[0]["validators_ignored"], true);
+    assert!(ws.ok(&["feeds"]).contains("fetched without validators"));
+    // From now on its stories come with every fetch.
+    *published.lock().unwrap() = 3;
+    assert!(ws.ok(&["once"]).contains("stories: 1 new"));
+    let requests = server.requests();
+    assert_eq!(requests.len(), 5, "one request a pass, two for the check");
+    assert!(!requests[4].headers.contains_key("if-modified-since"));
+}
+
+#[test]
+fn a_server_answering_304_rightly_keeps_its_validators() {
+    let server = TestServer::start(|req: &Request| {
+        if req.headers.contains_key("if-modified-since") {
+            return Reply::status(304);
+        }
+        Reply::ok("application/rss+xml", fixture("world.rss"))
+            .header("Last-Modified", "Thu, 26 Nov 2026 10:00:00 GMT")
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/world.rss")]));
+    ws.ok(&["once"]);
+    let db = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
+    db.execute("UPDATE feeds SET body_at = body_at - 86400", [])
+        .unwrap();
+    drop(db);
+    // Checked: the same feed, so the 304 was right; then trusted for another day.
+    assert!(ws.ok(&["once"]).contains("1 not modified"));
+    assert!(ws.ok(&["once"]).contains("1 not modified"));
+    assert_eq!(ws.json(&["feeds"])[0]["validators_ignored"], false);
+    let conditional: Vec<bool> = server
+        .requests()
+        .iter()
+        .map(|r| r.headers.contains_key("if-modified-since"))
+        .collect();
+    assert_eq!(conditional, [false, true, false, true]);
+}
+
+#[test]
 fn a_body_the_same_as_last_time_is_not_read_again() {
     // A server that ignores conditional requests: a new ETag on every answer, the same
     // body until the feed changes.
