@@ -172,6 +172,7 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     }
     (!repairs.is_empty()).then_some((text, repairs))
 }
+
 /// Wraps in a CDATA section the content of the RSS elements that hold text or HTML —
 /// `title`, `description` and `content:encoded` — when their markup is not escaped:
 /// `<description><p>Text</p></description>`, or an unclosed `<br>` in it. feed-rs keeps
