@@ -78,7 +78,9 @@ impl Store {
     /// Hits detected at or after `since`, newest first, optionally of one rule.
     pub fn hits(&self, rule: Option<&str>, since: i64) -> Result<Vec<HitRow>> {
         let mut stmt = self.conn().prepare(
-            "SELECT h.rule, h.detected_at, s.title, s.link, COALESCE(f.name, f.title, f.url), s.published, h.spans, s.id
+            "SELECT h.rule, h.detected_at, s.title, s.link, COALESCE(f.name, f.title, f.url), s.published, h.spans, s.id,
+                    CASE WHEN s.title = '' THEN s.summary ELSE '' END,
+                    CASE WHEN s.title = '' AND s.summary = '' THEN s.content ELSE '' END
              FROM hits h JOIN stories s ON s.id = h.story_id JOIN feeds f ON f.id = s.feed_id
              WHERE h.detected_at >= ?1 AND (?2 IS NULL OR h.rule = ?2)
              ORDER BY h.detected_at DESC, h.id DESC",
@@ -86,10 +88,13 @@ impl Store {
         let mut rows: Vec<HitRow> = stmt
             .query_map(params![since, rule], |r| {
                 let spans: String = r.get(6)?;
+                let (title, summary, content): (String, String, String) =
+                    (r.get(2)?, r.get(8)?, r.get(9)?);
                 Ok(HitRow {
                     rule: r.get(0)?,
                     detected_at: r.get(1)?,
-                    title: r.get(2)?,
+                    // A story without a title is called by its first words, as in alerts.
+                    title: crate::story::headline(&title, &summary, &content).into_owned(),
                     link: r.get(3)?,
                     feed: crate::fetch::shown(&r.get::<_, String>(4)?).into_owned(),
                     published: r.get(5)?,

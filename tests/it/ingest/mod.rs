@@ -596,6 +596,13 @@ fn a_post_without_a_title_is_alerted_by_its_first_words() {
         "the log channel names the post by its first words:\n{}",
         stderr(&out)
     );
+    let called = "Peskov said the talks would resume next week in Istanbul, according to the \
+        ministry, which gave no…";
+    assert_eq!(
+        hit_pairs(&ws),
+        [("Peskov".to_owned(), called.to_owned())],
+        "and so does `hits`"
+    );
 }
 
 #[test]
