@@ -37,7 +37,15 @@ fn is_tracking(key: &str) -> bool {
                 | "ns_linkname"
                 | "ns_fee"
                 | "ref_src"
+                // Session ids: a server that puts one in its links would make every
+                // story new on every fetch.
+                | "phpsessid"
+                | "jsessionid"
+                | "sessionid"
+                | "cfid"
+                | "cftoken"
         )
+        || key.starts_with("aspsessionid")
 }
 
 /// The canonical form of a story link, resolved against `base` when relative:
@@ -59,6 +67,13 @@ pub fn canonical_link(link: &str, base: Option<&Url>) -> Option<String> {
     // relative link in a feed read as https://user:password@host/feed inherits them).
     let _ = url.set_username("");
     let _ = url.set_password(None);
+    // A Java server's session id rides in the path: `/story;jsessionid=AB12?x=1`.
+    if let Some(at) = url.path().to_ascii_lowercase().find(";jsessionid=") {
+        let path = url.path();
+        let end = path[at + 1..].find(';').map_or(path.len(), |e| at + 1 + e);
+        let path = format!("{}{}", &path[..at], &path[end..]);
+        url.set_path(&path);
+    }
     if url.query().is_some() {
         let kept: Vec<(String, String)> = url
             .query_pairs()
@@ -88,6 +103,15 @@ mod tests {
         assert_eq!(
             c("http://example.com:80/a?fbclid=x&gclid=y&mc_cid=z").as_deref(),
             Some("http://example.com/a")
+        );
+        assert_eq!(
+            c("https://example.com/a;jsessionid=0A1B?PHPSESSID=f00&ASPSESSIONIDQQ=x&id=5&sid=9")
+                .as_deref(),
+            Some("https://example.com/a?id=5&sid=9")
+        );
+        assert_eq!(
+            c("https://example.com/a;JSESSIONID=0A1B;v=2").as_deref(),
+            Some("https://example.com/a;v=2")
         );
         assert_eq!(
             c("http://example.com:8080/a").as_deref(),
