@@ -234,7 +234,18 @@ pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
         let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 256));
         out.push_str(&text[copied..=gt]);
         out.push_str("<![CDATA[");
-        out.push_str(&inner.replace("]]>", "]]]]><![CDATA[>"));
+        // The CDATA sections inside give their text as it is; one cannot nest.
+        let mut rest = inner;
+        while let Some(section) = rest.find("<![CDATA[") {
+            let body = &rest[section + 9..];
+            let Some(end) = body.find("]]>") else {
+                break;
+            };
+            out.push_str(&rest[..section].replace("]]>", "]]]]><![CDATA[>"));
+            out.push_str(&body[..end]);
+            rest = &body[end + 3..];
+        }
+        out.push_str(&rest.replace("]]>", "]]]]><![CDATA[>"));
         out.push_str("]]>");
         copied = end;
         wrapped += 1;
@@ -641,7 +652,7 @@ mod tests {
     #[test]
     fn html_markup_not_escaped_is_wrapped() {
         let mut text = "<rss><channel><title>A <i>T</i></title><description>Site</description>\
-            <item><description>A <b>bold</b> word<br> &amp; more ]]> x</description>\
+            <item><description>A <b>bold</b> word<br> &amp; more ]]> x <![CDATA[<i>y</i>]]></description>\
             <content:encoded><p>Full</p></content:encoded><description/></item>\
             <item><description><![CDATA[<p>kept</p>]]></description>\
             <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
@@ -655,7 +666,7 @@ mod tests {
         assert_eq!(
             text,
             "<rss><channel><title><![CDATA[A <i>T</i>]]></title><description>Site</description>\
-            <item><description><![CDATA[A <b>bold</b> word<br> &amp; more ]]]]><![CDATA[> x]]></description>\
+            <item><description><![CDATA[A <b>bold</b> word<br> &amp; more ]]]]><![CDATA[> x <i>y</i>]]></description>\
             <content:encoded><![CDATA[<p>Full</p>]]></content:encoded><description/></item>\
             <item><description><![CDATA[<p>kept</p>]]></description>\
             <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
