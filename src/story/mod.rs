@@ -158,6 +158,7 @@ pub fn parse_feed(
     repairs.extend(repair::strip_leading_junk(&mut text));
     if !text.starts_with('{') {
         repairs.extend(repair::wrap_naked_markup(&mut text));
+        repairs.extend(repair::link_rdf_items(&mut text));
     }
     let feed = match parse_strict(&text, base) {
         Ok(feed) => feed,

@@ -261,6 +261,37 @@ fn an_item_without_a_link_is_found_at_its_guid_when_that_is_an_address() {
 }
 
 #[test]
+fn an_rss1_item_without_a_link_is_kept() {
+    // feed-rs drops RSS 1.0 items without a link, silently.
+    let feed = parse(
+        r#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
+        <channel rdf:about="https://news.example/"><title>R</title><link>https://news.example/</link></channel>
+        <item rdf:about="https://news.example/1"><title>Peskov, first</title></item>
+        <item><title>Peskov, second</title><description>No address at all</description></item>
+        <item rdf:about="https://news.example/3"><title>Third</title><link>https://news.example/three</link></item>
+        </rdf:RDF>"#,
+    )
+    .unwrap();
+    let stories: Vec<(&str, Option<&str>)> = feed
+        .stories
+        .iter()
+        .map(|s| (s.title.as_str(), s.link.as_deref()))
+        .collect();
+    assert_eq!(
+        stories,
+        [
+            ("Peskov, first", Some("https://news.example/1")),
+            ("Peskov, second", None),
+            ("Third", Some("https://news.example/three")),
+        ]
+    );
+    assert_eq!(feed.repairs, ["2 RSS 1.0 items without a link, kept"]);
+    // Not an RSS 1.0 document: left alone.
+    let rss2 = "<rss version=\"2.0\"><channel><title>T</title><item><title>x</title></item></channel></rss>";
+    assert!(parse(rss2).unwrap().repairs.is_empty());
+}
+
+#[test]
 fn html_pages_and_garbage_are_clear_errors() {
     let html = r#"<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x</body></html>"#;
     assert_eq!(

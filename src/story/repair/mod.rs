@@ -11,7 +11,8 @@ mod xml;
 
 pub use json::repair_json;
 pub use xml::{
-    cut_and_close, entry_ends, remove_element, removed_elements, repair_xml, wrap_naked_markup,
+    cut_and_close, entry_ends, link_rdf_items, remove_element, removed_elements, repair_xml,
+    wrap_naked_markup,
 };
 
 /// Removes whatever precedes an XML document — whitespace, a comment before the
