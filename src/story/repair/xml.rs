@@ -7,6 +7,12 @@ use regex::Regex;
 
 use super::{count, truncate};
 
+/// Where `needle` first occurs in `haystack` (SIMD-accelerated, unlike `str::find` with a
+/// string pattern: these searches run over every XML feed).
+fn find(haystack: &str, needle: &str) -> Option<usize> {
+    memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
+}
+
 /// The entities XML itself defines; every other named entity is HTML's.
 const XML_ENTITIES: [&str; 5] = ["amp", "lt", "gt", "quot", "apos"];
 
@@ -202,9 +208,9 @@ pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
             _ => "</content:encoded>",
         };
         at = start + 1;
-        while let Some(cdata) = text[scanned..start].find("<![CDATA[") {
+        while let Some(cdata) = find(&text[scanned..start], "<![CDATA[") {
             let cdata = scanned + cdata;
-            let Some(end) = text[cdata..].find("]]>").map(|e| cdata + e + 3) else {
+            let Some(end) = find(&text[cdata..], "]]>").map(|e| cdata + e + 3) else {
                 break 'matches;
             };
             scanned = end;
@@ -220,7 +226,7 @@ pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
         if text[..gt].ends_with('/') {
             continue;
         }
-        let Some(end) = text[gt + 1..].find(close).map(|e| gt + 1 + e) else {
+        let Some(end) = find(&text[gt + 1..], close).map(|e| gt + 1 + e) else {
             break;
         };
         let inner = &text[gt + 1..end];
@@ -233,9 +239,9 @@ pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
         out.push_str("<![CDATA[");
         // The CDATA sections inside give their text as it is; one cannot nest.
         let mut rest = inner;
-        while let Some(section) = rest.find("<![CDATA[") {
+        while let Some(section) = find(rest, "<![CDATA[") {
             let body = &rest[section + 9..];
-            let Some(end) = body.find("]]>") else {
+            let Some(end) = find(body, "]]>") else {
                 break;
             };
             out.push_str(&rest[..section].replace("]]>", "]]]]><![CDATA[>"));
@@ -287,7 +293,7 @@ pub fn link_rdf_items(text: &mut String) -> Option<String> {
         if text[..gt].ends_with('/') {
             continue;
         }
-        let Some(end) = text[gt + 1..].find("</item>").map(|e| gt + 1 + e) else {
+        let Some(end) = find(&text[gt + 1..], "</item>").map(|e| gt + 1 + e) else {
             break;
         };
         at = end;
@@ -327,9 +333,9 @@ fn holds_markup(text: &str) -> bool {
     while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
         rest = &rest[lt..];
         let skip = if rest.starts_with("<![CDATA[") {
-            rest.find("]]>")
+            find(rest, "]]>")
         } else if rest.starts_with("<!--") {
-            rest.find("-->")
+            find(rest, "-->")
         } else if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') {
             return true;
         } else {
@@ -419,9 +425,9 @@ impl<'a> Iterator for Tags<'a> {
         let start = self.at + self.text[self.at..].find('<')?;
         let tail = &self.text[start..];
         let (len, tag) = if tail.starts_with("<![CDATA[") {
-            (tail.find("]]>")? + 3, Tag::Other)
+            (find(tail, "]]>")? + 3, Tag::Other)
         } else if tail.starts_with("<!--") {
-            (tail.find("-->")? + 3, Tag::Other)
+            (find(tail, "-->")? + 3, Tag::Other)
         } else {
             let len = tail.find('>')? + 1;
             let inner = &tail[1..len - 1];
@@ -535,9 +541,9 @@ fn escape_text(text: &str) -> Escaped {
         if rest.starts_with('<') {
             // Copy CDATA sections and comments untouched.
             let end = if rest.starts_with("<![CDATA[") {
-                rest.find("]]>").map(|e| e + 3)
+                find(rest, "]]>").map(|e| e + 3)
             } else if rest.starts_with("<!--") {
-                rest.find("-->").map(|e| e + 3)
+                find(rest, "-->").map(|e| e + 3)
             } else if rest[1..].starts_with(|c: char| {
                 c.is_alphabetic() || matches!(c, '_' | ':' | '/' | '!' | '?')
             }) {
