@@ -292,6 +292,26 @@ fn an_rss1_item_without_a_link_is_kept() {
 }
 
 #[test]
+fn an_rss_root_with_a_default_namespace_is_read() {
+    // The Yandex.News form of RSS 2.0: feed-rs found no channel and no item in it.
+    let feed = parse(
+        r#"<?xml version="1.0"?><rss xmlns="http://backend.userland.com/rss2" xmlns:yandex="http://news.yandex.ru" version="2.0">
+        <channel><title>Новости</title><item><title>Песков ответил</title><link>https://news.example/1</link>
+        <yandex:full-text>Полный текст</yandex:full-text></item></channel></rss>"#,
+    )
+    .unwrap();
+    assert_eq!(feed.title.as_deref(), Some("Новости"));
+    assert_eq!(feed.stories.len(), 1);
+    assert_eq!(feed.stories[0].title, "Песков ответил");
+    assert_eq!(
+        feed.repairs,
+        [
+            r#"a default namespace on <rss> (xmlns="http://backend.userland.com/rss2") removed: RSS elements have none"#
+        ]
+    );
+}
+
+#[test]
 fn html_pages_and_garbage_are_clear_errors() {
     let html = r#"<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x</body></html>"#;
     assert_eq!(

@@ -12,7 +12,7 @@ mod xml;
 pub use json::repair_json;
 pub use xml::{
     cut_and_close, entry_ends, link_rdf_items, remove_element, removed_elements, repair_xml,
-    wrap_naked_markup,
+    strip_rss_default_namespace, wrap_naked_markup,
 };
 
 /// Removes whatever precedes an XML document — whitespace, a comment before the

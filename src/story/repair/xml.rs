@@ -264,10 +264,35 @@ pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
 
 /// The name of an XML text's root element.
 fn root(text: &str) -> Option<&str> {
-    Tags::new(text).find_map(|(_, _, tag)| match tag {
-        Tag::Start(name) => Some(name),
+    root_tag(text).map(|(_, name)| name)
+}
+
+/// Where an XML text's root start tag lies, and the root element's name.
+fn root_tag(text: &str) -> Option<(std::ops::Range<usize>, &str)> {
+    Tags::new(text).find_map(|(start, end, tag)| match tag {
+        Tag::Start(name) => Some((start..end, name)),
         _ => None,
     })
+}
+
+/// Removes a default namespace declared on an `<rss>` root — the UserLand form
+/// (`xmlns="http://backend.userland.com/rss2"`), which Yandex.News asks of the Russian
+/// news sites it lists, or a stray one. RSS 2.0 elements have no namespace, so feed-rs
+/// finds nothing in such a document, silently: no title, no item. Says so, if it did.
+pub fn strip_rss_default_namespace(text: &mut String) -> Option<String> {
+    static DEFAULT_NS: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r#"\s+xmlns\s*=\s*(?:"[^"]*"|'[^']*')"#).expect("valid regex"));
+    let (tag, name) = root_tag(text)?;
+    if name != "rss" {
+        return None;
+    }
+    let found = DEFAULT_NS.find(&text[tag.clone()])?;
+    let namespace = found.as_str().trim().to_owned();
+    text.replace_range(tag.start + found.start()..tag.start + found.end(), "");
+    Some(format!(
+        "a default namespace on <rss> ({}) removed: RSS elements have none",
+        truncate(&namespace, 60)
+    ))
 }
 
 /// Gives each item of an RSS 1.0 (or 0.90) document that has no `<link>` one: its

@@ -578,6 +578,31 @@ fn html_not_escaped_in_an_rss_description_is_read() {
 }
 
 #[test]
+fn a_yandex_news_feed_in_windows_1251_is_read() {
+    // Russian news sites write RSS 2.0 in the form Yandex.News asks for: the UserLand
+    // namespace as the default one, and often windows-1251. feed-rs saw no item in it.
+    let feed = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\
+        <rss xmlns=\"http://backend.userland.com/rss2\" xmlns:yandex=\"http://news.yandex.ru\" version=\"2.0\">\
+        <channel><title>Новости области</title><link>https://region.example/</link>\
+        <item><title>Песков прокомментировал переговоры</title><link>https://region.example/news/1</link>\
+        <yandex:full-text>Дмитрий Песков заявил журналистам…</yandex:full-text></item>\
+        </channel></rss>";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(feed);
+    let server = TestServer::files(vec![("/yandex.rss", "text/xml", bytes.into_owned())]);
+    let ws = Workspace::new(&config_for(&[server.url("/yandex.rss")]));
+    assert!(ws.ok(&["once"]).contains("stories: 1 new"));
+    assert_eq!(
+        hit_pairs(&ws),
+        [(
+            "Peskov".to_owned(),
+            "Песков прокомментировал переговоры".to_owned()
+        )]
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["name"], "Новости области");
+}
+
+#[test]
 fn a_post_without_a_title_is_alerted_by_its_first_words() {
     // A microblog's feed (a Mastodon account's): statuses have no title.
     let words = "Peskov said the talks would resume next week in Istanbul, according to \
