@@ -312,6 +312,39 @@ fn an_rss_root_with_a_default_namespace_is_read() {
 }
 
 #[test]
+fn atom_0_3_and_a_misspelt_atom_namespace_are_read() {
+    let atom03 = r#"<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#">
+        <title>Old blog</title><entry><id>tag:blog,2006:1</id><title>Peskov in 2006</title>
+        <issued>2006-05-01T10:00:00Z</issued><modified>2006-05-02T10:00:00Z</modified>
+        <content type="text/html" mode="escaped">&lt;p&gt;Text&lt;/p&gt;</content></entry></feed>"#;
+    let feed = parse(atom03).unwrap();
+    assert_eq!(feed.stories.len(), 1);
+    let story = &feed.stories[0];
+    assert_eq!(
+        (story.title.as_str(), story.content.as_str()),
+        ("Peskov in 2006", "Text")
+    );
+    assert_eq!(
+        story.published.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2006-05-01T10:00:00+00:00")
+    );
+    assert_eq!(
+        story.updated.map(|d| d.to_rfc3339()).as_deref(),
+        Some("2006-05-02T10:00:00+00:00")
+    );
+    assert_eq!(feed.repairs, ["Atom 0.3 read as Atom 1.0"]);
+
+    let slash = r#"<feed xmlns="http://www.w3.org/2005/Atom/"><title>T</title><id>x</id>
+        <entry><id>1</id><title>One</title></entry></feed>"#;
+    let feed = parse(slash).unwrap();
+    assert_eq!(feed.stories.len(), 1);
+    assert_eq!(
+        feed.repairs,
+        ["the Atom namespace written http://www.w3.org/2005/Atom/ read as Atom's"]
+    );
+}
+
+#[test]
 fn html_pages_and_garbage_are_clear_errors() {
     let html = r#"<!DOCTYPE html><html><head><link rel="alternate" type="application/rss+xml" href="/rss.xml"></head><body>x</body></html>"#;
     assert_eq!(

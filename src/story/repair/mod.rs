@@ -2,18 +2,18 @@
 //!
 //! Established feed readers read these feeds, so newshound does too — but only with
 //! repairs that cannot change what a well-formed part of the document means, and only
-//! after a strict parse failed. Each repair made is reported so `newshound feeds` can say
-//! the feed was repaired. `xml.rs` holds the repairs of XML documents, `json.rs` those of
-//! JSON Feeds.
+//! after a strict parse failed (or, for what feed-rs would read as nothing, silently,
+//! before it). Each repair made is reported so `newshound feeds` can say
+//! the feed was repaired. `prepass.rs` holds the passes over every XML feed before the
+//! strict parse, `xml.rs` the repairs of XML documents, `json.rs` those of JSON Feeds.
 
 mod json;
+mod prepass;
 mod xml;
 
 pub use json::repair_json;
-pub use xml::{
-    cut_and_close, entry_ends, link_rdf_items, remove_element, removed_elements, repair_xml,
-    strip_rss_default_namespace, wrap_naked_markup,
-};
+pub use prepass::{link_rdf_items, mend_root_namespace, wrap_naked_markup};
+pub use xml::{cut_and_close, entry_ends, remove_element, removed_elements, repair_xml};
 
 /// Removes whatever precedes an XML document — whitespace, a comment before the
 /// declaration, a stray PHP warning — and says what was removed. Nothing may precede an

@@ -9,7 +9,7 @@ use super::{count, truncate};
 
 /// Where `needle` first occurs in `haystack` (SIMD-accelerated, unlike `str::find` with a
 /// string pattern: these searches run over every XML feed).
-fn find(haystack: &str, needle: &str) -> Option<usize> {
+pub(super) fn find(haystack: &str, needle: &str) -> Option<usize> {
     memchr::memmem::find(haystack.as_bytes(), needle.as_bytes())
 }
 
@@ -179,201 +179,6 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     (!repairs.is_empty()).then_some((text, repairs))
 }
 
-/// Wraps in a CDATA section the content of the RSS elements that hold text or HTML —
-/// `title`, `description` and `content:encoded` — when their markup is not escaped:
-/// `<description><p>Text</p></description>`, or an unclosed `<br>` in it. feed-rs keeps
-/// only the text before the first tag of such an element, silently, and an unclosed tag
-/// breaks the whole document; so this runs before the strict parse. (An Atom `title`
-/// may hold XHTML, which feed-rs reads: only an RSS document's titles are wrapped.)
-/// Says how many were wrapped, if any.
-pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
-    static OPEN: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"<(description|content:encoded)[\s>]").expect("valid regex"));
-    static OPEN_RSS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"<(title|description|content:encoded)[\s>]").expect("valid regex")
-    });
-    let rss = matches!(root(text), Some("rss" | "rdf:RDF" | "RDF"));
-    let open: &Regex = if rss { &OPEN_RSS } else { &OPEN };
-    let mut out: Option<String> = None;
-    let (mut copied, mut wrapped) = (0, 0);
-    // How far the text is known to hold no CDATA section reaching further: an element's
-    // name inside one is text.
-    let mut scanned = 0;
-    let mut at = 0;
-    'matches: while let Some(found) = open.find_at(text, at) {
-        let start = found.start();
-        let close = match &found.as_str()[1..found.len() - 1] {
-            "title" => "</title>",
-            "description" => "</description>",
-            _ => "</content:encoded>",
-        };
-        at = start + 1;
-        while let Some(cdata) = find(&text[scanned..start], "<![CDATA[") {
-            let cdata = scanned + cdata;
-            let Some(end) = find(&text[cdata..], "]]>").map(|e| cdata + e + 3) else {
-                break 'matches;
-            };
-            scanned = end;
-            if end > start {
-                at = end;
-                continue 'matches;
-            }
-        }
-        scanned = scanned.max(start);
-        let Some(gt) = text[start..].find('>').map(|g| start + g) else {
-            break;
-        };
-        if text[..gt].ends_with('/') {
-            continue;
-        }
-        let Some(end) = find(&text[gt + 1..], close).map(|e| gt + 1 + e) else {
-            break;
-        };
-        let inner = &text[gt + 1..end];
-        at = end + close.len();
-        if !holds_markup(inner) {
-            continue;
-        }
-        let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 256));
-        out.push_str(&text[copied..=gt]);
-        out.push_str("<![CDATA[");
-        // The CDATA sections inside give their text as it is; one cannot nest.
-        let mut rest = inner;
-        while let Some(section) = find(rest, "<![CDATA[") {
-            let body = &rest[section + 9..];
-            let Some(end) = find(body, "]]>") else {
-                break;
-            };
-            out.push_str(&rest[..section].replace("]]>", "]]]]><![CDATA[>"));
-            out.push_str(&body[..end]);
-            rest = &body[end + 3..];
-        }
-        out.push_str(&rest.replace("]]>", "]]]]><![CDATA[>"));
-        out.push_str("]]>");
-        copied = end;
-        wrapped += 1;
-    }
-    let mut out = out?;
-    out.push_str(&text[copied..]);
-    *text = out;
-    Some(format!(
-        "{} holding HTML markup not escaped, read as HTML",
-        count(wrapped, "RSS text element", "RSS text elements")
-    ))
-}
-
-/// The name of an XML text's root element.
-fn root(text: &str) -> Option<&str> {
-    root_tag(text).map(|(_, name)| name)
-}
-
-/// Where an XML text's root start tag lies, and the root element's name.
-fn root_tag(text: &str) -> Option<(std::ops::Range<usize>, &str)> {
-    Tags::new(text).find_map(|(start, end, tag)| match tag {
-        Tag::Start(name) => Some((start..end, name)),
-        _ => None,
-    })
-}
-
-/// Removes a default namespace declared on an `<rss>` root — the UserLand form
-/// (`xmlns="http://backend.userland.com/rss2"`), which Yandex.News asks of the Russian
-/// news sites it lists, or a stray one. RSS 2.0 elements have no namespace, so feed-rs
-/// finds nothing in such a document, silently: no title, no item. Says so, if it did.
-pub fn strip_rss_default_namespace(text: &mut String) -> Option<String> {
-    static DEFAULT_NS: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r#"\s+xmlns\s*=\s*(?:"[^"]*"|'[^']*')"#).expect("valid regex"));
-    let (tag, name) = root_tag(text)?;
-    if name != "rss" {
-        return None;
-    }
-    let found = DEFAULT_NS.find(&text[tag.clone()])?;
-    let namespace = found.as_str().trim().to_owned();
-    text.replace_range(tag.start + found.start()..tag.start + found.end(), "");
-    Some(format!(
-        "a default namespace on <rss> ({}) removed: RSS elements have none",
-        truncate(&namespace, 60)
-    ))
-}
-
-/// Gives each item of an RSS 1.0 (or 0.90) document that has no `<link>` one: its
-/// `rdf:about`, or an address of no scheme a story keeps (so none). feed-rs drops such
-/// items, silently; established readers read them. Says how many, if any.
-pub fn link_rdf_items(text: &mut String) -> Option<String> {
-    static ITEM: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"<item[\s>]").expect("valid regex"));
-    static ABOUT: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r#"\brdf:about\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
-    });
-    if !matches!(root(text), Some("rdf:RDF" | "RDF")) {
-        return None;
-    }
-    let mut out: Option<String> = None;
-    let (mut copied, mut linked) = (0, 0);
-    let mut at = 0;
-    while let Some(found) = ITEM.find_at(text, at) {
-        let Some(gt) = text[found.start()..].find('>').map(|g| found.start() + g) else {
-            break;
-        };
-        at = gt + 1;
-        if text[..gt].ends_with('/') {
-            continue;
-        }
-        let Some(end) = find(&text[gt + 1..], "</item>").map(|e| gt + 1 + e) else {
-            break;
-        };
-        at = end;
-        if text[gt + 1..end].contains("<link") {
-            continue;
-        }
-        let tag = &text[found.start()..=gt];
-        let about = ABOUT
-            .captures(tag)
-            .and_then(|c| c.get(1).or_else(|| c.get(2)))
-            .map_or("", |m| m.as_str());
-        let link = if about.is_empty() {
-            "urn:newshound:no-link"
-        } else {
-            about
-        };
-        let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 256));
-        out.push_str(&text[copied..=gt]);
-        out.push_str("<link>");
-        out.push_str(link);
-        out.push_str("</link>");
-        copied = gt + 1;
-        linked += 1;
-    }
-    let mut out = out?;
-    out.push_str(&text[copied..]);
-    *text = out;
-    Some(format!(
-        "{} without a link, kept",
-        count(linked, "RSS 1.0 item", "RSS 1.0 items")
-    ))
-}
-
-/// Whether text holds a tag outside its CDATA sections and comments.
-fn holds_markup(text: &str) -> bool {
-    let mut rest = text;
-    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
-        rest = &rest[lt..];
-        let skip = if rest.starts_with("<![CDATA[") {
-            find(rest, "]]>")
-        } else if rest.starts_with("<!--") {
-            find(rest, "-->")
-        } else if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') {
-            return true;
-        } else {
-            Some(0)
-        };
-        let Some(skip) = skip else {
-            return false;
-        };
-        rest = &rest[skip + 1..];
-    }
-    false
-}
-
 /// Removes the element whose start tag ends at byte `position` — where feed-rs says an
 /// element it cannot read starts — with everything inside it. Returns the text without
 /// it and its start tag, or `None` when no element's start tag ends there.
@@ -420,7 +225,7 @@ fn element_end(rest: &str, name: &str) -> Option<usize> {
 
 /// A piece of markup [`Tags`] finds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Tag<'a> {
+pub(super) enum Tag<'a> {
     /// A start tag, with the element's name.
     Start(&'a str),
     /// An end tag, with the element's name.
@@ -432,13 +237,13 @@ enum Tag<'a> {
 
 /// The markup of an XML text in order, each piece with where it starts and ends; it
 /// stops where a piece is not closed.
-struct Tags<'a> {
+pub(super) struct Tags<'a> {
     text: &'a str,
     at: usize,
 }
 
 impl<'a> Tags<'a> {
-    fn new(text: &'a str) -> Self {
+    pub(super) fn new(text: &'a str) -> Self {
         Tags { text, at: 0 }
     }
 }
@@ -740,38 +545,6 @@ mod tests {
             text,
             r#"<feed><title type="text">T</title><summary type='TEXT/HTML'>x</summary></feed>"#
         );
-    }
-
-    #[test]
-    fn html_markup_not_escaped_is_wrapped() {
-        let mut text = "<rss><channel><title>A <i>T</i></title><description>Site</description>\
-            <item><description>A <b>bold</b> word<br> &amp; more ]]> x <![CDATA[<i>y</i>]]></description>\
-            <content:encoded><p>Full</p></content:encoded><description/></item>\
-            <item><description><![CDATA[<p>kept</p>]]></description>\
-            <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
-            <description>&lt;p&gt;escaped&lt;/p&gt;</description></item></channel></rss>"
-            .to_owned();
-        let repair = wrap_naked_markup(&mut text).unwrap();
-        assert_eq!(
-            repair,
-            "3 RSS text elements holding HTML markup not escaped, read as HTML"
-        );
-        assert_eq!(
-            text,
-            "<rss><channel><title><![CDATA[A <i>T</i>]]></title><description>Site</description>\
-            <item><description><![CDATA[A <b>bold</b> word<br> &amp; more ]]]]><![CDATA[> x <i>y</i>]]></description>\
-            <content:encoded><![CDATA[<p>Full</p>]]></content:encoded><description/></item>\
-            <item><description><![CDATA[<p>kept</p>]]></description>\
-            <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
-            <description>&lt;p&gt;escaped&lt;/p&gt;</description></item></channel></rss>"
-        );
-        // An Atom title holds XHTML, which feed-rs reads.
-        let atom = r#"<feed><title type="xhtml"><div>A <b>T</b></div></title></feed>"#;
-        assert_eq!(wrap_naked_markup(&mut atom.to_owned()), None);
-        // Nothing to wrap: the text is left as it was.
-        let mut clean = "<item><description>a &lt;b&gt;</description></item>".to_owned();
-        assert_eq!(wrap_naked_markup(&mut clean), None);
-        assert_eq!(clean, "<item><description>a &lt;b&gt;</description></item>");
     }
 
     #[test]

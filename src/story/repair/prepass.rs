@@ -1,0 +1,283 @@
+//! Passes over every XML feed before the strict parse, for what feed-rs would read as
+//! nothing, silently: a root in a namespace it does not expect, RSS text elements holding
+//! markup not escaped, RSS 1.0 items without a link.
+
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use super::xml::{Tag, Tags, find};
+use super::{count, truncate};
+
+/// Wraps in a CDATA section the content of the RSS elements that hold text or HTML —
+/// `title`, `description` and `content:encoded` — when their markup is not escaped:
+/// `<description><p>Text</p></description>`, or an unclosed `<br>` in it. feed-rs keeps
+/// only the text before the first tag of such an element, silently, and an unclosed tag
+/// breaks the whole document; so this runs before the strict parse. (An Atom `title`
+/// may hold XHTML, which feed-rs reads: only an RSS document's titles are wrapped.)
+/// Says how many were wrapped, if any.
+pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
+    static OPEN: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<(description|content:encoded)[\s>]").expect("valid regex"));
+    static OPEN_RSS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"<(title|description|content:encoded)[\s>]").expect("valid regex")
+    });
+    let rss = matches!(root(text), Some("rss" | "rdf:RDF" | "RDF"));
+    let open: &Regex = if rss { &OPEN_RSS } else { &OPEN };
+    let mut out: Option<String> = None;
+    let (mut copied, mut wrapped) = (0, 0);
+    // How far the text is known to hold no CDATA section reaching further: an element's
+    // name inside one is text.
+    let mut scanned = 0;
+    let mut at = 0;
+    'matches: while let Some(found) = open.find_at(text, at) {
+        let start = found.start();
+        let close = match &found.as_str()[1..found.len() - 1] {
+            "title" => "</title>",
+            "description" => "</description>",
+            _ => "</content:encoded>",
+        };
+        at = start + 1;
+        while let Some(cdata) = find(&text[scanned..start], "<![CDATA[") {
+            let cdata = scanned + cdata;
+            let Some(end) = find(&text[cdata..], "]]>").map(|e| cdata + e + 3) else {
+                break 'matches;
+            };
+            scanned = end;
+            if end > start {
+                at = end;
+                continue 'matches;
+            }
+        }
+        scanned = scanned.max(start);
+        let Some(gt) = text[start..].find('>').map(|g| start + g) else {
+            break;
+        };
+        if text[..gt].ends_with('/') {
+            continue;
+        }
+        let Some(end) = find(&text[gt + 1..], close).map(|e| gt + 1 + e) else {
+            break;
+        };
+        let inner = &text[gt + 1..end];
+        at = end + close.len();
+        if !holds_markup(inner) {
+            continue;
+        }
+        let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 256));
+        out.push_str(&text[copied..=gt]);
+        out.push_str("<![CDATA[");
+        // The CDATA sections inside give their text as it is; one cannot nest.
+        let mut rest = inner;
+        while let Some(section) = find(rest, "<![CDATA[") {
+            let body = &rest[section + 9..];
+            let Some(end) = find(body, "]]>") else {
+                break;
+            };
+            out.push_str(&rest[..section].replace("]]>", "]]]]><![CDATA[>"));
+            out.push_str(&body[..end]);
+            rest = &body[end + 3..];
+        }
+        out.push_str(&rest.replace("]]>", "]]]]><![CDATA[>"));
+        out.push_str("]]>");
+        copied = end;
+        wrapped += 1;
+    }
+    let mut out = out?;
+    out.push_str(&text[copied..]);
+    *text = out;
+    Some(format!(
+        "{} holding HTML markup not escaped, read as HTML",
+        count(wrapped, "RSS text element", "RSS text elements")
+    ))
+}
+
+/// The name of an XML text's root element.
+fn root(text: &str) -> Option<&str> {
+    root_tag(text).map(|(_, name)| name)
+}
+
+/// Where an XML text's root start tag lies, and the root element's name.
+fn root_tag(text: &str) -> Option<(std::ops::Range<usize>, &str)> {
+    Tags::new(text).find_map(|(start, end, tag)| match tag {
+        Tag::Start(name) => Some((start..end, name)),
+        _ => None,
+    })
+}
+
+/// Mends the default namespace of a feed's root, in which feed-rs would otherwise find
+/// nothing, silently — no title, no entry:
+/// - one declared on `<rss>`, the UserLand form (`xmlns="http://backend.userland.com/rss2"`)
+///   that Yandex.News asks of the Russian news sites it lists, or a stray one, is
+///   removed: RSS 2.0 elements have no namespace;
+/// - Atom 0.3's (`http://purl.org/atom/ns#`), or Atom's misspelt (a trailing slash,
+///   `https`), becomes Atom 1.0's; Atom 0.3's dates (`issued`, `modified`) become
+///   `published` and `updated`.
+///
+/// Says what it did, if anything.
+pub fn mend_root_namespace(text: &mut String) -> Option<String> {
+    static DEFAULT_NS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\s+xmlns\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
+    });
+    static ATOM03_DATES: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<(/?)(issued|modified)([\s>/])").expect("valid regex"));
+    const ATOM: &str = "http://www.w3.org/2005/Atom";
+    let (tag, name) = root_tag(text)?;
+    let name = name.to_owned();
+    let found = DEFAULT_NS.captures(&text[tag.clone()])?;
+    let whole = found.get(0).expect("a match");
+    let range = tag.start + whole.start()..tag.start + whole.end();
+    let namespace = found
+        .get(1)
+        .or_else(|| found.get(2))
+        .map_or("", |m| m.as_str())
+        .to_owned();
+    match name.as_str() {
+        "rss" => {
+            text.replace_range(range, "");
+            Some(format!(
+                "a default namespace on <rss> (xmlns=\"{}\") removed: RSS elements have none",
+                truncate(&namespace, 60)
+            ))
+        }
+        "feed" if namespace != ATOM && namespace.to_ascii_lowercase().contains("atom") => {
+            text.replace_range(range, &format!(" xmlns=\"{ATOM}\""));
+            if namespace == "http://purl.org/atom/ns#" {
+                let renamed = ATOM03_DATES.replace_all(text, |c: &regex::Captures<'_>| {
+                    let new = if &c[2] == "issued" {
+                        "published"
+                    } else {
+                        "updated"
+                    };
+                    format!("<{}{new}{}", &c[1], &c[3])
+                });
+                if let std::borrow::Cow::Owned(renamed) = renamed {
+                    *text = renamed;
+                }
+                Some("Atom 0.3 read as Atom 1.0".to_owned())
+            } else {
+                Some(format!(
+                    "the Atom namespace written {} read as Atom's",
+                    truncate(&namespace, 60)
+                ))
+            }
+        }
+        _ => None,
+    }
+}
+
+/// Gives each item of an RSS 1.0 (or 0.90) document that has no `<link>` one: its
+/// `rdf:about`, or an address of no scheme a story keeps (so none). feed-rs drops such
+/// items, silently; established readers read them. Says how many, if any.
+pub fn link_rdf_items(text: &mut String) -> Option<String> {
+    static ITEM: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"<item[\s>]").expect("valid regex"));
+    static ABOUT: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r#"\brdf:about\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
+    });
+    if !matches!(root(text), Some("rdf:RDF" | "RDF")) {
+        return None;
+    }
+    let mut out: Option<String> = None;
+    let (mut copied, mut linked) = (0, 0);
+    let mut at = 0;
+    while let Some(found) = ITEM.find_at(text, at) {
+        let Some(gt) = text[found.start()..].find('>').map(|g| found.start() + g) else {
+            break;
+        };
+        at = gt + 1;
+        if text[..gt].ends_with('/') {
+            continue;
+        }
+        let Some(end) = find(&text[gt + 1..], "</item>").map(|e| gt + 1 + e) else {
+            break;
+        };
+        at = end;
+        if text[gt + 1..end].contains("<link") {
+            continue;
+        }
+        let tag = &text[found.start()..=gt];
+        let about = ABOUT
+            .captures(tag)
+            .and_then(|c| c.get(1).or_else(|| c.get(2)))
+            .map_or("", |m| m.as_str());
+        let link = if about.is_empty() {
+            "urn:newshound:no-link"
+        } else {
+            about
+        };
+        let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 256));
+        out.push_str(&text[copied..=gt]);
+        out.push_str("<link>");
+        out.push_str(link);
+        out.push_str("</link>");
+        copied = gt + 1;
+        linked += 1;
+    }
+    let mut out = out?;
+    out.push_str(&text[copied..]);
+    *text = out;
+    Some(format!(
+        "{} without a link, kept",
+        count(linked, "RSS 1.0 item", "RSS 1.0 items")
+    ))
+}
+
+/// Whether text holds a tag outside its CDATA sections and comments.
+fn holds_markup(text: &str) -> bool {
+    let mut rest = text;
+    while let Some(lt) = memchr::memchr(b'<', rest.as_bytes()) {
+        rest = &rest[lt..];
+        let skip = if rest.starts_with("<![CDATA[") {
+            find(rest, "]]>")
+        } else if rest.starts_with("<!--") {
+            find(rest, "-->")
+        } else if rest[1..].starts_with(|c: char| c.is_ascii_alphabetic() || c == '/') {
+            return true;
+        } else {
+            Some(0)
+        };
+        let Some(skip) = skip else {
+            return false;
+        };
+        rest = &rest[skip + 1..];
+    }
+    false
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn html_markup_not_escaped_is_wrapped() {
+        let mut text = "<rss><channel><title>A <i>T</i></title><description>Site</description>\
+            <item><description>A <b>bold</b> word<br> &amp; more ]]> x <![CDATA[<i>y</i>]]></description>\
+            <content:encoded><p>Full</p></content:encoded><description/></item>\
+            <item><description><![CDATA[<p>kept</p>]]></description>\
+            <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
+            <description>&lt;p&gt;escaped&lt;/p&gt;</description></item></channel></rss>"
+            .to_owned();
+        let repair = wrap_naked_markup(&mut text).unwrap();
+        assert_eq!(
+            repair,
+            "3 RSS text elements holding HTML markup not escaped, read as HTML"
+        );
+        assert_eq!(
+            text,
+            "<rss><channel><title><![CDATA[A <i>T</i>]]></title><description>Site</description>\
+            <item><description><![CDATA[A <b>bold</b> word<br> &amp; more ]]]]><![CDATA[> x <i>y</i>]]></description>\
+            <content:encoded><![CDATA[<p>Full</p>]]></content:encoded><description/></item>\
+            <item><description><![CDATA[<p>kept</p>]]></description>\
+            <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
+            <description>&lt;p&gt;escaped&lt;/p&gt;</description></item></channel></rss>"
+        );
+        // An Atom title holds XHTML, which feed-rs reads.
+        let atom = r#"<feed><title type="xhtml"><div>A <b>T</b></div></title></feed>"#;
+        assert_eq!(wrap_naked_markup(&mut atom.to_owned()), None);
+        // Nothing to wrap: the text is left as it was.
+        let mut clean = "<item><description>a &lt;b&gt;</description></item>".to_owned();
+        assert_eq!(wrap_naked_markup(&mut clean), None);
+        assert_eq!(clean, "<item><description>a &lt;b&gt;</description></item>");
+    }
+}
