@@ -11,6 +11,7 @@ use crate::config::{Config, Feed};
 use crate::fetch::Fetcher;
 use crate::ingest::{CompiledRules, FeedOutcome, FeedReport, run_pass};
 use crate::store::{IngestOutcome, Store, StoreHandle, unix_now};
+use crate::story::counted;
 
 /// How long `once` keeps delivering (and waiting for retries) after the fetch pass.
 pub const DELIVERY_DEADLINE: i64 = 30;
@@ -196,9 +197,4 @@ fn feed_line(report: &FeedReport) -> String {
         FeedOutcome::Skipped => format!("gone         {} (not fetched)", report.url),
         FeedOutcome::Failed { error, .. } => format!("error        {}: {error}", report.url),
     }
-}
-
-/// "1 story", "3 stories".
-fn counted(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }

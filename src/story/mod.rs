@@ -21,7 +21,7 @@ use url::Url;
 
 pub use canonical::canonical_link;
 pub use decode::{DecodeError, Decoded, charset_of, decode};
-pub use text::{headline, to_plain_text};
+pub use text::{counted, headline, to_plain_text};
 
 use crate::rules::{Document, Field};
 

@@ -28,6 +28,11 @@ pub fn headline<'a>(title: &'a str, summary: &'a str, content: &'a str) -> Cow<'
     }
 }
 
+/// `n` and the noun for it: "1 story", "3 stories".
+pub fn counted(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
 /// The most characters of a story's text a [`headline`] shows.
 pub const HEADLINE_CHARS: usize = 100;
 

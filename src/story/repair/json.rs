@@ -1,7 +1,7 @@
 //! Repairs of JSON Feeds: text written by a template rather than a JSON writer,
 //! documents that break off, versions, and values of the wrong type.
 
-use super::count;
+use crate::story::counted;
 
 /// Repairs a JSON Feed: control characters raw in its strings, a document cut short
 /// inside its `items`, an `http://` version URL or none, values of the wrong type.
@@ -98,7 +98,7 @@ pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
         repairs.push(format!(
             "{} of the wrong type (an id given as a number, an author as a name) taken as \
              meant, or dropped",
-            count(coerced, "JSON Feed value", "JSON Feed values")
+            counted(coerced, "JSON Feed value", "JSON Feed values")
         ));
     }
     (!repairs.is_empty()).then(|| (value.to_string(), repairs))
@@ -175,7 +175,7 @@ fn repair_json_text(text: &str) -> Option<(String, Vec<String>)> {
     if controls > 0 {
         repairs.push(format!(
             "{} raw in JSON strings, escaped",
-            count(controls, "control character", "control characters")
+            counted(controls, "control character", "control characters")
         ));
     }
     if open.is_empty() && !in_string {

@@ -12,6 +12,8 @@ mod prepass;
 mod xml;
 
 pub use json::repair_json;
+
+use crate::story::counted;
 pub use prepass::{link_rdf_items, mend_root_namespace, wrap_naked_markup};
 pub use xml::{cut_and_close, entry_ends, remove_element, removed_elements, repair_xml};
 
@@ -52,15 +54,10 @@ pub const READ_IN_PART: &str = "the document breaks off after";
 pub fn read_in_part(entries: usize, error: Option<&str>) -> String {
     format!(
         "{READ_IN_PART} {}{}; {} read",
-        count(entries, "whole entry", "whole entries"),
+        counted(entries, "whole entry", "whole entries"),
         error.map(|e| format!(" ({e})")).unwrap_or_default(),
         if entries == 1 { "it was" } else { "those were" }
     )
-}
-
-/// `n` and the noun for it: "1 entry", "2 entries".
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 fn truncate(s: &str, chars: usize) -> String {

@@ -6,8 +6,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
+use super::truncate;
 use super::xml::{Tag, Tags, find};
-use super::{count, truncate};
+use crate::story::counted;
 
 /// Wraps in a CDATA section the content of the RSS elements that hold text or HTML —
 /// `title`, `description` and `content:encoded` — when their markup is not escaped:
@@ -88,7 +89,7 @@ pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
     *text = out;
     Some(format!(
         "{} holding HTML markup not escaped, read as HTML",
-        count(wrapped, "RSS text element", "RSS text elements")
+        counted(wrapped, "RSS text element", "RSS text elements")
     ))
 }
 
@@ -219,7 +220,7 @@ pub fn link_rdf_items(text: &mut String) -> Option<String> {
     *text = out;
     Some(format!(
         "{} without a link, kept",
-        count(linked, "RSS 1.0 item", "RSS 1.0 items")
+        counted(linked, "RSS 1.0 item", "RSS 1.0 items")
     ))
 }
 

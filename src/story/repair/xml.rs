@@ -5,7 +5,9 @@ use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::{count, truncate};
+use crate::story::counted;
+
+use super::truncate;
 
 /// Where `needle` first occurs in `haystack` (SIMD-accelerated, unlike `str::find` with a
 /// string pattern: these searches run over every XML feed).
@@ -35,13 +37,13 @@ pub fn repair_xml(text: &str) -> Option<(String, Vec<String>)> {
     if escaped.surrogates > 0 {
         repairs.push(format!(
             "{} written as two UTF-16 halves (`&#xD83D;&#xDE00;`) joined",
-            count(escaped.surrogates, "character", "characters")
+            counted(escaped.surrogates, "character", "characters")
         ));
     }
     if escaped.no_character > 0 {
         repairs.push(format!(
             "{} to no character XML allows (such as `&#0;`) replaced with U+FFFD",
-            count(escaped.no_character, "reference", "references")
+            counted(escaped.no_character, "reference", "references")
         ));
     }
     if !escaped.html.is_empty() {
@@ -332,7 +334,7 @@ pub fn removed_elements(tags: &[String]) -> String {
     distinct.truncate(3);
     format!(
         "{} the parser cannot read, removed ({}{more})",
-        count(tags.len(), "element", "elements"),
+        counted(tags.len(), "element", "elements"),
         distinct.join(", ")
     )
 }
