@@ -157,9 +157,7 @@ pub fn parse_feed(
     let mut text = decoded.text;
     repairs.extend(repair::strip_leading_junk(&mut text));
     if !text.starts_with('{') {
-        repairs.extend(repair::mend_root_namespace(&mut text));
-        repairs.extend(repair::wrap_naked_markup(&mut text));
-        repairs.extend(repair::link_rdf_items(&mut text));
+        repairs.extend(repair::before_parse(&mut text));
     }
     let feed = match parse_strict(&text, base) {
         Ok(feed) => feed,

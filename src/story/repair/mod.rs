@@ -14,7 +14,7 @@ mod xml;
 pub use json::repair_json;
 
 use crate::story::counted;
-pub use prepass::{link_rdf_items, mend_root_namespace, wrap_naked_markup};
+pub use prepass::before_parse;
 pub use xml::{cut_and_close, entry_ends, remove_element, removed_elements, repair_xml};
 
 /// Removes whatever precedes an XML document — whitespace, a comment before the

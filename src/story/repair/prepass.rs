@@ -10,20 +10,33 @@ use super::truncate;
 use super::xml::{Tag, Tags, find};
 use crate::story::counted;
 
+/// Runs the passes over an XML feed's text before the strict parse, in order; what each
+/// did, for the repairs.
+pub fn before_parse(text: &mut String) -> Vec<String> {
+    let mut done: Vec<String> = mend_root_namespace(text).into_iter().collect();
+    let root = root(text).map(str::to_owned);
+    let rdf = matches!(root.as_deref(), Some("rdf:RDF" | "RDF"));
+    let rss = rdf || root.as_deref() == Some("rss");
+    done.extend(wrap_naked_markup(text, rss));
+    if rdf {
+        done.extend(link_rdf_items(text));
+    }
+    done
+}
+
 /// Wraps in a CDATA section the content of the RSS elements that hold text or HTML —
 /// `title`, `description` and `content:encoded` — when their markup is not escaped:
 /// `<description><p>Text</p></description>`, or an unclosed `<br>` in it. feed-rs keeps
 /// only the text before the first tag of such an element, silently, and an unclosed tag
 /// breaks the whole document; so this runs before the strict parse. (An Atom `title`
-/// may hold XHTML, which feed-rs reads: only an RSS document's titles are wrapped.)
-/// Says how many were wrapped, if any.
-pub fn wrap_naked_markup(text: &mut String) -> Option<String> {
+/// may hold XHTML, which feed-rs reads: only an RSS document's titles, `rss` true, are
+/// wrapped.) Says how many were wrapped, if any.
+fn wrap_naked_markup(text: &mut String, rss: bool) -> Option<String> {
     static OPEN: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"<(description|content:encoded)[\s>]").expect("valid regex"));
     static OPEN_RSS: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"<(title|description|content:encoded)[\s>]").expect("valid regex")
     });
-    let rss = matches!(root(text), Some("rss" | "rdf:RDF" | "RDF"));
     let open: &Regex = if rss { &OPEN_RSS } else { &OPEN };
     let mut out: Option<String> = None;
     let (mut copied, mut wrapped) = (0, 0);
@@ -116,7 +129,7 @@ fn root_tag(text: &str) -> Option<(std::ops::Range<usize>, &str)> {
 ///   `published` and `updated`.
 ///
 /// Says what it did, if anything.
-pub fn mend_root_namespace(text: &mut String) -> Option<String> {
+fn mend_root_namespace(text: &mut String) -> Option<String> {
     static DEFAULT_NS: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"\s+xmlns\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
     });
@@ -167,18 +180,16 @@ pub fn mend_root_namespace(text: &mut String) -> Option<String> {
     }
 }
 
-/// Gives each item of an RSS 1.0 (or 0.90) document that has no `<link>` one: its
+/// Gives each item of an RSS 1.0 (or 0.90) document — `before_parse` asks only of
+/// those — that has no `<link>` one: its
 /// `rdf:about`, or an address of no scheme a story keeps (so none). feed-rs drops such
 /// items, silently; established readers read them. Says how many, if any.
-pub fn link_rdf_items(text: &mut String) -> Option<String> {
+fn link_rdf_items(text: &mut String) -> Option<String> {
     static ITEM: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"<item[\s>]").expect("valid regex"));
     static ABOUT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"\brdf:about\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
     });
-    if !matches!(root(text), Some("rdf:RDF" | "RDF")) {
-        return None;
-    }
     let mut out: Option<String> = None;
     let (mut copied, mut linked) = (0, 0);
     let mut at = 0;
@@ -259,7 +270,7 @@ mod tests {
             <content:encoded><![CDATA[ <description><p>in CDATA</p></description> ]]></content:encoded>\
             <description>&lt;p&gt;escaped&lt;/p&gt;</description></item></channel></rss>"
             .to_owned();
-        let repair = wrap_naked_markup(&mut text).unwrap();
+        let repair = wrap_naked_markup(&mut text, true).unwrap();
         assert_eq!(
             repair,
             "3 RSS text elements holding HTML markup not escaped, read as HTML"
@@ -275,10 +286,10 @@ mod tests {
         );
         // An Atom title holds XHTML, which feed-rs reads.
         let atom = r#"<feed><title type="xhtml"><div>A <b>T</b></div></title></feed>"#;
-        assert_eq!(wrap_naked_markup(&mut atom.to_owned()), None);
+        assert_eq!(before_parse(&mut atom.to_owned()), Vec::<String>::new());
         // Nothing to wrap: the text is left as it was.
         let mut clean = "<item><description>a &lt;b&gt;</description></item>".to_owned();
-        assert_eq!(wrap_naked_markup(&mut clean), None);
+        assert_eq!(wrap_naked_markup(&mut clean, true), None);
         assert_eq!(clean, "<item><description>a &lt;b&gt;</description></item>");
     }
 }
