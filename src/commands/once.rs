@@ -128,6 +128,19 @@ pub async fn once(
             writeln!(out, "  possible gap: {}: {}", report.url, gap.describe(now))?;
         }
     }
+    for report in &reports {
+        if let FeedOutcome::Ingested {
+            read_in_part: Some(part),
+            ..
+        } = &report.outcome
+        {
+            writeln!(
+                out,
+                "  read in part: {}: {part}; what follows is not read",
+                report.url
+            )?;
+        }
+    }
     for (report, error) in &failures {
         if report.name == report.url {
             writeln!(out, "  failed: {}: {error}", report.url)?;
@@ -181,16 +194,17 @@ fn feed_line(report: &FeedReport) -> String {
             outcome,
             stories,
             repairs,
+            read_in_part,
         } => format!(
             "ok           {}: {}, {} new, {}{}",
             report.url,
             counted(*stories, "story", "stories"),
             outcome.new_stories,
             counted(outcome.new_hits, "hit", "hits"),
-            if repairs.is_empty() {
-                String::new()
-            } else {
-                " (repaired)".to_owned()
+            match (repairs.is_empty(), read_in_part) {
+                (_, Some(_)) => " (read in part: the document breaks off)",
+                (false, None) => " (repaired)",
+                (true, None) => "",
             }
         ),
         FeedOutcome::NotModified => format!("not_modified {}", report.url),

@@ -42,6 +42,9 @@ pub enum FeedOutcome {
         outcome: IngestOutcome,
         stories: usize,
         repairs: Vec<String>,
+        /// The repair saying the document broke off part-way, if it did: what followed
+        /// the break was not read.
+        read_in_part: Option<String>,
     },
     NotModified,
     Failed {
@@ -467,7 +470,8 @@ pub async fn ingest_feed(
             ));
         }
     };
-    if let Some(part) = parsed.read_in_part() {
+    let read_in_part = parsed.read_in_part().map(str::to_owned);
+    if let Some(part) = &read_in_part {
         // Like a failure, on every fetch it lasts: the entries after the break are lost.
         tracing::warn!(feed = %shown(&url), "read in part: {part}; what follows is not read");
     }
@@ -521,6 +525,7 @@ pub async fn ingest_feed(
         FeedOutcome::Ingested {
             outcome,
             stories,
+            read_in_part,
             repairs: parsed.repairs,
         },
         moved.or_else(|| known_move.map(str::to_owned)),

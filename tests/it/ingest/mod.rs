@@ -498,6 +498,19 @@ fn feeds_cut_short_with_an_odd_element_in_bare_utf16_or_templated_json_are_read(
     let out = ws.run(&["once"]);
     assert_exit(&out, 0);
     let summary = stdout(&out);
+    assert!(
+        summary.contains(&format!(
+            "  read in part: {}: the document breaks off after 2 whole entries (",
+            urls[0]
+        )),
+        "{summary}"
+    );
+    assert!(
+        stderr(&out)
+            .contains("cut.rss: 2 stories, 2 new, 1 hit (read in part: the document breaks off)"),
+        "{}",
+        stderr(&out)
+    );
     // What is lost is said, as a failure is.
     assert!(
         stderr(&out).contains("read in part: the document breaks off after 2 whole entries ("),
