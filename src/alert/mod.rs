@@ -258,11 +258,7 @@ impl Deliverer {
                         link = %alert.story.link.as_deref().unwrap_or(""),
                         id = %alert.alert_id,
                         "{}",
-                        render::one_line(&crate::story::headline(
-                            &alert.story.title,
-                            &alert.story.summary,
-                            &alert.story.content
-                        ))
+                        render::one_line(&alert.story.headline())
                     );
                     report += self.record(Rows::alert(&alert), Attempt::Delivered).await?;
                 }

@@ -79,11 +79,7 @@ impl AlertView {
             published_rfc3339: story.published.map(crate::commands::rfc3339),
             updated: shown(updated_at),
             updated_rfc3339: updated_at.map(crate::commands::rfc3339),
-            title: one_line(&crate::story::headline(
-                &story.title,
-                &story.summary,
-                &story.content,
-            )),
+            title: one_line(&story.headline()),
             link: story
                 .link
                 .clone()

@@ -53,6 +53,14 @@ pub struct StoredStory {
     pub first_seen: i64,
 }
 
+impl StoredStory {
+    /// What to call the story where a title is shown: its title, or the first words of
+    /// its text when it has none ([`crate::story::headline`]).
+    pub fn headline(&self) -> std::borrow::Cow<'_, str> {
+        crate::story::headline(&self.title, &self.summary, &self.content)
+    }
+}
+
 pub(super) const STORY_COLUMNS: &str =
     "s.id, COALESCE(f.name, f.title, f.url), s.link, s.title, s.summary,
     CASE WHEN s.content_is_summary THEN s.summary ELSE s.content END,
