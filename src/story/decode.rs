@@ -13,6 +13,8 @@ use std::io::Read;
 
 use encoding_rs::{Encoding, UTF_8, UTF_16BE, UTF_16LE};
 
+use super::counted;
+
 /// A feed document as UTF-8, with what had to be done to get it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Decoded {
@@ -80,11 +82,7 @@ pub fn decode(
         && sniff_utf16(bytes).is_none()
         && let Ok(text) = std::str::from_utf8(bytes)
     {
-        return Ok(Decoded {
-            text: rewrite_declaration(text.to_owned()),
-            encoding: UTF_8.name(),
-            repairs,
-        });
+        return Ok(decoded(text.to_owned(), UTF_8, repairs));
     }
     let (encoding, body) = choose_encoding(bytes, http_charset, &mut repairs);
     let (text, had_errors) = encoding.decode_without_bom_handling(body);
@@ -94,12 +92,24 @@ pub fn decode(
             encoding.name()
         ));
     }
-    let text = rewrite_declaration(text.into_owned());
-    Ok(Decoded {
+    Ok(decoded(text.into_owned(), encoding, repairs))
+}
+
+/// The document decoded from `encoding`, its declaration saying UTF-8 and any text
+/// encoded as UTF-8 twice read back (`mojibake`).
+fn decoded(text: String, encoding: &'static Encoding, mut repairs: Vec<String>) -> Decoded {
+    let mut text = rewrite_declaration(text);
+    if let Some((count, written, meant)) = super::mojibake::read_back(&mut text) {
+        repairs.push(format!(
+            "{} encoded as UTF-8 twice (\"{written}\" for \"{meant}\"), read back",
+            counted(count, "character", "characters")
+        ));
+    }
+    Decoded {
         text,
         encoding: encoding.name(),
         repairs,
-    })
+    }
 }
 
 /// UTF-16 without a byte-order mark: the encoding and where the text starts. XML holds

@@ -8,6 +8,7 @@
 
 pub mod canonical;
 pub mod decode;
+mod mojibake;
 mod repair;
 pub mod text;
 

@@ -616,6 +616,49 @@ fn a_yandex_news_feed_in_windows_1251_is_read() {
 }
 
 #[test]
+fn a_feed_encoded_as_utf8_twice_is_read_as_meant() {
+    // A site that stores UTF-8 in a column it takes for Latin-1 publishes "ÐŸÐµÑÐºÐ¾Ð²"
+    // for "Песков": valid UTF-8, so nothing failed, and no rule ever met its words.
+    let feed = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel>\
+        <title>Новости: Москва</title>\
+        <item><title>Песков прокомментировал переговоры</title><guid>m-1</guid>\
+        <link>https://moscow.example/news/1</link>\
+        <description>Дмитрий Песков заявил журналистам — «переговоры»</description></item>\
+        <item><title>L’ambassade va rouvrir</title><guid>m-2</guid>\
+        <description>The embassy will reopen, Peskov’s office said</description></item>\
+        </channel></rss>";
+    let (twice, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(feed.as_bytes());
+    assert!(twice.contains("ÐŸÐµÑ\u{81}ÐºÐ¾Ð²"));
+    let server = TestServer::files(vec![(
+        "/twice.rss",
+        "application/rss+xml; charset=utf-8",
+        twice.into_owned().into_bytes(),
+    )]);
+    let ws = Workspace::new(&config_for(&[server.url("/twice.rss")]));
+    assert!(ws.ok(&["once"]).contains("hits: 3"));
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            (
+                "Embassy reopening".to_owned(),
+                "L’ambassade va rouvrir".to_owned()
+            ),
+            ("Peskov".to_owned(), "L’ambassade va rouvrir".to_owned()),
+            (
+                "Peskov".to_owned(),
+                "Песков прокомментировал переговоры".to_owned()
+            ),
+        ]
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["name"], "Новости: Москва");
+    assert_eq!(
+        feeds[0]["repairs"],
+        serde_json::json!(["90 characters encoded as UTF-8 twice (\"Ð¾\" for \"о\"), read back"])
+    );
+}
+
+#[test]
 fn a_post_without_a_title_is_alerted_by_its_first_words() {
     // A microblog's feed (a Mastodon account's): statuses have no title.
     let words = "Peskov said the talks would resume next week in Istanbul, according to \
