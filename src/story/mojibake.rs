@@ -271,6 +271,33 @@ mod tests {
         assert_eq!(read(&text).0, "Cinéma « allé\u{a0}»");
     }
 
+    proptest::proptest! {
+        /// Text of Latin and Cyrillic letters and ASCII reads back from its doubly
+        /// encoded form whenever that form proves itself (a Latin-1 letter, or two
+        /// Cyrillic letters in a row), and is itself never changed.
+        #[test]
+        fn doubly_encoded_text_reads_back_and_well_formed_text_stays(
+            text in "[a-zA-Z0-9 .,:;!?()&<>\"'àáâãäåæçèéêëìíîïñòóôõöøùúûüýÿабвгдежзийклмнопрстуфхцчшщъыьэюяАБВГДЕЁЖЗИЙКЛМНОПРСТУФХЦЧШЩЭЮЯё]{0,40}"
+        ) {
+            proptest::prop_assert_eq!(read(&text), (text.clone(), 0));
+            let latin = text.chars().any(|c| ('\u{c0}'..='\u{ff}').contains(&c));
+            let cyrillic = |c: char| ('\u{400}'..='\u{45f}').contains(&c);
+            let chars: Vec<char> = text.chars().collect();
+            let word = chars.windows(2).any(|w| cyrillic(w[0]) && cyrillic(w[1]));
+            if latin || word {
+                proptest::prop_assert_eq!(read(&doubly(&text)).0, text);
+            }
+        }
+
+        /// Whatever the text, reading back never panics and leaves ASCII alone.
+        #[test]
+        fn any_text_reads_back_without_panicking(text in "\\PC{0,40}") {
+            let (read, _) = read(&text);
+            let ascii = |s: &str| s.chars().filter(char::is_ascii).collect::<String>();
+            proptest::prop_assert_eq!(ascii(&read), ascii(&text));
+        }
+    }
+
     #[test]
     fn a_cut_sequence_is_left() {
         assert_eq!(read("fin Ã").0, "fin Ã");
