@@ -196,7 +196,7 @@ pub fn parse_feed(
         ));
     }
     forget_the_documents_date(&mut stories);
-    link_permalink_guids(&mut stories);
+    link_permalink_guids(&mut stories, base);
     Ok(ParsedFeed {
         title,
         stories,
@@ -208,9 +208,11 @@ pub fn parse_feed(
 
 /// An RSS guid is the item's permalink unless it says otherwise: an entry with no link
 /// but an address for its id is found at that address — its alert links there, and
-/// another feed's copy of it is the same story. (Identity stays the guid; this runs
-/// after the identity passes, which treat a link the entry gives.)
-fn link_permalink_guids(stories: &mut [Story]) {
+/// another feed's copy of it is the same story. A guid that is a path (`/blog/post`, as
+/// a site generator writes it) is an address on the feed's own site, read against
+/// `base` as a relative link is. (Identity stays the guid; this runs after the identity
+/// passes, which treat a link the entry gives.)
+fn link_permalink_guids(stories: &mut [Story], base: Option<&Url>) {
     for story in stories.iter_mut().filter(|s| s.link.is_none()) {
         let Some(guid) = story.identity.strip_prefix("guid:") else {
             continue;
@@ -218,6 +220,8 @@ fn link_permalink_guids(stories: &mut [Story]) {
         let scheme = guid.get(..8).unwrap_or(guid).to_ascii_lowercase();
         if scheme.starts_with("http://") || scheme.starts_with("https://") {
             story.link = canonical_link(guid, None);
+        } else if guid.starts_with('/') {
+            story.link = canonical_link(guid, base);
         }
     }
 }

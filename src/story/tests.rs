@@ -236,6 +236,8 @@ fn an_item_without_a_link_is_found_at_its_guid_when_that_is_an_address() {
          <item><title>A</title><guid>HTTPS://News.example/a?utm_source=rss</guid></item>\
          <item><title>B</title><guid>tag:news.example,2026:b</guid></item>\
          <item><title>C</title><link>https://news.example/c</link><guid>https://other.example/c</guid></item>\
+         <item><title>D</title><guid isPermaLink=\"true\">/blog/d?utm_medium=rss</guid></item>\
+         <item><title>E</title><guid>post-e</guid></item>\
          </channel></rss>",
     )
     .unwrap();
@@ -256,6 +258,12 @@ fn an_item_without_a_link_is_found_at_its_guid_when_that_is_an_address() {
                 "guid:https://other.example/c",
                 Some("https://news.example/c")
             ),
+            // A path on the feed's own site (a site generator's guid).
+            (
+                "guid:/blog/d?utm_medium=rss",
+                Some("https://example.org/blog/d")
+            ),
+            ("guid:post-e", None),
         ]
     );
 }
