@@ -7,6 +7,7 @@
 //! and an identity that recognises the story on every later fetch.
 
 pub mod canonical;
+pub mod date;
 pub mod decode;
 mod mojibake;
 mod repair;
@@ -256,13 +257,15 @@ struct StrictError {
     broken: bool,
 }
 
-/// feed-rs, with missing ids left empty (newshound decides identity itself) and a
-/// panic — feed-rs 3.0 has a few on malformed input — turned into an error.
+/// feed-rs, with missing ids left empty (newshound decides identity itself), dates read
+/// by `date::parse_date` (which reads the forms feed-rs does and more) and a panic —
+/// feed-rs 3.0 has a few on malformed input — turned into an error.
 fn parse_strict(text: &str, base: Option<&Url>) -> Result<feed_rs::model::Feed, StrictError> {
     use feed_rs::parser::{ParseErrorKind, ParseFeedError};
     let parser = feed_rs::parser::Builder::new()
         .base_uri(base.map(Url::as_str))
         .id_generator(|_, _, _| String::new())
+        .timestamp_parser(date::parse_date)
         .build();
     match catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes()))) {
         Ok(Ok(feed)) => Ok(feed),

@@ -441,6 +441,57 @@ fn old_stories_are_stored_and_matched_but_not_alerted() {
 }
 
 #[test]
+fn an_archive_dated_in_forms_feed_rs_does_not_read_is_not_alerted() {
+    // Dates feed-rs did not read left the entries undated, taken as published when first
+    // seen: adding such a feed alerted its whole archive. (Forms from real feeds: SQL's
+    // with slashes, Portuguese, spelled out with a time of day in English.)
+    let recent = (chrono::Utc::now() - chrono::Duration::hours(2))
+        .format("%Y-%m-%d %H:%M:%S")
+        .to_string();
+    let item = |id: &str, date: &str| {
+        format!(
+            "<item><title>Peskov, {id}</title><guid>{id}</guid><pubDate>{date}</pubDate></item>"
+        )
+    };
+    let feed = format!(
+        "<rss version=\"2.0\"><channel><title>Dated</title>{}{}{}{}</channel></rss>",
+        item("a", "2020/1/10 14:33:00"),
+        item("b", "Seg, 24 Set 2018 19:42:40 -0300"),
+        item("c", "Friday, January 29, 2021 04:42 PM"),
+        item("d", &recent),
+    );
+    let server = TestServer::files(vec![("/dated.rss", "application/rss+xml", feed.into())]);
+    let config = format!(
+        "[alerts]\nmax_age = \"3d\"\n\n[[feed]]\nurl = \"{}\"\n{RULES}",
+        server.url("/dated.rss")
+    );
+    let ws = Workspace::new(&config);
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("hits: 4; alerts queued: 1"), "{out}");
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    let mut published: Vec<(&str, &str)> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            (
+                h["title"].as_str().unwrap(),
+                h["published"].as_str().unwrap(),
+            )
+        })
+        .collect();
+    published.sort();
+    assert_eq!(
+        published[..3],
+        [
+            ("Peskov, a", "2020-01-10T14:33:00Z"),
+            ("Peskov, b", "2018-09-24T22:42:40Z"),
+            ("Peskov, c", "2021-01-29T16:42:00Z"),
+        ]
+    );
+}
+
+#[test]
 fn a_page_published_long_ago_and_updated_today_is_alerted() {
     // A live page: first published ten days ago, rewritten as news comes in. Its age is
     // the latest date the feed gives it, so what it says today is alerted; an archive

@@ -1,0 +1,414 @@
+//! Dates as feeds write them.
+//!
+//! A story's date decides whether it is alerted (`[alerts] max_age`): a story without
+//! one is taken as published when first seen, so a feed whose dates go unread has its
+//! whole archive alerted the first time it is read. feed-rs reads RFC 3339 and RFC 2822
+//! with a few of their common faults; feeds write more than that — dates without a
+//! zone or seconds (`2018-01-06T08:00`), with a space for the `T` and a zone after a
+//! space (`2006-01-11 16:43:22 -0800`), in SQL's form or with slashes (`2020/1/10
+//! 14:33:00`), in German's dotted form (`22.11.2022 12:16:00`), in Portuguese
+//! (`Seg, 24 Set 2018 19:42:40 -0300`), with a zone by name RFC 2822 does not know
+//! (`BST`, `CEST`), or spelled out (`Friday, January 29, 2021 04:42 PM`). This reader
+//! stands in for feed-rs's (through its builder's `timestamp_parser`): the standards'
+//! forms first, then those. A date without a zone is read as UTC. Numeric dates whose
+//! order is ambiguous (`01/02/2021`: January or February?) are not read.
+
+use std::sync::LazyLock;
+
+use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc};
+use regex::Regex;
+
+/// The time a feed's date text names, if it names one.
+pub fn parse_date(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if text.is_empty() {
+        return None;
+    }
+    if let Ok(t) = DateTime::parse_from_rfc3339(text) {
+        return Some(t.to_utc());
+    }
+    if let Ok(t) = DateTime::parse_from_rfc2822(text) {
+        return Some(t.to_utc());
+    }
+    numeric(text).or_else(|| spelled(text))
+}
+
+/// Dates written in numbers: ISO 8601 and its relatives (a space for the `T`, no
+/// seconds, no zone, an offset without its colon or after a space), the same with
+/// slashes, and the day first with dots.
+fn numeric(text: &str) -> Option<DateTime<Utc>> {
+    static ISO: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"(?ix)^
+            (?: (?P<y>\d{4}) [-/] (?P<m>\d{1,2}) [-/] (?P<d>\d{1,2})
+              | (?P<d2>\d{1,2})\.(?P<m2>\d{1,2})\.(?P<y2>\d{4}) )
+            (?: (?:T|\s+) (?P<h>\d{1,2}) : (?P<min>\d{2}) (?: : (?P<s>\d{2}) (?: [.,] (?P<f>\d{1,9}) \d* )? )? )?
+            \s* (?P<zone> Z | UTC | GMT | [+-]\d{2} (?: :?\d{2} )? )?
+            $",
+        )
+        .expect("a valid pattern")
+    });
+    let c = ISO.captures(text)?;
+    let number = |a: &str, b: &str| {
+        c.name(a)
+            .or_else(|| c.name(b))
+            .and_then(|m| m.as_str().parse::<u32>().ok())
+    };
+    let year = i32::try_from(number("y", "y2")?).ok()?;
+    let date = NaiveDate::from_ymd_opt(year, number("m", "m2")?, number("d", "d2")?)?;
+    let field = |n: &str| c.name(n).and_then(|m| m.as_str().parse::<u32>().ok());
+    let nanos = c.name("f").map_or(Some(0), |f| {
+        let digits = f.as_str();
+        let n: u32 = digits.parse().ok()?;
+        Some(n * 10u32.pow(9 - digits.len() as u32))
+    })?;
+    let time = match field("h") {
+        Some(h) => clock(h, field("min")?, field("s").unwrap_or(0), nanos)?,
+        None => NaiveTime::MIN,
+    };
+    let offset = match c.name("zone").map(|z| z.as_str()) {
+        None => 0,
+        Some(z) => offset(z).or_else(|| zone(z))?,
+    };
+    at(date.and_time(time), offset)
+}
+
+/// Dates written with the month's name, in the order RFC 2822 gives them or another:
+/// a weekday in any language is passed over; the month is named in English, French,
+/// German, Italian, Portuguese or Spanish; the time may say `am` or `pm`; the zone is
+/// an offset or a name.
+fn spelled(text: &str) -> Option<DateTime<Utc>> {
+    let (mut year, mut month, mut day) = (None, None, None);
+    let mut time: Option<(u32, u32, u32)> = None;
+    let mut afternoon = None;
+    let mut offset_seconds = None;
+    for token in text
+        .split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty())
+    {
+        let lower = token.trim_end_matches('.').to_lowercase();
+        if let Some((clock, meridiem)) = split_meridiem(&lower)
+            && clock.contains(':')
+        {
+            let mut parts = clock.split(':').map(str::parse::<u32>);
+            let h = parts.next()?.ok()?;
+            let m = parts.next()?.ok()?;
+            let s = parts.next().transpose().ok()?.unwrap_or(0);
+            if parts.next().is_some() || time.is_some() {
+                return None;
+            }
+            time = Some((h, m, s));
+            afternoon = afternoon.or(meridiem);
+        } else if matches!(lower.as_str(), "am" | "pm" | "a.m" | "p.m") {
+            afternoon = Some(lower.starts_with('p'));
+        } else if token.starts_with(['+', '-']) && time.is_some() {
+            offset_seconds = Some(offset(token)?);
+        } else if let Some(digits) = ordinal(&lower) {
+            let n: u32 = digits.parse().ok()?;
+            match digits.len() {
+                4 if year.is_none() => year = Some(i32::try_from(n).ok()?),
+                // `1500`: a time without its colon, after a two-digit year.
+                4 if time.is_none() => time = Some((n / 100, n % 100, 0)),
+                1 | 2 if day.is_none() => day = Some(n),
+                // A two-digit year, as RFC 822 wrote them.
+                2 if year.is_none() => year = Some(if n < 50 { 2000 } else { 1900 } + n as i32),
+                _ => return None,
+            }
+        } else if lower.chars().all(char::is_alphabetic) {
+            if let Some(m) = month_named(&lower).filter(|_| month.is_none()) {
+                month = Some(m);
+            } else if let Some(z) = zone(token) {
+                offset_seconds = Some(z);
+            }
+            // Anything else is a weekday, or a word around the date ("Published").
+        } else {
+            return None;
+        }
+    }
+    let (h, m, s) = time.unwrap_or((0, 0, 0));
+    let h = match afternoon {
+        Some(pm) if (1..=12).contains(&h) => h % 12 + if pm { 12 } else { 0 },
+        Some(_) => return None,
+        None => h,
+    };
+    let date = NaiveDate::from_ymd_opt(year?, month?, day?)?;
+    at(
+        date.and_time(clock(h, m, s, 0)?),
+        offset_seconds.unwrap_or(0),
+    )
+}
+
+/// A token's clock and its `am`/`pm`, when one is glued to it (`8:19pm`).
+fn split_meridiem(token: &str) -> Option<(&str, Option<bool>)> {
+    for (suffix, pm) in [("am", false), ("pm", true), ("a.m", false), ("p.m", true)] {
+        if let Some(clock) = token.strip_suffix(suffix) {
+            return Some((clock, Some(pm)));
+        }
+    }
+    Some((token, None))
+}
+
+/// The digits of a number, with an English ordinal's suffix (`29th`) dropped.
+fn ordinal(token: &str) -> Option<&str> {
+    let digits = ["st", "nd", "rd", "th"]
+        .iter()
+        .find_map(|s| token.strip_suffix(s))
+        .unwrap_or(token);
+    (!digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())).then_some(digits)
+}
+
+/// A time of day; 24:00 (which some feeds write for midnight) is the day's start, as
+/// feed-rs reads it, and a leap second is the second before.
+fn clock(h: u32, m: u32, s: u32, nanos: u32) -> Option<NaiveTime> {
+    NaiveTime::from_hms_nano_opt(if h == 24 { 0 } else { h }, m, s.min(59), nanos)
+}
+
+/// `+0300`, `+03:00`, `-03` as seconds east of UTC.
+fn offset(text: &str) -> Option<i32> {
+    let (sign, digits) = match text.as_bytes().first()? {
+        b'+' => (1, &text[1..]),
+        b'-' => (-1, &text[1..]),
+        _ => return None,
+    };
+    let digits = digits.replace(':', "");
+    if !matches!(digits.len(), 2 | 4) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let hours: i32 = digits[..2].parse().ok()?;
+    let minutes: i32 = digits.get(2..).map_or(Ok(0), str::parse).ok()?;
+    (hours <= 14 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
+}
+
+/// A zone's name as seconds east of UTC: RFC 2822's (the United States' zones) and
+/// others feeds write. Names that stand for two zones (`IST`) are not read.
+fn zone(name: &str) -> Option<i32> {
+    let hours = match name.to_ascii_uppercase().as_str() {
+        "Z" | "UT" | "UTC" | "GMT" | "WET" => 0.0,
+        "EST" => -5.0,
+        "EDT" => -4.0,
+        "CST" => -6.0,
+        "CDT" => -5.0,
+        "MST" => -7.0,
+        "MDT" => -6.0,
+        "PST" => -8.0,
+        "PDT" => -7.0,
+        "AKST" => -9.0,
+        "AKDT" => -8.0,
+        "HST" => -10.0,
+        "AST" => -4.0,
+        "ADT" => -3.0,
+        "NST" => -3.5,
+        "BST" | "WEST" | "CET" | "MEZ" => 1.0,
+        "CEST" | "MESZ" | "EET" | "SAST" => 2.0,
+        "EEST" | "MSK" => 3.0,
+        "WIB" => 7.0,
+        "HKT" | "SGT" | "AWST" => 8.0,
+        "JST" | "KST" => 9.0,
+        "ACST" => 9.5,
+        "AEST" => 10.0,
+        "AEDT" => 11.0,
+        "NZST" => 12.0,
+        "NZDT" => 13.0,
+        _ => return None,
+    };
+    Some((hours * 3600.0) as i32)
+}
+
+/// A month by its name or the first three letters of it, in the languages of most
+/// feeds that write them spelled out: English, French, German, Italian, Portuguese and
+/// Spanish.
+fn month_named(name: &str) -> Option<u32> {
+    let start: String = name.chars().take(3).collect();
+    let month = match start.as_str() {
+        "jan" | "ene" | "gen" | "jän" => 1,
+        "feb" | "fev" | "fév" => 2,
+        "mar" | "mär" => 3,
+        "apr" | "abr" | "avr" => 4,
+        "may" | "mai" | "mag" => 5,
+        "jun" | "jui" if name.starts_with("juin") || start == "jun" => 6,
+        "giu" => 6,
+        "jul" | "lug" => 7,
+        "jui" if name.starts_with("juil") => 7,
+        "aug" | "ago" | "aoû" | "aou" => 8,
+        "sep" | "set" => 9,
+        "oct" | "okt" | "out" | "ott" => 10,
+        "nov" => 11,
+        "dec" | "dez" | "dic" | "déc" => 12,
+        _ => return None,
+    };
+    // A word that only starts like a month (`marché`, `mayor`) is not one: the
+    // whole name must be a month's, or a prefix of it.
+    MONTH_NAMES
+        .iter()
+        .any(|full| full.starts_with(name))
+        .then_some(month)
+}
+
+/// The months' names in the languages `month_named` reads, for telling a month's name
+/// (or its abbreviation) from a word that starts like one.
+const MONTH_NAMES: &[&str] = &[
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "sept",
+    "october",
+    "november",
+    "december",
+    "janvier",
+    "février",
+    "fevrier",
+    "mars",
+    "avril",
+    "mai",
+    "juin",
+    "juillet",
+    "août",
+    "aout",
+    "septembre",
+    "octobre",
+    "novembre",
+    "décembre",
+    "januar",
+    "jänner",
+    "februar",
+    "märz",
+    "juni",
+    "juli",
+    "oktober",
+    "dezember",
+    "gennaio",
+    "febbraio",
+    "marzo",
+    "aprile",
+    "maggio",
+    "giugno",
+    "luglio",
+    "agosto",
+    "settembre",
+    "ottobre",
+    "dicembre",
+    "janeiro",
+    "fevereiro",
+    "março",
+    "abril",
+    "maio",
+    "junho",
+    "julho",
+    "setembro",
+    "outubro",
+    "novembro",
+    "dezembro",
+    "enero",
+    "febrero",
+    "mayo",
+    "junio",
+    "julio",
+    "septiembre",
+    "octubre",
+    "noviembre",
+    "diciembre",
+];
+
+/// A local time at an offset east of UTC, as UTC.
+fn at(local: NaiveDateTime, offset_seconds: i32) -> Option<DateTime<Utc>> {
+    FixedOffset::east_opt(offset_seconds)?
+        .from_local_datetime(&local)
+        .single()
+        .map(|t| t.to_utc())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn check(text: &str, expected: Option<&str>) {
+        let read = parse_date(text).map(|t| t.to_rfc3339());
+        assert_eq!(read.as_deref(), expected, "{text:?}");
+    }
+
+    #[test]
+    fn the_standards_forms() {
+        check("2026-11-27T10:15:00Z", Some("2026-11-27T10:15:00+00:00"));
+        check(
+            "2026-11-27T10:15:00.250+03:00",
+            Some("2026-11-27T07:15:00.250+00:00"),
+        );
+        check(
+            "Fri, 27 Nov 2026 10:15:00 GMT",
+            Some("2026-11-27T10:15:00+00:00"),
+        );
+        check(
+            "27 Nov 2026 10:15:00 -0500",
+            Some("2026-11-27T15:15:00+00:00"),
+        );
+        check(
+            " Fri, 27 Nov 2026 10:15:00 EST ",
+            Some("2026-11-27T15:15:00+00:00"),
+        );
+    }
+
+    #[test]
+    fn what_feeds_write_besides() {
+        // Each is a date of a corpus feed whose entries went undated.
+        for (text, expected) in [
+            ("2018-01-06T08:00", "2018-01-06T08:00:00+00:00"),
+            ("2007-03-24T16:14:04", "2007-03-24T16:14:04+00:00"),
+            ("2001-01-01T00:00+00:00", "2001-01-01T00:00:00+00:00"),
+            ("2020/1/10 14:33:00", "2020-01-10T14:33:00+00:00"),
+            ("2022-07-26 13:01:01", "2022-07-26T13:01:01+00:00"),
+            ("2006-01-11 16:43:22 -0800", "2006-01-12T00:43:22+00:00"),
+            ("2008-07-03T00:00:00+0200", "2008-07-02T22:00:00+00:00"),
+            ("22.11.2022 12:16:00", "2022-11-22T12:16:00+00:00"),
+            (
+                "Seg, 24 Set 2018 19:42:40 -0300",
+                "2018-09-24T22:42:40+00:00",
+            ),
+            ("Fri, 17 May 2019 06:00:00 BST", "2019-05-17T05:00:00+00:00"),
+            ("07 Nov 2015 12:00:00 EST", "2015-11-07T17:00:00+00:00"),
+            (
+                "Friday, January 29, 2021 04:42 PM",
+                "2021-01-29T16:42:00+00:00",
+            ),
+            ("Sun, 20 Apr 2014 8:19 pm CEST", "2014-04-20T18:19:00+00:00"),
+            ("03 Apr 02 1500 GMT", "2002-04-03T15:00:00+00:00"),
+            (
+                "Thurs, 13 Jul 2011 07:38:00 GMT",
+                "2011-07-13T07:38:00+00:00",
+            ),
+            (
+                "Wed, 25 Aug 2012 24:10:00 +0000",
+                "2012-08-25T00:10:00+00:00",
+            ),
+            ("2021-02-21", "2021-02-21T00:00:00+00:00"),
+            ("March 5th, 2024", "2024-03-05T00:00:00+00:00"),
+            ("5 juillet 2023 09:30", "2023-07-05T09:30:00+00:00"),
+            ("12. März 2024 12:00 MEZ", "2024-03-12T11:00:00+00:00"),
+        ] {
+            check(text, Some(expected));
+        }
+    }
+
+    #[test]
+    fn what_is_not_a_date_or_is_ambiguous_is_not_read() {
+        for text in [
+            "",
+            "not a date",
+            "01/02/2021",
+            "1518478934",
+            "2021-13-01",
+            "31 Feb 2021",
+            "Tomorrow at noon",
+            "Mayor 12 2021",
+            "13:00 pm 5 May 2021",
+            "2021-05-05 10:00 +25:00",
+        ] {
+            check(text, None);
+        }
+    }
+}
