@@ -394,6 +394,25 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        /// A date reader that panicked would cost its feed (feed-rs calls it inside the
+        /// parse, whose panics newshound catches as the document's failure).
+        #[test]
+        fn never_panics(text in "[0-9 :.,/+TZ-]{0,40}|[A-Za-z0-9 :.,+-]{0,40}|\\PC{0,30}") {
+            let _ = parse_date(&text);
+        }
+
+        /// Any time written in RFC 2822's and ISO's day-first and SQL forms reads back.
+        #[test]
+        fn written_times_read_back(seconds in 788_918_400i64..4_102_444_800) {
+            let t = DateTime::from_timestamp(seconds, 0).unwrap();
+            for form in ["%a, %d %b %Y %H:%M:%S %z", "%Y-%m-%d %H:%M:%S", "%d.%m.%Y %H:%M:%S", "%B %-d, %Y %I:%M:%S %p"] {
+                let text = t.format(form).to_string();
+                proptest::prop_assert_eq!(parse_date(&text), Some(t), "{}", text);
+            }
+        }
+    }
+
     #[test]
     fn what_is_not_a_date_or_is_ambiguous_is_not_read() {
         for text in [
