@@ -9,7 +9,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
 
-use newshound::commands::{self, Marker, RuleOutcome, Sample, Source};
+use newshound::commands::{self, FeedSample, Marker, RuleOutcome, Sample, Source};
 use newshound::config::Config;
 use newshound::rules::{Field, Query};
 use newshound::store::{Store, unix_now};
@@ -415,6 +415,17 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
     }
 }
 
+/// Tells on stderr (stdout holds the matches, or the JSON) what reading a feed for
+/// `test-rule` took: a feed read only in part, say, holds more stories than it shows.
+fn tell_repairs(feed: &str, repairs: &[String]) {
+    if !repairs.is_empty() {
+        eprintln!(
+            "newshound: {feed}: read with repairs: {}",
+            repairs.join("; ")
+        );
+    }
+}
+
 fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
     let query = Query::parse(&args.query)
         .map_err(|e| Failure::Usage(commands::describe_query_error(&args.query, &e)))?;
@@ -429,23 +440,18 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let feed = newshound::story::parse_feed(&bytes, None, None, 256 << 20)
             .with_context(|| format!("{}", path.display()))?;
-        let name = feed
-            .title
-            .clone()
-            .unwrap_or_else(|| path.display().to_string());
-        let sources: Vec<Source> = feed
-            .stories
-            .iter()
-            .map(|s| Source::from_story(s, &name))
-            .collect();
-        commands::test_rule_stories(&query, &sources, args.json, marker, &mut out)?
+        let shown = path.display().to_string();
+        let sample = FeedSample::of(&feed, &shown);
+        tell_repairs(&shown, &sample.repairs);
+        commands::test_rule_stories(&query, &sample.sources, args.json, marker, &mut out)?
     } else if let Some(url) = &args.url {
         // The config's fetch settings when there is a valid config, else the defaults.
         let fetch = Config::load(config_path)
             .map(|c| c.fetch)
             .unwrap_or_default();
-        let sources = runtime()?.block_on(commands::fetch_stories(&fetch, url))?;
-        commands::test_rule_stories(&query, &sources, args.json, marker, &mut out)?
+        let sample = runtime()?.block_on(commands::fetch_stories(&fetch, url))?;
+        tell_repairs(url.as_str(), &sample.repairs);
+        commands::test_rule_stories(&query, &sample.sources, args.json, marker, &mut out)?
     } else if args.stored {
         let config = load_config(config_path)?;
         let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;

@@ -77,8 +77,8 @@ pub fn check_database(path: &std::path::Path, out: &mut dyn std::io::Write) -> a
 
 pub use opml::import_opml;
 pub use test_rule::{
-    Marker, RuleOutcome, Sample, Source, describe_query_error, fetch_stories, test_rule,
-    test_rule_stories,
+    FeedSample, Marker, RuleOutcome, Sample, Source, describe_query_error, fetch_stories,
+    test_rule, test_rule_stories,
 };
 
 /// A Unix time as RFC 3339 in UTC, for output.

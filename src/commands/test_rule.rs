@@ -7,7 +7,7 @@ use serde::Serialize;
 
 use crate::rules::{Document, Field, ParseError, Query, Span, mark};
 use crate::store::StoredStory;
-use crate::story::Story;
+use crate::story::{ParsedFeed, Story};
 
 /// Exit status of `test-rule`, following grep.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,11 +91,34 @@ impl Source {
     }
 }
 
+/// A feed's stories to try a query on, with the repairs reading it needed — which
+/// `test-rule` tells, so that a feed read only in part is not taken for the whole.
+#[derive(Debug, Clone)]
+pub struct FeedSample {
+    pub sources: Vec<Source>,
+    pub repairs: Vec<String>,
+}
+
+impl FeedSample {
+    /// The stories of a parsed feed, named by its title or else by `fallback`.
+    pub fn of(feed: &ParsedFeed, fallback: &str) -> FeedSample {
+        let name = feed.title.as_deref().unwrap_or(fallback);
+        FeedSample {
+            sources: feed
+                .stories
+                .iter()
+                .map(|s| Source::from_story(s, name))
+                .collect(),
+            repairs: feed.repairs.clone(),
+        }
+    }
+}
+
 /// Fetches a feed (unconditionally) and returns its stories, for `test-rule --url`.
 pub async fn fetch_stories(
     fetch: &crate::config::Fetch,
     url: &url::Url,
-) -> anyhow::Result<Vec<Source>> {
+) -> anyhow::Result<FeedSample> {
     use anyhow::Context;
     let fetcher = crate::fetch::Fetcher::new(fetch)?;
     let fetched = fetcher
@@ -114,12 +137,7 @@ pub async fn fetch_stories(
         fetch.max_body,
     )
     .with_context(|| format!("{url}"))?;
-    let name = feed.title.clone().unwrap_or_else(|| url.to_string());
-    Ok(feed
-        .stories
-        .iter()
-        .map(|s| Source::from_story(s, &name))
-        .collect())
+    Ok(FeedSample::of(&feed, url.as_str()))
 }
 
 #[derive(Serialize)]

@@ -40,6 +40,39 @@ fn test_rule_replays_stored_stories_and_reads_feed_files() {
     assert_eq!(json["matched"], true);
     assert_eq!(json["stories"][0]["spans"][0]["text"], "Anna");
 
+    // A file that reads only with repairs says so on stderr: one cut short holds more
+    // stories than it shows. Stdout stays the JSON.
+    let cut = ws.dir.path().join("cut.rss");
+    std::fs::write(
+        &cut,
+        "<rss version=\"2.0\"><channel><title>Cut</title>\
+         <item><title>Peskov &amp; the talks</title><guid>c-1</guid></item>\
+         <item><title>Peskov again</title><guid>c-2</guid></item><item><title>Pes",
+    )
+    .unwrap();
+    let out = ws.run(&[
+        "test-rule",
+        "Peskov",
+        "--json",
+        "--file",
+        cut.to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let json: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(json["stories"].as_array().unwrap().len(), 2);
+    assert!(
+        stderr(&out).starts_with(&format!(
+            "newshound: {}: read with repairs: the document breaks off after 2 whole entries",
+            cut.display()
+        )),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        stderr(&ws.run(&["test-rule", "Anna", "--file", file.to_str().unwrap()])).is_empty(),
+        "a feed read as it is written has nothing to tell"
+    );
+
     let url = server.url("/world.rss");
     let live = ws.run(&["test-rule", "embass* NEAR/3 reopen", "--url", &url]);
     assert_eq!(live.status.code(), Some(0), "{}", stderr(&live));
