@@ -161,6 +161,7 @@ pub fn parse_feed(
     if !text.starts_with('{') {
         repairs.extend(repair::before_parse(&mut text));
     }
+    let originals = original_links(&text);
     let feed = match parse_strict(&text, base) {
         Ok(feed) => feed,
         Err(strict) => {
@@ -178,10 +179,17 @@ pub fn parse_feed(
         .as_ref()
         .map(|t| to_plain_text(&t.content))
         .filter(|t| !t.is_empty());
+    // The originals are known by their entry's place in the document: only when the
+    // parser read every entry the document has.
+    let originals = originals.filter(|o| o.len() == feed.entries.len());
     let mut stories: Vec<Story> = feed
         .entries
         .into_iter()
-        .filter_map(|e| normalise(e, base))
+        .enumerate()
+        .filter_map(|(i, e)| {
+            let original = originals.as_ref().and_then(|o| o[i].as_deref());
+            normalise(e, base, original)
+        })
         .collect();
     let by_link = recognise_shared_guids_by_link(&mut stories);
     if by_link > 0 {
@@ -515,7 +523,41 @@ fn text_identity(title: &str, summary: &str, date: Option<DateTime<Utc>>) -> Str
     format!("hash:{}", hex(&h.finalize()[..16]))
 }
 
-fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> {
+/// The article addresses behind a tracking proxy's links, by entry in document order.
+/// FeedBurner (and Pheedo) link every entry through a redirect of their own and give the
+/// article's address in `<feedburner:origLink>`: the site's own feed links the same
+/// article by that address, so that is the story's link, and an alert links straight to
+/// it. `None` for a document without such an element (nearly all: one search).
+fn original_links(text: &str) -> Option<Vec<Option<String>>> {
+    static TAGS: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(
+            r"<(?:item|entry)[\s>]|<[\w.-]+:(?i:origLink)>\s*(?:<!\[CDATA\[([^\]]*)\]\]>|([^<]*))",
+        )
+        .expect("a valid pattern")
+    });
+    memchr::memmem::find(text.as_bytes(), b":origLink>")?;
+    let mut originals: Vec<Option<String>> = Vec::new();
+    for tag in TAGS.captures_iter(text) {
+        match tag.get(1).or_else(|| tag.get(2)) {
+            None => originals.push(None),
+            Some(address) => {
+                if let Some(last) = originals.last_mut() {
+                    let address = html_escape::decode_html_entities(address.as_str().trim());
+                    last.get_or_insert_with(|| address.into_owned());
+                }
+            }
+        }
+    }
+    Some(originals)
+}
+
+/// An entry as a story; `original` is the address of the article behind its link, when
+/// a tracking proxy's element gives it (`original_links`).
+fn normalise(
+    entry: feed_rs::model::Entry,
+    base: Option<&Url>,
+    original: Option<&str>,
+) -> Option<Story> {
     // A video or podcast feed (YouTube's, say) puts an entry's words in its Media RSS
     // title and description: they stand in for the entry's own when it has none.
     let media = |text: fn(&feed_rs::model::MediaObject) -> Option<&feed_rs::model::Text>| {
@@ -576,6 +618,9 @@ fn normalise(entry: feed_rs::model::Entry, base: Option<&Url>) -> Option<Story> 
     } else {
         text_identity(&title, &summary, entry.published.or(entry.updated))
     };
+    // The identity stays the entry's own link (the feed's stories are known by it), the
+    // link becomes the article's.
+    let link = original.and_then(|o| canonical_link(o, base)).or(link);
     Some(Story {
         identity,
         link,

@@ -534,3 +534,39 @@ fn an_update_date_every_entry_shares_is_the_documents() {
     assert_eq!(atom(&[(jan, built), (jan, built)]), [true, true]);
     assert_eq!(atom(&[(jan, built)]), [true]);
 }
+
+#[test]
+fn an_entry_behind_a_tracking_proxy_is_linked_to_its_article() {
+    // FeedBurner links every entry through its own redirect and gives the article's
+    // address beside it; the story keeps its identity and takes the article's link.
+    let feed = parse(
+        "<rss version=\"2.0\" xmlns:feedburner=\"http://rssnamespace.org/feedburner/ext/1.0\">\
+         <channel><title>T</title>\
+         <item><title>A</title><link>http://feedproxy.google.com/~r/news/~3/abc/a</link>\
+         <feedburner:origLink>https://news.example/a?x=1&amp;utm_source=feedburner</feedburner:origLink></item>\
+         <item><title>B</title><guid>b-1</guid><link>http://feedproxy.google.com/~r/news/~3/def/b</link>\
+         <feedburner:origLink><![CDATA[ https://news.example/b ]]></feedburner:origLink></item>\
+         <item><title>C</title><link>https://news.example/c</link></item>\
+         </channel></rss>",
+    )
+    .unwrap();
+    let links: Vec<(&str, Option<&str>)> = feed
+        .stories
+        .iter()
+        .map(|s| (s.identity.as_str(), s.link.as_deref()))
+        .collect();
+    assert_eq!(
+        links,
+        [
+            (
+                "link:http://feedproxy.google.com/~r/news/~3/abc/a",
+                Some("https://news.example/a?x=1")
+            ),
+            ("guid:b-1", Some("https://news.example/b")),
+            (
+                "link:https://news.example/c",
+                Some("https://news.example/c")
+            ),
+        ]
+    );
+}

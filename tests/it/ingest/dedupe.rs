@@ -411,6 +411,33 @@ fn an_entry_repeated_with_other_words_is_matched_on_every_copy() {
 }
 
 #[test]
+fn an_article_read_through_feedburner_and_from_its_site_is_one_story() {
+    // FeedBurner's copy links through its redirect and names the article's address in
+    // <feedburner:origLink>; by that address it is the site's own story, alerted once.
+    let site = "<rss version=\"2.0\"><channel><title>Site</title>\
+        <item><title>Peskov on the talks</title><guid>s-1</guid>\
+        <link>https://news.example/peskov-talks</link></item></channel></rss>";
+    let burned = "<rss version=\"2.0\" xmlns:feedburner=\"http://rssnamespace.org/feedburner/ext/1.0\">\
+        <channel><title>Site via FeedBurner</title>\
+        <item><title>Peskov on the talks</title><guid isPermaLink=\"false\">fb-123</guid>\
+        <link>http://feedproxy.google.com/~r/site/~3/xyz/peskov-talks</link>\
+        <feedburner:origLink>https://news.example/peskov-talks?utm_source=feedburner</feedburner:origLink>\
+        </item></channel></rss>";
+    let server = TestServer::files(vec![
+        ("/site.rss", "application/rss+xml", site.into()),
+        ("/burned.rss", "application/rss+xml", burned.into()),
+    ]);
+    let ws = Workspace::new(&config_for(&[
+        server.url("/site.rss"),
+        server.url("/burned.rss"),
+    ]));
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("hits: 1; alerts queued: 1"), "{out}");
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    assert_eq!(hits[0]["link"], "https://news.example/peskov-talks");
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",
