@@ -82,6 +82,9 @@ fn spelled(text: &str) -> Option<DateTime<Utc>> {
     let mut time: Option<(u32, u32, u32)> = None;
     let mut afternoon = None;
     let mut offset_seconds = None;
+    // A month's name before any number may be a weekday's: Spanish, French and Italian
+    // write Tuesday `Mar` (`Mar, 24 Sep 2018`). A month named later stands instead.
+    let mut month_before_numbers = false;
     for token in text
         .split(|c: char| c.is_whitespace() || c == ',')
         .filter(|t| !t.is_empty())
@@ -115,7 +118,10 @@ fn spelled(text: &str) -> Option<DateTime<Utc>> {
                 _ => return None,
             }
         } else if lower.chars().all(char::is_alphabetic) {
-            if let Some(m) = month_named(&lower).filter(|_| month.is_none()) {
+            let numbers_yet = day.is_some() || year.is_some() || time.is_some();
+            if let Some(m) = month_named(&lower).filter(|_| month.is_none() || month_before_numbers)
+            {
+                month_before_numbers = month.is_none() && !numbers_yet;
                 month = Some(m);
             } else if let Some(z) = zone(token) {
                 offset_seconds = Some(z);
@@ -377,6 +383,12 @@ mod tests {
             ),
             ("Sun, 20 Apr 2014 8:19 pm CEST", "2014-04-20T18:19:00+00:00"),
             ("03 Apr 02 1500 GMT", "2002-04-03T15:00:00+00:00"),
+            // `Mar` is Tuesday in Spanish, French and Italian.
+            (
+                "Mar, 24 Sep 2018 19:42:40 +0200",
+                "2018-09-24T17:42:40+00:00",
+            ),
+            ("Mar 24, 2018", "2018-03-24T00:00:00+00:00"),
             (
                 "Thurs, 13 Jul 2011 07:38:00 GMT",
                 "2011-07-13T07:38:00+00:00",
