@@ -101,7 +101,7 @@ fn find(text: &str) -> Vec<Found> {
     let bytes = text.as_bytes();
     let mut found = Vec::new();
     let mut at = 0;
-    // Every lead byte U+00C2–U+00F4 is written in UTF-8 as 0xC3 then 0x82–0xB4.
+    // The character of every lead byte (U+00C2–U+00F4) is 0xC3 then 0x82–0xB4 in UTF-8.
     while let Some(i) = memchr::memchr(0xC3, &bytes[at..]).map(|i| at + i) {
         at = i + 1;
         let Some(&second) = bytes.get(i + 1) else {
