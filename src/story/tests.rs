@@ -320,6 +320,46 @@ fn an_rss_root_with_a_default_namespace_is_read() {
 }
 
 #[test]
+fn rss_0_90_is_read_as_rss_1_0() {
+    // heise online's and tagesschau.de's RDF feeds are RSS 0.90: feed-rs found no item
+    // in Netscape's namespace, silently. Both of its namespaces are in use.
+    for namespace in [
+        "http://my.netscape.com/rdf/simple/0.9/",
+        "http://channel.netscape.com/rdf/simple/0.9/",
+    ] {
+        let feed = parse(&format!(
+            r#"<?xml version="1.0" encoding="utf-8"?>
+            <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="{namespace}">
+            <channel><title>heise online News</title><link>https://www.heise.de/</link>
+            <description>Nachrichten</description></channel>
+            <item><title>Peskov: Gespräche in Genf</title><link>https://www.heise.de/news/1</link>
+            <description>Der Kreml-Sprecher äußerte sich.</description></item>
+            <item><title>Zweite Meldung</title><link>https://www.heise.de/news/2</link></item>
+            </rdf:RDF>"#
+        ))
+        .unwrap();
+        assert_eq!(feed.title.as_deref(), Some("heise online News"));
+        let stories: Vec<(&str, Option<&str>)> = feed
+            .stories
+            .iter()
+            .map(|s| (s.title.as_str(), s.link.as_deref()))
+            .collect();
+        assert_eq!(
+            stories,
+            [
+                (
+                    "Peskov: Gespräche in Genf",
+                    Some("https://www.heise.de/news/1")
+                ),
+                ("Zweite Meldung", Some("https://www.heise.de/news/2")),
+            ]
+        );
+        assert_eq!(feed.stories[0].summary, "Der Kreml-Sprecher äußerte sich.");
+        assert_eq!(feed.repairs, ["RSS 0.90 read as RSS 1.0"]);
+    }
+}
+
+#[test]
 fn atom_0_3_and_a_misspelt_atom_namespace_are_read() {
     let atom03 = r#"<?xml version="1.0"?><feed version="0.3" xmlns="http://purl.org/atom/ns#">
         <title>Old blog</title><entry><id>tag:blog,2006:1</id><title>Peskov in 2006</title>

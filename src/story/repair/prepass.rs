@@ -1,5 +1,6 @@
 //! Passes over every XML feed before the strict parse, for what feed-rs would read as
-//! nothing, silently: a root in a namespace it does not expect, RSS text elements holding
+//! nothing, silently: a root in a namespace it does not expect (RSS 2.0 in UserLand's,
+//! Atom 0.3, RSS 0.90), RSS text elements holding
 //! markup not escaped, RSS 1.0 items without a link.
 
 use std::sync::LazyLock;
@@ -126,7 +127,10 @@ fn root_tag(text: &str) -> Option<(std::ops::Range<usize>, &str)> {
 ///   removed: RSS 2.0 elements have no namespace;
 /// - Atom 0.3's (`http://purl.org/atom/ns#`), or Atom's misspelt (a trailing slash,
 ///   `https`), becomes Atom 1.0's; Atom 0.3's dates (`issued`, `modified`) become
-///   `published` and `updated`.
+///   `published` and `updated`;
+/// - RSS 0.90's on `<rdf:RDF>` (`http://my.netscape.com/rdf/simple/0.9/`, or
+///   `channel.netscape.com`), still the form of German news sites' RDF feeds (heise
+///   online's, tagesschau.de's), becomes RSS 1.0's: their elements are the same.
 ///
 /// Says what it did, if anything.
 fn mend_root_namespace(text: &mut String) -> Option<String> {
@@ -136,6 +140,7 @@ fn mend_root_namespace(text: &mut String) -> Option<String> {
     static ATOM03_DATES: LazyLock<Regex> =
         LazyLock::new(|| Regex::new(r"<(/?)(issued|modified)([\s>/])").expect("valid regex"));
     const ATOM: &str = "http://www.w3.org/2005/Atom";
+    const RSS_1: &str = "http://purl.org/rss/1.0/";
     let (tag, name) = root_tag(text)?;
     let name = name.to_owned();
     let found = DEFAULT_NS.captures(&text[tag.clone()])?;
@@ -175,6 +180,10 @@ fn mend_root_namespace(text: &mut String) -> Option<String> {
                     truncate(&namespace, 60)
                 ))
             }
+        }
+        "rdf:RDF" | "RDF" if namespace.contains(".netscape.com/rdf/simple/0.9") => {
+            text.replace_range(range, &format!(" xmlns=\"{RSS_1}\""));
+            Some("RSS 0.90 read as RSS 1.0".to_owned())
         }
         _ => None,
     }

@@ -616,6 +616,36 @@ fn a_yandex_news_feed_in_windows_1251_is_read() {
 }
 
 #[test]
+fn an_rss_0_90_feed_of_german_news_is_read() {
+    // tagesschau.de's and heise online's RDF feeds are RSS 0.90, in Netscape's
+    // namespace: feed-rs read them as empty, without an error.
+    let feed = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+        <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+        xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\
+        <channel><title>tagesschau.de</title><link>https://www.tagesschau.de/</link>\
+        <description>Die Nachrichten der ARD</description></channel>\
+        <item><title>Peskow und Peskov: Kreml äußert sich zu Gesprächen</title>\
+        <link>https://www.tagesschau.de/ausland/kreml-100.html</link></item>\
+        </rdf:RDF>";
+    let server = TestServer::files(vec![("/ts.rdf", "application/rdf+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/ts.rdf")]));
+    assert!(ws.ok(&["once"]).contains("stories: 1 new"));
+    assert_eq!(
+        hit_pairs(&ws),
+        [(
+            "Peskov".to_owned(),
+            "Peskow und Peskov: Kreml äußert sich zu Gesprächen".to_owned()
+        )]
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["name"], "tagesschau.de");
+    assert_eq!(
+        feeds[0]["repairs"],
+        serde_json::json!(["RSS 0.90 read as RSS 1.0"])
+    );
+}
+
+#[test]
 fn a_feed_encoded_as_utf8_twice_is_read_as_meant() {
     // A site that stores UTF-8 in a column it takes for Latin-1 publishes "ÐŸÐµÑÐºÐ¾Ð²"
     // for "Песков": valid UTF-8, so nothing failed, and no rule ever met its words.
