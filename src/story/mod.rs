@@ -7,7 +7,7 @@
 //! and an identity that recognises the story on every later fetch.
 
 pub mod canonical;
-pub mod date;
+mod date;
 pub mod decode;
 mod mojibake;
 mod repair;
