@@ -7,6 +7,14 @@ fn parse(text: &str) -> Result<ParsedFeed, FeedError> {
     parse_feed(text.as_bytes(), Some(&base), None, 1 << 20)
 }
 
+/// Each story's identity and link, in the feed's order.
+fn identities_and_links(feed: &ParsedFeed) -> Vec<(&str, Option<&str>)> {
+    feed.stories
+        .iter()
+        .map(|s| (s.identity.as_str(), s.link.as_deref()))
+        .collect()
+}
+
 #[test]
 fn rss2_entries_become_stories() {
     let feed = parse(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>World &amp; more</title><ttl>30</ttl>
@@ -241,13 +249,8 @@ fn an_item_without_a_link_is_found_at_its_guid_when_that_is_an_address() {
          </channel></rss>",
     )
     .unwrap();
-    let links: Vec<(&str, Option<&str>)> = feed
-        .stories
-        .iter()
-        .map(|s| (s.identity.as_str(), s.link.as_deref()))
-        .collect();
     assert_eq!(
-        links,
+        identities_and_links(&feed),
         [
             (
                 "guid:HTTPS://News.example/a?utm_source=rss",
@@ -590,13 +593,8 @@ fn an_entry_behind_a_tracking_proxy_is_linked_to_its_article() {
          </channel></rss>",
     )
     .unwrap();
-    let links: Vec<(&str, Option<&str>)> = feed
-        .stories
-        .iter()
-        .map(|s| (s.identity.as_str(), s.link.as_deref()))
-        .collect();
     assert_eq!(
-        links,
+        identities_and_links(&feed),
         [
             (
                 "link:http://feedproxy.google.com/~r/news/~3/abc/a",
