@@ -323,6 +323,36 @@ fn an_rss_root_with_a_default_namespace_is_read() {
 }
 
 #[test]
+fn items_after_the_channels_end_are_the_channels() {
+    // A hand-written feed closes its channel before its items: feed-rs read only the
+    // channel's, silently; Vienna and other readers read all. The last `</channel>` here
+    // is a code sample's, in a CDATA section: the one before it is the channel's end.
+    let feed = parse(
+        r#"<?xml version="1.0"?><rss version="2.0"><channel><title>Club news</title>
+        <item><title>Inside</title><guid>in</guid></item></channel>
+        <item><title>Peskov visits</title><guid>out-1</guid>
+        <description><![CDATA[code: </channel>]]></description></item>
+        <item><title>After</title><guid>out-2</guid></item></rss>"#,
+    )
+    .unwrap();
+    let titles: Vec<&str> = feed.stories.iter().map(|s| s.title.as_str()).collect();
+    assert_eq!(titles, ["Inside", "Peskov visits", "After"]);
+    assert_eq!(
+        feed.repairs,
+        ["items after the channel's end read as the channel's"]
+    );
+    // A `</channel>` in a CDATA section is text, not the channel's end.
+    let feed = parse(
+        r#"<rss version="2.0"><channel><title>T</title>
+        <item><title>Only</title><guid>1</guid><description><![CDATA[x </channel>]]></description>
+        </item></channel></rss>"#,
+    )
+    .unwrap();
+    assert_eq!(feed.stories.len(), 1);
+    assert!(feed.repairs.is_empty(), "{:?}", feed.repairs);
+}
+
+#[test]
 fn rss_0_90_is_read_as_rss_1_0() {
     // heise online's and tagesschau.de's RDF feeds are RSS 0.90: feed-rs found no item
     // in Netscape's namespace, silently. Both of its namespaces are in use.

@@ -1,6 +1,6 @@
 //! Passes over every XML feed before the strict parse, for what feed-rs would read as
 //! nothing, silently: a root in a namespace it does not expect (RSS 2.0 in UserLand's,
-//! Atom 0.3, RSS 0.90), RSS text elements holding
+//! Atom 0.3, RSS 0.90), items after an RSS channel's end, RSS text elements holding
 //! markup not escaped, RSS 1.0 items without a link.
 
 use std::sync::LazyLock;
@@ -22,8 +22,41 @@ pub fn before_parse(text: &mut String) -> Vec<String> {
     if rdf {
         done.extend(link_rdf_items(text));
     }
+    if root.as_deref() == Some("rss") {
+        done.extend(take_items_into_the_channel(text));
+    }
     done
 }
+
+/// Moves the `</channel>` of an RSS 2.0 document after the items that follow it, as
+/// children of `<rss>`: a hand-written feed that closes its channel before its items
+/// reads as empty in feed-rs (which reads only a channel's items), silently; readers
+/// such as Vienna read them. Says so, if it did.
+fn take_items_into_the_channel(text: &mut String) -> Option<String> {
+    // The last `</channel>` that is markup, not text in a CDATA section (a code sample).
+    let mut upto = text.len();
+    let close = loop {
+        let close = memchr::memmem::rfind(&text.as_bytes()[..upto], b"</channel>")?;
+        let in_cdata = memchr::memmem::rfind(&text.as_bytes()[..close], b"<![CDATA[")
+            .is_some_and(|open| find(&text[open..close], "]]>").is_none());
+        if !in_cdata {
+            break close;
+        }
+        upto = close;
+    };
+    let after = close + "</channel>".len();
+    let end = memchr::memmem::rfind(&text.as_bytes()[after..], b"</rss>").map(|e| after + e)?;
+    if !ITEM_START.is_match(&text[after..end]) {
+        return None;
+    }
+    text.insert_str(end, "</channel>");
+    text.replace_range(close..after, "");
+    Some("items after the channel's end read as the channel's".to_owned())
+}
+
+/// The start tag of an RSS item.
+static ITEM_START: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<item[\s>]").expect("valid regex"));
 
 /// Wraps in a CDATA section the content of the RSS elements that hold text or HTML —
 /// `title`, `description` and `content:encoded` — when their markup is not escaped:
@@ -194,15 +227,13 @@ fn mend_root_namespace(text: &mut String) -> Option<String> {
 /// `rdf:about`, or an address of no scheme a story keeps (so none). feed-rs drops such
 /// items, silently; established readers read them. Says how many, if any.
 fn link_rdf_items(text: &mut String) -> Option<String> {
-    static ITEM: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"<item[\s>]").expect("valid regex"));
     static ABOUT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"\brdf:about\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
     });
     let mut out: Option<String> = None;
     let (mut copied, mut linked) = (0, 0);
     let mut at = 0;
-    while let Some(found) = ITEM.find_at(text, at) {
+    while let Some(found) = ITEM_START.find_at(text, at) {
         let Some(gt) = text[found.start()..].find('>').map(|g| found.start() + g) else {
             break;
         };
