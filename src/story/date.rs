@@ -220,105 +220,63 @@ fn zone(name: &str) -> Option<i32> {
     Some((hours * 3600.0) as i32)
 }
 
-/// A month by its name or the first three letters of it, in the languages of most
-/// feeds that write them spelled out: English, French, German, Italian, Portuguese and
-/// Spanish.
+/// A month by its name or an abbreviation of it (three letters at least), in the
+/// languages of most feeds that write them spelled out: English, French, German,
+/// Italian, Portuguese and Spanish. A word that only starts like a month (`marché`,
+/// `mayor`) is not one, nor is a prefix two months share (`jui`: juin, juillet).
 fn month_named(name: &str) -> Option<u32> {
-    let start: String = name.chars().take(3).collect();
-    let month = match start.as_str() {
-        "jan" | "ene" | "gen" | "jän" => 1,
-        "feb" | "fev" | "fév" => 2,
-        "mar" | "mär" => 3,
-        "apr" | "abr" | "avr" => 4,
-        "may" | "mai" | "mag" => 5,
-        "jun" | "jui" if name.starts_with("juin") || start == "jun" => 6,
-        "giu" => 6,
-        "jul" | "lug" => 7,
-        "jui" if name.starts_with("juil") => 7,
-        "aug" | "ago" | "aoû" | "aou" => 8,
-        "sep" | "set" => 9,
-        "oct" | "okt" | "out" | "ott" => 10,
-        "nov" => 11,
-        "dec" | "dez" | "dic" | "déc" => 12,
-        _ => return None,
-    };
-    // A word that only starts like a month (`marché`, `mayor`) is not one: the
-    // whole name must be a month's, or a prefix of it.
-    MONTH_NAMES
+    if name.chars().count() < 3 {
+        return None;
+    }
+    let mut months = MONTH_NAMES
         .iter()
-        .any(|full| full.starts_with(name))
-        .then_some(month)
+        .zip(1..)
+        .filter(|(names, _)| names.iter().any(|full| full.starts_with(name)))
+        .map(|(_, month)| month);
+    let month = months.next()?;
+    months.next().is_none().then_some(month)
 }
 
-/// The months' names in the languages `month_named` reads, for telling a month's name
-/// (or its abbreviation) from a word that starts like one.
-const MONTH_NAMES: &[&str] = &[
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "sept",
-    "october",
-    "november",
-    "december",
-    "janvier",
-    "février",
-    "fevrier",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "aout",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-    "januar",
-    "jänner",
-    "februar",
-    "märz",
-    "juni",
-    "juli",
-    "oktober",
-    "dezember",
-    "gennaio",
-    "febbraio",
-    "marzo",
-    "aprile",
-    "maggio",
-    "giugno",
-    "luglio",
-    "agosto",
-    "settembre",
-    "ottobre",
-    "dicembre",
-    "janeiro",
-    "fevereiro",
-    "março",
-    "abril",
-    "maio",
-    "junho",
-    "julho",
-    "setembro",
-    "outubro",
-    "novembro",
-    "dezembro",
-    "enero",
-    "febrero",
-    "mayo",
-    "junio",
-    "julio",
-    "septiembre",
-    "octubre",
-    "noviembre",
-    "diciembre",
+/// Each month's names, January first, in the languages `month_named` reads.
+const MONTH_NAMES: [&[&str]; 12] = [
+    &[
+        "january", "janvier", "januar", "jänner", "gennaio", "janeiro", "enero",
+    ],
+    &[
+        "february",
+        "février",
+        "fevrier",
+        "februar",
+        "febbraio",
+        "fevereiro",
+        "febrero",
+    ],
+    &["march", "mars", "märz", "marzo", "março"],
+    &["april", "avril", "aprile", "abril"],
+    &["may", "mai", "maggio", "maio", "mayo"],
+    &["june", "juin", "juni", "giugno", "junho", "junio"],
+    &["july", "juillet", "juli", "luglio", "julho", "julio"],
+    &["august", "août", "aout", "agosto"],
+    &[
+        "september",
+        "sept",
+        "septembre",
+        "settembre",
+        "setembro",
+        "septiembre",
+    ],
+    &[
+        "october", "octobre", "oktober", "ottobre", "outubro", "octubre",
+    ],
+    &["november", "novembre", "novembro", "noviembre"],
+    &[
+        "december",
+        "décembre",
+        "dezember",
+        "dicembre",
+        "dezembro",
+        "diciembre",
+    ],
 ];
 
 /// A local time at an offset east of UTC, as UTC.
