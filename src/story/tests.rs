@@ -7,6 +7,14 @@ fn parse(text: &str) -> Result<ParsedFeed, FeedError> {
     parse_feed(text.as_bytes(), Some(&base), None, 1 << 20)
 }
 
+/// Each story's title and link, in the feed's order.
+fn titles_and_links(feed: &ParsedFeed) -> Vec<(&str, Option<&str>)> {
+    feed.stories
+        .iter()
+        .map(|s| (s.title.as_str(), s.link.as_deref()))
+        .collect()
+}
+
 /// Each story's identity and link, in the feed's order.
 fn identities_and_links(feed: &ParsedFeed) -> Vec<(&str, Option<&str>)> {
     feed.stories
@@ -283,13 +291,8 @@ fn an_rss1_item_without_a_link_is_kept() {
         </rdf:RDF>"#,
     )
     .unwrap();
-    let stories: Vec<(&str, Option<&str>)> = feed
-        .stories
-        .iter()
-        .map(|s| (s.title.as_str(), s.link.as_deref()))
-        .collect();
     assert_eq!(
-        stories,
+        titles_and_links(&feed),
         [
             ("Peskov, first", Some("https://news.example/1")),
             ("Peskov, second", None),
@@ -372,13 +375,8 @@ fn rss_0_90_is_read_as_rss_1_0() {
         ))
         .unwrap();
         assert_eq!(feed.title.as_deref(), Some("heise online News"));
-        let stories: Vec<(&str, Option<&str>)> = feed
-            .stories
-            .iter()
-            .map(|s| (s.title.as_str(), s.link.as_deref()))
-            .collect();
         assert_eq!(
-            stories,
+            titles_and_links(&feed),
             [
                 (
                     "Peskov: Gespräche in Genf",
