@@ -336,5 +336,6 @@ fn a_write_ahead_log_a_large_write_grew_is_cut_back() {
 }
 
 mod channels;
+mod dedupe;
 mod feeds;
 mod ingest;

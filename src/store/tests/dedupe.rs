@@ -1,0 +1,351 @@
+//! Dedupe as database facts: one story per identity within a feed and per canonical
+//! link across feeds, and the articles that share a guid or a link yet are stories of
+//! their own.
+
+use super::*;
+
+#[test]
+fn dedupe_is_a_database_fact() {
+    let (store, a, _) = setup();
+    let insert = |identity: &str, link: Option<&str>| {
+        store.conn().execute(
+            "INSERT INTO stories (feed_id, identity, link, first_seen, content_hash) VALUES (?1, ?2, ?3, 0, '')",
+            rusqlite::params![a, identity, link],
+        )
+    };
+    insert("guid:1", Some("https://x/1")).unwrap();
+    assert!(
+        insert("guid:1", None).is_err(),
+        "one story per identity in a feed"
+    );
+    assert!(
+        insert("guid:2", Some("https://x/1")).is_err(),
+        "one story per canonical link"
+    );
+    let story_id: i64 = store
+        .conn()
+        .query_row("SELECT id FROM stories", [], |r| r.get(0))
+        .unwrap();
+    let hit = |rule: &str| {
+        store.conn().execute(
+            "INSERT INTO hits (story_id, rule, spans, detected_at) VALUES (?1, ?2, '[]', 0)",
+            rusqlite::params![story_id, rule],
+        )
+    };
+    hit("R").unwrap();
+    assert!(hit("R").is_err(), "one hit per (story, rule)");
+}
+
+#[test]
+fn the_same_link_in_two_feeds_is_one_story() {
+    let (mut store, a, b) = setup();
+    let first = [Incoming::matched(
+        story("guid:a1", Some("https://news.example/x"), "from A"),
+        vec![hit("R1")],
+    )];
+    let second = [Incoming::matched(
+        story("guid:b7", Some("https://news.example/x"), "from B"),
+        vec![hit("R1"), hit("R2")],
+    )];
+    store.ingest(&job(a, first.to_vec(), 1000)).unwrap();
+    let outcome = store.ingest(&job(b, second.to_vec(), 1100)).unwrap();
+    assert_eq!(outcome.new_stories, 0);
+    assert_eq!(outcome.new_hits, 1, "only R2 is new for the story");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM hits"), 2);
+    let title: String = store
+        .conn()
+        .query_row("SELECT title FROM stories", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(title, "from A", "the first feed's text stays");
+}
+
+#[test]
+fn an_entry_repeated_in_one_document_is_one_story() {
+    // The first fetch of a feed inserts without looking up first; a later fetch looks
+    // up first. Either way a repeated entry is found, not stored twice.
+    let (mut store, a, _) = setup();
+    let first = vec![
+        Incoming::matched(story("guid:x", None, "first text"), vec![hit("R1")]),
+        Incoming::matched(
+            story("guid:x", None, "second text"),
+            vec![hit("R1"), hit("R2")],
+        ),
+    ];
+    let outcome = store.ingest(&job(a, first, 1000)).unwrap();
+    assert_eq!(outcome.new_stories, 1);
+    assert_eq!(
+        outcome.updated_stories, 1,
+        "the repeat's text replaces the first"
+    );
+    assert_eq!(outcome.new_hits, 2, "R1 once, then R2");
+    let later = vec![
+        Incoming::matched(story("guid:y", None, "new"), Vec::new()),
+        Incoming::matched(story("guid:y", None, "new"), Vec::new()),
+        Incoming::matched(
+            story("guid:x", None, "second text"),
+            vec![hit("R1"), hit("R2")],
+        ),
+    ];
+    let outcome = store.ingest(&job(a, later, 2000)).unwrap();
+    assert_eq!(
+        (
+            outcome.new_stories,
+            outcome.updated_stories,
+            outcome.new_hits
+        ),
+        (1, 0, 0)
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM hits"), 2);
+}
+
+#[test]
+fn a_guid_a_feed_gives_one_article_after_another_is_not_taken_for_an_update() {
+    // A feed of one entry at a time, every entry with the same guid.
+    let (mut store, a, _) = setup();
+    let bulletin = |link: &str, title: &str| {
+        vec![Incoming::matched(
+            story("guid:latest", Some(link), title),
+            vec![hit("R1")],
+        )]
+    };
+    let first = store
+        .ingest(&job(
+            a,
+            bulletin("https://a.example/1", "Peskov on A"),
+            1000,
+        ))
+        .unwrap();
+    assert_eq!((first.new_stories, first.alerts_queued), (1, 2));
+    // The next article: another link and another title, the same guid.
+    let next = store
+        .ingest(&job(
+            a,
+            bulletin("https://a.example/2", "Peskov on B"),
+            2000,
+        ))
+        .unwrap();
+    assert_eq!(
+        (
+            next.new_stories,
+            next.updated_stories,
+            next.new_hits,
+            next.alerts_queued
+        ),
+        (1, 0, 1, 2),
+        "a new story, hit and alerted"
+    );
+    // Listed again: known, by its link.
+    let again = store
+        .ingest(&job(
+            a,
+            bulletin("https://a.example/2", "Peskov on B"),
+            3000,
+        ))
+        .unwrap();
+    assert_eq!(again, IngestOutcome::default());
+    // A title corrected, or an address changed, alone: an update of that story.
+    for (link, title) in [
+        ("https://a.example/2", "Peskov on B, corrected"),
+        ("https://a.example/2-moved", "Peskov on B, corrected"),
+    ] {
+        let edit = store.ingest(&job(a, bulletin(link, title), 4000)).unwrap();
+        assert_eq!(
+            (edit.new_stories, edit.alerts_queued),
+            (0, 0),
+            "{link} {title}: {edit:?}"
+        );
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
+    // A feed listing its two articles by turns: both known, nothing new.
+    for (now, (link, title)) in [
+        ("https://a.example/1", "Peskov on A"),
+        ("https://a.example/2", "Peskov on B, corrected"),
+        ("https://a.example/1", "Peskov on A"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let turn = store
+            .ingest(&job(a, bulletin(link, title), 5000 + now as i64))
+            .unwrap();
+        assert_eq!((turn.new_stories, turn.alerts_queued), (0, 0), "{link}");
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+}
+
+#[test]
+fn articles_of_one_feed_sharing_a_link_are_each_a_story() {
+    // A feed that links every entry to its front page, each with a guid of its own.
+    let (mut store, a, b) = setup();
+    let front = Some("https://a.example/");
+    let entry =
+        |guid: &str, title: &str| Incoming::matched(story(guid, front, title), vec![hit("R1")]);
+    let first = store
+        .ingest(&job(
+            a,
+            vec![
+                entry("guid:1", "Peskov on A"),
+                entry("guid:2", "Peskov on B"),
+            ],
+            1000,
+        ))
+        .unwrap();
+    assert_eq!(
+        (first.new_stories, first.new_hits, first.alerts_queued),
+        (2, 2, 4),
+        "two stories, each hit and alerted"
+    );
+    let again = store
+        .ingest(&job(
+            a,
+            vec![
+                entry("guid:1", "Peskov on A"),
+                entry("guid:2", "Peskov on B"),
+            ],
+            2000,
+        ))
+        .unwrap();
+    assert_eq!(again, IngestOutcome::default(), "each found by its guid");
+    // A third article, alone in its fetch; and one republished under a new guid with
+    // the same title, which is the stored story.
+    let third = store
+        .ingest(&job(a, vec![entry("guid:3", "Peskov on C")], 3000))
+        .unwrap();
+    assert_eq!((third.new_stories, third.alerts_queued), (1, 2));
+    for (guid, title) in [
+        ("guid:1-again", "Peskov on A"),
+        ("guid:2-again", "Peskov on B"),
+    ] {
+        let republished = store
+            .ingest(&job(a, vec![entry(guid, title)], 4000))
+            .unwrap();
+        assert_eq!(republished.new_stories, 0, "{title}: {republished:?}");
+    }
+    // Another feed with the same link: the same story, as across feeds always.
+    let other = store
+        .ingest(&job(b, vec![entry("guid:b", "Peskov on A")], 5000))
+        .unwrap();
+    assert_eq!(other.new_stories, 0, "{other:?}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 3);
+    // The lookup by link still goes through the index.
+    let plan: String = store
+        .conn()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM stories WHERE link = 'x' AND shared_link = 0",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("stories_by_link"), "{plan}");
+}
+
+#[test]
+fn articles_sharing_a_link_keep_their_own_rows_when_listed_alone() {
+    // One page for every entry, and either no guids or one guid for every entry: the
+    // parse knows an entry by that link (or guid) while its document lists it alone, by
+    // its title and date (`hash:`) while it lists others too.
+    for alone in ["link:https://a.example/today", "guid:https://a.example/"] {
+        let (mut store, a, _) = setup();
+        let page = Some("https://a.example/today");
+        let listed_alone =
+            |title: &str| Incoming::matched(story(alone, page, title), vec![hit("R1")]);
+        let by_text = |title: &str| {
+            Incoming::matched(
+                story(&format!("hash:{title}"), page, title),
+                vec![hit("R1")],
+            )
+        };
+        let mut ingest = |incoming: Vec<Incoming>, now: i64| {
+            let out = store.ingest(&job(a, incoming, now)).unwrap();
+            (out.new_stories, out.updated_stories, out.alerts_queued)
+        };
+        assert_eq!(ingest(vec![listed_alone("Peskov on A")], 1000), (1, 0, 2));
+        assert_eq!(
+            ingest(vec![by_text("Peskov on B"), by_text("Peskov on A")], 2000),
+            (1, 0, 2),
+            "{alone}: B is new; A, stored as listed alone, is the same story"
+        );
+        assert_eq!(
+            ingest(vec![by_text("Peskov on B"), by_text("Peskov on A")], 3000),
+            (0, 0, 0)
+        );
+        for title in ["Peskov on B", "Peskov on A"] {
+            assert_eq!(
+                ingest(vec![listed_alone(title)], 4000),
+                (0, 0, 0),
+                "{alone}: {title}, listed alone again, finds its own row"
+            );
+        }
+        // Listed alone under another title: the title of the story stored as listed
+        // alone, corrected — an update, not a new story.
+        assert_eq!(
+            ingest(vec![listed_alone("Peskov on A, corrected")], 5000),
+            (0, 1, 0)
+        );
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+        assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
+    }
+}
+
+#[test]
+fn two_feeds_linking_their_articles_to_one_page_keep_them_apart() {
+    // Two sections of one site, each linking every entry to the front page.
+    let (mut store, a, b) = setup();
+    let front = Some("https://site.example/");
+    let entry = |identity: &str, title: &str| {
+        Incoming::matched(story(identity, front, title), vec![hit("R1")])
+    };
+    let mut ingest = |feed: i64, incoming: Vec<Incoming>, now: i64| {
+        let out = store.ingest(&job(feed, incoming, now)).unwrap();
+        (out.new_stories, out.alerts_queued)
+    };
+    // Each document lists several articles under the link: known by title and date.
+    assert_eq!(
+        ingest(
+            a,
+            vec![
+                entry("hash:1", "Peskov on A"),
+                entry("hash:2", "Peskov on B")
+            ],
+            1000
+        ),
+        (2, 4)
+    );
+    assert_eq!(
+        ingest(
+            b,
+            vec![
+                entry("hash:3", "Peskov on C"),
+                entry("hash:1", "Peskov on A")
+            ],
+            2000
+        ),
+        (1, 2),
+        "C is new; A, under the same link and title, is the story the other feed has"
+    );
+    // One entry alone, with a guid of its own, under the link the other feed shares
+    // among its articles: a new story unless some feed has its title there.
+    assert_eq!(
+        ingest(b, vec![entry("guid:9", "Peskov on D")], 3000),
+        (1, 2)
+    );
+    assert_eq!(
+        ingest(b, vec![entry("guid:10", "Peskov on B")], 4000),
+        (0, 0)
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 4);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 8);
+    // The articles sharing a link are found through an index of their own.
+    let plan: String = store
+        .conn()
+        .query_row(
+            "EXPLAIN QUERY PLAN SELECT id FROM stories WHERE link = 'x' AND shared_link = 1",
+            [],
+            |r| r.get(3),
+        )
+        .unwrap();
+    assert!(plan.contains("stories_sharing_a_link"), "{plan}");
+}

@@ -1,0 +1,297 @@
+//! Feeds that break the rules, read as established readers read them: repaired, cut
+//! short, in odd encodings and forms — each end to end through `once`, with the repair
+//! listed in `feeds`.
+
+use super::*;
+
+#[test]
+fn repaired_feeds_are_read_and_say_so() {
+    // Whitespace before the declaration, a bare `&` and `<` and an HTML entity: feed-rs
+    // rejects this feed, real readers read it.
+    let feed = "\n\n<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Sloppy</title>\
+        <item><title>Peskov &amp; co: R&D &mdash; news < 5 min</title><guid>s-1</guid></item></channel></rss>";
+    let server = TestServer::files(vec![("/sloppy.rss", "text/xml", feed.as_bytes().to_vec())]);
+    let ws = Workspace::new(&config_for(&[server.url("/sloppy.rss")]));
+    assert!(ws.ok(&["once"]).contains("hits: 1"));
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["status"], "ok");
+    assert_eq!(feeds[0]["repaired"], true);
+    assert_eq!(
+        feeds[0]["repairs"],
+        serde_json::json!([
+            "whitespace before the XML declaration, removed",
+            "1 bare `&` escaped",
+            "1 bare `<` escaped",
+            "HTML entities XML does not define (mdash) converted"
+        ])
+    );
+    assert!(
+        ws.ok(&["feeds"])
+            .contains("repaired: whitespace before the XML declaration"),
+        "the table says so too"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [(
+            "Peskov".to_owned(),
+            "Peskov & co: R&D — news < 5 min".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn feeds_cut_short_with_an_odd_element_in_bare_utf16_or_templated_json_are_read() {
+    let item = |n: u32, title: &str| {
+        format!("<item><title>{title}</title><link>https://news.example/{n}</link></item>")
+    };
+    // A server that failed half-way through writing its feed.
+    let cut = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Cut</title>{}{}<item><title>Half",
+        item(1, "Peskov on the talks"),
+        item(2, "Weather")
+    );
+    // One entry's content is of a type feed-rs cannot read.
+    let odd = r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>Odd</title><id>o</id>
+        <entry><id>o1</id><title>Embassy to reopen</title>
+          <content type="application/pdf"><div>not base64</div></content></entry>
+        <entry><id>o2</id><title>Песков ответил</title></entry></feed>"#;
+    // UTF-16 with neither a byte-order mark nor a declaration; the header says UTF-16.
+    let utf16: Vec<u8> = format!(
+        "<rss version=\"2.0\"><channel><title>Wide</title>{}</channel></rss>",
+        item(3, "Ukraine ceasefire talks resume")
+    )
+    .encode_utf16()
+    .flat_map(u16::to_le_bytes)
+    .collect();
+    // A JSON Feed written by a template: a numeric id, a raw line break in a string.
+    let template = "{\"version\": \"https://jsonfeed.org/version/1.1\", \"title\": \"Tpl\", \
+        \"items\": [{\"id\": 41, \"title\": \"Embassy reopening delayed\", \
+        \"content_html\": \"<p>One line\nand the next</p>\"}]}";
+    let server = TestServer::files(vec![
+        ("/cut.rss", "application/rss+xml", cut.into_bytes()),
+        ("/odd.atom", "application/atom+xml", odd.as_bytes().to_vec()),
+        ("/wide.rss", "application/rss+xml; charset=utf-16", utf16),
+        ("/template.json", "application/feed+json", template.into()),
+    ]);
+    let urls = ["/cut.rss", "/odd.atom", "/wide.rss", "/template.json"].map(|p| server.url(p));
+    let ws = Workspace::new(&config_for(&urls));
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    let summary = stdout(&out);
+    assert!(
+        summary.contains(&format!(
+            "  read in part: {}: the document breaks off after 2 whole entries (",
+            urls[0]
+        )),
+        "{summary}"
+    );
+    assert!(
+        stderr(&out)
+            .contains("cut.rss: 2 stories, 2 new, 1 hit (read in part: the document breaks off)"),
+        "{}",
+        stderr(&out)
+    );
+    // What is lost is said, as a failure is.
+    assert!(
+        stderr(&out).contains("read in part: the document breaks off after 2 whole entries ("),
+        "{}",
+        stderr(&out)
+    );
+    assert!(
+        summary.contains("feeds: 4 fetched, 4 ok, 0 not modified, 0 failed"),
+        "{summary}"
+    );
+    assert!(summary.contains("stories: 6 new"), "{summary}");
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "Embassy reopening delayed"),
+            ("Embassy reopening", "Embassy to reopen"),
+            ("Peskov", "Peskov on the talks"),
+            ("Peskov", "Песков ответил"),
+            ("Ukraine talks", "Ukraine ceasefire talks resume"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let feeds = ws.json(&["feeds"]);
+    let repairs = |url: &str| -> Vec<String> {
+        let feed = feeds
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["url"] == url)
+            .unwrap();
+        serde_json::from_value(feed["repairs"].clone()).unwrap()
+    };
+    let cut = repairs(&urls[0]);
+    assert_eq!(cut.len(), 1, "{cut:?}");
+    assert!(
+        cut[0].starts_with("the document breaks off after 2 whole entries ("),
+        "{cut:?}"
+    );
+    assert_eq!(
+        repairs(&urls[1]),
+        ["1 element the parser cannot read, removed (<content type=\"application/pdf\">)"]
+    );
+    assert!(repairs(&urls[2]).is_empty());
+    assert_eq!(
+        repairs(&urls[3]),
+        [
+            "1 control character raw in JSON strings, escaped",
+            "1 JSON Feed value of the wrong type (an id given as a number, an author as a name) \
+             taken as meant, or dropped"
+        ]
+    );
+}
+
+#[test]
+fn html_not_escaped_in_an_rss_description_is_read() {
+    // feed-rs kept only the text before the first tag ("Statement by the "), so the
+    // name after it never met a rule; the unclosed `<br>` in the second entry broke the
+    // whole document.
+    let feed = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Naked</title>\
+        <item><title>Statement</title><guid>n-1</guid>\
+        <description>Statement by the <b>Kremlin</b>: Peskov spoke</description></item>\
+        <item><title>Second</title><guid>n-2</guid>\
+        <description>An embassy<br>will reopen</description></item></channel></rss>";
+    let server = TestServer::files(vec![("/naked.rss", "application/rss+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/naked.rss")]));
+    assert!(ws.ok(&["once"]).contains("hits: 2"));
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening".to_owned(), "Second".to_owned()),
+            ("Peskov".to_owned(), "Statement".to_owned())
+        ]
+    );
+    assert_eq!(
+        ws.json(&["feeds"])[0]["repairs"],
+        serde_json::json!(["2 RSS text elements holding HTML markup not escaped, read as HTML"])
+    );
+}
+
+#[test]
+fn a_yandex_news_feed_in_windows_1251_is_read() {
+    // Russian news sites write RSS 2.0 in the form Yandex.News asks for: the UserLand
+    // namespace as the default one, and often windows-1251. feed-rs saw no item in it.
+    let feed = "<?xml version=\"1.0\" encoding=\"windows-1251\"?>\
+        <rss xmlns=\"http://backend.userland.com/rss2\" xmlns:yandex=\"http://news.yandex.ru\" version=\"2.0\">\
+        <channel><title>Новости области</title><link>https://region.example/</link>\
+        <item><title>Песков прокомментировал переговоры</title><link>https://region.example/news/1</link>\
+        <yandex:full-text>Дмитрий Песков заявил журналистам…</yandex:full-text></item>\
+        </channel></rss>";
+    let (bytes, _, _) = encoding_rs::WINDOWS_1251.encode(feed);
+    let server = TestServer::files(vec![("/yandex.rss", "text/xml", bytes.into_owned())]);
+    let ws = Workspace::new(&config_for(&[server.url("/yandex.rss")]));
+    assert!(ws.ok(&["once"]).contains("stories: 1 new"));
+    assert_eq!(
+        hit_pairs(&ws),
+        [(
+            "Peskov".to_owned(),
+            "Песков прокомментировал переговоры".to_owned()
+        )]
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["name"], "Новости области");
+}
+
+#[test]
+fn an_rss_0_90_feed_of_german_news_is_read() {
+    // tagesschau.de's and heise online's RDF feeds are RSS 0.90, in Netscape's
+    // namespace: feed-rs read them as empty, without an error.
+    let feed = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\
+        <rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+        xmlns=\"http://my.netscape.com/rdf/simple/0.9/\">\
+        <channel><title>tagesschau.de</title><link>https://www.tagesschau.de/</link>\
+        <description>Die Nachrichten der ARD</description></channel>\
+        <item><title>Peskow und Peskov: Kreml äußert sich zu Gesprächen</title>\
+        <link>https://www.tagesschau.de/ausland/kreml-100.html</link></item>\
+        </rdf:RDF>";
+    let server = TestServer::files(vec![("/ts.rdf", "application/rdf+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/ts.rdf")]));
+    assert!(ws.ok(&["once"]).contains("stories: 1 new"));
+    assert_eq!(
+        hit_pairs(&ws),
+        [(
+            "Peskov".to_owned(),
+            "Peskow und Peskov: Kreml äußert sich zu Gesprächen".to_owned()
+        )]
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["name"], "tagesschau.de");
+    assert_eq!(
+        feeds[0]["repairs"],
+        serde_json::json!(["RSS 0.90 read as RSS 1.0"])
+    );
+}
+
+#[test]
+fn a_feed_encoded_as_utf8_twice_is_read_as_meant() {
+    // A site that stores UTF-8 in a column it takes for Latin-1 publishes "ÐŸÐµÑÐºÐ¾Ð²"
+    // for "Песков": valid UTF-8, so nothing failed, and no rule ever met its words.
+    let feed = "<?xml version=\"1.0\" encoding=\"utf-8\"?><rss version=\"2.0\"><channel>\
+        <title>Новости: Москва</title>\
+        <item><title>Песков прокомментировал переговоры</title><guid>m-1</guid>\
+        <link>https://moscow.example/news/1</link>\
+        <description>Дмитрий Песков заявил журналистам — «переговоры»</description></item>\
+        <item><title>L’ambassade va rouvrir</title><guid>m-2</guid>\
+        <description>The embassy will reopen, Peskov’s office said</description></item>\
+        </channel></rss>";
+    let (twice, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(feed.as_bytes());
+    assert!(twice.contains("ÐŸÐµÑ\u{81}ÐºÐ¾Ð²"));
+    let server = TestServer::files(vec![(
+        "/twice.rss",
+        "application/rss+xml; charset=utf-8",
+        twice.into_owned().into_bytes(),
+    )]);
+    let ws = Workspace::new(&config_for(&[server.url("/twice.rss")]));
+    assert!(ws.ok(&["once"]).contains("hits: 3"));
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            (
+                "Embassy reopening".to_owned(),
+                "L’ambassade va rouvrir".to_owned()
+            ),
+            ("Peskov".to_owned(), "L’ambassade va rouvrir".to_owned()),
+            (
+                "Peskov".to_owned(),
+                "Песков прокомментировал переговоры".to_owned()
+            ),
+        ]
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["name"], "Новости: Москва");
+    assert_eq!(
+        feeds[0]["repairs"],
+        serde_json::json!(["90 characters encoded as UTF-8 twice (\"Ð¾\" for \"о\"), read back"])
+    );
+}
+
+#[test]
+fn a_post_without_a_title_is_alerted_by_its_first_words() {
+    // A microblog's feed (a Mastodon account's): statuses have no title.
+    let words = "Peskov said the talks would resume next week in Istanbul, according to \
+        the ministry, which gave no further details on who would attend them";
+    let feed = format!(
+        "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Account</title>\
+         <item><guid>https://social.example/@ministry/1</guid><description>{words}</description></item>\
+         </channel></rss>"
+    );
+    let server = TestServer::files(vec![("/posts.rss", "application/rss+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/posts.rss")]));
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("Peskov said the talks would resume next week in Istanbul, according to the ministry, which gave no…"),
+        "the log channel names the post by its first words:\n{}",
+        stderr(&out)
+    );
+    let called = "Peskov said the talks would resume next week in Istanbul, according to the \
+        ministry, which gave no…";
+    assert_eq!(
+        hit_pairs(&ws),
+        [("Peskov".to_owned(), called.to_owned())],
+        "and so does `hits`"
+    );
+}
