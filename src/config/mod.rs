@@ -21,6 +21,9 @@ use url::Url;
 
 use crate::rules::Query;
 
+/// Feeds read more often than this are warned of ([`Config::warnings`]).
+pub const POLITE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// Name of the log channel used by rules that name none, when the config defines no log
 /// channel of its own.
 pub const DEFAULT_LOG_CHANNEL: &str = "log";
@@ -355,14 +358,34 @@ impl Config {
     /// What is valid but most likely not meant, one line each, for `newshound check` and
     /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no
     /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
-    /// makes the rule match nothing, silently. And alerts waiting for a channel that is
-    /// no longer configured, which are not sent until it is back. `stored`: what the
-    /// database knows (nothing before the first run).
+    /// makes the rule match nothing, silently. Feeds read more often than once a minute
+    /// (`"5s"` written for `"5m"`): a site may take that for abuse and block newshound,
+    /// which then misses its stories. And alerts waiting for a channel that is no longer
+    /// configured, which are not sent until it is back. `stored`: what the database
+    /// knows (nothing before the first run).
     pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
         let titles = &stored.titles;
         let mut warnings = Vec::new();
         if self.feeds.is_empty() {
             warnings.push("no [[feed]] is configured: nothing is fetched".to_owned());
+        }
+        let hasty: Vec<&Feed> = self
+            .feeds
+            .iter()
+            .filter(|f| f.interval < POLITE_INTERVAL)
+            .collect();
+        if let Some(first) = hasty.first() {
+            let others = match hasty.len() - 1 {
+                0 => String::new(),
+                1 => " (and 1 other feed)".to_owned(),
+                n => format!(" (and {n} other feeds)"),
+            };
+            warnings.push(format!(
+                "feed {} is read every {}{others}: more often than once a minute, which \
+                 many sites take for abuse and answer by blocking the reader",
+                crate::fetch::shown(first.url.as_str()),
+                humantime::format_duration(first.interval),
+            ));
         }
         if self.rules.is_empty() {
             warnings.push(

@@ -402,3 +402,32 @@ fn check_warns_of_what_is_valid_but_matches_nothing() {
         "the rule applies to the feed called by its title"
     );
 }
+
+#[test]
+fn check_warns_of_feeds_read_more_often_than_once_a_minute() {
+    // "5s" written for "5m": the default for two feeds; a third asks for a minute.
+    let ws = Workspace::new(
+        "[fetch]\ninterval = \"5s\"\n\
+         [[feed]]\nurl = \"https://reader:hunter2@example.org/feed\"\n\
+         [[feed]]\nurl = \"https://example.org/b\"\n\
+         [[feed]]\nurl = \"https://example.org/c\"\ninterval = \"1m\"\n\
+         [[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\n",
+    );
+    assert_eq!(
+        warnings(&ws.ok(&["check"])),
+        [
+            "feed https://reader:***@example.org/feed is read every 5s (and 1 other feed): more \
+          often than once a minute, which many sites take for abuse and answer by blocking \
+          the reader"
+        ]
+    );
+    let ws = Workspace::new(
+        "[[feed]]\nurl = \"https://example.org/feed\"\ninterval = \"1m\"\n\
+         [[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\n",
+    );
+    assert_eq!(
+        warnings(&ws.ok(&["check"])),
+        Vec::<&str>::new(),
+        "a minute is fine"
+    );
+}
