@@ -21,6 +21,15 @@ use url::Url;
 
 use crate::rules::Query;
 
+/// `" (and N other feeds)"` after a warning's first feed, when there are others.
+fn and_others(others: usize) -> String {
+    match others {
+        0 => String::new(),
+        1 => " (and 1 other feed)".to_owned(),
+        n => format!(" (and {n} other feeds)"),
+    }
+}
+
 /// Feeds read more often than this are warned of ([`Config::warnings`]).
 pub const POLITE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -360,7 +369,9 @@ impl Config {
     /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
     /// makes the rule match nothing, silently. Feeds read more often than once a minute
     /// (`"5s"` written for `"5m"`): a site may take that for abuse and block newshound,
-    /// which then misses its stories. And alerts waiting for a channel that is no longer
+    /// which then misses its stories. Feeds read less often than `[alerts] max_age`: a
+    /// story published just after one read is too old to alert by the next. And alerts
+    /// waiting for a channel that is no longer
     /// configured, which are not sent until it is back. `stored`: what the database
     /// knows (nothing before the first run).
     pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
@@ -375,16 +386,31 @@ impl Config {
             .filter(|f| f.interval < POLITE_INTERVAL)
             .collect();
         if let Some(first) = hasty.first() {
-            let others = match hasty.len() - 1 {
-                0 => String::new(),
-                1 => " (and 1 other feed)".to_owned(),
-                n => format!(" (and {n} other feeds)"),
-            };
             warnings.push(format!(
-                "feed {} is read every {}{others}: more often than once a minute, which \
-                 many sites take for abuse and answer by blocking the reader",
+                "feed {} is read every {}{}: more often than once a minute, which many sites \
+                 take for abuse and answer by blocking the reader",
                 crate::fetch::shown(first.url.as_str()),
                 humantime::format_duration(first.interval),
+                and_others(hasty.len() - 1),
+            ));
+        }
+        // The longest a healthy feed waits between two reads: its interval, stretched by
+        // the jitter.
+        let longest_wait = |f: &&Feed| f.interval.mul_f64(1.0 + crate::ingest::schedule::JITTER);
+        let slow: Vec<&Feed> = self
+            .feeds
+            .iter()
+            .filter(|f| longest_wait(f) >= self.alerts.max_age)
+            .collect();
+        if let Some(first) = slow.first() {
+            warnings.push(format!(
+                "`alerts.max_age` is {}, but feed {} is read every {}{}: a story it publishes \
+                 just after one read is older than that by the next, and is stored but never \
+                 alerted",
+                humantime::format_duration(self.alerts.max_age),
+                crate::fetch::shown(first.url.as_str()),
+                humantime::format_duration(first.interval),
+                and_others(slow.len() - 1),
             ));
         }
         if self.rules.is_empty() {

@@ -23,7 +23,7 @@ use crate::story::{FeedError, ParsedFeed, Story, parse_feed};
 mod matching;
 mod pass;
 mod replay;
-mod schedule;
+pub(crate) mod schedule;
 
 pub use matching::CompiledRules;
 pub(crate) use pass::host_key;

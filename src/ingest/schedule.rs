@@ -20,9 +20,13 @@ pub const CHECK_NOT_MODIFIED_AFTER: Duration = Duration::from_secs(86400);
 /// hourly request is no burden on a server that is down.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 
-/// When a feed that just succeeded is due again: its interval (±10% by `jitter` in
-/// [-1, 1], so feeds drift apart instead of firing together), stretched — within
-/// bounds — when the server or the feed asks for less frequent polling.
+/// How far a feed's interval is stretched or shortened at random, as a fraction of it
+/// (so feeds drift apart instead of firing together).
+pub const JITTER: f64 = 0.1;
+
+/// When a feed that just succeeded is due again: its interval (±10%, `JITTER`, by `jitter`
+/// in [-1, 1]), stretched — within bounds — when the server or the feed asks for less
+/// frequent polling.
 pub fn next_due_after_success(
     now: i64,
     interval: Duration,
@@ -39,7 +43,7 @@ pub fn next_due_after_success(
     .max()
     .unwrap_or_default()
     .min(MAX_HINTED_INTERVAL);
-    let jittered = interval.as_secs_f64() * (1.0 + 0.1 * jitter.clamp(-1.0, 1.0));
+    let jittered = interval.as_secs_f64() * (1.0 + JITTER * jitter.clamp(-1.0, 1.0));
     now + (jittered.round() as i64)
         .max(1)
         .max(hinted.as_secs() as i64)

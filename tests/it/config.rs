@@ -431,3 +431,30 @@ fn check_warns_of_feeds_read_more_often_than_once_a_minute() {
         "a minute is fine"
     );
 }
+
+#[test]
+fn check_warns_of_feeds_read_less_often_than_max_age() {
+    // Read every two hours, or every 55 minutes (up to 60.5 with the jitter), while
+    // stories older than an hour are never alerted: one published just after a read is
+    // too old by the next.
+    let config = |max_age: &str| {
+        format!(
+            "[alerts]\nmax_age = \"{max_age}\"\n\
+             [[feed]]\nurl = \"https://example.org/a\"\ninterval = \"2h\"\n\
+             [[feed]]\nurl = \"https://example.org/b\"\n\
+             [[feed]]\nurl = \"https://example.org/c\"\ninterval = \"55m\"\n\
+             [[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\n"
+        )
+    };
+    let ws = Workspace::new(&config("1h"));
+    assert_eq!(
+        warnings(&ws.ok(&["check"])),
+        [
+            "`alerts.max_age` is 1h, but feed https://example.org/a is read every 2h (and 1 other \
+          feed): a story it publishes just after one read is older than that by the next, and \
+          is stored but never alerted"
+        ]
+    );
+    let ws = Workspace::new(&config("3h"));
+    assert_eq!(warnings(&ws.ok(&["check"])), Vec::<&str>::new());
+}
