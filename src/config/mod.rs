@@ -396,7 +396,7 @@ impl Config {
         }
         // The longest a healthy feed waits between two reads: its interval, stretched by
         // the jitter.
-        let longest_wait = |f: &&Feed| f.interval.mul_f64(1.0 + crate::ingest::schedule::JITTER);
+        let longest_wait = |f: &&Feed| f.interval.mul_f64(1.0 + crate::ingest::JITTER);
         let slow: Vec<&Feed> = self
             .feeds
             .iter()

@@ -23,7 +23,7 @@ use crate::story::{FeedError, ParsedFeed, Story, parse_feed};
 mod matching;
 mod pass;
 mod replay;
-pub(crate) mod schedule;
+mod schedule;
 
 pub use matching::CompiledRules;
 pub(crate) use pass::host_key;
@@ -31,7 +31,7 @@ pub use pass::run_pass;
 pub use replay::{ReplayReport, replay_new_rules};
 use schedule::jitter;
 pub use schedule::{
-    CHECK_NOT_MODIFIED_AFTER, HINTS_SET_ASIDE_AFTER_GAP, MAX_BACKOFF, MAX_HINTED_INTERVAL,
+    CHECK_NOT_MODIFIED_AFTER, HINTS_SET_ASIDE_AFTER_GAP, JITTER, MAX_BACKOFF, MAX_HINTED_INTERVAL,
     next_due_after_failure, next_due_after_success,
 };
 
@@ -348,7 +348,14 @@ pub async fn ingest_feed(
         } else {
             (None, None)
         };
-        next_due_after_success(now, feed.interval, max_age, ttl, jitter())
+        next_due_after_success(
+            now,
+            feed.interval,
+            max_age,
+            ttl,
+            config.alerts.max_age,
+            jitter(),
+        )
     };
     // A feed that moved permanently is fetched at its new address (the design's "301/308
     // update its URL"); it keeps its configured URL as its name, and its row and history

@@ -24,25 +24,30 @@ pub const MAX_BACKOFF: Duration = Duration::from_secs(3600);
 /// (so feeds drift apart instead of firing together).
 pub const JITTER: f64 = 0.1;
 
-/// When a feed that just succeeded is due again: its interval (±10%, `JITTER`, by `jitter`
-/// in [-1, 1]), stretched — within bounds — when the server or the feed asks for less
-/// frequent polling.
+/// When a feed that just succeeded is due again: its interval (±[`JITTER`] by `jitter`
+/// in [-1, 1]), stretched — within bounds — when the server (`Cache-Control: max-age`)
+/// or the feed (`<ttl>`) asks for less frequent polling. The bounds: [`MAX_HINTED_INTERVAL`],
+/// and half of `alerts_max_age` (`[alerts] max_age`), so that a story published just
+/// after one read is still young enough to alert at the next, with room for a failed
+/// read between them. A configured interval is never shortened.
 pub fn next_due_after_success(
     now: i64,
     interval: Duration,
-    max_age: Option<Duration>,
+    cache_max_age: Option<Duration>,
     ttl_minutes: Option<u32>,
+    alerts_max_age: Duration,
     jitter: f64,
 ) -> i64 {
     let hinted = [
-        max_age,
+        cache_max_age,
         ttl_minutes.map(|m| Duration::from_secs(u64::from(m) * 60)),
     ]
     .into_iter()
     .flatten()
     .max()
     .unwrap_or_default()
-    .min(MAX_HINTED_INTERVAL);
+    .min(MAX_HINTED_INTERVAL)
+    .min(alerts_max_age / 2);
     let jittered = interval.as_secs_f64() * (1.0 + JITTER * jitter.clamp(-1.0, 1.0));
     now + (jittered.round() as i64)
         .max(1)
@@ -80,8 +85,16 @@ mod tests {
     #[test]
     fn success_interval_honours_hints_within_bounds() {
         let ten = Duration::from_secs(600);
+        let three_days = Duration::from_secs(3 * 86400);
         let due = |max_age: Option<u64>, ttl: Option<u32>, jitter: f64| {
-            next_due_after_success(0, ten, max_age.map(Duration::from_secs), ttl, jitter)
+            next_due_after_success(
+                0,
+                ten,
+                max_age.map(Duration::from_secs),
+                ttl,
+                three_days,
+                jitter,
+            )
         };
         assert_eq!(due(None, None, 0.0), 600);
         assert_eq!(
@@ -98,6 +111,31 @@ mod tests {
         for _ in 0..1000 {
             assert!((540..=660).contains(&due(None, None, super::jitter())));
         }
+    }
+
+    #[test]
+    fn hints_never_stretch_an_interval_past_half_the_alert_age() {
+        let (ten, hour) = (Duration::from_secs(600), Duration::from_secs(3600));
+        // Stories older than two hours are not alerted: a feed asking by <ttl> to be read
+        // every four hours is read every hour.
+        assert_eq!(
+            next_due_after_success(0, ten, None, Some(240), 2 * hour, 0.0),
+            3600
+        );
+        assert_eq!(
+            next_due_after_success(0, ten, Some(4 * hour), None, 2 * hour, 0.0),
+            3600
+        );
+        // Under a roomy max_age the hint stands.
+        assert_eq!(
+            next_due_after_success(0, ten, None, Some(240), 9 * hour, 0.0),
+            4 * 3600
+        );
+        // The configured interval is the operator's (`check` warns when it is too long).
+        assert_eq!(
+            next_due_after_success(0, 3 * hour, None, Some(240), 2 * hour, 0.0),
+            3 * 3600
+        );
     }
 
     #[test]

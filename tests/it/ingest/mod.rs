@@ -425,6 +425,39 @@ fn one_failing_feed_never_stops_the_others() {
 }
 
 #[test]
+fn a_feeds_ttl_never_stretches_its_reads_past_half_the_alert_age() {
+    // The feed asks to be read every four hours; stories older than two are never
+    // alerted. Read every four hours, a story published just after one read would be
+    // too old to alert at the next.
+    let server = TestServer::files(vec![(
+        "/feed",
+        "application/rss+xml",
+        "<rss version=\"2.0\"><channel><title>Slow</title><ttl>240</ttl>\
+         <item><title>Peskov speaks</title><guid>p-1</guid></item></channel></rss>"
+            .into(),
+    )]);
+    let config = |max_age: &str| {
+        format!(
+            "[alerts]\nmax_age = \"{max_age}\"\n\n[[feed]]\nurl = \"{}\"\n{RULES}",
+            server.url("/feed")
+        )
+    };
+    for (max_age, minutes) in [("2h", 60), ("1d", 240)] {
+        let ws = Workspace::new(&config(max_age));
+        ws.ok(&["once"]);
+        let feeds = ws.json(&["feeds"]);
+        let at = |key: &str| {
+            chrono::DateTime::parse_from_rfc3339(feeds[0][key].as_str().unwrap()).unwrap()
+        };
+        assert_eq!(
+            (at("next_due") - at("last_fetch")).num_minutes(),
+            minutes,
+            "max_age {max_age}"
+        );
+    }
+}
+
+#[test]
 fn a_fetch_that_finds_every_entry_new_says_stories_may_have_been_missed() {
     // A feed that lists its last three stories and asks, by <ttl>, to be read every four
     // hours: by the next read three others have pushed the first three out.
