@@ -13,6 +13,7 @@ mod index;
 mod lex;
 mod matcher;
 mod parse;
+mod pattern;
 #[cfg(test)]
 mod tests;
 mod words;

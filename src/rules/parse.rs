@@ -444,7 +444,7 @@ fn regex(pattern: &str, column: usize) -> Result<Node, ParseError> {
             "empty regex: expected a pattern between the slashes",
         ));
     }
-    let regex = RegexBuilder::new(pattern)
+    let regex = RegexBuilder::new(&super::pattern::folded_pattern(pattern))
         .case_insensitive(true)
         .size_limit(REGEX_SIZE_LIMIT)
         .dfa_size_limit(4 * REGEX_SIZE_LIMIT)

@@ -21,6 +21,26 @@ fn a_match_exits_0_and_marks_the_words() {
 }
 
 #[test]
+fn a_regex_spelling_letters_with_their_marks_matches() {
+    // The regex runs over folded text, where `й` reads `и` and `ß` reads `ss`: its own
+    // letters are folded the same way, or it could never match.
+    let out = newshound(
+        &[
+            "test-rule",
+            "/сергей|straße/",
+            "--text",
+            "Сергей Песков; Berliner Straße",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "match\ncontent: [[Сергей]] Песков; Berliner [[Straße]]\n"
+    );
+}
+
+#[test]
 fn no_match_exits_1() {
     let out = newshound(
         &["test-rule", "Peskov", "--text", "Peskova posted a photo"],
