@@ -604,6 +604,18 @@ proptest! {
         prop_assert_eq!(fold(&once), once);
     }
 
+    /// A regex spelling a word as it is written finds it, whatever its letters' case and
+    /// marks: the pattern's letters fold as the text's do.
+    #[test]
+    fn a_regex_spelling_a_word_finds_it(
+        word in "[a-zA-Zа-яА-ЯёЁйЙßéèêëàâäôöüçñÉÀÇΑ-Ωα-ω]{1,12}"
+    ) {
+        let query = Query::parse(&format!("/{}/", regex_syntax::escape(&word))).unwrap();
+        let text = format!("before {word} after");
+        let doc = Document::new([(Field::Content, text.as_str())]);
+        prop_assert!(query.matches(&doc).is_some(), "{word}");
+    }
+
     #[test]
     fn tokens_fold_their_own_source(text in "\\PC{0,30}") {
         for token in tokenize(&text) {
