@@ -86,11 +86,12 @@ enum Command {
     /// Exits like grep: 0 when something matched, 1 when nothing did, 2 when the query
     /// is invalid (the error names the column).
     ///
-    /// The language: words (`Peskov`), phrases (`"peace talks"`), prefixes (`embass*`),
-    /// `AND` (or just a space), `OR`, `NOT` / `-`, `a NEAR/8 b` (at most 8 words between;
-    /// `NEAR` alone is 10), `( )`, field scopes (`title:`, `summary:`, `content:`,
-    /// `author:`, `category:`, `feed:`) and `/regex/` over folded text. Matching ignores
-    /// case, accents and character width.
+    /// The language: words (`Peskov`), phrases (`"peace talks"`, or between `“ ”`, `„ “`,
+    /// `« »`), prefixes (`embass*`), `AND` (or just a space), `OR`, `NOT` / `-`,
+    /// `a NEAR/8 b` (at most 8 words between; `NEAR` alone is 10), `( )`, field scopes
+    /// (`title:`, `summary:`, `content:`, `author:`, `category:`, `feed:`) and `/regex/`
+    /// over folded text. Operators are upper-case: `or` is a word to find. Matching
+    /// ignores case, accents and character width.
     #[command(name = "test-rule")]
     TestRule(TestRule),
     /// Put dead alerts back in the delivery queue, due now, with a fresh retry schedule.
@@ -429,6 +430,9 @@ fn tell_repairs(feed: &str, repairs: &[String]) {
 fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
     let query = Query::parse(&args.query)
         .map_err(|e| Failure::Usage(commands::describe_query_error(&args.query, &e)))?;
+    for note in query.notes() {
+        eprintln!("newshound: {note}");
+    }
     let stdout = io::stdout();
     let marker = if stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         Marker::Ansi

@@ -367,7 +367,8 @@ impl Config {
     /// What is valid but most likely not meant, one line each, for `newshound check` and
     /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no
     /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
-    /// makes the rule match nothing, silently. Feeds read more often than once a minute
+    /// makes the rule match nothing, silently. A rule's query with an operator written in
+    /// lower case ([`Query::notes`]). Feeds read more often than once a minute
     /// (`"5s"` written for `"5m"`): a site may take that for abuse and block newshound,
     /// which then misses its stories. Feeds read less often than `[alerts] max_age`: a
     /// story published just after one read is too old to alert by the next. And alerts
@@ -420,6 +421,9 @@ impl Config {
             );
         }
         for rule in &self.rules {
+            for note in rule.query.notes() {
+                warnings.push(format!("rule `{}`: {note}", rule.name));
+            }
             for filter in &rule.feeds {
                 let FeedFilter::Name(wanted) = filter else {
                     continue; // tags are checked when the config loads

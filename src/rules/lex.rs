@@ -46,7 +46,18 @@ pub(super) struct Lexeme {
 
 /// Characters that end a bare word.
 fn ends_word(c: char) -> bool {
-    c.is_whitespace() || matches!(c, '(' | ')' | '"')
+    c.is_whitespace() || matches!(c, '(' | ')') || is_quote(c)
+}
+
+/// Typographic quotation marks, which open and close a phrase as `"` does: a query
+/// copied from a document or typed on a keyboard that writes them (`“peace talks”`,
+/// `«мирные переговоры»`, `„Friedensgespräche“`) would otherwise be its words, each on
+/// its own.
+const TYPOGRAPHIC_QUOTES: [char; 5] = ['“', '”', '„', '«', '»'];
+
+/// Whether `c` opens or closes a phrase.
+fn is_quote(c: char) -> bool {
+    c == '"' || TYPOGRAPHIC_QUOTES.contains(&c)
 }
 
 pub(super) fn lex(source: &str) -> Result<Vec<Lexeme>, ParseError> {
@@ -67,13 +78,29 @@ pub(super) fn lex(source: &str) -> Result<Vec<Lexeme>, ParseError> {
                 push(&mut out, Tok::RParen);
                 i += 1;
             }
-            '"' => {
-                let close = chars[i + 1..]
-                    .iter()
-                    .position(|&c| c == '"')
-                    .ok_or_else(|| {
-                        ParseError::new(column, "unclosed quote: expected a closing `\"`")
-                    })?;
+            c if is_quote(c) => {
+                // A straight quote closes at the next straight one; a typographic one at
+                // the next typographic one, whichever (`“…”`, `„…“`, `«…»`, `»…«`).
+                let closes = |q: &char| {
+                    if c == '"' {
+                        *q == '"'
+                    } else {
+                        TYPOGRAPHIC_QUOTES.contains(q)
+                    }
+                };
+                let close = chars[i + 1..].iter().position(closes).ok_or_else(|| {
+                    let closer = match c {
+                        '"' => '"',
+                        '«' => '»',
+                        '»' => '«',
+                        '„' => '“',
+                        _ => '”',
+                    };
+                    ParseError::new(
+                        column,
+                        format!("unclosed quote: expected a closing `{closer}`"),
+                    )
+                })?;
                 let text: String = chars[i + 1..i + 1 + close].iter().collect();
                 push(&mut out, Tok::Phrase(text));
                 i += close + 2;

@@ -104,6 +104,36 @@ impl Query {
         &self.source
     }
 
+    /// What in the query is valid but most likely not meant, one line each: words that
+    /// are operators in lower or mixed case (`or`, `Near/5`). Operators are upper-case,
+    /// so each is a word the rule needs in the text — `Peskov or Песков` finds only
+    /// stories holding all three words — which is rarely what was meant.
+    pub fn notes(&self) -> Vec<String> {
+        let Ok(lexemes) = lex::lex(&self.source) else {
+            return Vec::new(); // not parsed: an error says why
+        };
+        lexemes
+            .iter()
+            .filter_map(|lexeme| {
+                let lex::Tok::Word(word) = &lexeme.tok else {
+                    return None;
+                };
+                let upper = word.to_uppercase();
+                let operator = matches!(upper.as_str(), "AND" | "OR" | "NOT" | "NEAR")
+                    || upper
+                        .strip_prefix("NEAR/")
+                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+                (operator && upper != *word).then(|| {
+                    format!(
+                        "`{word}` (column {}) is a word the rule looks for, not an operator: \
+                         operators are upper-case (`{upper}`)",
+                        lexeme.column
+                    )
+                })
+            })
+            .collect()
+    }
+
     /// Matches the query against a story: `Some(spans)` with the byte ranges (per field,
     /// sorted, non-overlapping) that made it true, or `None`.
     pub fn matches(&self, doc: &Document<'_>) -> Option<Vec<Span>> {

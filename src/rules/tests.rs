@@ -175,6 +175,58 @@ fn words_phrases_and_prefixes() {
 }
 
 #[test]
+fn operators_written_in_lower_case_are_noted() {
+    let notes = |q: &str| Query::parse(q).unwrap().notes();
+    assert_eq!(
+        notes("Peskov or Песков"),
+        [
+            "`or` (column 8) is a word the rule looks for, not an operator: operators are \
+          upper-case (`OR`)"
+        ]
+    );
+    assert_eq!(notes("embassy Near/8 reopen* and not closed").len(), 3);
+    // Upper-case operators, words that only start like one, and phrases are fine.
+    for query in [
+        "Peskov OR Песков NEAR/5 Kremlin",
+        "Northern order android nearby",
+        "\"rock and roll\"",
+        "near/x",
+    ] {
+        assert_eq!(notes(query), Vec::<String>::new(), "{query}");
+    }
+}
+
+#[test]
+fn typographic_quotes_make_phrases() {
+    for query in [
+        "“peace talks”",
+        "„peace talks“",
+        "«peace talks»",
+        "»peace talks«",
+        "Kremlin “peace talks”",
+    ] {
+        check(query, "Kremlin: peace and talks", MISS);
+        check(
+            query,
+            "Kremlin: peace talks begin",
+            if query.starts_with('K') {
+                "[Kremlin]: [peace talks] begin"
+            } else {
+                "Kremlin: [peace talks] begin"
+            },
+        );
+    }
+    check(
+        "«мирные переговоры»",
+        "начались мирные переговоры",
+        "начались [мирные переговоры]",
+    );
+    // A straight quote is closed by a straight one only.
+    check_error("\"peace talks”", 1, "expected a closing `\"`");
+    check_error("Kremlin «peace talks", 9, "expected a closing `»`");
+}
+
+#[test]
 fn boolean_operators() {
     check(
         "kremlin peskov",

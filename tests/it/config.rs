@@ -433,6 +433,21 @@ fn check_warns_of_feeds_read_more_often_than_once_a_minute() {
 }
 
 #[test]
+fn check_warns_of_an_operator_written_in_lower_case() {
+    let ws = Workspace::new(
+        "[[feed]]\nurl = \"https://example.org/feed\"\n\
+         [[rule]]\nname = \"Peskov\"\nquery = \"Peskov or Песков\"\n",
+    );
+    assert_eq!(
+        warnings(&ws.ok(&["check"])),
+        [
+            "rule `Peskov`: `or` (column 8) is a word the rule looks for, not an operator: \
+          operators are upper-case (`OR`)"
+        ]
+    );
+}
+
+#[test]
 fn check_warns_of_feeds_read_less_often_than_max_age() {
     // Read every two hours, or every 55 minutes (up to 60.5 with the jitter), while
     // stories older than an hour are never alerted: one published just after a read is

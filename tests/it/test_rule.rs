@@ -41,6 +41,21 @@ fn a_regex_spelling_letters_with_their_marks_matches() {
 }
 
 #[test]
+fn an_operator_in_lower_case_is_noted_on_stderr() {
+    let out = newshound(
+        &["test-rule", "Peskov or Песков", "--text", "Peskov said"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "`or` is a word the text lacks");
+    assert_eq!(stdout(&out), "no match\n");
+    assert_eq!(
+        stderr(&out),
+        "newshound: `or` (column 8) is a word the rule looks for, not an operator: \
+         operators are upper-case (`OR`)\n"
+    );
+}
+
+#[test]
 fn no_match_exits_1() {
     let out = newshound(
         &["test-rule", "Peskov", "--text", "Peskova posted a photo"],
