@@ -1,5 +1,5 @@
 //! The commands around ingest: `test-rule` on stored stories and files, `import-opml`,
-//! `check --database`, `backup`, and `once --feed`.
+//! `check --database`, `backup`, `once --feed`, and a database that cannot be opened.
 
 use super::*;
 
@@ -375,4 +375,23 @@ fn a_replay_is_limited_to_its_window_and_alerts_only_recent_stories() {
     let out = ws.ok(&["once"]);
     assert!(!out.contains("rules added or changed"), "{out}");
     assert!(!hit_pairs(&ws).iter().any(|(rule, _)| rule == "Weather"));
+}
+
+#[test]
+fn a_file_that_is_no_database_is_named_and_its_cause_said_once() {
+    let ws = Workspace::new("[[feed]]\nurl = \"http://127.0.0.1:9/feed\"\n");
+    ws.write("newshound.db", &"not a database at all. ".repeat(10));
+    let path = ws.dir.path().join("newshound.db");
+    for command in ["once", "feeds", "hits"] {
+        let out = ws.run(&[command]);
+        assert_eq!(out.status.code(), Some(1), "{command}");
+        assert_eq!(
+            stderr(&out),
+            format!(
+                "newshound: cannot open the database {}: file is not a database\n",
+                path.display()
+            ),
+            "{command}"
+        );
+    }
 }
