@@ -263,6 +263,7 @@ impl Fetcher {
         } else if lower.contains("certificate")
             || lower.contains("tls")
             || lower.contains("handshake")
+            || lower.contains("corrupt message")
         {
             FetchError::Tls(chain)
         } else if error.is_connect() {
@@ -285,24 +286,35 @@ pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
     explained(parts.join(": "))
 }
 
-/// An error's text, with what its terse ending means. rustls names the certificate
-/// failure an operator is most likely to meet — a server whose certificate a private
-/// authority issued, not installed here — only by its code.
+/// An error's text, with what its terse ending means. rustls names the failures an
+/// operator is most likely to meet — a server whose certificate a private authority
+/// issued, not installed here; an https:// address of a server answering in plain HTTP
+/// — only by their codes.
 fn explained(text: String) -> String {
     if text.ends_with("invalid peer certificate: UnknownIssuer") {
         text + " (no authority in this system's trust store issued the server's certificate)"
+    } else if text.ends_with("received corrupt message of type InvalidContentType") {
+        // What an https:// address of a server that answers in plain HTTP meets.
+        text + " (the server did not answer in TLS: is its address http://, or its port another?)"
     } else {
         text
     }
 }
 
-/// An error and its sources, each once.
+/// An error and its sources, each once: a source whose words an earlier part holds — an
+/// error that shows its source in its own message, or SQLite's, which repeats its message
+/// after its code (`Error code 26: file is not a database`) — is left out.
 fn chain_parts(error: &(dyn std::error::Error + 'static)) -> Vec<String> {
     let mut parts: Vec<String> = Vec::new();
     let mut current: Option<&(dyn std::error::Error + 'static)> = Some(error);
     while let Some(e) = current {
         let text = e.to_string();
-        if !parts.iter().any(|p| p.contains(&text)) {
+        let words = text
+            .strip_prefix("Error code ")
+            .and_then(|rest| rest.split_once(": "))
+            .filter(|(code, _)| code.bytes().all(|b| b.is_ascii_digit()))
+            .map_or(text.as_str(), |(_, words)| words);
+        if !parts.iter().any(|p| p.contains(words)) {
             parts.push(text);
         }
         current = e.source();

@@ -202,34 +202,13 @@ fn main() -> ExitCode {
             ExitCode::from(2)
         }
         Err(Failure::Runtime(error)) => {
-            eprintln!("newshound: {}", described(&error));
+            eprintln!(
+                "newshound: {}",
+                newshound::fetch::error_chain(error.as_ref())
+            );
             ExitCode::from(1)
         }
     }
-}
-
-/// An error and its causes, each said once. An error may show its source in its own
-/// message, and SQLite's error repeats its message after its code, so the chain of
-/// "cannot open the database bad.db: file is not a database" would say "file is not a
-/// database" three times: a cause whose words the message holds already is left out.
-fn described(error: &anyhow::Error) -> String {
-    let mut said = String::new();
-    for cause in error.chain() {
-        let text = cause.to_string();
-        let words = text
-            .strip_prefix("Error code ")
-            .and_then(|rest| rest.split_once(": "))
-            .filter(|(code, _)| code.bytes().all(|b| b.is_ascii_digit()))
-            .map_or(text.as_str(), |(_, words)| words);
-        if said.contains(words) {
-            continue;
-        }
-        if !said.is_empty() {
-            said.push_str(": ");
-        }
-        said.push_str(&text);
-    }
-    said
 }
 
 /// `requeue --to`: moves the undelivered alerts of a channel, or one alert, to another.

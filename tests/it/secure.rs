@@ -109,6 +109,37 @@ fn webhooks_go_over_https() {
 }
 
 #[test]
+fn an_https_address_of_a_plain_http_server_is_a_tls_failure_that_says_so() {
+    // A plain HTTP server, as nginx or Apache answer a TLS greeting: 400 Bad Request.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let https = format!("https://{}/world.rss", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        use std::io::{Read, Write};
+        for mut stream in listener.incoming().flatten() {
+            let mut greeting = [0; 512];
+            let _ = stream.read(&mut greeting);
+            let _ = stream.write_all(
+                b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+            );
+        }
+    });
+    let ws = Workspace::new(&format!(
+        "[[feed]]\nurl = \"{https}\"\n[channel.out]\nkind = \"log\"\n{RULE}"
+    ));
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains(&format!(
+            "failed: {https}: TLS failed: received corrupt message of type \
+             InvalidContentType (the server did not answer in TLS: is its address http://, \
+             or its port another?)"
+        )),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
 fn feeds_are_fetched_over_https_from_a_trusted_server_only() {
     let ca = Arc::new(TestCa::new());
     let fetched = Arc::new(Mutex::new(0));
