@@ -155,7 +155,7 @@ impl Source {
 
     pub(super) fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
         toml::from_str(&self.text).map_err(|e| {
-            let message = e.message().trim().to_owned();
+            let message = keyed_message(e.message().trim(), key_of(&e).as_deref());
             self.error(e.span().unwrap_or(0..0), message)
         })
     }
@@ -253,4 +253,59 @@ pub(super) fn parse_http_url(
         ));
     }
     Ok(url)
+}
+
+/// The dotted key a TOML error is about (`fetch.concurrency`; for an unknown key, its
+/// table), when it names one. The toml crate keeps it private but writes it after the
+/// message when the error has no input to quote.
+fn key_of(error: &toml::de::Error) -> Option<String> {
+    let mut bare = error.clone();
+    bare.set_input(None);
+    bare.to_string()
+        .lines()
+        .find_map(|l| l.strip_prefix("in `")?.strip_suffix('`').map(str::to_owned))
+}
+
+/// A deserializer's message in the config's words, naming the key it is about: serde's
+/// `unknown field `intervall`, expected one of …` becomes `unknown key
+/// `fetch.intervall`: expected one of …`, and `invalid type: string "many", expected
+/// i64` becomes `` `fetch.concurrency`: expected an integer, found string "many" ``.
+fn keyed_message(message: &str, key: Option<&str>) -> String {
+    let path = |name: &str| key.map_or_else(|| name.to_owned(), |k| format!("{k}.{name}"));
+    if let Some(rest) = message.strip_prefix("unknown field `")
+        && let Some((name, expected)) = rest.split_once("`, ")
+    {
+        return format!("unknown key `{}`: {expected}", path(name));
+    }
+    if let Some(rest) = message.strip_prefix("missing field `")
+        && let Some(name) = rest.strip_suffix('`')
+    {
+        return format!("missing key `{}`", path(name));
+    }
+    let Some(key) = key else {
+        return message.to_owned();
+    };
+    let Some((found, expected)) = message
+        .strip_prefix("invalid type: ")
+        .and_then(|rest| rest.rsplit_once(", expected "))
+    else {
+        return format!("`{key}`: {message}");
+    };
+    let expected = match expected {
+        "i8" | "i16" | "i32" | "i64" | "u8" | "u16" | "u32" | "u64" | "usize" => "an integer",
+        "f32" | "f64" => "a number",
+        "a sequence" => "a list",
+        "a map" => "a table",
+        e if e.starts_with("struct ") => "a table",
+        e => e,
+    };
+    // A list written as its one item: say how to write it.
+    let hint = match found.strip_prefix("string ") {
+        Some(item) if expected == "a list" => {
+            let name = key.rsplit('.').next().unwrap_or(key);
+            format!(" (write `{name} = [{item}]`)")
+        }
+        _ => String::new(),
+    };
+    format!("`{key}`: expected {expected}, found {found}{hint}")
 }

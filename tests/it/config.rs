@@ -45,7 +45,19 @@ fn toml_syntax_error() {
 fn unknown_key() {
     check_error(
         "[fetch]\ninterval = \"5m\"\nintervall = \"5m\"\n",
-        "DIR/newshound.toml:3:1: unknown field `intervall`, expected one of `interval`, `timeout`, `connect_timeout`, `max_body`, `concurrency`, `per_host`, `user_agent`, `stale_after`, `health_channels`",
+        "DIR/newshound.toml:3:1: unknown key `fetch.intervall`: expected one of `interval`, `timeout`, `connect_timeout`, `max_body`, `concurrency`, `per_host`, `user_agent`, `stale_after`, `health_channels`",
+    );
+    check_error(
+        &format!("{FEED}[[rule]]\nname = \"x\"\nquery = \"Peskov\"\nchanels = [\"desk\"]\n"),
+        "DIR/newshound.toml:6:1: unknown key `rule.chanels`: expected one of `name`, `query`, `channels`, `feeds`",
+    );
+    check_error(
+        "bogus = 1\n",
+        "DIR/newshound.toml:1:1: unknown key `bogus`: expected one of `include`, `storage`, `alerts`, `fetch`, `feed`, `channel`, `rule`, `log`",
+    );
+    check_error(
+        "[[feed]]\nname = \"No address\"\n",
+        "DIR/newshound.toml:1:1: missing key `feed.url`",
     );
 }
 
@@ -53,7 +65,16 @@ fn unknown_key() {
 fn wrong_type() {
     check_error(
         "[fetch]\nconcurrency = \"many\"\n",
-        "DIR/newshound.toml:2:15: invalid type: string \"many\", expected i64",
+        "DIR/newshound.toml:2:15: `fetch.concurrency`: expected an integer, found string \"many\"",
+    );
+    check_error(
+        "[fetch]\ninterval = 10\n",
+        "DIR/newshound.toml:2:12: `fetch.interval`: expected a string, found integer `10`",
+    );
+    // A list written as its one item says how to write it.
+    check_error(
+        "[[feed]]\nurl = \"https://example.org/feed\"\ntags = \"europe\"\n",
+        "DIR/newshound.toml:3:8: `feed.tags`: expected a list, found string \"europe\" (write `tags = [\"europe\"]`)",
     );
 }
 
