@@ -157,7 +157,7 @@ pub(super) fn validate_channel(
         }
         "webhook" => {
             let url = raw.url.as_ref().ok_or_else(|| missing("url"))?;
-            let url = parse_http_url(source, url, "url")?;
+            let url = parse_http_url(source, url, &format!("channel.{name}.url"))?;
             let format = match raw
                 .format
                 .as_ref()

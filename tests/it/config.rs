@@ -195,6 +195,10 @@ fn channel_settings_are_validated() {
         "DIR/newshound.toml:3:11: channel `x`: `timeout` is not a setting of a log channel",
     );
     check_error(
+        "[channel.hook]\nkind = \"webhook\"\nurl = \"ftp://h.example/x\"\n",
+        "DIR/newshound.toml:3:7: `channel.hook.url`: only http and https URLs are supported, not `ftp`",
+    );
+    check_error(
         "[channel.hook]\nkind = \"webhook\"\nurl = \"https://h.example/x\"\ntimeout = \"0s\"\n",
         "DIR/newshound.toml:4:11: `channel.hook.timeout` must be longer than zero",
     );
