@@ -126,7 +126,8 @@ enum Command {
         /// The channel, as named in the config (`[channel.NAME]`).
         channel: String,
     },
-    /// Print `[[feed]]` entries for the feeds of an OPML file (the config is not changed).
+    /// Print `[[feed]]` entries for the feeds of an OPML file, tagged with their folders
+    /// (the config is not changed).
     #[command(name = "import-opml")]
     ImportOpml {
         /// The OPML file.

@@ -13,6 +13,10 @@ struct FeedEntry {
     url: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     name: Option<String>,
+    /// The folders the feed stands in, outermost first: the feed reader's grouping,
+    /// for rules' `feeds = ["tag:…"]`.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    tags: Vec<String>,
 }
 
 #[derive(Serialize)]
@@ -20,50 +24,76 @@ struct Entries {
     feed: Vec<FeedEntry>,
 }
 
-/// Reads the OPML text and prints its feeds as TOML. Outlines without a usable http(s)
-/// `xmlUrl` are skipped with a note on stderr.
+/// Reads the OPML text and prints its feeds as TOML, each tagged with the folders it
+/// stands in (outlines holding outlines, without an `xmlUrl`). Outlines without a usable
+/// http(s) `xmlUrl` are skipped with a note on stderr.
 pub fn import_opml(opml: &str, out: &mut dyn Write) -> anyhow::Result<usize> {
     let mut reader = quick_xml::Reader::from_str(opml);
     let mut feeds: Vec<FeedEntry> = Vec::new();
+    // For each outline open around the current place: its name when it is a folder.
+    let mut open: Vec<Option<String>> = Vec::new();
     loop {
-        match reader
+        let event = reader
             .read_event()
-            .with_context(|| format!("reading the OPML at byte {}", reader.buffer_position()))?
-        {
-            Event::Start(e) | Event::Empty(e)
-                if e.local_name().as_ref().eq_ignore_ascii_case("outline") =>
-            {
-                let mut url = None;
-                let mut title = None;
-                let mut text = None;
-                for attribute in e.attributes().flatten() {
-                    let value = attribute
-                        .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                        .map(|v| v.trim().to_owned())
-                        .unwrap_or_default();
-                    match attribute.key.local_name().as_ref() {
-                        "xmlUrl" | "xmlurl" => url = Some(value),
-                        "title" => title = Some(value),
-                        "text" => text = Some(value),
-                        _ => {}
-                    }
-                }
-                let Some(url) = url else { continue };
-                match Url::parse(&url) {
-                    Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
-                        if !feeds.iter().any(|f| f.url == parsed.as_str()) {
-                            let name = title.or(text).filter(|n| !n.is_empty());
-                            feeds.push(FeedEntry {
-                                url: parsed.into(),
-                                name,
-                            });
-                        }
-                    }
-                    _ => eprintln!("newshound: skipping outline with unusable xmlUrl {url:?}"),
-                }
+            .with_context(|| format!("reading the OPML at byte {}", reader.buffer_position()))?;
+        let (e, empty) = match &event {
+            Event::Start(e) => (e, false),
+            Event::Empty(e) => (e, true),
+            Event::End(e) if e.local_name().as_ref().eq_ignore_ascii_case("outline") => {
+                open.pop();
+                continue;
             }
             Event::Eof => break,
-            _ => {}
+            _ => continue,
+        };
+        if !e.local_name().as_ref().eq_ignore_ascii_case("outline") {
+            continue;
+        }
+        let mut url = None;
+        let mut title = None;
+        let mut text = None;
+        for attribute in e.attributes().flatten() {
+            let value = attribute
+                .normalized_value(quick_xml::XmlVersion::Implicit1_0)
+                .map(|v| v.trim().to_owned())
+                .unwrap_or_default();
+            match attribute.key.local_name().as_ref() {
+                "xmlUrl" | "xmlurl" => url = Some(value),
+                "title" => title = Some(value),
+                "text" => text = Some(value),
+                _ => {}
+            }
+        }
+        let name = title.or(text).filter(|n| !n.is_empty());
+        let Some(url) = url else {
+            if !empty {
+                open.push(name);
+            }
+            continue;
+        };
+        if !empty {
+            open.push(None);
+        }
+        let folders = open.iter().flatten().cloned();
+        match Url::parse(&url) {
+            Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
+                match feeds.iter_mut().find(|f| f.url == parsed.as_str()) {
+                    // Listed in another folder too: it carries both.
+                    Some(known) => {
+                        for folder in folders {
+                            if !known.tags.contains(&folder) {
+                                known.tags.push(folder);
+                            }
+                        }
+                    }
+                    None => feeds.push(FeedEntry {
+                        url: parsed.into(),
+                        name,
+                        tags: folders.collect(),
+                    }),
+                }
+            }
+            _ => eprintln!("newshound: skipping outline with unusable xmlUrl {url:?}"),
         }
     }
     if feeds.is_empty() {
@@ -93,6 +123,7 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         let parsed: toml::Value = toml::from_str(&text).unwrap();
         assert_eq!(parsed["feed"][0]["name"].as_str(), Some("BBC & co"));
+        assert_eq!(parsed["feed"][0]["tags"][0].as_str(), Some("News"));
         assert_eq!(
             parsed["feed"][1]["url"].as_str(),
             Some("https://meduza.io/rss/all")

@@ -84,23 +84,31 @@ fn test_rule_replays_stored_stories_and_reads_feed_files() {
 }
 
 #[test]
-fn import_opml_prints_feed_entries() {
+fn import_opml_prints_feed_entries_tagged_with_their_folders() {
     let ws = Workspace::new("");
     ws.write(
         "subs.opml",
         r#"<?xml version="1.0"?><opml version="1.0"><body>
-           <outline text="World"><outline text="BBC World" type="rss" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/></outline>
+           <outline text="World"><outline text="BBC World" type="rss" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
+             <outline text="Europe"><outline text="Meduza" xmlUrl="https://meduza.io/rss/all"/></outline></outline>
+           <outline text="Russia"><outline text="Meduza" xmlUrl="https://meduza.io/rss/all"/></outline>
+           <outline text="Unfiled" xmlUrl="https://unfiled.example/feed"/>
            </body></opml>"#,
     );
     let path = ws.dir.path().join("subs.opml");
     let out = ws.ok(&["import-opml", path.to_str().unwrap()]);
     assert_eq!(
         out,
-        "# 1 feeds imported from OPML; paste into newshound.toml\n[[feed]]\nurl = \"https://feeds.bbci.co.uk/news/world/rss.xml\"\nname = \"BBC World\"\n"
+        "# 3 feeds imported from OPML; paste into newshound.toml\n\
+         [[feed]]\nurl = \"https://feeds.bbci.co.uk/news/world/rss.xml\"\nname = \"BBC World\"\ntags = [\"World\"]\n\n\
+         [[feed]]\nurl = \"https://meduza.io/rss/all\"\nname = \"Meduza\"\ntags = [\"World\", \"Europe\", \"Russia\"]\n\n\
+         [[feed]]\nurl = \"https://unfiled.example/feed\"\nname = \"Unfiled\"\n"
     );
-    // What it prints is a valid config.
-    let ws2 = Workspace::new(&out);
-    assert!(ws2.ok(&["check"]).contains("feeds: 1"));
+    // What it prints is a valid config, whose tags rules can name.
+    let ws2 = Workspace::new(&format!(
+        "{out}\n[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nfeeds = [\"tag:Russia\"]\n"
+    ));
+    assert!(ws2.ok(&["check"]).contains("feeds: 3"));
 }
 
 #[test]
