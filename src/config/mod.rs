@@ -371,8 +371,9 @@ impl Config {
     /// lower case ([`Query::notes`]). Feeds read more often than once a minute
     /// (`"5s"` written for `"5m"`): a site may take that for abuse and block newshound,
     /// which then misses its stories. Feeds read less often than `[alerts] max_age`: a
-    /// story published just after one read is too old to alert by the next. And alerts
-    /// waiting for a channel that is no longer
+    /// story published just after one read is too old to alert by the next. Feeds that
+    /// moved permanently, whose new address the config should name. And alerts waiting
+    /// for a channel that is no longer
     /// configured, which are not sent until it is back. `stored`: what the database
     /// knows (nothing before the first run).
     pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
@@ -437,6 +438,16 @@ impl Config {
                         rule.name
                     ));
                 }
+            }
+        }
+        for feed in &self.feeds {
+            if let Some(to) = stored.moved.get(feed.url.as_str()) {
+                warnings.push(format!(
+                    "feed {} moved permanently to {}: it is fetched there; write that as its \
+                     `url` (the feed keeps its stories and state)",
+                    crate::fetch::shown(feed.url.as_str()),
+                    crate::fetch::shown(to),
+                ));
             }
         }
         for (channel, count) in &stored.waiting {

@@ -17,6 +17,8 @@ pub struct Stored {
     pub titles: HashMap<String, String>,
     /// How many alerts wait (pending, or to be retried), by channel.
     pub waiting: BTreeMap<String, i64>,
+    /// Where feeds moved permanently (301/308), by URL.
+    pub moved: HashMap<String, String>,
 }
 
 /// Reads [`Stored`] on any connection (`newshound check` opens one read-only).
@@ -31,7 +33,15 @@ pub(super) fn read_stored(conn: &Connection) -> rusqlite::Result<Stored> {
     let waiting = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    Ok(Stored { titles, waiting })
+    let mut stmt = conn.prepare("SELECT url, moved_to FROM feeds WHERE moved_to IS NOT NULL")?;
+    let moved = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(Stored {
+        titles,
+        waiting,
+        moved,
+    })
 }
 
 /// The outcome of a feed's last fetch, as `newshound feeds` shows it.

@@ -33,6 +33,13 @@ fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
         "moved permanently to {}: fetched there; update the config to match",
         server.url("/new")
     )),);
+    // `check` says so too, among its warnings.
+    assert!(ws.ok(&["check"]).contains(&format!(
+        "  warning: feed {} moved permanently to {}: it is fetched there; write that as its \
+         `url` (the feed keeps its stories and state)\n",
+        server.url("/old"),
+        server.url("/new")
+    )));
     // Fetched at its new address from now on, and said so until the config is updated.
     assert!(ws.ok(&["once"]).contains(&moved));
     assert_eq!(paths(&server), ["/old", "/new", "/new"]);
@@ -49,6 +56,7 @@ fn a_feed_that_moved_is_fetched_at_its_new_address_and_keeps_its_history() {
     );
     assert!(stdout(&once).contains("0 new"), "{}", stdout(&once));
     assert!(!stdout(&once).contains("moved:"), "{}", stdout(&once));
+    assert!(!ws.ok(&["check"]).contains("moved permanently"));
     let feeds = ws.json(&["feeds"]);
     assert_eq!(feeds.as_array().unwrap().len(), 1);
     assert_eq!(feeds[0]["url"], server.url("/new").as_str());
