@@ -32,6 +32,8 @@ pub struct Segment {
 #[derive(Debug, Clone, Serialize)]
 pub struct AlertView {
     pub title: String,
+    /// The title with the words a rule matched in it marked.
+    pub title_marked: Vec<Segment>,
     pub link: Option<String>,
     pub feed: String,
     /// "2026-11-26 15:40 UTC", or empty when the feed gave no date.
@@ -80,6 +82,14 @@ impl AlertView {
             updated: shown(updated_at),
             updated_rfc3339: updated_at.map(crate::commands::rfc3339),
             title: one_line(&story.headline()),
+            title_marked: if story.title.is_empty() {
+                vec![Segment {
+                    text: one_line(&story.headline()),
+                    hit: false,
+                }]
+            } else {
+                marked_line(&story.title, spans, Field::Title)
+            },
             link: story
                 .link
                 .clone()
@@ -94,16 +104,12 @@ impl AlertView {
 
     /// The snippet as plain text with matched words marked `*like this*`.
     pub fn snippet_text(&self) -> String {
-        self.snippet
-            .iter()
-            .map(|s| {
-                if s.hit {
-                    format!("*{}*", s.text)
-                } else {
-                    s.text.clone()
-                }
-            })
-            .collect()
+        marked_text(&self.snippet)
+    }
+
+    /// The title as plain text with matched words marked `*like this*`.
+    pub fn title_text(&self) -> String {
+        marked_text(&self.title_marked)
     }
 
     /// `[newshound] <rule names>: <story title>`, on one line.
@@ -172,6 +178,69 @@ fn field_text(story: &StoredStory, field: Field) -> &str {
     }
 }
 
+/// Segments as plain text, matched words marked `*like this*`.
+fn marked_text(segments: &[Segment]) -> String {
+    segments
+        .iter()
+        .map(|s| {
+            if s.hit {
+                format!("*{}*", s.text)
+            } else {
+                s.text.clone()
+            }
+        })
+        .collect()
+}
+
+/// `text` (a field's) on one line, as [`one_line`] puts it, with the `spans` of `field`
+/// in it marked.
+fn marked_line(text: &str, spans: &[Span], field: Field) -> Vec<Segment> {
+    let mut segments: Vec<Segment> = Vec::new();
+    let mut at = 0;
+    let mut push = |text: &str, hit: bool| {
+        // Control characters become one space a run, as `one_line` makes them.
+        let mut line = String::with_capacity(text.len());
+        for c in text.chars() {
+            if !c.is_control() {
+                line.push(c);
+            } else if !line.ends_with(' ') {
+                line.push(' ');
+            }
+        }
+        if !line.is_empty() {
+            segments.push(Segment { text: line, hit });
+        }
+    };
+    let mut within: Vec<&Span> = spans
+        .iter()
+        .filter(|s| {
+            s.field == field
+                && s.start < s.end
+                && s.end <= text.len()
+                && text.is_char_boundary(s.start)
+                && text.is_char_boundary(s.end)
+        })
+        .collect();
+    within.sort_by_key(|s| s.start);
+    for span in within {
+        if span.start < at {
+            continue;
+        }
+        push(&text[at..span.start], false);
+        push(&text[span.start..span.end], true);
+        at = span.end;
+    }
+    push(&text[at..], false);
+    if let Some(first) = segments.first_mut() {
+        first.text = first.text.trim_start().to_owned();
+    }
+    if let Some(last) = segments.last_mut() {
+        last.text = last.text.trim_end().to_owned();
+    }
+    segments.retain(|s| !s.text.is_empty());
+    segments
+}
+
 /// Text on one line: control characters (CR, LF, tabs…) become spaces, so feed text
 /// can never add a header or break a line it should not.
 pub fn one_line(text: &str) -> String {
@@ -183,8 +252,10 @@ pub fn one_line(text: &str) -> String {
         .to_owned()
 }
 
-/// The text around the first match in the summary, content or title (in that order of
-/// preference), with every match inside it marked.
+/// The text around the first match in the summary or content (in that order of
+/// preference), with every match inside it marked; when the rules matched neither — the
+/// headline alone — the start of the story's text, which the title (marked itself,
+/// `title_marked`) does not repeat; nothing for a story that is only a title.
 pub fn snippet(story: &StoredStory, spans: &[Span]) -> Vec<Segment> {
     // Spans were recorded when the rule hit; if the story's text changed since, some may
     // no longer fit it. Those are ignored rather than trusted.
@@ -200,14 +271,18 @@ pub fn snippet(story: &StoredStory, spans: &[Span]) -> Vec<Segment> {
         .copied()
         .collect();
     let spans = &valid[..];
-    let field = [Field::Summary, Field::Content, Field::Title]
+    let texts = [Field::Summary, Field::Content];
+    let Some(field) = texts
         .into_iter()
         .find(|f| spans.iter().any(|s| s.field == *f))
-        .unwrap_or(if story.summary.is_empty() {
-            Field::Content
-        } else {
-            Field::Summary
-        });
+        .or_else(|| {
+            texts
+                .into_iter()
+                .find(|f| !field_text(story, *f).is_empty())
+        })
+    else {
+        return Vec::new(); // a headline alone: the title says it all
+    };
     let text = field_text(story, field);
     let first = spans.iter().find(|s| s.field == field);
     let (from, to) = match first {
@@ -342,7 +417,11 @@ impl Templates {
     }
 
     pub fn alert(&self, view: &AlertView) -> anyhow::Result<Rendered> {
-        let ctx = minijinja::context! { alert => minijinja::value::Serde(view), snippet_text => view.snippet_text() };
+        let ctx = minijinja::context! {
+            alert => minijinja::value::Serde(view),
+            snippet_text => view.snippet_text(),
+            title_text => view.title_text(),
+        };
         Ok(Rendered {
             subject: view.subject(),
             text: self.render("alert.txt", &ctx)?,
@@ -412,6 +491,42 @@ mod tests {
             "Kremlin spokesman Dmitry *Peskov* said on Thursday"
         );
         assert_eq!(view.matched, ["Peskov"]);
+    }
+
+    #[test]
+    fn a_title_is_marked_and_a_match_in_it_alone_leaves_the_snippet_to_the_summary() {
+        let title = "Peskov\r\nspeaks of talks";
+        let s = story(
+            title,
+            "The Kremlin said on Thursday that talks would go on.",
+        );
+        let spans = [Span {
+            field: Field::Title,
+            start: 0,
+            end: 6,
+        }];
+        let view = AlertView::of_story(&s, &["Peskov".into()], &spans);
+        assert_eq!(view.title_text(), "*Peskov* speaks of talks");
+        assert_eq!(view.title, "Peskov speaks of talks");
+        // The snippet is the story's own text, not its title once more.
+        assert_eq!(
+            view.snippet_text(),
+            "The Kremlin said on Thursday that talks would go on."
+        );
+        let rendered = Templates::new(None).unwrap().alert(&view).unwrap();
+        assert!(
+            rendered
+                .html
+                .contains("><b>Peskov</b> speaks of talks</a></h2>"),
+            "{}",
+            rendered.html
+        );
+        assert!(rendered.text.starts_with("*Peskov* speaks of talks\n"));
+        // A headline alone has no snippet.
+        let bare = story("Peskov speaks", "");
+        let view = AlertView::of_story(&bare, &["Peskov".into()], &spans);
+        assert!(view.snippet.is_empty());
+        assert_eq!(view.title_text(), "*Peskov* speaks");
     }
 
     #[test]

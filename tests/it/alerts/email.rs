@@ -74,6 +74,10 @@ fn email_alerts_end_to_end() {
         text.contains("https://news.example.org/2026/11/peskov-rejects"),
         "{text}"
     );
+    assert!(
+        text.starts_with("*Kremlin* spokesman *Peskov* rejects the proposal"),
+        "the title, its matched words marked: {text}"
+    );
     assert!(text.contains("Dmitry *Peskov* told reporters"), "{text}");
     assert!(text.contains("Matched rules: Peskov, Kremlin"), "{text}");
     assert!(
@@ -138,8 +142,8 @@ fn hostile_feed_text_is_escaped_and_cannot_add_headers() {
         assert!(!html.contains(banned), "{banned} survived: {html}");
     }
     assert!(
-        html.contains(">Peskov Bcc: victim@example.org</h2>"),
-        "the title is text on one line, its script dropped: {html}"
+        html.contains("><b>Peskov</b> Bcc: victim@example.org</h2>"),
+        "the title is text on one line, its matched word marked, its script dropped: {html}"
     );
     assert!(
         !html.contains("href"),
@@ -177,12 +181,13 @@ async fn digests_group_hits_by_rule_once_the_window_passes() {
         text.find("== Peskov ==").unwrap(),
     );
     assert!(embassy < kremlin && kremlin < peskov, "{text}");
+    // Titles are marked as snippets are.
     assert!(
-        text[embassy..kremlin].contains("Embassy in Kyiv to reopen next month"),
+        text[embassy..kremlin].contains("* *Embassy* in Kyiv to *reopen* next month"),
         "{text}"
     );
     assert!(
-        text[peskov..].contains("Kremlin spokesman Peskov rejects the proposal"),
+        text[peskov..].contains("* *Kremlin* spokesman *Peskov* rejects the proposal"),
         "{text}"
     );
     assert!(parsed.body_html(0).unwrap().contains("<h3>Peskov</h3>"));
