@@ -729,3 +729,56 @@ async fn a_mail_server_that_never_lets_newshound_in_is_tried_once_a_round() {
         Some(format!("not tried: the channel was unavailable ({first})").as_str())
     );
 }
+
+#[test]
+fn an_operators_templates_replace_the_built_in_ones() {
+    let smtp = SmtpServer::start();
+    let feeds = TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )]);
+    let ws = Workspace::new(
+        &config(
+            &feeds.url("/world.rss"),
+            "desk",
+            &email_channel("desk", &smtp.url(), ""),
+        )
+        .replacen("[alerts]\n", "[alerts]\ntemplates = \"templates\"\n", 1),
+    );
+    ws.write(
+        "templates/alert.txt",
+        "{{ title_text }} ({{ alert.rules | join(\"+\") }}, {{ alert.matched | join(\"/\") }}) \
+         from {{ alert.feed }}\n{{ snippet_text }}\n",
+    );
+    ws.ok(&["once"]);
+    let received = smtp.received();
+    let peskov = received
+        .iter()
+        .find(|m| m.header("Subject").unwrap().contains("Peskov rejects"))
+        .unwrap();
+    let parsed = peskov.parsed();
+    let text = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+    assert_eq!(
+        text.trim_end(),
+        "*Kremlin* spokesman *Peskov* rejects the proposal (Peskov+Kremlin, Kremlin/Peskov) \
+         from World Desk\nDmitry *Peskov* told reporters on Thursday that Moscow saw no basis \
+         for the plan."
+    );
+    // The HTML part, whose template the folder does not hold, is the built-in one.
+    assert!(
+        parsed.body_html(0).unwrap().contains("<b>Peskov</b>"),
+        "{}",
+        parsed.body_html(0).unwrap()
+    );
+
+    // A template that does not parse is a configuration error.
+    ws.write("templates/alert.html", "<p>{% for %}</p>");
+    let out = ws.run(&["check"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("`alerts.templates`: template alert.html:"),
+        "{}",
+        stderr(&out)
+    );
+}
