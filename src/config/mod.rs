@@ -21,15 +21,6 @@ use url::Url;
 
 use crate::rules::Query;
 
-/// `" (and N other feeds)"` after a warning's first feed, when there are others.
-fn and_others(others: usize) -> String {
-    match others {
-        0 => String::new(),
-        1 => " (and 1 other feed)".to_owned(),
-        n => format!(" (and {n} other feeds)"),
-    }
-}
-
 /// Feeds read more often than this are warned of ([`Config::warnings`]).
 pub const POLITE_INTERVAL: Duration = Duration::from_secs(60);
 
@@ -364,57 +355,61 @@ impl Rule {
 }
 
 impl Config {
+    /// Feeds read more often than once a minute (`"5s"` written for `"5m"`): a site may
+    /// take that for abuse and block newshound, which then misses its stories. And feeds
+    /// read less often than `[alerts] max_age`: a story published just after one read is
+    /// too old to alert by the next. Each names the first such feed and counts the others.
+    fn interval_warnings(&self) -> Vec<String> {
+        let feeds_where = |test: &dyn Fn(&Feed) -> bool| -> Option<(&Feed, String)> {
+            let found: Vec<&Feed> = self.feeds.iter().filter(|f| test(f)).collect();
+            let others = match found.len().checked_sub(1)? {
+                0 => String::new(),
+                1 => " (and 1 other feed)".to_owned(),
+                n => format!(" (and {n} other feeds)"),
+            };
+            Some((found[0], others))
+        };
+        let mut warnings = Vec::new();
+        if let Some((first, others)) = feeds_where(&|f| f.interval < POLITE_INTERVAL) {
+            warnings.push(format!(
+                "feed {} is read every {}{others}: more often than once a minute, which many \
+                 sites take for abuse and answer by blocking the reader",
+                crate::fetch::shown(first.url.as_str()),
+                humantime::format_duration(first.interval),
+            ));
+        }
+        // The longest a healthy feed waits between two reads: its interval, stretched by
+        // the jitter.
+        let longest_wait = |f: &Feed| f.interval.mul_f64(1.0 + crate::ingest::JITTER);
+        if let Some((first, others)) = feeds_where(&|f| longest_wait(f) >= self.alerts.max_age) {
+            warnings.push(format!(
+                "`alerts.max_age` is {}, but feed {} is read every {}{others}: a story it \
+                 publishes just after one read is older than that by the next, and is stored \
+                 but never alerted",
+                humantime::format_duration(self.alerts.max_age),
+                crate::fetch::shown(first.url.as_str()),
+                humantime::format_duration(first.interval),
+            ));
+        }
+        warnings
+    }
+
     /// What is valid but most likely not meant, one line each, for `newshound check` and
     /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no
     /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
     /// makes the rule match nothing, silently. A rule's query with an operator written in
-    /// lower case ([`Query::notes`]). Feeds read more often than once a minute
-    /// (`"5s"` written for `"5m"`): a site may take that for abuse and block newshound,
-    /// which then misses its stories. Feeds read less often than `[alerts] max_age`: a
-    /// story published just after one read is too old to alert by the next. Feeds that
-    /// moved permanently, whose new address the config should name. And alerts waiting
-    /// for a channel that is no longer
-    /// configured, which are not sent until it is back. `stored`: what the database
-    /// knows (nothing before the first run).
+    /// lower case ([`Query::notes`]). Feeds read more often than once a minute, or less
+    /// often than `[alerts] max_age`. Feeds that moved permanently, whose new address the
+    /// config should name. And alerts waiting for a channel that is no longer configured,
+    /// which are not sent until it is back. `stored`: what the database knows (nothing
+    /// before the first run).
     pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
         let titles = &stored.titles;
         let mut warnings = Vec::new();
         if self.feeds.is_empty() {
             warnings.push("no [[feed]] is configured: nothing is fetched".to_owned());
         }
-        let hasty: Vec<&Feed> = self
-            .feeds
-            .iter()
-            .filter(|f| f.interval < POLITE_INTERVAL)
-            .collect();
-        if let Some(first) = hasty.first() {
-            warnings.push(format!(
-                "feed {} is read every {}{}: more often than once a minute, which many sites \
-                 take for abuse and answer by blocking the reader",
-                crate::fetch::shown(first.url.as_str()),
-                humantime::format_duration(first.interval),
-                and_others(hasty.len() - 1),
-            ));
-        }
-        // The longest a healthy feed waits between two reads: its interval, stretched by
-        // the jitter.
-        let longest_wait = |f: &&Feed| f.interval.mul_f64(1.0 + crate::ingest::JITTER);
-        let slow: Vec<&Feed> = self
-            .feeds
-            .iter()
-            .filter(|f| longest_wait(f) >= self.alerts.max_age)
-            .collect();
-        if let Some(first) = slow.first() {
-            warnings.push(format!(
-                "`alerts.max_age` is {}, but feed {} is read every {}{}: a story it publishes \
-                 just after one read is older than that by the next, and is stored but never \
-                 alerted",
-                humantime::format_duration(self.alerts.max_age),
-                crate::fetch::shown(first.url.as_str()),
-                humantime::format_duration(first.interval),
-                and_others(slow.len() - 1),
-            ));
-        }
+        warnings.extend(self.interval_warnings());
         if self.rules.is_empty() {
             warnings.push(
                 "no [[rule]] is configured: stories are stored, but nothing is matched or alerted"
