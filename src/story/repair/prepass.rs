@@ -56,7 +56,7 @@ fn take_items_into_the_channel(text: &mut String) -> Option<String> {
 
 /// The start tag of an RSS item.
 static ITEM_START: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"<item[\s>]").expect("valid regex"));
+    LazyLock::new(|| Regex::new(r"<item[ \t\r\n>]").expect("valid regex"));
 
 /// Wraps in a CDATA section the content of the RSS elements that hold text or HTML —
 /// `title`, `description` and `content:encoded` — when their markup is not escaped:
@@ -66,10 +66,13 @@ static ITEM_START: LazyLock<Regex> =
 /// may hold XHTML, which feed-rs reads: only an RSS document's titles, `rss` true, are
 /// wrapped.) Says how many were wrapped, if any.
 fn wrap_naked_markup(text: &mut String, rss: bool) -> Option<String> {
-    static OPEN: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"<(description|content:encoded)[\s>]").expect("valid regex"));
+    // An element's name ends at XML's whitespace or `>`: a regex's `\s` would take a
+    // no-break space too.
+    static OPEN: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"<(description|content:encoded)[ \t\r\n>]").expect("valid regex")
+    });
     static OPEN_RSS: LazyLock<Regex> = LazyLock::new(|| {
-        Regex::new(r"<(title|description|content:encoded)[\s>]").expect("valid regex")
+        Regex::new(r"<(title|description|content:encoded)[ \t\r\n>]").expect("valid regex")
     });
     let open: &Regex = if rss { &OPEN_RSS } else { &OPEN };
     let mut out: Option<String> = None;
@@ -300,6 +303,22 @@ fn holds_markup(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A no-break space after an element's name (bytes C2 A0) is a regex's `\s` but no
+    /// XML whitespace: taken for the end of the name, it cut the name inside the
+    /// character, and the slice panicked (found by fuzzing).
+    #[test]
+    fn a_no_break_space_after_an_element_name_is_no_name_end() {
+        let mut text = "<rss><channel><item><title\u{a0}>A <b>T</b></title>\
+            <description><p>x</p></description></item></channel></rss>"
+            .to_owned();
+        assert_eq!(
+            wrap_naked_markup(&mut text, true).as_deref(),
+            Some("1 RSS text element holding HTML markup not escaped, read as HTML")
+        );
+        assert!(text.contains("<title\u{a0}>A <b>T</b></title>"), "{text}");
+        assert!(text.contains("<description><![CDATA[<p>x</p>]]></description>"));
+    }
 
     #[test]
     fn html_markup_not_escaped_is_wrapped() {
