@@ -326,6 +326,22 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::Hits { rule, since, json } => {
             let config = load_config(&cli.config)?;
             let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+            // A misspelt rule would list "no hits", as if it had found nothing.
+            if let Some(name) = &rule
+                && !config.rules.iter().any(|r| &r.name == name)
+                && !store.has_hits_of(name).map_err(anyhow::Error::from)?
+            {
+                let names: Vec<&str> = config.rules.iter().map(|r| r.name.as_str()).collect();
+                return Err(Failure::Usage(format!(
+                    "no rule is called {name:?}, in the config or among the hits stored; the \
+                     config's rules: {}",
+                    if names.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        names.join(", ")
+                    }
+                )));
+            }
             let since = unix_now() - since.as_secs() as i64;
             commands::hits(&store, rule.as_deref(), since, json, &mut stdout.lock())?;
             Ok(ExitCode::SUCCESS)

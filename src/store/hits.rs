@@ -83,6 +83,15 @@ pub(super) fn stored_story(r: &rusqlite::Row<'_>, at: usize) -> rusqlite::Result
 }
 
 impl Store {
+    /// Whether any hit of the rule called `rule` is stored, however old.
+    pub fn has_hits_of(&self, rule: &str) -> Result<bool> {
+        Ok(self.conn.query_row(
+            "SELECT EXISTS (SELECT 1 FROM hits WHERE rule = ?1)",
+            [rule],
+            |r| r.get(0),
+        )?)
+    }
+
     /// Hits detected at or after `since`, newest first, optionally of one rule.
     pub fn hits(&self, rule: Option<&str>, since: i64) -> Result<Vec<HitRow>> {
         let mut stmt = self.conn().prepare(

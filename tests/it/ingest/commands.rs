@@ -403,3 +403,46 @@ fn a_file_that_is_no_database_is_named_and_its_cause_said_once() {
         );
     }
 }
+
+#[test]
+fn hits_of_one_rule_and_a_rule_no_config_or_hit_knows() {
+    let server = feed_server();
+    let urls = [server.url("/world.rss"), server.url("/cp1251.rss")];
+    let ws = Workspace::new(&config_for(&urls));
+    ws.ok(&["once"]);
+    let rules = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["hits", "--since", "100000d"];
+        all.extend_from_slice(args);
+        ws.json(&all)
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["rule"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let every = rules(&[]);
+    assert!(every.iter().any(|r| r != "Peskov"), "{every:?}");
+    let peskov = rules(&["--rule", "Peskov"]);
+    assert!(
+        !peskov.is_empty() && peskov.iter().all(|r| r == "Peskov"),
+        "{peskov:?}"
+    );
+
+    // A misspelt rule is said to be one, not listed as "no hits".
+    let out = ws.run(&["hits", "--rule", "Pesko"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out),
+        "newshound: no rule is called \"Pesko\", in the config or among the hits stored; the \
+         config's rules: Peskov, Ukraine talks, Embassy reopening\n"
+    );
+
+    // A rule taken out of the config keeps its stored hits, and they can be listed.
+    let without_peskov = config_for(&urls).replace(
+        "[[rule]]\nname = \"Peskov\"\nquery = 'Peskov OR Песков'\n",
+        "",
+    );
+    assert!(!without_peskov.contains("name = \"Peskov\""));
+    ws.write("newshound.toml", &without_peskov);
+    assert_eq!(rules(&["--rule", "Peskov"]), peskov);
+}
