@@ -195,42 +195,19 @@ fn marked_text(segments: &[Segment]) -> String {
 /// `text` (a field's) on one line, as [`one_line`] puts it, with the `spans` of `field`
 /// in it marked.
 fn marked_line(text: &str, spans: &[Span], field: Field) -> Vec<Segment> {
-    let mut segments: Vec<Segment> = Vec::new();
-    let mut at = 0;
-    let mut push = |text: &str, hit: bool| {
+    let mut segments = marked(text, spans, field, 0..text.len());
+    for segment in &mut segments {
         // Control characters become one space a run, as `one_line` makes them.
-        let mut line = String::with_capacity(text.len());
-        for c in text.chars() {
+        let mut line = String::with_capacity(segment.text.len());
+        for c in segment.text.chars() {
             if !c.is_control() {
                 line.push(c);
             } else if !line.ends_with(' ') {
                 line.push(' ');
             }
         }
-        if !line.is_empty() {
-            segments.push(Segment { text: line, hit });
-        }
-    };
-    let mut within: Vec<&Span> = spans
-        .iter()
-        .filter(|s| {
-            s.field == field
-                && s.start < s.end
-                && s.end <= text.len()
-                && text.is_char_boundary(s.start)
-                && text.is_char_boundary(s.end)
-        })
-        .collect();
-    within.sort_by_key(|s| s.start);
-    for span in within {
-        if span.start < at {
-            continue;
-        }
-        push(&text[at..span.start], false);
-        push(&text[span.start..span.end], true);
-        at = span.end;
+        segment.text = line;
     }
-    push(&text[at..], false);
     if let Some(first) = segments.first_mut() {
         first.text = first.text.trim_start().to_owned();
     }
@@ -238,6 +215,48 @@ fn marked_line(text: &str, spans: &[Span], field: Field) -> Vec<Segment> {
         last.text = last.text.trim_end().to_owned();
     }
     segments.retain(|s| !s.text.is_empty());
+    segments
+}
+
+/// `text[range]` in segments, each span of `field` that lies whole within it marked (in
+/// order of their starts; one overlapping an earlier is left out).
+fn marked(text: &str, spans: &[Span], field: Field, range: std::ops::Range<usize>) -> Vec<Segment> {
+    let mut within: Vec<&Span> = spans
+        .iter()
+        .filter(|s| {
+            s.field == field
+                && range.start <= s.start
+                && s.start < s.end
+                && s.end <= range.end
+                && text.is_char_boundary(s.start)
+                && text.is_char_boundary(s.end)
+        })
+        .collect();
+    within.sort_by_key(|s| s.start);
+    let mut segments = Vec::new();
+    let mut at = range.start;
+    for span in within {
+        if span.start < at {
+            continue;
+        }
+        if span.start > at {
+            segments.push(Segment {
+                text: text[at..span.start].to_owned(),
+                hit: false,
+            });
+        }
+        segments.push(Segment {
+            text: text[span.start..span.end].to_owned(),
+            hit: true,
+        });
+        at = span.end;
+    }
+    if at < range.end {
+        segments.push(Segment {
+            text: text[at..range.end].to_owned(),
+            hit: false,
+        });
+    }
     segments
 }
 
@@ -299,34 +318,7 @@ pub fn snippet(story: &StoredStory, spans: &[Span]) -> Vec<Segment> {
             hit: false,
         });
     }
-    let mut at = from;
-    for span in spans
-        .iter()
-        .filter(|s| s.field == field && s.start >= from && s.end <= to)
-    {
-        if span.start < at
-            || !(text.is_char_boundary(span.start) && text.is_char_boundary(span.end))
-        {
-            continue;
-        }
-        if span.start > at {
-            segments.push(Segment {
-                text: text[at..span.start].to_owned(),
-                hit: false,
-            });
-        }
-        segments.push(Segment {
-            text: text[span.start..span.end].to_owned(),
-            hit: true,
-        });
-        at = span.end;
-    }
-    if at < to {
-        segments.push(Segment {
-            text: text[at..to].to_owned(),
-            hit: false,
-        });
-    }
+    segments.extend(marked(text, spans, field, from..to));
     if to < text.len() {
         segments.push(Segment {
             text: "…".into(),
