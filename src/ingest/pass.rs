@@ -26,8 +26,7 @@ pub async fn run_pass(
     let progress = Arc::new(progress);
     let mut tasks = tokio::task::JoinSet::new();
     let mut task_feeds = HashMap::new();
-    let moved: HashMap<String, String> =
-        store.call(|s| s.moved_feeds()).await?.into_iter().collect();
+    let moved: HashMap<String, String> = store.call(|s| s.moved_feeds()).await?;
     for (index, feed) in config.feeds.iter().enumerate() {
         let host = host_key(&feed.url, moved.get(feed.url.as_str()).map(String::as_str));
         let per_host = hosts

@@ -33,15 +33,18 @@ pub(super) fn read_stored(conn: &Connection) -> rusqlite::Result<Stored> {
     let waiting = stmt
         .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
         .collect::<rusqlite::Result<_>>()?;
-    let mut stmt = conn.prepare("SELECT url, moved_to FROM feeds WHERE moved_to IS NOT NULL")?;
-    let moved = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?
-        .collect::<rusqlite::Result<_>>()?;
     Ok(Stored {
         titles,
         waiting,
-        moved,
+        moved: read_moved(conn)?,
     })
+}
+
+/// Where feeds moved permanently, by URL.
+fn read_moved(conn: &Connection) -> rusqlite::Result<HashMap<String, String>> {
+    let mut stmt = conn.prepare("SELECT url, moved_to FROM feeds WHERE moved_to IS NOT NULL")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    rows.collect()
 }
 
 /// The outcome of a feed's last fetch, as `newshound feeds` shows it.
@@ -268,13 +271,9 @@ impl Store {
         Ok(())
     }
 
-    /// The feeds that moved permanently: (URL, where to).
-    pub fn moved_feeds(&self) -> Result<Vec<(String, String)>> {
-        let mut stmt = self
-            .conn
-            .prepare("SELECT url, moved_to FROM feeds WHERE moved_to IS NOT NULL")?;
-        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
-        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    /// Where feeds moved permanently, by URL.
+    pub fn moved_feeds(&self) -> Result<HashMap<String, String>> {
+        Ok(read_moved(&self.conn)?)
     }
 
     /// The state of one feed as a fetch needs it: like [`Store::feeds`], but `stories` is

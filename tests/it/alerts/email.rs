@@ -5,11 +5,7 @@ use super::*;
 #[test]
 fn email_alerts_end_to_end() {
     let smtp = SmtpServer::start();
-    let feeds = TestServer::files(vec![(
-        "/world.rss",
-        "application/rss+xml",
-        fixture("world.rss"),
-    )]);
+    let feeds = world_feed();
     let ws = Workspace::new(&config(
         &feeds.url("/world.rss"),
         "desk",
@@ -507,11 +503,7 @@ async fn a_mail_server_that_stops_answering_is_given_up_on_at_the_timeout() {
 #[test]
 fn smtp_login_and_one_connection_per_batch() {
     let smtp = SmtpServer::start();
-    let feeds = TestServer::files(vec![(
-        "/world.rss",
-        "application/rss+xml",
-        fixture("world.rss"),
-    )]);
+    let feeds = world_feed();
     let dir = tempfile::tempdir().unwrap();
     let secret = dir.path().join("smtp-password");
     std::fs::write(&secret, "s3cret pass\n").unwrap();
@@ -569,11 +561,7 @@ async fn smtp_down_then_up_loses_nothing() {
 fn smtp_permanent_failure_is_dead_visible_and_requeued() {
     let smtp = SmtpServer::start();
     smtp.reply_with(&["550 5.1.1 no such mailbox", "550 5.1.1 no such mailbox"]);
-    let feeds = TestServer::files(vec![(
-        "/world.rss",
-        "application/rss+xml",
-        fixture("world.rss"),
-    )]);
+    let feeds = world_feed();
     let ws = Workspace::new(&config(
         &feeds.url("/world.rss"),
         "desk",
@@ -733,11 +721,7 @@ async fn a_mail_server_that_never_lets_newshound_in_is_tried_once_a_round() {
 #[test]
 fn an_operators_templates_replace_the_built_in_ones() {
     let smtp = SmtpServer::start();
-    let feeds = TestServer::files(vec![(
-        "/world.rss",
-        "application/rss+xml",
-        fixture("world.rss"),
-    )]);
+    let feeds = world_feed();
     let ws = Workspace::new(
         &config(
             &feeds.url("/world.rss"),

@@ -50,6 +50,15 @@ fn config(feed_url: &str, channel: &str, channel_toml: &str) -> String {
     )
 }
 
+/// A feed server serving the `world.rss` fixture at `/world.rss`.
+fn world_feed() -> TestServer {
+    TestServer::files(vec![(
+        "/world.rss",
+        "application/rss+xml",
+        fixture("world.rss"),
+    )])
+}
+
 /// Queues the alerts of `fixture` as an ingest at `T0` would, and returns a deliverer
 /// on a manual clock at `T0`.
 fn queued(ws: &Workspace, fixture_name: &str) -> (Deliverer, StoreHandle, Clock) {
@@ -306,11 +315,7 @@ fn distinct_message_ids(smtp: &SmtpServer) -> (Vec<String>, usize) {
 #[test]
 fn once_says_what_is_still_pending_and_why() {
     let down = RefusingPort::new();
-    let feeds = TestServer::files(vec![(
-        "/world.rss",
-        "application/rss+xml",
-        fixture("world.rss"),
-    )]);
+    let feeds = world_feed();
     let smtp = format!("smtp://127.0.0.1:{}", down.port());
     let ws = Workspace::new(&config(
         &feeds.url("/world.rss"),
@@ -364,11 +369,7 @@ fn once_says_what_is_still_pending_and_why() {
 
 #[test]
 fn requeue_to_moves_the_alerts_of_a_channel_taken_out_of_the_config() {
-    let feeds = TestServer::files(vec![(
-        "/world.rss",
-        "application/rss+xml",
-        fixture("world.rss"),
-    )]);
+    let feeds = world_feed();
     let down = RefusingPort::new();
     let smtp = format!("smtp://127.0.0.1:{}", down.port());
     let ws = Workspace::new(&config(
