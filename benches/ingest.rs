@@ -32,6 +32,7 @@ fn load_files() -> Vec<File> {
                 url,
                 name: None,
                 interval: std::time::Duration::from_secs(600),
+                quiet_after: newshound::config::Fetch::default().quiet_after,
                 tags: Vec::new(),
             };
             Some(File { bytes, feed })

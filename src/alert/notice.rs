@@ -1,6 +1,7 @@
 //! Health notices: a feed failing for longer than `stale_after`, and its recovery,
 //! told once each to the `health_channels`; a feed that answered 410 Gone (and is no
-//! longer fetched); a fetch that found every entry new (a
+//! longer fetched); a feed that answers without a new story for longer than its
+//! `quiet_after`, told once until it brings one; a fetch that found every entry new (a
 //! possible gap: stories may have been missed), of each feed at most once a week and of
 //! one feed a day; and an alert channel whose deliveries have failed for longer than
 //! `[alerts] failing_after`, and its recovery, told once each to the other health
@@ -79,6 +80,7 @@ impl Deliverer {
             "stale" => format!("feed failing: {about}"),
             "possible_gap" => format!("feed may be missing stories: {about}"),
             "gone" => format!("feed gone, no longer fetched: {about}"),
+            "quiet" => format!("feed brings nothing new: {about}"),
             "channel_failing" => format!("alert channel failing: {about}"),
             "channel_recovered" => format!("alert channel delivering again: {about}"),
             _ => format!("feed recovered: {about}"),

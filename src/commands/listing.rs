@@ -27,6 +27,9 @@ struct FeedJson<'a> {
     possible_gaps: i64,
     last_possible_gap: Option<String>,
     newest_story: Option<String>,
+    /// Since when the feed has answered without a new story, when for longer than its
+    /// `quiet_after`.
+    quiet_since: Option<String>,
     validators_ignored: bool,
 }
 
@@ -39,6 +42,16 @@ pub fn feeds(
 ) -> anyhow::Result<()> {
     let urls: Vec<&str> = config.feeds.iter().map(|f| f.url.as_str()).collect();
     let rows = store.feeds(&urls)?;
+    let now = crate::store::unix_now();
+    let quiet_after: std::collections::HashMap<&str, i64> = config
+        .feeds
+        .iter()
+        .map(|f| (f.url.as_str(), f.quiet_after.as_secs() as i64))
+        .collect();
+    let quiet_since = |r: &crate::store::FeedRow| {
+        let after = quiet_after.get(r.url.as_str()).copied().unwrap_or(0);
+        r.quiet_since(after, now).map(|since| (since, after))
+    };
     // Feeds in the config that were never stored yet show as new.
     let missing: Vec<&str> = urls
         .iter()
@@ -64,6 +77,7 @@ pub fn feeds(
                 possible_gaps: r.possible_gaps,
                 last_possible_gap: r.last_possible_gap.map(rfc3339),
                 newest_story: r.newest_story.map(rfc3339),
+                quiet_since: quiet_since(r).map(|(since, _)| rfc3339(since)),
                 validators_ignored: r.validators_ignored,
             })
             .collect();
@@ -82,6 +96,7 @@ pub fn feeds(
             possible_gaps: 0,
             last_possible_gap: None,
             newest_story: None,
+            quiet_since: None,
             validators_ignored: false,
         }));
         serde_json::to_writer_pretty(&mut *out, &items)?;
@@ -132,6 +147,16 @@ pub fn feeds(
                 "{:13} fetched without validators: its server answered 304 (not modified) \
                  while the feed had changed",
                 ""
+            )?;
+        }
+        if let Some((since, after)) = quiet_since(r) {
+            writeln!(
+                out,
+                "{:13} quiet: no new story since {} (longer than its quiet_after, {}): the \
+                 site may have moved its feed",
+                "",
+                format_time(since),
+                crate::config::shown_duration(std::time::Duration::from_secs(after as u64))
             )?;
         }
         if let Some(last) = r.last_possible_gap {

@@ -33,7 +33,7 @@ pub async fn once(
             "rules added or changed: {}, matched against {} stories stored in the last {}: {} hits, {} alerts queued",
             replayed.rules,
             replayed.stories,
-            humantime::format_duration(config.alerts.replay),
+            crate::config::shown_duration(config.alerts.replay),
             replayed.hits,
             replayed.alerts
         )?;

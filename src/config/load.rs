@@ -12,7 +12,7 @@ use crate::rules::Query;
 use super::channel::{unknown_channel, validate_channel};
 use super::raw::{
     RawAlerts, RawFetch, RawInclude, RawLog, RawMain, RawStorage, Source, parse_duration,
-    parse_http_url, parse_size, positive,
+    parse_duration_or_zero, parse_http_url, parse_size, positive,
 };
 use super::{
     Alerts, Channel, ChannelKind, Config, ConfigError, DEFAULT_LOG_CHANNEL, Feed, FeedFilter,
@@ -59,7 +59,7 @@ impl Config {
             }
         }
 
-        let feeds = feeds(&main, &raw, &includes, fetch.interval)?;
+        let feeds = feeds(&main, &raw, &includes, &fetch)?;
         let rules = rules(&main, &raw, &includes, &channels, &feeds)?;
         let log_level = log_level(&main, raw.log.take())?;
 
@@ -211,10 +211,7 @@ fn alerts(
     };
     let replay = match raw.and_then(|a| a.replay.as_ref()) {
         // "0s": a new rule sees only the stories that arrive after it.
-        Some(r) if humantime::parse_duration(r.get_ref().trim()).is_ok_and(|d| d.is_zero()) => {
-            Duration::ZERO
-        }
-        Some(r) => parse_duration(main, r, "alerts.replay")?,
+        Some(r) => parse_duration_or_zero(main, r, "alerts.replay")?,
         None => super::DEFAULT_REPLAY,
     };
     Ok(Alerts {
@@ -254,6 +251,10 @@ fn fetch(main: &Source, raw: &RawFetch) -> Result<Fetch, ConfigError> {
         },
         user_agent: raw.user_agent.clone().unwrap_or(defaults.user_agent),
         stale_after: duration_or(&raw.stale_after, "fetch.stale_after", defaults.stale_after)?,
+        quiet_after: match &raw.quiet_after {
+            Some(v) => parse_duration_or_zero(main, v, "fetch.quiet_after")?,
+            None => defaults.quiet_after,
+        },
         health_channels: raw
             .health_channels
             .iter()
@@ -267,7 +268,7 @@ fn feeds(
     main: &Source,
     raw: &RawMain,
     includes: &[(Source, RawInclude)],
-    default_interval: Duration,
+    fetch: &Fetch,
 ) -> Result<Vec<Feed>, ConfigError> {
     let mut feeds = Vec::new();
     let mut seen_urls: BTreeSet<String> = BTreeSet::new();
@@ -283,12 +284,17 @@ fn feeds(
         }
         let interval = match &raw_feed.interval {
             Some(v) => parse_duration(source, v, "feed.interval")?,
-            None => default_interval,
+            None => fetch.interval,
+        };
+        let quiet_after = match &raw_feed.quiet_after {
+            Some(v) => parse_duration_or_zero(source, v, "feed.quiet_after")?,
+            None => fetch.quiet_after,
         };
         feeds.push(Feed {
             url,
             name: raw_feed.name.clone().filter(|n| !n.trim().is_empty()),
             interval,
+            quiet_after,
             tags: raw_feed.tags.clone(),
         });
     }

@@ -93,6 +93,9 @@ pub struct Fetch {
     pub user_agent: String,
     /// A feed failing for longer than this gets a health notice.
     pub stale_after: Duration,
+    /// A feed answering without a new story for longer than this gets a health notice
+    /// (each feed may say otherwise); zero never.
+    pub quiet_after: Duration,
     pub health_channels: Vec<String>,
 }
 
@@ -107,6 +110,7 @@ impl Default for Fetch {
             per_host: 2,
             user_agent: format!("newshound/{}", env!("CARGO_PKG_VERSION")),
             stale_after: Duration::from_secs(86400),
+            quiet_after: Duration::from_secs(7 * 86400),
             health_channels: Vec::new(),
         }
     }
@@ -118,6 +122,9 @@ pub struct Feed {
     /// The configured name; the feed's own title is used when absent.
     pub name: Option<String>,
     pub interval: Duration,
+    /// How long it may answer without a new story before the health channels are told
+    /// (`[fetch] quiet_after` unless the feed says otherwise); zero never.
+    pub quiet_after: Duration,
     pub tags: Vec<String>,
 }
 
@@ -174,7 +181,7 @@ impl ChannelKind {
                 let digest = match email.digest {
                     None => String::new(),
                     Some(Digest::Every(window)) => {
-                        format!("; a digest every {}", humantime::format_duration(window))
+                        format!("; a digest every {}", shown_duration(window))
                     }
                     Some(Digest::Daily { at, utc: true }) => {
                         format!("; a digest a day at {} UTC", at.format("%H:%M"))
@@ -375,7 +382,7 @@ impl Config {
                 "feed {} is read every {}{others}: more often than once a minute, which many \
                  sites take for abuse and answer by blocking the reader",
                 crate::fetch::shown(first.url.as_str()),
-                humantime::format_duration(first.interval),
+                shown_duration(first.interval),
             ));
         }
         // The longest a healthy feed waits between two reads: its interval, stretched by
@@ -386,9 +393,9 @@ impl Config {
                 "`alerts.max_age` is {}, but feed {} is read every {}{others}: a story it \
                  publishes just after one read is older than that by the next, and is stored \
                  but never alerted",
-                humantime::format_duration(self.alerts.max_age),
+                shown_duration(self.alerts.max_age),
                 crate::fetch::shown(first.url.as_str()),
-                humantime::format_duration(first.interval),
+                shown_duration(first.interval),
             ));
         }
         warnings
@@ -510,12 +517,22 @@ impl Config {
             .collect()
     }
 
-    /// Where feed-health notices go.
+    /// Where feed-health notices go, and when: `quiet_after` is `[fetch]`'s; a feed's
+    /// own is [`Config::health_of`].
     pub fn health(&self) -> crate::store::Health {
         crate::store::Health {
             stale_after: self.fetch.stale_after.as_secs() as i64,
+            quiet_after: self.fetch.quiet_after.as_secs() as i64,
             failing_after: self.alerts.failing_after.as_secs() as i64,
             channels: self.fetch.health_channels.clone(),
+        }
+    }
+
+    /// [`Config::health`], with `feed`'s own `quiet_after`.
+    pub fn health_of(&self, feed: &Feed) -> crate::store::Health {
+        crate::store::Health {
+            quiet_after: feed.quiet_after.as_secs() as i64,
+            ..self.health()
         }
     }
 
@@ -527,6 +544,19 @@ impl Config {
             None if name == DEFAULT_LOG_CHANNEL => Some(&ChannelKind::Log),
             None => None,
         }
+    }
+}
+
+/// A configured duration as the messages show it: humantime's words, except that whole
+/// days stay days (humantime writes "60d" as "1month 29days 13h 26m 24s", its months
+/// being 30.44 days long).
+pub fn shown_duration(d: Duration) -> String {
+    const DAY: u64 = 86400;
+    match d.as_secs() {
+        secs if secs > DAY && secs % DAY == 0 && d.subsec_nanos() == 0 => {
+            format!("{}days", secs / DAY)
+        }
+        _ => humantime::format_duration(d).to_string(),
     }
 }
 
@@ -553,11 +583,17 @@ impl fmt::Display for Config {
                 .as_deref()
                 .map(|n| format!(" ({n})"))
                 .unwrap_or_default();
+            // A feed's own `quiet_after`, when it has one.
+            let quiet = match feed.quiet_after {
+                q if q == self.fetch.quiet_after => String::new(),
+                Duration::ZERO => ", never quiet".to_owned(),
+                q => format!(", quiet after {}", shown_duration(q)),
+            };
             writeln!(
                 f,
-                "    {}{name}, every {}",
+                "    {}{name}, every {}{quiet}",
                 crate::fetch::shown(feed.url.as_str()),
-                humantime::format_duration(feed.interval)
+                shown_duration(feed.interval)
             )?;
         }
         writeln!(f, "  channels: {}", self.channels.len())?;
@@ -578,10 +614,17 @@ impl fmt::Display for Config {
             )?,
             channels => writeln!(
                 f,
-                "  health notices: to {}, of a feed failing for {} and an alert channel for {}",
+                "  health notices: to {}, of a feed failing for {}{} and an alert channel for {}",
                 channels.join(", "),
-                humantime::format_duration(self.fetch.stale_after),
-                humantime::format_duration(self.alerts.failing_after)
+                shown_duration(self.fetch.stale_after),
+                match self.fetch.quiet_after {
+                    Duration::ZERO => String::new(),
+                    q => format!(
+                        " or answering without a new story for {}",
+                        shown_duration(q)
+                    ),
+                },
+                shown_duration(self.alerts.failing_after)
             )?,
         }
         writeln!(f, "  rules: {}", self.rules.len())?;

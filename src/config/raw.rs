@@ -73,6 +73,7 @@ pub(super) struct RawFetch {
     pub(super) per_host: Option<Spanned<i64>>,
     pub(super) user_agent: Option<String>,
     pub(super) stale_after: Option<Spanned<String>>,
+    pub(super) quiet_after: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) health_channels: Vec<Spanned<String>>,
 }
@@ -83,6 +84,7 @@ pub(super) struct RawFeed {
     pub(super) url: Spanned<String>,
     pub(super) name: Option<String>,
     pub(super) interval: Option<Spanned<String>>,
+    pub(super) quiet_after: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) tags: Vec<String>,
 }
@@ -195,6 +197,18 @@ pub(super) fn parse_duration(
                 "`{key}`: bad duration {text:?} ({e}); write e.g. \"90s\", \"10m\", \"1h\", \"3d\""
             ),
         )),
+    }
+}
+
+/// Like [`parse_duration`], but `"0s"` is allowed: it turns the setting off.
+pub(super) fn parse_duration_or_zero(
+    source: &Source,
+    value: &Spanned<String>,
+    key: &str,
+) -> Result<Duration, ConfigError> {
+    match humantime::parse_duration(value.get_ref().trim()) {
+        Ok(d) if d.is_zero() => Ok(Duration::ZERO),
+        _ => parse_duration(source, value, key),
     }
 }
 

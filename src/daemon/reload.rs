@@ -97,8 +97,8 @@ pub fn describe_changes(old: &Config, new: &Config) -> Vec<String> {
         lines.push(format!(
             "feed interval changed: {} from {} to {}",
             shown(after.url.as_str()),
-            humantime::format_duration(before.interval),
-            humantime::format_duration(after.interval)
+            crate::config::shown_duration(before.interval),
+            crate::config::shown_duration(after.interval)
         ));
     }
     let rule_key = |r: &crate::config::Rule| {

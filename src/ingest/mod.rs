@@ -336,7 +336,7 @@ pub async fn ingest_feed(
             .body_at
             .is_none_or(|at| now - at >= CHECK_NOT_MODIFIED_AFTER.as_secs() as i64);
     let feed_id = state.id;
-    let health = config.health();
+    let health = config.health_of(feed);
     // A feed that showed a possible gap lately is fetched at its own interval: its
     // caching hints (Cache-Control max-age, `<ttl>`) may be what let stories slip by.
     let hints_trusted = state

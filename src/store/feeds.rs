@@ -140,12 +140,25 @@ pub struct FeedRow {
     /// brought a story new to the database. A feed that answers but has nothing new for
     /// weeks may have moved on unannounced.
     pub newest_story: Option<i64>,
+    /// When the feed first answered (a 200 or a 304).
+    pub first_success: Option<i64>,
     /// When the feed last sent a whole body (a 200), not a 304.
     #[serde(skip)]
     pub body_at: Option<i64>,
     /// Its validators are not sent any more: its server answered 304 while the feed
     /// had changed.
     pub validators_ignored: bool,
+}
+
+impl FeedRow {
+    /// Since when the feed has answered without a new story, if for `quiet_after` seconds
+    /// or longer (counted as the health notices count it); a feed failing, gone or never
+    /// fetched is not quiet.
+    pub fn quiet_since(&self, quiet_after: i64, now: i64) -> Option<i64> {
+        matches!(self.status, FeedStatus::Ok | FeedStatus::NotModified)
+            .then(|| quiet_since(self.newest_story, self.first_success, quiet_after, now))
+            .flatten()
+    }
 }
 
 /// A feed's columns, with `stories` (an expression over `f`) in fifth place.
@@ -157,7 +170,7 @@ macro_rules! feed_columns {
             ", f.last_fetch, f.next_due, f.consecutive_errors, f.last_error, f.etag,
              f.last_modified, f.failing_since, f.encoding, f.repairs, f.moved_to, f.body_hash,
              f.possible_gaps, f.last_possible_gap, f.newest_story, f.body_at,
-             f.validators_ignored"
+             f.validators_ignored, f.first_success"
         )
     };
 }
@@ -189,6 +202,7 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
         newest_story: r.get(18)?,
         body_at: r.get(19)?,
         validators_ignored: r.get(20)?,
+        first_success: r.get(21)?,
     })
 }
 
@@ -306,7 +320,8 @@ impl Store {
         let tx = self.conn.transaction()?;
         tx.execute(
             "UPDATE feeds SET status = 'not_modified', last_fetch = ?2, last_success = ?2, next_due = ?3,
-                 consecutive_errors = 0, failing_since = NULL, last_error = NULL
+                 consecutive_errors = 0, failing_since = NULL, last_error = NULL,
+                 first_success = COALESCE(first_success, ?2)
              WHERE id = ?1",
             params![feed_id, now, next_due],
         )?;
@@ -538,9 +553,11 @@ impl Store {
 }
 
 /// Queues the notices a feed's change of health owes: `stale` once when it has failed
-/// for longer than `stale_after`, `recovered` once when it succeeds again after that.
-/// `error` is the failure, or `None` after a success. Runs inside the caller's
-/// transaction, so the notice and the feed's state change together.
+/// for longer than `stale_after`, `recovered` once when it succeeds again after that;
+/// after a success, `quiet` once when it has answered without a new story for longer
+/// than `quiet_after` ([`quiet_since`]), and again only after a new story. `error` is
+/// the failure, or `None` after a success. Runs inside the caller's transaction, so the
+/// notice and the feed's state change together.
 pub(super) fn health_transition(
     conn: &Connection,
     feed_id: i64,
@@ -548,10 +565,48 @@ pub(super) fn health_transition(
     health: &Health,
     error: Option<&str>,
 ) -> Result<()> {
-    let (url, failing_since, notified): (String, Option<i64>, i64) = conn
-        .prepare_cached("SELECT url, failing_since, stale_notified FROM feeds WHERE id = ?1")?
-        .query_row([feed_id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?;
+    let (url, failing_since, notified, newest_story, first_success, quiet_notified): (
+        String,
+        Option<i64>,
+        i64,
+        Option<i64>,
+        Option<i64>,
+        bool,
+    ) = conn
+        .prepare_cached(
+            "SELECT url, failing_since, stale_notified, newest_story, first_success, quiet_notified
+             FROM feeds WHERE id = ?1",
+        )?
+        .query_row([feed_id], |r| {
+            Ok((
+                r.get(0)?,
+                r.get(1)?,
+                r.get(2)?,
+                r.get(3)?,
+                r.get(4)?,
+                r.get(5)?,
+            ))
+        })?;
     let url = crate::fetch::shown(&url);
+    if error.is_none() {
+        let quiet = quiet_since(newest_story, first_success, health.quiet_after, now);
+        if quiet.is_some() != quiet_notified {
+            conn.prepare_cached("UPDATE feeds SET quiet_notified = ?2 WHERE id = ?1")?
+                .execute(params![feed_id, quiet.is_some()])?;
+        }
+        match quiet {
+            Some(since) if !quiet_notified => {
+                let message =
+                    quiet_message(&url, since, newest_story.is_some(), health.quiet_after);
+                tracing::warn!(feed = %url, "{message}");
+                queue_notice(conn, About::Feed(feed_id), now, health, "quiet", &message)?;
+            }
+            None if quiet_notified => {
+                tracing::info!(feed = %url, "the feed brings new stories again");
+            }
+            _ => {}
+        }
+    }
     let (kind, message) = match (error, failing_since, notified) {
         (Some(error), Some(since), 0) if now - since >= health.stale_after => (
             "stale",
@@ -568,4 +623,32 @@ pub(super) fn health_transition(
         params![feed_id, i64::from(kind == "stale")],
     )?;
     queue_notice(conn, About::Feed(feed_id), now, health, kind, &message)
+}
+
+/// Since when a feed that answers has brought nothing new, if for `quiet_after` seconds
+/// or longer (0: never quiet): since its newest story, or — one that never listed a
+/// story — since it first answered.
+pub fn quiet_since(
+    newest_story: Option<i64>,
+    first_success: Option<i64>,
+    quiet_after: i64,
+    now: i64,
+) -> Option<i64> {
+    let since = newest_story.or(first_success)?;
+    (quiet_after > 0 && now - since >= quiet_after).then_some(since)
+}
+
+/// What the health channels are told of a quiet feed.
+fn quiet_message(url: &str, since: i64, had_stories: bool, quiet_after: i64) -> String {
+    let since = crate::commands::rfc3339(since);
+    let what = if had_stories {
+        format!("its newest story is from {since}")
+    } else {
+        format!("it has listed no story since it first answered, at {since}")
+    };
+    format!(
+        "{url} answers but has brought no new story for longer than {} (quiet_after): {what}; \
+         the site may have moved its feed (`newshound feeds` shows its state)",
+        crate::config::shown_duration(std::time::Duration::from_secs(quiet_after as u64))
+    )
 }

@@ -19,6 +19,9 @@ use crate::story::hex;
 pub struct Health {
     /// Seconds a feed fails before it is stale.
     pub stale_after: i64,
+    /// Seconds a feed answers without a new story before it is quiet (`[fetch]
+    /// quiet_after`, or the feed's own); 0 never.
+    pub quiet_after: i64,
     /// Seconds a channel's deliveries fail before the health channels are told.
     pub failing_after: i64,
     pub channels: Vec<String>,

@@ -432,7 +432,7 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         "UPDATE feeds SET status = 'ok', etag = ?2, last_modified = ?3, title = COALESCE(?4, title),
              encoding = ?5, repairs = ?6, last_fetch = ?7, last_success = ?7, next_due = ?8,
              consecutive_errors = 0, failing_since = NULL, last_error = NULL, body_hash = ?9,
-             body_at = ?7,
+             body_at = ?7, first_success = COALESCE(first_success, ?7),
              possible_gaps = possible_gaps + ?10,
              last_possible_gap = CASE WHEN ?10 THEN ?7 ELSE last_possible_gap END,
              newest_story = CASE WHEN ?11 IS NULL THEN newest_story

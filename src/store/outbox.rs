@@ -74,7 +74,8 @@ pub struct DueNotice {
     pub notice_id: String,
     pub channel: String,
     pub about: NoticeAbout,
-    /// `stale`, `recovered` or `possible_gap` (about a feed); `channel_failing` or
+    /// `stale`, `recovered`, `possible_gap`, `gone` or `quiet` (about a feed);
+    /// `channel_failing` or
     /// `channel_recovered` (about a channel).
     pub kind: String,
     pub message: String,

@@ -224,4 +224,40 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE feeds ADD COLUMN validators_ignored INTEGER NOT NULL DEFAULT 0;
     UPDATE feeds SET body_at = last_fetch;
     "#,
+    // 11: feeds that answer but bring nothing new (`[fetch] quiet_after`): when a feed
+    // first answered (what a feed that never listed a story is quiet since; rows start
+    // from their last success), whether the health channels were told, and `quiet`
+    // notices (the notices table is built anew for its CHECK constraint).
+    r#"
+    ALTER TABLE feeds ADD COLUMN first_success INTEGER;
+    ALTER TABLE feeds ADD COLUMN quiet_notified INTEGER NOT NULL DEFAULT 0;
+    UPDATE feeds SET first_success = last_success;
+
+    CREATE TABLE notices_11 (
+        id            INTEGER PRIMARY KEY,
+        notice_id     TEXT NOT NULL UNIQUE,
+        channel       TEXT NOT NULL,
+        feed_id       INTEGER REFERENCES feeds (id) ON DELETE CASCADE,
+        about_channel TEXT,
+        kind          TEXT NOT NULL CHECK (kind IN ('stale', 'recovered', 'possible_gap', 'gone',
+                                                    'quiet', 'channel_failing',
+                                                    'channel_recovered')),
+        message       TEXT NOT NULL,
+        state         TEXT NOT NULL DEFAULT 'pending'
+                      CHECK (state IN ('pending', 'sent', 'failed', 'dead')),
+        attempts      INTEGER NOT NULL DEFAULT 0,
+        next_attempt  INTEGER NOT NULL,
+        last_error    TEXT,
+        created       INTEGER NOT NULL,
+        sent_at       INTEGER,
+        CHECK ((feed_id IS NULL) <> (about_channel IS NULL))
+    );
+    INSERT INTO notices_11 (id, notice_id, channel, feed_id, about_channel, kind, message, state,
+                            attempts, next_attempt, last_error, created, sent_at)
+        SELECT id, notice_id, channel, feed_id, about_channel, kind, message, state, attempts,
+               next_attempt, last_error, created, sent_at FROM notices;
+    DROP TABLE notices;
+    ALTER TABLE notices_11 RENAME TO notices;
+    CREATE INDEX notices_due ON notices (state, next_attempt);
+    "#,
 ];

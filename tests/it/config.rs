@@ -45,7 +45,7 @@ fn toml_syntax_error() {
 fn unknown_key() {
     check_error(
         "[fetch]\ninterval = \"5m\"\nintervall = \"5m\"\n",
-        "DIR/newshound.toml:3:1: unknown key `fetch.intervall`: expected one of `interval`, `timeout`, `connect_timeout`, `max_body`, `concurrency`, `per_host`, `user_agent`, `stale_after`, `health_channels`",
+        "DIR/newshound.toml:3:1: unknown key `fetch.intervall`: expected one of `interval`, `timeout`, `connect_timeout`, `max_body`, `concurrency`, `per_host`, `user_agent`, `stale_after`, `quiet_after`, `health_channels`",
     );
     check_error(
         &format!("{FEED}[[rule]]\nname = \"x\"\nquery = \"Peskov\"\nchanels = [\"desk\"]\n"),
@@ -95,6 +95,14 @@ fn bad_duration_and_size() {
     check_error(
         "[alerts]\nreplay = \"recently\"\n",
         "DIR/newshound.toml:2:10: `alerts.replay`: bad duration \"recently\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
+    );
+    check_error(
+        "[fetch]\nquiet_after = \"a week\"\n",
+        "DIR/newshound.toml:2:15: `fetch.quiet_after`: bad duration \"a week\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
+    );
+    check_error(
+        &format!("{FEED}quiet_after = \"-1d\"\n"),
+        "DIR/newshound.toml:3:15: `feed.quiet_after`: bad duration \"-1d\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
     );
     check_error(
         "[storage]\nkeep = \"0s\"\n",
@@ -325,13 +333,23 @@ fn check_prints_a_summary() {
         "newshound.toml",
         &format!(
             "[alerts]\nfailing_after = \"30m\"\n[fetch]\nhealth_channels = [\"console\"]\n{FEED}\
+             [[feed]]\nurl = \"https://example.org/monthly\"\nquiet_after = \"60d\"\n\
+             [[feed]]\nurl = \"https://example.org/archive\"\nquiet_after = \"0s\"\n\
              [channel.console]\nkind = \"log\"\n"
         ),
     );
     let out = ws.ok(&["check"]);
     assert!(
         out.contains(
-            "\n  health notices: to console, of a feed failing for 1day and an alert channel for 30m\n"
+            "\n    https://example.org/monthly, every 10m, quiet after 60days\n    \
+             https://example.org/archive, every 10m, never quiet\n"
+        ),
+        "{out}"
+    );
+    assert!(
+        out.contains(
+            "\n  health notices: to console, of a feed failing for 1day or answering without a \
+             new story for 7days and an alert channel for 30m\n"
         ),
         "{out}"
     );

@@ -250,6 +250,14 @@ impl TestServer {
     pub fn requests(&self) -> Vec<Request> {
         self.requests.lock().unwrap().clone()
     }
+
+    /// The bodies received so far, each read as JSON (a webhook receiver's).
+    pub fn json_bodies(&self) -> Vec<serde_json::Value> {
+        self.requests()
+            .iter()
+            .map(|r| serde_json::from_slice(&r.body).unwrap())
+            .collect()
+    }
 }
 
 fn serve(stream: impl Connection, handler: &Handler, seen: &Mutex<Vec<Request>>) {

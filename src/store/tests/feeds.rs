@@ -380,3 +380,97 @@ fn the_feeds_failing_since_any_feed_last_worked_are_listed() {
         }]
     );
 }
+
+#[test]
+fn a_feed_answering_without_a_new_story_for_quiet_after_is_told_once_until_it_brings_one() {
+    let (mut store, a, b) = setup();
+    let health = Health {
+        quiet_after: 7 * DAY,
+        channels: vec!["ops".to_owned()],
+        ..Health::default()
+    };
+    let ingest = |store: &mut Store, feed: i64, ids: &[&str], now: i64| {
+        let incoming = ids
+            .iter()
+            .map(|id| Incoming::matched(story(id, None, id), Vec::new()))
+            .collect();
+        let mut job = job(feed, incoming, now);
+        job.meta.health = health.clone();
+        store.ingest(&job).unwrap();
+    };
+    let not_modified = |store: &mut Store, feed: i64, now: i64| {
+        store
+            .record_not_modified(feed, now, now + 600, &health, None)
+            .unwrap()
+    };
+    let notices = |store: &Store| -> Vec<(i64, String)> {
+        let mut stmt = store
+            .conn()
+            .prepare("SELECT feed_id, message FROM notices WHERE kind = 'quiet' ORDER BY id")
+            .unwrap();
+        stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap()
+    };
+    let quiet = |store: &Store, now: i64| {
+        store
+            .feeds(&["https://a.example/feed", "https://b.example/feed"])
+            .unwrap()
+            .iter()
+            .map(|r| r.quiet_since(7 * DAY, now))
+            .collect::<Vec<_>>()
+    };
+    // A lists two stories; B lists none.
+    ingest(&mut store, a, &["1", "2"], DAY);
+    ingest(&mut store, b, &[], DAY);
+    not_modified(&mut store, a, 7 * DAY + 10);
+    ingest(&mut store, b, &[], 7 * DAY + 10);
+    assert_eq!(notices(&store), [], "six days and a bit");
+    assert_eq!(quiet(&store, 7 * DAY + 10), [None, None]);
+    // A week: each is told once, whether it answers 304 or the same stories.
+    not_modified(&mut store, a, 8 * DAY);
+    ingest(&mut store, b, &[], 8 * DAY);
+    ingest(&mut store, a, &["1", "2"], 9 * DAY);
+    not_modified(&mut store, b, 9 * DAY);
+    let told = notices(&store);
+    assert_eq!(told.len(), 2, "{told:?}");
+    assert_eq!(told[0].0, a);
+    assert!(
+        told[0].1.contains("its newest story is from"),
+        "{}",
+        told[0].1
+    );
+    assert!(
+        told[1]
+            .1
+            .contains("it has listed no story since it first answered"),
+        "{}",
+        told[1].1
+    );
+    assert_eq!(quiet(&store, 9 * DAY), [Some(DAY), Some(DAY)]);
+    // A new story ends it; a week later it is told again.
+    ingest(&mut store, a, &["1", "2", "3"], 10 * DAY);
+    assert_eq!(quiet(&store, 10 * DAY)[0], None);
+    not_modified(&mut store, a, 16 * DAY);
+    assert_eq!(notices(&store).len(), 2);
+    not_modified(&mut store, a, 17 * DAY);
+    assert_eq!(notices(&store).len(), 3);
+    // A failing feed is not quiet (it is stale, or will be), and 0 is never.
+    store
+        .record_failure(b, 20 * DAY, "HTTP 500", 21 * DAY, Failure::Other, &health)
+        .unwrap();
+    assert_eq!(quiet(&store, 20 * DAY)[1], None);
+    let never = Health {
+        quiet_after: 0,
+        ..health.clone()
+    };
+    store
+        .conn()
+        .execute_batch("UPDATE feeds SET quiet_notified = 0")
+        .unwrap();
+    store
+        .record_not_modified(a, 40 * DAY, 41 * DAY, &never, None)
+        .unwrap();
+    assert_eq!(notices(&store).len(), 3);
+}

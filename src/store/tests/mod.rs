@@ -89,7 +89,8 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
         }
         conn.pragma_update(None, "user_version", 2).unwrap();
         conn.execute(
-            "INSERT INTO feeds (url, etag, status) VALUES ('https://a.example/feed', '\"v1\"', 'ok')",
+            "INSERT INTO feeds (url, etag, status, last_success)
+             VALUES ('https://a.example/feed', '\"v1\"', 'ok', 4000)",
             [],
         )
         .unwrap();
@@ -127,6 +128,11 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
         "the newest story is found in the stories"
     );
     assert_eq!(
+        feed.first_success,
+        Some(4000),
+        "quiet, if ever, from its last success"
+    );
+    assert_eq!(
         count(
             &store,
             "SELECT COUNT(*) FROM notices WHERE notice_id = 'n1' AND state = 'pending'"
@@ -138,7 +144,7 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
         .conn()
         .execute(
             "INSERT INTO notices (notice_id, channel, feed_id, kind, message, next_attempt, created)
-             VALUES ('n2', 'ops', 1, 'possible_gap', 'gap', 5, 5)",
+             VALUES ('n2', 'ops', 1, 'possible_gap', 'gap', 5, 5), ('n5', 'ops', 1, 'quiet', 'quiet', 5, 5)",
             [],
         )
         .unwrap();

@@ -72,12 +72,7 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
     let (clock, deliverer) = (&health.clock, &health.deliverer);
     // Failing for 10 minutes, then two hours: one stale notice, not one per failure.
     let fetch_at = async |minutes: i64| health.fetch_at(minutes).await;
-    let notices = || -> Vec<serde_json::Value> {
-        hook.requests()
-            .iter()
-            .map(|r| serde_json::from_slice(&r.body).unwrap())
-            .collect()
-    };
+    let notices = || hook.json_bodies();
     for minutes in [0, 10, 120, 130] {
         fetch_at(minutes).await;
     }
@@ -127,10 +122,7 @@ async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
         health.fetch_at(at).await;
         *page.lock().unwrap() += 1;
         health.deliverer.deliver_due().await.unwrap();
-        hook.requests()
-            .iter()
-            .map(|r| serde_json::from_slice::<serde_json::Value>(&r.body).unwrap())
-            .collect::<Vec<_>>()
+        hook.json_bodies()
     };
     assert!(minutes(0).await.is_empty(), "a first fetch is no gap");
     let sent = minutes(10).await;
@@ -151,6 +143,42 @@ async fn a_possible_gap_is_told_to_the_health_channels_once_a_week() {
 }
 
 #[tokio::test]
+async fn a_feed_that_answers_without_a_new_story_for_quiet_after_is_told_once() {
+    // The same document every time: its stories were new once, then nothing is.
+    let feeds =
+        TestServer::start(|_: &Request| Reply::ok("application/rss+xml", fixture("world.rss")));
+    let hook = receiver(vec![]);
+    let health = Health::new(&feeds, &hook, "quiet_after = \"3d\"\n");
+    let clock = &health.clock;
+    let days = async |at: i64| {
+        clock.advance(Duration::from_secs((T0 + at * 86400 - clock.now()) as u64));
+        health.fetch_at(at * 24 * 60).await;
+        health.deliverer.deliver_due().await.unwrap();
+        hook.json_bodies()
+    };
+    assert!(days(0).await.is_empty());
+    assert!(days(2).await.is_empty(), "two days");
+    let sent = days(3).await;
+    assert_eq!(sent.len(), 1, "{sent:?}");
+    assert_eq!(sent[0]["type"], "feed_health");
+    assert_eq!(sent[0]["status"], "quiet");
+    assert_eq!(sent[0]["feed"]["url"], feeds.url("/feed"));
+    assert_eq!(
+        sent[0]["message"],
+        format!(
+            "{} answers but has brought no new story for longer than 3days (quiet_after): its \
+             newest story is from {}; the site may have moved its feed (`newshound feeds` \
+             shows its state)",
+            feeds.url("/feed"),
+            chrono::DateTime::from_timestamp(T0, 0)
+                .unwrap()
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+        )
+    );
+    assert_eq!(days(4).await.len(), 1, "once");
+}
+
+#[tokio::test]
 async fn a_channel_failing_for_an_hour_is_told_to_the_other_health_channels_and_so_is_its_recovery()
 {
     let down = RefusingPort::new();
@@ -166,12 +194,7 @@ async fn a_channel_failing_for_an_hour_is_told_to_the_other_health_channels_and_
         hook.url("/hook")
     ));
     let (deliverer, store, clock) = queued_body(&ws, &three_peskov_stories());
-    let told = || -> Vec<serde_json::Value> {
-        hook.requests()
-            .iter()
-            .map(|r| serde_json::from_slice(&r.body).unwrap())
-            .collect()
-    };
+    let told = || hook.json_bodies();
     // The mail server is down: the alerts fail, and retry, for 35 minutes: not told yet.
     for minutes in [0, 5, 30] {
         clock.advance(Duration::from_secs(minutes * 60));

@@ -409,11 +409,7 @@ fn requeue_to_moves_the_alerts_of_a_channel_taken_out_of_the_config() {
     );
     let out = ws.ok(&["once"]);
     assert!(out.contains("alerts: 2 delivered"), "{out}");
-    let posted: Vec<serde_json::Value> = hook
-        .requests()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect();
+    let posted = hook.json_bodies();
     assert_eq!(posted.len(), 2);
     let hits = ws.json(&["hits", "--since", "100000d"]);
     let mut deliveries: Vec<_> = hits

@@ -227,11 +227,7 @@ async fn slack_and_discord_payloads() {
         ws.write("hook.secret", SECRET);
         let (deliverer, _, _) = queued(&ws, "world.rss");
         deliverer.deliver_due().await.unwrap();
-        let bodies: Vec<serde_json::Value> = hook
-            .requests()
-            .iter()
-            .map(|r| serde_json::from_slice(&r.body).unwrap())
-            .collect();
+        let bodies = hook.json_bodies();
         let text = bodies
             .iter()
             .map(|b| b[key].as_str().unwrap().to_owned())

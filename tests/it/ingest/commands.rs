@@ -249,11 +249,7 @@ fn once_feed_fetches_the_named_feeds_and_tries_a_gone_one_again() {
     // The gone feed: its 410 is told to the health channels, once.
     let out = ws.ok(&["once", "--feed", &moved]);
     assert!(out.contains("  failed: "), "{out}");
-    let notices: Vec<serde_json::Value> = hook
-        .requests()
-        .iter()
-        .map(|r| serde_json::from_slice(&r.body).unwrap())
-        .collect();
+    let notices = hook.json_bodies();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert_eq!(
         (&notices[0]["type"], &notices[0]["status"]),
@@ -445,4 +441,62 @@ fn hits_of_one_rule_and_a_rule_no_config_or_hit_knows() {
     assert!(!without_peskov.contains("name = \"Peskov\""));
     ws.write("newshound.toml", &without_peskov);
     assert_eq!(rules(&["--rule", "Peskov"]), peskov);
+}
+
+#[test]
+fn a_feed_that_brings_nothing_new_is_told_of_and_shown_as_quiet() {
+    // One feed lists nothing at all; the other is the same document every time.
+    let server = TestServer::start(|r: &Request| match r.path.as_str() {
+        "/empty.rss" => Reply::ok(
+            "application/rss+xml",
+            "<rss version=\"2.0\"><channel><title>Empty</title></channel></rss>",
+        ),
+        _ => Reply::ok("application/rss+xml", fixture("world.rss")),
+    });
+    let hook = TestServer::start(|_: &Request| Reply::status(200));
+    let (empty, world) = (server.url("/empty.rss"), server.url("/world.rss"));
+    let ws = Workspace::new(&format!(
+        "[fetch]\nhealth_channels = [\"ops\"]\nquiet_after = \"1s\"\n\
+         [channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n\
+         [[feed]]\nurl = \"{empty}\"\n[[feed]]\nurl = \"{world}\"\nquiet_after = \"0s\"\n",
+        hook.url("/hook")
+    ));
+    ws.ok(&["once"]);
+    assert_eq!(
+        ws.json(&["feeds"])[0]["quiet_since"],
+        serde_json::Value::Null
+    );
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    ws.ok(&["once"]);
+    let notices = hook.json_bodies();
+    assert_eq!(notices.len(), 1, "{notices:?}");
+    assert_eq!(notices[0]["status"], "quiet");
+    assert_eq!(notices[0]["feed"]["url"], empty.as_str());
+    let message = notices[0]["message"].as_str().unwrap();
+    assert!(
+        message.starts_with(&format!(
+            "{empty} answers but has brought no new story for longer than 1s (quiet_after): it \
+             has listed no story since it first answered, at "
+        )),
+        "{message}"
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert!(feeds[0]["quiet_since"].is_string(), "{feeds}");
+    assert_eq!(
+        feeds[1]["quiet_since"],
+        serde_json::Value::Null,
+        "never quiet"
+    );
+    let table = ws.ok(&["feeds"]);
+    assert_eq!(
+        table.matches("quiet: no new story since").count(),
+        1,
+        "{table}"
+    );
+    assert!(
+        table.contains(" (longer than its quiet_after, 1s): the site may have moved its feed\n"),
+        "{table}"
+    );
+    ws.ok(&["once"]);
+    assert_eq!(hook.requests().len(), 1, "told once");
 }
