@@ -42,16 +42,7 @@ pub fn feeds(
 ) -> anyhow::Result<()> {
     let urls: Vec<&str> = config.feeds.iter().map(|f| f.url.as_str()).collect();
     let rows = store.feeds(&urls)?;
-    let now = crate::store::unix_now();
-    let quiet_after: std::collections::HashMap<&str, i64> = config
-        .feeds
-        .iter()
-        .map(|f| (f.url.as_str(), f.quiet_after.as_secs() as i64))
-        .collect();
-    let quiet_since = |r: &crate::store::FeedRow| {
-        let after = quiet_after.get(r.url.as_str()).copied().unwrap_or(0);
-        r.quiet_since(after, now).map(|since| (since, after))
-    };
+    let quiet_since = super::quiet_since(config, crate::store::unix_now());
     // Feeds in the config that were never stored yet show as new.
     let missing: Vec<&str> = urls
         .iter()
@@ -150,14 +141,7 @@ pub fn feeds(
             )?;
         }
         if let Some((since, after)) = quiet_since(r) {
-            writeln!(
-                out,
-                "{:13} quiet: no new story since {} (longer than its quiet_after, {}): the \
-                 site may have moved its feed",
-                "",
-                format_time(since),
-                crate::config::shown_duration(std::time::Duration::from_secs(after as u64))
-            )?;
+            writeln!(out, "{:13} quiet: {}", "", super::quiet(since, after))?;
         }
         if let Some(last) = r.last_possible_gap {
             writeln!(

@@ -88,6 +88,33 @@ pub(crate) fn format_time(unix: i64) -> String {
         .unwrap_or_else(|| unix.to_string())
 }
 
+/// Since when a stored feed has been quiet (answering without a new story for longer
+/// than its configured `quiet_after`), and that `quiet_after` in seconds, as of `now`.
+pub(crate) fn quiet_since(
+    config: &crate::config::Config,
+    now: i64,
+) -> impl Fn(&crate::store::FeedRow) -> Option<(i64, i64)> {
+    let quiet_after: std::collections::HashMap<String, i64> = config
+        .feeds
+        .iter()
+        .map(|f| (f.url.as_str().to_owned(), f.quiet_after.as_secs() as i64))
+        .collect();
+    move |row| {
+        let after = quiet_after.get(&row.url).copied().unwrap_or(0);
+        row.quiet_since(after, now).map(|since| (since, after))
+    }
+}
+
+/// What `feeds` and `once` say of a quiet feed.
+pub(crate) fn quiet(since: i64, quiet_after: i64) -> String {
+    format!(
+        "no new story since {} (longer than its quiet_after, {}): the site may have moved its \
+         feed",
+        format_time(since),
+        crate::config::shown_duration(std::time::Duration::from_secs(quiet_after as u64))
+    )
+}
+
 /// A Unix time as RFC 3339, for JSON.
 pub(crate) fn rfc3339(unix: i64) -> String {
     chrono::DateTime::from_timestamp(unix, 0)

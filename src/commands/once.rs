@@ -141,6 +141,26 @@ pub async fn once(
             )?;
         }
     }
+    // (Read without counting each feed's stories, which takes time with its history.)
+    let urls: Vec<String> = config.feeds.iter().map(|f| f.url.to_string()).collect();
+    let rows = store
+        .call(move |s| {
+            urls.iter()
+                .filter_map(|u| s.feed_for_fetch(u).transpose())
+                .collect::<Result<Vec<_>, _>>()
+        })
+        .await?;
+    let quiet_since = super::quiet_since(&config, now);
+    for row in &rows {
+        if let Some((since, after)) = quiet_since(row) {
+            writeln!(
+                out,
+                "  quiet: {}: {}",
+                crate::fetch::shown(&row.url),
+                super::quiet(since, after)
+            )?;
+        }
+    }
     for (report, error) in &failures {
         if report.name == report.url {
             writeln!(out, "  failed: {}: {error}", report.url)?;

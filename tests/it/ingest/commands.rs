@@ -467,7 +467,12 @@ fn a_feed_that_brings_nothing_new_is_told_of_and_shown_as_quiet() {
         serde_json::Value::Null
     );
     std::thread::sleep(std::time::Duration::from_millis(1100));
-    ws.ok(&["once"]);
+    let out = ws.ok(&["once"]);
+    assert_eq!(out.matches("  quiet: ").count(), 1, "{out}");
+    assert!(
+        out.contains(&format!("  quiet: {empty}: no new story since ")),
+        "{out}"
+    );
     let notices = hook.json_bodies();
     assert_eq!(notices.len(), 1, "{notices:?}");
     assert_eq!(notices[0]["status"], "quiet");
