@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, HashMap};
 use rusqlite::{Connection, OptionalExtension, Row, params};
 use serde::Serialize;
 
-use super::health::{About, Health, queue_notice};
+use super::health::{About, Health, health_transition, queue_notice, quiet_since};
 use super::{Result, Store};
 
 /// What the database knows that the configuration's warnings need
@@ -550,105 +550,4 @@ impl Store {
         )?;
         Ok(changed > 0)
     }
-}
-
-/// Queues the notices a feed's change of health owes: `stale` once when it has failed
-/// for longer than `stale_after`, `recovered` once when it succeeds again after that;
-/// after a success, `quiet` once when it has answered without a new story for longer
-/// than `quiet_after` ([`quiet_since`]), and again only after a new story. `error` is
-/// the failure, or `None` after a success. Runs inside the caller's transaction, so the
-/// notice and the feed's state change together.
-pub(super) fn health_transition(
-    conn: &Connection,
-    feed_id: i64,
-    now: i64,
-    health: &Health,
-    error: Option<&str>,
-) -> Result<()> {
-    let (url, failing_since, notified, newest_story, first_success, quiet_notified): (
-        String,
-        Option<i64>,
-        i64,
-        Option<i64>,
-        Option<i64>,
-        bool,
-    ) = conn
-        .prepare_cached(
-            "SELECT url, failing_since, stale_notified, newest_story, first_success, quiet_notified
-             FROM feeds WHERE id = ?1",
-        )?
-        .query_row([feed_id], |r| {
-            Ok((
-                r.get(0)?,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                r.get(5)?,
-            ))
-        })?;
-    let url = crate::fetch::shown(&url);
-    if error.is_none() {
-        let quiet = quiet_since(newest_story, first_success, health.quiet_after, now);
-        if quiet.is_some() != quiet_notified {
-            conn.prepare_cached("UPDATE feeds SET quiet_notified = ?2 WHERE id = ?1")?
-                .execute(params![feed_id, quiet.is_some()])?;
-        }
-        match quiet {
-            Some(since) if !quiet_notified => {
-                let message =
-                    quiet_message(&url, since, newest_story.is_some(), health.quiet_after);
-                tracing::warn!(feed = %url, "{message}");
-                queue_notice(conn, About::Feed(feed_id), now, health, "quiet", &message)?;
-            }
-            None if quiet_notified => {
-                tracing::info!(feed = %url, "the feed brings new stories again");
-            }
-            _ => {}
-        }
-    }
-    let (kind, message) = match (error, failing_since, notified) {
-        (Some(error), Some(since), 0) if now - since >= health.stale_after => (
-            "stale",
-            format!(
-                "{url} has been failing since {}: {error}",
-                crate::commands::rfc3339(since)
-            ),
-        ),
-        (None, _, 1) => ("recovered", format!("{url} is working again")),
-        _ => return Ok(()),
-    };
-    conn.execute(
-        "UPDATE feeds SET stale_notified = ?2 WHERE id = ?1",
-        params![feed_id, i64::from(kind == "stale")],
-    )?;
-    queue_notice(conn, About::Feed(feed_id), now, health, kind, &message)
-}
-
-/// Since when a feed that answers has brought nothing new, if for `quiet_after` seconds
-/// or longer (0: never quiet): since its newest story, or — one that never listed a
-/// story — since it first answered.
-pub fn quiet_since(
-    newest_story: Option<i64>,
-    first_success: Option<i64>,
-    quiet_after: i64,
-    now: i64,
-) -> Option<i64> {
-    let since = newest_story.or(first_success)?;
-    (quiet_after > 0 && now - since >= quiet_after).then_some(since)
-}
-
-/// What the health channels are told of a quiet feed.
-fn quiet_message(url: &str, since: i64, had_stories: bool, quiet_after: i64) -> String {
-    let since = crate::commands::rfc3339(since);
-    let what = if had_stories {
-        format!("its newest story is from {since}")
-    } else {
-        format!("it has listed no story since it first answered, at {since}")
-    };
-    format!(
-        "{url} answers but has brought no new story for longer than {} (quiet_after): {what}; \
-         the site may have moved its feed (`newshound feeds` shows its state)",
-        crate::config::shown_duration(std::time::Duration::from_secs(quiet_after as u64))
-    )
 }

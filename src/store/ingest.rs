@@ -8,7 +8,7 @@
 use rusqlite::{OptionalExtension, params};
 use sha2::{Digest, Sha256};
 
-use super::feeds::health_transition;
+use super::health::health_transition;
 use super::health::{About, Health, queue_notice};
 use super::stories::upsert_story;
 use super::{Result, Store, StoreError, WriteTx};

@@ -1,0 +1,280 @@
+//! What `newshound check` says of a configuration: its summary, and warnings of what
+//! is valid but most likely not meant.
+
+use std::fmt;
+use std::time::Duration;
+
+use super::{
+    ChannelKind, Config, Digest, Feed, FeedFilter, POLITE_INTERVAL, SmtpTransport, TlsMode,
+    WebhookFormat,
+};
+
+impl ChannelKind {
+    /// Where and how the channel sends, for `check`: ": to … via …; …", or nothing. A
+    /// webhook is named by its origin only: the rest of its URL can be its secret.
+    fn details(&self) -> String {
+        match self {
+            ChannelKind::Email(email) => {
+                let via = match &email.transport {
+                    SmtpTransport::Smtp { host, port } => format!(
+                        "smtp://{host}:{port} ({})",
+                        match email.tls {
+                            TlsMode::Opportunistic => "STARTTLS when offered",
+                            TlsMode::Required => "STARTTLS required",
+                        }
+                    ),
+                    SmtpTransport::Smtps { host, port } => format!("smtps://{host}:{port}"),
+                    SmtpTransport::Sendmail => "sendmail".to_owned(),
+                };
+                let digest = match email.digest {
+                    None => String::new(),
+                    Some(Digest::Every(window)) => {
+                        format!("; a digest every {}", shown_duration(window))
+                    }
+                    Some(Digest::Daily { at, utc: true }) => {
+                        format!("; a digest a day at {} UTC", at.format("%H:%M"))
+                    }
+                    Some(Digest::Daily { at, utc: false }) => format!(
+                        "; a digest a day at {}, the host's time (now UTC{})",
+                        at.format("%H:%M"),
+                        chrono::Local::now().offset()
+                    ),
+                };
+                format!(": to {} via {via}{digest}", email.to.join(", "))
+            }
+            ChannelKind::Webhook(hook) => format!(
+                ": {} to {}/…{}",
+                match hook.format {
+                    WebhookFormat::Json => "json",
+                    WebhookFormat::Slack => "slack",
+                    WebhookFormat::Discord => "discord",
+                },
+                hook.url.origin().ascii_serialization(),
+                if hook.secret.is_some() {
+                    ", signed"
+                } else {
+                    ""
+                }
+            ),
+            ChannelKind::Log => String::new(),
+        }
+    }
+}
+
+impl Config {
+    /// Feeds read more often than once a minute (`"5s"` written for `"5m"`): a site may
+    /// take that for abuse and block newshound, which then misses its stories. And feeds
+    /// read less often than `[alerts] max_age`: a story published just after one read is
+    /// too old to alert by the next. Each names the first such feed and counts the others.
+    fn interval_warnings(&self) -> Vec<String> {
+        let feeds_where = |test: &dyn Fn(&Feed) -> bool| -> Option<(&Feed, String)> {
+            let found: Vec<&Feed> = self.feeds.iter().filter(|f| test(f)).collect();
+            let others = match found.len().checked_sub(1)? {
+                0 => String::new(),
+                1 => " (and 1 other feed)".to_owned(),
+                n => format!(" (and {n} other feeds)"),
+            };
+            Some((found[0], others))
+        };
+        let mut warnings = Vec::new();
+        if let Some((first, others)) = feeds_where(&|f| f.interval < POLITE_INTERVAL) {
+            warnings.push(format!(
+                "feed {} is read every {}{others}: more often than once a minute, which many \
+                 sites take for abuse and answer by blocking the reader",
+                crate::fetch::shown(first.url.as_str()),
+                shown_duration(first.interval),
+            ));
+        }
+        // The longest a healthy feed waits between two reads: its interval, stretched by
+        // the jitter.
+        let longest_wait = |f: &Feed| f.interval.mul_f64(1.0 + crate::ingest::JITTER);
+        if let Some((first, others)) = feeds_where(&|f| longest_wait(f) >= self.alerts.max_age) {
+            warnings.push(format!(
+                "`alerts.max_age` is {}, but feed {} is read every {}{others}: a story it \
+                 publishes just after one read is older than that by the next, and is stored \
+                 but never alerted",
+                shown_duration(self.alerts.max_age),
+                crate::fetch::shown(first.url.as_str()),
+                shown_duration(first.interval),
+            ));
+        }
+        warnings
+    }
+
+    /// What is valid but most likely not meant, one line each, for `newshound check` and
+    /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no
+    /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
+    /// makes the rule match nothing, silently. A rule's query with an operator written in
+    /// lower case ([`crate::rules::Query::notes`]). Feeds read more often than once a minute, or less
+    /// often than `[alerts] max_age`. Feeds that moved permanently, whose new address the
+    /// config should name. And alerts waiting for a channel that is no longer configured,
+    /// which are not sent until it is back. `stored`: what the database knows (nothing
+    /// before the first run).
+    pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
+        let titles = &stored.titles;
+        let mut warnings = Vec::new();
+        if self.feeds.is_empty() {
+            warnings.push("no [[feed]] is configured: nothing is fetched".to_owned());
+        }
+        warnings.extend(self.interval_warnings());
+        if self.rules.is_empty() {
+            warnings.push(
+                "no [[rule]] is configured: stories are stored, but nothing is matched or alerted"
+                    .to_owned(),
+            );
+        }
+        for rule in &self.rules {
+            for note in rule.query.notes() {
+                warnings.push(format!("rule `{}`: {note}", rule.name));
+            }
+            for filter in &rule.feeds {
+                let FeedFilter::Name(wanted) = filter else {
+                    continue; // tags are checked when the config loads
+                };
+                let named = self.feeds.iter().any(|feed| filter.names(feed, titles));
+                if !named {
+                    warnings.push(format!(
+                        "rule `{}`: no feed is called {wanted:?} (by its `name`, its `url` or, \
+                         unnamed, its own title so far), so this entry of the rule's `feeds` \
+                         matches nothing",
+                        rule.name
+                    ));
+                }
+            }
+        }
+        for feed in &self.feeds {
+            if let Some(to) = stored.moved.get(feed.url.as_str()) {
+                warnings.push(format!(
+                    "feed {} moved permanently to {}: it is fetched there; write that as its \
+                     `url` (the feed keeps its stories and state)",
+                    crate::fetch::shown(feed.url.as_str()),
+                    crate::fetch::shown(to),
+                ));
+            }
+        }
+        for (channel, count) in &stored.waiting {
+            if self.channel_kind(channel).is_none() {
+                warnings.push(format!(
+                    "{count} alert{} wait{} for channel `{channel}`, which is not in the \
+                     configuration: {} sent once it is back, or `newshound requeue --channel \
+                     {channel} --to CHANNEL` sends them through another",
+                    if *count == 1 { "" } else { "s" },
+                    if *count == 1 { "s" } else { "" },
+                    if *count == 1 { "it is" } else { "they are" },
+                ));
+            }
+        }
+        warnings
+    }
+
+    /// The channels' secrets this process cannot read, with why: `newshound check` names
+    /// them (the service may still read them: `LoadCredential=` files exist only there).
+    pub fn unreadable_secrets(&self) -> Vec<(String, String)> {
+        self.channels
+            .values()
+            .filter_map(|channel| {
+                let secret = match &channel.kind {
+                    ChannelKind::Email(email) => email.password.as_ref(),
+                    ChannelKind::Webhook(hook) => hook.secret.as_ref(),
+                    ChannelKind::Log => None,
+                }?;
+                let error = secret.read().err()?;
+                Some((channel.name.clone(), format!("{error:#}")))
+            })
+            .collect()
+    }
+}
+
+/// A configured duration as the messages show it: humantime's words, except that whole
+/// days stay days (humantime writes "60d" as "1month 29days 13h 26m 24s", its months
+/// being 30.44 days long).
+pub fn shown_duration(d: Duration) -> String {
+    const DAY: u64 = 86400;
+    match d.as_secs() {
+        secs if secs > DAY && secs % DAY == 0 && d.subsec_nanos() == 0 => {
+            format!("{}days", secs / DAY)
+        }
+        _ => humantime::format_duration(d).to_string(),
+    }
+}
+
+impl fmt::Display for Config {
+    /// The summary `newshound check` prints.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}: ok", self.path.display())?;
+        if self.files.len() > 1 {
+            writeln!(
+                f,
+                "  includes: {}",
+                self.files[1..]
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )?;
+        }
+        writeln!(f, "  database: {}", self.storage.path.display())?;
+        writeln!(f, "  feeds: {}", self.feeds.len())?;
+        for feed in &self.feeds {
+            let name = feed
+                .name
+                .as_deref()
+                .map(|n| format!(" ({n})"))
+                .unwrap_or_default();
+            // A feed's own `quiet_after`, when it has one.
+            let quiet = match feed.quiet_after {
+                q if q == self.fetch.quiet_after => String::new(),
+                Duration::ZERO => ", never quiet".to_owned(),
+                q => format!(", quiet after {}", shown_duration(q)),
+            };
+            writeln!(
+                f,
+                "    {}{name}, every {}{quiet}",
+                crate::fetch::shown(feed.url.as_str()),
+                shown_duration(feed.interval)
+            )?;
+        }
+        writeln!(f, "  channels: {}", self.channels.len())?;
+        for channel in self.channels.values() {
+            writeln!(
+                f,
+                "    {} ({}){}",
+                channel.name,
+                channel.kind.name(),
+                channel.kind.details()
+            )?;
+        }
+        match self.fetch.health_channels.as_slice() {
+            [] => writeln!(
+                f,
+                "  health notices: none (`[fetch] health_channels` names the channels told of \
+                 failing feeds and alert channels; until then only the log says)"
+            )?,
+            channels => writeln!(
+                f,
+                "  health notices: to {}, of a feed failing for {}{} and an alert channel for {}",
+                channels.join(", "),
+                shown_duration(self.fetch.stale_after),
+                match self.fetch.quiet_after {
+                    Duration::ZERO => String::new(),
+                    q => format!(
+                        " or answering without a new story for {}",
+                        shown_duration(q)
+                    ),
+                },
+                shown_duration(self.alerts.failing_after)
+            )?,
+        }
+        writeln!(f, "  rules: {}", self.rules.len())?;
+        for rule in &self.rules {
+            writeln!(
+                f,
+                "    {}: {} → {}",
+                rule.name,
+                rule.query.source(),
+                rule.channels.join(", ")
+            )?;
+        }
+        Ok(())
+    }
+}
