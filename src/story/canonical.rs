@@ -89,9 +89,132 @@ pub fn canonical_link(link: &str, base: Option<&Url>) -> Option<String> {
     Some(url.into())
 }
 
+/// The article behind a search engine's redirect, in canonical form, when `link` (a
+/// canonical link) is one: Google's (`https://www.google.com/url?…&url=ARTICLE&…`, the
+/// links of every Google Alerts feed), Bing News's (`/news/apiclick.aspx?…&url=…`), and
+/// Google News's older article links, whose last segment is the article's address in a
+/// small protobuf message, base64-encoded (`/rss/articles/CBMi…`; the newer ones are
+/// encrypted, and stay as they are). The article is then the same story as the site's
+/// own feed's copy, and its alert links to it, not through the redirect.
+pub fn redirect_target(link: &str) -> Option<String> {
+    let url = Url::parse(link).ok()?;
+    let host = url.host_str()?;
+    let param = |names: &[&str]| {
+        names.iter().find_map(|name| {
+            url.query_pairs()
+                .find(|(k, _)| k == name)
+                .map(|(_, v)| v.into_owned())
+        })
+    };
+    let target = match (host, url.path()) {
+        ("www.google.com" | "google.com", "/url") => param(&["url", "q"])?,
+        ("www.bing.com" | "bing.com", path) if path.eq_ignore_ascii_case("/news/apiclick.aspx") => {
+            param(&["url"])?
+        }
+        ("news.google.com", path)
+            if path.starts_with("/rss/articles/") || path.starts_with("/__i/rss/rd/articles/") =>
+        {
+            google_news_article(path.rsplit('/').next()?)?
+        }
+        _ => return None,
+    };
+    // Only an absolute address: never one read against the redirect's own.
+    let target = Url::parse(&target).ok()?;
+    canonical_link(target.as_str(), None).filter(|t| t != link)
+}
+
+/// The address in a Google News article id of the older kind: base64url of a protobuf
+/// message whose field 4 (after a field 1 varint) is the article's URL.
+fn google_news_article(id: &str) -> Option<String> {
+    use base64::Engine;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(id.trim_end_matches('='))
+        .ok()?;
+    let mut rest = bytes.as_slice();
+    let varint = |rest: &mut &[u8]| -> Option<usize> {
+        let mut value = 0usize;
+        for shift in (0..35).step_by(7) {
+            let (&byte, tail) = rest.split_first()?;
+            *rest = tail;
+            value |= usize::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Some(value);
+            }
+        }
+        None
+    };
+    if rest.first() == Some(&0x08) {
+        rest = &rest[1..];
+        varint(&mut rest)?;
+    }
+    let (&tag, tail) = rest.split_first()?;
+    rest = tail;
+    if tag != 0x22 {
+        return None;
+    }
+    let len = varint(&mut rest)?;
+    let url = std::str::from_utf8(rest.get(..len)?).ok()?;
+    (url.starts_with("https://") || url.starts_with("http://")).then(|| url.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn search_engine_redirects_lead_to_their_articles() {
+        let target = |s: &str| redirect_target(&canonical_link(s, None).unwrap());
+        // Google Alerts.
+        assert_eq!(
+            target(
+                "https://www.google.com/url?rct=j&sa=t&url=https://investorplace.com/2019/07/slack-stock/&ct=ga&cd=CAIyHGU4&usg=AFQjCNEZ"
+            )
+            .as_deref(),
+            Some("https://investorplace.com/2019/07/slack-stock/")
+        );
+        // An article address with a query of its own is escaped in the redirect's;
+        // its tracking parameters go as any link's do.
+        assert_eq!(
+            target(
+                "https://www.google.com/url?q=https%3A%2F%2Fnews.example%2Fa%3Fid%3D5%26utm_source%3Dga&sa=D"
+            )
+            .as_deref(),
+            Some("https://news.example/a?id=5")
+        );
+        // Bing News.
+        assert_eq!(
+            target(
+                "http://www.bing.com/news/apiclick.aspx?ref=FexRss&aid=&tid=12BE&url=https%3a%2f%2fwww.dailymail.co.uk%2fsport%2farticle-9554407%2fSuper-League.html&c=4438&mkt=it-it"
+            )
+            .as_deref(),
+            Some("https://www.dailymail.co.uk/sport/article-9554407/Super-League.html")
+        );
+        // Google News, older ids: the address is inside.
+        assert_eq!(
+            target("https://news.google.com/__i/rss/rd/articles/CBMiWWh0dHBzOi8vd3d3LmNubi5jb20vMjAyMi8wNy8yNy9wb2xpdGljcy9zY2h1bWVyLW1hbmNoaW4tZGVhbC1idWlsZC1iYWNrLWJldHRlci9pbmRleC5odG1s0gFdaHR0cHM6Ly9hbXAuY25uLmNvbS9jbm4vMjAyMi8wNy8yNy9wb2xpdGljcy9zY2h1bWVyLW1hbmNoaW4tZGVhbC1idWlsZC1iYWNrLWJldHRlci9pbmRleC5odG1s?oc=5").as_deref(),
+            Some("https://www.cnn.com/2022/07/27/politics/schumer-manchin-deal-build-back-better/index.html")
+        );
+        assert_eq!(
+            target("https://news.google.com/rss/articles/CBMiiwFodHRwczovL3d3dy5ydGJmLmJlL2luZm8vc29jaWV0ZS9kZXRhaWxfY29yb25hdmlydXMtZW4tYmVsZ2lxdWUtMjAwLWNhcy1kZXRlY3Rlcy1hdS10b3RhbC1sYS1jaXJjdWxhdGlvbi1kdS12aXJ1cy1yZXN0ZS1saW1pdGVlP2lkPTEwNDUwNzkz0gEA?oc=5").as_deref(),
+            Some("https://www.rtbf.be/info/societe/detail_coronavirus-en-belgique-200-cas-detectes-au-total-la-circulation-du-virus-reste-limitee?id=10450793")
+        );
+        // What is not such a redirect, or leads nowhere usable, stays as it is.
+        for link in [
+            // Google News, newer (encrypted) ids.
+            "https://news.google.com/rss/articles/CBMiqwFBVV95cUxNMXJhbmRvbQ?oc=5",
+            "https://news.google.com/rss/articles/!!!",
+            "https://news.google.com/?hl=fr&gl=BE&ceid=BE:fr",
+            // A search, a relative or a non-web target, another site's /url.
+            "https://www.google.com/search?q=https://news.example/a",
+            "https://www.google.com/url?url=/relative&sa=t",
+            "https://www.google.com/url?q=javascript:alert(1)",
+            "https://www.google.com/url?sa=t",
+            "https://news.example/url?url=https://elsewhere.example/",
+            "https://www.bing.com/search?url=https://news.example/",
+        ] {
+            assert_eq!(target(link), None, "{link}");
+        }
+    }
 
     #[test]
     fn canonical_forms() {

@@ -11,6 +11,7 @@ use regex::Regex;
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use super::canonical::redirect_target;
 use super::{Story, canonical_link, hex, to_plain_text};
 
 /// The stories of a document's entries, in its order; `originals` are the addresses
@@ -248,8 +249,12 @@ fn normalise(
         text_identity(&title, &summary, entry.published.or(entry.updated))
     };
     // The identity stays the entry's own link (the feed's stories are known by it), the
-    // link becomes the article's.
-    let link = original.and_then(|o| canonical_link(o, base)).or(link);
+    // link becomes the article's: the one a tracking proxy names beside it, or the one a
+    // search engine's redirect leads to.
+    let link = original
+        .and_then(|o| canonical_link(o, base))
+        .or_else(|| link.as_deref().and_then(redirect_target))
+        .or(link);
     Some(Story {
         identity,
         link,

@@ -423,18 +423,49 @@ fn an_article_read_through_feedburner_and_from_its_site_is_one_story() {
         <link>http://feedproxy.google.com/~r/site/~3/xyz/peskov-talks</link>\
         <feedburner:origLink>https://news.example/peskov-talks?utm_source=feedburner</feedburner:origLink>\
         </item></channel></rss>";
-    let server = TestServer::files(vec![
-        ("/site.rss", "application/rss+xml", site.into()),
-        ("/burned.rss", "application/rss+xml", burned.into()),
-    ]);
-    let ws = Workspace::new(&config_for(&[
-        server.url("/site.rss"),
-        server.url("/burned.rss"),
-    ]));
+    one_story_linked_to(
+        vec![
+            ("/site.rss", "application/rss+xml", site.into()),
+            ("/burned.rss", "application/rss+xml", burned.into()),
+        ],
+        "https://news.example/peskov-talks",
+    );
+}
+
+/// Serves `feeds`, runs `once`, and checks that they held one story, alerted once,
+/// linked to `link`.
+fn one_story_linked_to(feeds: Vec<(&'static str, &'static str, Vec<u8>)>, link: &str) {
+    let paths: Vec<&str> = feeds.iter().map(|(path, _, _)| *path).collect();
+    let server = TestServer::files(feeds);
+    let urls: Vec<String> = paths.iter().map(|p| server.url(p)).collect();
+    let ws = Workspace::new(&config_for(&urls));
     let out = ws.ok(&["once"]);
     assert!(out.contains("hits: 1; alerts queued: 1"), "{out}");
     let hits = ws.json(&["hits", "--since", "100000d"]);
-    assert_eq!(hits[0]["link"], "https://news.example/peskov-talks");
+    assert_eq!(hits[0]["link"], link);
+}
+
+#[test]
+fn an_article_found_by_a_google_alert_and_in_its_sites_feed_is_one_story() {
+    // A Google Alerts feed links each article through Google's redirect; the article
+    // behind it is the site's own story, alerted once, and linked to directly.
+    let site = "<rss version=\"2.0\"><channel><title>Site</title>\
+        <item><title>Peskov on the talks</title><guid>s-1</guid>\
+        <link>https://news.example/peskov-talks</link></item></channel></rss>";
+    let alert = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Google Alert - Peskov</title>\
+        <id>tag:google.com,2005:reader/user/1/state/com.google/alerts/2</id>\
+        <updated>2026-11-28T10:00:00Z</updated>\
+        <entry><id>tag:google.com,2013:googlealerts/feed:123</id>\
+        <title type=\"html\">&lt;b&gt;Peskov&lt;/b&gt; on the talks</title>\
+        <link href=\"https://www.google.com/url?rct=j&amp;sa=t&amp;url=https://news.example/peskov-talks&amp;ct=ga&amp;cd=CAIy&amp;usg=AFQj\"/>\
+        <updated>2026-11-28T10:00:00Z</updated></entry></feed>";
+    one_story_linked_to(
+        vec![
+            ("/alert.atom", "application/atom+xml", alert.into()),
+            ("/site.rss", "application/rss+xml", site.into()),
+        ],
+        "https://news.example/peskov-talks",
+    );
 }
 
 #[test]
