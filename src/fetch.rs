@@ -32,7 +32,7 @@ pub enum FetchError {
     Tls(String),
     #[error("timed out after {}", humantime::format_duration(*.0))]
     Timeout(Duration),
-    #[error("HTTP {code}{}", retry_after.map(|d| format!(" (retry after {})", humantime::format_duration(d))).unwrap_or_default())]
+    #[error("{}", status_message(*code, *retry_after))]
     Status {
         code: u16,
         retry_after: Option<Duration>,
@@ -49,6 +49,32 @@ pub enum FetchError {
     Body(String),
     #[error("request failed: {0}")]
     Other(String),
+}
+
+/// What a feed's HTTP status says: its code and reason, how long the server asked to
+/// wait, and, for the statuses an operator can act on, what to look at.
+fn status_message(code: u16, retry_after: Option<Duration>) -> String {
+    let reason = reqwest::StatusCode::from_u16(code)
+        .ok()
+        .and_then(|s| s.canonical_reason())
+        .map(|r| format!(" {r}"))
+        .unwrap_or_default();
+    let wait = retry_after
+        .map(|d| format!(" (retry after {})", humantime::format_duration(d)))
+        .unwrap_or_default();
+    let hint = match code {
+        401 => {
+            ": the server wants a login, or refused the one given (a feed's login is \
+             written in its url: https://user:password@host/…)"
+        }
+        403 => {
+            ": the server refuses this reader (some sites refuse a User-Agent they do not \
+             know, or one without a way to reach its operator: `[fetch] user_agent`)"
+        }
+        404 => ": nothing at this address (the site may have moved its feed)",
+        _ => "",
+    };
+    format!("HTTP {code}{reason}{wait}{hint}")
 }
 
 impl FetchError {
@@ -404,6 +430,23 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_status_says_its_reason_and_what_to_look_at() {
+        let status = |code, retry_after| FetchError::Status { code, retry_after }.to_string();
+        assert_eq!(
+            status(403, None),
+            "HTTP 403 Forbidden: the server refuses this reader (some sites refuse a \
+             User-Agent they do not know, or one without a way to reach its operator: \
+             `[fetch] user_agent`)"
+        );
+        assert_eq!(
+            status(503, Some(Duration::from_secs(90))),
+            "HTTP 503 Service Unavailable (retry after 1m 30s)"
+        );
+        // A code without a standard reason.
+        assert_eq!(status(599, None), "HTTP 599");
+    }
 
     #[test]
     fn a_failed_lookup_says_its_cause_once() {

@@ -143,14 +143,17 @@ async fn statuses_and_retry_after() {
     let f = fetcher(1 << 20, Duration::from_secs(10));
     let busy = fetch(&server, "/busy", &f).await.unwrap_err();
     assert_eq!(busy.retry_after(), Some(Duration::from_secs(120)));
-    assert_eq!(busy.to_string(), "HTTP 429 (retry after 2m)");
+    assert_eq!(
+        busy.to_string(),
+        "HTTP 429 Too Many Requests (retry after 2m)"
+    );
     assert_eq!(
         fetch(&server, "/gone", &f).await.unwrap_err(),
         FetchError::Gone
     );
     assert_eq!(
         fetch(&server, "/x", &f).await.unwrap_err().to_string(),
-        "HTTP 404"
+        "HTTP 404 Not Found: nothing at this address (the site may have moved its feed)"
     );
 }
 

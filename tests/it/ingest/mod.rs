@@ -359,7 +359,11 @@ fn one_failing_feed_never_stops_the_others() {
     assert!(summary.contains("stories: 3 new"), "{summary}");
     // A feed without a name is named by its URL, once.
     assert!(
-        summary.contains(&format!("  failed: {}: HTTP 404\n", urls[0])),
+        summary.contains(&format!(
+            "  failed: {}: HTTP 404 Not Found: nothing at this address (the site may have \
+             moved its feed)\n",
+            urls[0]
+        )),
         "{summary}"
     );
 
@@ -373,9 +377,15 @@ fn one_failing_feed_never_stops_the_others() {
             .unwrap()
             .clone()
     };
-    assert_eq!(by_url(&urls[0])["last_error"], "HTTP 404");
+    assert_eq!(
+        by_url(&urls[0])["last_error"],
+        "HTTP 404 Not Found: nothing at this address (the site may have moved its feed)"
+    );
     assert_eq!(by_url(&urls[1])["status"], "ok");
-    assert_eq!(by_url(&urls[2])["last_error"], "HTTP 500");
+    assert_eq!(
+        by_url(&urls[2])["last_error"],
+        "HTTP 500 Internal Server Error"
+    );
     let page = by_url(&urls[3]);
     assert_eq!(page["status"], "error");
     assert_eq!(
@@ -604,7 +614,11 @@ fn a_feed_behind_basic_auth_is_read_and_its_password_never_shown() {
         "{seen}"
     );
     assert!(
-        seen.contains(&format!("error        {shown}: HTTP 401")),
+        seen.contains(&format!(
+            "error        {shown}: HTTP 401 Unauthorized: the server wants a login, or \
+             refused the one given (a feed's login is written in its url: \
+             https://user:password@host/…)"
+        )),
         "{seen}"
     );
     let hits = ws.json(&["hits"]);
