@@ -69,8 +69,41 @@ fn tag_kind(name: &str) -> TagKind {
 }
 
 /// Converts a piece of feed text (HTML or plain) to plain text, in one pass: tags
-/// dropped, entities decoded, whitespace collapsed.
+/// dropped, entities decoded, whitespace collapsed. Text escaped twice (`&amp;lt;p&amp;gt;`
+/// in the feed, `&amp;nbsp;`), whose first reading still shows entities, is read once more.
 pub fn to_plain_text(input: &str) -> String {
+    let text = html_to_text(input);
+    if shows_an_entity(&text) {
+        // What the first reading shows is the HTML, escaped once more.
+        html_to_text(&html_escape::decode_html_entities(&text))
+    } else {
+        text
+    }
+}
+
+/// Whether plain text holds an HTML entity: what only text escaped twice shows, unless
+/// it writes about HTML itself.
+fn shows_an_entity(text: &str) -> bool {
+    memchr::memchr_iter(b'&', text.as_bytes()).any(|at| {
+        let rest = &text.as_bytes()[at + 1..];
+        let Some(end) = rest.iter().take(9).position(|&b| b == b';') else {
+            return false;
+        };
+        match &rest[..end] {
+            b"lt" | b"gt" | b"amp" | b"quot" | b"apos" | b"nbsp" => true,
+            [b'#', b'x' | b'X', hex @ ..] => {
+                (2..=6).contains(&hex.len()) && hex.iter().all(u8::is_ascii_hexdigit)
+            }
+            [b'#', digits @ ..] => {
+                (2..=7).contains(&digits.len()) && digits.iter().all(u8::is_ascii_digit)
+            }
+            _ => false,
+        }
+    })
+}
+
+/// [`to_plain_text`]'s one reading.
+fn html_to_text(input: &str) -> String {
     let mut text = Text {
         out: String::with_capacity(input.len()),
         space: false,
@@ -219,6 +252,34 @@ mod tests {
         );
         assert_eq!(to_plain_text("Pes<b>kov</b> a<br/>b"), "Peskov a b");
         assert_eq!(to_plain_text("a < b and c > d"), "a < b and c > d");
+    }
+
+    #[test]
+    fn reads_text_escaped_twice_once_more() {
+        // As a feed's XML gives them, once read: the HTML itself escaped again.
+        assert_eq!(
+            to_plain_text(
+                "&amp;lt;!-- SC_OFF --&amp;gt;&amp;lt;div class=&amp;quot;md&amp;quot;&amp;gt;\
+                 &amp;lt;p&amp;gt;Hey Reddit&amp;lt;/p&amp;gt;"
+            ),
+            "Hey Reddit"
+        );
+        assert_eq!(
+            to_plain_text("bajar hasta un 20&amp;nbsp;% en julio"),
+            "bajar hasta un 20 % en julio"
+        );
+        assert_eq!(
+            to_plain_text("Таволга, или Лаба&amp;#769;зник (лат. Filip&amp;#233;ndula)"),
+            "Таволга, или Лаба\u{301}зник (лат. Filipéndula)"
+        );
+        assert_eq!(to_plain_text("AT&amp;amp;T"), "AT&T");
+        // Escaped once, as it should be, text keeps its ampersands and brackets; what is
+        // no entity is text.
+        assert_eq!(to_plain_text("AT&amp;T &lt;3 &amp;c"), "AT&T <3 &c");
+        assert_eq!(
+            to_plain_text("R&D; Q&A;x &x1; &#1;"),
+            "R&D; Q&A;x &x1; &#1;"
+        );
     }
 
     #[test]

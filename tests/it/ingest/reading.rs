@@ -171,6 +171,27 @@ fn html_not_escaped_in_an_rss_description_is_read() {
 }
 
 #[test]
+fn text_escaped_twice_is_read_as_meant() {
+    // The publishing system escaped the HTML once more: read once, it still shows its
+    // entities and markup — and "Пес&#769;ков" (an accent mark written as a reference)
+    // was two words no rule found.
+    let feed = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>Twice</title>\
+        <item><title>Заявление</title><guid>t-1</guid>\
+        <description>&amp;lt;p&amp;gt;Дмитрий Пес&amp;amp;#769;ков&amp;amp;nbsp;заявил&amp;lt;/p&amp;gt;\
+        </description></item></channel></rss>";
+    let server = TestServer::files(vec![("/twice.rss", "application/rss+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/twice.rss")]));
+    assert!(ws.ok(&["once"]).contains("hits: 1"));
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    assert_eq!(hits[0]["rule"], "Peskov");
+    // The summary reads "Дмитрий Пес\u{301}ков заявил": the name's bytes 15 to 29.
+    assert_eq!(
+        hits[0]["spans"],
+        serde_json::json!([{"field": "summary", "start": 15, "end": 29}])
+    );
+}
+
+#[test]
 fn a_yandex_news_feed_in_windows_1251_is_read() {
     // Russian news sites write RSS 2.0 in the form Yandex.News asks for: the UserLand
     // namespace as the default one, and often windows-1251. feed-rs saw no item in it.
