@@ -50,9 +50,11 @@ pub(super) async fn report_status(
         n => format!(", dead alerts: {n} (see `newshound hits`; `newshound requeue`)"),
     };
     let urls: Vec<String> = config.feeds.iter().map(|f| f.url.to_string()).collect();
-    let failing = match store.call(move |s| s.failing_feeds(&urls)).await {
-        Ok(0) | Err(_) => String::new(),
-        Ok(n) => format!(" ({n} failing)"),
+    let failing = match store.call(move |s| s.unhealthy_feeds(&urls)).await {
+        Ok((0, 0)) | Err(_) => String::new(),
+        Ok((failing, 0)) => format!(" ({failing} failing)"),
+        Ok((0, quiet)) => format!(" ({quiet} quiet)"),
+        Ok((failing, quiet)) => format!(" ({failing} failing, {quiet} quiet)"),
     };
     let channels = match store.call(|s| s.failing_channels()).await {
         Ok(names) => names

@@ -264,13 +264,19 @@ impl Store {
         Ok(rows)
     }
 
-    /// How many of the feeds with these URLs failed at their last fetch.
-    pub fn failing_feeds(&self, urls: &[String]) -> Result<i64> {
+    /// Of the feeds with these URLs, how many failed at their last fetch, and how many
+    /// answer but were told of as quiet (no new story for their `quiet_after`) and have
+    /// brought none since.
+    pub fn unhealthy_feeds(&self, urls: &[String]) -> Result<(i64, i64)> {
         let urls = serde_json::to_string(urls).expect("strings serialise");
-        Ok(self.conn.prepare_cached(
-            "SELECT COUNT(*) FROM feeds WHERE status = 'error' AND url IN (SELECT value FROM json_each(?1))",
-        )?
-        .query_row([urls], |r| r.get(0))?)
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT COALESCE(SUM(status = 'error'), 0),
+                        COALESCE(SUM(quiet_notified = 1 AND status IN ('ok', 'not_modified')), 0)
+                 FROM feeds WHERE url IN (SELECT value FROM json_each(?1))",
+            )?
+            .query_row([urls], |r| Ok((r.get(0)?, r.get(1)?)))?)
     }
 
     /// What the configuration's warnings need to know.

@@ -505,7 +505,8 @@ fn times_recorded_while_the_clock_was_ahead_do_not_hold_feeds_back() {
 }
 
 #[test]
-fn the_status_line_counts_failing_feeds() {
+fn the_status_line_counts_failing_and_quiet_feeds() {
+    // The live feed lists nothing, and may be quiet for a second.
     let feed = LiveFeed::start();
     let refused = format!(
         "http://127.0.0.1:{}/feed",
@@ -513,15 +514,22 @@ fn the_status_line_counts_failing_feeds() {
     );
     let ws = Workspace::new(&format!(
         "{}[[feed]]\nurl = \"{refused}\"\n",
-        config(&feed.server.url("/feed"), PESKOV)
+        config(&feed.server.url("/feed"), PESKOV).replace(
+            "interval = \"2s\"\n",
+            "interval = \"2s\"\nquiet_after = \"1s\"\n"
+        )
     ));
     let mut daemon = Daemon::start(&ws);
     daemon.wait_for("READY", |l| l == "READY=1");
     let status = daemon.wait_for("a failing feed in STATUS", |l| {
         l.starts_with("STATUS=") && l.contains("failing")
     });
+    assert!(status.starts_with("STATUS=feeds: 2 (1 failing"), "{status}");
+    let status = daemon.wait_for("a quiet feed in STATUS", |l| {
+        l.starts_with("STATUS=") && l.contains("quiet")
+    });
     assert!(
-        status.starts_with("STATUS=feeds: 2 (1 failing), rules: 1, pending alerts: "),
+        status.starts_with("STATUS=feeds: 2 (1 failing, 1 quiet), rules: 1, pending alerts: "),
         "{status}"
     );
 }
