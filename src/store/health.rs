@@ -254,7 +254,8 @@ pub(super) fn health_transition(
                 tracing::warn!(feed = %url, "{message}");
                 queue_notice(conn, About::Feed(feed_id), now, health, "quiet", &message)?;
             }
-            None if quiet_notified => {
+            // (With `quiet_after` now "0s", the feed is only no longer watched.)
+            None if quiet_notified && health.quiet_after > 0 => {
                 tracing::info!(feed = %url, "the feed brings new stories again");
             }
             _ => {}
