@@ -21,11 +21,13 @@ static RULES: LazyLock<RuleSet> = LazyLock::new(|| {
     )
 });
 
-/// A query: parse it, and when it parses, read its notes and match it against a few texts.
+/// A query: parse it, and when it parses, read its notes and hints and match it against a
+/// few texts.
 pub fn query(data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     if let Ok(query) = Query::parse(&text) {
         let _ = query.notes();
+        let _ = query.hints();
         for sample in [
             text.as_ref(),
             "Peskov said the embassy would reopen for talks",

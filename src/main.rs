@@ -453,6 +453,9 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
     for note in query.notes() {
         eprintln!("newshound: {note}");
     }
+    for hint in query.hints() {
+        eprintln!("newshound: hint: {hint}");
+    }
     let stdout = io::stdout();
     let marker = if stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         Marker::Ansi

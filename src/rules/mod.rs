@@ -134,6 +134,46 @@ impl Query {
             .collect()
     }
 
+    /// Hints for `newshound test-rule`, one line each: a word written in Cyrillic and
+    /// without `*` finds that form only, while Russian and Ukrainian change a word's
+    /// ending with its part in the sentence (`Песков` misses "слова Пескова"); its stem
+    /// and `*` finds the others. Not a config warning: a rule may mean the one form.
+    pub fn hints(&self) -> Vec<String> {
+        let Ok(lexemes) = lex::lex(&self.source) else {
+            return Vec::new();
+        };
+        lexemes
+            .iter()
+            .filter_map(|lexeme| {
+                let lex::Tok::Word(word) = &lexeme.tok else {
+                    return None;
+                };
+                // (An acronym in capitals, ТАСС or НАТО, keeps its form.)
+                let cyrillic = word.chars().count() >= 4
+                    && word.chars().all(char::is_alphabetic)
+                    && word.chars().any(char::is_lowercase)
+                    && word.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c));
+                if !cyrillic {
+                    return None;
+                }
+                // The stem: the word without the vowels and signs that end its forms.
+                let stem =
+                    word.trim_end_matches(|c: char| "аеёиоуыэюяйьъіїєАЕЁИОУЫЭЮЯЙЬЪІЇЄ".contains(c));
+                let stem = if stem.chars().count() >= 3 {
+                    stem
+                } else {
+                    word
+                };
+                Some(format!(
+                    "`{word}` (column {}) finds that form only: Russian and Ukrainian change a \
+                     word's ending with its part in the sentence; `{stem}*` finds its other \
+                     forms too",
+                    lexeme.column
+                ))
+            })
+            .collect()
+    }
+
     /// Matches the query against a story: `Some(spans)` with the byte ranges (per field,
     /// sorted, non-overlapping) that made it true, or `None`.
     pub fn matches(&self, doc: &Document<'_>) -> Option<Vec<Span>> {

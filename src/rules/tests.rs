@@ -197,6 +197,37 @@ fn operators_written_in_lower_case_are_noted() {
 }
 
 #[test]
+fn a_word_in_cyrillic_without_a_star_gets_a_hint_with_its_stem() {
+    let hints = |q: &str| Query::parse(q).unwrap().hints();
+    assert_eq!(
+        hints("Peskov OR Песков"),
+        [
+            "`Песков` (column 11) finds that form only: Russian and Ukrainian change a word's \
+             ending with its part in the sentence; `Песков*` finds its other forms too"
+        ]
+    );
+    let stems: Vec<String> = hints("Москва Зеленский Кремль переговоры Київ")
+        .iter()
+        .map(|h| h.split('`').nth(3).unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        stems,
+        ["Москв*", "Зеленск*", "Кремл*", "переговор*", "Київ*"]
+    );
+    // Already a prefix, a phrase, an acronym, not Cyrillic, or too short: nothing.
+    for query in [
+        "Песков*",
+        "\"Дмитрий Песков\"",
+        "ТАСС OR НАТО",
+        "Peskov",
+        "/Песков/",
+        "Кто",
+    ] {
+        assert_eq!(hints(query), Vec::<String>::new(), "{query}");
+    }
+}
+
+#[test]
 fn typographic_quotes_make_phrases() {
     for query in [
         "“peace talks”",

@@ -51,8 +51,26 @@ fn an_operator_in_lower_case_is_noted_on_stderr() {
     assert_eq!(
         stderr(&out),
         "newshound: `or` (column 8) is a word the rule looks for, not an operator: \
-         operators are upper-case (`OR`)\n"
+         operators are upper-case (`OR`)\n\
+         newshound: hint: `Песков` (column 11) finds that form only: Russian and Ukrainian \
+         change a word's ending with its part in the sentence; `Песков*` finds its other \
+         forms too\n"
     );
+}
+
+#[test]
+fn a_russian_name_without_a_star_gets_a_hint_and_its_stem_finds_the_other_forms() {
+    let text = "Слова Пескова о переговорах";
+    let out = newshound(&["test-rule", "Песков", "--text", text], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains("hint: `Песков` (column 1) finds that form only"),
+        "{}",
+        stderr(&out)
+    );
+    let out = newshound(&["test-rule", "Песков*", "--text", text], None);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "", "a prefix needs no hint");
 }
 
 #[test]
