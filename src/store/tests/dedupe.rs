@@ -349,3 +349,27 @@ fn two_feeds_linking_their_articles_to_one_page_keep_them_apart() {
         .unwrap();
     assert!(plan.contains("stories_sharing_a_link"), "{plan}");
 }
+
+#[test]
+fn an_update_to_a_link_another_story_holds_keeps_the_feed_writing() {
+    let (mut store, a, b) = setup();
+    let incoming = |id: &str, link: &str| {
+        vec![Incoming::matched(
+            story(id, Some(link), "Peskov on the talks"),
+            vec![hit("Peskov")],
+        )]
+    };
+    store
+        .ingest(&job(a, incoming("g1", "https://n.example/a?xtor=A"), 1000))
+        .unwrap();
+    store
+        .ingest(&job(b, incoming("g2", "https://n.example/a"), 1100))
+        .unwrap();
+    // A's entry now links where B's story is: the write goes through, nothing alerts
+    // again.
+    let outcome = store
+        .ingest(&job(a, incoming("g1", "https://n.example/a"), 1200))
+        .unwrap();
+    assert_eq!(outcome.new_stories, 0, "{outcome:?}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
+}
