@@ -37,6 +37,9 @@ pub(super) fn upsert_story(
             .optional()
     };
     let mut existing: Option<Existing> = if known { by_identity()? } else { None };
+    if existing.is_none() && known {
+        existing = by_link_before_its_tracking_was_dropped(tx, feed_id, story)?;
+    }
     if existing.is_none() {
         // New to this feed. Most such stories are new to the database too, so the row
         // is inserted straight away; it gives way to the UNIQUE index on links when the
@@ -161,6 +164,69 @@ struct Existing {
     link: Option<String>,
     title: String,
     identity: String,
+}
+
+/// The feed's story known by its link as stored before a newshound that drops more of a
+/// link's tracking parameters (`?xtor=RSS-3208`), when `story` is known by its link:
+/// without this, each such story of a feed without guids would be new once more after
+/// an upgrade, and alert again. The stored story takes the identity the entry has now.
+fn by_link_before_its_tracking_was_dropped(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    story: &Story,
+) -> Result<Option<Existing>> {
+    let Some(link) = story.identity.strip_prefix("link:") else {
+        return Ok(None);
+    };
+    // Identities that are this link with a query (`link:X?…`), or with more of one
+    // (`link:X&…`): two ranges of the feed's identity index (`@` is the byte after `?`,
+    // `'` the one after `&`), read one at a time so that each is a range, not a scan of
+    // the feed's stories.
+    let mut range = tx.prepare_cached(select_existing!(
+        "WHERE feed_id = ?1 AND identity > ?2 AND identity < ?3"
+    ))?;
+    let mut candidates: Vec<Existing> = Vec::new();
+    for (after, before) in [('?', '@'), ('&', '\'')] {
+        let rows = range.query_map(
+            params![
+                feed_id,
+                format!("link:{link}{after}"),
+                format!("link:{link}{before}")
+            ],
+            existing_row,
+        )?;
+        candidates.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
+    }
+    let Some(found) = candidates.into_iter().find(|c| {
+        c.identity
+            .strip_prefix("link:")
+            .and_then(|old| crate::story::canonical_link(old, None))
+            .as_deref()
+            == Some(link)
+    }) else {
+        return Ok(None);
+    };
+    // (No story of the feed has the new identity, or it would have been found; the link
+    // stays as it was when another story holds it already.)
+    tx.prepare_cached("UPDATE stories SET identity = ?2 WHERE id = ?1")?
+        .execute(params![found.id, story.identity])?;
+    let relinked = match &story.link {
+        Some(new) if found.link.as_ref() != Some(new) => {
+            tx.prepare_cached("UPDATE OR IGNORE stories SET link = ?2 WHERE id = ?1")?
+                .execute(params![found.id, new])?
+                == 1
+        }
+        _ => false,
+    };
+    Ok(Some(Existing {
+        identity: story.identity.clone(),
+        link: if relinked {
+            story.link.clone()
+        } else {
+            found.link.clone()
+        },
+        ..found
+    }))
 }
 
 /// An [`Existing`] from a row of [`select_existing!`].

@@ -3,10 +3,18 @@
 
 use url::Url;
 
-/// Query parameters that only track the reader.
-fn is_tracking(key: &str) -> bool {
+/// Query parameters that only track the reader — or which of an outlet's feeds the
+/// reader came from (`xtor=RSS-3208`, `feedName=worldNews`, `wprss=rss_world`), which
+/// would make an article listed in two of its section feeds two stories. A few common
+/// names are tracking only with a feed for their value (`ref=rss`, `source=rss-…`).
+fn is_tracking(key: &str, value: &str) -> bool {
     let key = key.to_ascii_lowercase();
-    key.starts_with("utm_")
+    let from_a_feed = || {
+        let value = value.to_ascii_lowercase();
+        value.starts_with("rss") || value.starts_with("feed")
+    };
+    (matches!(key.as_str(), "ref" | "src" | "source" | "from" | "partner") && from_a_feed())
+        || key.starts_with("utm_")
         || matches!(
             key.as_str(),
             "fbclid"
@@ -37,6 +45,22 @@ fn is_tracking(key: &str) -> bool {
                 | "ns_linkname"
                 | "ns_fee"
                 | "ref_src"
+                // Which feed or campaign a reader came from: AT Internet's (Le Monde and
+                // other French sites), the New York Times', the Washington Post's,
+                // Reuters', the Guardian's, Yahoo's; `rss=1` (HighWire's journals).
+                | "xtor"
+                | "emc"
+                | "smid"
+                | "mwrsm"
+                | "_r"
+                | "wprss"
+                | "feedtype"
+                | "feedname"
+                | "cmp"
+                | "ncid"
+                | "s_cid"
+                | "icid"
+                | "rss"
                 // Session ids: a server that puts one in its links would make every
                 // story new on every fetch.
                 | "phpsessid"
@@ -77,7 +101,7 @@ pub fn canonical_link(link: &str, base: Option<&Url>) -> Option<String> {
     if url.query().is_some() {
         let kept: Vec<(String, String)> = url
             .query_pairs()
-            .filter(|(k, _)| !is_tracking(k))
+            .filter(|(k, v)| !is_tracking(k, v))
             .map(|(k, v)| (k.into_owned(), v.into_owned()))
             .collect();
         if kept.is_empty() {
@@ -213,6 +237,52 @@ mod tests {
             "https://www.bing.com/search?url=https://news.example/",
         ] {
             assert_eq!(target(link), None, "{link}");
+        }
+    }
+
+    #[test]
+    fn which_of_an_outlets_feeds_a_reader_came_from_is_dropped() {
+        let c = |s| canonical_link(s, None).unwrap();
+        for (link, canonical) in [
+            (
+                "https://www.lemonde.fr/a.html?xtor=RSS-3208",
+                "https://www.lemonde.fr/a.html",
+            ),
+            (
+                "http://www.reuters.com/article/idUSKBN14R0D4?feedType=RSS&feedName=worldNews",
+                "http://www.reuters.com/article/idUSKBN14R0D4",
+            ),
+            (
+                "https://www.nytimes.com/2017/01/06/a.html?partner=rss&emc=rss&smid=tw-share",
+                "https://www.nytimes.com/2017/01/06/a.html",
+            ),
+            (
+                "https://www.washingtonpost.com/a?wprss=rss_world",
+                "https://www.washingtonpost.com/a",
+            ),
+            (
+                "http://derstandard.at/2000049985169/a?ref=rss",
+                "http://derstandard.at/2000049985169/a",
+            ),
+            (
+                "https://medium.com/@x/a-16f4?source=rss-103cb4------2",
+                "https://medium.com/@x/a-16f4",
+            ),
+            (
+                "http://biorxiv.org/cgi/content/short/2023.12.16.571984v1?rss=1",
+                "http://biorxiv.org/cgi/content/short/2023.12.16.571984v1",
+            ),
+            (
+                "https://news.example/a?id=5&from=rss&CMP=share",
+                "https://news.example/a?id=5",
+            ),
+            // The same names with another value may choose the page: kept.
+            (
+                "https://news.example/a?source=archive&ref=2",
+                "https://news.example/a?source=archive&ref=2",
+            ),
+        ] {
+            assert_eq!(c(link), canonical, "{link}");
         }
     }
 

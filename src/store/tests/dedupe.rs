@@ -373,3 +373,44 @@ fn an_update_to_a_link_another_story_holds_keeps_the_feed_writing() {
     assert_eq!(outcome.new_stories, 0, "{outcome:?}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
 }
+
+#[test]
+fn a_story_stored_under_a_link_whose_tracking_is_now_dropped_is_not_new_again() {
+    // Stored by a newshound that kept `xtor` (a feed without guids: known by its link),
+    // then read by one that drops it.
+    let (mut store, a, _) = setup();
+    let by_link = |link: &str| {
+        vec![Incoming::matched(
+            story(&format!("link:{link}"), Some(link), "Peskov on the talks"),
+            vec![hit("Peskov")],
+        )]
+    };
+    for old in [
+        "https://n.example/a?xtor=RSS-3208",
+        "https://n.example/p?id=5&xtor=RSS-3208",
+    ] {
+        store.ingest(&job(a, by_link(old), 1000)).unwrap();
+    }
+    let alerts = count(&store, "SELECT COUNT(*) FROM outbox");
+    for new in ["https://n.example/a", "https://n.example/p?id=5"] {
+        let outcome = store.ingest(&job(a, by_link(new), 2000)).unwrap();
+        assert_eq!(outcome.new_stories, 0, "{new}: {outcome:?}");
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), alerts);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM stories WHERE identity IN \
+             ('link:https://n.example/a', 'link:https://n.example/p?id=5') \
+             AND link IN ('https://n.example/a', 'https://n.example/p?id=5')"
+        ),
+        2,
+        "known by the new identity and link from now on"
+    );
+    // Another link that only starts like it is another story.
+    let outcome = store
+        .ingest(&job(a, by_link("https://n.example/a2"), 3000))
+        .unwrap();
+    assert_eq!(outcome.new_stories, 1);
+}

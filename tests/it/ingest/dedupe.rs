@@ -469,6 +469,35 @@ fn an_article_found_by_a_google_alert_and_in_its_sites_feed_is_one_story() {
 }
 
 #[test]
+fn an_article_in_two_section_feeds_of_its_site_is_one_story() {
+    // The site marks each link with the feed it came from (AT Internet's `xtor`).
+    let section = |title: &str, xtor: &str| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>{title}</title>\
+             <item><title>Peskov on the talks</title>\
+             <link>https://news.example/peskov-talks.html?xtor={xtor}</link></item>\
+             </channel></rss>"
+        )
+        .into_bytes()
+    };
+    one_story_linked_to(
+        vec![
+            (
+                "/une.rss",
+                "application/rss+xml",
+                section("Front page", "RSS-3208"),
+            ),
+            (
+                "/europe.rss",
+                "application/rss+xml",
+                section("Europe", "RSS-3214"),
+            ),
+        ],
+        "https://news.example/peskov-talks.html",
+    );
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",
