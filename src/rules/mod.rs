@@ -109,29 +109,19 @@ impl Query {
     /// so each is a word the rule needs in the text — `Peskov or Песков` finds only
     /// stories holding all three words — which is rarely what was meant.
     pub fn notes(&self) -> Vec<String> {
-        let Ok(lexemes) = lex::lex(&self.source) else {
-            return Vec::new(); // not parsed: an error says why
-        };
-        lexemes
-            .iter()
-            .filter_map(|lexeme| {
-                let lex::Tok::Word(word) = &lexeme.tok else {
-                    return None;
-                };
-                let upper = word.to_uppercase();
-                let operator = matches!(upper.as_str(), "AND" | "OR" | "NOT" | "NEAR")
-                    || upper
-                        .strip_prefix("NEAR/")
-                        .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
-                (operator && upper != *word).then(|| {
-                    format!(
-                        "`{word}` (column {}) is a word the rule looks for, not an operator: \
-                         operators are upper-case (`{upper}`)",
-                        lexeme.column
-                    )
-                })
+        self.about_words(|word, column| {
+            let upper = word.to_uppercase();
+            let operator = matches!(upper.as_str(), "AND" | "OR" | "NOT" | "NEAR")
+                || upper
+                    .strip_prefix("NEAR/")
+                    .is_some_and(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+            (operator && upper != word).then(|| {
+                format!(
+                    "`{word}` (column {column}) is a word the rule looks for, not an operator: \
+                     operators are upper-case (`{upper}`)"
+                )
             })
-            .collect()
+        })
     }
 
     /// Hints for `newshound test-rule`, one line each: a word written in Cyrillic and
@@ -139,37 +129,43 @@ impl Query {
     /// ending with its part in the sentence (`Песков` misses "слова Пескова"); its stem
     /// and `*` finds the others. Not a config warning: a rule may mean the one form.
     pub fn hints(&self) -> Vec<String> {
+        self.about_words(|word, column| {
+            // (An acronym in capitals, ТАСС or НАТО, keeps its form.)
+            let cyrillic = word.chars().count() >= 4
+                && word.chars().all(char::is_alphabetic)
+                && word.chars().any(char::is_lowercase)
+                && word.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c));
+            if !cyrillic {
+                return None;
+            }
+            // The stem: the word without the vowels and signs that end its forms.
+            let stem =
+                word.trim_end_matches(|c: char| "аеёиоуыэюяйьъіїєАЕЁИОУЫЭЮЯЙЬЪІЇЄ".contains(c));
+            let stem = if stem.chars().count() >= 3 {
+                stem
+            } else {
+                word
+            };
+            Some(format!(
+                "`{word}` (column {column}) finds that form only: Russian and Ukrainian change \
+                 a word's ending with its part in the sentence; `{stem}*` finds its other forms \
+                 too"
+            ))
+        })
+    }
+
+    /// What `say` says of each bare word of the query (not a phrase, regex or operator),
+    /// given the word and its column; nothing for a query that does not parse (its error
+    /// says why).
+    fn about_words(&self, say: impl Fn(&str, usize) -> Option<String>) -> Vec<String> {
         let Ok(lexemes) = lex::lex(&self.source) else {
             return Vec::new();
         };
         lexemes
             .iter()
-            .filter_map(|lexeme| {
-                let lex::Tok::Word(word) = &lexeme.tok else {
-                    return None;
-                };
-                // (An acronym in capitals, ТАСС or НАТО, keeps its form.)
-                let cyrillic = word.chars().count() >= 4
-                    && word.chars().all(char::is_alphabetic)
-                    && word.chars().any(char::is_lowercase)
-                    && word.chars().any(|c| ('\u{400}'..='\u{4ff}').contains(&c));
-                if !cyrillic {
-                    return None;
-                }
-                // The stem: the word without the vowels and signs that end its forms.
-                let stem =
-                    word.trim_end_matches(|c: char| "аеёиоуыэюяйьъіїєАЕЁИОУЫЭЮЯЙЬЪІЇЄ".contains(c));
-                let stem = if stem.chars().count() >= 3 {
-                    stem
-                } else {
-                    word
-                };
-                Some(format!(
-                    "`{word}` (column {}) finds that form only: Russian and Ukrainian change a \
-                     word's ending with its part in the sentence; `{stem}*` finds its other \
-                     forms too",
-                    lexeme.column
-                ))
+            .filter_map(|lexeme| match &lexeme.tok {
+                lex::Tok::Word(word) => say(word, lexeme.column),
+                _ => None,
             })
             .collect()
     }
