@@ -7,6 +7,7 @@ use rusqlite::{OptionalExtension, params};
 use super::ingest::{Incoming, IngestOutcome};
 use super::{Result, WriteTx};
 use crate::story::Story;
+use crate::story::canonical::same_page_elsewhere;
 
 /// `SELECT` of the columns [`Existing`] is read from, in its fields' order, then `$rest`
 /// (a literal, so that the statement is one constant: the lookups run once per story).
@@ -38,7 +39,7 @@ pub(super) fn upsert_story(
     };
     let mut existing: Option<Existing> = if known { by_identity()? } else { None };
     if existing.is_none() && known {
-        existing = by_link_before_its_tracking_was_dropped(tx, feed_id, story)?;
+        existing = under_an_earlier_address(tx, feed_id, story)?;
     }
     if existing.is_none() {
         // New to this feed. Most such stories are new to the database too, so the row
@@ -166,11 +167,54 @@ struct Existing {
     identity: String,
 }
 
-/// The feed's story known by its link as stored before a newshound that drops more of a
-/// link's tracking parameters (`?xtor=RSS-3208`), when `story` is known by its link:
-/// without this, each such story of a feed without guids would be new once more after
-/// an upgrade, and alert again. The stored story takes the identity the entry has now.
-fn by_link_before_its_tracking_was_dropped(
+/// The feed's story as stored under an earlier address of the entry, when the entry is
+/// known by an address (its link, or a guid that is one) — without this, each story of
+/// a feed whose addresses all changed at once would be new once more, and alert again:
+///
+/// - its link as stored before a newshound that drops more of a link's tracking
+///   parameters (`?xtor=RSS-3208`), for a story known by its link;
+/// - the same page under the site's other scheme, host or permalink form
+///   ([`same_page_elsewhere`]): a site moving to HTTPS or to its bare domain.
+///
+/// The stored story takes the identity (and link) the entry has now. (No story of the
+/// feed has the new identity, or it would have been found.)
+fn under_an_earlier_address(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    story: &Story,
+) -> Result<Option<Existing>> {
+    let found = match before_its_tracking_was_dropped(tx, feed_id, story)? {
+        Some(found) => found,
+        None => match at_another_address_of_the_page(tx, feed_id, story)? {
+            Some(found) => found,
+            None => return Ok(None),
+        },
+    };
+    tx.prepare_cached("UPDATE stories SET identity = ?2 WHERE id = ?1")?
+        .execute(params![found.id, story.identity])?;
+    // The link stays as it was when another story holds it already.
+    let relinked = match &story.link {
+        Some(new) if found.link.as_ref() != Some(new) => {
+            tx.prepare_cached("UPDATE OR IGNORE stories SET link = ?2 WHERE id = ?1")?
+                .execute(params![found.id, new])?
+                == 1
+        }
+        _ => false,
+    };
+    Ok(Some(Existing {
+        identity: story.identity.clone(),
+        link: if relinked {
+            story.link.clone()
+        } else {
+            found.link.clone()
+        },
+        ..found
+    }))
+}
+
+/// The feed's story whose identity is `story`'s link with tracking parameters that
+/// canonical links now drop.
+fn before_its_tracking_was_dropped(
     tx: &WriteTx<'_>,
     feed_id: i64,
     story: &Story,
@@ -197,36 +241,39 @@ fn by_link_before_its_tracking_was_dropped(
         )?;
         candidates.extend(rows.collect::<rusqlite::Result<Vec<_>>>()?);
     }
-    let Some(found) = candidates.into_iter().find(|c| {
+    Ok(candidates.into_iter().find(|c| {
         c.identity
             .strip_prefix("link:")
             .and_then(|old| crate::story::canonical_link(old, None))
             .as_deref()
             == Some(link)
-    }) else {
+    }))
+}
+
+/// The feed's story known by the same link or guid under another scheme, host or
+/// permalink form: a point lookup of the feed's identity index for each.
+fn at_another_address_of_the_page(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    story: &Story,
+) -> Result<Option<Existing>> {
+    let Some((kind, address)) = ["link:", "guid:"]
+        .into_iter()
+        .find_map(|kind| Some((kind, story.identity.strip_prefix(kind)?)))
+    else {
         return Ok(None);
     };
-    // (No story of the feed has the new identity, or it would have been found; the link
-    // stays as it was when another story holds it already.)
-    tx.prepare_cached("UPDATE stories SET identity = ?2 WHERE id = ?1")?
-        .execute(params![found.id, story.identity])?;
-    let relinked = match &story.link {
-        Some(new) if found.link.as_ref() != Some(new) => {
-            tx.prepare_cached("UPDATE OR IGNORE stories SET link = ?2 WHERE id = ?1")?
-                .execute(params![found.id, new])?
-                == 1
+    let mut by_identity =
+        tx.prepare_cached(select_existing!("WHERE feed_id = ?1 AND identity = ?2"))?;
+    for other in same_page_elsewhere(address) {
+        let found = by_identity
+            .query_row(params![feed_id, format!("{kind}{other}")], existing_row)
+            .optional()?;
+        if found.is_some() {
+            return Ok(found);
         }
-        _ => false,
-    };
-    Ok(Some(Existing {
-        identity: story.identity.clone(),
-        link: if relinked {
-            story.link.clone()
-        } else {
-            found.link.clone()
-        },
-        ..found
-    }))
+    }
+    Ok(None)
 }
 
 /// An [`Existing`] from a row of [`select_existing!`].

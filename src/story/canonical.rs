@@ -150,6 +150,51 @@ pub fn redirect_target(link: &str) -> Option<String> {
     canonical_link(target.as_str(), None).filter(|t| t != link)
 }
 
+/// The other ways a site may write the address of the same page: under the other scheme,
+/// with or without `www.`, with or without a trailing slash (on a path without a query).
+/// A site that moves to HTTPS, to its bare domain or to other permalink settings changes
+/// every address its feed lists at once; a feed's story found under one of these is
+/// that story, not a new one. Empty for anything but an `http(s)://` address.
+pub fn same_page_elsewhere(address: &str) -> Vec<String> {
+    let (scheme, rest) = if let Some(rest) = address.strip_prefix("https://") {
+        ("https://", rest)
+    } else if let Some(rest) = address.strip_prefix("http://") {
+        ("http://", rest)
+    } else {
+        return Vec::new();
+    };
+    let (host, tail) = rest.split_at(rest.find(['/', '?', '#']).unwrap_or(rest.len()));
+    if host.is_empty() {
+        return Vec::new();
+    }
+    let other_scheme = if scheme == "https://" {
+        "http://"
+    } else {
+        "https://"
+    };
+    let other_host = match host.strip_prefix("www.") {
+        Some(bare) => bare.contains('.').then(|| bare.to_owned()),
+        None => host.contains('.').then(|| format!("www.{host}")),
+    };
+    let other_tail = match tail.strip_suffix('/') {
+        _ if tail.len() <= 1 || tail.contains(['?', '#']) => None,
+        Some(without) => Some(without.to_owned()),
+        None => Some(format!("{tail}/")),
+    };
+    let mut variants = Vec::with_capacity(7);
+    for s in [scheme, other_scheme] {
+        for h in std::iter::once(host).chain(other_host.as_deref()) {
+            for t in std::iter::once(tail).chain(other_tail.as_deref()) {
+                let variant = format!("{s}{h}{t}");
+                if variant != address {
+                    variants.push(variant);
+                }
+            }
+        }
+    }
+    variants
+}
+
 /// The address in a Google News article id of the older kind: base64url of a protobuf
 /// message whose field 4 (after a field 1 varint) is the article's URL.
 fn google_news_article(id: &str) -> Option<String> {
@@ -187,6 +232,44 @@ fn google_news_article(id: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_same_page_is_found_under_a_sites_other_addresses() {
+        assert_eq!(
+            same_page_elsewhere("http://www.news.example/2026/talks"),
+            [
+                "http://www.news.example/2026/talks/",
+                "http://news.example/2026/talks",
+                "http://news.example/2026/talks/",
+                "https://www.news.example/2026/talks",
+                "https://www.news.example/2026/talks/",
+                "https://news.example/2026/talks",
+                "https://news.example/2026/talks/",
+            ]
+        );
+        // A query chooses the page: its slash is left alone, as is the site's root.
+        assert_eq!(
+            same_page_elsewhere("https://news.example/?p=123"),
+            [
+                "https://www.news.example/?p=123",
+                "http://news.example/?p=123",
+                "http://www.news.example/?p=123",
+            ]
+        );
+        // A host without a dot gets no `www.`; only the scheme changes.
+        assert_eq!(
+            same_page_elsewhere("https://localhost:8080"),
+            ["http://localhost:8080"]
+        );
+        for other in [
+            "urn:uuid:1",
+            "tag:news.example,2026:1",
+            "https://",
+            "ftp://x.example/a",
+        ] {
+            assert!(same_page_elsewhere(other).is_empty(), "{other}");
+        }
+    }
 
     #[test]
     fn search_engine_redirects_lead_to_their_articles() {

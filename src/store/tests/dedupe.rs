@@ -414,3 +414,61 @@ fn a_story_stored_under_a_link_whose_tracking_is_now_dropped_is_not_new_again() 
         .unwrap();
     assert_eq!(outcome.new_stories, 1);
 }
+
+#[test]
+fn a_story_of_a_site_that_moved_to_https_or_its_bare_domain_is_not_new_again() {
+    // One feed known by its links, one by guids that are addresses: the site moves to
+    // HTTPS and its bare domain, and every address its feeds list changes at once.
+    let (mut store, a, b) = setup();
+    let entry = |kind: &str, address: &str| {
+        vec![Incoming::matched(
+            story(
+                &format!("{kind}:{address}"),
+                Some(address),
+                "Peskov on the talks",
+            ),
+            vec![hit("Peskov")],
+        )]
+    };
+    store
+        .ingest(&job(a, entry("link", "http://www.n.example/a"), 1000))
+        .unwrap();
+    store
+        .ingest(&job(b, entry("guid", "http://www.m.example/?p=5"), 1000))
+        .unwrap();
+    let alerts = count(&store, "SELECT COUNT(*) FROM outbox");
+    for (feed, kind, moved) in [
+        (a, "link", "https://n.example/a"),
+        (a, "link", "https://n.example/a/"),
+        (b, "guid", "https://m.example/?p=5"),
+    ] {
+        let outcome = store.ingest(&job(feed, entry(kind, moved), 2000)).unwrap();
+        assert_eq!(
+            (outcome.new_stories, outcome.possible_gap),
+            (0, None),
+            "{moved}"
+        );
+        assert_eq!(
+            count(
+                &store,
+                &format!(
+                    "SELECT COUNT(*) FROM stories WHERE identity = '{kind}:{moved}' AND link = '{moved}'"
+                )
+            ),
+            1,
+            "known by the new address from now on"
+        );
+    }
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), alerts);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 2);
+    // Another page of the site is another story, and so is the same address in another
+    // feed that never had it.
+    let outcome = store
+        .ingest(&job(a, entry("link", "https://n.example/b"), 3000))
+        .unwrap();
+    assert_eq!(outcome.new_stories, 1);
+    let outcome = store
+        .ingest(&job(b, entry("link", "http://n.example/c"), 3000))
+        .unwrap();
+    assert_eq!(outcome.new_stories, 1);
+}

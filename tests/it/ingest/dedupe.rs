@@ -498,6 +498,56 @@ fn an_article_in_two_section_feeds_of_its_site_is_one_story() {
 }
 
 #[test]
+fn a_site_that_moves_to_https_and_its_bare_domain_does_not_alert_its_stories_again() {
+    // A feed without guids, known by its links: the site moves, and every link changes.
+    let moved = Arc::new(Mutex::new(false));
+    let m = moved.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let site = if *m.lock().unwrap() {
+            "https://news.example"
+        } else {
+            "http://www.news.example"
+        };
+        let items: String = ["Peskov on the talks", "The embassy will reopen", "Weather"]
+            .iter()
+            .enumerate()
+            .map(|(i, title)| format!("<item><title>{title}</title><link>{site}/{i}</link></item>"))
+            .collect();
+        Reply::ok(
+            "application/rss+xml",
+            format!(r#"<rss version="2.0"><channel><title>Site</title>{items}</channel></rss>"#),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let first = ws.ok(&["once"]);
+    assert!(
+        first.contains("stories: 3 new, 0 updated; hits: 2; alerts queued: 2"),
+        "{first}"
+    );
+
+    *moved.lock().unwrap() = true;
+    let second = ws.ok(&["once"]);
+    assert!(
+        second.contains("stories: 0 new, 0 updated; hits: 0; alerts queued: 0"),
+        "{second}"
+    );
+    assert!(!second.contains("possible gap"), "{second}");
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    let mut links: Vec<&str> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["link"].as_str().unwrap())
+        .collect();
+    links.sort_unstable();
+    assert_eq!(
+        links,
+        ["https://news.example/0", "https://news.example/1"],
+        "the stories link to the new addresses"
+    );
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",
