@@ -360,8 +360,13 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         && tx
             .prepare_cached("SELECT EXISTS (SELECT 1 FROM stories WHERE feed_id = ?1)")?
             .query_row([feed_id], |r| r.get::<_, bool>(0))?;
+    let read_before = !incoming.is_empty()
+        && tx
+            .prepare_cached("SELECT last_success IS NOT NULL FROM feeds WHERE id = ?1")?
+            .query_row([feed_id], |r| r.get::<_, bool>(0))?;
     for item in incoming {
-        let (story_id, changed) = upsert_story(tx, feed_id, known, item, now, &mut outcome)?;
+        let (story_id, changed) =
+            upsert_story(tx, feed_id, known, read_before, item, now, &mut outcome)?;
         if !changed {
             continue; // unchanged text: it was matched when it last changed
         }

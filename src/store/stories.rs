@@ -23,10 +23,13 @@ macro_rules! select_existing {
 /// Finds or inserts the story; returns its id and whether it is new or its text changed
 /// (and so must be matched). `known` says whether the feed had stories stored before
 /// this fetch; when it had none, the story can only be found after an insert fails.
+/// `read_before`, whether the feed was read successfully before (its stories may all
+/// be stored as other feeds').
 pub(super) fn upsert_story(
     tx: &WriteTx<'_>,
     feed_id: i64,
     known: bool,
+    read_before: bool,
     item: &Incoming,
     now: i64,
     outcome: &mut IngestOutcome,
@@ -48,10 +51,23 @@ pub(super) fn upsert_story(
         // under a new guid — and, in a first fetch, to the feed's own identities when
         // the document repeats an entry. The row that refused it is the story.
         if insert_story(tx, feed_id, story, hash, now, false)? {
-            outcome.new_stories += 1;
-            return Ok((tx.last_insert_rowid(), true));
-        }
-        if !known {
+            let id = tx.last_insert_rowid();
+            // In a feed read before, an article new to it may be one stored under its
+            // link's other address by a feed not read since the site moved (the row
+            // just written then gives way to it).
+            let moved = if read_before {
+                by_another_address_of_its_link(tx, story)?
+            } else {
+                None
+            };
+            if moved.is_none() {
+                outcome.new_stories += 1;
+                return Ok((id, true));
+            }
+            tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
+                .execute([id])?;
+            existing = moved;
+        } else if !known {
             existing = by_identity()?;
         }
     }
@@ -98,7 +114,7 @@ pub(super) fn upsert_story(
             .prepare_cached("UPDATE OR IGNORE stories SET identity = ?2 WHERE id = ?1")?
             .execute(params![existing.id, format!("link:{old_link}")])?;
         if renamed == 1 {
-            return upsert_story(tx, feed_id, known, item, now, outcome);
+            return upsert_story(tx, feed_id, known, read_before, item, now, outcome);
         }
         let item = Incoming {
             story: Story {
@@ -108,7 +124,10 @@ pub(super) fn upsert_story(
             content_hash: hash.clone(),
             hits: None,
         };
-        return upsert_story(tx, feed_id, known, &item, now, outcome);
+        return upsert_story(tx, feed_id, known, read_before, &item, now, outcome);
+    }
+    if existing.feed_id == feed_id {
+        relink(tx, &existing, story)?;
     }
     match (
         existing.id,
@@ -192,15 +211,7 @@ fn under_an_earlier_address(
     };
     tx.prepare_cached("UPDATE stories SET identity = ?2 WHERE id = ?1")?
         .execute(params![found.id, story.identity])?;
-    // The link stays as it was when another story holds it already.
-    let relinked = match &story.link {
-        Some(new) if found.link.as_ref() != Some(new) => {
-            tx.prepare_cached("UPDATE OR IGNORE stories SET link = ?2 WHERE id = ?1")?
-                .execute(params![found.id, new])?
-                == 1
-        }
-        _ => false,
-    };
+    let relinked = relink(tx, &found, story)?;
     Ok(Some(Existing {
         identity: story.identity.clone(),
         link: if relinked {
@@ -250,6 +261,22 @@ fn before_its_tracking_was_dropped(
     }))
 }
 
+/// The story stored under `story`'s link in another scheme, host or permalink form (and
+/// not among articles sharing a link): a point lookup of the link's index for each.
+fn by_another_address_of_its_link(tx: &WriteTx<'_>, story: &Story) -> Result<Option<Existing>> {
+    let Some(link) = &story.link else {
+        return Ok(None);
+    };
+    let mut by_link = tx.prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?;
+    for other in same_page_elsewhere(link) {
+        let found = by_link.query_row([other], existing_row).optional()?;
+        if found.is_some() {
+            return Ok(found);
+        }
+    }
+    Ok(None)
+}
+
 /// The feed's story known by the same link or guid under another scheme, host or
 /// permalink form: a point lookup of the feed's identity index for each.
 fn at_another_address_of_the_page(
@@ -274,6 +301,24 @@ fn at_another_address_of_the_page(
         }
     }
     Ok(None)
+}
+
+/// Writes the link a feed's entry has now to its stored story, when it changed: a feed
+/// that fixes its links, or a site that moves to HTTPS while its guids stay. Another
+/// feed's copy of the article is then found by the new link. Left as it was when
+/// another story holds the new link already, or when the story shares its link with
+/// other articles (`shared_link`: it is not the link's story). Returns whether it was
+/// written.
+fn relink(tx: &WriteTx<'_>, existing: &Existing, story: &Story) -> Result<bool> {
+    match &story.link {
+        Some(new) if existing.link.as_ref() != Some(new) => Ok(tx
+            .prepare_cached(
+                "UPDATE OR IGNORE stories SET link = ?2 WHERE id = ?1 AND shared_link = 0",
+            )?
+            .execute(params![existing.id, new])?
+            == 1),
+        _ => Ok(false),
+    }
 }
 
 /// An [`Existing`] from a row of [`select_existing!`].

@@ -472,3 +472,51 @@ fn a_story_of_a_site_that_moved_to_https_or_its_bare_domain_is_not_new_again() {
         .unwrap();
     assert_eq!(outcome.new_stories, 1);
 }
+
+#[test]
+fn a_stored_story_takes_the_link_its_entry_has_now() {
+    // A site moves to HTTPS while its guids stay: its feed's stories are found by their
+    // guids, and another feed's copy of an article is found by the new link.
+    let (mut store, a, b) = setup();
+    let entry = |guid: &str, link: &str| {
+        vec![Incoming::matched(
+            story(guid, Some(link), "Peskov on the talks"),
+            vec![hit("Peskov")],
+        )]
+    };
+    store
+        .ingest(&job(a, entry("guid:p-5", "http://n.example/a"), 1000))
+        .unwrap();
+    let alerts = count(&store, "SELECT COUNT(*) FROM outbox");
+    let outcome = store
+        .ingest(&job(a, entry("guid:p-5", "https://n.example/a"), 2000))
+        .unwrap();
+    assert_eq!(outcome.new_stories, 0);
+    let outcome = store
+        .ingest(&job(b, entry("guid:b-1", "https://n.example/a"), 3000))
+        .unwrap();
+    assert_eq!(outcome.new_stories, 0, "the same article: one story");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), alerts);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM stories WHERE link = 'https://n.example/a'"
+        ),
+        1
+    );
+    // A link another story holds already stays with it; the feed still writes.
+    store
+        .ingest(&job(b, entry("guid:b-2", "https://n.example/b"), 4000))
+        .unwrap();
+    let outcome = store
+        .ingest(&job(a, entry("guid:p-5", "https://n.example/b"), 5000))
+        .unwrap();
+    assert_eq!(outcome.new_stories, 0);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM stories WHERE link = 'https://n.example/a'"
+        ),
+        1
+    );
+}

@@ -548,6 +548,54 @@ fn a_site_that_moves_to_https_and_its_bare_domain_does_not_alert_its_stories_aga
 }
 
 #[test]
+fn a_site_that_moves_to_https_keeping_its_guids_is_one_story_in_its_two_feeds() {
+    // The site's feed and a section's list the same article under the same link (and
+    // guids of their own); the site moves to HTTPS and its feeds' links change.
+    let moved = Arc::new(Mutex::new(false));
+    let m = moved.clone();
+    let server = TestServer::start(move |req: &Request| {
+        let scheme = if *m.lock().unwrap() { "https" } else { "http" };
+        let guid = if req.path.starts_with("/site") {
+            "?p=5"
+        } else {
+            "europe-5"
+        };
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                r#"<rss version="2.0"><channel><title>{}</title><item><title>Peskov on the talks</title>
+                <guid isPermaLink="false">{guid}</guid><link>{scheme}://news.example/talks</link>
+                </item></channel></rss>"#,
+                req.path
+            ),
+        )
+    });
+    let (site, section) = (server.url("/site"), server.url("/europe"));
+    let ws = Workspace::new(&config_for(&[site.clone(), section.clone()]));
+    let first = ws.ok(&["once", "--feed", &site]);
+    assert!(
+        first.contains("stories: 1 new, 0 updated; hits: 1"),
+        "{first}"
+    );
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("stories: 0 new"), "{out}");
+
+    // The section's feed is read first after the move: its article is the site's story
+    // under the old link; then the site's feed gives its story the new link.
+    *moved.lock().unwrap() = true;
+    let out = ws.ok(&["once", "--feed", &section]);
+    assert!(out.contains("stories: 0 new"), "{out}");
+    let out = ws.ok(&["once"]);
+    assert!(
+        out.contains("stories: 0 new, 0 updated; hits: 0; alerts queued: 0"),
+        "{out}"
+    );
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
+    assert_eq!(hits[0]["link"], "https://news.example/talks");
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",
