@@ -63,6 +63,10 @@ pub enum StoreError {
     /// is fetched and matched again next time).
     #[error("story {0} reached the store unmatched")]
     Unmatched(String),
+    /// A bug: writing a story kept finding it should be written as another. The feed's
+    /// write fails (nothing is lost: it is fetched again next time).
+    #[error("story {0} could not be told apart from the stored stories")]
+    Unsettled(String),
 }
 
 impl StoreError {

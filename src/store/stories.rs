@@ -5,7 +5,7 @@
 use rusqlite::{OptionalExtension, params};
 
 use super::ingest::{Incoming, IngestOutcome};
-use super::{Result, WriteTx};
+use super::{Result, StoreError, WriteTx};
 use crate::story::Story;
 use crate::story::canonical::same_page_elsewhere;
 
@@ -34,6 +34,39 @@ pub(super) fn upsert_story(
     now: i64,
     outcome: &mut IngestOutcome,
 ) -> Result<(i64, bool)> {
+    // An entry whose guid names another stored article is written again: once the stored
+    // article is renamed, or as the story its link names. At most twice: a judgement that
+    // kept asking for another try fails the feed's write (it is fetched again) instead
+    // of recursing until the process runs out of stack.
+    let mut again: Option<Box<Incoming>> = None;
+    for _ in 0..3 {
+        let current = again.as_deref().unwrap_or(item);
+        match upsert_once(tx, feed_id, known, read_before, current, now, outcome)? {
+            Upsert::Done(id, changed) => return Ok((id, changed)),
+            Upsert::Again(next) => again = next.or(again),
+        }
+    }
+    Err(StoreError::Unsettled(item.story.identity.clone()))
+}
+
+/// What one try at writing a story came to.
+enum Upsert {
+    /// The story's id, and whether it is new or its text changed.
+    Done(i64, bool),
+    /// Write it again: as it is (`None`), or as this entry.
+    Again(Option<Box<Incoming>>),
+}
+
+/// One try at [`upsert_story`].
+fn upsert_once(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    known: bool,
+    read_before: bool,
+    item: &Incoming,
+    now: i64,
+    outcome: &mut IngestOutcome,
+) -> Result<Upsert> {
     let (story, hash) = (&item.story, &item.content_hash);
     let by_identity = || {
         tx.prepare_cached(select_existing!("WHERE feed_id = ?1 AND identity = ?2"))?
@@ -62,7 +95,7 @@ pub(super) fn upsert_story(
             };
             if moved.is_none() {
                 outcome.new_stories += 1;
-                return Ok((id, true));
+                return Ok(Upsert::Done(id, true));
             }
             tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
                 .execute([id])?;
@@ -100,7 +133,7 @@ pub(super) fn upsert_story(
             None if may_be_new => {
                 if insert_story(tx, feed_id, story, hash, now, true)? {
                     outcome.new_stories += 1;
-                    return Ok((tx.last_insert_rowid(), true));
+                    return Ok(Upsert::Done(tx.last_insert_rowid(), true));
                 }
                 existing
             }
@@ -114,17 +147,16 @@ pub(super) fn upsert_story(
             .prepare_cached("UPDATE OR IGNORE stories SET identity = ?2 WHERE id = ?1")?
             .execute(params![existing.id, format!("link:{old_link}")])?;
         if renamed == 1 {
-            return upsert_story(tx, feed_id, known, read_before, item, now, outcome);
+            return Ok(Upsert::Again(None));
         }
-        let item = Incoming {
+        return Ok(Upsert::Again(Some(Box::new(Incoming {
             story: Story {
                 identity: format!("link:{}", story.link.as_deref().unwrap_or_default()),
                 ..story.clone()
             },
             content_hash: hash.clone(),
             hits: None,
-        };
-        return upsert_story(tx, feed_id, known, read_before, &item, now, outcome);
+        }))));
     }
     if existing.feed_id == feed_id {
         relink(tx, &existing, story)?;
@@ -143,13 +175,13 @@ pub(super) fn upsert_story(
                  WHERE id = ?1 AND COALESCE(last_listed, first_seen) < ?2 - 86400",
             )?
             .execute(params![id, now])?;
-            Ok((id, false))
+            Ok(Upsert::Done(id, false))
         }
-        (id, old_hash, _, _) if old_hash == *hash => Ok((id, false)),
+        (id, old_hash, _, _) if old_hash == *hash => Ok(Upsert::Done(id, false)),
         // Carried by another feed: that feed's text stays; this feed's version is
         // matched too (a rule may be limited to this feed), and the hits' UNIQUE
         // constraint keeps any rule from alerting twice.
-        (id, _, _, owner) if owner != feed_id => Ok((id, true)),
+        (id, _, _, owner) if owner != feed_id => Ok(Upsert::Done(id, true)),
         (id, _, _, _) => {
             tx.prepare_cached(
                 "UPDATE stories SET title = ?2, summary = ?3, content = ?4, authors = ?5, categories = ?6,
@@ -170,7 +202,7 @@ pub(super) fn upsert_story(
                 ],
             )?;
             outcome.updated_stories += 1;
-            Ok((id, true))
+            Ok(Upsert::Done(id, true))
         }
     }
 }
@@ -410,14 +442,17 @@ fn by_link_and_title(
 /// alert a rule that matched the old one; so the articles are told apart by their links,
 /// as entries sharing a guid within one document are ([`crate::story`]). An article
 /// whose title and address both change is taken for a new one: an alert too many rather
-/// than one missed. Returns the stored story's link.
+/// than one missed. (The address under the site's other scheme, host or permalink form
+/// is the same address: a site that moved, its headline corrected.) Returns the stored
+/// story's link.
 fn reused_guid<'a>(story: &Story, existing: &'a Existing, feed_id: i64) -> Option<&'a str> {
     let link = story.link.as_deref()?;
     let old = existing.link.as_deref()?;
     (story.identity.starts_with("guid:")
         && another_article(story, existing, feed_id)
-        && old != link)
-        .then_some(old)
+        && old != link
+        && !same_page_elsewhere(old).iter().any(|o| o == link))
+    .then_some(old)
 }
 
 /// Inserts a story new to its feed; returns false, writing nothing, when a stored story

@@ -520,3 +520,31 @@ fn a_stored_story_takes_the_link_its_entry_has_now() {
         1
     );
 }
+
+#[test]
+fn a_headline_corrected_as_its_site_moves_is_the_same_story() {
+    // Its guid stays, its link changes scheme and its title is corrected: not another
+    // article under a reused guid (whose title and address both change).
+    let (mut store, a, _) = setup();
+    let entry = |link: &str, title: &str| {
+        vec![Incoming::matched(
+            story("guid:p-5", Some(link), title),
+            vec![hit("Peskov")],
+        )]
+    };
+    store
+        .ingest(&job(a, entry("http://n.example/a", "Peskov on teh talks"), 1000))
+        .unwrap();
+    let outcome = store
+        .ingest(&job(a, entry("https://n.example/a", "Peskov on the talks"), 2000))
+        .unwrap();
+    assert_eq!((outcome.new_stories, outcome.updated_stories), (0, 1));
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM stories WHERE identity = 'guid:p-5' \
+             AND link = 'https://n.example/a' AND title = 'Peskov on the talks'"
+        ),
+        1
+    );
+}

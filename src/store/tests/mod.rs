@@ -345,3 +345,4 @@ mod channels;
 mod dedupe;
 mod feeds;
 mod ingest;
+mod properties;
