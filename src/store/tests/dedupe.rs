@@ -533,10 +533,18 @@ fn a_headline_corrected_as_its_site_moves_is_the_same_story() {
         )]
     };
     store
-        .ingest(&job(a, entry("http://n.example/a", "Peskov on teh talks"), 1000))
+        .ingest(&job(
+            a,
+            entry("http://n.example/a", "Peskov on teh talks"),
+            1000,
+        ))
         .unwrap();
     let outcome = store
-        .ingest(&job(a, entry("https://n.example/a", "Peskov on the talks"), 2000))
+        .ingest(&job(
+            a,
+            entry("https://n.example/a", "Peskov on the talks"),
+            2000,
+        ))
         .unwrap();
     assert_eq!((outcome.new_stories, outcome.updated_stories), (0, 1));
     assert_eq!(
