@@ -82,6 +82,7 @@ pub fn replay_new_rules(
                 let story = Story {
                     identity: String::new(),
                     link: s.link.clone(),
+                    link_names_others: false,
                     title: s.title.clone(),
                     summary: s.summary.clone(),
                     content: s.content.clone(),

@@ -227,8 +227,10 @@ struct Existing {
 /// - the same page under the site's other scheme, host or permalink form
 ///   ([`same_page_elsewhere`]): a site moving to HTTPS or to its bare domain.
 ///
-/// The stored story takes the identity (and link) the entry has now. (No story of the
-/// feed has the new identity, or it would have been found.)
+/// The stored story takes the identity the entry has now (no story of the feed has it,
+/// or it would have been found) — and its link, as any story found in its own feed
+/// does, unless it proves another article under a guid the feed gives several
+/// ([`reused_guid`]: a front page's address for every guid).
 fn under_an_earlier_address(
     tx: &WriteTx<'_>,
     feed_id: i64,
@@ -243,14 +245,8 @@ fn under_an_earlier_address(
     };
     tx.prepare_cached("UPDATE stories SET identity = ?2 WHERE id = ?1")?
         .execute(params![found.id, story.identity])?;
-    let relinked = relink(tx, &found, story)?;
     Ok(Some(Existing {
         identity: story.identity.clone(),
-        link: if relinked {
-            story.link.clone()
-        } else {
-            found.link.clone()
-        },
         ..found
     }))
 }
@@ -294,9 +290,10 @@ fn before_its_tracking_was_dropped(
 }
 
 /// The story stored under `story`'s link in another scheme, host or permalink form (and
-/// not among articles sharing a link): a point lookup of the link's index for each.
+/// not among articles sharing a link), unless the entry's document lists other articles
+/// under the link: a point lookup of the link's index for each.
 fn by_another_address_of_its_link(tx: &WriteTx<'_>, story: &Story) -> Result<Option<Existing>> {
-    let Some(link) = &story.link else {
+    let Some(link) = story.link.as_ref().filter(|_| !story.link_names_others) else {
         return Ok(None);
     };
     let mut by_link = tx.prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?;
@@ -339,18 +336,19 @@ fn at_another_address_of_the_page(
 /// that fixes its links, or a site that moves to HTTPS while its guids stay. Another
 /// feed's copy of the article is then found by the new link. Left as it was when
 /// another story holds the new link already, or when the story shares its link with
-/// other articles (`shared_link`: it is not the link's story). Returns whether it was
-/// written.
-fn relink(tx: &WriteTx<'_>, existing: &Existing, story: &Story) -> Result<bool> {
-    match &story.link {
-        Some(new) if existing.link.as_ref() != Some(new) => Ok(tx
-            .prepare_cached(
-                "UPDATE OR IGNORE stories SET link = ?2 WHERE id = ?1 AND shared_link = 0",
-            )?
-            .execute(params![existing.id, new])?
-            == 1),
-        _ => Ok(false),
+/// other articles (`shared_link`: it is not the link's story), or when the entry's
+/// document lists other articles under the new link (it is not the story's own).
+fn relink(tx: &WriteTx<'_>, existing: &Existing, story: &Story) -> Result<()> {
+    if let Some(new) = &story.link
+        && existing.link.as_ref() != Some(new)
+        && !story.link_names_others
+    {
+        tx.prepare_cached(
+            "UPDATE OR IGNORE stories SET link = ?2 WHERE id = ?1 AND shared_link = 0",
+        )?
+        .execute(params![existing.id, new])?;
     }
+    Ok(())
 }
 
 /// An [`Existing`] from a row of [`select_existing!`].
@@ -389,8 +387,9 @@ fn another_article(story: &Story, existing: &Existing, feed_id: i64) -> bool {
 
 /// Whether `story`, found by its link as a story of another feed under another title,
 /// came by a link known to name several articles: the story's own document lists
-/// others under it (the parse then knows the story by title and date), or a feed
-/// stores several articles under it. "The same canonical link in two feeds is one
+/// others under it ([`Story::link_names_others`]; the parse knows such a story by title
+/// and date unless it has a guid of its own), or a feed stores several articles under
+/// it. "The same canonical link in two feeds is one
 /// story" then would merge two feeds' different articles — two sections of one site
 /// that link every entry to its front page, say — and one would never alert.
 fn link_shared_elsewhere(
@@ -402,7 +401,7 @@ fn link_shared_elsewhere(
     if existing.feed_id == feed_id || existing.pruned != 0 || existing.title == story.title {
         return Ok(false);
     }
-    if story.identity.starts_with("hash:") {
+    if story.link_names_others || story.identity.starts_with("hash:") {
         return Ok(story.link.is_some());
     }
     Ok(tx

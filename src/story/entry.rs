@@ -85,18 +85,24 @@ fn recognise_shared_guids_by_link(stories: &mut [Story]) -> usize {
 /// set aside) are recognised by their links; but some feeds link several articles to one
 /// page — the front page, a day's page, an audio stream. Taken as one story, each later
 /// article would overwrite the first and never alert a rule that matched it. Entries of one
-/// document that share a link under different titles are recognised instead as entries
-/// with neither guid nor link are, by their title and date; the store keeps them apart
-/// under the shared link (`shared_link`). Returns how many entries it changed.
+/// document that share a link under different titles — whether the others have guids of
+/// their own or not — are recognised instead as entries with neither guid nor link are,
+/// by their title and date; the store keeps them apart under the shared link
+/// (`shared_link`). Every entry under such a link is marked
+/// ([`Story::link_names_others`]): the link is not its article's, so another feed's story
+/// under it is not this one unless the titles agree. Returns how many entries it changed.
 fn recognise_shared_links_by_text(stories: &mut [Story]) -> usize {
-    let shared = shared_identities(
-        stories,
-        |s| s.identity.starts_with("link:"),
-        |a, b| a.title != b.title,
-    );
+    let shared = links_of_several_articles(stories);
+    if shared.is_empty() {
+        return 0;
+    }
     let mut changed = 0;
     for story in stories.iter_mut() {
-        if shared.contains(&story.identity) {
+        if !story.link.as_ref().is_some_and(|l| shared.contains(l)) {
+            continue;
+        }
+        story.link_names_others = true;
+        if story.identity.starts_with("link:") {
             story.identity = text_identity(
                 &story.title,
                 &story.summary,
@@ -106,6 +112,32 @@ fn recognise_shared_links_by_text(stories: &mut [Story]) -> usize {
         }
     }
     changed
+}
+
+/// The links that entries of one document give articles under different titles.
+fn links_of_several_articles(stories: &[Story]) -> std::collections::HashSet<String> {
+    use std::collections::hash_map::{Entry, HashMap};
+    let mut shared = std::collections::HashSet::new();
+    if stories.len() < 2 {
+        return shared; // one entry shares nothing
+    }
+    let mut first_title: HashMap<&str, &str> = HashMap::with_capacity(stories.len());
+    for story in stories {
+        let Some(link) = story.link.as_deref() else {
+            continue;
+        };
+        match first_title.entry(link) {
+            Entry::Vacant(first) => {
+                first.insert(&story.title);
+            }
+            Entry::Occupied(first) => {
+                if *first.get() != story.title {
+                    shared.insert(link.to_owned());
+                }
+            }
+        }
+    }
+    shared
 }
 
 /// The identities that `candidate` entries of one document share while `differ` says
@@ -257,6 +289,7 @@ fn normalise(
         .or(link);
     Some(Story {
         identity,
+        link_names_others: false,
         link,
         title,
         summary,

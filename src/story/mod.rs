@@ -35,6 +35,9 @@ pub struct Story {
     pub identity: String,
     /// The canonical link, when the entry has an http(s) one.
     pub link: Option<String>,
+    /// Its document lists other articles (under other titles) under its link: a front
+    /// page's address, a day's page. The link does not name this article alone.
+    pub link_names_others: bool,
     pub title: String,
     pub summary: String,
     pub content: String,

@@ -570,6 +570,36 @@ fn a_link_shared_by_different_articles_gives_way_to_their_titles_and_dates() {
     );
 }
 
+#[test]
+fn entries_under_a_link_that_names_several_articles_are_marked() {
+    // An entry without a guid under the link an entry with a guid gives another article
+    // is known by its title and date; every entry under such a link is marked, so that
+    // another feed's story under the link is not taken for it.
+    let feed = parse(
+        r#"<rss version="2.0"><channel><title>T</title>
+        <item><title>Bulletin</title><guid>b-1</guid><link>https://radio.example/</link></item>
+        <item><title>Weather</title><link>https://radio.example/</link><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
+        <item><title>Own page</title><guid>b-2</guid><link>https://radio.example/own</link></item>
+        <item><title>Own page</title><link>https://radio.example/own</link></item>
+        </channel></rss>"#,
+    )
+    .unwrap();
+    let seen: Vec<(&str, bool)> = feed
+        .stories
+        .iter()
+        .map(|s| (&s.identity[..5], s.link_names_others))
+        .collect();
+    assert_eq!(
+        seen,
+        [
+            ("guid:", true),
+            ("hash:", true),
+            ("guid:", false),
+            ("link:", false)
+        ]
+    );
+}
+
 const RSS_WITH_DISTINCT_GUIDS: &str = r#"<rss version="2.0"><channel><title>T</title>
     <item><title>One</title><guid>g-1</guid><link>https://site.example/1</link></item>
     <item><title>Two</title><guid>g-2</guid><link>https://site.example/2</link></item>

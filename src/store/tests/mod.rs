@@ -9,6 +9,7 @@ fn story(identity: &str, link: Option<&str>, title: &str) -> Story {
     Story {
         identity: identity.to_owned(),
         link: link.map(str::to_owned),
+        link_names_others: false,
         title: title.to_owned(),
         summary: String::new(),
         content: String::new(),

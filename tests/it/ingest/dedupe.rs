@@ -596,6 +596,61 @@ fn a_site_that_moves_to_https_keeping_its_guids_is_one_story_in_its_two_feeds() 
 }
 
 #[test]
+fn articles_two_feeds_link_to_one_front_page_are_each_a_story() {
+    // Two programmes of one broadcaster link every entry to its front page, each entry
+    // with a guid of its own; the first lists one entry, the second two.
+    let item = |guid: &str, title: &str| {
+        format!(
+            "<item><title>{title}</title><guid>{guid}</guid><link>https://radio.example/</link></item>"
+        )
+    };
+    let feed = |title: &str, items: &[String]| {
+        format!(
+            "<rss version=\"2.0\"><channel><title>{title}</title>{}</channel></rss>",
+            items.concat()
+        )
+        .into_bytes()
+    };
+    let server = TestServer::files(vec![
+        (
+            "/weather.rss",
+            "application/rss+xml",
+            feed("Weather", &[item("w-1", "Rain on Monday")]),
+        ),
+        (
+            "/news.rss",
+            "application/rss+xml",
+            feed(
+                "News",
+                &[
+                    item("n-1", "Peskov speaks to the press"),
+                    item("n-2", "The embassy will reopen"),
+                ],
+            ),
+        ),
+    ]);
+    let ws = Workspace::new(&config_for(&[server.url("/weather.rss")]));
+    ws.ok(&["once"]);
+    ws.write(
+        "newshound.toml",
+        &config_for(&[server.url("/weather.rss"), server.url("/news.rss")]),
+    );
+    let out = ws.ok(&["once"]);
+    assert!(
+        out.contains("stories: 2 new, 0 updated; hits: 2; alerts queued: 2"),
+        "{out}"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "The embassy will reopen"),
+            ("Peskov", "Peskov speaks to the press"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
+
+#[test]
 fn old_stories_are_stored_and_matched_but_not_alerted() {
     let server = TestServer::files(vec![(
         "/old.rss",
