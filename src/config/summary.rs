@@ -101,12 +101,44 @@ impl Config {
         warnings
     }
 
+    /// Feeds configured twice under one address written two ways — `http` and `https`,
+    /// with and without `www.`, with and without a trailing slash — as an OPML import
+    /// beside entries written by hand makes them: the feed is read twice.
+    fn feeds_listed_twice(&self) -> Vec<String> {
+        // (Two feeds never have the same URL: that is a config error.)
+        let position: std::collections::HashMap<&str, usize> = self
+            .feeds
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (f.url.as_str(), i))
+            .collect();
+        let mut warnings = Vec::new();
+        for (i, feed) in self.feeds.iter().enumerate() {
+            let earlier = crate::story::canonical::same_page_elsewhere(feed.url.as_str())
+                .iter()
+                .filter_map(|other| position.get(other.as_str()).copied())
+                .filter(|&j| j < i)
+                .min()
+                .map(|j| &self.feeds[j]);
+            if let Some(earlier) = earlier {
+                warnings.push(format!(
+                    "feeds {} and {} are one address written two ways: the feed is read \
+                     twice; keep one of them",
+                    crate::fetch::shown(earlier.url.as_str()),
+                    crate::fetch::shown(feed.url.as_str()),
+                ));
+            }
+        }
+        warnings
+    }
+
     /// What is valid but most likely not meant, one line each, for `newshound check` and
     /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no
     /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
     /// makes the rule match nothing, silently. A rule's query with an operator written in
     /// lower case ([`crate::rules::Query::notes`]). Feeds read more often than once a minute, or less
-    /// often than `[alerts] max_age`. Feeds that moved permanently, whose new address the
+    /// often than `[alerts] max_age`. A feed listed twice under one address written two
+    /// ways. Feeds that moved permanently, whose new address the
     /// config should name. And alerts waiting for a channel that is no longer configured,
     /// which are not sent until it is back. `stored`: what the database knows (nothing
     /// before the first run).
@@ -142,6 +174,7 @@ impl Config {
                 }
             }
         }
+        warnings.extend(self.feeds_listed_twice());
         for feed in &self.feeds {
             if let Some(to) = stored.moved.get(feed.url.as_str()) {
                 warnings.push(format!(

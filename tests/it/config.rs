@@ -516,3 +516,20 @@ fn check_warns_of_feeds_read_less_often_than_max_age() {
     let ws = Workspace::new(&config("3h"));
     assert_eq!(warnings(&ws.ok(&["check"])), Vec::<&str>::new());
 }
+
+#[test]
+fn check_warns_of_a_feed_listed_twice_under_one_address_written_two_ways() {
+    let ws = Workspace::new(
+        "[[feed]]\nurl = \"http://www.example.org/feed\"\n\
+         [[feed]]\nurl = \"https://example.org/other\"\n\
+         [[feed]]\nurl = \"https://example.org/feed/\"\n\
+         [[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\n",
+    );
+    assert_eq!(
+        warnings(&ws.ok(&["check"])),
+        [
+            "feeds http://www.example.org/feed and https://example.org/feed/ are one address \
+             written two ways: the feed is read twice; keep one of them"
+        ]
+    );
+}
