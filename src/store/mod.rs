@@ -220,15 +220,16 @@ impl Store {
             .query_row("PRAGMA user_version", [], |r| r.get(0))?)
     }
 
-    /// Retention: stories without hits first seen before `now - keep` lose their text
-    /// (the row stays, so the story is never new again); such rows are deleted once no
-    /// feed has listed them for four times `keep` (a feed that still lists one keeps it:
-    /// see `ingest::upsert_story`). Returns (pruned, deleted).
+    /// Retention: stories without hits first seen before `now - keep` lose their text but
+    /// their title (the row stays, so the story is never new again, and the title still
+    /// tells it from other articles under a link it shares); such rows are deleted once
+    /// no feed has listed them for four times `keep` (a feed that still lists one keeps
+    /// it: see `ingest::upsert_story`). Returns (pruned, deleted).
     pub fn prune(&mut self, now: i64, keep: Duration) -> Result<(usize, usize)> {
         let keep = keep.as_secs() as i64;
         let tx = self.conn.transaction()?;
         let pruned = tx.execute(
-            "UPDATE stories SET pruned = 1, title = '', summary = '', content = '', authors = '', categories = ''
+            "UPDATE stories SET pruned = 1, summary = '', content = '', authors = '', categories = ''
              WHERE pruned = 0 AND first_seen < ?1
                AND NOT EXISTS (SELECT 1 FROM hits WHERE hits.story_id = stories.id)",
             [now - keep],

@@ -556,3 +556,43 @@ fn a_headline_corrected_as_its_site_moves_is_the_same_story() {
         1
     );
 }
+
+#[test]
+fn an_article_under_a_shared_link_is_found_again_after_retention() {
+    // Two feeds link every entry to the front page; B's article is A's story, stored
+    // apart from the link's first story (which a rule matched, so retention keeps it).
+    // Retention empties B's article (no hits); B lists it again: the same story, by
+    // its title, not a new one.
+    let (mut store, a, b) = setup();
+    let front = Some("https://radio.example/");
+    let entry = |guid: &str, title: &str| {
+        let hits = if title == "Weather" {
+            vec![hit("R")]
+        } else {
+            vec![]
+        };
+        Incoming::matched(
+            Story {
+                link_names_others: true,
+                ..story(guid, front, title)
+            },
+            hits,
+        )
+    };
+    store
+        .ingest(&job(
+            a,
+            vec![entry("guid:a-1", "Weather"), entry("guid:a-2", "Traffic")],
+            0,
+        ))
+        .unwrap();
+    let listed = || vec![entry("guid:b-2", "Traffic"), entry("guid:b-9", "Sports")];
+    store.ingest(&job(b, listed(), 100)).unwrap();
+    let stories = count(&store, "SELECT COUNT(*) FROM stories");
+    store
+        .prune(91 * DAY, std::time::Duration::from_secs(90 * DAY as u64))
+        .unwrap();
+    let outcome = store.ingest(&job(b, listed(), 91 * DAY)).unwrap();
+    assert_eq!(outcome.new_stories, 0, "{outcome:?}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), stories);
+}
