@@ -227,9 +227,14 @@ pub async fn run(
                     Ok((task, Err(error))) => {
                         let url = in_flight.done(task).unwrap_or_default();
                         in_flight.hold(&url, current.interval_of(&url), unix_now());
-                        healthy = false;
-                        tracing::error!(feed = %crate::fetch::shown(&url), error = %error, "the database failed");
-                        last_error = Some(format!("database: {error}"));
+                        if error.is_one_feeds() {
+                            // The database is fine; this feed's write is not.
+                            tracing::error!(feed = %crate::fetch::shown(&url), error = %error, "newshound failed on a feed");
+                        } else {
+                            healthy = false;
+                            tracing::error!(feed = %crate::fetch::shown(&url), error = %error, "the database failed");
+                            last_error = Some(format!("database: {error}"));
+                        }
                     }
                     // A panic outside the fetch and parse (which record their own as the
                     // feed's failure). The feed is held back, then fetched again.

@@ -54,35 +54,53 @@ pub async fn run_pass(
         });
         task_feeds.insert(task.id(), index);
     }
+    // A failure of newshound's own on one feed: the feed is reported failed, and the pass
+    // goes on.
+    let failed = |index: usize, why: String| {
+        let feed = &config.feeds[index];
+        let url = feed.url.as_str();
+        tracing::error!(feed = %crate::fetch::shown(url), error = %why, "newshound failed on a feed");
+        FeedReport::new(
+            url,
+            feed.name.as_deref().unwrap_or(url),
+            FeedOutcome::Failed {
+                error: FeedFailure::Internal(why).to_string(),
+                unreachable: false,
+                first_failure: false,
+            },
+            None,
+        )
+    };
     let mut reports: Vec<Option<FeedReport>> = vec![None; config.feeds.len()];
     while let Some(joined) = tasks.join_next_with_id().await {
-        match joined {
-            Ok((_, (index, report))) => reports[index] = Some(report?),
-            // A panic outside the fetch and parse (which catch their own): the feed is
-            // reported failed, and the pass goes on.
-            Err(failed) => {
-                let index = task_feeds[&failed.id()];
-                let feed = &config.feeds[index];
-                let why = match failed.try_into_panic() {
+        let index = index_of(&joined, &task_feeds);
+        reports[index] = Some(match joined {
+            Ok((_, (_, Ok(report)))) => report,
+            // The database failed: the pass cannot go on.
+            Ok((_, (_, Err(error)))) if !error.is_one_feeds() => return Err(error),
+            Ok((_, (_, Err(error)))) => failed(index, error.to_string()),
+            // A panic outside the fetch and parse (which catch their own).
+            Err(panicked) => failed(
+                index,
+                match panicked.try_into_panic() {
                     Ok(panic) => panic_message(&*panic),
-                    Err(failed) => failed.to_string(),
-                };
-                let url = feed.url.as_str();
-                tracing::error!(feed = %crate::fetch::shown(url), error = %why, "newshound failed on a feed");
-                reports[index] = Some(FeedReport::new(
-                    url,
-                    feed.name.as_deref().unwrap_or(url),
-                    FeedOutcome::Failed {
-                        error: FeedFailure::Internal(why).to_string(),
-                        unreachable: false,
-                        first_failure: false,
-                    },
-                    None,
-                ));
-            }
-        }
+                    Err(other) => other.to_string(),
+                },
+            ),
+        });
     }
     Ok(reports.into_iter().flatten().collect())
+}
+
+/// The feed a finished task was fetching.
+fn index_of<T>(
+    joined: &Result<(tokio::task::Id, (usize, T)), tokio::task::JoinError>,
+    task_feeds: &HashMap<tokio::task::Id, usize>,
+) -> usize {
+    match joined {
+        Ok((_, (index, _))) => *index,
+        Err(panicked) => task_feeds[&panicked.id()],
+    }
 }
 
 /// The key of the host a feed is fetched from, for the per-host limit: host and port —

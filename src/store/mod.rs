@@ -70,6 +70,12 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// Whether the error is one feed's write failing on newshound's own judgement (a
+    /// bug), not the database failing: the other feeds can still be written.
+    pub fn is_one_feeds(&self) -> bool {
+        matches!(self, StoreError::Unmatched(_) | StoreError::Unsettled(_))
+    }
+
     /// The same error again, for each of several callers it fails at once (SQLite's
     /// code and message are kept; other errors keep their message).
     pub(crate) fn duplicate(&self) -> StoreError {

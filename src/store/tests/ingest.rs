@@ -389,6 +389,11 @@ fn a_story_sent_unmatched_that_changed_after_all_is_matched_in_the_store() {
         matches!(err, StoreError::Unmatched(ref id) if id == "guid:1"),
         "{err}"
     );
+    assert!(
+        err.is_one_feeds(),
+        "one feed's failure: a pass goes on with the others"
+    );
+    assert!(!StoreError::Gone.is_one_feeds());
     assert_eq!(count(&store, "SELECT COUNT(*) FROM hits"), 1);
 
     let mut late = job(a, vec![unmatched()], 1200);
