@@ -41,7 +41,10 @@ pub enum FetchError {
         "HTTP 410 Gone: the feed was removed; polling stopped (`newshound once --feed` with its URL tries it again)"
     )]
     Gone,
-    #[error("body larger than {0} bytes (max_body)")]
+    #[error(
+        "the body is larger than `[fetch] max_body` ({}): raise that if the feed is really this large",
+        bytesize::ByteSize::b(*.0)
+    )]
     TooLarge(u64),
     #[error("redirect failed: {0}")]
     Redirect(String),

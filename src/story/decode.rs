@@ -32,7 +32,10 @@ pub enum DecodeError {
     Empty,
     #[error("gzip data that does not decompress: {0}")]
     BadGzip(String),
-    #[error("the decompressed body is larger than {0} bytes")]
+    #[error(
+        "the decompressed body is larger than `[fetch] max_body` ({}): a compression bomb, or a feed larger than that",
+        bytesize::ByteSize::b(*.0)
+    )]
     TooLarge(u64),
 }
 
