@@ -332,17 +332,30 @@ fn at_another_address_of_the_page(
     Ok(None)
 }
 
-/// Writes the link a feed's entry has now to its stored story, when it changed: a feed
-/// that fixes its links, or a site that moves to HTTPS while its guids stay. Another
-/// feed's copy of the article is then found by the new link. Left as it was when
-/// another story holds the new link already, or when the story shares its link with
-/// other articles (`shared_link`: it is not the link's story), or when the entry's
-/// document lists other articles under the new link (it is not the story's own).
+/// Writes the link a feed's entry has now to its stored story, when it is the same
+/// article's address in another form: a site that moves to HTTPS or its bare domain
+/// while its guids stay, or a link an earlier newshound stored with the tracking marks
+/// or the search engine's redirect a newer one drops — or when the story had no link.
+/// Another feed's copy of the article is then found by the new link. A link that
+/// changes otherwise (a parameter that changes on every read) stays as first stored:
+/// rewriting it would rewrite the row on every fetch. Left as it was, too, when another
+/// story holds the new link already, when the story shares its link with other
+/// articles (`shared_link`: it is not the link's story), or when the entry's document
+/// lists other articles under the new link (it is not the story's own).
 fn relink(tx: &WriteTx<'_>, existing: &Existing, story: &Story) -> Result<()> {
-    if let Some(new) = &story.link
-        && existing.link.as_ref() != Some(new)
-        && !story.link_names_others
-    {
+    let Some(new) = story.link.as_deref() else {
+        return Ok(());
+    };
+    let same_article = match existing.link.as_deref() {
+        None => true,
+        Some(old) if old == new => false, // nothing to write
+        Some(old) => {
+            same_page_elsewhere(old).iter().any(|o| o == new)
+                || crate::story::canonical_link(old, None).as_deref() == Some(new)
+                || crate::story::canonical::redirect_target(old).as_deref() == Some(new)
+        }
+    };
+    if same_article && !story.link_names_others {
         tx.prepare_cached(
             "UPDATE OR IGNORE stories SET link = ?2 WHERE id = ?1 AND shared_link = 0",
         )?

@@ -506,19 +506,48 @@ fn a_stored_story_takes_the_link_its_entry_has_now() {
     );
     // A link another story holds already stays with it; the feed still writes.
     store
-        .ingest(&job(b, entry("guid:b-2", "https://n.example/b"), 4000))
+        .conn()
+        .execute(
+            "INSERT INTO stories (feed_id, identity, link, first_seen, content_hash)
+             VALUES (?1, 'guid:b-2', 'http://www.n.example/a', 4000, '')",
+            [b],
+        )
         .unwrap();
     let outcome = store
-        .ingest(&job(a, entry("guid:p-5", "https://n.example/b"), 5000))
+        .ingest(&job(a, entry("guid:p-5", "http://www.n.example/a"), 5000))
         .unwrap();
     assert_eq!(outcome.new_stories, 0);
-    assert_eq!(
-        count(
-            &store,
-            "SELECT COUNT(*) FROM stories WHERE link = 'https://n.example/a'"
+    let links = |store: &Store, guid: &str| -> String {
+        store
+            .conn()
+            .query_row(
+                "SELECT link FROM stories WHERE identity = ?1",
+                [guid],
+                |r| r.get(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(links(&store, "guid:p-5"), "https://n.example/a");
+    // A link that changes otherwise — a parameter new on every read — stays as first
+    // stored, rather than rewriting the row on every fetch; a link stored through a
+    // search engine's redirect becomes the article's.
+    for (at, link) in [
+        (6000, "https://n.example/c?rnd=1"),
+        (6100, "https://n.example/c?rnd=2"),
+    ] {
+        store.ingest(&job(a, entry("guid:p-7", link), at)).unwrap();
+    }
+    assert_eq!(links(&store, "guid:p-7"), "https://n.example/c?rnd=1");
+    for (at, link) in [
+        (
+            7000,
+            "https://www.google.com/url?q=https://n.example/d&sa=t",
         ),
-        1
-    );
+        (7100, "https://n.example/d"),
+    ] {
+        store.ingest(&job(a, entry("guid:p-8", link), at)).unwrap();
+    }
+    assert_eq!(links(&store, "guid:p-8"), "https://n.example/d");
 }
 
 #[test]
