@@ -33,6 +33,7 @@ fn load_files() -> Vec<File> {
                 name: None,
                 interval: std::time::Duration::from_secs(600),
                 quiet_after: newshound::config::Fetch::default().quiet_after,
+                max_body: newshound::config::Fetch::default().max_body,
                 tags: Vec::new(),
             };
             Some(File { bytes, feed })

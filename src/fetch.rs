@@ -42,7 +42,7 @@ pub enum FetchError {
     )]
     Gone,
     #[error(
-        "the body is larger than `[fetch] max_body` ({}): raise that if the feed is really this large",
+        "the body is larger than `max_body` ({}): raise it — in `[fetch]`, or for this feed in its `[[feed]]` — if the feed is really this large",
         bytesize::ByteSize::b(*.0)
     )]
     TooLarge(u64),
@@ -162,6 +162,16 @@ impl Fetcher {
 
     /// Fetches a feed, conditionally when validators are given.
     pub async fn fetch(&self, url: &Url, validators: &Validators) -> Result<Fetched, FetchError> {
+        self.fetch_at_most(url, validators, self.max_body).await
+    }
+
+    /// [`Fetcher::fetch`] with a feed's own `max_body`.
+    pub async fn fetch_at_most(
+        &self,
+        url: &Url,
+        validators: &Validators,
+        max_body: u64,
+    ) -> Result<Fetched, FetchError> {
         let mut current = url.clone();
         let mut moved_to = None;
         for hop in 0..=MAX_REDIRECTS {
@@ -250,7 +260,7 @@ impl Fetcher {
             };
             let charset =
                 header_text(header::CONTENT_TYPE).and_then(|ct| crate::story::charset_of(&ct));
-            let bytes = self.read_body(response).await?;
+            let bytes = self.read_body(response, max_body).await?;
             return Ok(Fetched::Body(Box::new(Body {
                 bytes,
                 charset,
@@ -264,14 +274,18 @@ impl Fetcher {
     }
 
     /// Reads the body, counting decoded bytes against `max_body`.
-    async fn read_body(&self, mut response: reqwest::Response) -> Result<Vec<u8>, FetchError> {
-        if response.content_length().is_some_and(|n| n > self.max_body) {
-            return Err(FetchError::TooLarge(self.max_body));
+    async fn read_body(
+        &self,
+        mut response: reqwest::Response,
+        max_body: u64,
+    ) -> Result<Vec<u8>, FetchError> {
+        if response.content_length().is_some_and(|n| n > max_body) {
+            return Err(FetchError::TooLarge(max_body));
         }
         let mut body = Vec::new();
         while let Some(chunk) = response.chunk().await.map_err(|e| self.classify(&e))? {
-            if body.len() as u64 + chunk.len() as u64 > self.max_body {
-                return Err(FetchError::TooLarge(self.max_body));
+            if body.len() as u64 + chunk.len() as u64 > max_body {
+                return Err(FetchError::TooLarge(max_body));
             }
             body.extend_from_slice(&chunk);
         }

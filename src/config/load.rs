@@ -290,11 +290,16 @@ fn feeds(
             Some(v) => parse_duration_or_zero(source, v, "feed.quiet_after")?,
             None => fetch.quiet_after,
         };
+        let max_body = match &raw_feed.max_body {
+            Some(v) => parse_size(source, v, "feed.max_body")?,
+            None => fetch.max_body,
+        };
         feeds.push(Feed {
             url,
             name: raw_feed.name.clone().filter(|n| !n.trim().is_empty()),
             interval,
             quiet_after,
+            max_body,
             tags: raw_feed.tags.clone(),
         });
     }

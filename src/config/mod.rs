@@ -127,6 +127,9 @@ pub struct Feed {
     /// How long it may answer without a new story before the health channels are told
     /// (`[fetch] quiet_after` unless the feed says otherwise); zero never.
     pub quiet_after: Duration,
+    /// The largest body read, decompressed (`[fetch] max_body` unless the feed says
+    /// otherwise: a podcast's whole archive in one document, say).
+    pub max_body: u64,
     pub tags: Vec<String>,
 }
 

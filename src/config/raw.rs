@@ -85,6 +85,7 @@ pub(super) struct RawFeed {
     pub(super) name: Option<String>,
     pub(super) interval: Option<Spanned<String>>,
     pub(super) quiet_after: Option<Spanned<String>>,
+    pub(super) max_body: Option<Spanned<String>>,
     #[serde(default)]
     pub(super) tags: Vec<String>,
 }

@@ -260,9 +260,14 @@ impl fmt::Display for Config {
                 Duration::ZERO => ", never quiet".to_owned(),
                 q => format!(", quiet after {}", shown_duration(q)),
             };
+            // And its own `max_body`.
+            let max_body = match feed.max_body {
+                m if m == self.fetch.max_body => String::new(),
+                m => format!(", bodies up to {}", bytesize::ByteSize::b(m)),
+            };
             writeln!(
                 f,
-                "    {}{name}, every {}{quiet}",
+                "    {}{name}, every {}{quiet}{max_body}",
                 crate::fetch::shown(feed.url.as_str()),
                 shown_duration(feed.interval)
             )?;

@@ -166,7 +166,6 @@ struct Known<'a> {
 /// it and matches the stories the store does not hold unchanged — off the async workers:
 /// all of it is CPU work, and a large feed would hold up timers and deliveries.
 async fn retrieve(
-    config: &Config,
     rules: &Arc<CompiledRules>,
     fetcher: &Fetcher,
     store: &StoreHandle,
@@ -174,11 +173,14 @@ async fn retrieve(
     validators: &Validators,
     known: Known<'_>,
 ) -> Result<Retrieved, FeedFailure> {
-    let mut body = match fetcher.fetch(known.fetch_url, validators).await? {
+    let mut body = match fetcher
+        .fetch_at_most(known.fetch_url, validators, feed.max_body)
+        .await?
+    {
         Fetched::NotModified { cache } => return Ok(Retrieved::NotModified(cache)),
         Fetched::Body(body) => body,
     };
-    let limit = config.fetch.max_body;
+    let limit = feed.max_body;
     let (bytes, base, charset) = (
         std::mem::take(&mut body.bytes),
         body.url.clone(),
@@ -368,17 +370,8 @@ pub async fn ingest_feed(
         fetch_url,
     };
     let none = Validators::default();
-    let fetch_at = |at, validators| {
-        catch_panic(retrieve(
-            config,
-            rules,
-            fetcher,
-            store,
-            feed,
-            validators,
-            known(at),
-        ))
-    };
+    let fetch_at =
+        |at, validators| catch_panic(retrieve(rules, fetcher, store, feed, validators, known(at)));
     let mut retrieved = fetch_at(moved_to.as_ref().unwrap_or(&feed.url), &validators)
         .await
         .unwrap_or_else(|panic| Err(FeedFailure::Internal(panic)));

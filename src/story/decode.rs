@@ -33,7 +33,7 @@ pub enum DecodeError {
     #[error("gzip data that does not decompress: {0}")]
     BadGzip(String),
     #[error(
-        "the decompressed body is larger than `[fetch] max_body` ({}): a compression bomb, or a feed larger than that",
+        "the decompressed body is larger than `max_body` ({}): a compression bomb, or a feed larger than that",
         bytesize::ByteSize::b(*.0)
     )]
     TooLarge(u64),

@@ -335,6 +335,7 @@ fn check_prints_a_summary() {
             "[alerts]\nfailing_after = \"30m\"\n[fetch]\nhealth_channels = [\"console\"]\n{FEED}\
              [[feed]]\nurl = \"https://example.org/monthly\"\nquiet_after = \"60d\"\n\
              [[feed]]\nurl = \"https://example.org/archive\"\nquiet_after = \"0s\"\n\
+             max_body = \"64MiB\"\n\
              [channel.console]\nkind = \"log\"\n"
         ),
     );
@@ -342,7 +343,7 @@ fn check_prints_a_summary() {
     assert!(
         out.contains(
             "\n    https://example.org/monthly, every 10m, quiet after 60days\n    \
-             https://example.org/archive, every 10m, never quiet\n"
+             https://example.org/archive, every 10m, never quiet, bodies up to 64.0 MiB\n"
         ),
         "{out}"
     );

@@ -53,8 +53,8 @@ async fn bodies_over_max_body_stop_at_the_limit() {
         assert_eq!(error, FetchError::TooLarge(100_000), "{path}");
         assert_eq!(
             error.to_string(),
-            "the body is larger than `[fetch] max_body` (97.7 KiB): raise that if the feed is \
-             really this large"
+            "the body is larger than `max_body` (97.7 KiB): raise it — in `[fetch]`, or for this \
+             feed in its `[[feed]]` — if the feed is really this large"
         );
     }
 }

@@ -11,7 +11,8 @@ use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, fixture
 const MIB: usize = 1 << 20;
 
 /// A body over the 8 MiB `max_body` these tests configure.
-const TOO_LARGE: &str = "the body is larger than `[fetch] max_body` (8.0 MiB): raise that if the feed is really this large";
+const TOO_LARGE: &str = "the body is larger than `max_body` (8.0 MiB): raise it — in `[fetch]`, \
+     or for this feed in its `[[feed]]` — if the feed is really this large";
 
 fn gzip(bytes: &[u8]) -> Vec<u8> {
     let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
@@ -107,8 +108,8 @@ fn hostile_server() -> (TestServer, Vec<(&'static str, &'static str)>) {
         ("/bomb", TOO_LARGE),
         (
             "/bomb-unlabelled",
-            "the decompressed body is larger than `[fetch] max_body` (8.0 MiB): a compression \
-             bomb, or a feed larger than that",
+            "the decompressed body is larger than `max_body` (8.0 MiB): a compression bomb, or a \
+             feed larger than that",
         ),
         ("/drip", "timed out after 3s"),
         ("/hang", "timed out after 3s"),

@@ -274,6 +274,49 @@ fn one_failing_feed_never_stops_the_others() {
 }
 
 #[test]
+fn a_feed_may_allow_itself_a_larger_body_than_max_body() {
+    // A podcast's whole archive in one document: over `[fetch] max_body`, which the
+    // feed raises for itself alone.
+    let items: String = (0..2000)
+        .map(|i| {
+            format!(
+                "<item><title>Episode {i}: Peskov and the talks</title><guid>e-{i}</guid></item>"
+            )
+        })
+        .collect();
+    let body =
+        format!("<rss version=\"2.0\"><channel><title>Archive</title>{items}</channel></rss>");
+    assert!(body.len() > 100 * 1024);
+    let server = TestServer::files(vec![
+        (
+            "/archive.rss",
+            "application/rss+xml",
+            body.clone().into_bytes(),
+        ),
+        ("/other.rss", "application/rss+xml", body.into_bytes()),
+    ]);
+    let ws = Workspace::new(&format!(
+        "[fetch]\nmax_body = \"100KiB\"\n\
+         [[feed]]\nurl = \"{}\"\nmax_body = \"1MiB\"\n\
+         [[feed]]\nurl = \"{}\"\n{RULES}",
+        server.url("/archive.rss"),
+        server.url("/other.rss"),
+    ));
+    let out = ws.ok(&["once"]);
+    assert!(
+        out.contains("feeds: 2 fetched, 1 ok, 0 not modified, 1 failed"),
+        "{out}"
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["stories"], 2000, "{feeds}");
+    assert_eq!(
+        feeds[1]["last_error"],
+        "the body is larger than `max_body` (100.0 KiB): raise it — in `[fetch]`, or for this \
+         feed in its `[[feed]]` — if the feed is really this large"
+    );
+}
+
+#[test]
 fn a_feeds_ttl_never_stretches_its_reads_past_half_the_alert_age() {
     // The feed asks to be read every four hours; stories older than two are never
     // alerted. Read every four hours, a story published just after one read would be
