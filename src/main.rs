@@ -472,9 +472,16 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
         tell_repairs(&shown, &sample.repairs);
         commands::test_rule_stories(&query, &sample.sources, args.json, marker, &mut out)?
     } else if let Some(url) = &args.url {
-        // The config's fetch settings when there is a valid config, else the defaults.
+        // The config's fetch settings when there is a valid config (with the feed's own
+        // `max_body` when it is a configured feed), else the defaults.
         let fetch = Config::load(config_path)
-            .map(|c| c.fetch)
+            .map(|c| {
+                let own = c.feeds.iter().find(|f| &f.url == url).map(|f| f.max_body);
+                newshound::config::Fetch {
+                    max_body: own.unwrap_or(c.fetch.max_body),
+                    ..c.fetch
+                }
+            })
             .unwrap_or_default();
         let sample = runtime()?.block_on(commands::fetch_stories(&fetch, url))?;
         tell_repairs(url.as_str(), &sample.repairs);

@@ -314,6 +314,16 @@ fn a_feed_may_allow_itself_a_larger_body_than_max_body() {
         "the body is larger than `max_body` (100.0 KiB): raise it — in `[fetch]`, or for this \
          feed in its `[[feed]]` — if the feed is really this large"
     );
+    // `test-rule --url` reads a configured feed with its own limit too.
+    let archive = server.url("/archive.rss");
+    let out = ws.run(&["test-rule", "Peskov", "--url", &archive]);
+    assert_exit(&out, 0);
+    let out = ws.run(&["test-rule", "Peskov", "--url", &server.url("/other.rss")]);
+    assert!(
+        stderr(&out).contains("larger than `max_body`"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 #[test]
