@@ -50,7 +50,7 @@ pub async fn run_pass(
             if let Ok(r) = &report {
                 progress(r);
             }
-            (index, report)
+            report
         });
         task_feeds.insert(task.id(), index);
     }
@@ -73,12 +73,15 @@ pub async fn run_pass(
     };
     let mut reports: Vec<Option<FeedReport>> = vec![None; config.feeds.len()];
     while let Some(joined) = tasks.join_next_with_id().await {
-        let index = index_of(&joined, &task_feeds);
+        let index = task_feeds[&match &joined {
+            Ok((task, _)) => *task,
+            Err(panicked) => panicked.id(),
+        }];
         reports[index] = Some(match joined {
-            Ok((_, (_, Ok(report)))) => report,
+            Ok((_, Ok(report))) => report,
             // The database failed: the pass cannot go on.
-            Ok((_, (_, Err(error)))) if !error.is_one_feeds() => return Err(error),
-            Ok((_, (_, Err(error)))) => failed(index, error.to_string()),
+            Ok((_, Err(error))) if !error.is_one_feeds() => return Err(error),
+            Ok((_, Err(error))) => failed(index, error.to_string()),
             // A panic outside the fetch and parse (which catch their own).
             Err(panicked) => failed(
                 index,
@@ -90,17 +93,6 @@ pub async fn run_pass(
         });
     }
     Ok(reports.into_iter().flatten().collect())
-}
-
-/// The feed a finished task was fetching.
-fn index_of<T>(
-    joined: &Result<(tokio::task::Id, (usize, T)), tokio::task::JoinError>,
-    task_feeds: &HashMap<tokio::task::Id, usize>,
-) -> usize {
-    match joined {
-        Ok((_, (index, _))) => *index,
-        Err(panicked) => task_feeds[&panicked.id()],
-    }
 }
 
 /// The key of the host a feed is fetched from, for the per-host limit: host and port —

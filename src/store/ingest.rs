@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::health::health_transition;
 use super::health::{About, Health, queue_notice};
-use super::stories::upsert_story;
+use super::stories::{FeedWrite, upsert_story};
 use super::{Result, Store, StoreError, WriteTx};
 use crate::rules::Span;
 use crate::story::{Story, hex};
@@ -364,9 +364,14 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         && tx
             .prepare_cached("SELECT last_success IS NOT NULL FROM feeds WHERE id = ?1")?
             .query_row([feed_id], |r| r.get::<_, bool>(0))?;
+    let feed = FeedWrite {
+        feed_id,
+        known,
+        read_before,
+        now,
+    };
     for item in incoming {
-        let (story_id, changed) =
-            upsert_story(tx, feed_id, known, read_before, item, now, &mut outcome)?;
+        let (story_id, changed) = upsert_story(tx, feed, item, &mut outcome)?;
         if !changed {
             continue; // unchanged text: it was matched when it last changed
         }

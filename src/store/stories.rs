@@ -20,18 +20,25 @@ macro_rules! select_existing {
     };
 }
 
+/// What a fetch's write knows of its feed, the same for each of its stories.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct FeedWrite {
+    pub(super) feed_id: i64,
+    /// The feed had stories stored before this fetch; when it had none, a story can
+    /// only be found after an insert fails.
+    pub(super) known: bool,
+    /// The feed was read successfully before (its stories may all be stored as other
+    /// feeds').
+    pub(super) read_before: bool,
+    pub(super) now: i64,
+}
+
 /// Finds or inserts the story; returns its id and whether it is new or its text changed
-/// (and so must be matched). `known` says whether the feed had stories stored before
-/// this fetch; when it had none, the story can only be found after an insert fails.
-/// `read_before`, whether the feed was read successfully before (its stories may all
-/// be stored as other feeds').
+/// (and so must be matched).
 pub(super) fn upsert_story(
     tx: &WriteTx<'_>,
-    feed_id: i64,
-    known: bool,
-    read_before: bool,
+    feed: FeedWrite,
     item: &Incoming,
-    now: i64,
     outcome: &mut IngestOutcome,
 ) -> Result<(i64, bool)> {
     // An entry whose guid names another stored article is written again: once the stored
@@ -41,7 +48,7 @@ pub(super) fn upsert_story(
     let mut again: Option<Box<Incoming>> = None;
     for _ in 0..3 {
         let current = again.as_deref().unwrap_or(item);
-        match upsert_once(tx, feed_id, known, read_before, current, now, outcome)? {
+        match upsert_once(tx, feed, current, outcome)? {
             Upsert::Done(id, changed) => return Ok((id, changed)),
             Upsert::Again(next) => again = next.or(again),
         }
@@ -60,13 +67,16 @@ enum Upsert {
 /// One try at [`upsert_story`].
 fn upsert_once(
     tx: &WriteTx<'_>,
-    feed_id: i64,
-    known: bool,
-    read_before: bool,
+    feed: FeedWrite,
     item: &Incoming,
-    now: i64,
     outcome: &mut IngestOutcome,
 ) -> Result<Upsert> {
+    let FeedWrite {
+        feed_id,
+        known,
+        read_before,
+        now,
+    } = feed;
     let (story, hash) = (&item.story, &item.content_hash);
     let by_identity = || {
         tx.prepare_cached(select_existing!("WHERE feed_id = ?1 AND identity = ?2"))?
