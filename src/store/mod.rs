@@ -227,15 +227,18 @@ impl Store {
     }
 
     /// Retention: stories without hits first seen before `now - keep` lose their text but
-    /// their title (the row stays, so the story is never new again, and the title still
-    /// tells it from other articles under a link it shares); such rows are deleted once
+    /// their title, or the text that names an untitled one ([`crate::story::Story::name`])
+    /// (the row stays, so the story is never new again, and the name still tells it from
+    /// other articles under a link it shares); such rows are deleted once
     /// no feed has listed them for four times `keep` (a feed that still lists one keeps
     /// it: see `ingest::upsert_story`). Returns (pruned, deleted).
     pub fn prune(&mut self, now: i64, keep: Duration) -> Result<(usize, usize)> {
         let keep = keep.as_secs() as i64;
         let tx = self.conn.transaction()?;
         let pruned = tx.execute(
-            "UPDATE stories SET pruned = 1, summary = '', content = '', authors = '', categories = ''
+            "UPDATE stories SET pruned = 1, authors = '', categories = '',
+                 summary = CASE WHEN title = '' THEN summary ELSE '' END,
+                 content = CASE WHEN title = '' AND summary = '' THEN content ELSE '' END
              WHERE pruned = 0 AND first_seen < ?1
                AND NOT EXISTS (SELECT 1 FROM hits WHERE hits.story_id = stories.id)",
             [now - keep],

@@ -14,9 +14,19 @@ use crate::story::canonical::same_page_elsewhere;
 macro_rules! select_existing {
     ($rest:literal) => {
         concat!(
-            "SELECT id, content_hash, pruned, feed_id, link, title, identity FROM stories ",
+            "SELECT id, content_hash, pruned, feed_id, link, ",
+            story_name!(),
+            ", identity FROM stories ",
             $rest
         )
+    };
+}
+
+/// A stored story's [`Story::name`]: its title, or without one its text (the content
+/// is stored empty only when it is the summary).
+macro_rules! story_name {
+    () => {
+        "CASE WHEN title <> '' THEN title WHEN summary <> '' THEN summary ELSE content END"
     };
 }
 
@@ -121,24 +131,25 @@ fn upsert_once(
             .prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?
             .query_row([&story.link], existing_row)?,
     };
-    // Found as another article (another title) under the link it shares, or under its
-    // own identity: the story may be one stored under this link and title — an article
-    // republished under a new guid, or listed alone again by a feed that shares one link
-    // (or one guid and link) among several articles — or, when `may_be_new`, a story of
-    // its own, left out of the link's dedupe. Otherwise it is the stored story, its
-    // title corrected (or, see `reused_guid`, another article under a reused guid).
+    // Found as another article (another name: title, or text when untitled) under the
+    // link it shares, or under its own identity: the story may be one stored under this
+    // link and name — an article republished under a new guid, or listed alone again by
+    // a feed that shares one link (or one guid and link) among several articles — or,
+    // when `may_be_new`, a story of its own, left out of the link's dedupe. Otherwise it
+    // is the stored story, its title corrected (or, see `reused_guid`, another article
+    // under a reused guid).
     let look_further = if another_article(story, &existing, feed_id) {
         Some((Some(feed_id), shares_link(story, &existing)))
     } else if link_shared_elsewhere(tx, story, &existing, feed_id)? {
         // Another feed's story, under a link that names several articles: the same
-        // story only if some feed has it under this link and title.
+        // story only if some feed has it under this link and name.
         Some((None, true))
     } else {
         None
     };
     let existing = match look_further {
         None => existing,
-        Some((feed_scope, may_be_new)) => match by_link_and_title(tx, feed_scope, story)? {
+        Some((feed_scope, may_be_new)) => match by_link_and_name(tx, feed_scope, story)? {
             Some(found) => found,
             None if may_be_new => {
                 if insert_story(tx, feed_id, story, hash, now, true)? {
@@ -224,7 +235,8 @@ struct Existing {
     pruned: i64,
     feed_id: i64,
     link: Option<String>,
-    title: String,
+    /// Its [`Story::name`].
+    name: String,
     identity: String,
 }
 
@@ -382,7 +394,7 @@ fn existing_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Existing> {
         pruned: r.get(2)?,
         feed_id: r.get(3)?,
         link: r.get(4)?,
-        title: r.get(5)?,
+        name: r.get(5)?,
         identity: r.get(6)?,
     })
 }
@@ -403,12 +415,13 @@ fn shares_link(story: &Story, existing: &Existing) -> bool {
 }
 
 /// Whether `story` could be another article than the stored story it was found as: of
-/// the same feed, not emptied by retention, under another title.
+/// the same feed, not emptied by retention, under another name ([`Story::name`]: its
+/// title, or its text when it has none).
 fn another_article(story: &Story, existing: &Existing, feed_id: i64) -> bool {
-    existing.feed_id == feed_id && existing.pruned == 0 && existing.title != story.title
+    existing.feed_id == feed_id && existing.pruned == 0 && existing.name != story.name()
 }
 
-/// Whether `story`, found by its link as a story of another feed under another title,
+/// Whether `story`, found by its link as a story of another feed under another name,
 /// came by a link known to name several articles: the story's own document lists
 /// others under it ([`Story::link_names_others`]; the parse knows such a story by title
 /// and date unless it has a guid of its own), or a feed stores several articles under
@@ -421,7 +434,7 @@ fn link_shared_elsewhere(
     existing: &Existing,
     feed_id: i64,
 ) -> Result<bool> {
-    if existing.feed_id == feed_id || existing.pruned != 0 || existing.title == story.title {
+    if existing.feed_id == feed_id || existing.pruned != 0 || existing.name == story.name() {
         return Ok(false);
     }
     if story.link_names_others || story.identity.starts_with("hash:") {
@@ -434,10 +447,10 @@ fn link_shared_elsewhere(
         .query_row([&story.link], |r| r.get(0))?)
 }
 
-/// The stored story with `story`'s link and title — of the feed `feed_id`, or of any —
+/// The stored story with `story`'s link and name — of the feed `feed_id`, or of any —
 /// found through the link's two indexes: its one story outside `shared_link`, and the
 /// articles sharing it.
-fn by_link_and_title(
+fn by_link_and_name(
     tx: &WriteTx<'_>,
     feed_id: Option<i64>,
     story: &Story,
@@ -445,15 +458,17 @@ fn by_link_and_title(
     Ok(tx
         .prepare_cached(concat!(
             select_existing!(
-                "WHERE link = ?1 AND shared_link = 0 AND title = ?2 AND (?3 IS NULL OR feed_id = ?3)"
+                "WHERE link = ?1 AND shared_link = 0 AND (?3 IS NULL OR feed_id = ?3) AND "
             ),
-            " UNION ALL ",
+            story_name!(),
+            " = ?2 UNION ALL ",
             select_existing!(
-                "WHERE link = ?1 AND shared_link = 1 AND title = ?2 AND (?3 IS NULL OR feed_id = ?3)
-                 LIMIT 1"
-            )
+                "WHERE link = ?1 AND shared_link = 1 AND (?3 IS NULL OR feed_id = ?3) AND "
+            ),
+            story_name!(),
+            " = ?2 LIMIT 1"
         ))?
-        .query_row(params![story.link, story.title, feed_id], existing_row)
+        .query_row(params![story.link, story.name(), feed_id], existing_row)
         .optional()?)
 }
 

@@ -67,7 +67,7 @@ fn recognise_shared_guids_by_link(stories: &mut [Story]) -> usize {
     let shared = shared_identities(
         stories,
         |s| s.identity.starts_with("guid:") && s.link.is_some(),
-        |a, b| a.link != b.link || a.title != b.title,
+        |a, b| a.link != b.link || a.name() != b.name(),
     );
     let mut changed = 0;
     for story in stories.iter_mut() {
@@ -114,24 +114,25 @@ fn recognise_shared_links_by_text(stories: &mut [Story]) -> usize {
     changed
 }
 
-/// The links that entries of one document give articles under different titles.
+/// The links that entries of one document give articles under different names (titles,
+/// or for entries without one their text: [`Story::name`]).
 fn links_of_several_articles(stories: &[Story]) -> std::collections::HashSet<String> {
     use std::collections::hash_map::{Entry, HashMap};
     let mut shared = std::collections::HashSet::new();
     if stories.len() < 2 {
         return shared; // one entry shares nothing
     }
-    let mut first_title: HashMap<&str, &str> = HashMap::with_capacity(stories.len());
+    let mut first_name: HashMap<&str, &str> = HashMap::with_capacity(stories.len());
     for story in stories {
         let Some(link) = story.link.as_deref() else {
             continue;
         };
-        match first_title.entry(link) {
+        match first_name.entry(link) {
             Entry::Vacant(first) => {
-                first.insert(&story.title);
+                first.insert(story.name());
             }
             Entry::Occupied(first) => {
-                if *first.get() != story.title {
+                if *first.get() != story.name() {
                     shared.insert(link.to_owned());
                 }
             }

@@ -48,6 +48,19 @@ pub struct Story {
 }
 
 impl Story {
+    /// What the story is called: its title, or for an entry without one (a microblog's
+    /// post, a note on a day's page) its text. Two entries under one link are two
+    /// articles when their names differ.
+    pub fn name(&self) -> &str {
+        if !self.title.is_empty() {
+            &self.title
+        } else if !self.summary.is_empty() {
+            &self.summary
+        } else {
+            &self.content
+        }
+    }
+
     /// A hash of the text, to tell an updated entry from an unchanged one.
     pub fn content_hash(&self) -> String {
         let mut h = Sha256::new();

@@ -130,3 +130,21 @@ fn corpus_sweep() {
         paths.len()
     );
 }
+
+/// Scripting News publishes one feed as RSS and as RSS written as JSON; the corpus holds
+/// both, from the same day: they must give the same stories.
+#[test]
+fn rss_written_as_json_gives_the_stories_of_its_rss() {
+    let Some(corpus) = std::env::var_os("NEWSHOUND_CORPUS").map(PathBuf::from) else {
+        println!("corpus comparison did not run: set NEWSHOUND_CORPUS to the feed corpus folder");
+        return;
+    };
+    let read = |name: &str| {
+        let bytes = std::fs::read(corpus.join("netnewswire").join(name)).unwrap();
+        parse_feed(&bytes, None, None, 50 << 20).unwrap()
+    };
+    let (json, rss) = (read("ScriptingNews.json"), read("scriptingNews.rss"));
+    assert_eq!(json.stories.len(), 50);
+    assert_eq!(json.stories, rss.stories);
+    assert_eq!(json.title, rss.title);
+}

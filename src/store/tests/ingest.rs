@@ -192,6 +192,33 @@ fn pruned_stories_never_come_back_as_new() {
 }
 
 #[test]
+fn a_pruned_untitled_story_keeps_the_text_that_names_it() {
+    // Told from other articles under a shared link by its text, as a titled story is by
+    // its title ([`Story::name`]).
+    let (mut store, a, _) = setup();
+    let mut note = story("guid:note", None, "");
+    note.summary = "An untitled note".to_owned();
+    note.content = "An untitled note, and more".to_owned();
+    store
+        .ingest(&job(a, vec![Incoming::matched(note, vec![])], 0))
+        .unwrap();
+    assert_eq!(
+        store
+            .prune(91 * DAY, Duration::from_secs(90 * DAY as u64))
+            .unwrap(),
+        (1, 0)
+    );
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM stories
+             WHERE pruned = 1 AND summary = 'An untitled note' AND content = ''"
+        ),
+        1
+    );
+}
+
+#[test]
 fn a_group_writes_like_its_feeds_one_by_one() {
     let (mut store, a, b) = setup();
     let jobs = [

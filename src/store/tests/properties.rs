@@ -1,7 +1,7 @@
 //! Properties of the store's dedupe over generated sequences of fetches, documents read
 //! by the parse as a fetch's are: feeds that list a few articles under guids, links or
-//! title and date, links written in a site's several forms (scheme, `www.`, trailing
-//! slash), titles corrected, one feed's articles in another's — each fetch written
+//! title and date, with titles or without, links written in a site's several forms
+//! (scheme, `www.`, trailing slash), titles corrected, one feed's articles in another's — each fetch written
 //! without an error, and the same fetch written again bringing nothing new.
 
 use proptest::prelude::*;
@@ -19,6 +19,8 @@ struct Entry {
     slash: bool,
     title_corrected: bool,
     rule: bool,
+    /// Without a title: the entry's text names the article (a weblog's notes).
+    untitled: bool,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -100,9 +102,13 @@ impl Entry {
             ),
         };
         let words = if self.rule { " Peskov" } else { "" };
-        format!(
-            "<item><title>{title}</title>{guid}{link}<description>Text{words}</description></item>"
-        )
+        if self.untitled {
+            format!("<item>{guid}{link}<description>{title}: text{words}</description></item>")
+        } else {
+            format!(
+                "<item><title>{title}</title>{guid}{link}<description>Text{words}</description></item>"
+            )
+        }
     }
 }
 
@@ -162,6 +168,7 @@ fn entry() -> impl Strategy<Value = Entry> {
         slash: false,
         title_corrected,
         rule,
+        untitled: false,
     })
 }
 
@@ -172,6 +179,8 @@ fn entry() -> impl Strategy<Value = Entry> {
 #[derive(Debug, Clone)]
 struct World {
     known_by: [KnownBy; 2],
+    /// Whether each feed's entries go without titles.
+    untitled: [bool; 2],
     before: [bool; 3],
     after: [bool; 3],
     moves_at: usize,
@@ -185,7 +194,10 @@ impl World {
         } else {
             self.after
         };
-        let known_by = self.known_by[usize::from(on_a)];
+        let (known_by, untitled) = (
+            self.known_by[usize::from(on_a)],
+            self.untitled[usize::from(on_a)],
+        );
         // A feed that gives all its entries one link or one guid lists several: one
         // entry alone under it cannot be told from the one before; and its articles are
         // told apart by their titles, so a corrected title is another article (limits
@@ -199,6 +211,14 @@ impl World {
             .map(|e| Entry {
                 known_by,
                 title_corrected: e.title_corrected && !shares,
+                untitled,
+                // (An untitled entry's text is its name: under a shared link, text that
+                // changes is another article, as a corrected title is.)
+                rule: if untitled && shares {
+                    e.article % 2 == 0
+                } else {
+                    e.rule
+                },
                 ..e.clone()
             })
             .collect();
@@ -216,12 +236,14 @@ impl World {
 fn world() -> impl Strategy<Value = World> {
     (
         [known_by(), known_by()],
+        any::<[bool; 2]>(),
         any::<[bool; 3]>(),
         any::<[bool; 3]>(),
         0usize..8,
     )
-        .prop_map(|(known_by, before, after, moves_at)| World {
+        .prop_map(|(known_by, untitled, before, after, moves_at)| World {
             known_by,
+            untitled,
             before,
             after,
             moves_at,

@@ -4,7 +4,8 @@
 use crate::story::counted;
 
 /// Repairs a JSON Feed: control characters raw in its strings, a document cut short
-/// inside its `items`, an `http://` version URL or none, values of the wrong type.
+/// inside its `items`, an `http://` version URL or none, values of the wrong type. RSS
+/// written as JSON comes back as the RSS 2.0 document it stands for.
 pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
     let text = text.trim_start_matches('\u{feff}');
     let (mut value, mut repairs): (serde_json::Value, _) = match serde_json::from_str(text) {
@@ -14,6 +15,10 @@ pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
             (serde_json::from_str(&fixed).ok()?, fixes)
         }
     };
+    if let Some(rss) = super::rss_in_json::rss_document(&value) {
+        repairs.push(super::rss_in_json::READ_AS_RSS.to_owned());
+        return Some((rss, repairs));
+    }
     let object = value.as_object_mut()?;
     match object.get("version").and_then(|v| v.as_str()) {
         Some(v) if v.starts_with("https://jsonfeed.org/version/1") => {}

@@ -5,10 +5,12 @@
 //! after a strict parse failed (or, for what feed-rs would read as nothing, silently,
 //! before it). Each repair made is reported so `newshound feeds` can say
 //! the feed was repaired. `prepass.rs` holds the passes over every XML feed before the
-//! strict parse, `xml.rs` the repairs of XML documents, `json.rs` those of JSON Feeds.
+//! strict parse, `xml.rs` the repairs of XML documents, `json.rs` those of JSON Feeds,
+//! `rss_in_json.rs` the reading of RSS written as JSON.
 
 mod json;
 mod prepass;
+mod rss_in_json;
 mod xml;
 
 pub use json::repair_json;

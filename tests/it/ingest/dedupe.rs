@@ -177,6 +177,21 @@ fn pass(ws: &Workspace, shown: &Mutex<usize>, n: usize, stories: &str) {
     assert!(out.contains(stories), "{out}");
 }
 
+/// Serves one, two, then three of the articles, each pass bringing one new story (the
+/// third matching two rules), then the three again, bringing nothing.
+#[track_caller]
+fn each_new_in_turn(ws: &Workspace, shown: &Mutex<usize>) {
+    for (n, hits) in [(1, 1), (2, 1), (3, 2)] {
+        pass(
+            ws,
+            shown,
+            n,
+            &format!("stories: 1 new, 0 updated; hits: {hits}; alerts queued: 1"),
+        );
+    }
+    pass(ws, shown, 3, "stories: 0 new, 0 updated; hits: 0");
+}
+
 /// The hits of the three articles, each a story of its own.
 fn three_articles_hit(ws: &Workspace) {
     assert_eq!(
@@ -199,25 +214,7 @@ fn articles_sharing_one_guid_are_each_a_story() {
             "<item><title>{title}</title><guid>https://site.example/</guid><link>https://site.example/{key}</link></item>"
         )
     });
-    pass(
-        &ws,
-        &shown,
-        1,
-        "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
-    );
-    pass(
-        &ws,
-        &shown,
-        2,
-        "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
-    );
-    pass(
-        &ws,
-        &shown,
-        3,
-        "stories: 1 new, 0 updated; hits: 2; alerts queued: 1",
-    );
-    pass(&ws, &shown, 3, "stories: 0 new, 0 updated; hits: 0");
+    each_new_in_turn(&ws, &shown);
     assert_eq!(
         ws.json(&["feeds"])[0]["repairs"],
         serde_json::json!(["3 entries share a guid with other entries; recognised by their links"])
@@ -323,28 +320,40 @@ fn articles_linked_to_one_page_without_guids_of_their_own_are_each_a_story() {
         ),
     ] {
         let (_server, shown, ws) = three_articles(item);
-        pass(
-            &ws,
-            &shown,
-            1,
-            "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
-        );
-        pass(
-            &ws,
-            &shown,
-            2,
-            "stories: 1 new, 0 updated; hits: 1; alerts queued: 1",
-        );
-        pass(
-            &ws,
-            &shown,
-            3,
-            "stories: 1 new, 0 updated; hits: 2; alerts queued: 1",
-        );
-        pass(&ws, &shown, 3, "stories: 0 new, 0 updated; hits: 0");
+        each_new_in_turn(&ws, &shown);
         assert_eq!(ws.json(&["feeds"])[0]["repairs"], repairs);
         // Alone again, the first article is known as it was at first.
         pass(&ws, &shown, 1, "stories: 0 new, 0 updated; hits: 0");
+        three_articles_hit(&ws);
+    }
+}
+
+#[test]
+fn untitled_notes_on_one_days_page_are_each_a_story() {
+    // A weblog of short notes without titles, each linked to its day's page with a
+    // fragment (which the canonical link drops), with a guid or without: each note is a
+    // story, told from the others by its text — not an update of the first, which would
+    // never alert a rule that matched it.
+    let guids: fn(&str, &str) -> String = |key, text| {
+        format!(
+            "<item><description>{text}</description>\
+             <guid>https://notes.example/2026/11/26.html#{key}</guid>\
+             <link>https://notes.example/2026/11/26.html#{key}</link></item>"
+        )
+    };
+    let no_guids: fn(&str, &str) -> String = |key, text| {
+        format!(
+            "<item><description>{text}</description>\
+             <link>https://notes.example/2026/11/26.html#{key}</link></item>"
+        )
+    };
+    for (item, repairs) in [
+        (guids, serde_json::json!([])),
+        (no_guids, serde_json::json!([SHARED_LINK_REPAIR])),
+    ] {
+        let (_server, shown, ws) = three_articles(item);
+        each_new_in_turn(&ws, &shown);
+        assert_eq!(ws.json(&["feeds"])[0]["repairs"], repairs);
         three_articles_hit(&ws);
     }
 }

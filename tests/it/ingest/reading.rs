@@ -316,3 +316,33 @@ fn a_post_without_a_title_is_alerted_by_its_first_words() {
         "and so does `hits`"
     );
 }
+
+#[test]
+fn rss_written_as_json_is_read() {
+    // Scripting News publishes its feed as RSS 2.0 and as the same RSS written as JSON
+    // (`rss.json`), whose posts mostly have no title.
+    let feed = r##"{"rss": {"version": "2.0", "channel": {"title": "Scripting News",
+        "link": "http://scripting.com/", "item": [
+          {"link": "http://scripting.com/2026/11/26.html#a1", "guid": "http://scripting.com/2026/11/26.html#a1",
+           "description": "Embassy staff will <a href=\"https://example.org\">reopen</a> the consulate.",
+           "pubDate": "Thu, 26 Nov 2026 12:20:05 GMT"},
+          {"link": "http://scripting.com/2026/11/26.html#a2", "guid": "http://scripting.com/2026/11/26.html#a2",
+           "description": "Nothing to see.", "pubDate": "Thu, 26 Nov 2026 13:00:00 GMT"}]}}}"##;
+    let server = TestServer::files(vec![("/rss.json", "application/json", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/rss.json")]));
+    let summary = ws.ok(&["once"]);
+    assert!(summary.contains("stories: 2 new"), "{summary}");
+    assert_eq!(
+        hit_pairs(&ws),
+        [(
+            "Embassy reopening".to_owned(),
+            "Embassy staff will reopen the consulate.".to_owned()
+        )]
+    );
+    let feeds = ws.json(&["feeds"]);
+    assert_eq!(feeds[0]["name"], "Scripting News");
+    assert_eq!(
+        feeds[0]["repairs"],
+        serde_json::json!(["RSS written as JSON (`rss.channel`), read as RSS 2.0"])
+    );
+}

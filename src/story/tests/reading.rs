@@ -1,85 +1,7 @@
-//! Parsing and normalising feeds of every supported format, and the repairs.
+//! Feeds that break the rules or come in odd forms, read as established readers read
+//! them, and documents that are no feed at all.
 
 use super::*;
-
-fn parse(text: &str) -> Result<ParsedFeed, FeedError> {
-    let base = Url::parse("https://example.org/feed/").unwrap();
-    parse_feed(text.as_bytes(), Some(&base), None, 1 << 20)
-}
-
-/// Each story's title and link, in the feed's order.
-fn titles_and_links(feed: &ParsedFeed) -> Vec<(&str, Option<&str>)> {
-    feed.stories
-        .iter()
-        .map(|s| (s.title.as_str(), s.link.as_deref()))
-        .collect()
-}
-
-/// Each story's identity and link, in the feed's order.
-fn identities_and_links(feed: &ParsedFeed) -> Vec<(&str, Option<&str>)> {
-    feed.stories
-        .iter()
-        .map(|s| (s.identity.as_str(), s.link.as_deref()))
-        .collect()
-}
-
-#[test]
-fn rss2_entries_become_stories() {
-    let feed = parse(r#"<?xml version="1.0"?><rss version="2.0"><channel><title>World &amp; more</title><ttl>30</ttl>
-        <item><title>Peskov &lt;b&gt;speaks&lt;/b&gt;</title><link>https://Example.org/a?utm_source=rss#x</link>
-        <guid isPermaLink="false">id-1</guid><description>&lt;p&gt;The &lt;i&gt;Kremlin&lt;/i&gt; said&lt;/p&gt;</description>
-        <author>desk@example.org (Jane Doe)</author><category>Europe</category>
-        <pubDate>Thu, 26 Nov 2026 15:40:00 GMT</pubDate></item>
-        <item><title>No guid</title><link>/b</link></item>
-        <item><title>Neither</title><pubDate>Thu, 26 Nov 2026 15:40:00 GMT</pubDate></item>
-        </channel></rss>"#)
-    .unwrap();
-    assert_eq!(feed.title.as_deref(), Some("World & more"));
-    assert_eq!(feed.ttl, Some(30));
-    assert!(feed.repairs.is_empty());
-    let [a, b, c] = &feed.stories[..] else {
-        panic!("three stories: {:?}", feed.stories)
-    };
-    assert_eq!(a.identity, "guid:id-1");
-    assert_eq!(a.title, "Peskov speaks");
-    assert_eq!(a.summary, "The Kremlin said");
-    assert_eq!(a.link.as_deref(), Some("https://example.org/a"));
-    assert_eq!(a.categories, ["Europe"]);
-    assert_eq!(
-        a.published.unwrap().to_rfc3339(),
-        "2026-11-26T15:40:00+00:00"
-    );
-    assert_eq!(
-        b.identity, "link:https://example.org/b",
-        "relative links resolve against the feed"
-    );
-    assert!(c.identity.starts_with("hash:"));
-}
-
-#[test]
-fn rss1_atom_and_json_feed() {
-    let rdf = parse(r#"<?xml version="1.0"?><rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#" xmlns="http://purl.org/rss/1.0/">
-        <channel rdf:about="https://example.org/"><title>R</title><link>https://example.org/</link><description>d</description></channel>
-        <item rdf:about="https://example.org/1"><title>Embassy to reopen</title><link>https://example.org/1</link></item></rdf:RDF>"#)
-    .unwrap();
-    assert_eq!(rdf.stories[0].title, "Embassy to reopen");
-
-    let atom = parse(r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id><updated>2026-11-26T00:00:00Z</updated>
-        <entry><id>urn:e1</id><title type="html">Talks &amp;amp; more</title><updated>2026-11-26T10:00:00Z</updated>
-        <link href="https://example.org/e1"/><content type="html">&lt;p&gt;Ukraine talks&lt;/p&gt;</content><author><name>Ann</name></author></entry></feed>"#)
-    .unwrap();
-    let e = &atom.stories[0];
-    assert_eq!(
-        (e.identity.as_str(), e.title.as_str(), e.content.as_str()),
-        ("guid:urn:e1", "Talks & more", "Ukraine talks")
-    );
-    assert_eq!(e.authors, ["Ann"]);
-
-    let json = parse(r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[{"id":"j1","title":"Песков","content_html":"<b>x</b>","tags":["a"]}]}"#)
-        .unwrap();
-    assert_eq!(json.stories[0].identity, "guid:j1");
-    assert_eq!(json.stories[0].categories, ["a"]);
-}
 
 #[test]
 fn lenient_repairs_are_reported() {
@@ -241,40 +163,6 @@ fn a_video_feeds_media_description_is_the_summary() {
             ("Briefing", "Peskov answers questions on the talks"),
             ("Own", "Its own summary"),
             ("Only a media title", "")
-        ]
-    );
-}
-
-#[test]
-fn an_item_without_a_link_is_found_at_its_guid_when_that_is_an_address() {
-    let feed = parse(
-        "<rss version=\"2.0\"><channel><title>T</title>\
-         <item><title>A</title><guid>HTTPS://News.example/a?utm_source=rss</guid></item>\
-         <item><title>B</title><guid>tag:news.example,2026:b</guid></item>\
-         <item><title>C</title><link>https://news.example/c</link><guid>https://other.example/c</guid></item>\
-         <item><title>D</title><guid isPermaLink=\"true\">/blog/d?utm_medium=rss</guid></item>\
-         <item><title>E</title><guid>post-e</guid></item>\
-         </channel></rss>",
-    )
-    .unwrap();
-    assert_eq!(
-        identities_and_links(&feed),
-        [
-            (
-                "guid:HTTPS://News.example/a?utm_source=rss",
-                Some("https://news.example/a")
-            ),
-            ("guid:tag:news.example,2026:b", None),
-            (
-                "guid:https://other.example/c",
-                Some("https://news.example/c")
-            ),
-            // A path on the feed's own site (a site generator's guid).
-            (
-                "guid:/blog/d?utm_medium=rss",
-                Some("https://example.org/blog/d")
-            ),
-            ("guid:post-e", None),
         ]
     );
 }
@@ -477,192 +365,49 @@ fn html_sniffing_cuts_on_a_character_boundary() {
 }
 
 #[test]
-fn hex_is_lower_case_two_digits_a_byte() {
-    assert_eq!(super::hex(&[0x00, 0xab, 0x7f, 0x10]), "00ab7f10");
-}
+fn rss_written_as_json_reads_as_the_rss_it_stands_for() {
+    // scripting.com's `rss.json`: elements as members, attributes beside an element's
+    // text under `#value`, one item given as an object rather than a list.
+    let json = r##"{"rss": {"version": "2.0", "channel": {
+        "title": "Scripting News", "link": "http://scripting.com/",
+        "item": [
+          {"title": "Peskov & the press", "link": "http://scripting.com/2017/06/26.html#a1",
+           "description": "<p>He said <b>nothing</b>.</p>",
+           "pubDate": "Mon, 26 Jun 2017 12:20:05 GMT",
+           "guid": {"isPermaLink": "false", "#value": "sn-1"},
+           "category": ["Russia", {"domain": "https://scripting.com/tags", "#value": "Press"}],
+           "enclosure": {"url": "http://scripting.com/a.mp3", "type": "audio/mpeg", "length": 1},
+           "source:outline": {"text": "kept out"}},
+          {"description": "A post without a title.", "guid": "http://scripting.com/p/2",
+           "pubDate": "Mon, 26 Jun 2017 15:26:03 GMT"}
+        ]}}}"##;
+    let xml = r#"<rss version="2.0"><channel><title>Scripting News</title><link>http://scripting.com/</link>
+        <item><title>Peskov &amp; the press</title><link>http://scripting.com/2017/06/26.html#a1</link>
+          <description>&lt;p&gt;He said &lt;b&gt;nothing&lt;/b&gt;.&lt;/p&gt;</description>
+          <pubDate>Mon, 26 Jun 2017 12:20:05 GMT</pubDate><guid isPermaLink="false">sn-1</guid>
+          <category>Russia</category><category domain="https://scripting.com/tags">Press</category>
+          <enclosure url="http://scripting.com/a.mp3" type="audio/mpeg" length="1"/></item>
+        <item><description>A post without a title.</description><guid>http://scripting.com/p/2</guid>
+          <pubDate>Mon, 26 Jun 2017 15:26:03 GMT</pubDate></item></channel></rss>"#;
+    let (from_json, from_xml) = (parse(json).unwrap(), parse(xml).unwrap());
+    assert_eq!(
+        from_json.repairs,
+        ["RSS written as JSON (`rss.channel`), read as RSS 2.0"]
+    );
+    assert_eq!(from_json.title.as_deref(), Some("Scripting News"));
+    assert_eq!(from_json.stories, from_xml.stories);
+    let first = &from_json.stories[0];
+    assert_eq!(first.identity, "guid:sn-1");
+    assert_eq!(first.title, "Peskov & the press");
+    assert_eq!(first.summary, "He said nothing.");
+    assert_eq!(first.categories, ["Russia", "Press"]);
+    assert_eq!(from_json.stories[1].summary, "A post without a title.");
 
-#[test]
-fn a_guid_shared_by_different_articles_gives_way_to_their_links() {
-    let feed = parse(
-        r#"<rss version="2.0"><channel><title>T</title>
-        <item><title>One</title><guid>https://site.example/</guid><link>https://site.example/1</link></item>
-        <item><title>Two</title><guid>https://site.example/</guid><link>https://site.example/2</link></item>
-        <item><title>Two, again</title><guid>https://site.example/</guid><link>https://site.example/2</link></item>
-        <item><title>No link</title><guid>https://site.example/</guid></item>
-        <item><title>Repeated whole</title><guid>r-1</guid><link>https://site.example/r</link></item>
-        <item><title>Repeated whole</title><guid>r-1</guid><link>https://site.example/r</link></item>
-        </channel></rss>"#,
-    )
-    .unwrap();
-    let identities: Vec<&str> = feed.stories.iter().map(|s| s.identity.as_str()).collect();
-    assert_eq!(
-        [identities[0], identities[3], identities[4], identities[5]],
-        [
-            "link:https://site.example/1",
-            "guid:https://site.example/",
-            "guid:r-1",
-            "guid:r-1",
-        ]
-    );
-    // Two entries that share the guid and a link, under other titles, are two articles
-    // on one page: known by their titles and dates.
-    assert!(identities[1].starts_with("hash:") && identities[2].starts_with("hash:"));
-    assert_ne!(identities[1], identities[2]);
-    assert_eq!(
-        feed.repairs,
-        [
-            "3 entries share a guid with other entries; recognised by their links",
-            "2 entries without a guid of their own share a link with other articles; \
-             recognised by their titles and dates"
-        ]
-    );
-    assert!(parse(RSS_WITH_DISTINCT_GUIDS).unwrap().repairs.is_empty());
-}
-
-#[test]
-fn a_link_shared_by_different_articles_gives_way_to_their_titles_and_dates() {
-    let feed = parse(
-        r#"<rss version="2.0"><channel><title>T</title>
-        <item><title>One</title><link>https://site.example/today</link><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
-        <item><title>Two</title><link>https://site.example/today</link><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
-        <item><title>Two</title><link>https://site.example/today</link><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
-        <item><title>Own page</title><link>https://site.example/own</link></item>
-        <item><title>Repeated</title><link>https://site.example/r</link></item>
-        <item><title>Repeated</title><link>https://site.example/r</link></item>
-        <item><title>Site's guid</title><guid>https://site.example/</guid><link>https://site.example/</link></item>
-        <item><title>Site's guid again</title><guid>https://site.example/</guid><link>https://site.example/</link></item>
-        </channel></rss>"#,
-    )
-    .unwrap();
-    let identities: Vec<&str> = feed.stories.iter().map(|s| s.identity.as_str()).collect();
-    let kinds: Vec<&str> = identities.iter().map(|i| &i[..5]).collect();
-    assert_eq!(
-        kinds,
-        [
-            "hash:", "hash:", "hash:", "link:", "link:", "link:", "hash:", "hash:"
-        ]
-    );
-    assert_ne!(identities[0], identities[1], "other titles, other stories");
-    assert_eq!(
-        identities[1], identities[2],
-        "an entry repeated whole is one story"
-    );
-    assert_eq!(identities[4], identities[5]);
-    assert_ne!(
-        identities[6], identities[7],
-        "a guid and a link every entry shares tell nothing apart"
-    );
-    // The same identity an entry with neither guid nor link gets.
-    let alone = parse(
-        r#"<rss version="2.0"><channel><title>T</title>
-        <item><title>One</title><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
-        </channel></rss>"#,
-    )
-    .unwrap();
-    assert_eq!(alone.stories[0].identity, identities[0]);
-    assert_eq!(
-        feed.repairs,
-        [
-            "2 entries share a guid with other entries; recognised by their links",
-            "5 entries without a guid of their own share a link with other articles; \
-             recognised by their titles and dates"
-        ]
-    );
-}
-
-#[test]
-fn entries_under_a_link_that_names_several_articles_are_marked() {
-    // An entry without a guid under the link an entry with a guid gives another article
-    // is known by its title and date; every entry under such a link is marked, so that
-    // another feed's story under the link is not taken for it.
-    let feed = parse(
-        r#"<rss version="2.0"><channel><title>T</title>
-        <item><title>Bulletin</title><guid>b-1</guid><link>https://radio.example/</link></item>
-        <item><title>Weather</title><link>https://radio.example/</link><pubDate>Tue, 24 Nov 2026 08:00:00 GMT</pubDate></item>
-        <item><title>Own page</title><guid>b-2</guid><link>https://radio.example/own</link></item>
-        <item><title>Own page</title><link>https://radio.example/own</link></item>
-        </channel></rss>"#,
-    )
-    .unwrap();
-    let seen: Vec<(&str, bool)> = feed
-        .stories
-        .iter()
-        .map(|s| (&s.identity[..5], s.link_names_others))
-        .collect();
-    assert_eq!(
-        seen,
-        [
-            ("guid:", true),
-            ("hash:", true),
-            ("guid:", false),
-            ("link:", false)
-        ]
-    );
-}
-
-const RSS_WITH_DISTINCT_GUIDS: &str = r#"<rss version="2.0"><channel><title>T</title>
-    <item><title>One</title><guid>g-1</guid><link>https://site.example/1</link></item>
-    <item><title>Two</title><guid>g-2</guid><link>https://site.example/2</link></item>
-    </channel></rss>"#;
-
-#[test]
-fn an_update_date_every_entry_shares_is_the_documents() {
-    let atom = |entries: &[(&str, &str)]| {
-        let entries: String = entries
-            .iter()
-            .enumerate()
-            .map(|(i, (published, updated))| {
-                format!("<entry><id>urn:{i}</id><title>T{i}</title><published>{published}</published><updated>{updated}</updated></entry>")
-            })
-            .collect();
-        let feed = parse(&format!(
-            r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>A</title><id>urn:a</id>{entries}</feed>"#
-        ))
-        .unwrap();
-        feed.stories
-            .iter()
-            .map(|s| s.updated.is_some())
-            .collect::<Vec<_>>()
-    };
-    let (jan, feb, built) = (
-        "2026-01-01T00:00:00Z",
-        "2026-02-01T00:00:00Z",
-        "2026-11-27T00:00:00Z",
-    );
-    assert_eq!(atom(&[(jan, built), (feb, built)]), [false, false]);
-    // Entries updated apart, or published together, keep their dates; so does one alone.
-    assert_eq!(atom(&[(jan, built), (feb, feb)]), [true, true]);
-    assert_eq!(atom(&[(jan, built), (jan, built)]), [true, true]);
-    assert_eq!(atom(&[(jan, built)]), [true]);
-}
-
-#[test]
-fn an_entry_behind_a_tracking_proxy_is_linked_to_its_article() {
-    // FeedBurner links every entry through its own redirect and gives the article's
-    // address beside it; the story keeps its identity and takes the article's link.
-    let feed = parse(
-        "<rss version=\"2.0\" xmlns:feedburner=\"http://rssnamespace.org/feedburner/ext/1.0\">\
-         <channel><title>T</title>\
-         <item><title>A</title><link>http://feedproxy.google.com/~r/news/~3/abc/a</link>\
-         <feedburner:origLink>https://news.example/a?x=1&amp;utm_source=feedburner</feedburner:origLink></item>\
-         <item><title>B</title><guid>b-1</guid><link>http://feedproxy.google.com/~r/news/~3/def/b</link>\
-         <feedburner:origLink><![CDATA[ https://news.example/b ]]></feedburner:origLink></item>\
-         <item><title>C</title><link>https://news.example/c</link></item>\
-         </channel></rss>",
-    )
-    .unwrap();
-    assert_eq!(
-        identities_and_links(&feed),
-        [
-            (
-                "link:http://feedproxy.google.com/~r/news/~3/abc/a",
-                Some("https://news.example/a?x=1")
-            ),
-            ("guid:b-1", Some("https://news.example/b")),
-            (
-                "link:https://news.example/c",
-                Some("https://news.example/c")
-            ),
-        ]
-    );
+    // One item given alone, not in a list, is read too.
+    let single = r#"{"rss": {"channel": {"title": "T", "item": {"title": "Alone", "guid": "g"}}}}"#;
+    assert_eq!(titles_and_links(&parse(single).unwrap()), [("Alone", None)]);
+    // A JSON Feed is still a JSON Feed.
+    let json_feed = r#"{"version": "https://jsonfeed.org/version/1.1", "title": "J", "rss": 1,
+        "items": [{"id": "1", "title": "Ceasefire"}]}"#;
+    assert_eq!(parse(json_feed).unwrap().repairs, Vec::<String>::new());
 }
