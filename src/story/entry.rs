@@ -106,6 +106,7 @@ fn recognise_shared_links_by_text(stories: &mut [Story]) -> usize {
             story.identity = text_identity(
                 &story.title,
                 &story.summary,
+                &story.content,
                 story.published.or(story.updated),
             );
             changed += 1;
@@ -171,17 +172,18 @@ fn shared_identities(
 }
 
 /// The identity of an entry known by neither guid nor link: a hash of its title and date
-/// (and of its summary, when it has no title).
-fn text_identity(title: &str, summary: &str, date: Option<DateTime<Utc>>) -> String {
+/// (and of its text, when it has no title: the summary, or without one the content —
+/// what [`Story::name`] gives).
+fn text_identity(title: &str, summary: &str, content: &str, date: Option<DateTime<Utc>>) -> String {
     let mut h = Sha256::new();
     h.update(title.as_bytes());
     h.update([0]);
     let date = date.map(|d| d.to_rfc3339()).unwrap_or_default();
     h.update(date.as_bytes());
     h.update([0]);
-    // Without a title or date, the text itself must tell stories apart.
+    // Without a title, the text itself must tell stories apart.
     if title.is_empty() {
-        h.update(summary.as_bytes());
+        h.update(if summary.is_empty() { content } else { summary }.as_bytes());
     }
     format!("hash:{}", hex(&h.finalize()[..16]))
 }
@@ -279,7 +281,12 @@ fn normalise(
     } else if let Some(link) = &link {
         format!("link:{link}")
     } else {
-        text_identity(&title, &summary, entry.published.or(entry.updated))
+        text_identity(
+            &title,
+            &summary,
+            &content,
+            entry.published.or(entry.updated),
+        )
     };
     // The identity stays the entry's own link (the feed's stories are known by it), the
     // link becomes the article's: the one a tracking proxy names beside it, or the one a

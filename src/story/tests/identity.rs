@@ -222,3 +222,22 @@ fn an_entry_behind_a_tracking_proxy_is_linked_to_its_article() {
         ]
     );
 }
+
+#[test]
+fn entries_known_only_by_their_content_are_told_apart_by_it() {
+    // Neither guid, link, title, summary nor date: the content is all that tells two
+    // entries apart. (Hashed without it, every such entry of a feed was one story.)
+    let feed = parse(
+        r#"<feed xmlns="http://www.w3.org/2005/Atom"><title>Books</title>
+        <entry><content type="html">&lt;h1&gt;Doctor Zhivago&lt;/h1&gt;</content></entry>
+        <entry><content type="html">&lt;h1&gt;A Hero of Our Time&lt;/h1&gt;</content></entry>
+        <entry><content type="html">&lt;h1&gt;Doctor Zhivago&lt;/h1&gt;</content></entry>
+        </feed>"#,
+    )
+    .unwrap();
+    let ids: Vec<&str> = feed.stories.iter().map(|s| s.identity.as_str()).collect();
+    assert_eq!(ids.len(), 3);
+    assert_ne!(ids[0], ids[1]);
+    assert_eq!(ids[0], ids[2], "the same entry again is the same story");
+    assert_eq!(feed.stories[1].name(), "A Hero of Our Time");
+}
