@@ -258,8 +258,9 @@ const MAX_REMOVED: usize = 32;
 /// ([`repair::repair_xml`], [`repair::repair_json`]), then without each element feed-rs
 /// still cannot read (a content of a type it does not know, a text element without
 /// text), so that one odd entry does not cost every other; and when the XML itself is
-/// broken, as far as it reads ([`entries_before_the_break`]). The feed and the repairs
-/// made.
+/// broken, with its end tags mended where they do not match their elements
+/// ([`repair::mend_end_tags`]), or else as far as it reads
+/// ([`entries_before_the_break`]). The feed and the repairs made.
 fn parse_leniently(
     text: String,
     strict: &StrictError,
@@ -297,15 +298,38 @@ fn parse_leniently(
     if !error.broken {
         return None;
     }
-    let feed = entries_before_the_break(&text, base)?;
     if !removed.is_empty() {
         repairs.push(repair::removed_elements(&removed));
     }
-    repairs.push(repair::read_in_part(
-        feed.entries.len(),
-        Some(&error.message),
-    ));
-    Some((feed, repairs))
+    // End tags that do not match their elements break the document where the first is;
+    // mended, it may read whole. The mended reading is taken when it reads more entries
+    // than the document cut at its break: a server that failed half-way through a feed,
+    // its error page's markup after the last entry it wrote, is read in part and said
+    // to be. (As for a cut, a reading without entries is no reading of a broken
+    // document: its error says more.)
+    let mended = repair::mend_end_tags(&text).and_then(|(mended, fixes)| {
+        let feed = parse_strict(&mended, base).ok()?;
+        (!feed.entries.is_empty()).then_some((feed, fixes))
+    });
+    let cut = entries_before_the_break(&text, base);
+    match (mended, cut) {
+        (Some((feed, fixes)), cut)
+            if cut
+                .as_ref()
+                .is_none_or(|cut| cut.entries.len() < feed.entries.len()) =>
+        {
+            repairs.extend(fixes);
+            Some((feed, repairs))
+        }
+        (_, Some(feed)) => {
+            repairs.push(repair::read_in_part(
+                feed.entries.len(),
+                Some(&error.message),
+            ));
+            Some((feed, repairs))
+        }
+        (_, None) => None,
+    }
 }
 
 /// The entries of a broken XML document that come before the place it breaks: a body

@@ -6,13 +6,16 @@
 //! before it). Each repair made is reported so `newshound feeds` can say
 //! the feed was repaired. `prepass.rs` holds the passes over every XML feed before the
 //! strict parse, `xml.rs` the repairs of XML documents, `json.rs` those of JSON Feeds,
-//! `rss_in_json.rs` the reading of RSS written as JSON.
+//! `rss_in_json.rs` the reading of RSS written as JSON, `end_tags.rs` the mending of end
+//! tags that do not match their elements.
 
+mod end_tags;
 mod json;
 mod prepass;
 mod rss_in_json;
 mod xml;
 
+pub use end_tags::mend_end_tags;
 pub use json::repair_json;
 
 use crate::story::counted;

@@ -411,3 +411,23 @@ fn rss_written_as_json_reads_as_the_rss_it_stands_for() {
         "items": [{"id": "1", "title": "Ceasefire"}]}"#;
     assert_eq!(parse(json_feed).unwrap().repairs, Vec::<String>::new());
 }
+
+#[test]
+fn a_misspelt_end_tag_mid_document_costs_no_entry() {
+    // Cut at the break, the document would give only the entry before it.
+    let feed = parse(
+        "<rss version=\"2.0\"><channel><title>T</title>\
+         <item><title>One</title><guid>1</guid></item>\
+         <item><title>Two</title><guid>2</guid><author>desk</auhtor></item>\
+         <item><title>Three</title><guid>3</guid></item></channel></rss>",
+    )
+    .unwrap();
+    assert_eq!(
+        titles_and_links(&feed),
+        [("One", None), ("Two", None), ("Three", None)]
+    );
+    assert_eq!(
+        feed.repairs,
+        ["end tags naming no open element read as closing the one open (</auhtor> for </author>)"]
+    );
+}

@@ -346,3 +346,39 @@ fn rss_written_as_json_is_read() {
         serde_json::json!(["RSS written as JSON (`rss.channel`), read as RSS 2.0"])
     );
 }
+
+#[test]
+fn end_tags_that_do_not_match_their_elements_are_mended() {
+    // A hand-written podcast feed: its category, opened for a subcategory, is never
+    // closed, and one end tag is misspelt. An XML parser stops at the first; every
+    // episode was lost.
+    let feed = "<?xml version=\"1.0\"?><rss version=\"2.0\" \
+        xmlns:itunes=\"http://www.itunes.com/dtds/podcast-1.0.dtd\"><channel>\
+        <title>Weekly</title><language>en</langauge>\
+        <itunes:category text=\"News\"><itunes:category text=\"Politics\"/>\
+        <item><title>Peskov interview</title><guid>w-1</guid></item>\
+        <item><title>Embassy to reopen</title><guid>w-2</guid></item>\
+        </channel></rss>";
+    let server = TestServer::files(vec![("/pod.rss", "application/rss+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/pod.rss")]));
+    let summary = ws.ok(&["once"]);
+    assert!(summary.contains("stories: 2 new"), "{summary}");
+    assert!(!summary.contains("read in part"), "{summary}");
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            (
+                "Embassy reopening".to_owned(),
+                "Embassy to reopen".to_owned()
+            ),
+            ("Peskov".to_owned(), "Peskov interview".to_owned())
+        ]
+    );
+    assert_eq!(
+        ws.json(&["feeds"])[0]["repairs"],
+        serde_json::json!([
+            "elements never closed, closed where their content ends (<itunes:category>)",
+            "end tags naming no open element read as closing the one open (</langauge> for </language>)"
+        ])
+    );
+}
