@@ -26,14 +26,15 @@ pub(super) fn stories(
     // The originals are known by their entry's place in the document: only when the
     // parser read every entry the document has.
     let originals = originals.filter(|o| o.len() == entries.len());
-    let mut stories: Vec<Story> = entries
+    let (mut stories, enclosures): (Vec<Story>, Vec<Option<String>>) = entries
         .into_iter()
         .enumerate()
         .filter_map(|(i, e)| {
             let original = originals.as_ref().and_then(|o| o[i].as_deref());
-            normalise(e, base, original)
+            let enclosure = enclosure(&e, base);
+            normalise(e, base, original).map(|story| (story, enclosure))
         })
-        .collect();
+        .unzip();
     let by_link = recognise_shared_guids_by_link(&mut stories);
     if by_link > 0 {
         repairs.push(format!(
@@ -49,6 +50,7 @@ pub(super) fn stories(
     }
     forget_the_documents_date(&mut stories);
     link_permalink_guids(&mut stories, base);
+    link_enclosures(&mut stories, enclosures);
     stories
 }
 
@@ -326,6 +328,45 @@ fn link_permalink_guids(stories: &mut [Story], base: Option<&Url>) {
             story.link = canonical_link(guid, base);
         }
     }
+}
+
+/// An entry with no link of its own, nor a guid that is an address — a podcast's
+/// episode: The Daily's, Planet Money's — is linked to its audio or video, so that its
+/// alert leads somewhere. (Its identity stays what it was: its guid, or its title and
+/// date; the same enclosure in two feeds is one episode, as a link is one article.)
+fn link_enclosures(stories: &mut [Story], enclosures: Vec<Option<String>>) {
+    for (story, enclosure) in stories.iter_mut().zip(enclosures) {
+        if story.link.is_none() {
+            story.link = enclosure;
+        }
+    }
+}
+
+/// The canonical address of an entry's first enclosure of audio or video (by its type,
+/// or without one by its file's extension): an image is no link to an episode.
+fn enclosure(entry: &feed_rs::model::Entry, base: Option<&Url>) -> Option<String> {
+    const EXTENSIONS: [&str; 11] = [
+        ".mp3", ".m4a", ".mp4", ".m4v", ".aac", ".ogg", ".oga", ".opus", ".wav", ".mov", ".webm",
+    ];
+    entry
+        .media
+        .iter()
+        .flat_map(|m| &m.content)
+        .filter_map(|c| {
+            let url = c.url.as_ref()?;
+            let playable = match &c.content_type {
+                Some(mime) => {
+                    let mime = mime.as_str().to_ascii_lowercase();
+                    mime.starts_with("audio/") || mime.starts_with("video/")
+                }
+                None => {
+                    let path = url.path().to_ascii_lowercase();
+                    EXTENSIONS.iter().any(|e| path.ends_with(e))
+                }
+            };
+            playable.then_some(url)
+        })
+        .find_map(|url| canonical_link(url.as_str(), base))
 }
 
 /// An update date that every entry of a document shares while their publication dates

@@ -241,3 +241,39 @@ fn entries_known_only_by_their_content_are_told_apart_by_it() {
     assert_eq!(ids[0], ids[2], "the same entry again is the same story");
     assert_eq!(feed.stories[1].name(), "A Hero of Our Time");
 }
+
+#[test]
+fn a_podcast_episode_without_a_link_is_linked_to_its_audio() {
+    let feed = parse(
+        r#"<rss version="2.0" xmlns:media="http://search.yahoo.com/mrss/"><channel><title>The Show</title>
+        <item><title>Peskov on air</title><guid isPermaLink="false">ep-1</guid>
+          <enclosure url="https://dts.example/redirect.mp3/cdn.example/ep1.mp3?utm_source=rss" type="audio/mpeg" length="1"/></item>
+        <item><title>Untyped</title><guid isPermaLink="false">ep-2</guid>
+          <enclosure url="https://cdn.example/ep2.M4A" length="1"/></item>
+        <item><title>Its guid is its page</title><guid>https://show.example/ep3</guid>
+          <enclosure url="https://cdn.example/ep3.mp3" type="audio/mpeg" length="1"/></item>
+        <item><title>Its own page</title><guid isPermaLink="false">ep-4</guid><link>https://show.example/4</link>
+          <enclosure url="https://cdn.example/ep4.mp3" type="audio/mpeg" length="1"/></item>
+        <item><title>A picture</title><guid isPermaLink="false">ep-5</guid>
+          <enclosure url="https://cdn.example/cover.jpg" type="image/jpeg" length="1"/></item>
+        </channel></rss>"#,
+    )
+    .unwrap();
+    assert_eq!(
+        identities_and_links(&feed),
+        [
+            (
+                "guid:ep-1",
+                Some("https://dts.example/redirect.mp3/cdn.example/ep1.mp3")
+            ),
+            ("guid:ep-2", Some("https://cdn.example/ep2.M4A")),
+            // A link or a guid that is an address comes first.
+            (
+                "guid:https://show.example/ep3",
+                Some("https://show.example/ep3")
+            ),
+            ("guid:ep-4", Some("https://show.example/4")),
+            ("guid:ep-5", None),
+        ]
+    );
+}

@@ -382,3 +382,25 @@ fn end_tags_that_do_not_match_their_elements_are_mended() {
         ])
     );
 }
+
+#[test]
+fn a_podcast_episode_without_a_link_is_alerted_with_its_audio() {
+    // The Daily and Planet Money give their episodes no link, only the audio: an alert
+    // without one would lead nowhere.
+    let feed = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>The Show</title>\
+        <item><title>What Peskov said</title><guid isPermaLink=\"false\">ep-1</guid>\
+        <enclosure url=\"https://cdn.example/episodes/ep-1.mp3\" type=\"audio/mpeg\" length=\"1\"/>\
+        </item></channel></rss>";
+    let server = TestServer::files(vec![("/show.rss", "application/rss+xml", feed.into())]);
+    let ws = Workspace::new(&config_for(&[server.url("/show.rss")]));
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    assert!(
+        stderr(&out).contains("https://cdn.example/episodes/ep-1.mp3"),
+        "the log channel's alert links the audio:\n{}",
+        stderr(&out)
+    );
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    assert_eq!(hits[0]["title"], "What Peskov said");
+    assert_eq!(hits[0]["link"], "https://cdn.example/episodes/ep-1.mp3");
+}
