@@ -342,6 +342,7 @@ fn a_write_ahead_log_a_large_write_grew_is_cut_back() {
     assert!(len <= WAL_SIZE_LIMIT, "{len}");
 }
 
+mod addresses;
 mod channels;
 mod dedupe;
 mod feeds;

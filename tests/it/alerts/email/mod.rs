@@ -1,0 +1,252 @@
+//! Email delivery through a real SMTP server over TCP. `digest.rs` holds the digests,
+//! `failures.rs` mail servers and recipients that refuse, fail or stop answering.
+
+mod digest;
+mod failures;
+
+use super::*;
+
+#[test]
+fn email_alerts_end_to_end() {
+    let smtp = SmtpServer::start();
+    let feeds = world_feed();
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("alerts: 2 delivered"),
+        "{}",
+        stdout(&out)
+    );
+
+    let mut received = smtp.received();
+    received.sort_by_key(|m| m.header("Subject"));
+    assert_eq!(
+        received.len(),
+        2,
+        "one message per story, naming every rule it matched"
+    );
+    assert_eq!(
+        smtp.connections(),
+        1,
+        "one SMTP connection carries the batch"
+    );
+    let peskov = &received[1];
+    assert_eq!(
+        peskov.header("Subject").as_deref(),
+        Some("[newshound] Peskov, Kremlin: Kremlin spokesman Peskov rejects the proposal")
+    );
+    assert_eq!(peskov.from, "<alerts@example.org>");
+    assert_eq!(peskov.to, ["<desk@example.org>"]);
+    assert_eq!(
+        peskov.header("Auto-Submitted").as_deref(),
+        Some("auto-generated")
+    );
+    assert_eq!(
+        peskov.header("X-Newshound-Rule").as_deref(),
+        Some("Peskov, Kremlin")
+    );
+    assert_eq!(
+        peskov.header("List-Id").as_deref(),
+        Some("newshound desk <desk.newshound.example.org>")
+    );
+    let message_id = peskov.header("Message-ID").unwrap();
+    assert!(
+        message_id.starts_with('<') && message_id.ends_with("@newshound.example.org>"),
+        "{message_id}"
+    );
+
+    let parsed = peskov.parsed();
+    let content_type = peskov.header("Content-Type").unwrap();
+    assert!(
+        content_type.starts_with("multipart/alternative"),
+        "{content_type}"
+    );
+    assert_eq!(parsed.text_body_count(), 1);
+    assert_eq!(parsed.html_body_count(), 1);
+    let text = parsed.body_text(0).unwrap();
+    let html = parsed.body_html(0).unwrap();
+    assert!(
+        text.contains("https://news.example.org/2026/11/peskov-rejects"),
+        "{text}"
+    );
+    assert!(
+        text.starts_with("*Kremlin* spokesman *Peskov* rejects the proposal"),
+        "the title, its matched words marked: {text}"
+    );
+    assert!(text.contains("Dmitry *Peskov* told reporters"), "{text}");
+    assert!(text.contains("Matched rules: Peskov, Kremlin"), "{text}");
+    assert!(
+        html.contains("Dmitry <b>Peskov</b> told reporters"),
+        "{html}"
+    );
+    assert!(
+        html.contains(
+            "href=\"https:&#x2f;&#x2f;news.example.org&#x2f;2026&#x2f;11&#x2f;peskov-rejects\""
+        ),
+        "{html}"
+    );
+    assert!(html.contains("World Desk"), "{html}");
+
+    // Delivery state is visible, and a second pass sends nothing again.
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    for hit in hits.as_array().unwrap() {
+        assert_eq!(hit["deliveries"][0]["state"], "sent", "{hit}");
+    }
+    ws.ok(&["once"]);
+    assert_eq!(smtp.received().len(), 2);
+}
+
+#[test]
+fn hostile_feed_text_is_escaped_and_cannot_add_headers() {
+    let smtp = SmtpServer::start();
+    let feed = r#"<rss version="2.0"><channel><title>Evil</title><item><guid>e1</guid>
+        <title>Peskov&#13;&#10;Bcc: victim@example.org &lt;script&gt;alert(1)&lt;/script&gt;</title>
+        <description>&lt;img src="https://tracker.example/x.png" onerror="alert(2)"&gt;&lt;a href="javascript:alert(3)" onclick="x()"&gt;Peskov&lt;/a&gt; &lt;style&gt;body{}&lt;/style&gt;</description>
+        <link>javascript:alert(4)</link></item></channel></rss>"#;
+    let feeds = TestServer::files(vec![(
+        "/evil.rss",
+        "application/rss+xml",
+        feed.as_bytes().to_vec(),
+    )]);
+    let ws = Workspace::new(&config(
+        &feeds.url("/evil.rss"),
+        "desk",
+        &email_channel("desk", &smtp.url(), ""),
+    ));
+    ws.ok(&["once"]);
+    let received = smtp.received();
+    assert_eq!(received.len(), 1);
+    let message = &received[0];
+    assert_eq!(message.header("Bcc"), None, "no header injected");
+    let subject = message.header("Subject").unwrap();
+    assert!(
+        subject.starts_with("[newshound] Peskov: Peskov Bcc: victim@example.org"),
+        "{subject}"
+    );
+    let parsed = message.parsed();
+    let html = parsed.body_html(0).unwrap().to_string();
+    for banned in [
+        "<script",
+        "onerror",
+        "onclick",
+        "javascript:",
+        "<img",
+        "tracker.example",
+        "<style",
+    ] {
+        assert!(!html.contains(banned), "{banned} survived: {html}");
+    }
+    assert!(
+        html.contains("><b>Peskov</b> Bcc: victim@example.org</h2>"),
+        "the title is text on one line, its matched word marked, its script dropped: {html}"
+    );
+    assert!(
+        !html.contains("href"),
+        "a javascript: link is no link: {html}"
+    );
+    assert!(html.contains("<b>Peskov</b>"), "{html}");
+}
+
+#[test]
+fn smtp_login_and_one_connection_per_batch() {
+    let smtp = SmtpServer::start();
+    let feeds = world_feed();
+    let dir = tempfile::tempdir().unwrap();
+    let secret = dir.path().join("smtp-password");
+    std::fs::write(&secret, "s3cret pass\n").unwrap();
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        &email_channel(
+            "desk",
+            &smtp.url(),
+            &format!(
+                "username = \"newshound\"\npassword_file = \"{}\"",
+                secret.display()
+            ),
+        ),
+    ));
+    let out = ws.ok(&["once"]);
+    assert!(out.contains("alerts: 2 delivered"), "{out}");
+    assert_eq!(smtp.received().len(), 2);
+    assert_eq!(
+        smtp.logins(),
+        ["newshound:s3cret pass"],
+        "one login, with the password from the file (its last newline dropped)"
+    );
+    assert_eq!(smtp.connections(), 1);
+    assert_eq!(smtp.quits(), 1, "the batch ends with QUIT");
+}
+
+#[tokio::test]
+async fn required_tls_is_never_skipped() {
+    // The test server offers no STARTTLS: with `tls = "required"` nothing is sent in the
+    // clear, and the alert waits with an error that says why.
+    let smtp = SmtpServer::start();
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "desk",
+        &email_channel("desk", &smtp.url(), "tls = \"required\""),
+    ));
+    let (deliverer, store, _) = queued(&ws, "world.rss");
+    let report = deliverer.deliver_due().await.unwrap();
+    assert_eq!((report.delivered, report.retrying), (0, 2));
+    assert!(smtp.received().is_empty());
+    let states = states(&store).await;
+    let error = states[0].last_error.as_deref().unwrap();
+    assert!(error.to_ascii_lowercase().contains("tls"), "{error}");
+}
+
+#[test]
+fn an_operators_templates_replace_the_built_in_ones() {
+    let smtp = SmtpServer::start();
+    let feeds = world_feed();
+    let ws = Workspace::new(
+        &config(
+            &feeds.url("/world.rss"),
+            "desk",
+            &email_channel("desk", &smtp.url(), ""),
+        )
+        .replacen("[alerts]\n", "[alerts]\ntemplates = \"templates\"\n", 1),
+    );
+    ws.write(
+        "templates/alert.txt",
+        "{{ title_text }} ({{ alert.rules | join(\"+\") }}, {{ alert.matched | join(\"/\") }}) \
+         from {{ alert.feed }}\n{{ snippet_text }}\n",
+    );
+    ws.ok(&["once"]);
+    let received = smtp.received();
+    let peskov = received
+        .iter()
+        .find(|m| m.header("Subject").unwrap().contains("Peskov rejects"))
+        .unwrap();
+    let parsed = peskov.parsed();
+    let text = parsed.body_text(0).unwrap().replace("\r\n", "\n");
+    assert_eq!(
+        text.trim_end(),
+        "*Kremlin* spokesman *Peskov* rejects the proposal (Peskov+Kremlin, Kremlin/Peskov) \
+         from World Desk\nDmitry *Peskov* told reporters on Thursday that Moscow saw no basis \
+         for the plan."
+    );
+    // The HTML part, whose template the folder does not hold, is the built-in one.
+    assert!(
+        parsed.body_html(0).unwrap().contains("<b>Peskov</b>"),
+        "{}",
+        parsed.body_html(0).unwrap()
+    );
+
+    // A template that does not parse is a configuration error.
+    ws.write("templates/alert.html", "<p>{% for %}</p>");
+    let out = ws.run(&["check"]);
+    assert_exit(&out, 2);
+    assert!(
+        stderr(&out).contains("`alerts.templates`: template alert.html:"),
+        "{}",
+        stderr(&out)
+    );
+}
