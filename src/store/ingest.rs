@@ -136,6 +136,9 @@ pub struct IngestOutcome {
     pub updated_stories: usize,
     pub new_hits: usize,
     pub alerts_queued: usize,
+    /// Stories the feed listed under new guids and addresses, known by their titles and
+    /// dates.
+    pub known_again: usize,
     /// Every entry was new to a feed that had stories before.
     pub possible_gap: Option<PossibleGap>,
 }
@@ -147,6 +150,7 @@ impl std::ops::AddAssign for IngestOutcome {
         self.updated_stories += o.updated_stories;
         self.new_hits += o.new_hits;
         self.alerts_queued += o.alerts_queued;
+        self.known_again += o.known_again;
     }
 }
 
@@ -389,6 +393,16 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         let (new_hits, alerts) = record_hits(tx, story_id, hits, fresh, now)?;
         outcome.new_hits += new_hits;
         outcome.alerts_queued += alerts;
+    }
+    if outcome.known_again > 0 {
+        let url: String = tx
+            .prepare_cached("SELECT url FROM feeds WHERE id = ?1")?
+            .query_row([feed_id], |r| r.get(0))?;
+        tracing::info!(
+            "{url}: {} known again by title and date: the feed gave them new guids and \
+             addresses",
+            crate::story::counted(outcome.known_again, "story", "stories")
+        );
     }
     // Nothing overlaps what the feed had: the document may have moved on past stories
     // published since the last fetch (a window too short for the interval, or newshound

@@ -260,4 +260,10 @@ pub const MIGRATIONS: &[&str] = &[
     ALTER TABLE notices_11 RENAME TO notices;
     CREATE INDEX notices_due ON notices (state, next_attempt);
     "#,
+    // 12: a feed's stories by publication time, to find one the feed lists under a new
+    // guid and address by its title and time (`stories::under_its_name_and_date`).
+    r#"
+    CREATE INDEX stories_by_feed_and_date ON stories (feed_id, published)
+        WHERE published IS NOT NULL;
+    "#,
 ];

@@ -106,20 +106,31 @@ fn upsert_once(
         if insert_story(tx, feed_id, story, hash, now, false)? {
             let id = tx.last_insert_rowid();
             // In a feed read before, an article new to it may be one stored under its
-            // link's other address by a feed not read since the site moved (the row
-            // just written then gives way to it).
-            let moved = if read_before {
-                by_another_address_of_its_link(tx, story)?
+            // link's other address by a feed not read since the site moved, or one of
+            // its own the feed now lists under a new guid and address (the row just
+            // written then gives way to it).
+            let found = if read_before {
+                match by_another_address_of_its_link(tx, story)? {
+                    Some(moved) => Some((moved, false)),
+                    None => under_its_name_and_date(tx, feed_id, story, id)?.map(|f| (f, true)),
+                }
             } else {
                 None
             };
-            if moved.is_none() {
+            let Some((mut found, renamed)) = found else {
                 outcome.new_stories += 1;
                 return Ok(Upsert::Done(id, true));
-            }
+            };
             tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
                 .execute([id])?;
-            existing = moved;
+            if renamed {
+                // The feed's own story takes the identity the entry has now.
+                tx.prepare_cached("UPDATE OR IGNORE stories SET identity = ?2 WHERE id = ?1")?
+                    .execute(params![found.id, story.identity])?;
+                found.identity = story.identity.clone();
+                outcome.known_again += 1;
+            }
+            existing = Some(found);
         } else if !known {
             existing = by_identity()?;
         }
@@ -271,6 +282,40 @@ fn under_an_earlier_address(
         identity: story.identity.clone(),
         ..found
     }))
+}
+
+/// The feed's story that `story` — new to its feed by guid and address, just written as
+/// row `written` — is, when exactly one story of the feed has its name ([`Story::name`])
+/// and publication time. A feed that gives its entries new guids and addresses on every
+/// fetch (a cache-buster in both, a generator stamping the time into its ids) or all at
+/// once (a publishing system replaced) would otherwise have every story new, and
+/// alerted again. An article with the very title and time of a stored one is that
+/// article; an entry without a date, or known by its title and date already, is not
+/// looked up.
+fn under_its_name_and_date(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    story: &Story,
+    written: i64,
+) -> Result<Option<Existing>> {
+    let Some(published) = story.published.map(|d| d.timestamp()) else {
+        return Ok(None);
+    };
+    if story.name().is_empty() || story.identity.starts_with("hash:") {
+        return Ok(None);
+    }
+    let mut found: Vec<Existing> = tx
+        .prepare_cached(concat!(
+            select_existing!("WHERE feed_id = ?1 AND published = ?2 AND id <> ?4 AND "),
+            story_name!(),
+            " = ?3 LIMIT 2"
+        ))?
+        .query_map(
+            params![feed_id, published, story.name(), written],
+            existing_row,
+        )?
+        .collect::<rusqlite::Result<_>>()?;
+    Ok(if found.len() == 1 { found.pop() } else { None })
 }
 
 /// The feed's story whose identity is `story`'s link with tracking parameters that

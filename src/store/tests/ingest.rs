@@ -18,6 +18,7 @@ fn ingest_writes_stories_hits_and_one_alert_per_channel() {
             updated_stories: 0,
             new_hits: 2,
             alerts_queued: 2,
+            known_again: 0,
             possible_gap: None,
         }
     );

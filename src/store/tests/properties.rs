@@ -1,8 +1,9 @@
 //! Properties of the store's dedupe over generated sequences of fetches, documents read
 //! by the parse as a fetch's are: feeds that list a few articles under guids, links or
-//! title and date, with titles or without, links written in a site's several forms
-//! (scheme, `www.`, trailing slash), titles corrected, one feed's articles in another's — each fetch written
-//! without an error, and the same fetch written again bringing nothing new.
+//! title and date, or under guids and links stamped anew on every fetch, with titles or
+//! without, links written in a site's several forms (scheme, `www.`, trailing slash),
+//! titles corrected, one feed's articles in another's — each fetch written without an
+//! error, and the same fetch written again bringing nothing new.
 
 use proptest::prelude::*;
 
@@ -21,6 +22,9 @@ struct Entry {
     rule: bool,
     /// Without a title: the entry's text names the article (a weblog's notes).
     untitled: bool,
+    /// The fetch it is listed in, which a [`KnownBy::Stamped`] feed writes into its
+    /// guids and links.
+    stamp: usize,
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -39,6 +43,9 @@ enum KnownBy {
     FrontPage,
     /// The site's front page for every guid, and the article's address for its link.
     SharedGuid,
+    /// The article's address with the fetch stamped in as its guid and link, and a date
+    /// of its own: every fetch gives every entry a new identity.
+    Stamped,
 }
 
 impl Entry {
@@ -100,6 +107,13 @@ impl Entry {
                 format!("<guid>{}</guid>", self.front_page()),
                 format!("<link>{address}</link>"),
             ),
+            KnownBy::Stamped => (
+                format!("<guid>{address}?req={}</guid>", self.stamp),
+                format!(
+                    "<link>{address}?req={}</link><pubDate>Thu, 26 Nov 2026 0{}:00:00 GMT</pubDate>",
+                    self.stamp, self.article
+                ),
+            ),
         };
         let words = if self.rule { " Peskov" } else { "" };
         if self.untitled {
@@ -154,6 +168,7 @@ fn known_by() -> impl Strategy<Value = KnownBy> {
         Just(KnownBy::GuidFrontPage),
         Just(KnownBy::FrontPage),
         Just(KnownBy::SharedGuid),
+        Just(KnownBy::Stamped),
     ]
 }
 
@@ -169,6 +184,7 @@ fn entry() -> impl Strategy<Value = Entry> {
         title_corrected,
         rule,
         untitled: false,
+        stamp: 0,
     })
 }
 
@@ -212,13 +228,7 @@ impl World {
                 known_by,
                 title_corrected: e.title_corrected && !shares,
                 untitled,
-                // (An untitled entry's text is its name: under a shared link, text that
-                // changes is another article, as a corrected title is.)
-                rule: if untitled && shares {
-                    e.article % 2 == 0
-                } else {
-                    e.rule
-                },
+                stamp: i,
                 ..e.clone()
             })
             .collect();
@@ -228,6 +238,13 @@ impl World {
                 title_corrected: false,
                 ..entries[0].clone()
             });
+        }
+        // (An untitled entry's text is its name: under a shared link, text that changes
+        // is another article, as a corrected title is. Its text is its article's.)
+        if untitled && shares {
+            for e in &mut entries {
+                e.rule = e.article % 2 == 0;
+            }
         }
         parsed(feed, form, &entries)
     }

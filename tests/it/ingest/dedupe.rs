@@ -473,3 +473,69 @@ fn articles_two_feeds_link_to_one_front_page_are_each_a_story() {
         .map(|(r, t)| (r.to_owned(), t.to_owned()))
     );
 }
+
+#[test]
+fn a_feed_that_renames_its_entries_on_every_fetch_alerts_each_article_once() {
+    // A generator that stamps every guid and link with the request: each fetch lists the
+    // same articles under new identities.
+    let requests = Arc::new(Mutex::new(0));
+    let n = requests.clone();
+    let server = TestServer::start(move |_req: &Request| {
+        let mut n = n.lock().unwrap();
+        *n += 1;
+        let item = |slug: &str, title: &str, date: &str| {
+            format!(
+                "<item><title>{title}</title><guid>https://r.example/{slug}?req={n}</guid>\
+                 <link>https://r.example/{slug}?req={n}</link><pubDate>{date}</pubDate></item>"
+            )
+        };
+        let mut items = item("a", "Peskov in Paris", "Thu, 26 Nov 2026 09:00:00 GMT")
+            + &item(
+                "b",
+                "The embassy will reopen",
+                "Thu, 26 Nov 2026 08:00:00 GMT",
+            );
+        if *n >= 3 {
+            items = item("c", "Peskov in Rome", "Thu, 26 Nov 2026 10:00:00 GMT") + &items;
+        }
+        Reply::ok(
+            "application/rss+xml",
+            format!(r#"<rss version="2.0"><channel><title>Stamped</title>{items}</channel></rss>"#),
+        )
+    });
+    let ws = Workspace::new(&config_for(&[server.url("/feed")]));
+    let first = ws.ok(&["once"]);
+    assert!(
+        first.contains("stories: 2 new, 0 updated; hits: 2; alerts queued: 2"),
+        "{first}"
+    );
+    let out = ws.run(&["once"]);
+    assert_exit(&out, 0);
+    let second = stdout(&out);
+    assert!(
+        second.contains("stories: 0 new, 0 updated; hits: 0; alerts queued: 0"),
+        "{second}"
+    );
+    assert!(!second.contains("possible gap"), "{second}");
+    assert!(
+        stderr(&out).contains(
+            "2 stories known again by title and date: the feed gave them new guids and addresses"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    let third = ws.ok(&["once"]);
+    assert!(
+        third.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{third}"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "The embassy will reopen"),
+            ("Peskov", "Peskov in Paris"),
+            ("Peskov", "Peskov in Rome"),
+        ]
+        .map(|(r, t)| (r.to_owned(), t.to_owned()))
+    );
+}
