@@ -26,13 +26,13 @@ pub(super) fn stories(
     // The originals are known by their entry's place in the document: only when the
     // parser read every entry the document has.
     let originals = originals.filter(|o| o.len() == entries.len());
-    let (mut stories, enclosures): (Vec<Story>, Vec<Option<String>>) = entries
+    let (mut stories, enclosures): (Vec<Story>, Vec<Vec<Url>>) = entries
         .into_iter()
         .enumerate()
         .filter_map(|(i, e)| {
             let original = originals.as_ref().and_then(|o| o[i].as_deref());
-            let enclosure = enclosure(&e, base);
-            normalise(e, base, original).map(|story| (story, enclosure))
+            let enclosures = playable_enclosures(&e);
+            normalise(e, base, original).map(|story| (story, enclosures))
         })
         .unzip();
     let by_link = recognise_shared_guids_by_link(&mut stories);
@@ -50,7 +50,7 @@ pub(super) fn stories(
     }
     forget_the_documents_date(&mut stories);
     link_permalink_guids(&mut stories, base);
-    link_enclosures(&mut stories, enclosures);
+    link_enclosures(&mut stories, enclosures, base);
     stories
 }
 
@@ -334,20 +334,32 @@ fn link_permalink_guids(stories: &mut [Story], base: Option<&Url>) {
 /// episode: The Daily's, Planet Money's — is linked to its audio or video, so that its
 /// alert leads somewhere. (Its identity stays what it was: its guid, or its title and
 /// date; the same enclosure in two feeds is one episode, as a link is one article.)
-fn link_enclosures(stories: &mut [Story], enclosures: Vec<Option<String>>) {
-    for (story, enclosure) in stories.iter_mut().zip(enclosures) {
+fn link_enclosures(stories: &mut [Story], enclosures: Vec<Vec<Url>>, base: Option<&Url>) {
+    for (story, enclosures) in stories.iter_mut().zip(enclosures) {
         if story.link.is_none() {
-            story.link = enclosure;
+            story.link = enclosures
+                .iter()
+                .find_map(|url| canonical_link(url.as_str(), base));
         }
     }
 }
 
-/// The canonical address of an entry's first enclosure of audio or video (by its type,
-/// or without one by its file's extension): an image is no link to an episode.
-fn enclosure(entry: &feed_rs::model::Entry, base: Option<&Url>) -> Option<String> {
+/// An entry's enclosures of audio or video (by their type, or without one by their
+/// file's extension): an image is no link to an episode. Most entries have none.
+fn playable_enclosures(entry: &feed_rs::model::Entry) -> Vec<Url> {
     const EXTENSIONS: [&str; 11] = [
         ".mp3", ".m4a", ".mp4", ".m4v", ".aac", ".ogg", ".oga", ".opus", ".wav", ".mov", ".webm",
     ];
+    let starts = |text: &str, prefix: &str| {
+        text.get(..prefix.len())
+            .is_some_and(|t| t.eq_ignore_ascii_case(prefix))
+    };
+    let ends = |text: &str, suffix: &str| {
+        text.len() >= suffix.len()
+            && text
+                .get(text.len() - suffix.len()..)
+                .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
+    };
     entry
         .media
         .iter()
@@ -355,18 +367,12 @@ fn enclosure(entry: &feed_rs::model::Entry, base: Option<&Url>) -> Option<String
         .filter_map(|c| {
             let url = c.url.as_ref()?;
             let playable = match &c.content_type {
-                Some(mime) => {
-                    let mime = mime.as_str().to_ascii_lowercase();
-                    mime.starts_with("audio/") || mime.starts_with("video/")
-                }
-                None => {
-                    let path = url.path().to_ascii_lowercase();
-                    EXTENSIONS.iter().any(|e| path.ends_with(e))
-                }
+                Some(mime) => starts(mime.as_str(), "audio/") || starts(mime.as_str(), "video/"),
+                None => EXTENSIONS.iter().any(|e| ends(url.path(), e)),
             };
-            playable.then_some(url)
+            playable.then(|| url.clone())
         })
-        .find_map(|url| canonical_link(url.as_str(), base))
+        .collect()
 }
 
 /// An update date that every entry of a document shares while their publication dates
