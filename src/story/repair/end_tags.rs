@@ -34,9 +34,11 @@ pub fn mend_end_tags(text: &str) -> Option<(String, Vec<String>)> {
         match tag {
             Tag::Start(name) => {
                 let entry = matches!(name.rsplit(':').next(), Some("item" | "entry"));
-                for o in &mut open {
-                    o.has_children = true;
-                    if entry && o.first_entry.is_none() {
+                if let Some(parent) = open.last_mut() {
+                    parent.has_children = true;
+                }
+                if entry {
+                    for o in open.iter_mut().filter(|o| o.first_entry.is_none()) {
                         o.first_entry = Some(start);
                     }
                 }
