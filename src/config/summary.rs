@@ -133,15 +133,14 @@ impl Config {
     }
 
     /// What is valid but most likely not meant, one line each, for `newshound check` and
-    /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no
-    /// feed. Such an entry may be a feed's own title, so it is no error; but a typo there
-    /// makes the rule match nothing, silently. A rule's query with an operator written in
-    /// lower case ([`crate::rules::Query::notes`]). Feeds read more often than once a minute, or less
-    /// often than `[alerts] max_age`. A feed listed twice under one address written two
-    /// ways. Feeds that moved permanently, whose new address the
-    /// config should name. And alerts waiting for a channel that is no longer configured,
-    /// which are not sent until it is back. `stored`: what the database knows (nothing
-    /// before the first run).
+    /// the daemon's log: no feeds, no rules, and a rule's `feeds` entry that names no feed.
+    /// Such an entry may be a feed's own title, so it is no error; but a typo there makes
+    /// the rule match nothing, silently. A rule's query with an operator written in lower
+    /// case ([`crate::rules::Query::notes`]). Feeds read more often than once a minute, or
+    /// less often than `[alerts] max_age`. A feed listed twice under one address written
+    /// two ways. Feeds that moved permanently, whose new address the config should name.
+    /// And alerts waiting for a channel that is no longer configured, which are not sent
+    /// until it is back. `stored`: what the database knows (nothing before the first run).
     pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
         let titles = &stored.titles;
         let mut warnings = Vec::new();

@@ -510,6 +510,13 @@ pub async fn ingest_feed(
         );
         store.call(move |s| s.ignore_validators(feed_id)).await?;
     }
+    if outcome.known_again > 0 {
+        tracing::info!(
+            feed = %shown(&url),
+            "{} known again by title and date: the feed gave them new guids and addresses",
+            crate::story::counted(outcome.known_again, "story", "stories")
+        );
+    }
     if let Some(gap) = outcome.possible_gap {
         // A warning the first time in a day; a feed that shows it on every fetch (one
         // that rotates old articles in, say) is counted by `feeds`, not shouted about.

@@ -394,16 +394,6 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         outcome.new_hits += new_hits;
         outcome.alerts_queued += alerts;
     }
-    if outcome.known_again > 0 {
-        let url: String = tx
-            .prepare_cached("SELECT url FROM feeds WHERE id = ?1")?
-            .query_row([feed_id], |r| r.get(0))?;
-        tracing::info!(
-            "{url}: {} known again by title and date: the feed gave them new guids and \
-             addresses",
-            crate::story::counted(outcome.known_again, "story", "stories")
-        );
-    }
     // Nothing overlaps what the feed had: the document may have moved on past stories
     // published since the last fetch (a window too short for the interval, or newshound
     // stopped for a while). One new entry in a feed that lists one is no sign of it.

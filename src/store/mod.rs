@@ -229,9 +229,9 @@ impl Store {
     /// Retention: stories without hits first seen before `now - keep` lose their text but
     /// their title, or the text that names an untitled one ([`crate::story::Story::name`])
     /// (the row stays, so the story is never new again, and the name still tells it from
-    /// other articles under a link it shares); such rows are deleted once
-    /// no feed has listed them for four times `keep` (a feed that still lists one keeps
-    /// it: see `ingest::upsert_story`). Returns (pruned, deleted).
+    /// other articles under a link it shares); such rows are deleted once no feed has
+    /// listed them for four times `keep` (a feed that still lists one keeps it: see
+    /// `ingest::upsert_story`). Returns (pruned, deleted).
     pub fn prune(&mut self, now: i64, keep: Duration) -> Result<(usize, usize)> {
         let keep = keep.as_secs() as i64;
         let tx = self.conn.transaction()?;

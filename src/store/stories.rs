@@ -124,10 +124,8 @@ fn upsert_once(
             tx.prepare_cached("DELETE FROM stories WHERE id = ?1")?
                 .execute([id])?;
             if renamed {
-                // The feed's own story takes the identity the entry has now.
-                tx.prepare_cached("UPDATE OR IGNORE stories SET identity = ?2 WHERE id = ?1")?
-                    .execute(params![found.id, story.identity])?;
-                found.identity = story.identity.clone();
+                // The row that held the entry's identity is gone: the story takes it.
+                found = take_identity(tx, found, story)?;
                 outcome.known_again += 1;
             }
             existing = Some(found);
@@ -276,12 +274,18 @@ fn under_an_earlier_address(
             None => return Ok(None),
         },
     };
+    Ok(Some(take_identity(tx, found, story)?))
+}
+
+/// The feed's stored story `found`, renamed to the identity `story` has now (no other
+/// story of the feed has it).
+fn take_identity(tx: &WriteTx<'_>, found: Existing, story: &Story) -> Result<Existing> {
     tx.prepare_cached("UPDATE stories SET identity = ?2 WHERE id = ?1")?
         .execute(params![found.id, story.identity])?;
-    Ok(Some(Existing {
+    Ok(Existing {
         identity: story.identity.clone(),
         ..found
-    }))
+    })
 }
 
 /// The feed's story that `story` — new to its feed by guid and address, just written as

@@ -107,8 +107,7 @@ fn recognise_shared_links_by_text(stories: &mut [Story]) -> usize {
         if story.identity.starts_with("link:") {
             story.identity = text_identity(
                 &story.title,
-                &story.summary,
-                &story.content,
+                story.name(),
                 story.published.or(story.updated),
             );
             changed += 1;
@@ -174,9 +173,8 @@ fn shared_identities(
 }
 
 /// The identity of an entry known by neither guid nor link: a hash of its title and date
-/// (and of its text, when it has no title: the summary, or without one the content —
-/// what [`Story::name`] gives).
-fn text_identity(title: &str, summary: &str, content: &str, date: Option<DateTime<Utc>>) -> String {
+/// (and of its text, when it has no title: its `name`, [`Story::name`]).
+fn text_identity(title: &str, name: &str, date: Option<DateTime<Utc>>) -> String {
     let mut h = Sha256::new();
     h.update(title.as_bytes());
     h.update([0]);
@@ -185,7 +183,7 @@ fn text_identity(title: &str, summary: &str, content: &str, date: Option<DateTim
     h.update([0]);
     // Without a title, the text itself must tell stories apart.
     if title.is_empty() {
-        h.update(if summary.is_empty() { content } else { summary }.as_bytes());
+        h.update(name.as_bytes());
     }
     format!("hash:{}", hex(&h.finalize()[..16]))
 }
@@ -285,8 +283,7 @@ fn normalise(
     } else {
         text_identity(
             &title,
-            &summary,
-            &content,
+            super::name_of(&title, &summary, &content),
             entry.published.or(entry.updated),
         )
     };

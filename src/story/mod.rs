@@ -28,6 +28,14 @@ pub use text::{counted, headline, to_plain_text};
 
 use crate::rules::{Document, Field};
 
+/// [`Story::name`] from a story's parts: the title, else the summary, else the content.
+fn name_of<'a>(title: &'a str, summary: &'a str, content: &'a str) -> &'a str {
+    [title, summary]
+        .into_iter()
+        .find(|t| !t.is_empty())
+        .unwrap_or(content)
+}
+
 /// One story of a feed, normalised.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Story {
@@ -52,13 +60,7 @@ impl Story {
     /// post, a note on a day's page) its text. Two entries under one link are two
     /// articles when their names differ.
     pub fn name(&self) -> &str {
-        if !self.title.is_empty() {
-            &self.title
-        } else if !self.summary.is_empty() {
-            &self.summary
-        } else {
-            &self.content
-        }
+        name_of(&self.title, &self.summary, &self.content)
     }
 
     /// A hash of the text, to tell an updated entry from an unchanged one.

@@ -68,46 +68,32 @@ fn write_item(xml: &mut String, item: &Map<String, Value>) {
                 Value::String(s) => Some(s != "false"),
                 _ => None,
             });
-        xml.push_str("<guid");
-        if let Some(permalink) = permalink {
-            xml.push_str(if permalink {
-                " isPermaLink=\"true\""
-            } else {
-                " isPermaLink=\"false\""
-            });
-        }
-        xml.push('>');
-        push_escaped(xml, &text);
-        xml.push_str("</guid>");
+        let permalink = permalink.map(|p| p.to_string());
+        element(xml, "guid", &[("isPermaLink", permalink)], Some(&text));
     }
     for category in one_or_many(item.get("category")) {
-        let Some(text) = text_of(category) else {
-            continue;
-        };
-        xml.push_str("<category");
-        attribute(xml, "domain", category.get("domain"));
-        xml.push('>');
-        push_escaped(xml, &text);
-        xml.push_str("</category>");
+        if let Some(text) = text_of(category) {
+            let domain = category.get("domain").and_then(scalar_text);
+            element(xml, "category", &[("domain", domain)], Some(&text));
+        }
     }
     for enclosure in one_or_many(item.get("enclosure")) {
-        if enclosure.get("url").and_then(scalar_text).is_none() {
-            continue;
+        let [url, kind, length] =
+            ["url", "type", "length"].map(|a| enclosure.get(a).and_then(scalar_text));
+        if url.is_some() {
+            element(
+                xml,
+                "enclosure",
+                &[("url", url), ("type", kind), ("length", length)],
+                None,
+            );
         }
-        xml.push_str("<enclosure");
-        for name in ["url", "type", "length"] {
-            attribute(xml, name, enclosure.get(name));
-        }
-        xml.push_str("/>");
     }
-    if let Some(source) = item.get("source")
-        && let Some(text) = text_of(source)
-    {
-        xml.push_str("<source");
-        attribute(xml, "url", source.get("url"));
-        xml.push('>');
-        push_escaped(xml, &text);
-        xml.push_str("</source>");
+    for source in one_or_many(item.get("source")).take(1) {
+        if let Some(text) = text_of(source) {
+            let url = source.get("url").and_then(scalar_text);
+            element(xml, "source", &[("url", url)], Some(&text));
+        }
     }
     xml.push_str("</item>");
 }
@@ -141,23 +127,38 @@ fn scalar_text(value: &Value) -> Option<String> {
 /// `<name>text</name>` for each text the member holds.
 fn text_elements(xml: &mut String, name: &str, value: Option<&Value>) {
     for text in one_or_many(value).filter_map(text_of) {
-        xml.push('<');
-        xml.push_str(name);
-        xml.push('>');
-        push_escaped(xml, &text);
-        xml.push_str("</");
-        xml.push_str(name);
-        xml.push('>');
+        element(xml, name, &[], Some(&text));
     }
 }
 
-fn attribute(xml: &mut String, name: &str, value: Option<&Value>) {
-    if let Some(text) = value.and_then(scalar_text) {
-        xml.push(' ');
-        xml.push_str(name);
-        xml.push_str("=\"");
-        push_escaped(xml, &text);
-        xml.push('"');
+/// `<name attributes>text</name>`, or without text `<name attributes/>`; an attribute
+/// without a value is left out.
+fn element(
+    xml: &mut String,
+    name: &str,
+    attributes: &[(&str, Option<String>)],
+    text: Option<&str>,
+) {
+    xml.push('<');
+    xml.push_str(name);
+    for (attribute, value) in attributes {
+        if let Some(value) = value {
+            xml.push(' ');
+            xml.push_str(attribute);
+            xml.push_str("=\"");
+            push_escaped(xml, value);
+            xml.push('"');
+        }
+    }
+    match text {
+        Some(text) => {
+            xml.push('>');
+            push_escaped(xml, text);
+            xml.push_str("</");
+            xml.push_str(name);
+            xml.push('>');
+        }
+        None => xml.push_str("/>"),
     }
 }
 
