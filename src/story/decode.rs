@@ -3,9 +3,8 @@
 //! feed-rs decodes only by the XML declaration: it fails when the charset is given only
 //! in `Content-Type`, garbles UTF-8 bytes under a wrong declaration, and rejects UTF-16.
 //! So every feed is turned into UTF-8 here first, deciding the encoding in this order:
-//! a byte-order mark; UTF-16 without one (recognised by the zero bytes around its first
-//! `<`); bytes that
-//! are valid UTF-8; the HTTP `charset`; the declaration's `encoding`; and last a guess
+//! a byte-order mark; UTF-32 and UTF-16 without one (recognised by the zero bytes around
+//! their first character); bytes that are valid UTF-8; the HTTP `charset`; the declaration's `encoding`; and last a guess
 //! from the bytes (chardetng). The declaration is then rewritten to say UTF-8, so the
 //! parser sees one consistent document.
 
@@ -79,13 +78,27 @@ pub fn decode(
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return Err(DecodeError::Empty);
     }
+    // UTF-32 before every other test: its little-endian byte-order mark begins with
+    // UTF-16's, and its zero bytes are valid UTF-8. (encoding_rs, after the WHATWG
+    // standard, has no UTF-32.)
+    if let Some((big_endian, start)) = sniff_utf32(bytes) {
+        let (text, invalid) = decode_utf32(&bytes[start..], big_endian);
+        if invalid > 0 {
+            repairs.push(format!(
+                "{} invalid in UTF-32, replaced with U+FFFD",
+                counted(invalid, "character", "characters")
+            ));
+        }
+        let name = if big_endian { "UTF-32BE" } else { "UTF-32LE" };
+        return Ok(decoded(text, name, repairs));
+    }
 
     // Most feeds are UTF-8: validate once and copy once.
     if Encoding::for_bom(bytes).is_none()
         && sniff_utf16(bytes).is_none()
         && let Ok(text) = std::str::from_utf8(bytes)
     {
-        return Ok(decoded(text.to_owned(), UTF_8, repairs));
+        return Ok(decoded(text.to_owned(), UTF_8.name(), repairs));
     }
     let (encoding, body) = choose_encoding(bytes, http_charset, &mut repairs);
     let (text, had_errors) = encoding.decode_without_bom_handling(body);
@@ -95,12 +108,12 @@ pub fn decode(
             encoding.name()
         ));
     }
-    Ok(decoded(text.into_owned(), encoding, repairs))
+    Ok(decoded(text.into_owned(), encoding.name(), repairs))
 }
 
 /// The document decoded from `encoding`, its declaration saying UTF-8 and any text
 /// encoded as UTF-8 twice read back (`mojibake`).
-fn decoded(text: String, encoding: &'static Encoding, mut repairs: Vec<String>) -> Decoded {
+fn decoded(text: String, encoding: &'static str, mut repairs: Vec<String>) -> Decoded {
     let mut text = rewrite_declaration(text);
     if let Some((count, written, meant)) = super::mojibake::read_back(&mut text) {
         repairs.push(format!(
@@ -110,9 +123,47 @@ fn decoded(text: String, encoding: &'static Encoding, mut repairs: Vec<String>) 
     }
     Decoded {
         text,
-        encoding: encoding.name(),
+        encoding,
         repairs,
     }
+}
+
+/// UTF-32: whether it is big endian, and where the text starts. By its byte-order mark
+/// (`FF FE 00 00` is UTF-32's, not UTF-16's followed by U+0000, which XML cannot hold),
+/// or without one by a first character of three zero bytes and one other — as the XML
+/// standard's appendix F detects it.
+fn sniff_utf32(bytes: &[u8]) -> Option<(bool, usize)> {
+    match bytes.get(..4)? {
+        [0, 0, 0xFE, 0xFF] => Some((true, 4)),
+        [0xFF, 0xFE, 0, 0] => Some((false, 4)),
+        [0, 0, 0, c] if *c != 0 => Some((true, 0)),
+        [c, 0, 0, 0] if *c != 0 => Some((false, 0)),
+        _ => None,
+    }
+}
+
+/// UTF-32 bytes as text, and how many characters were invalid (a value that is no
+/// Unicode scalar, or bytes left over at the end), each replaced with U+FFFD.
+fn decode_utf32(bytes: &[u8], big_endian: bool) -> (String, usize) {
+    let chunks = bytes.chunks_exact(4);
+    let mut invalid = usize::from(!chunks.remainder().is_empty());
+    let mut text = String::with_capacity(bytes.len() / 4);
+    for chunk in chunks {
+        let word = [chunk[0], chunk[1], chunk[2], chunk[3]];
+        let value = if big_endian {
+            u32::from_be_bytes(word)
+        } else {
+            u32::from_le_bytes(word)
+        };
+        text.push(char::from_u32(value).unwrap_or_else(|| {
+            invalid += 1;
+            char::REPLACEMENT_CHARACTER
+        }));
+    }
+    if !bytes.len().is_multiple_of(4) {
+        text.push(char::REPLACEMENT_CHARACTER);
+    }
+    (text, invalid)
 }
 
 /// UTF-16 without a byte-order mark: the encoding and where the text starts. XML holds
@@ -317,6 +368,39 @@ mod tests {
                 decoded.text
             );
         }
+    }
+
+    #[test]
+    fn utf32_with_and_without_bom() {
+        let text = feed_with("Переговоры 🕊 по Украине", Some("UTF-32"));
+        let le =
+            |t: &str| -> Vec<u8> { t.chars().flat_map(|c| u32::from(c).to_le_bytes()).collect() };
+        let be =
+            |t: &str| -> Vec<u8> { t.chars().flat_map(|c| u32::from(c).to_be_bytes()).collect() };
+        let indented = format!(" {text}");
+        for (bytes, encoding) in [
+            ([&[0xFF, 0xFE, 0, 0][..], &le(&text)].concat(), "UTF-32LE"),
+            ([&[0, 0, 0xFE, 0xFF][..], &be(&text)].concat(), "UTF-32BE"),
+            (le(&text), "UTF-32LE"),
+            (be(&text), "UTF-32BE"),
+            (le(&indented), "UTF-32LE"),
+            (be(&indented), "UTF-32BE"),
+        ] {
+            let decoded = decode(&bytes, None, LIMIT).unwrap();
+            assert_eq!(decoded.encoding, encoding);
+            assert_eq!(decoded.text.trim_start(), text.replace("UTF-32", "UTF-8"));
+            assert!(decoded.repairs.is_empty(), "{:?}", decoded.repairs);
+        }
+        // A value that is no character, and a last character cut short.
+        let mut bytes = le("<rss>");
+        bytes.extend(0xD800_u32.to_le_bytes());
+        bytes.extend([b'x', 0]);
+        let decoded = decode(&bytes, None, LIMIT).unwrap();
+        assert_eq!(decoded.text, "<rss>\u{FFFD}\u{FFFD}");
+        assert_eq!(
+            decoded.repairs,
+            ["2 characters invalid in UTF-32, replaced with U+FFFD"]
+        );
     }
 
     #[test]

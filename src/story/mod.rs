@@ -12,6 +12,7 @@ pub mod decode;
 mod entry;
 mod mojibake;
 mod repair;
+mod root;
 pub mod text;
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -232,7 +233,10 @@ fn parse_strict(text: &str, base: Option<&Url>) -> Result<feed_rs::model::Feed, 
     match catch_unwind(AssertUnwindSafe(|| parser.parse(text.as_bytes()))) {
         Ok(Ok(feed)) => Ok(feed),
         Ok(Err(e)) => Err(StrictError {
-            message: e.to_string(),
+            message: match e {
+                ParseFeedError::ParseError(ParseErrorKind::NoFeedRoot) => root::no_feed_in(text),
+                _ => e.to_string(),
+            },
             element_at: match e {
                 ParseFeedError::ParseError(
                     ParseErrorKind::UnknownMimeType { position, .. }

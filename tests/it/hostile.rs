@@ -6,7 +6,9 @@ use std::io::Write;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, fixture, stdout};
+use crate::support::{
+    Reply, Request, TestServer, Workspace, assert_exit, feed_row, fixture, stdout,
+};
 
 const MIB: usize = 1 << 20;
 
@@ -99,6 +101,12 @@ fn hostile_server() -> (TestServer, Vec<(&'static str, &'static str)>) {
         "/long-titles" => Reply::ok("application/rss+xml", long.clone()),
         "/invalid-utf8" => Reply::ok("application/rss+xml", invalid_utf8.clone()),
         "/dates" => Reply::ok("application/rss+xml", dates.clone()),
+        "/other-xml" => Reply::ok(
+            "application/xml",
+            "<?xml version=\"1.0\"?>\n<!-- a sitemap -->\n<urlset><url/></urlset>",
+        ),
+        "/no-channel" => Reply::ok("application/rss+xml", "<rss version=\"2.0\">\n</rss>\n"),
+        "/text" => Reply::ok("text/plain", "Service temporarily unavailable"),
         _ => Reply::status(404),
     });
     let expected = vec![
@@ -133,6 +141,19 @@ fn hostile_server() -> (TestServer, Vec<(&'static str, &'static str)>) {
         ("/html", "an HTML page, not a feed (it advertises: "),
         ("/empty", "the body is empty"),
         ("/garbage", "not a feed: "),
+        (
+            "/other-xml",
+            "not a feed: XML whose root element is <urlset>, not a feed's (<rss>, Atom's \
+             <feed>, RSS 1.0's <rdf:RDF>)",
+        ),
+        (
+            "/no-channel",
+            "not a feed: an <rss> document without a <channel>: it holds no feed",
+        ),
+        (
+            "/text",
+            "not a feed: neither XML nor JSON (it begins \"Service temporarily unavailable\")",
+        ),
         ("/laughs", "any"),
         ("/many", "ok"),
         ("/long-titles", "ok"),
@@ -163,12 +184,7 @@ fn check_feeds(ws: &Workspace, server: &TestServer, expected: &[(&str, &str)]) {
     let feeds = ws.json(&["feeds"]);
     for (path, want) in expected {
         let url = server.url(path);
-        let row = feeds
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["url"] == url.as_str())
-            .unwrap();
+        let row = feed_row(&feeds, &url);
         match *want {
             // Fetched and read; polled again unchanged, a feed is `not_modified`.
             "ok" => assert!(
@@ -225,12 +241,7 @@ fn hostile_servers_get_specific_errors_and_the_good_feed_goes_through() {
     // The good feed's stories and hits are all there; the big one too.
     let feeds = ws.json(&["feeds"]);
     let stories = |path: &str| {
-        feeds
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["url"] == server.url(path).as_str())
-            .unwrap()["stories"]
+        feed_row(&feeds, &server.url(path))["stories"]
             .as_i64()
             .unwrap()
     };

@@ -61,6 +61,16 @@ pub fn stderr(output: &Output) -> String {
 }
 
 /// The project's own feed fixtures.
+/// The row of `newshound feeds --json` for the feed at `url`.
+pub fn feed_row<'a>(feeds: &'a serde_json::Value, url: &str) -> &'a serde_json::Value {
+    feeds
+        .as_array()
+        .expect("feeds --json prints an array")
+        .iter()
+        .find(|f| f["url"] == url)
+        .unwrap_or_else(|| panic!("no feed {url} in {feeds}"))
+}
+
 pub fn fixture(name: &str) -> Vec<u8> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("tests/fixtures")

@@ -6,12 +6,15 @@
 //! before it). Each repair made is reported so `newshound feeds` can say
 //! the feed was repaired. `prepass.rs` holds the passes over every XML feed before the
 //! strict parse, `xml.rs` the repairs of XML documents, `json.rs` those of JSON Feeds,
-//! `rss_in_json.rs` the reading of RSS written as JSON, `end_tags.rs` the mending of end
-//! tags that do not match their elements.
+//! `rss_in_json.rs` the reading of RSS written as JSON, `rss11.rs` that of RSS 1.1,
+//! `cdf.rs` that of Microsoft's Channel Definition Format, `end_tags.rs` the mending of
+//! end tags that do not match their elements.
 
+mod cdf;
 mod end_tags;
 mod json;
 mod prepass;
+mod rss11;
 mod rss_in_json;
 mod xml;
 

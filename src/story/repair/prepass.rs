@@ -1,21 +1,31 @@
 //! Passes over every XML feed before the strict parse, for what feed-rs would read as
 //! nothing, silently: a root in a namespace it does not expect (RSS 2.0 in UserLand's,
 //! Atom 0.3, RSS 0.90), items after an RSS channel's end, RSS text elements holding
-//! markup not escaped, RSS 1.0 items without a link.
+//! markup not escaped, RSS 1.0 items without a link; and first, for documents of formats
+//! it does not know, read as the RSS they stand for: RSS 1.1 (`rss11.rs`), CDF
+//! (`cdf.rs`), an RSS channel without `<rss>`.
 
 use std::sync::LazyLock;
 
 use regex::Regex;
 
-use super::truncate;
 use super::xml::{Tag, Tags, find};
+use super::{cdf, rss11, truncate};
 use crate::story::counted;
 
 /// Runs the passes over an XML feed's text before the strict parse, in order; what each
 /// did, for the repairs.
 pub fn before_parse(text: &mut String) -> Vec<String> {
     let mut done: Vec<String> = mend_root_namespace(text).into_iter().collect();
-    let root = root(text).map(str::to_owned);
+    let mut root = root(text).map(str::to_owned);
+    if let Some((document, repair, read_as)) = root
+        .as_deref()
+        .and_then(|root| in_a_format_known(text, root))
+    {
+        *text = document;
+        done.push(repair.to_owned());
+        root = Some(read_as.to_owned());
+    }
     let rdf = matches!(root.as_deref(), Some("rdf:RDF" | "RDF"));
     let rss = rdf || root.as_deref() == Some("rss");
     done.extend(wrap_naked_markup(text, rss));
@@ -26,6 +36,35 @@ pub fn before_parse(text: &mut String) -> Vec<String> {
         done.extend(take_items_into_the_channel(text));
     }
     done
+}
+
+/// A document of a format feed-rs does not know as the one it stands for, what was
+/// done, and the root it now has: RSS 1.1 as RSS 1.0 (`rss11.rs`), Microsoft's Channel
+/// Definition Format as RSS 2.0 (`cdf.rs`), an RSS channel without the `<rss>` around it
+/// as RSS 2.0. `root` is the document's root element.
+fn in_a_format_known(text: &str, root: &str) -> Option<(String, &'static str, &'static str)> {
+    match root {
+        "CHANNEL" => Some((cdf::rss_document(text)?, cdf::READ_AS_RSS, "rss")),
+        "channel" => {
+            let (tag, _) = root_tag(text)?;
+            let mut document = String::with_capacity(text.len() + 32);
+            document.push_str(&text[..tag.start]);
+            document.push_str("<rss version=\"2.0\">");
+            document.push_str(&text[tag.start..]);
+            document.push_str("</rss>");
+            Some((
+                document,
+                "an RSS <channel> without the <rss> around it, read as RSS 2.0",
+                "rss",
+            ))
+        }
+        root if root == "Channel" || root.ends_with(":Channel") => Some((
+            rss11::rss_1_0_document(text)?,
+            rss11::READ_AS_RSS_1_0,
+            "rdf:RDF",
+        )),
+        _ => None,
+    }
 }
 
 /// Moves the `</channel>` of an RSS 2.0 document after the items that follow it, as

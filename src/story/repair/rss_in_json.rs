@@ -133,7 +133,7 @@ fn text_elements(xml: &mut String, name: &str, value: Option<&Value>) {
 
 /// `<name attributes>text</name>`, or without text `<name attributes/>`; an attribute
 /// without a value is left out.
-fn element(
+pub(super) fn element(
     xml: &mut String,
     name: &str,
     attributes: &[(&str, Option<String>)],

@@ -11,7 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use crate::smtp_server::SmtpServer;
-use crate::support::{RefusingPort, Reply, Request, TestServer, Workspace};
+use crate::support::{RefusingPort, Reply, Request, TestServer, Workspace, feed_row};
 
 /// A feed whose items the test can add to while the daemon runs.
 struct LiveFeed {

@@ -50,15 +50,7 @@ fn the_scheduler_never_overlaps_a_feed_stops_gone_ones_and_records_moves() {
     );
     assert_eq!(gone.load(Ordering::SeqCst), 1, "410 stops polling");
     let feeds = ws.json(&["feeds"]);
-    let row = |p: &str| {
-        feeds
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["url"] == server.url(p).as_str())
-            .unwrap()
-            .clone()
-    };
+    let row = |p: &str| feed_row(&feeds, &server.url(p)).clone();
     assert_eq!(row("/gone")["status"], "gone");
     assert_eq!(row("/old")["moved_to"], server.url("/new").as_str());
     // After the move, fetched at its new address without asking the old one.

@@ -5,7 +5,8 @@
 use std::sync::{Arc, Mutex};
 
 use crate::support::{
-    RefusingPort, Reply, Request, TestServer, Workspace, assert_exit, fixture, stderr, stdout,
+    RefusingPort, Reply, Request, TestServer, Workspace, assert_exit, feed_row, fixture, stderr,
+    stdout,
 };
 
 const RULES: &str = r#"
@@ -207,15 +208,7 @@ fn one_failing_feed_never_stops_the_others() {
     );
 
     let feeds = ws.json(&["feeds"]);
-    let by_url = |u: &str| {
-        feeds
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["url"] == u)
-            .unwrap()
-            .clone()
-    };
+    let by_url = |u: &str| feed_row(&feeds, u).clone();
     assert_eq!(
         by_url(&urls[0])["last_error"],
         "HTTP 404 Not Found: nothing at this address (the site may have moved its feed)"
@@ -263,12 +256,7 @@ fn one_failing_feed_never_stops_the_others() {
         before
     );
     assert_eq!(
-        ws.json(&["feeds"])
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["url"] == urls[0].as_str())
-            .unwrap()["consecutive_errors"],
+        feed_row(&ws.json(&["feeds"]), &urls[0])["consecutive_errors"],
         2
     );
 }

@@ -115,13 +115,7 @@ fn feeds_cut_short_with_an_odd_element_in_bare_utf16_or_templated_json_are_read(
     );
     let feeds = ws.json(&["feeds"]);
     let repairs = |url: &str| -> Vec<String> {
-        let feed = feeds
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|f| f["url"] == url)
-            .unwrap();
-        serde_json::from_value(feed["repairs"].clone()).unwrap()
+        serde_json::from_value(feed_row(&feeds, url)["repairs"].clone()).unwrap()
     };
     let cut = repairs(&urls[0]);
     assert_eq!(cut.len(), 1, "{cut:?}");
@@ -403,4 +397,91 @@ fn a_podcast_episode_without_a_link_is_alerted_with_its_audio() {
     let hits = ws.json(&["hits", "--since", "100000d"]);
     assert_eq!(hits[0]["title"], "What Peskov said");
     assert_eq!(hits[0]["link"], "https://cdn.example/episodes/ep-1.mp3");
+}
+
+#[test]
+fn rss_1_1_cdf_a_bare_channel_and_utf32_are_read() {
+    let rss11 = r#"<?xml version="1.0"?>
+<Channel xmlns="http://purl.org/net/rss1.1#" xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+   xmlns:dc="http://purl.org/dc/elements/1.1/" rdf:about="https://eleven.example/">
+  <title>Eleven</title>
+  <link>https://eleven.example/</link>
+  <items rdf:parseType="Collection">
+    <item rdf:about="https://eleven.example/1">
+      <title>Peskov declines to comment</title>
+      <link>https://eleven.example/1</link>
+      <dc:date>2026-11-27T10:00:00Z</dc:date>
+    </item>
+  </items>
+</Channel>"#;
+    let cdf = r#"<?xml version="1.0"?>
+<CHANNEL HREF="https://cdf.example/" BASE="https://cdf.example/news/">
+  <TITLE>Channel Definition</TITLE>
+  <ITEM HREF="embassy.htm" LASTMOD="2026-11-27T11:00:00+01:00">
+    <TITLE>Embassy to reopen in spring</TITLE>
+    <ABSTRACT>Staff return in March.</ABSTRACT>
+  </ITEM>
+</CHANNEL>"#;
+    let bare = "<channel><title>Bare</title><item><title>Ukraine talks resume</title>\
+        <link>https://bare.example/1</link></item></channel>";
+    let utf32: Vec<u8> = [0xFF, 0xFE, 0, 0]
+        .into_iter()
+        .chain(
+            "<?xml version=\"1.0\" encoding=\"UTF-32\"?><rss version=\"2.0\"><channel>\
+             <title>Широкий</title><item><title>Песков о переговорах</title>\
+             <link>https://wide.example/1</link></item></channel></rss>"
+                .chars()
+                .flat_map(|c| u32::from(c).to_le_bytes()),
+        )
+        .collect();
+    let server = TestServer::files(vec![
+        ("/eleven.rss", "application/rss+xml", rss11.into()),
+        ("/channel.cdf", "application/x-cdf", cdf.into()),
+        ("/bare.xml", "text/xml", bare.into()),
+        ("/wide.rss", "application/rss+xml", utf32),
+    ]);
+    let urls = ["/eleven.rss", "/channel.cdf", "/bare.xml", "/wide.rss"].map(|p| server.url(p));
+    let ws = Workspace::new(&config_for(&urls));
+    let summary = ws.ok(&["once"]);
+    assert!(
+        summary.contains("feeds: 4 fetched, 4 ok, 0 not modified, 0 failed"),
+        "{summary}"
+    );
+    assert_eq!(
+        hit_pairs(&ws),
+        [
+            ("Embassy reopening", "Embassy to reopen in spring"),
+            ("Peskov", "Peskov declines to comment"),
+            ("Peskov", "Песков о переговорах"),
+            ("Ukraine talks", "Ukraine talks resume"),
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
+    );
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    let embassy = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["rule"] == "Embassy reopening")
+        .unwrap();
+    assert_eq!(embassy["link"], "https://cdf.example/news/embassy.htm");
+    assert_eq!(embassy["published"], "2026-11-27T10:00:00Z");
+    let feeds = ws.json(&["feeds"]);
+    let feed = |url: &str| feed_row(&feeds, url).clone();
+    assert_eq!(feed(&urls[0])["name"], "Eleven");
+    assert_eq!(
+        feed(&urls[0])["repairs"],
+        serde_json::json!(["RSS 1.1 read as RSS 1.0"])
+    );
+    assert_eq!(feed(&urls[1])["name"], "Channel Definition");
+    assert_eq!(
+        feed(&urls[1])["repairs"],
+        serde_json::json!(["Channel Definition Format (CDF) read as RSS 2.0"])
+    );
+    assert_eq!(
+        feed(&urls[2])["repairs"],
+        serde_json::json!(["an RSS <channel> without the <rss> around it, read as RSS 2.0"])
+    );
+    assert_eq!(feed(&urls[3])["name"], "Широкий");
+    assert_eq!(feed(&urls[3])["repairs"], serde_json::json!([]));
 }
