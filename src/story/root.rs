@@ -30,6 +30,9 @@ pub(super) fn root_element(text: &str) -> Option<(String, Vec<(String, String)>)
 /// Why a document feed-rs found no feed in is not one, for `not a feed: …`.
 pub(super) fn no_feed_in(text: &str) -> String {
     let start = text.trim_start();
+    if start.is_empty() {
+        return "a document of nothing but white space".to_owned();
+    }
     if start.starts_with(['{', '[']) {
         return "JSON, but not a JSON Feed".to_owned();
     }
@@ -78,6 +81,7 @@ mod tests {
                 "<?xml version=\"1.0\"?>\n<!-- nothing -->\n",
                 "an XML document without any element",
             ),
+            (" \n", "a document of nothing but white space"),
             (
                 "Service Unavailable",
                 "neither XML nor JSON (it begins \"Service Unavailable\")",
