@@ -26,13 +26,13 @@ pub(super) fn stories(
     // The originals are known by their entry's place in the document: only when the
     // parser read every entry the document has.
     let originals = originals.filter(|o| o.len() == entries.len());
-    let (mut stories, enclosures): (Vec<Story>, Vec<Vec<Url>>) = entries
+    let (mut stories, elsewhere): (Vec<Story>, Vec<Vec<String>>) = entries
         .into_iter()
         .enumerate()
         .filter_map(|(i, e)| {
             let original = originals.as_ref().and_then(|o| o[i].as_deref());
-            let enclosures = playable_enclosures(&e);
-            normalise(e, base, original).map(|story| (story, enclosures))
+            let elsewhere = where_its_content_is(&e);
+            normalise(e, base, original).map(|story| (story, elsewhere))
         })
         .unzip();
     let by_link = recognise_shared_guids_by_link(&mut stories);
@@ -50,7 +50,7 @@ pub(super) fn stories(
     }
     forget_the_documents_date(&mut stories);
     link_permalink_guids(&mut stories, base);
-    link_enclosures(&mut stories, enclosures, base);
+    link_where_the_content_is(&mut stories, elsewhere, base);
     stories
 }
 
@@ -327,23 +327,30 @@ fn link_permalink_guids(stories: &mut [Story], base: Option<&Url>) {
     }
 }
 
-/// An entry with no link of its own, nor a guid that is an address — a podcast's
-/// episode: The Daily's, Planet Money's — is linked to its audio or video, so that its
-/// alert leads somewhere. (Its identity stays what it was: its guid, or its title and
-/// date; the same enclosure in two feeds is one episode, as a link is one article.)
-fn link_enclosures(stories: &mut [Story], enclosures: Vec<Vec<Url>>, base: Option<&Url>) {
-    for (story, enclosures) in stories.iter_mut().zip(enclosures) {
+/// An entry with no link of its own, nor a guid that is an address, is linked to where
+/// its content is: an Atom entry's `<content src="…">`, or a podcast's episode (The
+/// Daily's, Planet Money's) to its audio or video — so that its alert leads somewhere.
+/// (Its identity stays what it was: its guid, or its title and date; the same enclosure
+/// in two feeds is one episode, as a link is one article.)
+fn link_where_the_content_is(
+    stories: &mut [Story],
+    elsewhere: Vec<Vec<String>>,
+    base: Option<&Url>,
+) {
+    for (story, elsewhere) in stories.iter_mut().zip(elsewhere) {
         if story.link.is_none() {
-            story.link = enclosures
-                .iter()
-                .find_map(|url| canonical_link(url.as_str(), base));
+            story.link = elsewhere.iter().find_map(|url| canonical_link(url, base));
         }
     }
 }
 
-/// An entry's enclosures of audio or video (by their type, or without one by their
-/// file's extension): an image is no link to an episode. Most entries have none.
-fn playable_enclosures(entry: &feed_rs::model::Entry) -> Vec<Url> {
+/// Where an entry's content is when the entry does not hold it: the address an Atom
+/// `<content src>` gives (feed-rs gives other contents a `src` too, the document's base:
+/// only a content without a body is elsewhere; and it does not read a relative `src`
+/// against the document's `xml:base`, so only an absolute one is taken), then its enclosures of audio or video (by their type, or
+/// without one by their file's extension: an image is no link to an episode). Most
+/// entries have none.
+fn where_its_content_is(entry: &feed_rs::model::Entry) -> Vec<String> {
     const EXTENSIONS: [&str; 11] = [
         ".mp3", ".m4a", ".mp4", ".m4v", ".aac", ".ogg", ".oga", ".opus", ".wav", ".mov", ".webm",
     ];
@@ -357,18 +364,23 @@ fn playable_enclosures(entry: &feed_rs::model::Entry) -> Vec<Url> {
                 .get(text.len() - suffix.len()..)
                 .is_some_and(|t| t.eq_ignore_ascii_case(suffix))
     };
+    let enclosures = entry.media.iter().flat_map(|m| &m.content).filter_map(|c| {
+        let url = c.url.as_ref()?;
+        let playable = match &c.content_type {
+            Some(mime) => starts(mime.as_str(), "audio/") || starts(mime.as_str(), "video/"),
+            None => EXTENSIONS.iter().any(|e| ends(url.path(), e)),
+        };
+        playable.then(|| url.to_string())
+    });
     entry
-        .media
-        .iter()
-        .flat_map(|m| &m.content)
-        .filter_map(|c| {
-            let url = c.url.as_ref()?;
-            let playable = match &c.content_type {
-                Some(mime) => starts(mime.as_str(), "audio/") || starts(mime.as_str(), "video/"),
-                None => EXTENSIONS.iter().any(|e| ends(url.path(), e)),
-            };
-            playable.then(|| url.clone())
-        })
+        .content
+        .as_ref()
+        .filter(|c| c.body.is_none())
+        .and_then(|c| c.src.as_ref())
+        .filter(|src| Url::parse(&src.href).is_ok())
+        .map(|src| src.href.clone())
+        .into_iter()
+        .chain(enclosures)
         .collect()
 }
 

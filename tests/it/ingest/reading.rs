@@ -378,25 +378,54 @@ fn end_tags_that_do_not_match_their_elements_are_mended() {
 }
 
 #[test]
-fn a_podcast_episode_without_a_link_is_alerted_with_its_audio() {
-    // The Daily and Planet Money give their episodes no link, only the audio: an alert
-    // without one would lead nowhere.
+fn an_entry_without_a_link_is_alerted_with_where_its_content_is() {
+    // The Daily and Planet Money give their episodes no link, only the audio; an Atom
+    // entry may give its content's address only: an alert without one would lead nowhere.
     let feed = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>The Show</title>\
         <item><title>What Peskov said</title><guid isPermaLink=\"false\">ep-1</guid>\
         <enclosure url=\"https://cdn.example/episodes/ep-1.mp3\" type=\"audio/mpeg\" length=\"1\"/>\
         </item></channel></rss>";
-    let server = TestServer::files(vec![("/show.rss", "application/rss+xml", feed.into())]);
-    let ws = Workspace::new(&config_for(&[server.url("/show.rss")]));
+    let clips = "<feed xmlns=\"http://www.w3.org/2005/Atom\"><title>Clips</title><id>c</id>\
+        <entry><id>tag:clips,1</id><title>Embassy to reopen: the video</title>\
+        <updated>2026-11-27T10:00:00Z</updated>\
+        <content type=\"video/mp4\" src=\"https://cdn.example/clips/1.mp4\"/></entry></feed>";
+    let server = TestServer::files(vec![
+        ("/show.rss", "application/rss+xml", feed.into()),
+        ("/clips.atom", "application/atom+xml", clips.into()),
+    ]);
+    let ws = Workspace::new(&config_for(&[
+        server.url("/show.rss"),
+        server.url("/clips.atom"),
+    ]));
     let out = ws.run(&["once"]);
     assert_exit(&out, 0);
-    assert!(
-        stderr(&out).contains("https://cdn.example/episodes/ep-1.mp3"),
-        "the log channel's alert links the audio:\n{}",
-        stderr(&out)
-    );
+    for link in [
+        "https://cdn.example/episodes/ep-1.mp3",
+        "https://cdn.example/clips/1.mp4",
+    ] {
+        assert!(
+            stderr(&out).contains(link),
+            "the log channel's alert links {link}:\n{}",
+            stderr(&out)
+        );
+    }
     let hits = ws.json(&["hits", "--since", "100000d"]);
-    assert_eq!(hits[0]["title"], "What Peskov said");
-    assert_eq!(hits[0]["link"], "https://cdn.example/episodes/ep-1.mp3");
+    let link_of = |title: &str| {
+        hits.as_array()
+            .unwrap()
+            .iter()
+            .find(|h| h["title"] == title)
+            .unwrap_or_else(|| panic!("no hit {title} in {hits}"))["link"]
+            .clone()
+    };
+    assert_eq!(
+        link_of("What Peskov said"),
+        "https://cdn.example/episodes/ep-1.mp3"
+    );
+    assert_eq!(
+        link_of("Embassy to reopen: the video"),
+        "https://cdn.example/clips/1.mp4"
+    );
 }
 
 #[test]
