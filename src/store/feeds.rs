@@ -206,6 +206,10 @@ fn feed_row(r: &Row<'_>) -> rusqlite::Result<FeedRow> {
     })
 }
 
+/// Whether a feed moved to this address (`?1`): asked of each URL new to the database
+/// when the config is synced, through the index of the addresses feeds moved to.
+pub(crate) const MOVED_HERE: &str = "SELECT EXISTS (SELECT 1 FROM feeds WHERE moved_to = ?1)";
+
 impl Store {
     /// Makes sure every configured feed has a row, with its configured name. Feeds
     /// removed from the config keep their rows (and stories) but are not listed.
@@ -224,6 +228,7 @@ impl Store {
         let tx = self.write_transaction()?;
         {
             let mut known = tx.prepare("SELECT EXISTS (SELECT 1 FROM feeds WHERE url = ?1)")?;
+            let mut moved_here = tx.prepare(MOVED_HERE)?;
             let mut adopt = tx.prepare(
                 "UPDATE feeds SET url = ?1, moved_to = NULL
                  WHERE id = (SELECT id FROM feeds
@@ -236,9 +241,14 @@ impl Store {
                  ON CONFLICT (url) DO UPDATE SET name = excluded.name",
             )?;
             for (url, name) in feeds {
-                // (Only a URL new to the database can take over a row: most are known.)
+                // (Only a URL new to the database can take over a row: most are known.
+                // And few feeds moved: the configured list is bound only for a URL that
+                // one moved to.)
                 let new = !known.query_row([url], |r| r.get::<_, bool>(0))?;
-                if new && adopt.execute(params![url, configured])? > 0 {
+                if new
+                    && moved_here.query_row([url], |r| r.get::<_, bool>(0))?
+                    && adopt.execute(params![url, configured])? > 0
+                {
                     tracing::info!(feed = %crate::fetch::shown(url), "the config now names the address this feed moved to; it keeps its history");
                 }
                 upsert.execute(params![url, name])?;

@@ -266,4 +266,9 @@ pub const MIGRATIONS: &[&str] = &[
     CREATE INDEX stories_by_feed_and_date ON stories (feed_id, published)
         WHERE published IS NOT NULL;
     "#,
+    // 13: feeds by the address they moved to, for a feed new to the config that is one
+    // of them (`feeds::sync_feeds`); without it each new URL scanned every feed's row.
+    r#"
+    CREATE INDEX feeds_by_moved_to ON feeds (moved_to) WHERE moved_to IS NOT NULL;
+    "#,
 ];
