@@ -428,7 +428,7 @@ impl StoreHandle {
     }
 
     /// Runs `f` on the store thread and waits for its result, blocking the thread (for
-    /// callers outside async code, such as the parse on the blocking pool).
+    /// callers outside async code, such as the parse on its threads).
     pub fn call_blocking<R, F>(&self, f: F) -> Result<R>
     where
         R: Send + 'static,
