@@ -470,7 +470,7 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
         let shown = path.display().to_string();
         let sample = FeedSample::of(&feed, &shown);
         tell_repairs(&shown, &sample.repairs);
-        commands::test_rule_stories(&query, &sample.sources, args.json, marker, &mut out)?
+        commands::test_rule_stories(&query, sample.sources, args.json, marker, &mut out)?
     } else if let Some(url) = &args.url {
         // The config's fetch settings when there is a valid config (with the feed's own
         // `max_body` when it is a configured feed), else the defaults.
@@ -485,18 +485,22 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
             .unwrap_or_default();
         let sample = runtime()?.block_on(commands::fetch_stories(&fetch, url))?;
         tell_repairs(url.as_str(), &sample.repairs);
-        commands::test_rule_stories(&query, &sample.sources, args.json, marker, &mut out)?
+        commands::test_rule_stories(&query, sample.sources, args.json, marker, &mut out)?
     } else if args.stored {
         let config = load_config(config_path)?;
         let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
         let since = unix_now() - args.since.as_secs() as i64;
-        let sources: Vec<Source> = store
-            .stories_since(since)
-            .map_err(anyhow::Error::from)?
-            .into_iter()
-            .map(Source::from_stored)
-            .collect();
-        commands::test_rule_stories(&query, &sources, args.json, marker, &mut out)?
+        store
+            .with_stories_since(since, |stories| {
+                commands::test_rule_stories(
+                    &query,
+                    stories.map(Source::from_stored),
+                    args.json,
+                    marker,
+                    &mut out,
+                )
+            })
+            .map_err(anyhow::Error::from)??
     } else {
         let text = match args.text {
             Some(text) => text,

@@ -230,17 +230,20 @@ pub fn test_rule(
 }
 
 /// Runs `test-rule` over stories (from a feed file, a live feed or the database):
-/// prints each story that matched, with its matched words marked.
+/// prints each story that matched, with its matched words marked. Only the stories that
+/// match are kept while the others are read.
 pub fn test_rule_stories(
     query: &Query,
-    stories: &[Source],
+    stories: impl IntoIterator<Item = Source>,
     json: bool,
     marker: Marker,
     out: &mut dyn Write,
 ) -> io::Result<RuleOutcome> {
     let (open, close) = marker.pair();
     let mut matched = Vec::new();
+    let mut tried = 0;
     for story in stories {
+        tried += 1;
         let doc = Document::new(story.fields.iter().map(|(f, t)| (*f, t.as_str())));
         if let Some(spans) = query.matches(&doc) {
             matched.push((story, spans));
@@ -260,7 +263,7 @@ pub fn test_rule_stories(
         let result = JsonStories {
             query: query.source(),
             matched: !matched.is_empty(),
-            stories_tried: stories.len(),
+            stories_tried: tried,
             stories: matched
                 .iter()
                 .zip(&texts)
@@ -302,7 +305,7 @@ pub fn test_rule_stories(
             out,
             "{} of {} stories matched",
             matched.len(),
-            stories.len()
+            tried
         )?;
     }
     Ok(if matched.is_empty() {

@@ -151,13 +151,34 @@ impl Store {
 
     /// Stories first seen at or after `since` whose text is still kept, newest first.
     pub fn stories_since(&self, since: i64) -> Result<Vec<StoredStory>> {
+        self.with_stories_since(since, |stories| stories.collect())
+    }
+
+    /// Hands `read` the stories [`Store::stories_since`] lists, one at a time as they
+    /// are read from the database — a week of a few thousand feeds is hundreds of
+    /// thousands of stories, which `test-rule --stored` need not hold at once — and
+    /// returns what it returns; an error reading a row ends the stories and is returned.
+    pub fn with_stories_since<R>(
+        &self,
+        since: i64,
+        read: impl FnOnce(&mut dyn Iterator<Item = StoredStory>) -> R,
+    ) -> Result<R> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT {STORY_COLUMNS} FROM stories s JOIN feeds f ON f.id = s.feed_id
              WHERE s.first_seen >= ?1 AND s.pruned = 0 ORDER BY s.first_seen DESC, s.id DESC"
         ))?;
-        let rows = stmt
-            .query_map([since], |r| stored_story(r, 0))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        let mut rows = stmt.query_map([since], |r| stored_story(r, 0))?;
+        let mut failed = None;
+        let result = read(&mut std::iter::from_fn(|| match rows.next()? {
+            Ok(story) => Some(story),
+            Err(error) => {
+                failed = Some(error);
+                None
+            }
+        }));
+        match failed {
+            Some(error) => Err(error.into()),
+            None => Ok(result),
+        }
     }
 }
