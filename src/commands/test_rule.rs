@@ -301,12 +301,7 @@ pub fn test_rule_stories(
                 writeln!(out, "  {field}: {}", excerpt(&marked, open, 300))?;
             }
         }
-        writeln!(
-            out,
-            "{} of {} stories matched",
-            matched.len(),
-            tried
-        )?;
+        writeln!(out, "{} of {} stories matched", matched.len(), tried)?;
     }
     Ok(if matched.is_empty() {
         RuleOutcome::NoMatch

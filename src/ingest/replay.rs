@@ -72,34 +72,38 @@ pub fn replay_new_rules(
         let feeds: HashMap<&str, &Feed> =
             config.feeds.iter().map(|f| (f.url.as_str(), f)).collect();
         let since = now - config.alerts.replay.as_secs() as i64;
-        let stored = store.stories_to_replay(since)?;
-        let found = stored
-            .iter()
-            // A feed taken out of the config is not read, and neither are its stories.
-            .filter_map(|(url, s)| Some((feeds.get(url.as_str())?, s)))
-            .filter_map(|(feed, s)| {
-                // Authors and categories are stored joined as matching joins them.
-                let story = Story {
-                    identity: String::new(),
-                    link: s.link.clone(),
-                    link_names_others: false,
-                    title: s.title.clone(),
-                    summary: s.summary.clone(),
-                    content: s.content.clone(),
-                    authors: vec![s.authors.clone()],
-                    categories: vec![s.categories.clone()],
-                    published: None,
-                    updated: None,
-                };
-                let hits = compiled.matches(&story, &s.feed, feed);
-                (!hits.is_empty()).then(|| Replayed {
-                    story_id: s.id,
-                    latest: s.latest_date(),
-                    hits,
+        // The stories are matched as they are read; only those a rule hits are kept.
+        let mut read = 0;
+        let found = store.with_stories_to_replay(since, |stored| {
+            stored
+                .inspect(|_| read += 1)
+                // A feed taken out of the config is not read, and neither are its stories.
+                .filter_map(|(url, s)| Some((*feeds.get(url.as_str())?, s)))
+                .filter_map(|(feed, s)| {
+                    let (story_id, latest) = (s.id, s.latest_date());
+                    // Authors and categories are stored joined as matching joins them.
+                    let story = Story {
+                        identity: String::new(),
+                        link: s.link,
+                        link_names_others: false,
+                        title: s.title,
+                        summary: s.summary,
+                        content: s.content,
+                        authors: vec![s.authors],
+                        categories: vec![s.categories],
+                        published: None,
+                        updated: None,
+                    };
+                    let hits = compiled.matches(&story, &s.feed, feed);
+                    (!hits.is_empty()).then_some(Replayed {
+                        story_id,
+                        latest,
+                        hits,
+                    })
                 })
-            })
-            .collect();
-        (stored.len(), found)
+                .collect()
+        })?;
+        (read, found)
     };
     let applied: Vec<(String, String)> = new
         .iter()
@@ -114,7 +118,15 @@ pub fn replay_new_rules(
         alerts,
     };
     if stories > 0 {
-        let names: Vec<&str> = new.iter().map(|(rule, _)| rule.name.as_str()).collect();
+        // Named up to ten: a first start with a thousand rules is one line, not 12 KB.
+        let mut names: Vec<&str> = new
+            .iter()
+            .take(10)
+            .map(|(rule, _)| rule.name.as_str())
+            .collect();
+        let more = new.len().saturating_sub(names.len());
+        let more = (more > 0).then(|| format!("and {more} more"));
+        names.extend(more.as_deref());
         tracing::info!(
             rules = %names.join(", "),
             stories,

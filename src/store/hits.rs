@@ -167,18 +167,29 @@ impl Store {
             "SELECT {STORY_COLUMNS} FROM stories s JOIN feeds f ON f.id = s.feed_id
              WHERE s.first_seen >= ?1 AND s.pruned = 0 ORDER BY s.first_seen DESC, s.id DESC"
         ))?;
-        let mut rows = stmt.query_map([since], |r| stored_story(r, 0))?;
-        let mut failed = None;
-        let result = read(&mut std::iter::from_fn(|| match rows.next()? {
-            Ok(story) => Some(story),
-            Err(error) => {
-                failed = Some(error);
-                None
-            }
-        }));
-        match failed {
-            Some(error) => Err(error.into()),
-            None => Ok(result),
+        each_row(&mut stmt, [since], |r| stored_story(r, 0), read)
+    }
+}
+
+/// Hands `read` the rows of a query, mapped, one at a time as the database gives them,
+/// and returns what it returns; an error reading a row ends the rows and is returned.
+pub(super) fn each_row<T, R>(
+    stmt: &mut rusqlite::Statement<'_>,
+    params: impl rusqlite::Params,
+    map: impl FnMut(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    read: impl FnOnce(&mut dyn Iterator<Item = T>) -> R,
+) -> Result<R> {
+    let mut rows = stmt.query_map(params, map)?;
+    let mut failed = None;
+    let result = read(&mut std::iter::from_fn(|| match rows.next()? {
+        Ok(row) => Some(row),
+        Err(error) => {
+            failed = Some(error);
+            None
         }
+    }));
+    match failed {
+        Some(error) => Err(error.into()),
+        None => Ok(result),
     }
 }

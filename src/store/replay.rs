@@ -4,7 +4,7 @@
 
 use rusqlite::params;
 
-use super::hits::{STORY_COLUMNS, StoredStory, stored_story};
+use super::hits::{STORY_COLUMNS, StoredStory, each_row, stored_story};
 use super::ingest::{fresh, latest_of, record_hits};
 use super::{IncomingHit, Result, Store};
 
@@ -40,14 +40,27 @@ impl Store {
 
     /// Stories first seen at or after `since` whose text is kept, with their feed's URL.
     pub fn stories_to_replay(&self, since: i64) -> Result<Vec<(String, StoredStory)>> {
+        self.with_stories_to_replay(since, |stories| stories.collect())
+    }
+
+    /// Hands `read` the stories [`Store::stories_to_replay`] lists, one at a time as they
+    /// are read (a replay over a busy week need not hold them all), and returns what it
+    /// returns.
+    pub fn with_stories_to_replay<R>(
+        &self,
+        since: i64,
+        read: impl FnOnce(&mut dyn Iterator<Item = (String, StoredStory)>) -> R,
+    ) -> Result<R> {
         let mut stmt = self.conn().prepare(&format!(
             "SELECT f.url, {STORY_COLUMNS} FROM stories s JOIN feeds f ON f.id = s.feed_id
              WHERE s.first_seen >= ?1 AND s.pruned = 0 ORDER BY s.id"
         ))?;
-        let rows = stmt
-            .query_map([since], |r| Ok((r.get(0)?, stored_story(r, 1)?)))?
-            .collect::<rusqlite::Result<_>>()?;
-        Ok(rows)
+        each_row(
+            &mut stmt,
+            [since],
+            |r| Ok((r.get(0)?, stored_story(r, 1)?)),
+            read,
+        )
     }
 
     /// Records what replaying rules found, and the rules as applied, in one transaction:
