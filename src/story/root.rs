@@ -40,17 +40,27 @@ pub(super) fn no_feed_in(text: &str) -> String {
         let begins: String = start.chars().take(40).collect();
         return format!("neither XML nor JSON (it begins {begins:?})");
     }
-    let Some((name, _)) = root_element(text) else {
+    let Some((name, attributes)) = root_element(text) else {
         return "an XML document without any element".to_owned();
     };
     let local = name.rsplit(':').next().unwrap_or(&name);
-    if local.eq_ignore_ascii_case("rss") && !text.contains("<channel") {
-        return format!("an <{name}> document without a <channel>: it holds no feed");
+    if local.eq_ignore_ascii_case("rss") {
+        if !text.contains("<channel") {
+            return format!("an <{name}> document without a <channel>: it holds no feed");
+        }
+        let version = attributes
+            .iter()
+            .find(|(key, _)| key == "version")
+            .map_or("none", |(_, v)| v.as_str());
+        return format!("an <{name}> document of an RSS version not read ({version:?})");
     }
-    if local.eq_ignore_ascii_case("rdf") && !text.contains("channel") && !text.contains("item") {
-        return format!(
-            "an <{name}> document without an RSS 1.0 channel or item: it holds no feed"
-        );
+    if local.eq_ignore_ascii_case("rdf") {
+        if !text.contains("channel") && !text.contains("item") {
+            return format!(
+                "an <{name}> document without an RSS 1.0 channel or item: it holds no feed"
+            );
+        }
+        return format!("an <{name}> document, not RSS 1.0's <rdf:RDF>");
     }
     format!(
         "XML whose root element is <{name}>, not a feed's (<rss>, Atom's <feed>, RSS 1.0's <rdf:RDF>)"
@@ -82,6 +92,14 @@ mod tests {
                 "an XML document without any element",
             ),
             (" \n", "a document of nothing but white space"),
+            (
+                "<rss version=\"9\"><channel><title>x</title></channel></rss>",
+                "an <rss> document of an RSS version not read (\"9\")",
+            ),
+            (
+                "<rdf:rdf xmlns:rdf=\"r\"><item/></rdf:rdf>",
+                "an <rdf:rdf> document, not RSS 1.0's <rdf:RDF>",
+            ),
             (
                 "Service Unavailable",
                 "neither XML nor JSON (it begins \"Service Unavailable\")",
