@@ -149,15 +149,11 @@ impl Store {
         Ok(rows)
     }
 
-    /// Stories first seen at or after `since` whose text is still kept, newest first.
-    pub fn stories_since(&self, since: i64) -> Result<Vec<StoredStory>> {
-        self.with_stories_since(since, |stories| stories.collect())
-    }
-
-    /// Hands `read` the stories [`Store::stories_since`] lists, one at a time as they
-    /// are read from the database — a week of a few thousand feeds is hundreds of
-    /// thousands of stories, which `test-rule --stored` need not hold at once — and
-    /// returns what it returns; an error reading a row ends the stories and is returned.
+    /// Hands `read` the stories first seen at or after `since` whose text is still kept,
+    /// newest first, one at a time as they are read from the database — a week of a few
+    /// thousand feeds is hundreds of thousands of stories, which `test-rule --stored` need
+    /// not hold at once — and returns what it returns; an error reading a row ends the
+    /// stories and is returned.
     pub fn with_stories_since<R>(
         &self,
         since: i64,

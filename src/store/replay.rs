@@ -38,14 +38,9 @@ impl Store {
             .collect()
     }
 
-    /// Stories first seen at or after `since` whose text is kept, with their feed's URL.
-    pub fn stories_to_replay(&self, since: i64) -> Result<Vec<(String, StoredStory)>> {
-        self.with_stories_to_replay(since, |stories| stories.collect())
-    }
-
-    /// Hands `read` the stories [`Store::stories_to_replay`] lists, one at a time as they
-    /// are read (a replay over a busy week need not hold them all), and returns what it
-    /// returns.
+    /// Hands `read` the stories first seen at or after `since` whose text is kept, with
+    /// their feed's URL, one at a time as they are read (a replay over a busy week need
+    /// not hold them all), and returns what it returns.
     pub fn with_stories_to_replay<R>(
         &self,
         since: i64,

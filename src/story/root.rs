@@ -92,6 +92,11 @@ mod tests {
                 "an XML document without any element",
             ),
             (" \n", "a document of nothing but white space"),
+            // An empty root element is the root (the prepass's scanner passes over it).
+            (
+                "<?xml version=\"1.0\"?>\n<rss version=\"2.0\" xmlns:dc=\"d\"/>",
+                "an <rss> document without a <channel>: it holds no feed",
+            ),
             (
                 "<rss version=\"9\"><channel><title>x</title></channel></rss>",
                 "an <rss> document of an RSS version not read (\"9\")",

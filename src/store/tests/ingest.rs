@@ -69,7 +69,7 @@ fn a_content_that_repeats_the_summary_is_stored_once() {
     );
     assert_eq!(raw(&store, "guid:d"), (distinct.content.clone(), 0));
     let read = |store: &Store| -> Vec<(String, String)> {
-        let mut stories = store.stories_since(0).unwrap();
+        let mut stories: Vec<_> = store.with_stories_since(0, |s| s.collect()).unwrap();
         stories.sort_by_key(|s| s.title.clone());
         stories
             .into_iter()
@@ -517,7 +517,7 @@ fn a_replay_records_new_hits_once_alerts_recent_stories_and_its_rules() {
     store.ingest(&job(a, stories.to_vec(), now)).unwrap();
     let rules = ["f1".to_owned(), "f2".to_owned()];
     assert_eq!(store.unapplied_rules(&rules).unwrap(), [true, true]);
-    let stored = store.stories_to_replay(now).unwrap();
+    let stored: Vec<_> = store.with_stories_to_replay(now, |s| s.collect()).unwrap();
     assert_eq!(stored.len(), 2);
     let id = |title: &str| stored.iter().find(|(_, s)| s.title == title).unwrap().1.id;
     let found = [
