@@ -29,11 +29,8 @@ impl Deliverer {
         now: i64,
     ) -> Result<DeliveryReport, StoreError> {
         let name = channel.to_owned();
-        let alerts = self
-            .store
-            .call(move |s| s.undelivered_alerts(&[name.as_str()]))
-            .await?;
-        let Some(oldest) = alerts.iter().map(|a| a.created).min() else {
+        let waiting = self.store.call(move |s| s.digest_waiting(&name)).await?;
+        let Some((oldest, retry_at)) = waiting else {
             return Ok(DeliveryReport::default());
         };
         let due = match window {
@@ -41,15 +38,21 @@ impl Deliverer {
             Digest::Daily { at, utc: true } => oldest <= latest_daily(&chrono::Utc, at, now),
             Digest::Daily { at, utc: false } => oldest <= latest_daily(&chrono::Local, at, now),
         };
-        let retry_pending = alerts
-            .iter()
-            .any(|a| a.attempts > 0 && a.next_attempt > now);
-        if !due || retry_pending {
+        if !due || retry_at.is_some_and(|at| at > now) {
             return Ok(DeliveryReport::default());
         }
+        // One message's alerts are read at a time.
         let mut report = DeliveryReport::default();
-        for part in alerts.chunks(DIGEST_MAX_STORIES) {
-            let sent = self.send_digest_message(channel, email, part).await?;
+        let mut after = 0;
+        loop {
+            let name = channel.to_owned();
+            let part = self
+                .store
+                .call(move |s| s.undelivered_alerts(&name, after, DIGEST_MAX_STORIES))
+                .await?;
+            let Some(last) = part.last() else { break };
+            after = last.outbox_id;
+            let sent = self.send_digest_message(channel, email, &part).await?;
             let failed = sent.delivered == 0;
             report += sent;
             if failed {

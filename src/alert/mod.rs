@@ -17,7 +17,6 @@ pub mod retry;
 mod sample;
 pub mod webhook;
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
@@ -157,30 +156,13 @@ impl Deliverer {
         let _round = self.lock.acquire().await;
         self.write_unwritten().await?;
         let now = self.clock.now();
-        let immediate = self.immediate_channels();
-        let due = self
-            .store
-            .call(move |s| {
-                s.due_alerts(
-                    &immediate.iter().map(String::as_str).collect::<Vec<_>>(),
-                    now,
-                )
-            })
-            .await?;
-        let mut by_channel: BTreeMap<String, Vec<DueAlert>> = BTreeMap::new();
-        for alert in due {
-            by_channel
-                .entry(alert.channel.clone())
-                .or_default()
-                .push(alert);
-        }
         // The channels are sent to side by side: a slow receiver holds back its own
-        // alerts, not another channel's.
-        let sends = by_channel.into_iter().filter_map(|(channel, alerts)| {
-            // Only the configured channels' alerts are read: those of a channel removed
-            // from the config wait, untouched, until it returns or they are requeued.
+        // alerts, not another channel's. Only the configured channels' alerts are read:
+        // those of a channel removed from the config wait, untouched, until it returns or
+        // they are requeued.
+        let sends = self.immediate_channels().into_iter().filter_map(|channel| {
             let kind = self.config.channel_kind(&channel).cloned()?;
-            Some(async move { self.send_alerts(&channel, &kind, alerts).await })
+            Some(async move { self.send_due(&channel, &kind, now).await })
         });
         let mut report = DeliveryReport::default();
         let mut failed = None;
@@ -240,120 +222,158 @@ impl Deliverer {
         }
     }
 
-    async fn send_alerts(
+    /// Sends a channel's due alerts, reading them a chunk at a time
+    /// ([`ALERTS_PER_READ`]). When the channel turns out unavailable, the alerts not yet
+    /// tried count a failed attempt together and wait for their retries.
+    async fn send_due(
         &self,
         channel: &str,
         kind: &ChannelKind,
-        alerts: Vec<DueAlert>,
+        now: i64,
     ) -> Result<DeliveryReport, StoreError> {
+        let mut sender = None;
+        let mut breaker = retry::Breaker::default();
         let mut report = DeliveryReport::default();
-        match kind {
-            ChannelKind::Log => {
-                for alert in alerts {
-                    tracing::info!(
-                        target: "newshound::alert",
-                        channel = %channel,
-                        rules = %alert.rules.join(", "),
-                        feed = %alert.story.feed,
-                        link = %alert.story.link.as_deref().unwrap_or(""),
-                        id = %alert.alert_id,
-                        "{}",
-                        render::one_line(&alert.story.headline())
-                    );
-                    report += self.record(Rows::alert(&alert), Attempt::Delivered).await?;
-                }
+        let mut after = 0;
+        'reads: loop {
+            let name = channel.to_owned();
+            let alerts = self
+                .store
+                .call(move |s| s.due_alerts(&name, now, after, ALERTS_PER_READ))
+                .await?;
+            if alerts.is_empty() {
+                break;
             }
-            ChannelKind::Webhook(hook) => {
-                let key = match webhook_key(hook) {
-                    Ok(key) => key,
-                    Err(error) => return self.fail_together(channel, alerts, error, None).await,
-                };
-                let mut breaker = retry::Breaker::default();
-                let mut alerts = alerts.into_iter();
-                while let Some(alert) = alerts.next() {
-                    let view = AlertView::new(&alert);
-                    let detected = crate::commands::rfc3339(alert.detected_at);
-                    let summary: String = render::one_line(&alert.story.summary)
-                        .chars()
-                        .take(1000)
-                        .collect();
-                    let body =
-                        webhook::payload(hook.format, &view, &alert.alert_id, &detected, &summary)
-                            .to_string();
-                    let attempt = webhook::post(
-                        &self.http,
-                        hook,
-                        key.as_deref(),
-                        &alert.alert_id,
-                        self.clock.now(),
-                        body.into_bytes(),
-                    )
-                    .await;
+            // Set up once there is something to send: a secret is read, a mailer made.
+            let sender = match &mut sender {
+                Some(sender) => sender,
+                None => match Sender::new(kind) {
+                    Ok(made) => sender.insert(made),
+                    Err(error) => return self.fail_due(channel, now, 0, error, None).await,
+                },
+            };
+            for alert in alerts {
+                after = alert.outbox_id;
+                let attempt = self.attempt(sender, channel, &alert).await;
+                let tripped = breaker.trips(&attempt);
+                report += self.record(Rows::alert(&alert), attempt).await?;
+                if let Some((error, retry_after)) = tripped {
+                    let error = format!("not tried: the channel was unavailable ({error})");
                     report += self
-                        .record_in_round(channel, &mut breaker, &alert, attempt, &mut alerts)
+                        .fail_due(channel, now, after, error, retry_after)
                         .await?;
+                    break 'reads;
                 }
             }
-            ChannelKind::Email(email) => {
-                let mut mailer = match email::Mailer::new(email) {
-                    Ok(mailer) => mailer,
-                    Err(error) => {
-                        let error = format!("{error:#}");
-                        return self.fail_together(channel, alerts, error, None).await;
-                    }
-                };
-                let mut breaker = retry::Breaker::default();
-                let mut alerts = alerts.into_iter();
-                while let Some(alert) = alerts.next() {
-                    let attempt =
-                        match self
-                            .templates
-                            .alert(&AlertView::new(&alert))
-                            .and_then(|rendered| {
-                                email::message(
-                                    &email::Envelope {
-                                        email,
-                                        channel,
-                                        id: &alert.alert_id,
-                                        rules: &alert.rules,
-                                    },
-                                    &rendered,
-                                )
-                            }) {
-                            Ok(message) => mailer.send(message).await,
-                            Err(error) => {
-                                Attempt::Permanent(format!("building the message: {error:#}"))
-                            }
-                        };
-                    report += self
-                        .record_in_round(channel, &mut breaker, &alert, attempt, &mut alerts)
-                        .await?;
-                }
-                mailer.finish().await;
-            }
+        }
+        if let Some(Sender::Email(_, mailer)) = sender {
+            mailer.finish().await;
         }
         Ok(report)
     }
 
-    /// Records one alert's attempt in a round; when `breaker` trips on it, also the
-    /// channel's other due alerts, `rest`, as failed untried (which empties it).
-    async fn record_in_round(
+    /// Sends one alert.
+    async fn attempt(&self, sender: &mut Sender<'_>, channel: &str, alert: &DueAlert) -> Attempt {
+        match sender {
+            Sender::Log => {
+                tracing::info!(
+                    target: "newshound::alert",
+                    channel = %channel,
+                    rules = %alert.rules.join(", "),
+                    feed = %alert.story.feed,
+                    link = %alert.story.link.as_deref().unwrap_or(""),
+                    id = %alert.alert_id,
+                    "{}",
+                    render::one_line(&alert.story.headline())
+                );
+                Attempt::Delivered
+            }
+            Sender::Webhook(hook, key) => {
+                let view = AlertView::new(alert);
+                let detected = crate::commands::rfc3339(alert.detected_at);
+                let summary: String = render::one_line(&alert.story.summary)
+                    .chars()
+                    .take(1000)
+                    .collect();
+                let body =
+                    webhook::payload(hook.format, &view, &alert.alert_id, &detected, &summary)
+                        .to_string();
+                webhook::post(
+                    &self.http,
+                    hook,
+                    key.as_deref(),
+                    &alert.alert_id,
+                    self.clock.now(),
+                    body.into_bytes(),
+                )
+                .await
+            }
+            Sender::Email(email, mailer) => {
+                let built = self
+                    .templates
+                    .alert(&AlertView::new(alert))
+                    .and_then(|rendered| {
+                        email::message(
+                            &email::Envelope {
+                                email,
+                                channel,
+                                id: &alert.alert_id,
+                                rules: &alert.rules,
+                            },
+                            &rendered,
+                        )
+                    });
+                match built {
+                    Ok(message) => mailer.send(message).await,
+                    Err(error) => Attempt::Permanent(format!("building the message: {error:#}")),
+                }
+            }
+        }
+    }
+
+    /// Records one failure for every alert of `channel` due at `now` after the row
+    /// `after` (see [`Deliverer::fail_together`]).
+    async fn fail_due(
         &self,
         channel: &str,
-        breaker: &mut retry::Breaker,
-        alert: &DueAlert,
-        attempt: Attempt,
-        rest: &mut std::vec::IntoIter<DueAlert>,
+        now: i64,
+        after: i64,
+        error: String,
+        retry_after: Option<Duration>,
     ) -> Result<DeliveryReport, StoreError> {
-        let tripped = breaker.trips(&attempt);
-        let mut report = self.record(Rows::alert(alert), attempt).await?;
-        if let Some((error, retry_after)) = tripped {
-            let error = format!("not tried: the channel was unavailable ({error})");
-            report += self
-                .fail_together(channel, rest.collect(), error, retry_after)
-                .await?;
-        }
-        Ok(report)
+        let name = channel.to_owned();
+        let rows = self
+            .store
+            .call(move |s| s.due_alert_attempts(&name, now, after))
+            .await?;
+        self.fail_together(channel, &rows, error, retry_after).await
+    }
+}
+
+/// The most alerts a delivery round holds in memory at once for one channel, each with
+/// its story's text: a backlog (a receiver down for days) is read a chunk at a time.
+pub const ALERTS_PER_READ: usize = 64;
+
+/// How a channel's alerts go out in a round.
+enum Sender<'a> {
+    Log,
+    /// With the signing key, when the channel has a secret.
+    Webhook(&'a Webhook, Option<Vec<u8>>),
+    /// One connection for the round's messages.
+    Email(&'a Email, email::Mailer),
+}
+
+impl<'a> Sender<'a> {
+    /// Reads the channel's secret or makes its mailer; the error says why it cannot send.
+    fn new(kind: &'a ChannelKind) -> Result<Sender<'a>, String> {
+        Ok(match kind {
+            ChannelKind::Log => Sender::Log,
+            ChannelKind::Webhook(hook) => Sender::Webhook(hook, webhook_key(hook)?),
+            ChannelKind::Email(email) => Sender::Email(
+                email,
+                email::Mailer::new(email).map_err(|e| format!("{e:#}"))?,
+            ),
+        })
     }
 }
 

@@ -75,21 +75,18 @@ impl Deliverer {
     /// those a round did not try because the channel was unavailable (a receiver that is
     /// down then costs a round one wait, not one per alert), or could not send at all (a
     /// secret that cannot be read, say). Each counts an attempt and retries on its own
-    /// schedule.
+    /// schedule. `alerts`: each one's row id and attempts so far.
     pub(super) async fn fail_together(
         &self,
         channel: &str,
-        alerts: Vec<DueAlert>,
+        alerts: &[(i64, i64)],
         error: String,
         retry_after: Option<Duration>,
     ) -> Result<DeliveryReport, StoreError> {
         // Alerts with as many attempts behind them retry together.
         let mut by_attempts: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
-        for alert in &alerts {
-            by_attempts
-                .entry(alert.attempts)
-                .or_default()
-                .push(alert.outbox_id);
+        for &(id, attempts) in alerts {
+            by_attempts.entry(attempts).or_default().push(id);
         }
         let mut report = DeliveryReport::default();
         for (attempts, ids) in &by_attempts {

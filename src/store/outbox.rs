@@ -5,7 +5,7 @@
 //! the channel accepted it, so a crash can at worst send the in-flight row again — with
 //! the same id, fixed when the row was written.
 
-use rusqlite::{params, params_from_iter};
+use rusqlite::params;
 
 use super::health;
 use super::hits::{STORY_COLUMNS, StoredStory, stored_story};
@@ -112,31 +112,39 @@ pub struct Waiting {
     pub last_error: Option<String>,
 }
 
+/// A channel's alerts due at `?1` (`?2`: the channel) after the row `?3`, in the order
+/// they were queued: read through the index of the alerts owed (`outbox_owed`), without
+/// sorting them.
+pub(crate) const OWED_AFTER: &str = "o.state IN ('pending', 'failed') AND o.next_attempt <= ?1
+     AND o.channel = ?2 AND o.id > ?3 ORDER BY o.id";
+
+/// Up to `?4` of the alerts [`OWED_AFTER`] names, with their stories.
+pub(crate) fn due_alerts_sql() -> String {
+    format!(
+        "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, o.created, o.next_attempt, {STORY_COLUMNS}
+         FROM outbox o JOIN stories s ON s.id = o.story_id JOIN feeds f ON f.id = s.feed_id
+         WHERE {OWED_AFTER} LIMIT ?4"
+    )
+}
+
 /// Undelivered alerts per state.
 pub(crate) const OUTBOX_COUNTS: &str = "SELECT state, COUNT(*) FROM outbox WHERE state IN ('pending', 'failed', 'dead') GROUP BY state";
 
 impl Store {
-    /// Alerts of these channels that are due: `pending` or `failed` with the retry time
-    /// reached; oldest first.
-    pub fn due_alerts(&self, channels: &[&str], now: i64) -> Result<Vec<DueAlert>> {
-        if channels.is_empty() {
-            return Ok(Vec::new());
-        }
-        let marks = vec!["?"; channels.len()].join(", ");
-        let sql = format!(
-            "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, o.created, o.next_attempt, {STORY_COLUMNS}
-             FROM outbox o JOIN stories s ON s.id = o.story_id JOIN feeds f ON f.id = s.feed_id
-             WHERE o.state IN ('pending', 'failed') AND o.next_attempt <= ?1 AND o.channel IN ({marks})
-             ORDER BY o.id"
-        );
-        let mut stmt = self.conn().prepare(&sql)?;
-        let mut values: Vec<rusqlite::types::Value> = vec![now.into()];
-        values.extend(
-            channels
-                .iter()
-                .map(|c| rusqlite::types::Value::from(c.to_string())),
-        );
-        let rows = stmt.query_map(params_from_iter(values), |r| {
+    /// Up to `limit` of a channel's alerts that are due — `pending`, or `failed` with the
+    /// retry time reached — after the row `after`, in the order they were queued. A round
+    /// reads a channel's alerts a chunk at a time, each chunk after the last one's final
+    /// row, so that a backlog is never held in memory whole and no row is taken twice.
+    pub fn due_alerts(
+        &self,
+        channel: &str,
+        now: i64,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DueAlert>> {
+        let mut stmt = self.conn().prepare_cached(&due_alerts_sql())?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt.query_map(params![now, channel, after, limit], |r| {
             let rules: String = r.get(3)?;
             Ok(DueAlert {
                 outbox_id: r.get(0)?,
@@ -179,9 +187,43 @@ impl Store {
         Ok(alerts)
     }
 
-    /// Every undelivered alert of these channels, due or not (a digest collects them).
-    pub fn undelivered_alerts(&self, channels: &[&str]) -> Result<Vec<DueAlert>> {
-        self.due_alerts(channels, i64::MAX)
+    /// The row ids and attempts so far of a channel's alerts due after the row `after`:
+    /// what recording one failure for all of them needs, without their stories.
+    pub fn due_alert_attempts(
+        &self,
+        channel: &str,
+        now: i64,
+        after: i64,
+    ) -> Result<Vec<(i64, i64)>> {
+        let mut stmt = self.conn().prepare_cached(&format!(
+            "SELECT o.id, o.attempts FROM outbox o WHERE {OWED_AFTER}"
+        ))?;
+        let rows = stmt.query_map(params![now, channel, after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<rusqlite::Result<_>>()?)
+    }
+
+    /// Up to `limit` of a channel's undelivered alerts, due or not, after the row `after`
+    /// (a digest collects them).
+    pub fn undelivered_alerts(
+        &self,
+        channel: &str,
+        after: i64,
+        limit: usize,
+    ) -> Result<Vec<DueAlert>> {
+        self.due_alerts(channel, i64::MAX, after, limit)
+    }
+
+    /// What a digest channel's undelivered alerts are waiting for: when the oldest was
+    /// queued, and the latest retry time of those tried before (a digest that failed
+    /// waits for its retry) — `None` when nothing waits.
+    pub fn digest_waiting(&self, channel: &str) -> Result<Option<(i64, Option<i64>)>> {
+        let mut stmt = self.conn().prepare_cached(
+            "SELECT MIN(created), MAX(CASE WHEN attempts > 0 THEN next_attempt END) FROM outbox
+             WHERE state IN ('pending', 'failed') AND channel = ?1",
+        )?;
+        let (oldest, retry): (Option<i64>, Option<i64>) =
+            stmt.query_row([channel], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(oldest.map(|oldest| (oldest, retry)))
     }
 
     /// Notices of these channels that are due.

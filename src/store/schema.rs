@@ -271,4 +271,10 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX feeds_by_moved_to ON feeds (moved_to) WHERE moved_to IS NOT NULL;
     "#,
+    // 14: a channel's alerts still owed, in the order they were queued, for a delivery
+    // round that reads them a chunk at a time (`outbox::due_alerts`); through
+    // `outbox_due` each read sorted every due row, stories' text included.
+    r#"
+    CREATE INDEX outbox_owed ON outbox (channel, id) WHERE state IN ('pending', 'failed');
+    "#,
 ];

@@ -315,6 +315,74 @@ fn outbox_counts_are_read_through_the_state_index() {
 }
 
 #[test]
+fn due_alerts_are_read_in_queue_order_a_chunk_at_a_time_without_sorting() {
+    let (mut store, a, _) = setup();
+    let incoming = (1..=5)
+        .map(|i| {
+            let id = format!("guid:{i}");
+            Incoming::matched(story(&id, None, &id), vec![hit("R1")])
+        })
+        .collect();
+    store.ingest(&job(a, incoming, 1000)).unwrap();
+    let read = |store: &Store, after: i64| -> Vec<i64> {
+        let alerts = store.due_alerts("desk", 1500, after, 2).unwrap();
+        assert!(alerts.iter().all(|a| a.channel == "desk"));
+        alerts.iter().map(|a| a.outbox_id).collect()
+    };
+    let first = read(&store, 0);
+    assert_eq!(first.len(), 2);
+    assert!(first[0] < first[1]);
+    // One waiting for its retry is passed over; the next read starts after the last.
+    let second = read(&store, first[1]);
+    store
+        .mark_failed(
+            Table::Outbox,
+            "desk",
+            &second[..1],
+            "busy",
+            1100,
+            Some(2000),
+        )
+        .unwrap();
+    let rest = read(&store, first[1]);
+    assert_eq!(rest.len(), 2);
+    assert!(rest[0] == second[1] && rest[1] > second[1]);
+    assert_eq!(read(&store, rest[1]), Vec::<i64>::new());
+    let attempts = store.due_alert_attempts("desk", 1500, first[1]).unwrap();
+    assert_eq!(attempts, [(rest[0], 0), (rest[1], 0)]);
+    assert_eq!(store.due_alerts("desk", 2000, 0, 10).unwrap().len(), 5);
+    // Through the index of alerts owed, in its order: a backlog is never sorted whole,
+    // its stories' text included, for each chunk.
+    for sql in [
+        outbox::due_alerts_sql(),
+        format!(
+            "SELECT o.id, o.attempts FROM outbox o WHERE {}",
+            outbox::OWED_AFTER
+        ),
+    ] {
+        let mut explain = store
+            .conn()
+            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+            .unwrap();
+        let mut params: Vec<rusqlite::types::Value> =
+            vec![1500.into(), "desk".to_owned().into(), 0.into()];
+        if sql.contains("?4") {
+            params.push(2.into());
+        }
+        let plan: Vec<String> = explain
+            .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|s| s.contains("INDEX outbox_owed")),
+            "{plan:?}"
+        );
+        assert!(!plan.iter().any(|s| s.contains("TEMP B-TREE")), "{plan:?}");
+    }
+}
+
+#[test]
 fn a_write_ahead_log_a_large_write_grew_is_cut_back() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use base64::Engine;
 use hmac::{Hmac, KeyInit, Mac};
-use newshound::alert::{Clock, Deliverer, DeliveryReport};
+use newshound::alert::{ALERTS_PER_READ, Clock, Deliverer, DeliveryReport};
 use newshound::config::Config;
 use newshound::ingest::CompiledRules;
 use newshound::store::{AlertState, FetchMeta, IngestJob, Store, StoreHandle};

@@ -156,18 +156,85 @@ async fn a_receiver_that_refuses_connections_is_tried_once_a_round() {
     assert_eq!(hook.requests().len(), 2);
 }
 
+#[tokio::test]
+async fn a_backlog_longer_than_one_read_goes_out_whole_and_once() {
+    // A round reads a channel's due alerts a chunk at a time: every chunk is sent, and
+    // none twice.
+    let n = 2 * ALERTS_PER_READ + 7;
+    let hook = receiver(Vec::new());
+    let (deliverer, store, _clock, _ws) = queued_for(&hook, &peskov_stories(n));
+    assert_eq!(deliverer.deliver_due().await.unwrap().delivered, n);
+    let ids: std::collections::BTreeSet<String> = hook
+        .requests()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    assert_eq!((hook.requests().len(), ids.len()), (n, n));
+    assert!(states(&store).await.iter().all(|s| s.state == "sent"));
+    assert_eq!(
+        deliverer.deliver_due().await.unwrap(),
+        DeliveryReport::default()
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_that_throttles_mid_backlog_leaves_every_later_alert_untried() {
+    // It takes one read's worth and a few more, then asks for a pause: the alerts of the
+    // read in hand and of those not yet read all wait for the retry, untried.
+    let n = 2 * ALERTS_PER_READ + 7;
+    let accepted = ALERTS_PER_READ + 3;
+    let mut script = vec![Reply::status(204); accepted];
+    script.push(Reply::status(429).header("Retry-After", "60"));
+    let hook = receiver(script);
+    let (deliverer, store, clock, _ws) = queued_for(&hook, &peskov_stories(n));
+    let round = deliverer.deliver_due().await.unwrap();
+    assert_eq!((round.delivered, round.retrying), (accepted, n - accepted));
+    assert_eq!(hook.requests().len(), accepted + 1);
+    let waiting: Vec<AlertState> = states(&store)
+        .await
+        .into_iter()
+        .filter(|s| s.state != "sent")
+        .collect();
+    assert_eq!(waiting.len(), n - accepted);
+    assert_eq!(waiting[0].last_error.as_deref(), Some("HTTP 429"));
+    for state in &waiting[1..] {
+        assert_eq!(
+            state.last_error.as_deref(),
+            Some("not tried: the channel was unavailable (HTTP 429)")
+        );
+    }
+    assert!(
+        waiting
+            .iter()
+            .all(|s| s.attempts == 1 && s.next_attempt - T0 == 60),
+        "{waiting:?}"
+    );
+    clock.advance(Duration::from_secs(60));
+    assert_eq!(
+        deliverer.deliver_due().await.unwrap().delivered,
+        n - accepted
+    );
+    assert_eq!(hook.requests().len(), n + 1);
+}
+
 /// The fixture's two alerts sent in one round to a signed JSON webhook at `hook`; the
 /// alerts' states after it, and the deliverer, clock and workspace for more rounds.
 async fn one_round_to(hook: &TestServer) -> (Vec<AlertState>, (Deliverer, Clock, Workspace)) {
+    let (deliverer, store, clock, ws) = queued_for(hook, &fixture("world.rss"));
+    deliverer.deliver_due().await.unwrap();
+    (states(&store).await, (deliverer, clock, ws))
+}
+
+/// The alerts of the feed `body` queued for a signed JSON webhook at `hook`.
+fn queued_for(hook: &TestServer, body: &[u8]) -> (Deliverer, StoreHandle, Clock, Workspace) {
     let ws = Workspace::new(&config(
         "https://news.example.org/feed",
         "ops",
         &webhook_channel(&hook.url("/hook"), "json"),
     ));
     ws.write("hook.secret", SECRET);
-    let (deliverer, store, clock) = queued(&ws, "world.rss");
-    deliverer.deliver_due().await.unwrap();
-    (states(&store).await, (deliverer, clock, ws))
+    let (deliverer, store, clock) = queued_body(&ws, body);
+    (deliverer, store, clock, ws)
 }
 
 #[tokio::test]
