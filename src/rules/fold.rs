@@ -99,22 +99,33 @@ fn fold_fully(text: &str, out: &mut String) {
     );
 }
 
-/// Format characters that change how a word looks, not which word it is: the soft
-/// hyphen (`&shy;`, a hyphenation hint), zero-width joiners and non-joiners, the word
-/// joiner, direction marks and embeddings, and a byte-order mark inside text. Word
-/// boundaries pass over them (UAX #29 keeps them inside a word), so without dropping
-/// them `Pes&shy;kov` would not be the word `peskov`.
+/// Characters that change how a word looks, not which word it is — Unicode's
+/// default-ignorable code points: the soft hyphen (`&shy;`, a hyphenation hint), the
+/// combining grapheme joiner, zero-width spaces, joiners and non-joiners, the word
+/// joiner, direction marks and embeddings, variation selectors, tags and a byte-order
+/// mark inside text. Word boundaries pass over most of them (UAX #29 keeps them inside
+/// a word; the zero-width space, see [`super::words`]), so without dropping them
+/// `Pes&shy;kov` would not be the word `peskov`.
 fn is_invisible(c: char) -> bool {
     matches!(
         c,
         '\u{ad}'
+            | '\u{34f}'
             | '\u{61c}'
-            | '\u{180e}'
+            | '\u{115f}'..='\u{1160}'
+            | '\u{17b4}'..='\u{17b5}'
+            | '\u{180b}'..='\u{180f}'
             | '\u{200b}'..='\u{200f}'
             | '\u{202a}'..='\u{202e}'
-            | '\u{2060}'..='\u{2064}'
-            | '\u{2066}'..='\u{2069}'
+            | '\u{2060}'..='\u{206f}'
+            | '\u{3164}'
+            | '\u{fe00}'..='\u{fe0f}'
             | '\u{feff}'
+            | '\u{ffa0}'
+            | '\u{fff0}'..='\u{fff8}'
+            | '\u{1bca0}'..='\u{1bca3}'
+            | '\u{1d173}'..='\u{1d17a}'
+            | '\u{e0000}'..='\u{e0fff}'
     )
 }
 

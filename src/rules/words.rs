@@ -96,11 +96,60 @@ fn non_ascii_words(chunk: &str, mut f: impl FnMut(usize, &str)) {
         // ASCII and letters such as Cyrillic, Greek or accented Latin, between
         // punctuation and symbols ("it’s", “Песков”, a—b, ©2026).
         simple_words(chunk, f);
+    } else if chunk.contains(ZERO_WIDTH_SPACE) {
+        joined_across_zero_width_spaces(chunk, f);
     } else {
         for (start, word) in chunk.unicode_word_indices() {
             split_apostrophes(word, |s, piece| f(start + s, piece));
         }
     }
+}
+
+/// U+200B, which UAX #29 breaks words at: Thai, Lao, Khmer or Myanmar, written without
+/// spaces, mark word ends with it. Between letters of an alphabet written with spaces
+/// it is a hint where a long word may break across lines, or an invisible leftover of
+/// text pasted from a web page — and cutting there would hide `Peskov` in
+/// "Pes\u{200B}kov", where the soft hyphen and the word joiner hide nothing.
+const ZERO_WIDTH_SPACE: char = '\u{200B}';
+
+/// The words of `chunk` as UAX #29 cuts them, except that two words with only a zero-
+/// width space between them, each ending there in a letter of an alphabet written with
+/// spaces ([`spaced_letter`]), are one word (the space is folded away).
+fn joined_across_zero_width_spaces(chunk: &str, mut f: impl FnMut(usize, &str)) {
+    let mut emit = |start: usize, end: usize| {
+        split_apostrophes(&chunk[start..end], |s, piece| f(start + s, piece));
+    };
+    let mut pending: Option<(usize, usize)> = None;
+    for (start, word) in chunk.unicode_word_indices() {
+        let end = start + word.len();
+        pending = match pending {
+            Some((from, to))
+                if chunk[to..start] == *ZERO_WIDTH_SPACE.encode_utf8(&mut [0; 4])
+                    && chunk[..to].chars().next_back().is_some_and(spaced_letter)
+                    && word.chars().next().is_some_and(spaced_letter) =>
+            {
+                Some((from, end))
+            }
+            Some((from, to)) => {
+                emit(from, to);
+                Some((start, end))
+            }
+            None => Some((start, end)),
+        };
+    }
+    if let Some((from, to)) = pending {
+        emit(from, to);
+    }
+}
+
+/// A letter of an alphabet written with spaces between words: Latin, Greek, Cyrillic,
+/// Armenian, Georgian, Hebrew, Arabic and the scripts of India (all below U+0E00, where
+/// Thai begins, or in the Latin, Greek and Cyrillic extensions further on).
+fn spaced_letter(c: char) -> bool {
+    c.is_alphabetic()
+        && matches!(c, '\0'..='\u{DFF}' | '\u{10A0}'..='\u{10FF}' | '\u{1C80}'..='\u{1FFF}'
+            | '\u{2C00}'..='\u{2DFF}' | '\u{A640}'..='\u{A69F}' | '\u{A720}'..='\u{A7FF}'
+            | '\u{AB30}'..='\u{AB6F}')
 }
 
 /// The two-byte characters (U+0080..U+07FF) that UAX #29 treats exactly as it treats
@@ -459,6 +508,30 @@ mod tests {
             'א', '\u{301}', '\u{AD}', '\u{661}', '·', '\u{37E}', '¼', 'a',
         ] {
             assert!(!classes.known(c), "{c:?}");
+        }
+    }
+
+    #[test]
+    fn a_zero_width_space_inside_a_word_of_a_spaced_alphabet_joins_it() {
+        assert_eq!(words("Pes\u{200B}kov said"), ["peskov", "said"]);
+        assert_eq!(words("«Пес\u{200B}ков»"), ["песков"]);
+        assert_eq!(words("a\u{200B}b\u{200B}c d"), ["abc", "d"]);
+        assert_eq!(words("Peskov’s\u{200B}x"), ["peskov", "sx"]);
+        // Where it is the only mark between words, it stays a break: in Thai, between
+        // scripts, beside digits, punctuation or another space.
+        assert_eq!(
+            fast_words("สวัสดี\u{200B}ครับ"),
+            unicode_words("สวัสดี\u{200B}ครับ")
+        );
+        assert_eq!(words("Tokyo\u{200B}東京"), ["tokyo", "東", "京"]);
+        assert_eq!(words("2026\u{200B}11 a\u{200B}1"), ["2026", "11", "a", "1"]);
+        assert_eq!(
+            words("a.\u{200B}b a\u{200B} b a\u{200B}\u{200B}b"),
+            ["a", "b", "a", "b", "a", "b"]
+        );
+        let text = "Der Pes\u{200B}kov";
+        for token in tokenize(text) {
+            assert_eq!(fold(&text[token.start..token.end]), token.text);
         }
     }
 

@@ -21,6 +21,25 @@ fn a_match_exits_0_and_marks_the_words() {
 }
 
 #[test]
+fn a_name_broken_by_a_zero_width_space_is_found_and_marked_whole() {
+    // As a web page's text may carry it (`&#8203;`, a line-break hint).
+    let out = newshound(
+        &[
+            "test-rule",
+            "Peskov",
+            "--text",
+            "Dmitry Pes\u{200b}kov said",
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        "match\ncontent: Dmitry [[Pes\u{200b}kov]] said\n"
+    );
+}
+
+#[test]
 fn a_regex_spelling_letters_with_their_marks_matches() {
     // The regex runs over folded text, where `й` reads `и` and `ß` reads `ss`: its own
     // letters are folded the same way, or it could never match.

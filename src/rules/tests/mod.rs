@@ -473,6 +473,20 @@ fn invisible_formatting_inside_a_word_is_ignored() {
         "\u{200e}[Peskov\u{200f}]",
     );
     check("Pes\u{ad}kov", "Peskov", "[Peskov]");
+    // A combining grapheme joiner, a variation selector, a zero-width space between
+    // letters of one alphabet (a line-break hint; in Thai it ends a word).
+    check("Peskov", "Pes\u{34f}kov", "[Pes\u{34f}kov]");
+    check("Peskov", "Peskov\u{fe0f} said", "[Peskov\u{fe0f}] said");
+    check(
+        "Peskov",
+        "Mr Pes\u{200b}kov said",
+        "Mr [Pes\u{200b}kov] said",
+    );
+    check(
+        "Песков NEAR/1 заявил",
+        "Пес\u{200b}ков за\u{200b}явил",
+        "[Пес\u{200b}ков] [за\u{200b}явил]",
+    );
 }
 
 #[test]
