@@ -27,6 +27,7 @@ impl Deliverer {
         email: &Email,
         window: Digest,
         now: i64,
+        last: i64,
     ) -> Result<DeliveryReport, StoreError> {
         let name = channel.to_owned();
         let waiting = self.store.call(move |s| s.digest_waiting(&name)).await?;
@@ -41,14 +42,15 @@ impl Deliverer {
         if !due || retry_at.is_some_and(|at| at > now) {
             return Ok(DeliveryReport::default());
         }
-        // One message's alerts are read at a time.
+        // One message's alerts are read at a time, of those queued up to the outbox row
+        // `last` when the round began.
         let mut report = DeliveryReport::default();
         let mut after = 0;
         loop {
             let name = channel.to_owned();
             let part = self
                 .store
-                .call(move |s| s.undelivered_alerts(&name, after, DIGEST_MAX_STORIES))
+                .call(move |s| s.undelivered_alerts(&name, after + 1..=last, DIGEST_MAX_STORIES))
                 .await?;
             let Some(last) = part.last() else { break };
             after = last.outbox_id;

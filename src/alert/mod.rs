@@ -156,13 +156,14 @@ impl Deliverer {
         let _round = self.lock.acquire().await;
         self.write_unwritten().await?;
         let now = self.clock.now();
+        let last = self.store.call(|s| s.last_alert_row()).await?;
         // The channels are sent to side by side: a slow receiver holds back its own
         // alerts, not another channel's. Only the configured channels' alerts are read:
         // those of a channel removed from the config wait, untouched, until it returns or
         // they are requeued.
         let sends = self.immediate_channels().into_iter().filter_map(|channel| {
             let kind = self.config.channel_kind(&channel).cloned()?;
-            Some(async move { self.send_due(&channel, &kind, now).await })
+            Some(async move { self.send_due(&channel, &kind, now, last).await })
         });
         let mut report = DeliveryReport::default();
         let mut failed = None;
@@ -184,7 +185,9 @@ impl Deliverer {
                 },
             ) = &kind
             {
-                report += self.send_digest(&channel, email, *window, now).await?;
+                report += self
+                    .send_digest(&channel, email, *window, now, last)
+                    .await?;
             }
         }
         report += self.send_notices(now).await?;
@@ -222,14 +225,16 @@ impl Deliverer {
         }
     }
 
-    /// Sends a channel's due alerts, reading them a chunk at a time
-    /// ([`ALERTS_PER_READ`]). When the channel turns out unavailable, the alerts not yet
-    /// tried count a failed attempt together and wait for their retries.
+    /// Sends a channel's alerts due at `now` among those queued up to the outbox row
+    /// `last`, reading them a chunk at a time ([`ALERTS_PER_READ`]). When the channel
+    /// turns out unavailable, the alerts not yet tried count a failed attempt together
+    /// and wait for their retries.
     async fn send_due(
         &self,
         channel: &str,
         kind: &ChannelKind,
         now: i64,
+        last: i64,
     ) -> Result<DeliveryReport, StoreError> {
         let mut sender = None;
         let mut breaker = retry::Breaker::default();
@@ -239,7 +244,7 @@ impl Deliverer {
             let name = channel.to_owned();
             let alerts = self
                 .store
-                .call(move |s| s.due_alerts(&name, now, after, ALERTS_PER_READ))
+                .call(move |s| s.due_alerts(&name, now, after + 1..=last, ALERTS_PER_READ))
                 .await?;
             if alerts.is_empty() {
                 break;
@@ -249,7 +254,9 @@ impl Deliverer {
                 Some(sender) => sender,
                 None => match Sender::new(kind) {
                     Ok(made) => sender.insert(made),
-                    Err(error) => return self.fail_due(channel, now, 0, error, None).await,
+                    Err(error) => {
+                        return self.fail_due(channel, now, 1..=last, error, None).await;
+                    }
                 },
             };
             for alert in alerts {
@@ -260,7 +267,7 @@ impl Deliverer {
                 if let Some((error, retry_after)) = tripped {
                     let error = format!("not tried: the channel was unavailable ({error})");
                     report += self
-                        .fail_due(channel, now, after, error, retry_after)
+                        .fail_due(channel, now, after + 1..=last, error, retry_after)
                         .await?;
                     break 'reads;
                 }
@@ -331,20 +338,20 @@ impl Deliverer {
         }
     }
 
-    /// Records one failure for every alert of `channel` due at `now` after the row
-    /// `after` (see [`Deliverer::fail_together`]).
+    /// Records one failure for every alert of `channel` due at `now` among the outbox's
+    /// `rows` (see [`Deliverer::fail_together`]).
     async fn fail_due(
         &self,
         channel: &str,
         now: i64,
-        after: i64,
+        rows: std::ops::RangeInclusive<i64>,
         error: String,
         retry_after: Option<Duration>,
     ) -> Result<DeliveryReport, StoreError> {
         let name = channel.to_owned();
         let rows = self
             .store
-            .call(move |s| s.due_alert_attempts(&name, now, after))
+            .call(move |s| s.due_alert_attempts(&name, now, rows))
             .await?;
         self.fail_together(channel, &rows, error, retry_after).await
     }

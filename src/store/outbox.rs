@@ -5,6 +5,8 @@
 //! the channel accepted it, so a crash can at worst send the in-flight row again — with
 //! the same id, fixed when the row was written.
 
+use std::ops::RangeInclusive;
+
 use rusqlite::params;
 
 use super::health;
@@ -112,18 +114,18 @@ pub struct Waiting {
     pub last_error: Option<String>,
 }
 
-/// A channel's alerts due at `?1` (`?2`: the channel) after the row `?3`, in the order
-/// they were queued: read through the index of the alerts owed (`outbox_owed`), without
-/// sorting them.
-pub(crate) const OWED_AFTER: &str = "o.state IN ('pending', 'failed') AND o.next_attempt <= ?1
-     AND o.channel = ?2 AND o.id > ?3 ORDER BY o.id";
+/// A channel's alerts due at `?1` (`?2`: the channel) among the rows `?3` to `?4`, in
+/// the order they were queued: read through the index of the alerts owed
+/// (`outbox_owed`), without sorting them.
+pub(crate) const OWED_AMONG: &str = "o.state IN ('pending', 'failed') AND o.next_attempt <= ?1
+     AND o.channel = ?2 AND o.id BETWEEN ?3 AND ?4 ORDER BY o.id";
 
-/// Up to `?4` of the alerts [`OWED_AFTER`] names, with their stories.
+/// Up to `?5` of the alerts [`OWED_AMONG`] names, with their stories.
 pub(crate) fn due_alerts_sql() -> String {
     format!(
         "SELECT o.id, o.alert_id, o.channel, o.rules, o.attempts, o.created, o.next_attempt, {STORY_COLUMNS}
          FROM outbox o JOIN stories s ON s.id = o.story_id JOIN feeds f ON f.id = s.feed_id
-         WHERE {OWED_AFTER} LIMIT ?4"
+         WHERE {OWED_AMONG} LIMIT ?5"
     )
 }
 
@@ -132,19 +134,21 @@ pub(crate) const OUTBOX_COUNTS: &str = "SELECT state, COUNT(*) FROM outbox WHERE
 
 impl Store {
     /// Up to `limit` of a channel's alerts that are due — `pending`, or `failed` with the
-    /// retry time reached — after the row `after`, in the order they were queued. A round
-    /// reads a channel's alerts a chunk at a time, each chunk after the last one's final
-    /// row, so that a backlog is never held in memory whole and no row is taken twice.
+    /// retry time reached — among the outbox's `rows`, in the order they were queued. A
+    /// round reads a channel's alerts a chunk at a time, each chunk from the row after the
+    /// last one's final row to the last row queued when the round began, so that a
+    /// backlog is never held in memory whole, no row is taken twice, and a round ends.
     pub fn due_alerts(
         &self,
         channel: &str,
         now: i64,
-        after: i64,
+        rows: RangeInclusive<i64>,
         limit: usize,
     ) -> Result<Vec<DueAlert>> {
         let mut stmt = self.conn().prepare_cached(&due_alerts_sql())?;
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
-        let rows = stmt.query_map(params![now, channel, after, limit], |r| {
+        let (first, last) = rows.into_inner();
+        let rows = stmt.query_map(params![now, channel, first, last, limit], |r| {
             let rules: String = r.get(3)?;
             Ok(DueAlert {
                 outbox_id: r.get(0)?,
@@ -187,30 +191,41 @@ impl Store {
         Ok(alerts)
     }
 
-    /// The row ids and attempts so far of a channel's alerts due after the row `after`:
-    /// what recording one failure for all of them needs, without their stories.
+    /// The row ids and attempts so far of a channel's alerts due among the outbox's
+    /// `rows`: what recording one failure for all of them needs, without their stories.
     pub fn due_alert_attempts(
         &self,
         channel: &str,
         now: i64,
-        after: i64,
+        rows: RangeInclusive<i64>,
     ) -> Result<Vec<(i64, i64)>> {
         let mut stmt = self.conn().prepare_cached(&format!(
-            "SELECT o.id, o.attempts FROM outbox o WHERE {OWED_AFTER}"
+            "SELECT o.id, o.attempts FROM outbox o WHERE {OWED_AMONG}"
         ))?;
-        let rows = stmt.query_map(params![now, channel, after], |r| Ok((r.get(0)?, r.get(1)?)))?;
+        let (first, last) = rows.into_inner();
+        let rows = stmt.query_map(params![now, channel, first, last], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })?;
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// Up to `limit` of a channel's undelivered alerts, due or not, after the row `after`
-    /// (a digest collects them).
+    /// Up to `limit` of a channel's undelivered alerts among the outbox's `rows`, due or
+    /// not (a digest collects them).
     pub fn undelivered_alerts(
         &self,
         channel: &str,
-        after: i64,
+        rows: RangeInclusive<i64>,
         limit: usize,
     ) -> Result<Vec<DueAlert>> {
-        self.due_alerts(channel, i64::MAX, after, limit)
+        self.due_alerts(channel, i64::MAX, rows, limit)
+    }
+
+    /// The last row of the outbox (0 when it is empty): a delivery round sends what was
+    /// queued up to it, and leaves later alerts to the next round.
+    pub fn last_alert_row(&self) -> Result<i64> {
+        Ok(self
+            .conn()
+            .query_row("SELECT COALESCE(MAX(id), 0) FROM outbox", [], |r| r.get(0))?)
     }
 
     /// What a digest channel's undelivered alerts are waiting for: when the oldest was

@@ -324,8 +324,9 @@ fn due_alerts_are_read_in_queue_order_a_chunk_at_a_time_without_sorting() {
         })
         .collect();
     store.ingest(&job(a, incoming, 1000)).unwrap();
+    let last = store.last_alert_row().unwrap();
     let read = |store: &Store, after: i64| -> Vec<i64> {
-        let alerts = store.due_alerts("desk", 1500, after, 2).unwrap();
+        let alerts = store.due_alerts("desk", 1500, after + 1..=last, 2).unwrap();
         assert!(alerts.iter().all(|a| a.channel == "desk"));
         alerts.iter().map(|a| a.outbox_id).collect()
     };
@@ -348,16 +349,36 @@ fn due_alerts_are_read_in_queue_order_a_chunk_at_a_time_without_sorting() {
     assert_eq!(rest.len(), 2);
     assert!(rest[0] == second[1] && rest[1] > second[1]);
     assert_eq!(read(&store, rest[1]), Vec::<i64>::new());
-    let attempts = store.due_alert_attempts("desk", 1500, first[1]).unwrap();
+    let attempts = store
+        .due_alert_attempts("desk", 1500, first[1] + 1..=last)
+        .unwrap();
     assert_eq!(attempts, [(rest[0], 0), (rest[1], 0)]);
-    assert_eq!(store.due_alerts("desk", 2000, 0, 10).unwrap().len(), 5);
+    assert_eq!(
+        store.due_alerts("desk", 2000, 1..=last, 10).unwrap().len(),
+        5
+    );
+    // Alerts queued after a round began are left to the next round.
+    let later = vec![Incoming::matched(
+        story("guid:6", None, "guid:6"),
+        vec![hit("R1")],
+    )];
+    store.ingest(&job(a, later, 1200)).unwrap();
+    assert!(store.last_alert_row().unwrap() > last);
+    assert_eq!(read(&store, rest[1]), Vec::<i64>::new());
+    assert_eq!(
+        store
+            .due_alerts("desk", 2000, 1..=i64::MAX, 10)
+            .unwrap()
+            .len(),
+        6
+    );
     // Through the index of alerts owed, in its order: a backlog is never sorted whole,
     // its stories' text included, for each chunk.
     for sql in [
         outbox::due_alerts_sql(),
         format!(
             "SELECT o.id, o.attempts FROM outbox o WHERE {}",
-            outbox::OWED_AFTER
+            outbox::OWED_AMONG
         ),
     ] {
         let mut explain = store
@@ -365,8 +386,8 @@ fn due_alerts_are_read_in_queue_order_a_chunk_at_a_time_without_sorting() {
             .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
             .unwrap();
         let mut params: Vec<rusqlite::types::Value> =
-            vec![1500.into(), "desk".to_owned().into(), 0.into()];
-        if sql.contains("?4") {
+            vec![1500.into(), "desk".to_owned().into(), 1.into(), 9.into()];
+        if sql.contains("?5") {
             params.push(2.into());
         }
         let plan: Vec<String> = explain
