@@ -485,6 +485,27 @@ mod tests {
             proptest::prop_assert_eq!(fast_words(&text), unicode_words(&text));
         }
 
+        /// A zero-width space between letters of spaced alphabets reads as if it were
+        /// not there; anywhere else it cuts as UAX #29 says.
+        #[test]
+        fn a_zero_width_space_between_spaced_letters_is_as_if_absent(
+            text in "[ab1_.:'\u{2019} \u{200B}\u{301}\u{E9}\u{434}\u{3B1}\u{5D0}\u{E01}\u{4E00}-]{0,24}"
+        ) {
+            let chars: Vec<char> = text.chars().collect();
+            let without: String = chars
+                .iter()
+                .enumerate()
+                .filter(|&(i, &c)| {
+                    !(c == ZERO_WIDTH_SPACE
+                        && i > 0
+                        && spaced_letter(chars[i - 1])
+                        && chars.get(i + 1).copied().is_some_and(spaced_letter))
+                })
+                .map(|(_, &c)| c)
+                .collect();
+            proptest::prop_assert_eq!(words(&text), words(&without));
+        }
+
         #[test]
         fn letter_fast_path_agrees_with_unicode_segmentation(
             text in "[a-b1_.:,;'\" \u{A0}\u{2019}\u{2014}\u{B7}\u{AD}\u{301}\u{661}\u{5D0}\u{5F3}\u{3B1}\u{E9}\u{DF}\u{416}\u{434}\u{4E00}\u{A9}\u{B1}\u{D7}\u{37E}]{0,24}"
