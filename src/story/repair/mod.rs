@@ -12,6 +12,7 @@
 
 mod cdf;
 mod end_tags;
+mod in_page;
 mod json;
 mod prepass;
 mod rss11;

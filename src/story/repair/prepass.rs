@@ -10,7 +10,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::xml::{Tag, Tags, find};
-use super::{cdf, rss11, truncate};
+use super::{cdf, in_page, rss11, truncate};
 use crate::story::counted;
 
 /// Runs the passes over an XML feed's text before the strict parse, in order; what each
@@ -41,7 +41,8 @@ pub fn before_parse(text: &mut String) -> Vec<String> {
 /// A document of a format feed-rs does not know as the one it stands for, what was
 /// done, and the root it now has: RSS 1.1 as RSS 1.0 (`rss11.rs`), Microsoft's Channel
 /// Definition Format as RSS 2.0 (`cdf.rs`), an RSS channel without the `<rss>` around it
-/// as RSS 2.0. `root` is the document's root element.
+/// as RSS 2.0, a feed inside an XHTML page as the feed alone (`in_page.rs`). `root` is
+/// the document's root element.
 fn in_a_format_known(text: &str, root: &str) -> Option<(String, &'static str, &'static str)> {
     match root {
         "CHANNEL" => Some((cdf::rss_document(text)?, cdf::READ_AS_RSS, "rss")),
@@ -63,6 +64,10 @@ fn in_a_format_known(text: &str, root: &str) -> Option<(String, &'static str, &'
             rss11::READ_AS_RSS_1_0,
             "rdf:RDF",
         )),
+        "html" => {
+            let (document, root) = in_page::feed_in_page(text)?;
+            Some((document, in_page::READ_FROM_PAGE, root))
+        }
         _ => None,
     }
 }

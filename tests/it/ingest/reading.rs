@@ -514,3 +514,43 @@ fn rss_1_1_cdf_a_bare_channel_and_utf32_are_read() {
     assert_eq!(feed(&urls[3])["name"], "Широкий");
     assert_eq!(feed(&urls[3])["repairs"], serde_json::json!([]));
 }
+
+#[test]
+fn a_feed_saved_inside_an_xhtml_page_is_read() {
+    // A page's template (or a browser's "save page") wrapped the feed in XHTML; the
+    // feed's `dc:` prefix is declared on the page's root.
+    let page = r#"<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE html PUBLIC "-//W3C//DTD XHTML 1.0 Transitional//EN" "http://www.w3.org/TR/xhtml1/DTD/xhtml1-transitional.dtd">
+<html xmlns="http://www.w3.org/1999/xhtml" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <head><title>Desk</title></head>
+  <body>
+    <feed xmlns="http://www.w3.org/2005/Atom">
+      <title>Desk in a page</title>
+      <id>https://page.example/</id>
+      <entry>
+        <title>Peskov on the embassy</title>
+        <id>https://page.example/1</id>
+        <link href="https://page.example/1"/>
+        <updated>2026-11-27T10:00:00Z</updated>
+        <dc:creator>Desk</dc:creator>
+      </entry>
+    </feed>
+  </body>
+</html>"#;
+    let server = TestServer::files(vec![("/page.xml", "text/xml", page.into())]);
+    let url = server.url("/page.xml");
+    let ws = Workspace::new(&config_for(std::slice::from_ref(&url)));
+    let summary = ws.ok(&["once"]);
+    assert!(summary.contains("1 ok"), "{summary}");
+    assert_eq!(
+        hit_pairs(&ws),
+        [("Peskov".to_owned(), "Peskov on the embassy".to_owned())]
+    );
+    let feeds = ws.json(&["feeds"]);
+    let feed = feed_row(&feeds, &url);
+    assert_eq!(feed["name"], "Desk in a page");
+    assert_eq!(
+        feed["repairs"],
+        serde_json::json!(["a feed inside an XHTML page, read on its own"])
+    );
+}
