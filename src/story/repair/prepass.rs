@@ -3,7 +3,8 @@
 //! Atom 0.3, RSS 0.90), items after an RSS channel's end, RSS text elements holding
 //! markup not escaped, RSS 1.0 items without a link; and first, for documents of formats
 //! it does not know, read as the RSS they stand for: RSS 1.1 (`rss11.rs`), CDF
-//! (`cdf.rs`), an RSS channel without `<rss>`.
+//! (`cdf.rs`), an RSS channel without `<rss>`, a feed inside an XHTML page
+//! (`in_page.rs`), RSS items under an `<rdf>` root without its namespaces.
 
 use std::sync::LazyLock;
 
@@ -41,8 +42,9 @@ pub fn before_parse(text: &mut String) -> Vec<String> {
 /// A document of a format feed-rs does not know as the one it stands for, what was
 /// done, and the root it now has: RSS 1.1 as RSS 1.0 (`rss11.rs`), Microsoft's Channel
 /// Definition Format as RSS 2.0 (`cdf.rs`), an RSS channel without the `<rss>` around it
-/// as RSS 2.0, a feed inside an XHTML page as the feed alone (`in_page.rs`). `root` is
-/// the document's root element.
+/// as RSS 2.0, a feed inside an XHTML page as the feed alone (`in_page.rs`), RSS items
+/// under an `<rdf>` root without its namespaces as RSS 1.0. `root` is the document's root
+/// element.
 fn in_a_format_known(text: &str, root: &str) -> Option<(String, &'static str, &'static str)> {
     match root {
         "CHANNEL" => Some((cdf::rss_document(text)?, cdf::READ_AS_RSS, "rss")),
@@ -68,8 +70,37 @@ fn in_a_format_known(text: &str, root: &str) -> Option<(String, &'static str, &'
             let (document, root) = in_page::feed_in_page(text)?;
             Some((document, in_page::READ_FROM_PAGE, root))
         }
+        "rdf" => Some((
+            rdf_as_rss_1_0(text)?,
+            "an <rdf> root without RDF's namespace, read as RSS 1.0",
+            "rdf:RDF",
+        )),
         _ => None,
     }
+}
+
+/// An `<rdf>` root holding RSS items, written without the namespaces that make it RSS
+/// 1.0 (`<rdf:RDF xmlns:rdf="…" xmlns="http://purl.org/rss/1.0/">`), as RSS 1.0: readers
+/// such as feedparser read it so. `None` when the root declares a namespace of its own or
+/// holds no `<item>`.
+fn rdf_as_rss_1_0(text: &str) -> Option<String> {
+    let (tag, _) = root_tag(text)?;
+    let attributes = &text[tag.start + "<rdf".len()..tag.end];
+    if attributes.contains("xmlns") || !ITEM_START.is_match(&text[tag.end..]) {
+        return None;
+    }
+    let close = tag.end + memchr::memmem::rfind(&text.as_bytes()[tag.end..], b"</rdf>")?;
+    let mut document = String::with_capacity(text.len() + 128);
+    document.push_str(&text[..tag.start]);
+    document.push_str(
+        "<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+         xmlns=\"http://purl.org/rss/1.0/\"",
+    );
+    document.push_str(attributes);
+    document.push_str(&text[tag.end..close]);
+    document.push_str("</rdf:RDF>");
+    document.push_str(&text[close + "</rdf>".len()..]);
+    Some(document)
 }
 
 /// Moves the `</channel>` of an RSS 2.0 document after the items that follow it, as
@@ -347,6 +378,23 @@ fn holds_markup(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_under_a_bare_rdf_root_are_given_rss_1_0s_namespaces() {
+        let text =
+            "<?xml version=\"1.0\"?>\n<rdf about=\"x\">\n<item><title>T</title></item>\n</rdf>\n";
+        assert_eq!(
+            rdf_as_rss_1_0(text).unwrap(),
+            "<?xml version=\"1.0\"?>\n<rdf:RDF xmlns:rdf=\"http://www.w3.org/1999/02/22-rdf-syntax-ns#\" \
+             xmlns=\"http://purl.org/rss/1.0/\" about=\"x\">\n<item><title>T</title></item>\n</rdf:RDF>\n"
+        );
+        // A root declaring a namespace of its own, or holding no item, is left alone.
+        assert_eq!(
+            rdf_as_rss_1_0("<rdf xmlns=\"urn:x\"><item>x</item></rdf>"),
+            None
+        );
+        assert_eq!(rdf_as_rss_1_0("<rdf><channel/></rdf>"), None);
+    }
 
     /// A no-break space after an element's name (bytes C2 A0) is a regex's `\s` but no
     /// XML whitespace: taken for the end of the name, it cut the name inside the

@@ -516,7 +516,7 @@ fn rss_1_1_cdf_a_bare_channel_and_utf32_are_read() {
 }
 
 #[test]
-fn a_feed_saved_inside_an_xhtml_page_is_read() {
+fn a_feed_inside_an_xhtml_page_and_items_under_a_bare_rdf_root_are_read() {
     // A page's template (or a browser's "save page") wrapped the feed in XHTML; the
     // feed's `dc:` prefix is declared on the page's root.
     let page = r#"<?xml version="1.0" encoding="utf-8"?>
@@ -537,20 +537,37 @@ fn a_feed_saved_inside_an_xhtml_page_is_read() {
     </feed>
   </body>
 </html>"#;
-    let server = TestServer::files(vec![("/page.xml", "text/xml", page.into())]);
-    let url = server.url("/page.xml");
-    let ws = Workspace::new(&config_for(std::slice::from_ref(&url)));
+    // RSS 1.0 items under an `<rdf>` root written without RDF's and RSS 1.0's
+    // namespaces, in ISO-8859-1.
+    let bare_rdf = b"<?xml version=\"1.0\" encoding=\"ISO-8859-1\"?>\n<rdf>\n<item>\
+        <title>Ukraine talks: F\xF6rderung</title><link>https://rdf.example/1</link>\
+        <description>Ceasefire talks resume.</description></item>\n</rdf>\n"
+        .to_vec();
+    let server = TestServer::files(vec![
+        ("/page.xml", "text/xml", page.into()),
+        ("/bare.rdf", "application/rdf+xml", bare_rdf),
+    ]);
+    let urls = [server.url("/page.xml"), server.url("/bare.rdf")];
+    let ws = Workspace::new(&config_for(&urls));
     let summary = ws.ok(&["once"]);
-    assert!(summary.contains("1 ok"), "{summary}");
+    assert!(summary.contains("2 ok"), "{summary}");
     assert_eq!(
         hit_pairs(&ws),
-        [("Peskov".to_owned(), "Peskov on the embassy".to_owned())]
+        [
+            ("Peskov", "Peskov on the embassy"),
+            ("Ukraine talks", "Ukraine talks: Förderung")
+        ]
+        .map(|(a, b)| (a.to_owned(), b.to_owned()))
     );
     let feeds = ws.json(&["feeds"]);
-    let feed = feed_row(&feeds, &url);
-    assert_eq!(feed["name"], "Desk in a page");
+    let page = feed_row(&feeds, &urls[0]);
+    assert_eq!(page["name"], "Desk in a page");
     assert_eq!(
-        feed["repairs"],
+        page["repairs"],
         serde_json::json!(["a feed inside an XHTML page, read on its own"])
+    );
+    assert_eq!(
+        feed_row(&feeds, &urls[1])["repairs"],
+        serde_json::json!(["an <rdf> root without RDF's namespace, read as RSS 1.0"])
     );
 }
