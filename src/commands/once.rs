@@ -8,6 +8,7 @@ use anyhow::Context;
 
 use crate::alert::{Clock, Deliverer};
 use crate::config::{Config, Feed};
+use crate::daemon::OUTAGE_SERVERS;
 use crate::fetch::Fetcher;
 use crate::ingest::{CompiledRules, FeedOutcome, FeedReport, run_pass};
 use crate::store::{IngestOutcome, Store, StoreHandle, unix_now};
@@ -168,6 +169,12 @@ pub async fn once(
             writeln!(out, "  failed: {} ({}): {error}", report.url, report.name)?;
         }
     }
+    if let Some(servers) = no_server_reached(&reports) {
+        writeln!(
+            out,
+            "  no feed reached its server ({servers} servers: no address, no connection or no answer in time): this host's network, or its DNS, may be down"
+        )?;
+    }
     writeln!(
         out,
         "stories: {} new, {} updated; hits: {}; alerts queued: {}",
@@ -231,4 +238,24 @@ fn feed_line(report: &FeedReport) -> String {
         FeedOutcome::Skipped => format!("gone         {} (not fetched)", report.url),
         FeedOutcome::Failed { error, .. } => format!("error        {}: {error}", report.url),
     }
+}
+
+/// How many servers a pass's fetches tried, when every fetch failed before reaching its
+/// server and they were [`OUTAGE_SERVERS`] or more: many servers all unreachable at once
+/// speak of this host's network, not of theirs.
+fn no_server_reached(reports: &[FeedReport]) -> Option<usize> {
+    let mut servers = std::collections::HashSet::new();
+    for report in reports {
+        match &report.outcome {
+            FeedOutcome::Failed {
+                unreachable: true, ..
+            } => {
+                let url = url::Url::parse(&report.url).ok()?;
+                servers.insert(crate::ingest::host_key(&url, report.moved_to.as_deref()));
+            }
+            FeedOutcome::Skipped => {}
+            _ => return None,
+        }
+    }
+    (servers.len() >= OUTAGE_SERVERS).then_some(servers.len())
 }

@@ -29,6 +29,7 @@ mod outage;
 mod reload;
 mod status;
 
+pub use outage::OUTAGE_SERVERS;
 use reload::reload;
 pub use reload::{describe_changes, watch_files};
 use status::{notify, report_status};

@@ -262,6 +262,32 @@ fn one_failing_feed_never_stops_the_others() {
 }
 
 #[test]
+fn a_pass_that_reaches_no_server_says_the_network_may_be_down() {
+    // Three servers, none of them reachable: the trouble is more likely this host's.
+    let ports: Vec<RefusingPort> = (0..3).map(|_| RefusingPort::new()).collect();
+    let mut urls: Vec<String> = ports
+        .iter()
+        .map(|p| format!("http://127.0.0.1:{}/feed", p.port()))
+        .collect();
+    let ws = Workspace::new(&config_for(&urls));
+    let summary = ws.ok(&["once"]);
+    assert!(
+        summary.contains(
+            "  no feed reached its server (3 servers: no address, no connection or no answer \
+             in time): this host's network, or its DNS, may be down\n"
+        ),
+        "{summary}"
+    );
+    // One that answers, even with an error, is a network that works.
+    let server = TestServer::start(|_: &Request| Reply::status(500));
+    urls.push(server.url("/feed"));
+    let ws = Workspace::new(&config_for(&urls));
+    let summary = ws.ok(&["once"]);
+    assert!(summary.contains("4 failed"), "{summary}");
+    assert!(!summary.contains("no feed reached"), "{summary}");
+}
+
+#[test]
 fn a_feed_may_allow_itself_a_larger_body_than_max_body() {
     // A podcast's whole archive in one document: over `[fetch] max_body`, which the
     // feed raises for itself alone.
