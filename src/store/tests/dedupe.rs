@@ -231,14 +231,8 @@ fn articles_of_one_feed_sharing_a_link_are_each_a_story() {
     assert_eq!(other.new_stories, 0, "{other:?}");
     assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 3);
     // The lookup by link still goes through the index.
-    let plan: String = store
-        .conn()
-        .query_row(
-            "EXPLAIN QUERY PLAN SELECT id FROM stories WHERE link = 'x' AND shared_link = 0",
-            [],
-            |r| r.get(3),
-        )
-        .unwrap();
+    let sql = "SELECT id FROM stories WHERE link = 'x' AND shared_link = 0";
+    let plan = &query_plan(&store, sql, [])[0];
     assert!(plan.contains("stories_by_link"), "{plan}");
 }
 
@@ -339,14 +333,8 @@ fn two_feeds_linking_their_articles_to_one_page_keep_them_apart() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 4);
     assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 8);
     // The articles sharing a link are found through an index of their own.
-    let plan: String = store
-        .conn()
-        .query_row(
-            "EXPLAIN QUERY PLAN SELECT id FROM stories WHERE link = 'x' AND shared_link = 1",
-            [],
-            |r| r.get(3),
-        )
-        .unwrap();
+    let sql = "SELECT id FROM stories WHERE link = 'x' AND shared_link = 1";
+    let plan = &query_plan(&store, sql, [])[0];
     assert!(plan.contains("stories_sharing_a_link"), "{plan}");
 }
 

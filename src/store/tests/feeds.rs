@@ -480,18 +480,11 @@ fn a_config_of_new_feeds_is_synced_without_scanning_the_feeds_for_moves() {
     // Each URL new to the database is asked whether a feed moved there: by the index,
     // or syncing a config of N new feeds reads N² rows (2.5 s for 10,000).
     let (store, _, _) = three_feeds();
-    let mut explain = store
-        .conn()
-        .prepare(&format!(
-            "EXPLAIN QUERY PLAN {}",
-            crate::store::feeds::MOVED_HERE
-        ))
-        .unwrap();
-    let plan: Vec<String> = explain
-        .query_map(["https://d.example/"], |r| r.get(3))
-        .unwrap()
-        .collect::<Result<_, _>>()
-        .unwrap();
+    let plan = query_plan(
+        &store,
+        crate::store::feeds::MOVED_HERE,
+        ["https://d.example/"],
+    );
     assert!(
         plan.iter().any(|step| step.contains("feeds_by_moved_to")),
         "{plan:?}"

@@ -28,6 +28,19 @@ fn hit(rule: &str) -> IncomingHit {
     }
 }
 
+/// The steps of SQLite's plan for `sql` run with `params` (`EXPLAIN QUERY PLAN`'s
+/// details, in order).
+fn query_plan(store: &Store, sql: &str, params: impl rusqlite::Params) -> Vec<String> {
+    store
+        .conn()
+        .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+        .unwrap()
+        .query_map(params, |r| r.get(3))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap()
+}
+
 fn setup() -> (Store, i64, i64) {
     let mut store = Store::open_in_memory().unwrap();
     store
@@ -303,14 +316,7 @@ fn outbox_counts_are_read_through_the_state_index() {
         .mark_failed(Table::Outbox, "desk", &ids[5..6], "refused", 1100, None)
         .unwrap();
     assert_eq!(store.outbox_counts().unwrap(), (2, 2, 1));
-    let plan: String = store
-        .conn()
-        .query_row(
-            &format!("EXPLAIN QUERY PLAN {}", outbox::OUTBOX_COUNTS),
-            [],
-            |r| r.get(3),
-        )
-        .unwrap();
+    let plan = &query_plan(&store, outbox::OUTBOX_COUNTS, [])[0];
     assert!(plan.contains("USING COVERING INDEX outbox_due"), "{plan}");
 }
 
@@ -381,20 +387,12 @@ fn due_alerts_are_read_in_queue_order_a_chunk_at_a_time_without_sorting() {
             outbox::OWED_AMONG
         ),
     ] {
-        let mut explain = store
-            .conn()
-            .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
-            .unwrap();
         let mut params: Vec<rusqlite::types::Value> =
             vec![1500.into(), "desk".to_owned().into(), 1.into(), 9.into()];
         if sql.contains("?5") {
             params.push(2.into());
         }
-        let plan: Vec<String> = explain
-            .query_map(rusqlite::params_from_iter(params), |r| r.get(3))
-            .unwrap()
-            .collect::<Result<_, _>>()
-            .unwrap();
+        let plan = query_plan(&store, &sql, rusqlite::params_from_iter(params));
         assert!(
             plan.iter().any(|s| s.contains("INDEX outbox_owed")),
             "{plan:?}"
