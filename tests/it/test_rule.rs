@@ -40,6 +40,45 @@ fn a_name_broken_by_a_zero_width_space_is_found_and_marked_whole() {
 }
 
 #[test]
+fn an_item_titled_only_by_dublin_core_is_matched_by_its_title() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("dc.rdf");
+    std::fs::write(
+        &file,
+        r#"<?xml version="1.0"?>
+<rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+         xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+  <channel rdf:about="https://dc.example/"><title>DC</title><link>https://dc.example/</link></channel>
+  <item rdf:about="https://dc.example/1">
+    <link>https://dc.example/1</link>
+    <dc:title>Peskov declines to comment</dc:title>
+  </item>
+</rdf:RDF>"#,
+    )
+    .unwrap();
+    let out = newshound(
+        &[
+            "test-rule",
+            "title:Peskov",
+            "--file",
+            file.to_str().unwrap(),
+        ],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("  title: [[Peskov]] declines to comment\n"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stderr(&out).contains("1 RSS item titled by its Dublin Core title"),
+        "{}",
+        stderr(&out)
+    );
+}
+
+#[test]
 fn a_regex_spelling_letters_with_their_marks_matches() {
     // The regex runs over folded text, where `й` reads `и` and `ß` reads `ss`: its own
     // letters are folded the same way, or it could never match.

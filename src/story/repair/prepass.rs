@@ -29,6 +29,9 @@ pub fn before_parse(text: &mut String) -> Vec<String> {
     }
     let rdf = matches!(root.as_deref(), Some("rdf:RDF" | "RDF"));
     let rss = rdf || root.as_deref() == Some("rss");
+    if rss {
+        done.extend(title_items_by_dublin_core(text));
+    }
     done.extend(wrap_naked_markup(text, rss));
     if rdf {
         done.extend(link_rdf_items(text));
@@ -308,8 +311,35 @@ fn link_rdf_items(text: &mut String) -> Option<String> {
     static ABOUT: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r#"\brdf:about\s*=\s*(?:"([^"]*)"|'([^']*)')"#).expect("valid regex")
     });
+    let linked = insert_into_items(text, |tag, item| {
+        if item.contains("<link") {
+            return None;
+        }
+        let about = ABOUT
+            .captures(tag)
+            .and_then(|c| c.get(1).or_else(|| c.get(2)))
+            .map_or("", |m| m.as_str());
+        let link = if about.is_empty() {
+            "urn:newshound:no-link"
+        } else {
+            about
+        };
+        Some(format!("<link>{link}</link>"))
+    })?;
+    Some(format!(
+        "{} without a link, kept",
+        counted(linked, "RSS 1.0 item", "RSS 1.0 items")
+    ))
+}
+
+/// Inserts at the start of each `<item>` what `insert` gives for it, from its start tag
+/// and its content; returns how many items took something, if any did.
+fn insert_into_items(
+    text: &mut String,
+    insert: impl Fn(&str, &str) -> Option<String>,
+) -> Option<usize> {
     let mut out: Option<String> = None;
-    let (mut copied, mut linked) = (0, 0);
+    let (mut copied, mut count) = (0, 0);
     let mut at = 0;
     while let Some(found) = ITEM_START.find_at(text, at) {
         let Some(gt) = text[found.start()..].find('>').map(|g| found.start() + g) else {
@@ -323,34 +353,54 @@ fn link_rdf_items(text: &mut String) -> Option<String> {
             break;
         };
         at = end;
-        if text[gt + 1..end].contains("<link") {
+        let Some(inserted) = insert(&text[found.start()..=gt], &text[gt + 1..end]) else {
             continue;
-        }
-        let tag = &text[found.start()..=gt];
-        let about = ABOUT
-            .captures(tag)
-            .and_then(|c| c.get(1).or_else(|| c.get(2)))
-            .map_or("", |m| m.as_str());
-        let link = if about.is_empty() {
-            "urn:newshound:no-link"
-        } else {
-            about
         };
         let out = out.get_or_insert_with(|| String::with_capacity(text.len() + 256));
         out.push_str(&text[copied..=gt]);
-        out.push_str("<link>");
-        out.push_str(link);
-        out.push_str("</link>");
+        out.push_str(&inserted);
         copied = gt + 1;
-        linked += 1;
+        count += 1;
     }
     let mut out = out?;
     out.push_str(&text[copied..]);
     *text = out;
+    Some(count)
+}
+
+/// Gives each RSS item that has no `<title>` but a Dublin Core `<dc:title>` that title:
+/// feed-rs reads no `dc:title`, and the story would be untitled, while readers such as
+/// feedparser and gofeed take it. Says how many, if any. (A document without
+/// `<dc:title` is not looked through.)
+fn title_items_by_dublin_core(text: &mut String) -> Option<String> {
+    memchr::memmem::find(text.as_bytes(), b"<dc:title")?;
+    let titled = insert_into_items(text, |_, item| {
+        if TITLE_START.is_match(item) {
+            return None;
+        }
+        dublin_core_title(item).map(|title| format!("<title>{title}</title>"))
+    })?;
     Some(format!(
-        "{} without a link, kept",
-        counted(linked, "RSS 1.0 item", "RSS 1.0 items")
+        "{} titled by its Dublin Core title",
+        counted(titled, "RSS item", "RSS items")
     ))
+}
+
+/// An item's own `<title>` start tag.
+static TITLE_START: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"<title[ \t\r\n>/]").expect("valid regex"));
+
+/// What an item's `<dc:title>` holds, as written (text, entities or a CDATA section);
+/// `None` for none, or an empty one.
+fn dublin_core_title(item: &str) -> Option<&str> {
+    let open = find(item, "<dc:title")?;
+    let tag_end = open + item[open..].find('>')?;
+    if item[..tag_end].ends_with('/') {
+        return None;
+    }
+    let inner = &item[tag_end + 1..];
+    let title = &inner[..find(inner, "</dc:title>")?];
+    (!title.trim().is_empty()).then_some(title)
 }
 
 /// Whether text holds a tag outside its CDATA sections and comments.
@@ -378,6 +428,29 @@ fn holds_markup(text: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn items_without_a_title_take_their_dublin_core_title() {
+        let mut text = "<rss version=\"2.0\" xmlns:dc=\"http://purl.org/dc/elements/1.1/\"><channel>\
+            <item><dc:title>Peskov &amp; the <![CDATA[press]]></dc:title><link>https://a.example/1</link></item>\
+            <item><title>Own</title><dc:title>Other</dc:title></item>\
+            <item><dc:title/><link>https://a.example/3</link></item>\
+            <item><dc:title>  </dc:title></item>\
+            </channel></rss>"
+            .to_owned();
+        assert_eq!(
+            title_items_by_dublin_core(&mut text).as_deref(),
+            Some("1 RSS item titled by its Dublin Core title")
+        );
+        assert!(
+            text.contains(
+                "<item><title>Peskov &amp; the <![CDATA[press]]></title><dc:title>Peskov"
+            )
+        );
+        assert!(text.contains("<item><title>Own</title><dc:title>Other</dc:title></item>"));
+        let mut plain = "<rss><channel><item><title>T</title></item></channel></rss>".to_owned();
+        assert_eq!(title_items_by_dublin_core(&mut plain), None);
+    }
 
     #[test]
     fn items_under_a_bare_rdf_root_are_given_rss_1_0s_namespaces() {
