@@ -52,8 +52,10 @@ impl Deliverer {
                 .store
                 .call(move |s| s.undelivered_alerts(&name, after + 1..=last, DIGEST_MAX_STORIES))
                 .await?;
-            let Some(last) = part.last() else { break };
-            after = last.outbox_id;
+            let Some(final_alert) = part.last() else {
+                break;
+            };
+            after = final_alert.outbox_id;
             let sent = self.send_digest_message(channel, email, &part).await?;
             let failed = sent.delivered == 0;
             report += sent;

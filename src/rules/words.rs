@@ -124,7 +124,7 @@ fn joined_across_zero_width_spaces(chunk: &str, mut f: impl FnMut(usize, &str)) 
         let end = start + word.len();
         pending = match pending {
             Some((from, to))
-                if chunk[to..start] == *ZERO_WIDTH_SPACE.encode_utf8(&mut [0; 4])
+                if chunk[to..start].chars().eq([ZERO_WIDTH_SPACE])
                     && chunk[..to].chars().next_back().is_some_and(spaced_letter)
                     && word.chars().next().is_some_and(spaced_letter) =>
             {

@@ -16,13 +16,7 @@ fn health() -> Health {
 
 /// Two stories with a hit each, queued for `desk` and `ops`; the outbox ids of `desk`'s.
 fn two_alerts(store: &mut Store, feed: i64) -> Vec<i64> {
-    let incoming = (1..=2)
-        .map(|i| {
-            let id = format!("guid:{i}");
-            Incoming::matched(story(&id, None, &id), vec![hit("R1")])
-        })
-        .collect();
-    store.ingest(&job(feed, incoming, 1000)).unwrap();
+    queue_matched(store, feed, 2);
     store
         .conn()
         .prepare("SELECT id FROM outbox WHERE channel = 'desk' ORDER BY id")

@@ -58,6 +58,18 @@ fn count(store: &Store, sql: &str) -> i64 {
     store.conn().query_row(sql, [], |r| r.get(0)).unwrap()
 }
 
+/// Stories `guid:1` to `guid:n` of `feed`, each with a hit of rule `R1`, ingested at
+/// 1000: an alert each for every channel of `R1`.
+fn queue_matched(store: &mut Store, feed: i64, n: usize) {
+    let incoming = (1..=n)
+        .map(|i| {
+            let id = format!("guid:{i}");
+            Incoming::matched(story(&id, None, &id), vec![hit("R1")])
+        })
+        .collect();
+    store.ingest(&job(feed, incoming, 1000)).unwrap();
+}
+
 fn job(feed_id: i64, incoming: Vec<Incoming>, now: i64) -> IngestJob {
     IngestJob {
         feed_id,
@@ -286,13 +298,7 @@ fn two_processes_creating_the_database_at_once_both_succeed() {
 #[test]
 fn outbox_counts_are_read_through_the_state_index() {
     let (mut store, a, _) = setup();
-    let incoming = (1..=4)
-        .map(|i| {
-            let id = format!("guid:{i}");
-            Incoming::matched(story(&id, None, &id), vec![hit("R1")])
-        })
-        .collect();
-    store.ingest(&job(a, incoming, 1000)).unwrap();
+    queue_matched(&mut store, a, 4);
     assert_eq!(
         store.outbox_counts().unwrap(),
         (8, 0, 0),
@@ -323,13 +329,7 @@ fn outbox_counts_are_read_through_the_state_index() {
 #[test]
 fn due_alerts_are_read_in_queue_order_a_chunk_at_a_time_without_sorting() {
     let (mut store, a, _) = setup();
-    let incoming = (1..=5)
-        .map(|i| {
-            let id = format!("guid:{i}");
-            Incoming::matched(story(&id, None, &id), vec![hit("R1")])
-        })
-        .collect();
-    store.ingest(&job(a, incoming, 1000)).unwrap();
+    queue_matched(&mut store, a, 5);
     let last = store.last_alert_row().unwrap();
     let read = |store: &Store, after: i64| -> Vec<i64> {
         let alerts = store.due_alerts("desk", 1500, after + 1..=last, 2).unwrap();
