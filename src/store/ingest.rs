@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::health::health_transition;
 use super::health::{About, Health, queue_notice};
-use super::stories::{FeedWrite, upsert_story};
+use super::stories::{FeedWrite, Sites, sites_elsewhere, upsert_story};
 use super::{Result, Store, StoreError, WriteTx};
 use crate::rules::Span;
 use crate::story::{Story, hex};
@@ -368,10 +368,16 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
         && tx
             .prepare_cached("SELECT last_success IS NOT NULL FROM feeds WHERE id = ?1")?
             .query_row([feed_id], |r| r.get::<_, bool>(0))?;
+    let sites_elsewhere = if read_before || incoming.is_empty() {
+        Sites::default()
+    } else {
+        sites_elsewhere(tx, feed_id, incoming)?
+    };
     let feed = FeedWrite {
         feed_id,
         known,
         read_before,
+        sites_elsewhere: &sites_elsewhere,
         now,
     };
     for item in incoming {

@@ -32,7 +32,7 @@ macro_rules! story_name {
 
 /// What a fetch's write knows of its feed, the same for each of its stories.
 #[derive(Debug, Clone, Copy)]
-pub(super) struct FeedWrite {
+pub(super) struct FeedWrite<'a> {
     pub(super) feed_id: i64,
     /// The feed had stories stored before this fetch; when it had none, a story can
     /// only be found after an insert fails.
@@ -40,14 +40,67 @@ pub(super) struct FeedWrite {
     /// The feed was read successfully before (its stories may all be stored as other
     /// feeds').
     pub(super) read_before: bool,
+    /// For a feed not read before: the sites where other feeds hold stories, among the
+    /// other forms of its entries' links ([`sites_elsewhere`]).
+    pub(super) sites_elsewhere: &'a Sites,
     pub(super) now: i64,
+}
+
+/// Sites, written `scheme://host/`.
+pub(super) type Sites = rustc_hash::FxHashSet<String>;
+
+/// The site of an address, `scheme://host/` (the address up to the first `/` after its
+/// host); `None` for an address without a path.
+fn site(address: &str) -> Option<&str> {
+    let host = address.find("://")? + 3;
+    let end = host + address[host..].find('/')? + 1;
+    Some(&address[..end])
+}
+
+/// For the first read of feed `feed_id`: the sites of the other scheme, host or
+/// permalink forms of its entries' links ([`same_page_elsewhere`]) under which other
+/// feeds hold stories — one look at the link index for each site, so that an entry is
+/// looked up under its link's other forms only where some could be stored.
+pub(super) fn sites_elsewhere(
+    tx: &WriteTx<'_>,
+    feed_id: i64,
+    incoming: &[Incoming],
+) -> Result<Sites> {
+    let mut asked = Sites::default();
+    let mut held = Sites::default();
+    // A site's addresses sort from `scheme://host/` up to `scheme://host0` ('0' is the
+    // byte after '/'): one range of the link index.
+    let mut any_under = tx.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM stories
+             WHERE link >= ?1 AND link < ?2 AND shared_link = 0 AND feed_id <> ?3)",
+    )?;
+    let links = incoming.iter().filter_map(|item| {
+        item.story
+            .link
+            .as_deref()
+            .filter(|_| !item.story.link_names_others)
+    });
+    for link in links {
+        for other in same_page_elsewhere(link) {
+            let Some(site) = site(&other) else { continue };
+            if asked.contains(site) {
+                continue;
+            }
+            asked.insert(site.to_owned());
+            let end = format!("{}0", &site[..site.len() - 1]);
+            if any_under.query_row(params![site, end, feed_id], |r| r.get::<_, bool>(0))? {
+                held.insert(site.to_owned());
+            }
+        }
+    }
+    Ok(held)
 }
 
 /// Finds or inserts the story; returns its id and whether it is new or its text changed
 /// (and so must be matched).
 pub(super) fn upsert_story(
     tx: &WriteTx<'_>,
-    feed: FeedWrite,
+    feed: FeedWrite<'_>,
     item: &Incoming,
     outcome: &mut IngestOutcome,
 ) -> Result<(i64, bool)> {
@@ -77,7 +130,7 @@ enum Upsert {
 /// One try at [`upsert_story`].
 fn upsert_once(
     tx: &WriteTx<'_>,
-    feed: FeedWrite,
+    feed: FeedWrite<'_>,
     item: &Incoming,
     outcome: &mut IngestOutcome,
 ) -> Result<Upsert> {
@@ -85,6 +138,7 @@ fn upsert_once(
         feed_id,
         known,
         read_before,
+        sites_elsewhere,
         now,
     } = feed;
     let (story, hash) = (&item.story, &item.content_hash);
@@ -108,12 +162,18 @@ fn upsert_once(
             // In a feed read before, an article new to it may be one stored under its
             // link's other address by a feed not read since the site moved, or one of
             // its own the feed now lists under a new guid and address (the row just
-            // written then gives way to it).
+            // written then gives way to it). In a feed read for the first time, it may
+            // be another feed's story under its link's other address (the feed was
+            // added after the site moved, or it writes the site's addresses another
+            // way), looked up where other feeds hold stories.
             let found = if read_before {
-                match by_another_address_of_its_link(tx, story)? {
+                match by_another_address_of_its_link(tx, story, None)? {
                     Some(moved) => Some((moved, false)),
                     None => under_its_name_and_date(tx, feed_id, story, id)?.map(|f| (f, true)),
                 }
+            } else if !sites_elsewhere.is_empty() {
+                by_another_address_of_its_link(tx, story, Some((feed_id, sites_elsewhere)))?
+                    .map(|moved| (moved, false))
             } else {
                 None
             };
@@ -362,14 +422,27 @@ fn before_its_tracking_was_dropped(
 
 /// The story stored under `story`'s link in another scheme, host or permalink form (and
 /// not among articles sharing a link), unless the entry's document lists other articles
-/// under the link: a point lookup of the link's index for each.
-fn by_another_address_of_its_link(tx: &WriteTx<'_>, story: &Story) -> Result<Option<Existing>> {
+/// under the link: a point lookup of the link's index for each. For a feed's first read,
+/// `(feed, sites)`: only another feed's story, looked up only under `sites`.
+fn by_another_address_of_its_link(
+    tx: &WriteTx<'_>,
+    story: &Story,
+    first_read: Option<(i64, &Sites)>,
+) -> Result<Option<Existing>> {
     let Some(link) = story.link.as_ref().filter(|_| !story.link_names_others) else {
         return Ok(None);
     };
     let mut by_link = tx.prepare_cached(select_existing!("WHERE link = ?1 AND shared_link = 0"))?;
     for other in same_page_elsewhere(link) {
-        let found = by_link.query_row([other], existing_row).optional()?;
+        if let Some((_, sites)) = first_read
+            && !site(&other).is_some_and(|site| sites.contains(site))
+        {
+            continue;
+        }
+        let found = by_link
+            .query_row([other], existing_row)
+            .optional()?
+            .filter(|found| first_read.is_none_or(|(feed_id, _)| found.feed_id != feed_id));
         if found.is_some() {
             return Ok(found);
         }

@@ -103,6 +103,83 @@ fn a_story_of_a_site_that_moved_to_https_or_its_bare_domain_is_not_new_again() {
 }
 
 #[test]
+fn a_feeds_first_read_finds_another_feeds_story_under_its_links_other_form() {
+    // Feed `a` stores the site's article as `http://www.…`; feed `c`, added later, lists
+    // it as `https://…/` in its first read.
+    let (mut store, a, _) = setup();
+    store
+        .sync_feeds([("https://c.example/feed", None)])
+        .unwrap();
+    let c = store.feed_id("https://c.example/feed").unwrap().unwrap();
+    let entry = |guid: &str, link: &str| {
+        Incoming::matched(
+            story(guid, Some(link), "Peskov on the talks"),
+            vec![hit("Peskov")],
+        )
+    };
+    store
+        .ingest(&job(
+            a,
+            vec![entry("guid:a-1", "http://www.n.example/a")],
+            1000,
+        ))
+        .unwrap();
+    let alerts = count(&store, "SELECT COUNT(*) FROM outbox");
+    let outcome = store
+        .ingest(&job(
+            c,
+            vec![
+                entry("guid:c-1", "https://n.example/a/"),
+                entry("guid:c-2", "https://n.example/b"),
+                // Its own two forms of one address are its own stories, as before.
+                entry("guid:c-3", "https://n.example/d"),
+                entry("guid:c-4", "http://n.example/d"),
+            ],
+            2000,
+        ))
+        .unwrap();
+    assert_eq!(outcome.new_stories, 3, "{outcome:?}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), alerts + 3 * 2);
+    assert_eq!(
+        count(
+            &store,
+            "SELECT COUNT(*) FROM stories WHERE link LIKE '%n.example/a%'"
+        ),
+        1
+    );
+}
+
+#[test]
+fn a_feeds_first_read_asks_only_where_other_feeds_hold_stories() {
+    let (mut store, a, b) = setup();
+    store
+        .ingest(&job(
+            a,
+            vec![Incoming::matched(
+                story("guid:a-1", Some("http://www.n.example/a"), "A"),
+                Vec::new(),
+            )],
+            1000,
+        ))
+        .unwrap();
+    let tx = WriteTx::begin(store.conn()).unwrap();
+    let incoming = [
+        "https://n.example/x",
+        "https://www.n.example/y",
+        "https://m.example/z",
+    ]
+    .map(|link| Incoming::matched(story(link, Some(link), "T"), Vec::new()));
+    let sites = stories::sites_elsewhere(&tx, b, &incoming).unwrap();
+    assert_eq!(
+        sites,
+        ["http://www.n.example/".to_owned()].into_iter().collect()
+    );
+    // Not the feed's own stories.
+    let sites = stories::sites_elsewhere(&tx, a, &incoming).unwrap();
+    assert!(sites.is_empty(), "{sites:?}");
+}
+
+#[test]
 fn a_stored_story_takes_the_link_its_entry_has_now() {
     // A site moves to HTTPS while its guids stay: its feed's stories are found by their
     // guids, and another feed's copy of an article is found by the new link.

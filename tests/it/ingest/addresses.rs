@@ -126,16 +126,8 @@ fn a_site_that_moves_to_https_and_its_bare_domain_does_not_alert_its_stories_aga
         "{second}"
     );
     assert!(!second.contains("possible gap"), "{second}");
-    let hits = ws.json(&["hits", "--since", "100000d"]);
-    let mut links: Vec<&str> = hits
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["link"].as_str().unwrap())
-        .collect();
-    links.sort_unstable();
     assert_eq!(
-        links,
+        hit_links(&ws),
         ["https://news.example/0", "https://news.example/1"],
         "the stories link to the new addresses"
     );
@@ -187,4 +179,53 @@ fn a_site_that_moves_to_https_keeping_its_guids_is_one_story_in_its_two_feeds() 
     let hits = ws.json(&["hits", "--since", "100000d"]);
     assert_eq!(hits.as_array().unwrap().len(), 1, "{hits}");
     assert_eq!(hits[0]["link"], "https://news.example/talks");
+}
+
+#[test]
+fn a_feed_added_later_that_writes_the_sites_addresses_another_way_finds_its_stories() {
+    // The site's own feed writes `http://www.…`; an aggregator added later links the
+    // same article as `https://…/` (its first read): one story, alerted once.
+    let site = "<rss version=\"2.0\"><channel><title>Site</title>\
+        <item><title>Peskov on the talks</title><guid isPermaLink=\"false\">s-1</guid>\
+        <link>http://www.news.example/talks</link></item></channel></rss>";
+    let aggregator = "<rss version=\"2.0\"><channel><title>Aggregator</title>\
+        <item><title>Peskov on the talks</title><link>https://news.example/talks/</link></item>\
+        <item><title>Peskov in Minsk</title><link>https://news.example/minsk</link></item>\
+        </channel></rss>";
+    let server = TestServer::files(vec![
+        ("/site.rss", "application/rss+xml", site.into()),
+        ("/agg.rss", "application/rss+xml", aggregator.into()),
+    ]);
+    let (site, aggregator) = (server.url("/site.rss"), server.url("/agg.rss"));
+    let ws = Workspace::new(&config_for(&[site.clone(), aggregator.clone()]));
+    let first = ws.ok(&["once", "--feed", &site]);
+    assert!(
+        first.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "{first}"
+    );
+    let out = ws.ok(&["once", "--feed", &aggregator]);
+    assert!(
+        out.contains("stories: 1 new, 0 updated; hits: 1; alerts queued: 1"),
+        "only the article the site's feed did not list is new: {out}"
+    );
+    assert_eq!(
+        hit_links(&ws),
+        [
+            "http://www.news.example/talks",
+            "https://news.example/minsk"
+        ]
+    );
+}
+
+/// The links of every stored hit, sorted.
+fn hit_links(ws: &Workspace) -> Vec<String> {
+    let hits = ws.json(&["hits", "--since", "100000d"]);
+    let mut links: Vec<String> = hits
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["link"].as_str().unwrap().to_owned())
+        .collect();
+    links.sort_unstable();
+    links
 }
