@@ -53,9 +53,11 @@ pub fn import_opml(opml: &str, out: &mut dyn Write) -> anyhow::Result<usize> {
         let mut title = None;
         let mut text = None;
         for attribute in e.attributes().flatten() {
+            // White space collapsed: a name or folder written over several lines (or
+            // with `&#10;`) is one line in the config, the logs and the alerts.
             let value = attribute
                 .normalized_value(quick_xml::XmlVersion::Implicit1_0)
-                .map(|v| v.trim().to_owned())
+                .map(|v| v.split_whitespace().collect::<Vec<_>>().join(" "))
                 .unwrap_or_default();
             match attribute.key.local_name().as_ref() {
                 "xmlUrl" | "xmlurl" => url = Some(value),
@@ -129,5 +131,21 @@ mod tests {
             Some("https://meduza.io/rss/all")
         );
         assert!(import_opml("<opml><body/></opml>", &mut Vec::new()).is_err());
+    }
+
+    #[test]
+    fn names_and_folders_written_over_several_lines_are_one_line() {
+        let opml = "<opml><body><outline text=\"World&#10;  news\">\
+            <outline text=\"BBC&#10;World\" xmlUrl=\" https://feeds.bbci.co.uk/news/world/rss.xml&#10;\"/>\
+            </outline></body></opml>";
+        let mut out = Vec::new();
+        import_opml(opml, &mut out).unwrap();
+        let parsed: toml::Value = toml::from_str(&String::from_utf8(out).unwrap()).unwrap();
+        assert_eq!(parsed["feed"][0]["name"].as_str(), Some("BBC World"));
+        assert_eq!(parsed["feed"][0]["tags"][0].as_str(), Some("World news"));
+        assert_eq!(
+            parsed["feed"][0]["url"].as_str(),
+            Some("https://feeds.bbci.co.uk/news/world/rss.xml")
+        );
     }
 }
