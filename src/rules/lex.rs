@@ -172,14 +172,22 @@ fn word_token(word: &str, column: usize) -> Result<WordLex, ParseError> {
         "NEAR" => Tok::Near(DEFAULT_NEAR),
         _ => {
             if let Some(n) = word.strip_prefix("NEAR/") {
-                let n: u32 = n.parse().map_err(|_| {
-                    ParseError::new(column + 5, "expected a number of words after `NEAR/`")
-                })?;
-                if n > MAX_NEAR {
-                    return Err(ParseError::new(
+                let too_far = || {
+                    ParseError::new(
                         column + 5,
                         format!("`NEAR/{n}` is too far: at most {MAX_NEAR} words"),
-                    ));
+                    )
+                };
+                let n: u32 = n.parse().map_err(|_| {
+                    // Digits past what a number holds are a distance too far, too.
+                    if !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()) {
+                        too_far()
+                    } else {
+                        ParseError::new(column + 5, "expected a number of words after `NEAR/`")
+                    }
+                })?;
+                if n > MAX_NEAR {
+                    return Err(too_far());
                 }
                 Tok::Near(n)
             } else if let Some((name, _)) = word.split_once(':')

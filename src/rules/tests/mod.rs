@@ -517,6 +517,8 @@ fn parse_errors_name_the_column() {
     check_error("title:", 7, "after `title:`");
     check_error("a NEAR/x b", 8, "number of words");
     check_error("a NEAR/5000 b", 8, "too far");
+    check_error("a NEAR/99999999999 b", 8, "too far: at most");
+    check_error("a NEAR/ b", 8, "number of words");
     check_error("(a b) NEAR c", 1, "NEAR/10");
     check_error("a NEAR -b", 8, "expected a word");
     check_error("a NEAR /x/", 8, "cannot stand beside it");
