@@ -140,7 +140,7 @@ impl Config {
     /// less often than `[alerts] max_age`. A feed listed twice under one address written
     /// two ways. Feeds that moved permanently, whose new address the config should name.
     /// And alerts waiting for a channel that is no longer configured, which are not sent
-    /// until it is back. `stored`: what the database knows (nothing before the first run).
+    /// until it is back; and a database whose folder does not exist. `stored`: what the database knows (nothing before the first run).
     pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
         let titles = &stored.titles;
         let mut warnings = Vec::new();
@@ -148,6 +148,7 @@ impl Config {
             warnings.push("no [[feed]] is configured: nothing is fetched".to_owned());
         }
         warnings.extend(self.interval_warnings());
+        warnings.extend(self.database_folder_warning());
         if self.rules.is_empty() {
             warnings.push(
                 "no [[rule]] is configured: stories are stored, but nothing is matched or alerted"
@@ -197,6 +198,23 @@ impl Config {
             }
         }
         warnings
+    }
+
+    /// A database not created yet whose folder does not exist either: the first run
+    /// would fail to open it (SQLite creates the file, never its folder).
+    fn database_folder_warning(&self) -> Option<String> {
+        let path = &self.storage.path;
+        let folder = path.parent().filter(|f| !f.as_os_str().is_empty())?;
+        if path.exists() || folder.is_dir() {
+            return None;
+        }
+        Some(format!(
+            "the database's folder {} does not exist: `once` and `run` cannot create {} \
+             until it does (create it, or set `[storage] path`; under systemd, \
+             `StateDirectory=` creates /var/lib/newshound when the service starts)",
+            folder.display(),
+            path.display()
+        ))
     }
 
     /// The channels' secrets this process cannot read, with why: `newshound check` names

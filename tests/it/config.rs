@@ -448,6 +448,32 @@ fn check_warns_of_what_is_valid_but_matches_nothing() {
 }
 
 #[test]
+fn check_warns_of_a_database_whose_folder_does_not_exist() {
+    let ws = Workspace::new(
+        "[storage]\npath = \"state/newshound.db\"\n\
+         [[feed]]\nurl = \"https://example.org/feed\"\n\
+         [[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\n",
+    );
+    let folder = ws.dir.path().join("state");
+    let warned = warnings(&ws.ok(&["check"]))
+        .iter()
+        .map(|w| w.to_string())
+        .collect::<Vec<_>>();
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(
+        warned[0].starts_with(&format!(
+            "the database's folder {} does not exist: `once` and `run` cannot create",
+            folder.display()
+        )),
+        "{warned:?}"
+    );
+    let out = ws.run(&["once"]);
+    assert_eq!(out.status.code(), Some(1));
+    std::fs::create_dir(&folder).unwrap();
+    assert_eq!(warnings(&ws.ok(&["check"])), Vec::<&str>::new());
+}
+
+#[test]
 fn check_warns_of_feeds_read_more_often_than_once_a_minute() {
     // "5s" written for "5m": the default for two feeds; a third asks for a minute.
     let ws = Workspace::new(
