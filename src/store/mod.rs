@@ -54,7 +54,7 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
-    #[error("database error: {0}")]
+    #[error("database error: {0}{hint}", hint = remedy(.0))]
     Sqlite(#[from] rusqlite::Error),
     #[error("the database thread has stopped")]
     Gone,
@@ -67,6 +67,23 @@ pub enum StoreError {
     /// write fails (nothing is lost: it is fetched again next time).
     #[error("story {0} could not be told apart from the stored stories")]
     Unsettled(String),
+}
+
+/// What an operator can do about a database error that is the host's, not newshound's:
+/// said after SQLite's own message.
+fn remedy(error: &rusqlite::Error) -> &'static str {
+    use rusqlite::ErrorCode::{DiskFull, ReadOnly};
+    match error.sqlite_error_code() {
+        Some(DiskFull) => {
+            "; free space on the disk that holds the database (a fetch that could not be \
+             stored is fetched again)"
+        }
+        Some(ReadOnly) => {
+            "; newshound's user must be able to write the database file, its -wal and -shm \
+             files and their folder"
+        }
+        _ => "",
+    }
 }
 
 impl StoreError {

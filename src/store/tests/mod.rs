@@ -263,6 +263,49 @@ fn a_missing_folder_is_named() {
     );
 }
 
+#[test]
+fn a_full_disk_or_a_read_only_database_says_what_to_do() {
+    let (mut store, a, _) = setup();
+    let stories = |n: usize| {
+        (0..n)
+            .map(|i| {
+                let mut s = story(&format!("guid:{i}"), None, "Peskov");
+                s.content = "words ".repeat(2000);
+                Incoming::matched(s, Vec::new())
+            })
+            .collect::<Vec<_>>()
+    };
+    // SQLite's page limit fails a write as a full disk does.
+    let pages = count(&store, "PRAGMA page_count");
+    store
+        .conn()
+        .execute_batch(&format!("PRAGMA max_page_count = {}", pages + 4))
+        .unwrap();
+    let err = store.ingest(&job(a, stories(50), 1000)).unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "database or disk is full; free space on the disk that holds the database \
+             (a fetch that could not be stored is fetched again)"
+        ),
+        "{err}"
+    );
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM stories"),
+        0,
+        "nothing half written"
+    );
+    store
+        .conn()
+        .execute_batch("PRAGMA query_only = ON")
+        .unwrap();
+    let err = store.ingest(&job(a, stories(1), 1000)).unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("; newshound's user must be able to write"),
+        "{err}"
+    );
+}
+
 #[tokio::test]
 async fn the_handle_runs_jobs_on_the_store_thread() {
     let (store, _, _) = setup();
