@@ -144,11 +144,15 @@ impl Smtp {
             // Not getting as far as a message is the server's failure, never the
             // message's: the channel is unavailable.
             _ => match tokio::time::timeout(timeout, self.connect()).await {
-                Ok(connected) => connected.map_err(|e| retry::smtp_connect_error(&e))?,
+                Ok(connected) => {
+                    connected.map_err(|e| retry::smtp_connect_error(&self.host, self.port, &e))?
+                }
                 Err(_) => {
                     return Err(Attempt::Unavailable {
                         error: format!(
-                            "the mail server did not let newshound in within {} (the channel's timeout)",
+                            "the mail server {} did not let newshound in within {} (the \
+                             channel's timeout)",
+                            retry::server(&self.host, self.port),
                             humantime::format_duration(timeout)
                         ),
                         retry_after: None,

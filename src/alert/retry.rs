@@ -138,10 +138,27 @@ pub fn http_status(status: u16, retry_after: Option<Duration>) -> Attempt {
 /// password (535), which the operator mends — so it is [`Attempt::Unavailable`]: the
 /// alerts wait for their retries instead of dying, and a round does not log in again
 /// for each of them (a server that counts failed logins may lock the account).
-pub fn smtp_connect_error(error: &lettre::transport::smtp::Error) -> Attempt {
+pub fn smtp_connect_error(
+    host: &str,
+    port: u16,
+    error: &lettre::transport::smtp::Error,
+) -> Attempt {
     Attempt::Unavailable {
-        error: crate::fetch::error_chain(error),
+        error: format!(
+            "connecting to the mail server {}: {}",
+            server(host, port),
+            crate::fetch::error_chain(error)
+        ),
         retry_after: None,
+    }
+}
+
+/// A mail server as messages name it: `host:port` (`[address]:port` for IPv6).
+pub fn server(host: &str, port: u16) -> String {
+    if host.contains(':') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
     }
 }
 
@@ -163,6 +180,12 @@ pub fn smtp_error(error: &lettre::transport::smtp::Error) -> Attempt {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_mail_server_is_named_by_host_and_port() {
+        assert_eq!(server("mail.example.org", 587), "mail.example.org:587");
+        assert_eq!(server("::1", 25), "[::1]:25");
+    }
 
     #[test]
     fn schedule_with_jitter_and_retry_after() {

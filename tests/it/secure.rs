@@ -76,7 +76,11 @@ fn nothing_is_sent_to_a_server_whose_certificate_no_trusted_authority_issued() {
         assert_exit(&out, 1);
         assert_eq!(
             stderr(&out).trim(),
-            format!("newshound: sending through `out` failed: Connection error: {REFUSED}")
+            format!(
+                "newshound: sending through `out` failed: connecting to the mail server \
+                 127.0.0.1:{}: Connection error: {REFUSED}",
+                smtp.port
+            )
         );
         assert!(smtp.received().is_empty(), "{}", smtp.url());
     }

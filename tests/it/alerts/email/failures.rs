@@ -410,8 +410,11 @@ async fn a_mail_server_that_never_lets_newshound_in_is_tried_once_a_round() {
     assert_eq!(round.retrying, 2);
     assert_eq!(accepted.lock().unwrap().len(), 1);
     let waiting = states(&store).await;
-    let first = "the mail server did not let newshound in within 1s (the channel's timeout)";
-    assert_eq!(waiting[0].last_error.as_deref(), Some(first));
+    let first = format!(
+        "the mail server 127.0.0.1:{port} did not let newshound in within 1s (the channel's \
+         timeout)"
+    );
+    assert_eq!(waiting[0].last_error.as_deref(), Some(first.as_str()));
     assert_eq!(
         waiting[1].last_error.as_deref(),
         Some(format!("not tried: the channel was unavailable ({first})").as_str())
