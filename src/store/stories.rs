@@ -57,6 +57,11 @@ fn site(address: &str) -> Option<&str> {
     Some(&address[..end])
 }
 
+/// Whether a feed other than `?3` holds a story whose link lies in `?1..?2`, its own
+/// (not a shared) link: a range of the link index.
+pub(super) const ANY_STORY_UNDER_A_SITE: &str = "SELECT EXISTS (SELECT 1 FROM stories
+     WHERE link >= ?1 AND link < ?2 AND shared_link = 0 AND feed_id <> ?3)";
+
 /// For the first read of feed `feed_id`: the sites of the other scheme, host or
 /// permalink forms of its entries' links ([`same_page_elsewhere`]) under which other
 /// feeds hold stories — one look at the link index for each site, so that an entry is
@@ -70,10 +75,7 @@ pub(super) fn sites_elsewhere(
     let mut held = Sites::default();
     // A site's addresses sort from `scheme://host/` up to `scheme://host0` ('0' is the
     // byte after '/'): one range of the link index.
-    let mut any_under = tx.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM stories
-             WHERE link >= ?1 AND link < ?2 AND shared_link = 0 AND feed_id <> ?3)",
-    )?;
+    let mut any_under = tx.prepare_cached(ANY_STORY_UNDER_A_SITE)?;
     let links = incoming.iter().filter_map(|item| {
         item.story
             .link

@@ -177,6 +177,18 @@ fn a_feeds_first_read_asks_only_where_other_feeds_hold_stories() {
     // Not the feed's own stories.
     let sites = stories::sites_elsewhere(&tx, a, &incoming).unwrap();
     assert!(sites.is_empty(), "{sites:?}");
+    drop(tx);
+    // Each site is one range of the link index, not a scan of the stories.
+    let plan = query_plan(
+        &store,
+        stories::ANY_STORY_UNDER_A_SITE,
+        params!["https://n.example/", "https://n.example0", b],
+    );
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("USING INDEX stories_by_link (link>? AND link<?)")),
+        "{plan:?}"
+    );
 }
 
 #[test]
