@@ -433,15 +433,21 @@ fn max_age(headers: &HeaderMap) -> Option<Duration> {
     })
 }
 
-/// `Retry-After` as seconds or an HTTP date.
+/// The longest wait a `Retry-After` is taken for: a day. A server that asks for more —
+/// by mistake (milliseconds written for seconds, a date a year off) or not — must not
+/// hold a feed, or an alert, for longer; a server still down a day later says so again.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(24 * 3600);
+
+/// `Retry-After` as seconds or an HTTP date, at most [`MAX_RETRY_AFTER`].
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let value = headers.get(header::RETRY_AFTER)?.to_str().ok()?.trim();
-    if let Ok(seconds) = value.parse::<u64>() {
-        return Some(Duration::from_secs(seconds));
-    }
-    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
-    let wait = at.timestamp() - chrono::Utc::now().timestamp();
-    Some(Duration::from_secs(wait.max(0) as u64))
+    let wait = if let Ok(seconds) = value.parse::<u64>() {
+        Duration::from_secs(seconds)
+    } else {
+        let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+        Duration::from_secs((at.timestamp() - chrono::Utc::now().timestamp()).max(0) as u64)
+    };
+    Some(wait.min(MAX_RETRY_AFTER))
 }
 
 #[cfg(test)]
@@ -576,5 +582,14 @@ mod tests {
             HeaderValue::from_static("Thu, 01 Jan 1970 00:00:00 GMT"),
         );
         assert_eq!(retry_after(&h), Some(Duration::ZERO));
+        // Longer than a day, or more seconds than any clock holds: a day.
+        for long in [
+            "86401",
+            "18446744073709551615",
+            "Fri, 01 Jan 2100 00:00:00 GMT",
+        ] {
+            h.insert(header::RETRY_AFTER, HeaderValue::from_static(long));
+            assert_eq!(retry_after(&h), Some(MAX_RETRY_AFTER), "{long}");
+        }
     }
 }

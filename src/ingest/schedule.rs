@@ -66,11 +66,8 @@ pub fn next_due_after_failure(
     let backoff = interval
         .saturating_mul(2u32.saturating_pow(exponent))
         .min(MAX_BACKOFF.max(interval));
-    let wait = backoff.max(
-        retry_after
-            .unwrap_or_default()
-            .min(Duration::from_secs(24 * 3600)),
-    );
+    // (A server's `Retry-After` is at most a day: `fetch::MAX_RETRY_AFTER`.)
+    let wait = backoff.max(retry_after.unwrap_or_default());
     now + wait.as_secs() as i64
 }
 /// A random number in [-1, 1].
