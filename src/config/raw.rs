@@ -181,6 +181,11 @@ impl Source {
     }
 }
 
+/// The longest duration any setting takes: a hundred years. Longer is a slip of the
+/// keyboard, and times a day a thousand centuries on would not fit the database's
+/// seconds.
+const MAX_DURATION: Duration = Duration::from_secs(36_500 * 86_400);
+
 pub(super) fn parse_duration(
     source: &Source,
     value: &Spanned<String>,
@@ -191,6 +196,10 @@ pub(super) fn parse_duration(
         Ok(d) if d.is_zero() => {
             Err(source.error(value.span(), format!("`{key}` must be longer than zero")))
         }
+        Ok(d) if d > MAX_DURATION => Err(source.error(
+            value.span(),
+            format!("`{key}` must be at most 100 years (\"36500d\"), not {text:?}"),
+        )),
         Ok(d) => Ok(d),
         Err(e) => Err(source.error(
             value.span(),
