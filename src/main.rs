@@ -170,6 +170,12 @@ fn parse_duration(text: &str) -> Result<std::time::Duration, String> {
     humantime::parse_duration(text).map_err(|e| format!("{e}; write e.g. \"24h\" or \"7d\""))
 }
 
+/// The Unix time `span` ago; a span longer than the clock has run reaches back before
+/// everything stored (it does not wrap round to the far future).
+fn ago(span: std::time::Duration) -> i64 {
+    unix_now().saturating_sub(i64::try_from(span.as_secs()).unwrap_or(i64::MAX))
+}
+
 /// A failure with its exit code.
 enum Failure {
     /// Bad config or usage: exit 2.
@@ -342,7 +348,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     }
                 )));
             }
-            let since = unix_now() - since.as_secs() as i64;
+            let since = ago(since);
             commands::hits(&store, rule.as_deref(), since, json, &mut stdout.lock())?;
             Ok(ExitCode::SUCCESS)
         }
@@ -489,7 +495,7 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
     } else if args.stored {
         let config = load_config(config_path)?;
         let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
-        let since = unix_now() - args.since.as_secs() as i64;
+        let since = ago(args.since);
         store
             .with_stories_since(since, |stories| {
                 commands::test_rule_stories(

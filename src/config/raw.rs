@@ -181,10 +181,10 @@ impl Source {
     }
 }
 
-/// The longest duration any setting takes: a hundred years. Longer is a slip of the
-/// keyboard, and times a day a thousand centuries on would not fit the database's
-/// seconds.
-const MAX_DURATION: Duration = Duration::from_secs(36_500 * 86_400);
+/// The longest duration any setting takes: a thousand years ("never", in effect; a
+/// `max_age` of `"100000d"` alerts every story). Beyond some billions of years a time
+/// in seconds no longer fits the database's numbers, and wraps round.
+const MAX_DURATION: Duration = Duration::from_secs(365_000 * 86_400);
 
 pub(super) fn parse_duration(
     source: &Source,
@@ -198,7 +198,7 @@ pub(super) fn parse_duration(
         }
         Ok(d) if d > MAX_DURATION => Err(source.error(
             value.span(),
-            format!("`{key}` must be at most 100 years (\"36500d\"), not {text:?}"),
+            format!("`{key}` must be at most a thousand years (\"365000d\"), not {text:?}"),
         )),
         Ok(d) => Ok(d),
         Err(e) => Err(source.error(

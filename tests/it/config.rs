@@ -108,14 +108,14 @@ fn bad_duration_and_size() {
         "[storage]\nkeep = \"0s\"\n",
         "DIR/newshound.toml:2:8: `storage.keep` must be longer than zero",
     );
-    // Past a hundred years: a slip (and past what a time in seconds holds, wrapped).
+    // Past a thousand years (and past what a time in seconds holds, which wraps).
     check_error(
-        "[storage]\nkeep = \"101y\"\n",
-        "DIR/newshound.toml:2:8: `storage.keep` must be at most 100 years (\"36500d\"), not \"101y\"",
+        "[storage]\nkeep = \"1001y\"\n",
+        "DIR/newshound.toml:2:8: `storage.keep` must be at most a thousand years (\"365000d\"), not \"1001y\"",
     );
     check_error(
         &format!("{FEED}interval = \"500000000000y\"\n"),
-        "DIR/newshound.toml:3:12: `feed.interval` must be at most 100 years (\"36500d\"), not \"500000000000y\"",
+        "DIR/newshound.toml:3:12: `feed.interval` must be at most a thousand years (\"365000d\"), not \"500000000000y\"",
     );
 }
 

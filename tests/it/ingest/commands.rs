@@ -33,6 +33,18 @@ fn test_rule_replays_stored_stories_and_reads_feed_files() {
         ws.run(&["test-rule", "zebra", "--stored"]).status.code(),
         Some(1)
     );
+    let out = ws.run(&[
+        "test-rule",
+        "title:weather",
+        "--stored",
+        "--since",
+        "500000000000y",
+    ]);
+    assert!(
+        stdout(&out).ends_with("1 of 4 stories matched\n"),
+        "{}",
+        stdout(&out)
+    );
 
     let file = ws.dir.path().join("wire.atom");
     std::fs::write(&file, fixture("wire.atom")).unwrap();
@@ -418,6 +430,9 @@ fn hits_of_one_rule_and_a_rule_no_config_or_hit_knows() {
     };
     let every = rules(&[]);
     assert!(every.iter().any(|r| r != "Peskov"), "{every:?}");
+    // A span longer than the clock has run reaches back before everything.
+    let since_ever = ws.json(&["hits", "--since", "500000000000y"]);
+    assert_eq!(since_ever.as_array().unwrap().len(), every.len());
     let peskov = rules(&["--rule", "Peskov"]);
     assert!(
         !peskov.is_empty() && peskov.iter().all(|r| r == "Peskov"),
