@@ -104,12 +104,18 @@ impl AlertView {
 
     /// The snippet as plain text with matched words marked `*like this*`.
     pub fn snippet_text(&self) -> String {
-        marked_text(&self.snippet)
+        marked_text(&self.snippet, |text| text.to_owned())
+    }
+
+    /// [`AlertView::snippet_text`] with the story's own text passed through `escape`
+    /// (the marks stay as they are).
+    pub fn snippet_text_escaped(&self, escape: impl Fn(&str) -> String) -> String {
+        marked_text(&self.snippet, escape)
     }
 
     /// The title as plain text with matched words marked `*like this*`.
     pub fn title_text(&self) -> String {
-        marked_text(&self.title_marked)
+        marked_text(&self.title_marked, |text| text.to_owned())
     }
 
     /// `[newshound] <rule names>: <story title>`, on one line.
@@ -179,14 +185,14 @@ fn field_text(story: &StoredStory, field: Field) -> &str {
 }
 
 /// Segments as plain text, matched words marked `*like this*`.
-fn marked_text(segments: &[Segment]) -> String {
+fn marked_text(segments: &[Segment], escape: impl Fn(&str) -> String) -> String {
     segments
         .iter()
         .map(|s| {
             if s.hit {
-                format!("*{}*", s.text)
+                format!("*{}*", escape(&s.text))
             } else {
-                s.text.clone()
+                escape(&s.text)
             }
         })
         .collect()

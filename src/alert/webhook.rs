@@ -43,8 +43,9 @@ pub fn payload(
                     .replace('<', "&lt;")
                     .replace('>', "&gt;")
             };
+            // (A `|` in the address would end it: percent-encoded, it is the same.)
             let title = match link {
-                Some(url) => format!("<{}|{}>", esc(url), esc(&view.title)),
+                Some(url) => format!("<{}|{}>", esc(&url.replace('|', "%7C")), esc(&view.title)),
                 None => esc(&view.title),
             };
             let text = format!(
@@ -56,21 +57,43 @@ pub fn payload(
             json!({ "text": text })
         }
         WebhookFormat::Discord => {
+            // A feed's text is shown as written, not as Discord's markdown: a title
+            // "S*P 500 *falls*" stays that, and a `)` in an address does not end it.
             let title = match link {
-                Some(url) => format!("**[{}]({url})**", view.title.replace(['[', ']'], "")),
-                None => format!("**{}**", view.title),
+                Some(url) => format!(
+                    "**[{}]({})**",
+                    discord_escape(&view.title.replace(['[', ']'], "")),
+                    url.replace('(', "%28").replace(')', "%29")
+                ),
+                None => format!("**{}**", discord_escape(&view.title)),
             };
             let text = format!(
                 "{title}\n{} · rules: {}\n> {}",
-                view.feed,
-                view.rules.join(", "),
-                view.snippet_text()
+                discord_escape(&view.feed),
+                discord_escape(&view.rules.join(", ")),
+                view.snippet_text_escaped(discord_escape)
             );
             // Discord refuses content over 2,000 characters.
             let text: String = text.chars().take(1990).collect();
             json!({ "content": text, "allowed_mentions": { "parse": [] } })
         }
     }
+}
+
+/// `text` with the characters Discord's markdown reads as formatting escaped by a
+/// backslash, so that it shows as written.
+fn discord_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
 }
 
 /// The HMAC key of a `whsec_<base64>` secret.
@@ -178,5 +201,48 @@ mod tests {
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
         assert!(decode_secret("whsec_!!!").is_err());
+    }
+
+    #[test]
+    fn slack_and_discord_show_a_feeds_text_as_written() {
+        use crate::rules::{Field, Span};
+        let story = crate::store::StoredStory {
+            id: 1,
+            feed: "#1 Markets_Desk".into(),
+            link: Some("https://wiki.example/Peskov_(press_secretary)?a|b".into()),
+            title: "S*P 500 falls; [Peskov] `speaks`".into(),
+            summary: "Kremlin ~spokesman~ Peskov said *no*".into(),
+            content: String::new(),
+            authors: String::new(),
+            categories: String::new(),
+            published: None,
+            updated: None,
+            first_seen: 0,
+        };
+        let spans = [Span {
+            field: Field::Summary,
+            start: 20,
+            end: 26,
+        }];
+        let view = AlertView::of_story(&story, &["Peskov".into()], &spans);
+        let text = |format, key: &str| {
+            payload(format, &view, "id", "2026-11-28T00:00:00Z", "")[key]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            text(WebhookFormat::Discord, "content"),
+            "**[S\\*P 500 falls; Peskov \\`speaks\\`](https://wiki.example/Peskov_%28press_secretary%29?a|b)**\n\
+             \\#1 Markets\\_Desk · rules: Peskov\n\
+             > Kremlin \\~spokesman\\~ *Peskov* said \\*no\\*"
+        );
+        assert!(
+            text(WebhookFormat::Slack, "text").starts_with(
+                "*<https://wiki.example/Peskov_(press_secretary)?a%7Cb|S*P 500 falls; [Peskov] `speaks`>*"
+            ),
+            "{}",
+            text(WebhookFormat::Slack, "text")
+        );
     }
 }
