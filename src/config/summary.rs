@@ -140,7 +140,8 @@ impl Config {
     /// less often than `[alerts] max_age`. A feed listed twice under one address written
     /// two ways. Feeds that moved permanently, whose new address the config should name.
     /// And alerts waiting for a channel that is no longer configured, which are not sent
-    /// until it is back; and a database whose folder does not exist. `stored`: what the database knows (nothing before the first run).
+    /// until it is back; and a database whose folder does not exist. `stored`: what the
+    /// database knows (nothing before the first run).
     pub fn warnings(&self, stored: &crate::store::Stored) -> Vec<String> {
         let titles = &stored.titles;
         let mut warnings = Vec::new();
