@@ -6,6 +6,9 @@ use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use lettre::Address;
+use lettre::address::AddressError;
+use lettre::message::Mailbox;
 use toml::Spanned;
 use url::Url;
 
@@ -112,12 +115,14 @@ pub(super) fn validate_channel(
                     format!("channel `{name}`: `to` needs at least one address"),
                 ));
             }
-            for address in to.get_ref() {
-                check_mailbox(address)
-                    .map_err(|m| source.error(to.span(), format!("channel `{name}`: `to`: {m}")))?;
-            }
+            let to_addresses = to
+                .get_ref()
+                .iter()
+                .map(|address| mailbox(address))
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(|m| source.error(to.span(), format!("channel `{name}`: `to`: {m}")))?;
             let from = raw.from.as_ref().ok_or_else(|| missing("from"))?;
-            check_mailbox(from.get_ref())
+            let from_address = mailbox(from.get_ref())
                 .map_err(|m| source.error(from.span(), format!("channel `{name}`: `from`: {m}")))?;
             let smtp = raw.smtp.as_ref().ok_or_else(|| missing("smtp"))?;
             let transport = parse_smtp(smtp.get_ref())
@@ -145,8 +150,8 @@ pub(super) fn validate_channel(
                 Some(d) => Some(parse_digest(source, d, name)?),
             };
             ChannelKind::Email(Email {
-                to: to.get_ref().clone(),
-                from: from.get_ref().clone(),
+                to: to_addresses,
+                from: from_address,
                 transport,
                 tls,
                 username: raw.username.as_ref().map(|u| u.get_ref().clone()),
@@ -193,23 +198,45 @@ pub(super) fn validate_channel(
     })
 }
 
-/// Checks an address such as `desk@example.org` or `newshound <alerts@example.org>`.
-pub(super) fn check_mailbox(text: &str) -> Result<(), String> {
-    let address = match (text.rfind('<'), text.rfind('>')) {
-        (Some(open), Some(close)) if open < close => &text[open + 1..close],
-        (None, None) => text.trim(),
+/// Reads an address such as `desk@example.org` or `newshound <alerts@example.org>` with
+/// the parser that builds the messages, so that an address `check` accepts can be sent
+/// to. It comes back as the messages will write it, its domain in ASCII (`пример.рф` as
+/// `xn--e1afmkfd.xn--p1ai`): any mail server takes that, not only those that take
+/// SMTPUTF8.
+pub(super) fn mailbox(text: &str) -> Result<String, String> {
+    match (text.rfind('<'), text.rfind('>')) {
+        (Some(open), Some(close)) if open < close => {}
+        (None, None) => {}
         _ => return Err(format!("{text:?} has unbalanced angle brackets")),
-    };
-    match address.split_once('@') {
-        Some((local, domain))
-            if !local.is_empty()
-                && !domain.is_empty()
-                && !address.contains(char::is_whitespace) =>
-        {
-            Ok(())
-        }
-        _ => Err(format!("{text:?} is not an email address")),
     }
+    let parsed: Mailbox = text.parse().map_err(|error| {
+        if text.matches('@').count() > 1 && text.contains(',') {
+            return format!(
+                "{text:?} holds more than one address: give each its own string, as in \
+                 [\"a@example.org\", \"b@example.org\"]"
+            );
+        }
+        let why = match error {
+            AddressError::InvalidUser => "the part before the @ is not valid",
+            AddressError::InvalidDomain => "its domain is not valid",
+            _ => {
+                "write `name@example.org` or `Name <name@example.org>`, a name holding \
+                 punctuation in double quotes"
+            }
+        };
+        format!("{text:?} is not an email address ({why})")
+    })?;
+    let domain = parsed.email.domain();
+    if domain.is_ascii() {
+        return Ok(parsed.to_string());
+    }
+    let ascii = match url::Host::parse(domain) {
+        Ok(url::Host::Domain(ascii)) => ascii,
+        _ => return Err(format!("{text:?}: the domain {domain:?} is not valid")),
+    };
+    let email = Address::new(parsed.email.user(), &ascii)
+        .map_err(|_| format!("{text:?}: the domain {domain:?} is not valid"))?;
+    Ok(Mailbox::new(parsed.name, email).to_string())
 }
 
 pub(super) fn parse_smtp(text: &str) -> Result<SmtpTransport, String> {

@@ -150,6 +150,7 @@ impl Config {
         }
         warnings.extend(self.interval_warnings());
         warnings.extend(self.database_folder_warning());
+        warnings.extend(self.addresses_needing_smtputf8());
         if self.rules.is_empty() {
             warnings.push(
                 "no [[rule]] is configured: stories are stored, but nothing is matched or alerted"
@@ -196,6 +197,33 @@ impl Config {
                     if *count == 1 { "s" } else { "" },
                     if *count == 1 { "it is" } else { "they are" },
                 ));
+            }
+        }
+        warnings
+    }
+
+    /// Email addresses with letters outside ASCII before the @ (a domain is written in
+    /// ASCII when the config loads): only a mail server that takes SMTPUTF8 delivers to
+    /// them, and one that does not refuses every alert.
+    fn addresses_needing_smtputf8(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (name, channel) in &self.channels {
+            let ChannelKind::Email(email) = &channel.kind else {
+                continue;
+            };
+            let addresses = email.to.iter().map(|a| ("to", a));
+            for (key, address) in addresses.chain([("from", &email.from)]) {
+                if !address.is_ascii()
+                    && let Ok(mailbox) = address.parse::<lettre::message::Mailbox>()
+                    && !mailbox.email.user().is_ascii()
+                {
+                    warnings.push(format!(
+                        "channel `{name}`: `{key}` address {} is not ASCII before the @: only \
+                         a mail server that takes SMTPUTF8 can deliver it (`newshound \
+                         send-test {name}` shows whether this one does)",
+                        mailbox.email
+                    ));
+                }
             }
         }
         warnings

@@ -225,6 +225,56 @@ fn channel_settings_are_validated() {
     );
 }
 
+/// Addresses are read by the parser that builds the messages: what `check` accepts can
+/// be sent to.
+#[test]
+fn email_addresses_are_checked_as_the_messages_write_them() {
+    let email = |to: &str, from: &str| {
+        format!(
+            "[channel.desk]\nkind = \"email\"\nto = [{to:?}]\nfrom = {from:?}\nsmtp = \"sendmail\"\n"
+        )
+    };
+    check_error(
+        &email("newshound (alerts) <a@example.org>", "b@example.org"),
+        "DIR/newshound.toml:3:6: channel `desk`: `to`: \"newshound (alerts) <a@example.org>\" \
+         is not an email address (write `name@example.org` or `Name <name@example.org>`, a \
+         name holding punctuation in double quotes)",
+    );
+    check_error(
+        &email("a@example.org, b@example.org", "b@example.org"),
+        "DIR/newshound.toml:3:6: channel `desk`: `to`: \"a@example.org, b@example.org\" holds \
+         more than one address: give each its own string, as in [\"a@example.org\", \
+         \"b@example.org\"]",
+    );
+    check_error(
+        &email("a@example.org", "alerts@example..org"),
+        "DIR/newshound.toml:4:8: channel `desk`: `from`: \"alerts@example..org\" is not an \
+         email address (write `name@example.org` or `Name <name@example.org>`, a name \
+         holding punctuation in double quotes)",
+    );
+    check_error(
+        &email("a@-example.org", "b@example.org"),
+        "DIR/newshound.toml:3:6: channel `desk`: `to`: \"a@-example.org\" is not an email \
+         address (its domain is not valid)",
+    );
+    check_error(
+        &email("Desk <a@example.org", "b@example.org"),
+        "DIR/newshound.toml:3:6: channel `desk`: `to`: \"Desk <a@example.org\" has unbalanced \
+         angle brackets",
+    );
+    // What is written right loads as the messages write it, the domain in ASCII.
+    let ws = Workspace::new(&email(
+        "Night desk <desk@ПРИМЕР.рф>",
+        "\"Desk, Night\" <b@example.org>",
+    ));
+    let config = newshound::config::Config::load(&ws.config()).unwrap();
+    let newshound::config::ChannelKind::Email(email) = &config.channels["desk"].kind else {
+        panic!()
+    };
+    assert_eq!(email.to, ["Night desk <desk@xn--e1afmkfd.xn--p1ai>"]);
+    assert_eq!(email.from, "\"Desk, Night\" <b@example.org>");
+}
+
 #[test]
 fn digests_are_a_window_or_a_time_of_day() {
     let email = |digest: &str| {

@@ -55,6 +55,8 @@ pub struct SmtpServer {
     refusals: Arc<Mutex<Vec<(String, String)>>>,
     /// The reply to AUTH when logins are refused.
     login_refusal: Arc<Mutex<Option<String>>>,
+    /// Whether EHLO leaves out 8BITMIME and SMTPUTF8, as an older server does.
+    ascii_only: Arc<Mutex<bool>>,
     tls: Option<Tls>,
 }
 
@@ -106,6 +108,7 @@ impl SmtpServer {
             quits: Arc::default(),
             refusals: Arc::default(),
             login_refusal: Arc::default(),
+            ascii_only: Arc::default(),
         };
         let s = server.clone();
         std::thread::spawn(move || {
@@ -138,6 +141,11 @@ impl SmtpServer {
     /// accepts logins again with `None`.
     pub fn refuse_logins(&self, reply: Option<&str>) {
         *self.login_refusal.lock().unwrap() = reply.map(str::to_owned);
+    }
+
+    /// Offers neither 8BITMIME nor SMTPUTF8 from now on: only ASCII may be sent.
+    pub fn ascii_only(&self) {
+        *self.ascii_only.lock().unwrap() = true;
     }
 
     /// Waits this long before answering each message's DATA.
@@ -208,11 +216,12 @@ impl SmtpServer {
             let command = line.trim_end().to_owned();
             let upper = command.to_ascii_uppercase();
             let ok = if upper.starts_with("EHLO") {
+                let eight_bit = !*self.ascii_only.lock().unwrap();
                 say(reader.get_mut(), "250-test.local")
                     && (!offer_tls || say(reader.get_mut(), "250-STARTTLS"))
-                    && say(reader.get_mut(), "250-8BITMIME")
-                    && say(reader.get_mut(), "250-AUTH PLAIN")
-                    && say(reader.get_mut(), "250 SMTPUTF8")
+                    && (!eight_bit || say(reader.get_mut(), "250-8BITMIME"))
+                    && (!eight_bit || say(reader.get_mut(), "250-SMTPUTF8"))
+                    && say(reader.get_mut(), "250 AUTH PLAIN")
             } else if let Some(token) = upper.strip_prefix("AUTH PLAIN ").map(|_| &command[11..]) {
                 // `\0user\0password`, in base64.
                 use base64::Engine;

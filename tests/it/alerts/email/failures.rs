@@ -42,14 +42,6 @@ async fn smtp_transient_failure_is_retried_on_schedule() {
     assert!(states(&store).await.iter().all(|s| s.state == "sent"));
 }
 
-/// An email channel for these recipients on `smtp`.
-fn email_to(smtp: &SmtpServer, to: &[&str]) -> String {
-    format!(
-        "[channel.desk]\nkind = \"email\"\nto = {to:?}\nfrom = \"alerts@example.org\"\nsmtp = \"{}\"\n",
-        smtp.url()
-    )
-}
-
 /// Delivers the fixture's two alerts to `to` through a mail server that answers RCPT
 /// for addresses containing `part` with `reply`.
 async fn deliver_refusing(

@@ -1,10 +1,20 @@
 //! Email delivery through a real SMTP server over TCP. `digest.rs` holds the digests,
-//! `failures.rs` mail servers and recipients that refuse, fail or stop answering.
+//! `failures.rs` mail servers and recipients that refuse, fail or stop answering,
+//! `addresses.rs` addresses written in other alphabets.
 
+mod addresses;
 mod digest;
 mod failures;
 
 use super::*;
+
+/// An email channel for these recipients on `smtp`.
+fn email_to(smtp: &SmtpServer, to: &[&str]) -> String {
+    format!(
+        "[channel.desk]\nkind = \"email\"\nto = {to:?}\nfrom = \"alerts@example.org\"\nsmtp = \"{}\"\n",
+        smtp.url()
+    )
+}
 
 #[test]
 fn email_alerts_end_to_end() {
