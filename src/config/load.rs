@@ -88,12 +88,24 @@ fn includes(
 ) -> Result<Vec<(Source, RawInclude)>, ConfigError> {
     let mut includes = Vec::new();
     for pattern in patterns {
-        let full = resolve(pattern.get_ref());
-        let full_text = full.to_string_lossy().into_owned();
+        let written = pattern.get_ref();
+        // The config's folder is a path, not a pattern: a `[`, `*` or `?` in its name
+        // stands for itself.
+        let folder = if Path::new(written).is_absolute() {
+            String::new()
+        } else {
+            glob::Pattern::escape(&resolve("").to_string_lossy())
+        };
+        let full_text = format!("{folder}{written}");
         let paths = glob::glob(&full_text).map_err(|e| {
+            // (The position counted in the pattern as written.)
+            let at = e.pos.saturating_sub(folder.chars().count()) + 1;
             main.error(
                 pattern.span(),
-                format!("include {:?}: bad pattern: {e}", pattern.get_ref()),
+                format!(
+                    "include {written:?}: bad pattern at character {at}: {}",
+                    e.msg
+                ),
             )
         })?;
         // A folder the pattern cannot be read in is an error, not a match fewer: rules
@@ -371,9 +383,15 @@ fn rules(
             let text = f.get_ref().trim();
             if let Some(tag) = text.strip_prefix("tag:") {
                 if !tags.contains(tag) {
+                    let known = if tags.is_empty() {
+                        "no feed has a tag".to_owned()
+                    } else {
+                        let known: Vec<&str> = tags.iter().copied().collect();
+                        format!("the feeds' tags are {}", known.join(", "))
+                    };
                     return Err(source.error(
                         f.span(),
-                        format!("rule `{name}`: no feed has the tag `{tag}`"),
+                        format!("rule `{name}`: no feed has the tag `{tag}` ({known})"),
                     ));
                 }
                 filters.push(FeedFilter::Tag(tag.to_owned()));

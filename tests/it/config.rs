@@ -149,6 +149,37 @@ fn duplicate_feed_and_rule() {
 }
 
 #[test]
+fn rule_log_and_include_settings_are_validated() {
+    let tagged = "[[feed]]\nurl = \"https://example.org/feed\"\ntags = [\"europe\", \"asia\"]\n";
+    check_error(
+        &format!("{tagged}[[rule]]\nname = \"A\"\nquery = \"a\"\nfeeds = [\"tag:eruope\"]\n"),
+        "DIR/newshound.toml:7:10: rule `A`: no feed has the tag `eruope` (the feeds' tags are \
+         asia, europe)",
+    );
+    check_error(
+        &format!("{FEED}[[rule]]\nname = \"A\"\nquery = \"a\"\nfeeds = [\"tag:europe\"]\n"),
+        "DIR/newshound.toml:6:10: rule `A`: no feed has the tag `europe` (no feed has a tag)",
+    );
+    check_error(
+        "[[rule]]\nname = \"\"\nquery = \"a\"\n",
+        "DIR/newshound.toml:2:8: `rule.name` must not be empty",
+    );
+    check_error(
+        "[log]\nlevel = \"verbose\"\n",
+        "DIR/newshound.toml:2:9: `log.level` is error, warn, info, debug or trace, not \"verbose\"",
+    );
+    check_error(
+        "include = [\"rules/[*.toml\"]\n",
+        "DIR/newshound.toml:1:12: include \"rules/[*.toml\": bad pattern at character 7: \
+         invalid range pattern",
+    );
+    check_error(
+        "[alerts]\ntemplates = \"newshound.toml\"\n",
+        "DIR/newshound.toml:2:13: `alerts.templates`: DIR/newshound.toml is not a folder",
+    );
+}
+
+#[test]
 fn unknown_channel_in_a_rule() {
     check_error(
         "[channel.desk]\nkind = \"log\"\n[[rule]]\nname = \"A\"\nquery = \"a\"\nchannels = [\"dsk\"]\n",
@@ -182,6 +213,29 @@ fn missing_include_and_errors_inside_includes() {
             "[[rule]]\nname = \"A\"\nquery = \"NOT a\"\n",
         )],
         "DIR/rules/a.toml:3:10: rule `A`: bad query at column 1: the rule has no positive part: `NOT` and `-` only exclude, so add a word to look for",
+    );
+}
+
+/// A `[`, `*` or `?` in the name of the config's folder is part of a path: the rules
+/// included from beside it load.
+#[test]
+fn includes_load_from_a_folder_whose_name_looks_like_a_pattern() {
+    let ws = Workspace::new("");
+    ws.write(
+        "site [eu]/newshound.toml",
+        "include = [\"rules/*.toml\"]\n[[feed]]\nurl = \"https://example.org/feed\"\n",
+    );
+    ws.write(
+        "site [eu]/rules/a.toml",
+        "[[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\n",
+    );
+    let config = ws.dir.path().join("site [eu]/newshound.toml");
+    let out = newshound(&["--config", config.to_str().unwrap(), "check"], None);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(
+        stdout(&out).contains("    Peskov: Peskov → log"),
+        "{}",
+        stdout(&out)
     );
 }
 
