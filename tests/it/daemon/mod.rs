@@ -57,6 +57,11 @@ struct Daemon {
 
 impl Daemon {
     fn start(ws: &Workspace) -> Daemon {
+        Daemon::start_with(ws, &[])
+    }
+
+    /// [`Daemon::start`] with these environment variables set.
+    fn start_with(ws: &Workspace, env: &[(&str, &str)]) -> Daemon {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("notify.sock");
         let socket = UnixDatagram::bind(&path).unwrap();
@@ -70,6 +75,7 @@ impl Daemon {
             .env("WATCHDOG_PID", "")
             .env_remove("JOURNAL_STREAM")
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             // The daemon logs to stdout, as systemd expects.
             .stdout(std::fs::File::create(ws.dir.path().join("daemon.log")).unwrap())
             .stderr(Stdio::null())
@@ -351,6 +357,23 @@ fn under_journald_log_lines_carry_priorities_and_no_colours_or_timestamps() {
     assert!(
         warning.starts_with("<4>newshound::ingest: feed failed"),
         "{warning}"
+    );
+    assert!(!log.contains('\u{1b}'), "no colours: {log}");
+
+    // The daemon, as systemd runs it: its log on stdout, in the same form.
+    let mut daemon = Daemon::start_with(&ws, &[("JOURNAL_STREAM", "8:12345")]);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    daemon.signal("TERM");
+    assert!(daemon.child.wait().unwrap().success());
+    let log = std::fs::read_to_string(ws.dir.path().join("daemon.log")).unwrap();
+    assert!(
+        log.lines()
+            .any(|l| l.starts_with("<6>newshound::daemon: newshound running feeds=1")),
+        "{log}"
+    );
+    assert!(
+        log.lines().all(|l| l.starts_with('<')),
+        "a priority on every line, no timestamp: {log}"
     );
     assert!(!log.contains('\u{1b}'), "no colours: {log}");
 }
