@@ -40,33 +40,40 @@ pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
     }
     let mut coerced = coerce_json_strings(object, JSON_FEED_STRINGS) + coerce_json_authors(object);
     if let Some(items) = object.get_mut("items").and_then(|i| i.as_array_mut()) {
+        // An entry that is not an object (a string, a number, null) holds no story; the
+        // parser would turn the whole feed away for it.
+        let listed = items.len();
+        items.retain(serde_json::Value::is_object);
+        if items.len() < listed {
+            repairs.push(format!(
+                "{} JSON Feed items that are not objects, dropped",
+                listed - items.len()
+            ));
+        }
         let mut fixed_tags = 0;
         for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
-            match item.get("tags") {
-                Some(serde_json::Value::String(tag)) => {
-                    let tags: Vec<serde_json::Value> = tag
-                        .split(',')
-                        .map(|t| t.trim())
-                        .filter(|t| !t.is_empty())
-                        .map(Into::into)
-                        .collect();
-                    item.insert("tags".into(), tags.into());
-                    fixed_tags += 1;
-                }
-                Some(serde_json::Value::Array(tags)) if tags.iter().any(|t| !t.is_string()) => {
-                    let tags: Vec<serde_json::Value> = tags
-                        .iter()
-                        .filter_map(|t| t.as_str())
-                        .map(Into::into)
-                        .collect();
-                    item.insert("tags".into(), tags.into());
-                    fixed_tags += 1;
-                }
-                Some(serde_json::Value::Null) => {
+            let tags: Vec<serde_json::Value> = match item.get("tags") {
+                None | Some(serde_json::Value::Null) => {
                     item.remove("tags");
+                    continue;
                 }
-                _ => {}
-            }
+                Some(serde_json::Value::Array(tags)) if tags.iter().all(|t| t.is_string()) => {
+                    continue;
+                }
+                Some(serde_json::Value::String(tag)) => tag
+                    .split(',')
+                    .map(|t| t.trim())
+                    .filter(|t| !t.is_empty())
+                    .map(Into::into)
+                    .collect(),
+                // A number stands for itself ("2024"); other values name no tag.
+                Some(serde_json::Value::Array(tags)) => {
+                    tags.iter().filter_map(tag_text).map(Into::into).collect()
+                }
+                Some(other) => tag_text(other).into_iter().map(Into::into).collect(),
+            };
+            item.insert("tags".into(), tags.into());
+            fixed_tags += 1;
         }
         for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
             coerced += coerce_json_strings(item, JSON_ITEM_STRINGS) + coerce_json_authors(item);
@@ -192,6 +199,15 @@ fn repair_json_text(text: &str) -> Option<(String, Vec<String>)> {
     out.push_str("]}");
     repairs.push(super::read_in_part(items, None));
     Some((out, repairs))
+}
+
+/// A JSON Feed tag's text: a string, or a number written as one.
+fn tag_text(value: &serde_json::Value) -> Option<String> {
+    match value {
+        serde_json::Value::String(text) => Some(text.clone()),
+        serde_json::Value::Number(number) => Some(number.to_string()),
+        _ => None,
+    }
 }
 
 /// The text members of a JSON Feed's top level, and of its items.

@@ -54,6 +54,47 @@ fn lenient_repairs_are_reported() {
     );
 }
 
+/// One item's tags of another type, or an entry of `items` that is no object, made the
+/// parser turn the whole JSON Feed away.
+#[test]
+fn a_json_feed_items_odd_tags_or_an_entry_that_is_no_item_cost_nothing_else() {
+    let json = parse(
+        r#"{"version":"https://jsonfeed.org/version/1.1","title":"J","items":[
+            {"id":"1","title":"Number","tags":2024},
+            {"id":"2","title":"Map","tags":{"a":"b"}},
+            {"id":"3","title":"Mixed","tags":[1,"x",true,null]},
+            "a stray string", 5, null,
+            {"id":"4","title":"Flag","tags":false},
+            {"id":"5","title":"Fine","tags":["ok"]}]}"#,
+    )
+    .unwrap();
+    let stories: Vec<(&str, Vec<&str>)> = json
+        .stories
+        .iter()
+        .map(|s| {
+            let tags = s.categories.iter().map(String::as_str).collect();
+            (s.title.as_str(), tags)
+        })
+        .collect();
+    assert_eq!(
+        stories,
+        [
+            ("Number", vec!["2024"]),
+            ("Map", vec![]),
+            ("Mixed", vec!["1", "x"]),
+            ("Flag", vec![]),
+            ("Fine", vec!["ok"]),
+        ]
+    );
+    assert_eq!(
+        json.repairs,
+        [
+            "3 JSON Feed items that are not objects, dropped",
+            "4 JSON Feed items with tags not given as a list of strings"
+        ]
+    );
+}
+
 #[test]
 fn an_element_the_parser_cannot_read_costs_only_itself() {
     // A content of a MIME type holding markup, another out of line but not empty: feed-rs
