@@ -438,20 +438,6 @@ impl Store {
         Ok(rows.collect::<rusqlite::Result<_>>()?)
     }
 
-    /// The soonest next-due time of the feeds with these URLs (never the gone ones).
-    pub fn next_due(&self, urls: &[&str]) -> Result<Option<i64>> {
-        let mut soonest = None;
-        let mut stmt = self
-            .conn()
-            .prepare_cached("SELECT next_due FROM feeds WHERE url = ?1 AND status != 'gone'")?;
-        for url in urls {
-            if let Some(due) = stmt.query_row([url], |r| r.get::<_, i64>(0)).optional()? {
-                soonest = Some(soonest.map_or(due, |s: i64| s.min(due)));
-            }
-        }
-        Ok(soonest)
-    }
-
     /// Spreads the feeds due before `before` over the time from `from`, each within its
     /// own bound `spread_of(url)` seconds, so that a start (or new feeds) does not fetch
     /// every feed at once.
