@@ -27,7 +27,7 @@ pub use canonical::canonical_link;
 pub use decode::{DecodeError, Decoded, charset_of, decode};
 pub use text::{counted, headline, to_plain_text};
 
-use crate::rules::{Document, Field};
+use crate::rules::Field;
 
 /// [`Story::name`] from a story's parts: the title, else the summary, else the content.
 fn name_of<'a>(title: &'a str, summary: &'a str, content: &'a str) -> &'a str {
@@ -75,16 +75,6 @@ impl Story {
         h.update([0]);
         h.update(self.categories.join("\u{1f}").as_bytes());
         hex(&h.finalize()[..16])
-    }
-
-    /// The story prepared for matching any query; `feed` is the feed's name.
-    pub fn document<'a>(
-        &'a self,
-        authors: &'a str,
-        categories: &'a str,
-        feed: &'a str,
-    ) -> Document<'a> {
-        Document::new(self.fields(authors, categories, feed))
     }
 
     /// The story's text by field, as rules see it; `authors` and `categories` are the
