@@ -321,24 +321,32 @@ impl Fetcher {
 
 /// An error and its causes on one line, without repeats.
 pub fn error_chain(error: &(dyn std::error::Error + 'static)) -> String {
+    error_chain_of(error, "http://")
+}
+
+/// [`error_chain`] of a protocol whose address in the clear is written `in_clear`
+/// (`http://`, `smtp://`), which a TLS failure's explanation suggests.
+pub fn error_chain_of(error: &(dyn std::error::Error + 'static), in_clear: &str) -> String {
     let text = chain_parts(error).join(": ");
     // An error that wraps one of its own kind may say its kind twice ("Connection
     // error: Connection error: invalid peer certificate").
     let mut parts: Vec<&str> = text.split(": ").collect();
     parts.dedup();
-    explained(parts.join(": "))
+    explained(parts.join(": "), in_clear)
 }
 
 /// An error's text, with what its terse ending means. rustls names the failures an
 /// operator is most likely to meet — a server whose certificate a private authority
-/// issued, not installed here; an https:// address of a server answering in plain HTTP
-/// — only by their codes.
-fn explained(text: String) -> String {
+/// issued, not installed here; a TLS address (`https://`, `smtps://`) of a server
+/// answering in the clear — only by their codes.
+fn explained(text: String, in_clear: &str) -> String {
     if text.ends_with("invalid peer certificate: UnknownIssuer") {
         text + " (no authority in this system's trust store issued the server's certificate)"
     } else if text.ends_with("received corrupt message of type InvalidContentType") {
-        // What an https:// address of a server that answers in plain HTTP meets.
-        text + " (the server did not answer in TLS: is its address http://, or its port another?)"
+        format!(
+            "{text} (the server did not answer in TLS: is its address {in_clear}, or its \
+             port another?)"
+        )
     } else {
         text
     }
@@ -400,11 +408,12 @@ pub(crate) fn cause(error: &reqwest::Error) -> String {
         .map(String::as_str)
         .filter(|p| *p != "error sending request" && !p.starts_with("client error ("))
         .collect();
-    explained(if causes.is_empty() {
+    let text = if causes.is_empty() {
         parts.join(": ")
     } else {
         causes.join(": ")
-    })
+    };
+    explained(text, "http://")
 }
 
 /// What a failed lookup's chain says beyond "DNS lookup failed", which the error

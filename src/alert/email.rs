@@ -148,10 +148,11 @@ impl Smtp {
                     connected.map_err(|e| retry::smtp_connect_error(&self.host, self.port, &e))?
                 }
                 Err(_) => {
+                    let hint = port_hint(&self.tls, self.port);
                     return Err(Attempt::Unavailable {
                         error: format!(
                             "the mail server {} did not let newshound in within {} (the \
-                             channel's timeout)",
+                             channel's timeout{hint})",
                             retry::server(&self.host, self.port),
                             humantime::format_duration(timeout)
                         ),
@@ -206,6 +207,18 @@ impl Smtp {
             connection.auth(DEFAULT_MECHANISMS, credentials).await?;
         }
         Ok(connection)
+    }
+}
+
+/// What a connection that timed out may say of its port: a server speaking TLS from the
+/// first byte (port 465) waits for the client's TLS greeting as a client of `smtp://`
+/// waits for the server's.
+fn port_hint(tls: &Tls, port: u16) -> &'static str {
+    match tls {
+        Tls::Opportunistic(_) | Tls::Required(_) if port == 465 => {
+            "; port 465 speaks TLS from the first byte: write smtps://"
+        }
+        _ => "",
     }
 }
 
@@ -366,4 +379,24 @@ fn list_label(channel: &str) -> String {
             }
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_timeout_on_port_465_of_smtp_says_to_write_smtps() {
+        let params = || TlsParameters::new("mail.example.org".into()).unwrap();
+        assert_eq!(
+            port_hint(&Tls::Opportunistic(params()), 465),
+            "; port 465 speaks TLS from the first byte: write smtps://"
+        );
+        assert_eq!(
+            port_hint(&Tls::Required(params()), 465),
+            port_hint(&Tls::Opportunistic(params()), 465)
+        );
+        assert_eq!(port_hint(&Tls::Opportunistic(params()), 587), "");
+        assert_eq!(port_hint(&Tls::Wrapper(params()), 465), "");
+    }
 }

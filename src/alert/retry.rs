@@ -147,7 +147,7 @@ pub fn smtp_connect_error(
         error: format!(
             "connecting to the mail server {}: {}",
             server(host, port),
-            crate::fetch::error_chain(error)
+            crate::fetch::error_chain_of(error, "smtp:// (STARTTLS)")
         ),
         retry_after: None,
     }

@@ -151,6 +151,7 @@ impl Config {
         warnings.extend(self.interval_warnings());
         warnings.extend(self.database_folder_warning());
         warnings.extend(self.addresses_needing_smtputf8());
+        warnings.extend(self.mail_ports_of_the_other_scheme());
         if self.rules.is_empty() {
             warnings.push(
                 "no [[rule]] is configured: stories are stored, but nothing is matched or alerted"
@@ -225,6 +226,35 @@ impl Config {
                     ));
                 }
             }
+        }
+        warnings
+    }
+
+    /// A mail server address whose port is the other scheme's: 465 speaks TLS from the
+    /// first byte (`smtps://`), 587 and 25 in the clear first, then STARTTLS
+    /// (`smtp://`). Written the other way, every connection fails.
+    fn mail_ports_of_the_other_scheme(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (name, channel) in &self.channels {
+            let ChannelKind::Email(email) = &channel.kind else {
+                continue;
+            };
+            let (written, meant, host, port) = match &email.transport {
+                SmtpTransport::Smtp { host, port: 465 } => ("smtp", "smtps", host, 465),
+                SmtpTransport::Smtps { host, port } if matches!(port, 25 | 587) => {
+                    ("smtps", "smtp", host, *port)
+                }
+                _ => continue,
+            };
+            warnings.push(format!(
+                "channel `{name}`: port {port} usually speaks {}: `{written}://` there \
+                 fails to connect; write `smtp = \"{meant}://{host}:{port}\"`",
+                if port == 465 {
+                    "TLS from the first byte"
+                } else {
+                    "in the clear, then STARTTLS"
+                }
+            ));
         }
         warnings
     }

@@ -561,6 +561,42 @@ fn check_warns_of_what_is_valid_but_matches_nothing() {
 }
 
 #[test]
+fn check_warns_of_a_mail_port_written_with_the_other_scheme() {
+    let email = |smtp: &str| {
+        format!(
+            "[[feed]]\nurl = \"https://example.org/feed\"\n[channel.desk]\nkind = \"email\"\n\
+             to = [\"a@example.org\"]\nfrom = \"b@example.org\"\nsmtp = \"{smtp}\"\n\
+             [[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nchannels = [\"desk\"]\n"
+        )
+    };
+    let warned = |smtp: &str| {
+        let ws = Workspace::new(&email(smtp));
+        warnings(&ws.ok(&["check"]))
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        warned("smtp://mail.example.org:465"),
+        ["channel `desk`: port 465 usually speaks TLS from the first byte: `smtp://` there \
+          fails to connect; write `smtp = \"smtps://mail.example.org:465\"`"]
+    );
+    assert_eq!(
+        warned("smtps://mail.example.org:587"),
+        ["channel `desk`: port 587 usually speaks in the clear, then STARTTLS: `smtps://` \
+          there fails to connect; write `smtp = \"smtp://mail.example.org:587\"`"]
+    );
+    for fine in [
+        "smtps://mail.example.org:465",
+        "smtp://mail.example.org:587",
+        "smtp://mail.example.org",
+        "smtps://mail.example.org",
+    ] {
+        assert!(warned(fine).is_empty(), "{fine}");
+    }
+}
+
+#[test]
 fn check_warns_of_a_database_whose_folder_does_not_exist() {
     let ws = Workspace::new(
         "[storage]\npath = \"state/newshound.db\"\n\

@@ -181,3 +181,27 @@ fn feeds_are_fetched_over_https_from_a_trusted_server_only() {
     assert!(stdout(&trusted).contains("1 ok"), "{}", stdout(&trusted));
     assert_eq!(*fetched.lock().unwrap(), 1);
 }
+
+#[test]
+fn an_smtps_address_of_a_server_in_the_clear_is_a_tls_failure_that_says_so() {
+    let ca = TestCa::new();
+    let plain = SmtpServer::start();
+    let url = plain.url().replace("smtp://", "smtps://");
+    let config = format!(
+        "[channel.out]\nkind = \"email\"\nto = [\"a@example.org\"]\nfrom = \"b@example.org\"\n\
+         smtp = \"{url}\"\n{RULE}"
+    );
+    let out = send_test(&config, &ca);
+    assert_exit(&out, 1);
+    assert_eq!(
+        stderr(&out).trim(),
+        format!(
+            "newshound: sending through `out` failed: connecting to the mail server \
+             127.0.0.1:{}: Connection error: received corrupt message of type \
+             InvalidContentType (the server did not answer in TLS: is its address smtp:// \
+             (STARTTLS), or its port another?)",
+            plain.port
+        )
+    );
+    assert!(plain.received().is_empty());
+}
