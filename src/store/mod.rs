@@ -32,7 +32,7 @@ pub use inspect::{BackupError, Inspection, backup, inspect, stored};
 pub use outbox::{AlertState, DueAlert, DueNotice, NoticeAbout, Requeue, Table, Waiting};
 pub use replay::Replayed;
 
-/// How long a writer waits for another process holding the database.
+/// How long a writer waits for another process holding the database (named in `remedy`).
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Retention keeps pruned stories' identities this many times `[storage] keep`.
@@ -72,8 +72,14 @@ pub enum StoreError {
 /// What an operator can do about a database error that is the host's, not newshound's:
 /// said after SQLite's own message.
 fn remedy(error: &rusqlite::Error) -> &'static str {
-    use rusqlite::ErrorCode::{DiskFull, ReadOnly};
+    use rusqlite::ErrorCode::{DatabaseBusy, DatabaseLocked, DiskFull, ReadOnly};
     match error.sqlite_error_code() {
+        Some(DatabaseBusy | DatabaseLocked) => {
+            "; another process held the database's write lock longer than newshound waits \
+             for it (10 s): a sqlite3 shell left inside a transaction, or a tool copying the \
+             file (`newshound backup` copies without holding it); what could not be written \
+             is tried again"
+        }
         Some(DiskFull) => {
             "; free space on the disk that holds the database (a fetch that could not be \
              stored is fetched again)"

@@ -578,13 +578,17 @@ fn check_warns_of_a_mail_port_written_with_the_other_scheme() {
     };
     assert_eq!(
         warned("smtp://mail.example.org:465"),
-        ["channel `desk`: port 465 usually speaks TLS from the first byte: `smtp://` there \
-          fails to connect; write `smtp = \"smtps://mail.example.org:465\"`"]
+        [
+            "channel `desk`: port 465 usually speaks TLS from the first byte: `smtp://` there \
+          fails to connect; write `smtp = \"smtps://mail.example.org:465\"`"
+        ]
     );
     assert_eq!(
         warned("smtps://mail.example.org:587"),
-        ["channel `desk`: port 587 usually speaks in the clear, then STARTTLS: `smtps://` \
-          there fails to connect; write `smtp = \"smtp://mail.example.org:587\"`"]
+        [
+            "channel `desk`: port 587 usually speaks in the clear, then STARTTLS: `smtps://` \
+          there fails to connect; write `smtp = \"smtp://mail.example.org:587\"`"
+        ]
     );
     for fine in [
         "smtps://mail.example.org:465",

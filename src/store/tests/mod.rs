@@ -306,6 +306,40 @@ fn a_full_disk_or_a_read_only_database_says_what_to_do() {
     );
 }
 
+#[test]
+fn a_write_lock_held_by_another_process_says_who_may_hold_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("newshound.db");
+    let mut store = Store::open(&path).unwrap();
+    store
+        .sync_feeds([("https://a.example/feed", None)])
+        .unwrap();
+    let a = store.feed_id("https://a.example/feed").unwrap().unwrap();
+    store
+        .conn()
+        .busy_timeout(std::time::Duration::from_millis(50))
+        .unwrap();
+    // A sqlite3 shell left inside a transaction.
+    let shell = rusqlite::Connection::open(&path).unwrap();
+    shell.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    let peskov = Incoming::matched(story("guid:1", None, "Peskov"), Vec::new());
+    let err = store
+        .ingest(&job(a, vec![peskov.clone()], 1000))
+        .unwrap_err();
+    assert!(
+        err.to_string().ends_with(
+            "database is locked; another process held the database's write lock longer \
+             than newshound waits for it (10 s): a sqlite3 shell left inside a transaction, \
+             or a tool copying the file (`newshound backup` copies without holding it); what \
+             could not be written is tried again"
+        ),
+        "{err}"
+    );
+    shell.execute_batch("COMMIT").unwrap();
+    store.ingest(&job(a, vec![peskov], 1000)).unwrap();
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
+}
+
 #[tokio::test]
 async fn the_handle_runs_jobs_on_the_store_thread() {
     let (store, _, _) = setup();
