@@ -75,7 +75,7 @@ fn numeric(text: &str) -> Option<DateTime<Utc>> {
 
 /// Dates written with the month's name, in the order RFC 2822 gives them or another:
 /// a weekday in any language is passed over; the month is named in English, French,
-/// German, Italian, Portuguese or Spanish; the time may say `am` or `pm`; the zone is
+/// German, Italian, Portuguese, Spanish, Russian or Ukrainian; the time may say `am` or `pm`; the zone is
 /// an offset or a name.
 fn spelled(text: &str) -> Option<DateTime<Utc>> {
     let (mut year, mut month, mut day) = (None, None, None);
@@ -222,7 +222,7 @@ fn zone(name: &str) -> Option<i32> {
 
 /// A month by its name or an abbreviation of it (three letters at least), in the
 /// languages of most feeds that write them spelled out: English, French, German,
-/// Italian, Portuguese and Spanish. A word that only starts like a month (`marché`,
+/// Italian, Portuguese, Spanish, Russian and Ukrainian. A word that only starts like a month (`marché`,
 /// `mayor`) is not one, nor is a prefix two months share (`jui`: juin, juillet).
 fn month_named(name: &str) -> Option<u32> {
     if name.chars().count() < 3 {
@@ -238,9 +238,20 @@ fn month_named(name: &str) -> Option<u32> {
 }
 
 /// Each month's names, January first, in the languages `month_named` reads.
+/// (Russian and Ukrainian name a month's day in the genitive: `27 ноября`, `27 листопада`.)
 const MONTH_NAMES: [&[&str]; 12] = [
     &[
-        "january", "janvier", "januar", "jänner", "gennaio", "janeiro", "enero",
+        "january",
+        "janvier",
+        "januar",
+        "jänner",
+        "gennaio",
+        "janeiro",
+        "enero",
+        "январь",
+        "января",
+        "січень",
+        "січня",
     ],
     &[
         "february",
@@ -250,13 +261,77 @@ const MONTH_NAMES: [&[&str]; 12] = [
         "febbraio",
         "fevereiro",
         "febrero",
+        "февраль",
+        "февраля",
+        "лютий",
+        "лютого",
     ],
-    &["march", "mars", "märz", "marzo", "março"],
-    &["april", "avril", "aprile", "abril"],
-    &["may", "mai", "maggio", "maio", "mayo"],
-    &["june", "juin", "juni", "giugno", "junho", "junio"],
-    &["july", "juillet", "juli", "luglio", "julho", "julio"],
-    &["august", "août", "aout", "agosto"],
+    &[
+        "march",
+        "mars",
+        "märz",
+        "marzo",
+        "março",
+        "март",
+        "марта",
+        "березень",
+        "березня",
+    ],
+    &[
+        "april",
+        "avril",
+        "aprile",
+        "abril",
+        "апрель",
+        "апреля",
+        "квітень",
+        "квітня",
+    ],
+    &[
+        "may",
+        "mai",
+        "maggio",
+        "maio",
+        "mayo",
+        "май",
+        "мая",
+        "травень",
+        "травня",
+    ],
+    &[
+        "june",
+        "juin",
+        "juni",
+        "giugno",
+        "junho",
+        "junio",
+        "июнь",
+        "июня",
+        "червень",
+        "червня",
+    ],
+    &[
+        "july",
+        "juillet",
+        "juli",
+        "luglio",
+        "julho",
+        "julio",
+        "июль",
+        "июля",
+        "липень",
+        "липня",
+    ],
+    &[
+        "august",
+        "août",
+        "aout",
+        "agosto",
+        "август",
+        "августа",
+        "серпень",
+        "серпня",
+    ],
     &[
         "september",
         "sept",
@@ -264,11 +339,33 @@ const MONTH_NAMES: [&[&str]; 12] = [
         "settembre",
         "setembro",
         "septiembre",
+        "сентябрь",
+        "сентября",
+        "вересень",
+        "вересня",
     ],
     &[
-        "october", "octobre", "oktober", "ottobre", "outubro", "octubre",
+        "october",
+        "octobre",
+        "oktober",
+        "ottobre",
+        "outubro",
+        "octubre",
+        "октябрь",
+        "октября",
+        "жовтень",
+        "жовтня",
     ],
-    &["november", "novembre", "novembro", "noviembre"],
+    &[
+        "november",
+        "novembre",
+        "novembro",
+        "noviembre",
+        "ноябрь",
+        "ноября",
+        "листопад",
+        "листопада",
+    ],
     &[
         "december",
         "décembre",
@@ -276,6 +373,10 @@ const MONTH_NAMES: [&[&str]; 12] = [
         "dicembre",
         "dezembro",
         "diciembre",
+        "декабрь",
+        "декабря",
+        "грудень",
+        "грудня",
     ],
 ];
 
@@ -359,6 +460,20 @@ mod tests {
             ("March 5th, 2024", "2024-03-05T00:00:00+00:00"),
             ("5 juillet 2023 09:30", "2023-07-05T09:30:00+00:00"),
             ("12. März 2024 12:00 MEZ", "2024-03-12T11:00:00+00:00"),
+            // Russian and Ukrainian, as their sites write them.
+            (
+                "Пт, 27 ноя 2026 10:15:00 +0300",
+                "2026-11-27T07:15:00+00:00",
+            ),
+            ("27 ноября 2026 г., 10:15 MSK", "2026-11-27T07:15:00+00:00"),
+            ("1 мая 2025 09:00", "2025-05-01T09:00:00+00:00"),
+            ("Ср, 5 мар 2025 18:30:00 +0300", "2025-03-05T15:30:00+00:00"),
+            ("Май 9, 2025", "2025-05-09T00:00:00+00:00"),
+            ("27 листопада 2026 10:15 +0200", "2026-11-27T08:15:00+00:00"),
+            (
+                "Чт, 04 вер 2025 08:00:00 +0300",
+                "2025-09-04T05:00:00+00:00",
+            ),
         ] {
             check(text, Some(expected));
         }
