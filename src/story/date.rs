@@ -188,7 +188,7 @@ fn offset(text: &str) -> Option<i32> {
 /// A zone's name as seconds east of UTC: RFC 2822's (the United States' zones) and
 /// others feeds write. Names that stand for two zones (`IST`) are not read.
 fn zone(name: &str) -> Option<i32> {
-    let hours = match name.to_ascii_uppercase().as_str() {
+    let hours = match name.to_uppercase().as_str() {
         "Z" | "UT" | "UTC" | "GMT" | "WET" => 0.0,
         "EST" => -5.0,
         "EDT" => -4.0,
@@ -206,7 +206,7 @@ fn zone(name: &str) -> Option<i32> {
         "NST" => -3.5,
         "BST" | "WEST" | "CET" | "MEZ" => 1.0,
         "CEST" | "MESZ" | "EET" | "SAST" => 2.0,
-        "EEST" | "MSK" => 3.0,
+        "EEST" | "MSK" | "МСК" => 3.0,
         "WIB" => 7.0,
         "HKT" | "SGT" | "AWST" => 8.0,
         "JST" | "KST" => 9.0,
@@ -466,7 +466,7 @@ mod tests {
                 "2026-11-27T07:15:00+00:00",
             ),
             ("27 ноября 2026 г., 10:15 MSK", "2026-11-27T07:15:00+00:00"),
-            ("1 мая 2025 09:00", "2025-05-01T09:00:00+00:00"),
+            ("1 мая 2025 09:00 мск", "2025-05-01T06:00:00+00:00"),
             ("Ср, 5 мар 2025 18:30:00 +0300", "2025-03-05T15:30:00+00:00"),
             ("Май 9, 2025", "2025-05-09T00:00:00+00:00"),
             ("27 листопада 2026 10:15 +0200", "2026-11-27T08:15:00+00:00"),
