@@ -2,7 +2,7 @@
 //! the library, and map the outcome to the documented exit codes (0 ok, 1 runtime
 //! failure, 2 bad config or usage; `test-rule` exits like grep).
 
-use std::io::{self, IsTerminal, Read};
+use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -204,6 +204,9 @@ fn main() -> ExitCode {
     }
     match run(cli) {
         Ok(code) => code,
+        // The reader of the output went away (`newshound hits | head`): it has what it
+        // wanted, and there is no one to tell.
+        Err(Failure::Runtime(error)) if broken_pipe(&error) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
             eprintln!("newshound: {message}");
             ExitCode::from(2)
@@ -216,6 +219,22 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
+}
+
+/// Whether an error is writing to a pipe whose reader has gone.
+fn broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|e| {
+        let kind = match (
+            e.downcast_ref::<io::Error>(),
+            e.downcast_ref::<serde_json::Error>(),
+        ) {
+            (Some(e), _) => Some(e.kind()),
+            // (JSON's writer keeps the error of the writer it wrote to.)
+            (_, Some(e)) => e.io_error_kind(),
+            _ => None,
+        };
+        kind == Some(io::ErrorKind::BrokenPipe)
+    })
 }
 
 /// `requeue --to`: moves the undelivered alerts of a channel, or one alert, to another.
@@ -254,15 +273,18 @@ fn move_alerts(
         )));
     }
     let plural = |n: usize| if n == 1 { "alert" } else { "alerts" };
-    println!(
+    let mut out = io::stdout().lock();
+    writeln!(
+        out,
         "{moved} {} moved to `{to}`, due now; `newshound once` (or the daemon) delivers them",
         plural(moved)
-    );
+    )?;
     if kept > 0 {
-        println!(
+        writeln!(
+            out,
             "{kept} {} left in place: `{to}` has the same alert queued already",
             plural(kept)
-        );
+        )?;
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -292,18 +314,20 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Check { database } => {
             let config = load_config(&cli.config)?;
-            print!("{config}");
+            let mut out = stdout.lock();
+            write!(out, "{config}")?;
             for (channel, error) in config.unreadable_secrets() {
-                println!(
+                writeln!(
+                    out,
                     "  note: channel `{channel}`: {error}; it is read when a message is sent, \
                      and the service must be able to (a LoadCredential= file exists only there)"
-                );
+                )?;
             }
             for warning in config.warnings(&newshound::store::stored(&config.storage.path)) {
-                println!("  warning: {warning}");
+                writeln!(out, "  warning: {warning}")?;
             }
             if database {
-                commands::check_database(&config.storage.path, &mut io::stdout())?;
+                commands::check_database(&config.storage.path, &mut out)?;
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -363,12 +387,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let config = load_config(&cli.config)?;
             let bytes = newshound::store::backup(&config.storage.path, &file)
                 .map_err(anyhow::Error::from)?;
-            println!(
+            writeln!(
+                stdout.lock(),
                 "copied the database {} to {} ({})",
                 config.storage.path.display(),
                 file.display(),
                 bytesize::ByteSize(bytes)
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Requeue {
@@ -415,9 +440,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     "no {what} with id {id}{hint}; `newshound hits --json` shows each alert's id and state"
                 )));
             }
-            println!(
+            writeln!(
+                stdout.lock(),
                 "{count} {what} put back in the queue; `newshound once` (or the daemon) delivers them"
-            );
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::SendTest { channel } => {
@@ -431,7 +457,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let outcome = rt.block_on(commands::send_test(config, &channel))?;
             match outcome.error() {
                 None => {
-                    println!("sent a test alert through `{channel}`");
+                    writeln!(stdout.lock(), "sent a test alert through `{channel}`")?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(error) => Err(Failure::Runtime(anyhow::anyhow!(

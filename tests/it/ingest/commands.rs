@@ -123,6 +123,43 @@ fn import_opml_prints_feed_entries_tagged_with_their_folders() {
     assert!(ws2.ok(&["check"]).contains("feeds: 3"));
 }
 
+/// `newshound hits | head`: a reader that stops reading ends the command quietly, as
+/// it ends any Unix tool, with neither an error nor a panic.
+#[test]
+fn output_to_a_reader_that_went_away_ends_quietly() {
+    let ws = Workspace::new("[[feed]]\nurl = \"https://example.org/feed\"\n");
+    let outlines: String = (0..3000)
+        .map(|i| format!("<outline text=\"Feed {i}\" xmlUrl=\"https://e{i}.example/feed\"/>\n"))
+        .collect();
+    ws.write(
+        "big.opml",
+        &format!("<opml><body>\n{outlines}</body></opml>"),
+    );
+    let opml = ws.dir.path().join("big.opml");
+    let config = ws.config();
+    for args in [
+        vec!["import-opml", opml.to_str().unwrap()],
+        vec!["--config", config.to_str().unwrap(), "check"],
+        vec!["--config", config.to_str().unwrap(), "feeds", "--json"],
+    ] {
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_newshound"))
+            .args(&args)
+            .env_remove("NEWSHOUND_CONFIG")
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        // The reader goes away before reading a line.
+        drop(child.stdout.take());
+        let out = child.wait_with_output().unwrap();
+        assert_eq!(
+            (out.status.code(), stderr(&out).as_str()),
+            (Some(0), ""),
+            "{args:?}"
+        );
+    }
+}
+
 #[test]
 fn check_database_reads_the_database_without_changing_it() {
     let server = feed_server();
