@@ -260,3 +260,72 @@ fn an_operators_templates_replace_the_built_in_ones() {
         stderr(&out)
     );
 }
+
+/// `smtp = "sendmail"` hands each message to the local MTA's `sendmail` command, found
+/// on PATH: with its envelope sender, the recipients after `--`, the message on its
+/// input. A command that fails leaves the alert to its retries.
+#[test]
+fn sendmail_hands_the_message_to_the_local_mta() {
+    let feeds = world_feed();
+    let ws = Workspace::new(&config(
+        &feeds.url("/world.rss"),
+        "desk",
+        "[channel.desk]\nkind = \"email\"\nto = [\"desk@example.org\", \"night@example.org\"]\n\
+         from = \"newshound <alerts@example.org>\"\nsmtp = \"sendmail\"\n",
+    ));
+    let bin = ws.dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let sendmail = bin.join("sendmail");
+    let spool = ws.dir.path().join("spool");
+    std::fs::create_dir_all(&spool).unwrap();
+    // Each message in a file of its own, its arguments on the first line.
+    std::fs::write(
+        &sendmail,
+        format!(
+            "#!/bin/sh\n[ -e {0}/fail ] && {{ echo 'sendmail: queue full' >&2; exit 75; }}\n\
+             f=$(mktemp {0}/msg.XXXXXX)\necho \"$*\" > \"$f\"\ncat >> \"$f\"\n",
+            spool.display()
+        ),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&sendmail, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let path = format!("{}:{}", bin.display(), std::env::var("PATH").unwrap());
+
+    std::fs::write(spool.join("fail"), "").unwrap();
+    let out = ws.run_with(&["once"], &[("PATH", &path)]);
+    assert_exit(&out, 0);
+    assert!(
+        stdout(&out).contains("alerts: 0 delivered"),
+        "{}",
+        stdout(&out)
+    );
+    let hits = ws.json(&["hits"]);
+    let error = hits[0]["deliveries"][0]["last_error"].as_str().unwrap();
+    assert!(error.contains("queue full"), "{error}");
+
+    std::fs::remove_file(spool.join("fail")).unwrap();
+    let out = ws.run_with(&["requeue", "--waiting"], &[("PATH", &path)]);
+    assert_exit(&out, 0);
+    let out = ws.run_with(&["once"], &[("PATH", &path)]);
+    assert!(
+        stdout(&out).contains("alerts: 2 delivered"),
+        "{}",
+        stdout(&out)
+    );
+    let mut messages: Vec<String> = std::fs::read_dir(&spool)
+        .unwrap()
+        .map(|e| std::fs::read_to_string(e.unwrap().path()).unwrap())
+        .collect();
+    messages.sort();
+    assert_eq!(messages.len(), 2);
+    for message in &messages {
+        let (args, text) = message.split_once('\n').unwrap();
+        assert_eq!(
+            args,
+            "-i -f alerts@example.org -- desk@example.org night@example.org"
+        );
+        assert!(text.contains("Subject: [newshound] "), "{text}");
+        assert!(text.contains("Auto-Submitted: auto-generated"), "{text}");
+    }
+}
