@@ -5,6 +5,7 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -221,20 +222,50 @@ fn main() -> ExitCode {
     }
 }
 
-/// Whether an error is writing to a pipe whose reader has gone.
+/// Whether an error is standard output's reader having gone (`newshound hits | head`):
+/// a broken pipe, after writing to standard output met one — not a broken pipe of
+/// another stream (a server's, a command's), which is a failure to report.
 fn broken_pipe(error: &anyhow::Error) -> bool {
-    error.chain().any(|e| {
-        let kind = match (
-            e.downcast_ref::<io::Error>(),
-            e.downcast_ref::<serde_json::Error>(),
-        ) {
-            (Some(e), _) => Some(e.kind()),
-            // (JSON's writer keeps the error of the writer it wrote to.)
-            (_, Some(e)) => e.io_error_kind(),
-            _ => None,
-        };
-        kind == Some(io::ErrorKind::BrokenPipe)
-    })
+    STDOUT_CLOSED.load(Ordering::Relaxed)
+        && error.chain().any(|e| {
+            let kind = match (
+                e.downcast_ref::<io::Error>(),
+                e.downcast_ref::<serde_json::Error>(),
+            ) {
+                (Some(e), _) => Some(e.kind()),
+                // (JSON's writer keeps the error of the writer it wrote to.)
+                (_, Some(e)) => e.io_error_kind(),
+                _ => None,
+            };
+            kind == Some(io::ErrorKind::BrokenPipe)
+        })
+}
+
+/// Set when a write to standard output found its reader gone.
+static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Standard output (or its lock), noting in [`STDOUT_CLOSED`] when its reader has gone.
+struct Watched<W>(W);
+
+impl<W: Write> Write for Watched<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.write(buf).inspect_err(note_closed)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.0.flush().inspect_err(note_closed)
+    }
+}
+
+fn note_closed(error: &io::Error) {
+    if error.kind() == io::ErrorKind::BrokenPipe {
+        STDOUT_CLOSED.store(true, Ordering::Relaxed);
+    }
+}
+
+/// Standard output, locked, for a command's output.
+fn stdout() -> Watched<io::StdoutLock<'static>> {
+    Watched(io::stdout().lock())
 }
 
 /// `requeue --to`: moves the undelivered alerts of a channel, or one alert, to another.
@@ -273,7 +304,7 @@ fn move_alerts(
         )));
     }
     let plural = |n: usize| if n == 1 { "alert" } else { "alerts" };
-    let mut out = io::stdout().lock();
+    let mut out = stdout();
     writeln!(
         out,
         "{moved} {} moved to `{to}`, due now; `newshound once` (or the daemon) delivers them",
@@ -301,7 +332,6 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
-    let stdout = io::stdout();
     match cli.command {
         Command::Run => {
             let config = load_config(&cli.config)?;
@@ -314,7 +344,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Check { database } => {
             let config = load_config(&cli.config)?;
-            let mut out = stdout.lock();
+            let mut out = stdout();
             write!(out, "{config}")?;
             for (channel, error) in config.unreadable_secrets() {
                 writeln!(
@@ -343,14 +373,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         .map_err(Failure::Usage)?,
                 )
             };
-            let mut out = io::stdout();
+            let mut out = Watched(io::stdout());
             runtime()?.block_on(commands::once(config, only, &mut out))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Feeds { json } => {
             let config = load_config(&cli.config)?;
             let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
-            commands::feeds(&config, &store, json, &mut stdout.lock())?;
+            commands::feeds(&config, &store, json, &mut stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Hits { rule, since, json } => {
@@ -373,13 +403,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 )));
             }
             let since = ago(since);
-            commands::hits(&store, rule.as_deref(), since, json, &mut stdout.lock())?;
+            commands::hits(&store, rule.as_deref(), since, json, &mut stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ImportOpml { file } => {
             let text =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            commands::import_opml(&String::from_utf8_lossy(&text), &mut stdout.lock())?;
+            commands::import_opml(&String::from_utf8_lossy(&text), &mut stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::TestRule(args) => test_rule(&cli.config, args),
@@ -388,7 +418,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let bytes = newshound::store::backup(&config.storage.path, &file)
                 .map_err(anyhow::Error::from)?;
             writeln!(
-                stdout.lock(),
+                stdout(),
                 "copied the database {} to {} ({})",
                 config.storage.path.display(),
                 file.display(),
@@ -441,7 +471,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 )));
             }
             writeln!(
-                stdout.lock(),
+                stdout(),
                 "{count} {what} put back in the queue; `newshound once` (or the daemon) delivers them"
             )?;
             Ok(ExitCode::SUCCESS)
@@ -457,7 +487,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let outcome = rt.block_on(commands::send_test(config, &channel))?;
             match outcome.error() {
                 None => {
-                    writeln!(stdout.lock(), "sent a test alert through `{channel}`")?;
+                    writeln!(stdout(), "sent a test alert through `{channel}`")?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(error) => Err(Failure::Runtime(anyhow::anyhow!(
@@ -488,13 +518,12 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
     for hint in query.hints() {
         eprintln!("newshound: hint: {hint}");
     }
-    let stdout = io::stdout();
-    let marker = if stdout.is_terminal() && std::env::var_os("NO_COLOR").is_none() {
+    let marker = if io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none() {
         Marker::Ansi
     } else {
         Marker::Brackets
     };
-    let mut out = stdout.lock();
+    let mut out = stdout();
     let outcome = if let Some(path) = &args.file {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let feed = newshound::story::parse_feed(&bytes, None, None, 256 << 20)
