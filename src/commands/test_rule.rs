@@ -298,7 +298,7 @@ pub fn test_rule_stories(
             fields.dedup();
             for field in fields {
                 let marked = mark(&text_of(story, field), field, spans, open, close);
-                writeln!(out, "  {field}: {}", excerpt(&marked, open, 300))?;
+                writeln!(out, "  {field}: {}", excerpt(&marked, open, close, 300))?;
             }
         }
         writeln!(out, "{} of {} stories matched", matched.len(), tried)?;
@@ -310,9 +310,12 @@ pub fn test_rule_stories(
     })
 }
 
-/// Shortens long marked text to about `max` characters around the first mark.
-fn excerpt(marked: &str, open: &str, max: usize) -> String {
-    if marked.chars().count() <= max {
+/// Shortens long marked text to about `max` characters around the first mark. The marks
+/// (`open`, `close`) count for nothing and are never cut: a mark the excerpt ends inside
+/// is closed (a terminal's colour would otherwise run on past it).
+fn excerpt(marked: &str, open: &str, close: &str, max: usize) -> String {
+    let visible = marked.replace(open, "").replace(close, "").chars().count();
+    if visible <= max {
         return marked.to_owned();
     }
     let first = marked.find(open).unwrap_or(0);
@@ -321,6 +324,52 @@ fn excerpt(marked: &str, open: &str, max: usize) -> String {
         .rev()
         .nth(max / 3)
         .map_or(0, |(i, _)| i);
-    let body: String = marked[start..].chars().take(max).collect();
-    format!("{}{body}…", if start > 0 { "…" } else { "" })
+    let (mut body, mut rest, mut taken, mut inside) = (String::new(), &marked[start..], 0, false);
+    while taken < max && !rest.is_empty() {
+        if let Some(after) = rest.strip_prefix(open) {
+            (body, rest, inside) = (body + open, after, true);
+        } else if let Some(after) = rest.strip_prefix(close) {
+            (body, rest, inside) = (body + close, after, false);
+        } else if let Some(c) = rest.chars().next() {
+            body.push(c);
+            rest = &rest[c.len_utf8()..];
+            taken += 1;
+        }
+    }
+    if inside {
+        body.push_str(close);
+    }
+    let before = if start > 0 { "…" } else { "" };
+    let after = if rest.is_empty() { "" } else { "…" };
+    format!("{before}{body}{after}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::excerpt;
+
+    #[test]
+    fn an_excerpt_never_cuts_a_mark_and_closes_one_it_ends_inside() {
+        let (open, close) = ("\x1b[1;31m", "\x1b[0m");
+        let text = format!(
+            "{}{open}Peskov said {}{close} end",
+            "a".repeat(20),
+            "b".repeat(50)
+        );
+        let short = excerpt(&text, open, close, 30);
+        assert_eq!(
+            short,
+            format!(
+                "…{}{open}Peskov said {}{close}…",
+                "a".repeat(11),
+                "b".repeat(7)
+            )
+        );
+        // Marks count for nothing: text as long as the limit once they are left out is
+        // whole.
+        let whole = format!("{open}{}{close}", "c".repeat(30));
+        assert_eq!(excerpt(&whole, open, close, 30), whole);
+        let brackets = excerpt(&format!("[[{}]] tail", "d".repeat(40)), "[[", "]]", 10);
+        assert_eq!(brackets, format!("[[{}]]…", "d".repeat(10)));
+    }
 }
