@@ -147,7 +147,7 @@ struct TestRule {
     #[arg(long, value_name = "FEED_FILE", group = "source")]
     file: Option<PathBuf>,
     /// Fetch a feed and match its stories.
-    #[arg(long, value_name = "URL", group = "source")]
+    #[arg(long, value_name = "URL", group = "source", value_parser = newshound::config::http_url)]
     url: Option<url::Url>,
     /// Match the stories already stored in the database (see --since).
     #[arg(long, group = "source")]

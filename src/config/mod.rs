@@ -12,6 +12,7 @@ mod load;
 mod raw;
 mod summary;
 
+pub use raw::http_url;
 pub use summary::shown_duration;
 
 use std::collections::BTreeMap;

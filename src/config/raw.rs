@@ -261,19 +261,32 @@ pub(super) fn parse_http_url(
     value: &Spanned<String>,
     key: &str,
 ) -> Result<Url, ConfigError> {
-    let url = Url::parse(value.get_ref().trim()).map_err(|e| {
-        source.error(
-            value.span(),
-            format!("`{key}`: bad URL {:?}: {e}", value.get_ref()),
-        )
+    http_url(value.get_ref()).map_err(|m| source.error(value.span(), format!("`{key}`: {m}")))
+}
+
+/// An http(s) URL, or what is wrong with the text, saying how to write an address
+/// copied without its scheme (`example.org/rss`) or as a browser hands a feed to a
+/// reader (`feed://example.org/rss`).
+pub fn http_url(text: &str) -> Result<Url, String> {
+    let trimmed = text.trim();
+    let url = Url::parse(trimmed).map_err(|e| {
+        let hint = match e {
+            url::ParseError::RelativeUrlWithoutBase => {
+                format!(" (write it whole: \"https://{trimmed}\")")
+            }
+            _ => String::new(),
+        };
+        format!("bad URL {text:?}: {e}{hint}")
     })?;
     if !matches!(url.scheme(), "http" | "https") {
-        return Err(source.error(
-            value.span(),
-            format!(
-                "`{key}`: only http and https URLs are supported, not `{}`",
-                url.scheme()
-            ),
+        let hint = match trimmed.strip_prefix("feed:") {
+            Some(rest) if rest.starts_with("http") => format!(" (write \"{rest}\")"),
+            Some(rest) => format!(" (write \"https:{rest}\" or \"http:{rest}\")"),
+            None => String::new(),
+        };
+        return Err(format!(
+            "only http and https URLs are supported, not `{}`{hint}",
+            url.scheme()
         ));
     }
     Ok(url)

@@ -181,6 +181,38 @@ fn rule_log_and_include_settings_are_validated() {
     );
 }
 
+/// Addresses as a browser hands a feed to a reader, or copied without their scheme,
+/// are refused saying how to write them — in the config and on the command line.
+#[test]
+fn a_feed_address_without_http_says_how_to_write_it() {
+    check_error(
+        "[[feed]]\nurl = \"feed://example.org/rss\"\n",
+        "DIR/newshound.toml:2:7: `feed.url`: only http and https URLs are supported, not \
+         `feed` (write \"https://example.org/rss\" or \"http://example.org/rss\")",
+    );
+    check_error(
+        "[[feed]]\nurl = \"feed:https://example.org/rss\"\n",
+        "DIR/newshound.toml:2:7: `feed.url`: only http and https URLs are supported, not \
+         `feed` (write \"https://example.org/rss\")",
+    );
+    check_error(
+        "[[feed]]\nurl = \"example.org/rss\"\n",
+        "DIR/newshound.toml:2:7: `feed.url`: bad URL \"example.org/rss\": relative URL \
+         without a base (write it whole: \"https://example.org/rss\")",
+    );
+    let out = newshound(&["test-rule", "Peskov", "--url", "example.org/rss"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr(&out).starts_with(
+            "error: invalid value 'example.org/rss' for '--url <URL>': bad URL \
+             \"example.org/rss\": relative URL without a base (write it whole: \
+             \"https://example.org/rss\")"
+        ),
+        "{}",
+        stderr(&out)
+    );
+}
+
 #[test]
 fn unknown_channel_in_a_rule() {
     check_error(
