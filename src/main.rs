@@ -5,7 +5,6 @@
 use std::io::{self, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::atomic::{AtomicBool, Ordering};
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -207,7 +206,7 @@ fn main() -> ExitCode {
         Ok(code) => code,
         // The reader of the output went away (`newshound hits | head`): it has what it
         // wanted, and there is no one to tell.
-        Err(Failure::Runtime(error)) if broken_pipe(&error) => ExitCode::SUCCESS,
+        Err(Failure::Runtime(error)) if commands::reader_gone(&error) => ExitCode::SUCCESS,
         Err(Failure::Usage(message)) => {
             eprintln!("newshound: {message}");
             ExitCode::from(2)
@@ -220,52 +219,6 @@ fn main() -> ExitCode {
             ExitCode::from(1)
         }
     }
-}
-
-/// Whether an error is standard output's reader having gone (`newshound hits | head`):
-/// a broken pipe, after writing to standard output met one — not a broken pipe of
-/// another stream (a server's, a command's), which is a failure to report.
-fn broken_pipe(error: &anyhow::Error) -> bool {
-    STDOUT_CLOSED.load(Ordering::Relaxed)
-        && error.chain().any(|e| {
-            let kind = match (
-                e.downcast_ref::<io::Error>(),
-                e.downcast_ref::<serde_json::Error>(),
-            ) {
-                (Some(e), _) => Some(e.kind()),
-                // (JSON's writer keeps the error of the writer it wrote to.)
-                (_, Some(e)) => e.io_error_kind(),
-                _ => None,
-            };
-            kind == Some(io::ErrorKind::BrokenPipe)
-        })
-}
-
-/// Set when a write to standard output found its reader gone.
-static STDOUT_CLOSED: AtomicBool = AtomicBool::new(false);
-
-/// Standard output (or its lock), noting in [`STDOUT_CLOSED`] when its reader has gone.
-struct Watched<W>(W);
-
-impl<W: Write> Write for Watched<W> {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        self.0.write(buf).inspect_err(note_closed)
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        self.0.flush().inspect_err(note_closed)
-    }
-}
-
-fn note_closed(error: &io::Error) {
-    if error.kind() == io::ErrorKind::BrokenPipe {
-        STDOUT_CLOSED.store(true, Ordering::Relaxed);
-    }
-}
-
-/// Standard output, locked, for a command's output.
-fn stdout() -> Watched<io::StdoutLock<'static>> {
-    Watched(io::stdout().lock())
 }
 
 /// `requeue --to`: moves the undelivered alerts of a channel, or one alert, to another.
@@ -304,7 +257,7 @@ fn move_alerts(
         )));
     }
     let plural = |n: usize| if n == 1 { "alert" } else { "alerts" };
-    let mut out = stdout();
+    let mut out = commands::stdout();
     writeln!(
         out,
         "{moved} {} moved to `{to}`, due now; `newshound once` (or the daemon) delivers them",
@@ -344,7 +297,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Check { database } => {
             let config = load_config(&cli.config)?;
-            let mut out = stdout();
+            let mut out = commands::stdout();
             write!(out, "{config}")?;
             for (channel, error) in config.unreadable_secrets() {
                 writeln!(
@@ -373,14 +326,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                         .map_err(Failure::Usage)?,
                 )
             };
-            let mut out = Watched(io::stdout());
+            let mut out = commands::Watched(io::stdout());
             runtime()?.block_on(commands::once(config, only, &mut out))?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Feeds { json } => {
             let config = load_config(&cli.config)?;
             let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
-            commands::feeds(&config, &store, json, &mut stdout())?;
+            commands::feeds(&config, &store, json, &mut commands::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Hits { rule, since, json } => {
@@ -403,13 +356,19 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 )));
             }
             let since = ago(since);
-            commands::hits(&store, rule.as_deref(), since, json, &mut stdout())?;
+            commands::hits(
+                &store,
+                rule.as_deref(),
+                since,
+                json,
+                &mut commands::stdout(),
+            )?;
             Ok(ExitCode::SUCCESS)
         }
         Command::ImportOpml { file } => {
             let text =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            commands::import_opml(&String::from_utf8_lossy(&text), &mut stdout())?;
+            commands::import_opml(&String::from_utf8_lossy(&text), &mut commands::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::TestRule(args) => test_rule(&cli.config, args),
@@ -418,7 +377,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let bytes = newshound::store::backup(&config.storage.path, &file)
                 .map_err(anyhow::Error::from)?;
             writeln!(
-                stdout(),
+                commands::stdout(),
                 "copied the database {} to {} ({})",
                 config.storage.path.display(),
                 file.display(),
@@ -471,7 +430,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                 )));
             }
             writeln!(
-                stdout(),
+                commands::stdout(),
                 "{count} {what} put back in the queue; `newshound once` (or the daemon) delivers them"
             )?;
             Ok(ExitCode::SUCCESS)
@@ -487,7 +446,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             let outcome = rt.block_on(commands::send_test(config, &channel))?;
             match outcome.error() {
                 None => {
-                    writeln!(stdout(), "sent a test alert through `{channel}`")?;
+                    writeln!(commands::stdout(), "sent a test alert through `{channel}`")?;
                     Ok(ExitCode::SUCCESS)
                 }
                 Some(error) => Err(Failure::Runtime(anyhow::anyhow!(
@@ -523,7 +482,7 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
     } else {
         Marker::Brackets
     };
-    let mut out = stdout();
+    let mut out = commands::stdout();
     let outcome = if let Some(path) = &args.file {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
         let feed = newshound::story::parse_feed(&bytes, None, None, 256 << 20)

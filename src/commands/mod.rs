@@ -4,10 +4,12 @@
 mod listing;
 mod once;
 mod opml;
+mod output;
 mod test_rule;
 
 pub use listing::{feeds, hits};
 pub use once::once;
+pub use output::{Watched, reader_gone, stdout};
 
 /// Sends a sample alert through one channel (`newshound send-test`), with a store that
 /// is not needed: nothing is queued.
