@@ -5,7 +5,7 @@ use std::fmt;
 use std::time::Duration;
 
 use super::{
-    ChannelKind, Config, Digest, Feed, FeedFilter, POLITE_INTERVAL, SmtpTransport, TlsMode,
+    ChannelKind, Config, Digest, Email, Feed, FeedFilter, POLITE_INTERVAL, SmtpTransport, TlsMode,
     WebhookFormat,
 };
 
@@ -203,15 +203,22 @@ impl Config {
         warnings
     }
 
+    /// The email channels, by name.
+    fn email_channels(&self) -> impl Iterator<Item = (&str, &Email)> {
+        self.channels
+            .iter()
+            .filter_map(|(name, channel)| match &channel.kind {
+                ChannelKind::Email(email) => Some((name.as_str(), email)),
+                _ => None,
+            })
+    }
+
     /// Email addresses with letters outside ASCII before the @ (a domain is written in
     /// ASCII when the config loads): only a mail server that takes SMTPUTF8 delivers to
     /// them, and one that does not refuses every alert.
     fn addresses_needing_smtputf8(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        for (name, channel) in &self.channels {
-            let ChannelKind::Email(email) = &channel.kind else {
-                continue;
-            };
+        for (name, email) in self.email_channels() {
             let addresses = email.to.iter().map(|a| ("to", a));
             for (key, address) in addresses.chain([("from", &email.from)]) {
                 if !address.is_ascii()
@@ -235,10 +242,7 @@ impl Config {
     /// (`smtp://`). Written the other way, every connection fails.
     fn mail_ports_of_the_other_scheme(&self) -> Vec<String> {
         let mut warnings = Vec::new();
-        for (name, channel) in &self.channels {
-            let ChannelKind::Email(email) = &channel.kind else {
-                continue;
-            };
+        for (name, email) in self.email_channels() {
             let (written, meant, host, port) = match &email.transport {
                 SmtpTransport::Smtp { host, port: 465 } => ("smtp", "smtps", host, 465),
                 SmtpTransport::Smtps { host, port } if matches!(port, 25 | 587) => {
