@@ -43,11 +43,13 @@ pub fn feeds(
     let urls: Vec<&str> = config.feeds.iter().map(|f| f.url.as_str()).collect();
     let rows = store.feeds(&urls)?;
     let quiet_since = super::quiet_since(config, crate::store::unix_now());
-    // Feeds in the config that were never stored yet show as new.
-    let missing: Vec<&str> = urls
+    // Feeds in the config that were never stored yet show as new, by their `name` when
+    // they have one.
+    let missing: Vec<(&str, Option<&str>)> = config
+        .feeds
         .iter()
-        .copied()
-        .filter(|u| !rows.iter().any(|r| r.url == *u))
+        .filter(|f| !rows.iter().any(|r| r.url == f.url.as_str()))
+        .map(|f| (f.url.as_str(), f.name.as_deref()))
         .collect();
     if json {
         let mut items: Vec<FeedJson<'_>> = rows
@@ -72,9 +74,9 @@ pub fn feeds(
                 validators_ignored: r.validators_ignored,
             })
             .collect();
-        items.extend(missing.iter().map(|u| FeedJson {
+        items.extend(missing.iter().map(|&(u, name)| FeedJson {
             url: shown(u),
-            name: shown(u),
+            name: name.map_or_else(|| shown(u), Cow::Borrowed),
             status: FeedStatus::New,
             stories: 0,
             last_fetch: None,
@@ -161,17 +163,20 @@ pub fn feeds(
             )?;
         }
     }
-    for u in missing {
+    for (u, name) in missing {
         writeln!(
             out,
-            "{:<13} {:>7}  {:<20}  {:<20}  {:<20}  {:>6}  <{u}>",
+            "{:<13} {:>7}  {:<20}  {:<20}  {:<20}  {:>6}  {}",
             "new",
             0,
             "none",
             "never",
             "now",
             0,
-            u = shown(u)
+            match name {
+                Some(name) => format!("{name} <{}>", shown(u)),
+                None => shown(u).into_owned(),
+            }
         )?;
     }
     Ok(())

@@ -160,6 +160,32 @@ fn output_to_a_reader_that_went_away_ends_quietly() {
     }
 }
 
+/// A feed in the config that was never fetched is listed as new, by its `name` as the
+/// fetched ones are.
+#[test]
+fn feeds_not_fetched_yet_are_listed_by_their_names() {
+    let ws = Workspace::new(
+        "[[feed]]\nurl = \"https://example.org/feed\"\nname = \"Desk\"\n\
+         [[feed]]\nurl = \"https://example.org/other\"\n",
+    );
+    let table = ws.ok(&["feeds"]);
+    let rows: Vec<&str> = table.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{table}");
+    assert!(
+        rows[0].starts_with("new ") && rows[0].ends_with("  Desk <https://example.org/feed>"),
+        "{table}"
+    );
+    assert!(rows[1].ends_with("  https://example.org/other"), "{table}");
+    let json = ws.json(&["feeds"]);
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Desk", "https://example.org/other"]);
+}
+
 #[test]
 fn check_database_reads_the_database_without_changing_it() {
     let server = feed_server();
