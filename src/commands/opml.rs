@@ -77,7 +77,14 @@ pub fn import_opml(opml: &str, out: &mut dyn Write) -> anyhow::Result<usize> {
             open.push(None);
         }
         let folders = open.iter().flatten().cloned();
-        match Url::parse(&url) {
+        // `feed://host/path` is how a browser hands a feed to a reader: the address is
+        // `http://host/path` (or, written `feed:https://…`, the address after it).
+        let address = match url.strip_prefix("feed:") {
+            Some(rest) if rest.starts_with("http") => rest.to_owned(),
+            Some(rest) => format!("http:{rest}"),
+            None => url.clone(),
+        };
+        match Url::parse(&address) {
             Ok(parsed) if matches!(parsed.scheme(), "http" | "https") => {
                 match feeds.iter_mut().find(|f| f.url == parsed.as_str()) {
                     // Listed in another folder too: it carries both.

@@ -160,6 +160,28 @@ fn output_to_a_reader_that_went_away_ends_quietly() {
     }
 }
 
+/// An OPML file written by a reader that kept the browser's `feed:` addresses imports
+/// them as the http(s) addresses they stand for.
+#[test]
+fn import_opml_reads_feed_addresses_as_http() {
+    let ws = Workspace::new("");
+    ws.write(
+        "subs.opml",
+        r#"<opml version="2.0"><body>
+           <outline text="A" xmlUrl="feed://a.example/rss"/>
+           <outline text="B" xmlUrl="feed:https://b.example/rss"/>
+           </body></opml>"#,
+    );
+    let path = ws.dir.path().join("subs.opml");
+    let out = ws.ok(&["import-opml", path.to_str().unwrap()]);
+    assert_eq!(
+        out,
+        "# 2 feeds imported from OPML; paste into newshound.toml\n\
+         [[feed]]\nurl = \"http://a.example/rss\"\nname = \"A\"\n\n\
+         [[feed]]\nurl = \"https://b.example/rss\"\nname = \"B\"\n"
+    );
+}
+
 /// A feed in the config that was never fetched is listed as new, by its `name` as the
 /// fetched ones are.
 #[test]
