@@ -366,9 +366,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ImportOpml { file } => {
-            let text =
+            let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            commands::import_opml(&String::from_utf8_lossy(&text), &mut commands::stdout())?;
+            commands::import_opml(&bytes, &mut commands::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::TestRule(args) => test_rule(&cli.config, args),

@@ -24,11 +24,16 @@ struct Entries {
     feed: Vec<FeedEntry>,
 }
 
-/// Reads the OPML text and prints its feeds as TOML, each tagged with the folders it
+/// Reads an OPML file and prints its feeds as TOML, each tagged with the folders it
 /// stands in (outlines holding outlines, without an `xmlUrl`). Outlines without a usable
-/// http(s) `xmlUrl` are skipped with a note on stderr.
-pub fn import_opml(opml: &str, out: &mut dyn Write) -> anyhow::Result<usize> {
-    let mut reader = quick_xml::Reader::from_str(opml);
+/// http(s) `xmlUrl` are skipped with a note on stderr. The bytes are read as feeds are:
+/// a byte-order mark, UTF-8, or the XML declaration's encoding (a file exported in
+/// windows-1251 or UTF-16).
+pub fn import_opml(bytes: &[u8], out: &mut dyn Write) -> anyhow::Result<usize> {
+    let opml = crate::story::decode(bytes, None, 256 << 20)
+        .map(|decoded| decoded.text)
+        .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned());
+    let mut reader = quick_xml::Reader::from_str(&opml);
     let mut feeds: Vec<FeedEntry> = Vec::new();
     // For each outline open around the current place: its name when it is a folder.
     let mut open: Vec<Option<String>> = Vec::new();
@@ -128,7 +133,7 @@ mod tests {
             <outline text="Meduza" title="Медуза" xmlUrl="https://meduza.io/rss/all"/>
             <outline text="bad" xmlUrl="ftp://x/y"/></outline></body></opml>"#;
         let mut out = Vec::new();
-        assert_eq!(import_opml(opml, &mut out).unwrap(), 2);
+        assert_eq!(import_opml(opml.as_bytes(), &mut out).unwrap(), 2);
         let text = String::from_utf8(out).unwrap();
         let parsed: toml::Value = toml::from_str(&text).unwrap();
         assert_eq!(parsed["feed"][0]["name"].as_str(), Some("BBC & co"));
@@ -137,7 +142,7 @@ mod tests {
             parsed["feed"][1]["url"].as_str(),
             Some("https://meduza.io/rss/all")
         );
-        assert!(import_opml("<opml><body/></opml>", &mut Vec::new()).is_err());
+        assert!(import_opml(b"<opml><body/></opml>", &mut Vec::new()).is_err());
     }
 
     #[test]
@@ -146,7 +151,7 @@ mod tests {
             <outline text=\"BBC&#10;World\" xmlUrl=\" https://feeds.bbci.co.uk/news/world/rss.xml&#10;\"/>\
             </outline></body></opml>";
         let mut out = Vec::new();
-        import_opml(opml, &mut out).unwrap();
+        import_opml(opml.as_bytes(), &mut out).unwrap();
         let parsed: toml::Value = toml::from_str(&String::from_utf8(out).unwrap()).unwrap();
         assert_eq!(parsed["feed"][0]["name"].as_str(), Some("BBC World"));
         assert_eq!(parsed["feed"][0]["tags"][0].as_str(), Some("World news"));

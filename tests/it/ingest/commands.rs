@@ -182,6 +182,36 @@ fn import_opml_reads_feed_addresses_as_http() {
     );
 }
 
+/// An OPML file exported in a legacy encoding or UTF-16 is read as feeds are (its
+/// declaration's encoding, its byte-order mark), not as mangled UTF-8.
+#[test]
+fn import_opml_reads_the_files_encoding() {
+    let ws = Workspace::new("");
+    let opml = |encoding: &str| {
+        format!(
+            "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<opml version=\"1.0\"><body>\
+             <outline text=\"Новости\" xmlUrl=\"https://ru.example/rss\"/></body></opml>\n"
+        )
+    };
+    let cp1251 = encoding_rs::WINDOWS_1251
+        .encode(&opml("windows-1251"))
+        .0
+        .into_owned();
+    let mut utf16 = vec![0xFF, 0xFE];
+    for unit in opml("UTF-16").encode_utf16() {
+        utf16.extend(unit.to_le_bytes());
+    }
+    for (name, bytes) in [("cp1251.opml", cp1251), ("utf16.opml", utf16)] {
+        let path = ws.dir.path().join(name);
+        std::fs::write(&path, bytes).unwrap();
+        let out = ws.ok(&["import-opml", path.to_str().unwrap()]);
+        assert!(
+            out.contains("url = \"https://ru.example/rss\"\nname = \"Новости\"\n"),
+            "{name}: {out}"
+        );
+    }
+}
+
 /// A feed in the config that was never fetched is listed as new, by its `name` as the
 /// fetched ones are.
 #[test]
