@@ -131,16 +131,32 @@ pub(super) struct Source {
 
 impl Source {
     pub(super) fn read(path: &Path) -> Result<Source, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|e| ConfigError {
+        let bytes = std::fs::read(path).map_err(|e| ConfigError {
             file: path.to_owned(),
             line: 1,
             column: 1,
             message: format!("cannot read the file: {e}"),
         })?;
-        Ok(Source {
-            path: path.to_owned(),
-            text,
-        })
+        match String::from_utf8(bytes) {
+            Ok(text) => Ok(Source {
+                path: path.to_owned(),
+                text,
+            }),
+            // Saved in a legacy encoding (windows-1251, say): pointed at where it starts.
+            Err(e) => {
+                let valid = e.utf8_error().valid_up_to();
+                let bytes = e.into_bytes();
+                let text = String::from_utf8_lossy(&bytes[..valid]).into_owned();
+                let source = Source {
+                    path: path.to_owned(),
+                    text,
+                };
+                Err(source.error(
+                    valid..valid,
+                    "the file is not UTF-8, which TOML must be: save it as UTF-8",
+                ))
+            }
+        }
     }
 
     pub(super) fn error(&self, span: Range<usize>, message: impl Into<String>) -> ConfigError {

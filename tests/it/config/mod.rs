@@ -542,3 +542,21 @@ fn a_missing_config_file_is_a_clear_error() {
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("newshound: /nonexistent/newshound.toml:1:1: cannot read the file: No such file or directory"), "{}", stderr(&out));
 }
+
+/// A config saved in a legacy encoding is pointed at where it stops being UTF-8.
+#[test]
+fn a_config_not_in_utf8_says_where_and_what_to_do() {
+    let ws = Workspace::new("");
+    let text = "[[rule]]\nname = \"Песков\"\nquery = \"Песков\"\n";
+    let cp1251 = encoding_rs::WINDOWS_1251.encode(text).0.into_owned();
+    std::fs::write(ws.config(), cp1251).unwrap();
+    let out = ws.run(&["check"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).trim_end(),
+        format!(
+            "newshound: {}:2:9: the file is not UTF-8, which TOML must be: save it as UTF-8",
+            ws.config().display()
+        )
+    );
+}
