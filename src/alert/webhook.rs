@@ -244,5 +244,30 @@ mod tests {
             "{}",
             text(WebhookFormat::Slack, "text")
         );
+
+        // A story without a link is named, not linked.
+        let unlinked = crate::store::StoredStory {
+            link: None,
+            title: "Peskov <speaks> & *listens*".into(),
+            ..story
+        };
+        let view = AlertView::of_story(&unlinked, &["Peskov".into()], &[]);
+        let first_line = |format, key: &str| {
+            payload(format, &view, "id", "2026-11-28T00:00:00Z", "")[key]
+                .as_str()
+                .unwrap()
+                .lines()
+                .next()
+                .unwrap()
+                .to_owned()
+        };
+        assert_eq!(
+            first_line(WebhookFormat::Discord, "content"),
+            "**Peskov <speaks\\> & \\*listens\\***"
+        );
+        assert_eq!(
+            first_line(WebhookFormat::Slack, "text"),
+            "*Peskov &lt;speaks&gt; &amp; *listens**"
+        );
     }
 }
