@@ -81,13 +81,14 @@ pub fn payload(
 }
 
 /// `text` with the characters Discord's markdown reads as formatting escaped by a
-/// backslash, so that it shows as written.
+/// backslash, so that it shows as written — `<` too, which opens a mention, a channel
+/// link or a timestamp (`<@123>`, `<t:1764300000>`).
 fn discord_escape(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for c in text.chars() {
         if matches!(
             c,
-            '\\' | '*' | '_' | '~' | '`' | '|' | '>' | '#' | '[' | ']'
+            '\\' | '*' | '_' | '~' | '`' | '|' | '<' | '>' | '#' | '[' | ']'
         ) {
             out.push('\\');
         }
@@ -263,7 +264,7 @@ mod tests {
         };
         assert_eq!(
             first_line(WebhookFormat::Discord, "content"),
-            "**Peskov <speaks\\> & \\*listens\\***"
+            "**Peskov \\<speaks\\> & \\*listens\\***"
         );
         assert_eq!(
             first_line(WebhookFormat::Slack, "text"),
