@@ -238,6 +238,10 @@ pub(super) fn parse_duration_or_zero(
     }
 }
 
+/// The largest size setting (`max_body`): a feed's body is held in memory while it is
+/// read and parsed, so a limit past this one is no limit, and most likely a slip.
+const MAX_SIZE: u64 = 1 << 30;
+
 pub(super) fn parse_size(
     source: &Source,
     value: &Spanned<String>,
@@ -245,6 +249,13 @@ pub(super) fn parse_size(
 ) -> Result<u64, ConfigError> {
     let text = value.get_ref().trim();
     match text.parse::<bytesize::ByteSize>() {
+        Ok(size) if size.as_u64() > MAX_SIZE => Err(source.error(
+            value.span(),
+            format!(
+                "`{key}` must be at most 1GiB, not {text:?}: a feed's body is held in memory \
+                 while it is read"
+            ),
+        )),
         Ok(size) if size.as_u64() > 0 => Ok(size.as_u64()),
         Ok(_) => Err(source.error(value.span(), format!("`{key}` must be larger than zero"))),
         // The crate's own message describes its parser, not the operator's mistake.

@@ -90,6 +90,11 @@ fn bad_duration_and_size() {
         "[fetch]\nmax_body = \"lots\"\n",
         "DIR/newshound.toml:2:12: `fetch.max_body`: bad size \"lots\"; write e.g. \"512KiB\", \"10MiB\"",
     );
+    // A limit no feed reaches is no limit: a body is held in memory while it is read.
+    check_error(
+        "[[feed]]\nurl = \"https://example.org/feed\"\nmax_body = \"10GiB\"\n",
+        "DIR/newshound.toml:3:12: `feed.max_body` must be at most 1GiB, not \"10GiB\": a feed's body is held in memory while it is read",
+    );
     check_error(
         "[alerts]\nfailing_after = \"an hour\"\n",
         "DIR/newshound.toml:2:17: `alerts.failing_after`: bad duration \"an hour\" (expected number at 0); write e.g. \"90s\", \"10m\", \"1h\", \"3d\"",
