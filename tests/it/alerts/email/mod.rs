@@ -278,11 +278,13 @@ fn sendmail_hands_the_message_to_the_local_mta() {
     let sendmail = bin.join("sendmail");
     let spool = ws.dir.path().join("spool");
     std::fs::create_dir_all(&spool).unwrap();
-    // Each message in a file of its own, its arguments on the first line.
+    // Each message in a file of its own, its arguments on the first line. A failing
+    // one reads the message first, as an MTA does before it finds it cannot queue it
+    // (one that exits unread leaves newshound a broken pipe to report instead).
     std::fs::write(
         &sendmail,
         format!(
-            "#!/bin/sh\n[ -e {0}/fail ] && {{ echo 'sendmail: queue full' >&2; exit 75; }}\n\
+            "#!/bin/sh\n[ -e {0}/fail ] && {{ cat > /dev/null; echo 'sendmail: queue full' >&2; exit 75; }}\n\
              f=$(mktemp {0}/msg.XXXXXX)\necho \"$*\" > \"$f\"\ncat >> \"$f\"\n",
             spool.display()
         ),
