@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use lettre::Address;
+use lettre::Message;
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::Error as SmtpError;
@@ -12,7 +13,6 @@ use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, Tls, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
-use lettre::{AsyncSendmailTransport, AsyncTransport, Message, Tokio1Executor};
 use secrecy::ExposeSecret;
 
 use super::render::Rendered;
@@ -29,7 +29,8 @@ pub struct Mailer {
 
 enum Transport {
     Smtp(Box<Smtp>),
-    Sendmail(AsyncSendmailTransport<Tokio1Executor>),
+    /// The local MTA's `sendmail` command, found on PATH.
+    Sendmail,
 }
 
 /// An SMTP server, how to talk to it, and the connection open to it, if any.
@@ -56,7 +57,7 @@ impl Mailer {
         };
         let (host, port, tls) = match &email.transport {
             SmtpTransport::Sendmail => {
-                return Ok(mailer(Transport::Sendmail(AsyncSendmailTransport::new())));
+                return Ok(mailer(Transport::Sendmail));
             }
             SmtpTransport::Smtp { host, port } => {
                 let params = TlsParameters::new(host.clone())?;
@@ -96,14 +97,8 @@ impl Mailer {
         let timeout = self.timeout;
         let sent = match &mut self.transport {
             Transport::Smtp(smtp) => smtp.send(&message, timeout).await,
-            Transport::Sendmail(t) => match tokio::time::timeout(timeout, t.send(message)).await {
-                Ok(sent) => {
-                    // A local MTA that failed may well work later.
-                    sent.map_err(|e| Attempt::Transient {
-                        error: crate::fetch::error_chain(&e),
-                        retry_after: None,
-                    })
-                }
+            Transport::Sendmail => match tokio::time::timeout(timeout, sendmail(&message)).await {
+                Ok(sent) => sent,
                 Err(_) => Err(Attempt::Transient {
                     error: unfinished(timeout),
                     retry_after: None,
@@ -208,6 +203,59 @@ impl Smtp {
         }
         Ok(connection)
     }
+}
+
+/// Hands a message to the local MTA's `sendmail`, as lettre's transport does (`-i`, `-f`
+/// and the sender, `--` and the recipients, the message on its input), but reads what
+/// the command says even when it exits before taking the message — an msmtp without
+/// its configuration, say: its error is the cause an operator needs, not the broken
+/// pipe the message met. A local MTA that failed may well work later: every failure is
+/// retried.
+async fn sendmail(message: &Message) -> Result<(), Attempt> {
+    use std::process::Stdio;
+    use tokio::io::AsyncWriteExt;
+    let failed = |error: String| Attempt::Transient {
+        error,
+        retry_after: None,
+    };
+    let envelope = message.envelope();
+    let mut command = tokio::process::Command::new("sendmail");
+    command.arg("-i");
+    if let Some(from) = envelope.from() {
+        command.arg("-f").arg(AsRef::<str>::as_ref(from));
+    }
+    command
+        .arg("--")
+        .args(envelope.to().iter().map(AsRef::<str>::as_ref))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    let mut child = command
+        .spawn()
+        .map_err(|e| failed(format!("cannot run sendmail: {e}")))?;
+    let mut input = child.stdin.take().expect("sendmail's input is piped");
+    let body = message.formatted();
+    // Written while its output is read, so that neither waits on the other.
+    let write = async move {
+        let written = input.write_all(&body).await;
+        drop(input);
+        written
+    };
+    let (written, output) = tokio::join!(write, child.wait_with_output());
+    let output = output.map_err(|e| failed(format!("sendmail: {e}")))?;
+    if !output.status.success() {
+        let said = [&output.stderr, &output.stdout]
+            .into_iter()
+            .map(|text| String::from_utf8_lossy(text).trim().to_owned())
+            .find(|text| !text.is_empty())
+            .unwrap_or_else(|| "(it said nothing)".to_owned());
+        return Err(failed(format!(
+            "sendmail failed ({}): {said}",
+            output.status
+        )));
+    }
+    written.map_err(|e| failed(format!("sendmail did not take the whole message: {e}")))
 }
 
 /// What a connection that timed out may say of its port: a server speaking TLS from the

@@ -278,13 +278,15 @@ fn sendmail_hands_the_message_to_the_local_mta() {
     let sendmail = bin.join("sendmail");
     let spool = ws.dir.path().join("spool");
     std::fs::create_dir_all(&spool).unwrap();
-    // Each message in a file of its own, its arguments on the first line. A failing
-    // one reads the message first, as an MTA does before it finds it cannot queue it
-    // (one that exits unread leaves newshound a broken pipe to report instead).
+    // Each message in a file of its own, its arguments on the first line. One failing
+    // command reads the message, as an MTA does before it finds it cannot queue it; the
+    // other exits without reading it, as an msmtp without its configuration does.
     std::fs::write(
         &sendmail,
         format!(
-            "#!/bin/sh\n[ -e {0}/fail ] && {{ cat > /dev/null; echo 'sendmail: queue full' >&2; exit 75; }}\n\
+            "#!/bin/sh\n\
+             [ -e {0}/unread ] && {{ echo 'msmtp: no configuration file' >&2; exit 78; }}\n\
+             [ -e {0}/fail ] && {{ cat > /dev/null; echo 'sendmail: queue full' >&2; exit 75; }}\n\
              f=$(mktemp {0}/msg.XXXXXX)\necho \"$*\" > \"$f\"\ncat >> \"$f\"\n",
             spool.display()
         ),
@@ -304,9 +306,25 @@ fn sendmail_hands_the_message_to_the_local_mta() {
     );
     let hits = ws.json(&["hits"]);
     let error = hits[0]["deliveries"][0]["last_error"].as_str().unwrap();
-    assert!(error.contains("queue full"), "{error}");
+    assert_eq!(
+        error,
+        "sendmail failed (exit status: 75): sendmail: queue full"
+    );
 
-    std::fs::remove_file(spool.join("fail")).unwrap();
+    // What a command that never reads the message says is the error, not a broken pipe.
+    std::fs::rename(spool.join("fail"), spool.join("unread")).unwrap();
+    let out = ws.run_with(&["requeue", "--waiting"], &[("PATH", &path)]);
+    assert_exit(&out, 0);
+    let out = ws.run_with(&["once"], &[("PATH", &path)]);
+    assert_exit(&out, 0);
+    let hits = ws.json(&["hits"]);
+    let error = hits[0]["deliveries"][0]["last_error"].as_str().unwrap();
+    assert_eq!(
+        error,
+        "sendmail failed (exit status: 78): msmtp: no configuration file"
+    );
+
+    std::fs::remove_file(spool.join("unread")).unwrap();
     let out = ws.run_with(&["requeue", "--waiting"], &[("PATH", &path)]);
     assert_exit(&out, 0);
     let out = ws.run_with(&["once"], &[("PATH", &path)]);
