@@ -60,6 +60,13 @@ pub fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 
+/// The `warning:` lines of `check`'s output.
+pub fn check_warnings(out: &str) -> Vec<&str> {
+    out.lines()
+        .filter_map(|l| l.strip_prefix("  warning: "))
+        .collect()
+}
+
 /// The project's own feed fixtures.
 /// The row of `newshound feeds --json` for the feed at `url`.
 pub fn feed_row<'a>(feeds: &'a serde_json::Value, url: &str) -> &'a serde_json::Value {

@@ -53,7 +53,8 @@ pub fn repair_json(text: &str) -> Option<(String, Vec<String>)> {
         let mut fixed_tags = 0;
         for item in items.iter_mut().filter_map(|i| i.as_object_mut()) {
             let tags: Vec<serde_json::Value> = match item.get("tags") {
-                None | Some(serde_json::Value::Null) => {
+                None => continue,
+                Some(serde_json::Value::Null) => {
                     item.remove("tags");
                     continue;
                 }

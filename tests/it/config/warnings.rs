@@ -1,13 +1,6 @@
 //! What `check` warns of: configurations that are valid but most likely not meant.
 
-use crate::support::{TestServer, Workspace, fixture};
-
-/// The `warning:` lines of `check`'s output.
-fn warnings(out: &str) -> Vec<&str> {
-    out.lines()
-        .filter_map(|l| l.strip_prefix("  warning: "))
-        .collect()
-}
+use crate::support::{TestServer, Workspace, check_warnings as warnings, fixture};
 
 #[test]
 fn check_warns_of_what_is_valid_but_matches_nothing() {

@@ -95,20 +95,25 @@ fn test_rule_replays_stored_stories_and_reads_feed_files() {
     );
 }
 
+/// What `import-opml` prints for an OPML file of these bytes.
+fn imported(opml: &[u8]) -> String {
+    let ws = Workspace::new("");
+    let path = ws.dir.path().join("subs.opml");
+    std::fs::write(&path, opml).unwrap();
+    ws.ok(&["import-opml", path.to_str().unwrap()])
+}
+
 #[test]
 fn import_opml_prints_feed_entries_tagged_with_their_folders() {
-    let ws = Workspace::new("");
-    ws.write(
-        "subs.opml",
+    let out = imported(
         r#"<?xml version="1.0"?><opml version="1.0"><body>
            <outline text="World"><outline text="BBC World" type="rss" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
              <outline text="Europe"><outline text="Meduza" xmlUrl="https://meduza.io/rss/all"/></outline></outline>
            <outline text="Russia"><outline text="Meduza" xmlUrl="https://meduza.io/rss/all"/></outline>
            <outline text="Unfiled" xmlUrl="https://unfiled.example/feed"/>
-           </body></opml>"#,
+           </body></opml>"#
+            .as_bytes(),
     );
-    let path = ws.dir.path().join("subs.opml");
-    let out = ws.ok(&["import-opml", path.to_str().unwrap()]);
     assert_eq!(
         out,
         "# 3 feeds imported from OPML; paste into newshound.toml\n\
@@ -164,16 +169,12 @@ fn output_to_a_reader_that_went_away_ends_quietly() {
 /// them as the http(s) addresses they stand for.
 #[test]
 fn import_opml_reads_feed_addresses_as_http() {
-    let ws = Workspace::new("");
-    ws.write(
-        "subs.opml",
-        r#"<opml version="2.0"><body>
+    let out = imported(
+        br#"<opml version="2.0"><body>
            <outline text="A" xmlUrl="feed://a.example/rss"/>
            <outline text="B" xmlUrl="feed:https://b.example/rss"/>
            </body></opml>"#,
     );
-    let path = ws.dir.path().join("subs.opml");
-    let out = ws.ok(&["import-opml", path.to_str().unwrap()]);
     assert_eq!(
         out,
         "# 2 feeds imported from OPML; paste into newshound.toml\n\
@@ -186,7 +187,6 @@ fn import_opml_reads_feed_addresses_as_http() {
 /// declaration's encoding, its byte-order mark), not as mangled UTF-8.
 #[test]
 fn import_opml_reads_the_files_encoding() {
-    let ws = Workspace::new("");
     let opml = |encoding: &str| {
         format!(
             "<?xml version=\"1.0\" encoding=\"{encoding}\"?>\n<opml version=\"1.0\"><body>\
@@ -201,10 +201,8 @@ fn import_opml_reads_the_files_encoding() {
     for unit in opml("UTF-16").encode_utf16() {
         utf16.extend(unit.to_le_bytes());
     }
-    for (name, bytes) in [("cp1251.opml", cp1251), ("utf16.opml", utf16)] {
-        let path = ws.dir.path().join(name);
-        std::fs::write(&path, bytes).unwrap();
-        let out = ws.ok(&["import-opml", path.to_str().unwrap()]);
+    for (name, bytes) in [("cp1251", cp1251), ("utf16", utf16)] {
+        let out = imported(&bytes);
         assert!(
             out.contains("url = \"https://ru.example/rss\"\nname = \"Новости\"\n"),
             "{name}: {out}"

@@ -81,14 +81,8 @@ async fn a_name_in_another_alphabet_needs_a_server_that_takes_smtputf8() {
         );
     }
     // `check` says so before any alert is lost.
-    let warnings: Vec<String> = ws
-        .ok(&["check"])
-        .lines()
-        .filter_map(|l| l.strip_prefix("  warning: "))
-        .map(str::to_owned)
-        .collect();
     assert_eq!(
-        warnings,
+        crate::support::check_warnings(&ws.ok(&["check"])),
         [
             "channel `desk`: `to` address дежурный@example.org is not ASCII before the @: only a \
           mail server that takes SMTPUTF8 can deliver it (`newshound send-test desk` shows \
