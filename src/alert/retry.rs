@@ -190,9 +190,27 @@ mod tests {
     #[test]
     fn schedule_with_jitter_and_retry_after() {
         assert_eq!(next_delay(0, None, 0.0), None);
-        assert_eq!(next_delay(1, None, 0.0), Some(Duration::from_secs(5)));
-        assert_eq!(next_delay(2, None, 0.0), Some(Duration::from_secs(300)));
-        assert_eq!(next_delay(9, None, 0.0), Some(Duration::from_secs(86400)));
+        // The design's schedule, retry by retry: 5 s, 5 min, 30 min, 2 h, 5 h, 10 h,
+        // 14 h, 20 h, 24 h.
+        let hours = |h: u64| h * 3600;
+        let schedule = [
+            5,
+            300,
+            1800,
+            hours(2),
+            hours(5),
+            hours(10),
+            hours(14),
+            hours(20),
+            hours(24),
+        ];
+        for (failed, seconds) in (1..).zip(schedule) {
+            assert_eq!(
+                next_delay(failed, None, 0.0),
+                Some(Duration::from_secs(seconds)),
+                "after {failed} failed attempts"
+            );
+        }
         assert_eq!(
             next_delay(10, None, 0.0),
             None,

@@ -189,6 +189,13 @@ mod tests {
             failing("https://d.example/feed", 50, false),
         ];
         assert_eq!(Outage::at_start(&three).ongoing(), Some(100));
+        let mut four = three.to_vec();
+        four.push(failing("https://e.example/feed", 150, true));
+        assert_eq!(
+            Outage::at_start(&four).ongoing(),
+            Some(100),
+            "more than enough"
+        );
         // Two servers unreachable, and one answering 503, are no outage.
         assert_eq!(Outage::at_start(&three[..3]).ongoing(), None);
         let mut outage = Outage::at_start(&[three[0].clone(), three[1].clone(), three[4].clone()]);

@@ -111,6 +111,15 @@ mod tests {
     }
 
     #[test]
+    fn jitter_spreads_over_its_whole_range() {
+        let draws: Vec<f64> = (0..1000).map(|_| super::jitter()).collect();
+        assert!(draws.iter().all(|j| (-1.0..=1.0).contains(j)), "{draws:?}");
+        // Feeds drift apart both ways (the odds of 1,000 uniform draws missing either
+        // end's quarter are below 10^-120).
+        assert!(draws.iter().any(|&j| j < -0.5) && draws.iter().any(|&j| j > 0.5));
+    }
+
+    #[test]
     fn hints_never_stretch_an_interval_past_half_the_alert_age() {
         let (ten, hour) = (Duration::from_secs(600), Duration::from_secs(3600));
         // Stories older than two hours are not alerted: a feed asking by <ttl> to be read

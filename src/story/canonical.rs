@@ -314,6 +314,8 @@ mod tests {
             "https://news.google.com/rss/articles/CBMiqwFBVV95cUxNMXJhbmRvbQ?oc=5",
             "https://news.google.com/rss/articles/!!!",
             "https://news.google.com/?hl=fr&gl=BE&ceid=BE:fr",
+            // Another page of Google News whose last segment is an article's id.
+            "https://news.google.com/topics/CBMiiwFodHRwczovL3d3dy5ydGJmLmJlL2luZm8vc29jaWV0ZS9kZXRhaWxfY29yb25hdmlydXMtZW4tYmVsZ2lxdWUtMjAwLWNhcy1kZXRlY3Rlcy1hdS10b3RhbC1sYS1jaXJjdWxhdGlvbi1kdS12aXJ1cy1yZXN0ZS1saW1pdGVlP2lkPTEwNDUwNzkz0gEA",
             // A search, a relative or a non-web target, another site's /url.
             "https://www.google.com/search?q=https://news.example/a",
             "https://www.google.com/url?url=/relative&sa=t",
