@@ -172,6 +172,12 @@ fn feeds_that_failed_while_the_network_was_down_are_fetched_as_soon_as_it_is_bac
     daemon.wait_for("the outage in STATUS", |l| {
         l.starts_with("STATUS=feeds: 3 (3 failing), network: no server reached since ")
     });
+    // Said once, when the third server was lost.
+    let log = std::fs::read_to_string(ws.dir.path().join("daemon.log")).unwrap();
+    let said = log
+        .matches("could no longer reach their servers, one after another")
+        .count();
+    assert_eq!(said, 1, "{log}");
     // A daemon restarted during the outage finds it, from the feeds' records.
     daemon.signal("TERM");
     assert_eq!(daemon.child.wait().unwrap().code(), Some(0));
