@@ -322,6 +322,12 @@ fn near() {
         "a [peace deal] for [Ukraine]",
     );
     check("(a NEAR/1 b) NEAR/1 c", "a x b x c", "[a] x [b] x [c]");
+    // A long phrase before the other side is near by its last word, not its first.
+    check(
+        r#"Ukraine NEAR/5 "peace talks in Geneva""#,
+        "peace talks in Geneva, then Ukraine",
+        "[peace talks in Geneva], then [Ukraine]",
+    );
     // The same word cannot stand on both sides.
     check("talks NEAR talks", "talks", MISS);
     check("talks NEAR talks", "talks and talks", "[talks] and [talks]");
@@ -374,6 +380,15 @@ fn near() {
             MISS,
         );
     }
+    // Not even where a scope names the other field, whatever the words' positions.
+    check_in(
+        "peskov NEAR/5 author:kremlin",
+        &[
+            (Field::Title, "Peskov"),
+            (Field::Author, "The Kremlin pool"),
+        ],
+        MISS,
+    );
     check_in(
         "category:(peskov NEAR/1 kremlin)",
         &[(Field::Category, "Peskov; Kremlin")],
