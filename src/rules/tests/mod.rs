@@ -173,6 +173,8 @@ fn words_phrases_and_prefixes() {
         "will resume operating",
         "will [resume operating]",
     );
+    // Three letters before `*` are enough.
+    check("emb*", "the embassy reopens", "the [embassy] reopens");
 }
 
 #[test]
@@ -541,6 +543,19 @@ fn parse_errors_name_the_column() {
     check_error(r#""""#, 1, "empty phrase");
     check_error("!!!", 1, "no letters or digits");
     check_error(&"(".repeat(200), 65, "nests deeper");
+    // A `)` after an operator is its missing operand, not an unmatched `)`.
+    check_error("a OR )", 6, "after `OR`, found");
+}
+
+#[test]
+fn depth_counts_nesting_not_length() {
+    // Many groups, exclusions and scopes side by side nest no deeper than one.
+    for each in ["(peace)", "-war", "title:talks"] {
+        let query = format!("Ukraine {}", vec![each; 100].join(" "));
+        if let Err(e) = Query::parse(&query) {
+            panic!("{query:?}: {e}");
+        }
+    }
 }
 
 #[test]
