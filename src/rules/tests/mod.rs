@@ -173,6 +173,9 @@ fn words_phrases_and_prefixes() {
         "will resume operating",
         "will [resume operating]",
     );
+    // Punctuation inside a phrase is no word; a lone `*` is an error, not punctuation.
+    check(r#""peace - deal""#, "a peace deal", "a [peace deal]");
+    check_error(r#""peace * deal""#, 8, "`*`");
     // Three letters before `*` are enough.
     check("emb*", "the embassy reopens", "the [embassy] reopens");
 }
