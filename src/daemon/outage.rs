@@ -20,6 +20,15 @@ use crate::store::{FailingFeed, StoreHandle};
 /// for this host's outage rather than theirs.
 pub const OUTAGE_SERVERS: usize = 3;
 
+/// What a fetch changed about an outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    /// The run of lost servers is an outage now.
+    Began,
+    /// The outage that began at `since` is over.
+    Ended { since: i64 },
+}
+
 /// What one fetch says about the network.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reach {
@@ -63,20 +72,25 @@ impl Outage {
         }
     }
 
-    /// Notes a fetch of `server` at `now`. Returns when the outage began if this fetch
-    /// ended one: the first server reached after [`OUTAGE_SERVERS`] lost ones.
-    pub fn note(&mut self, server: &str, reach: Reach, now: i64) -> Option<i64> {
+    /// Notes a fetch of `server` at `now`, and says when it made the run of lost
+    /// servers an outage (the [`OUTAGE_SERVERS`]th server lost) or ended one (the first
+    /// server reached after it).
+    pub fn note(&mut self, server: &str, reach: Reach, now: i64) -> Option<Change> {
         match reach {
             Reach::Unknown => None,
             Reach::Lost => {
                 self.since.get_or_insert(now);
+                let before = self.servers.len();
                 self.servers.insert(server.to_owned());
-                None
+                (before < OUTAGE_SERVERS && self.servers.len() >= OUTAGE_SERVERS)
+                    .then_some(Change::Began)
             }
             Reach::Reached => {
                 let since = self.since.take();
                 let servers = std::mem::take(&mut self.servers);
-                since.filter(|_| servers.len() >= OUTAGE_SERVERS)
+                since
+                    .filter(|_| servers.len() >= OUTAGE_SERVERS)
+                    .map(|since| Change::Ended { since })
             }
         }
     }
@@ -84,11 +98,6 @@ impl Outage {
     /// When the outage going on began, once it is taken for one.
     pub fn ongoing(&self) -> Option<i64> {
         self.since.filter(|_| self.servers.len() >= OUTAGE_SERVERS)
-    }
-
-    /// How many servers the current run has lost.
-    pub fn servers(&self) -> usize {
-        self.servers.len()
     }
 }
 
@@ -120,17 +129,17 @@ pub async fn note_fetch(outage: &mut Outage, store: &StoreHandle, report: &FeedR
     let server = url::Url::parse(&report.url)
         .map(|url| crate::ingest::host_key(&url, report.moved_to.as_deref()))
         .unwrap_or_default();
-    let before = outage.servers();
-    let ended = outage.note(&server, Reach::of(&report.outcome), now);
-    if before < OUTAGE_SERVERS && outage.servers() >= OUTAGE_SERVERS {
-        tracing::warn!(
-            servers = OUTAGE_SERVERS,
-            "feeds that worked could no longer reach their servers, one after another, none reached \
-             since: this host's network (or its DNS) may be down"
-        );
-    }
-    let Some(since) = ended else {
-        return;
+    let since = match outage.note(&server, Reach::of(&report.outcome), now) {
+        None => return,
+        Some(Change::Began) => {
+            tracing::warn!(
+                servers = OUTAGE_SERVERS,
+                "feeds that worked could no longer reach their servers, one after another, none reached \
+                 since: this host's network (or its DNS) may be down"
+            );
+            return;
+        }
+        Some(Change::Ended { since }) => since,
     };
     let lasted = humantime::format_duration(Duration::from_secs((now - since).max(0) as u64));
     match store.call(move |s| s.resume_failed_since(since, now)).await {
@@ -157,17 +166,24 @@ mod tests {
         }
         // A feed failing already says nothing, and does not end the run.
         assert_eq!(outage.note("c:80", Reach::Unknown, 103), None);
-        assert_eq!(outage.servers(), 2);
+        assert_eq!(outage.servers.len(), 2);
         // Two servers are not enough: one fetch reaching its server ends the run.
         assert_eq!(outage.note("d:443", Reach::Reached, 104), None);
-        assert_eq!(outage.servers(), 0);
+        assert_eq!(outage.servers.len(), 0);
         for (at, server) in [(200, "a:443"), (201, "b:443")] {
             assert_eq!(outage.note(server, Reach::Lost, at), None);
         }
         assert_eq!(outage.ongoing(), None, "two servers are no outage yet");
-        assert_eq!(outage.note("c:443", Reach::Lost, 260), None);
+        // The third server makes it an outage, said once: not again for a server lost
+        // again or a fourth one.
+        assert_eq!(outage.note("c:443", Reach::Lost, 260), Some(Change::Began));
         assert_eq!(outage.ongoing(), Some(200));
-        assert_eq!(outage.note("b:443", Reach::Reached, 300), Some(200));
+        assert_eq!(outage.note("c:443", Reach::Lost, 270), None);
+        assert_eq!(outage.note("d:443", Reach::Lost, 280), None);
+        assert_eq!(
+            outage.note("b:443", Reach::Reached, 300),
+            Some(Change::Ended { since: 200 })
+        );
         assert_eq!(outage.ongoing(), None);
         // Over: the next fetch that reaches its server ends nothing.
         assert_eq!(outage.note("a:443", Reach::Reached, 301), None);
@@ -203,7 +219,10 @@ mod tests {
         assert_eq!(outage.note("x:443", Reach::Reached, 400), None);
         // Once found, the first server reached ends it.
         let mut outage = Outage::at_start(&three);
-        assert_eq!(outage.note("e:443", Reach::Reached, 400), Some(100));
+        assert_eq!(
+            outage.note("e:443", Reach::Reached, 400),
+            Some(Change::Ended { since: 100 })
+        );
     }
 
     #[test]
