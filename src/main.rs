@@ -485,8 +485,9 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
     let mut out = commands::stdout();
     let outcome = if let Some(path) = &args.file {
         let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
-        let feed = newshound::story::parse_feed(&bytes, None, None, 256 << 20)
-            .with_context(|| format!("{}", path.display()))?;
+        let feed =
+            newshound::story::parse_feed(&bytes, None, None, newshound::story::LOCAL_FILE_LIMIT)
+                .with_context(|| format!("{}", path.display()))?;
         let shown = path.display().to_string();
         let sample = FeedSample::of(&feed, &shown);
         tell_repairs(&shown, &sample.repairs);

@@ -122,11 +122,7 @@ pub fn feeds(
                 .unwrap_or_else(|| "never".to_owned()),
             next,
             r.consecutive_errors,
-            if r.name == shown(&r.url) {
-                r.name.clone()
-            } else {
-                format!("{} <{}>", r.name, shown(&r.url))
-            }
+            feed_label(&r.name, &r.url)
         )?;
         if let Some(error) = &r.last_error {
             writeln!(out, "{:13} last error: {error}", "")?;
@@ -173,10 +169,7 @@ pub fn feeds(
             "never",
             "now",
             0,
-            match name {
-                Some(name) => format!("{name} <{}>", shown(u)),
-                None => shown(u).into_owned(),
-            }
+            feed_label(name.unwrap_or(&shown(u)), u)
         )?;
     }
     Ok(())
@@ -254,4 +247,14 @@ pub fn hits(
         writeln!(out, "    delivery: {delivery}")?;
     }
     Ok(())
+}
+
+/// A feed as the `feeds` table names it: its name, with its address when that differs.
+fn feed_label(name: &str, url: &str) -> String {
+    let url = shown(url);
+    if name == url {
+        name.to_owned()
+    } else {
+        format!("{name} <{url}>")
+    }
 }

@@ -30,7 +30,7 @@ struct Entries {
 /// a byte-order mark, UTF-8, or the XML declaration's encoding (a file exported in
 /// windows-1251 or UTF-16).
 pub fn import_opml(bytes: &[u8], out: &mut dyn Write) -> anyhow::Result<usize> {
-    let opml = crate::story::decode(bytes, None, 256 << 20)
+    let opml = crate::story::decode(bytes, None, crate::story::LOCAL_FILE_LIMIT)
         .map(|decoded| decoded.text)
         .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned());
     let mut reader = quick_xml::Reader::from_str(&opml);

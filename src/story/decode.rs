@@ -59,6 +59,10 @@ fn gunzip(bytes: &[u8], limit: u64) -> Result<Vec<u8>, DecodeError> {
     Ok(out)
 }
 
+/// How far gzip data in a file the operator names (`test-rule --file`, `import-opml`)
+/// may expand: no server's `max_body` applies, but a gzip bomb still stops.
+pub const LOCAL_FILE_LIMIT: u64 = 256 << 20;
+
 /// Decodes feed bytes to UTF-8. `http_charset` is the `charset` parameter of the
 /// response's `Content-Type`, if any; `limit` caps the size of sniffed gzip data.
 pub fn decode(

@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 pub use canonical::canonical_link;
-pub use decode::{DecodeError, Decoded, charset_of, decode};
+pub use decode::{DecodeError, Decoded, LOCAL_FILE_LIMIT, charset_of, decode};
 pub use text::{counted, headline, to_plain_text};
 
 use crate::rules::Field;
