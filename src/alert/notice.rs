@@ -112,24 +112,18 @@ impl Deliverer {
                     }
                 };
                 let detected_at = crate::commands::rfc3339(notice.created);
-                let body = match about_url {
-                    Some(url) => serde_json::json!({
-                        "type": "feed_health",
-                        "id": notice.notice_id,
-                        "status": notice.kind,
-                        "feed": { "name": about, "url": url },
-                        "message": notice.message,
-                        "detected_at": detected_at,
-                    }),
-                    None => serde_json::json!({
-                        "type": "channel_health",
-                        "id": notice.notice_id,
-                        "status": notice.kind.strip_prefix("channel_").unwrap_or(&notice.kind),
-                        "channel": about,
-                        "message": notice.message,
-                        "detected_at": detected_at,
-                    }),
-                };
+                let body = webhook::notice_payload(
+                    hook.format,
+                    &webhook::NoticeView {
+                        id: &notice.notice_id,
+                        kind: &notice.kind,
+                        title: &title,
+                        about,
+                        url: about_url,
+                        message: &notice.message,
+                        detected_at: &detected_at,
+                    },
+                );
                 webhook::post(
                     &self.http,
                     hook,

@@ -37,12 +37,7 @@ pub fn payload(
             }
         }),
         WebhookFormat::Slack => {
-            // Slack's mrkdwn: only &, < and > need escaping.
-            let esc = |s: &str| {
-                s.replace('&', "&amp;")
-                    .replace('<', "&lt;")
-                    .replace('>', "&gt;")
-            };
+            let esc = slack_escape;
             // (A `|` in the address would end it: percent-encoded, it is the same.)
             let title = match link {
                 Some(url) => format!("<{}|{}>", esc(&url.replace('|', "%7C")), esc(&view.title)),
@@ -73,11 +68,79 @@ pub fn payload(
                 discord_escape(&view.rules.join(", ")),
                 view.snippet_text_escaped(discord_escape)
             );
-            // Discord refuses content over 2,000 characters.
-            let text: String = text.chars().take(1990).collect();
-            json!({ "content": text, "allowed_mentions": { "parse": [] } })
+            discord_message(&text)
         }
     }
+}
+
+/// What a health notice says: of a feed (`url` its address) or of an alert channel.
+#[derive(Debug)]
+pub struct NoticeView<'a> {
+    /// The notice's stable id.
+    pub id: &'a str,
+    /// `stale`, `recovered`, `possible_gap`, `gone`, `quiet`, `channel_failing` or
+    /// `channel_recovered`.
+    pub kind: &'a str,
+    /// One line naming what happened and to what ("feed failing: World Desk").
+    pub title: &'a str,
+    /// The feed's or channel's name.
+    pub about: &'a str,
+    /// The feed's address; none for a channel.
+    pub url: Option<&'a str>,
+    pub message: &'a str,
+    pub detected_at: &'a str,
+}
+
+/// The body of a health notice's POST: the `feed_health` or `channel_health` object,
+/// or, for Slack and Discord (which refuse a message without text), the notice as a
+/// text message.
+pub fn notice_payload(format: WebhookFormat, notice: &NoticeView) -> serde_json::Value {
+    match format {
+        WebhookFormat::Json => match notice.url {
+            Some(url) => json!({
+                "type": "feed_health",
+                "id": notice.id,
+                "status": notice.kind,
+                "feed": { "name": notice.about, "url": url },
+                "message": notice.message,
+                "detected_at": notice.detected_at,
+            }),
+            None => json!({
+                "type": "channel_health",
+                "id": notice.id,
+                "status": notice.kind.strip_prefix("channel_").unwrap_or(notice.kind),
+                "channel": notice.about,
+                "message": notice.message,
+                "detected_at": notice.detected_at,
+            }),
+        },
+        WebhookFormat::Slack => json!({
+            "text": format!(
+                "*{}*\n{}",
+                slack_escape(notice.title),
+                slack_escape(notice.message)
+            )
+        }),
+        WebhookFormat::Discord => discord_message(&format!(
+            "**{}**\n{}",
+            discord_escape(notice.title),
+            discord_escape(notice.message)
+        )),
+    }
+}
+
+/// `text` for Slack's mrkdwn, in which only `&`, `<` and `>` need escaping.
+fn slack_escape(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+}
+
+/// A Discord message of `text`, cut to what Discord takes (it refuses content over
+/// 2,000 characters), notifying nobody an `@` in it names.
+fn discord_message(text: &str) -> serde_json::Value {
+    let text: String = text.chars().take(1990).collect();
+    json!({ "content": text, "allowed_mentions": { "parse": [] } })
 }
 
 /// `text` with the characters Discord's markdown reads as formatting escaped by a

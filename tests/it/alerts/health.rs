@@ -32,8 +32,13 @@ impl Health {
     }
 
     fn new(feeds: &TestServer, hook: &TestServer, fetch: &str) -> Health {
+        Health::with_format(feeds, hook, fetch, "json")
+    }
+
+    /// With the webhook's `format`.
+    fn with_format(feeds: &TestServer, hook: &TestServer, fetch: &str, format: &str) -> Health {
         let ws = Workspace::new(&format!(
-            "[fetch]\n{fetch}health_channels = [\"ops\"]\n[[feed]]\nurl = \"{}\"\n[channel.ops]\nkind = \"webhook\"\nurl = \"{}\"\n",
+            "[fetch]\n{fetch}health_channels = [\"ops\"]\n[[feed]]\nurl = \"{}\"\n[channel.ops]\nkind = \"webhook\"\nformat = \"{format}\"\nurl = \"{}\"\n",
             feeds.url("/feed"),
             hook.url("/hook")
         ));
@@ -97,6 +102,38 @@ async fn feed_health_notices_once_when_stale_and_once_when_recovered() {
     let sent = notices();
     assert_eq!(sent.len(), 2);
     assert_eq!(sent[1]["status"], "recovered");
+}
+
+#[tokio::test]
+async fn slack_and_discord_health_channels_are_told_in_a_message_they_take() {
+    // Both refuse a post without their message field ("no_text", "Cannot send an empty
+    // message"): the notice must be that message, not the JSON notice object.
+    for (format, field) in [("slack", "text"), ("discord", "content")] {
+        let feeds = TestServer::start(|_: &Request| Reply::status(503));
+        let hook = receiver(vec![]);
+        let health = Health::with_format(&feeds, &hook, "stale_after = \"1h\"\n", format);
+        for minutes in [0, 120] {
+            health.fetch_at(minutes).await;
+        }
+        health.clock.advance(Duration::from_secs(120 * 60));
+        let report = health.deliverer.deliver_due().await.unwrap();
+        assert_eq!(report.delivered, 1, "{format}");
+        let sent = hook.json_bodies();
+        assert_eq!(sent.len(), 1, "{format}: {sent:?}");
+        let keys: Vec<&String> = sent[0].as_object().unwrap().keys().collect();
+        assert!(!keys.contains(&&"type".to_owned()), "{format}: {}", sent[0]);
+        let text = sent[0][field].as_str().unwrap();
+        let url = feeds.url("/feed");
+        let expected_title = match format {
+            "slack" => format!("*feed failing: {url}*\n{url}"),
+            _ => format!("**feed failing: {url}**\n{url}"),
+        };
+        assert!(text.starts_with(&expected_title), "{format}: {text}");
+        assert!(text.contains("HTTP 503"), "{format}: {text}");
+        if format == "discord" {
+            assert_eq!(sent[0]["allowed_mentions"]["parse"], serde_json::json!([]));
+        }
+    }
 }
 
 #[tokio::test]
