@@ -261,10 +261,22 @@ impl Deliverer {
             };
             for alert in alerts {
                 after = alert.outbox_id;
-                let attempt = self.attempt(sender, channel, &alert).await;
-                let tripped = breaker.trips(&attempt);
+                let (attempt, verdict) = loop {
+                    let attempt = self.attempt(sender, channel, &alert).await;
+                    match breaker.judge(&attempt) {
+                        retry::Verdict::Again(wait) => {
+                            tracing::debug!(
+                                channel = %channel,
+                                wait = %humantime::format_duration(wait),
+                                "the receiver asks for fewer requests; waiting"
+                            );
+                            self.clock.sleep(wait).await;
+                        }
+                        verdict => break (attempt, verdict),
+                    }
+                };
                 report += self.record(Rows::alert(&alert), attempt).await?;
-                if let Some((error, retry_after)) = tripped {
+                if let retry::Verdict::Stop(error, retry_after) = verdict {
                     let error = format!("not tried: the channel was unavailable ({error})");
                     report += self
                         .fail_due(channel, now, after + 1..=last, error, retry_after)

@@ -150,7 +150,8 @@ impl Deliverer {
                 },
             ),
             Attempt::Transient { error, retry_after }
-            | Attempt::Unavailable { error, retry_after } => {
+            | Attempt::Unavailable { error, retry_after }
+            | Attempt::Throttled { error, retry_after } => {
                 retried(&rows, error, retry_after, now, log)
             }
             Attempt::Unanswered(error) => retried(&rows, error, None, now, log),

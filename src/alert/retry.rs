@@ -8,14 +8,21 @@
 //! the server refuses. Everything else is permanent.
 //!
 //! Some transient failures are the receiver's, never the message's: it could not be
-//! reached (refused, no such host, a TLS failure, no answer to the connection), the mail
-//! server refused the login, or the receiver asked for fewer requests (429). Those are
-//! [`Attempt::Unavailable`]: the round does not try the channel's other alerts, which
-//! would meet the same, each after as long a wait. What may be one message's doing — no
-//! answer in time to a request sent, 5xx — stays per alert, so that one message a
-//! receiver chokes on cannot hold back the others; but two alerts in a row left
-//! unanswered ([`Attempt::Unanswered`]) mean a receiver that hangs, and stop the round
-//! for the channel too ([`Breaker`]).
+//! reached (refused, no such host, a TLS failure, no answer to the connection), or the
+//! mail server refused the login. Those are [`Attempt::Unavailable`]: the round does not
+//! try the channel's other alerts, which would meet the same, each after as long a wait.
+//! What may be one message's doing — no answer in time to a request sent, 5xx — stays
+//! per alert, so that one message a receiver chokes on cannot hold back the others; but
+//! two alerts in a row left unanswered ([`Attempt::Unanswered`]) mean a receiver that
+//! hangs, and stop the round for the channel too ([`Breaker`]).
+//!
+//! A receiver asking for fewer requests (HTTP 429, [`Attempt::Throttled`]: Slack and
+//! Discord allow a few messages a second) is a pace to keep, not a failure: the round
+//! waits as long as it says (a second when it does not; up to [`THROTTLED_PAUSE_MAX`])
+//! and sends the same alert again, for up to [`THROTTLED_WAIT`] a round; past either, the
+//! channel's alerts count a failed attempt and wait for their retries (and the receiver's
+//! `Retry-After`), as when it is unavailable. A burst of alerts then
+//! goes out within the minute instead of a few each retry, hours apart.
 
 use std::time::Duration;
 
@@ -52,6 +59,11 @@ pub enum Attempt {
     /// Transient: the message was sent and not answered within the channel's timeout.
     /// Once may be the message's doing; twice in a row, the receiver hangs.
     Unanswered(String),
+    /// The receiver asked for fewer requests (HTTP 429), after `retry_after` if it said.
+    Throttled {
+        error: String,
+        retry_after: Option<Duration>,
+    },
 }
 
 impl Attempt {
@@ -61,6 +73,7 @@ impl Attempt {
             Attempt::Delivered => None,
             Attempt::Transient { error, .. }
             | Attempt::Unavailable { error, .. }
+            | Attempt::Throttled { error, .. }
             | Attempt::Unanswered(error)
             | Attempt::Permanent(error) => Some(error),
         }
@@ -72,34 +85,72 @@ impl Attempt {
             Attempt::Delivered => None,
             Attempt::Transient { error, .. }
             | Attempt::Unavailable { error, .. }
+            | Attempt::Throttled { error, .. }
             | Attempt::Unanswered(error)
             | Attempt::Permanent(error) => Some(error),
         }
     }
 }
 
-/// When a round stops trying a channel's alerts: at once when the receiver is
-/// unavailable, and when it has left two alerts in a row unanswered.
+/// The most a round waits for one channel's receiver that asks for fewer requests,
+/// before its alerts count a failed attempt and wait for their retries.
+pub const THROTTLED_WAIT: Duration = Duration::from_secs(60);
+
+/// The longest pause a round takes when a receiver asks for one; a longer `Retry-After`
+/// is the retry schedule's.
+pub const THROTTLED_PAUSE_MAX: Duration = Duration::from_secs(10);
+
+/// How long to wait for a receiver that asked for fewer requests without saying how long.
+const THROTTLED_PAUSE: Duration = Duration::from_secs(1);
+
+/// What a round does after one alert's attempt.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Record the outcome and go on to the channel's next alert.
+    Next,
+    /// Wait this long and send the same alert again (nothing recorded).
+    Again(Duration),
+    /// Record the outcome and stop trying the channel this round: its other due alerts
+    /// count a failed attempt with this error and `Retry-After`.
+    Stop(String, Option<Duration>),
+}
+
+/// When a round stops trying a channel's alerts, or waits before trying again: at once
+/// when the receiver is unavailable; when it has left two alerts in a row unanswered;
+/// and when it asks for fewer requests for longer than [`THROTTLED_PAUSE_MAX`] at once or
+/// [`THROTTLED_WAIT`] in all.
 #[derive(Debug, Default)]
 pub struct Breaker {
     unanswered: bool,
+    /// Waited this round for a receiver that asked for fewer requests.
+    waited: Duration,
 }
 
 impl Breaker {
-    /// Takes an attempt's outcome; when the round should stop trying the channel, the
-    /// error and `Retry-After` to give its other due alerts.
-    pub fn trips(&mut self, attempt: &Attempt) -> Option<(String, Option<Duration>)> {
+    /// Takes an attempt's outcome and says what the round does next.
+    pub fn judge(&mut self, attempt: &Attempt) -> Verdict {
         let unanswered_before = std::mem::take(&mut self.unanswered);
         match attempt {
-            Attempt::Unavailable { error, retry_after } => Some((error.clone(), *retry_after)),
+            Attempt::Throttled { error, retry_after } => {
+                let wait = retry_after.unwrap_or(THROTTLED_PAUSE).max(THROTTLED_PAUSE);
+                if wait <= THROTTLED_PAUSE_MAX && self.waited + wait <= THROTTLED_WAIT {
+                    self.waited += wait;
+                    Verdict::Again(wait)
+                } else {
+                    Verdict::Stop(error.clone(), *retry_after)
+                }
+            }
+            Attempt::Unavailable { error, retry_after } => {
+                Verdict::Stop(error.clone(), *retry_after)
+            }
             Attempt::Unanswered(error) if unanswered_before => {
-                Some((format!("{error}, twice in a row"), None))
+                Verdict::Stop(format!("{error}, twice in a row"), None)
             }
             Attempt::Unanswered(_) => {
                 self.unanswered = true;
-                None
+                Verdict::Next
             }
-            _ => None,
+            _ => Verdict::Next,
         }
     }
 }
@@ -121,7 +172,7 @@ pub fn next_delay(
 pub fn http_status(status: u16, retry_after: Option<Duration>) -> Attempt {
     match status {
         200..=299 => Attempt::Delivered,
-        429 => Attempt::Unavailable {
+        429 => Attempt::Throttled {
             error: format!("HTTP {status}"),
             retry_after,
         },
@@ -238,25 +289,80 @@ mod tests {
         };
         let mut breaker = Breaker::default();
         assert_eq!(
-            breaker.trips(&unanswered()),
-            None,
+            breaker.judge(&unanswered()),
+            Verdict::Next,
             "once may be the message"
         );
-        assert_eq!(breaker.trips(&failed()), None);
-        assert_eq!(breaker.trips(&unanswered()), None, "not in a row");
-        assert_eq!(breaker.trips(&Attempt::Delivered), None);
-        assert_eq!(breaker.trips(&unanswered()), None);
+        assert_eq!(breaker.judge(&failed()), Verdict::Next);
+        assert_eq!(breaker.judge(&unanswered()), Verdict::Next, "not in a row");
+        assert_eq!(breaker.judge(&Attempt::Delivered), Verdict::Next);
+        assert_eq!(breaker.judge(&unanswered()), Verdict::Next);
         assert_eq!(
-            breaker.trips(&unanswered()),
-            Some(("no answer, twice in a row".into(), None))
+            breaker.judge(&unanswered()),
+            Verdict::Stop("no answer, twice in a row".into(), None)
         );
         let unavailable = Attempt::Unavailable {
             error: "refused".into(),
             retry_after: Some(Duration::from_secs(60)),
         };
         assert_eq!(
-            Breaker::default().trips(&unavailable),
-            Some(("refused".into(), Some(Duration::from_secs(60))))
+            Breaker::default().judge(&unavailable),
+            Verdict::Stop("refused".into(), Some(Duration::from_secs(60)))
+        );
+    }
+
+    #[test]
+    fn a_receiver_asking_for_a_short_pause_is_waited_for_up_to_a_minute_a_round() {
+        let throttled = |seconds: Option<u64>| Attempt::Throttled {
+            error: "HTTP 429".into(),
+            retry_after: seconds.map(Duration::from_secs),
+        };
+        let mut breaker = Breaker::default();
+        assert_eq!(
+            breaker.judge(&throttled(Some(2))),
+            Verdict::Again(Duration::from_secs(2))
+        );
+        assert_eq!(
+            breaker.judge(&throttled(None)),
+            Verdict::Again(Duration::from_secs(1)),
+            "a second when it does not say"
+        );
+        assert_eq!(
+            breaker.judge(&throttled(Some(0))),
+            Verdict::Again(Duration::from_secs(1)),
+            "never at once"
+        );
+        for _ in 0..5 {
+            assert_eq!(
+                breaker.judge(&throttled(Some(10))),
+                Verdict::Again(Duration::from_secs(10))
+            );
+        }
+        assert_eq!(
+            breaker.judge(&throttled(Some(6))),
+            Verdict::Again(Duration::from_secs(6)),
+            "60 s in all"
+        );
+        assert_eq!(
+            breaker.judge(&throttled(Some(1))),
+            Verdict::Stop("HTTP 429".into(), Some(Duration::from_secs(1))),
+            "past the round's minute"
+        );
+        assert_eq!(
+            Breaker::default().judge(&throttled(Some(11))),
+            Verdict::Stop("HTTP 429".into(), Some(Duration::from_secs(11))),
+            "a longer pause is the retry schedule's"
+        );
+        // A pause does not make one unanswered alert two in a row.
+        let mut breaker = Breaker::default();
+        assert_eq!(
+            breaker.judge(&Attempt::Unanswered("x".into())),
+            Verdict::Next
+        );
+        assert!(matches!(breaker.judge(&throttled(None)), Verdict::Again(_)));
+        assert_eq!(
+            breaker.judge(&Attempt::Unanswered("x".into())),
+            Verdict::Next
         );
     }
 
@@ -269,10 +375,7 @@ mod tests {
                 "{status}"
             );
         }
-        assert!(matches!(
-            http_status(429, None),
-            Attempt::Unavailable { .. }
-        ));
+        assert!(matches!(http_status(429, None), Attempt::Throttled { .. }));
         for status in [400, 401, 403, 404, 410, 422] {
             assert!(
                 matches!(http_status(status, None), Attempt::Permanent(_)),

@@ -111,8 +111,9 @@ async fn an_alert_the_receiver_fails_on_does_not_hold_back_the_others() {
 
 #[tokio::test]
 async fn a_throttling_receiver_costs_a_round_one_request() {
-    // 429 speaks for the receiver, not for one alert: the others wait for the retry
-    // untried, with the receiver's Retry-After.
+    // 429 speaks for the receiver, not for one alert: asked for a pause longer than a
+    // round takes, the others wait for the retry untried, with the receiver's
+    // Retry-After.
     let hook = receiver(vec![Reply::status(429).header("Retry-After", "60")]);
     let (waiting, (deliverer, clock, _ws)) = one_round_to(&hook).await;
     assert_eq!(hook.requests().len(), 1);
@@ -128,6 +129,83 @@ async fn a_throttling_receiver_costs_a_round_one_request() {
     clock.advance(Duration::from_secs(60));
     assert_eq!(deliverer.deliver_due().await.unwrap().delivered, 2);
     assert_eq!(hook.requests().len(), 3);
+}
+
+#[tokio::test]
+async fn a_receiver_keeping_a_pace_gets_a_burst_in_one_round() {
+    // Discord's way: a few requests, then 429 with a pause of a second or two. The
+    // round keeps the pace — each refused alert is sent again after the pause — and
+    // nothing counts a failed attempt.
+    let n = 12;
+    let served = Mutex::new(0usize);
+    let hook = TestServer::start(move |_: &Request| {
+        let mut served = served.lock().unwrap();
+        *served += 1;
+        if served.is_multiple_of(6) {
+            Reply::status(429).header("Retry-After", "2")
+        } else {
+            Reply::status(204)
+        }
+    });
+    let (deliverer, store, clock, _ws) = queued_for(&hook, &peskov_stories(n));
+    let round = deliverer.deliver_due().await.unwrap();
+    assert_eq!(
+        round,
+        DeliveryReport {
+            delivered: n,
+            ..Default::default()
+        }
+    );
+    let throttled = (n - 1) / 5;
+    assert_eq!(hook.requests().len(), n + throttled);
+    assert_eq!(
+        clock.now() - T0,
+        2 * throttled as i64,
+        "a pause of 2 s each time"
+    );
+    let ids: std::collections::BTreeSet<String> = hook
+        .requests()
+        .iter()
+        .map(|r| r.headers["webhook-id"].clone())
+        .collect();
+    assert_eq!(
+        ids.len(),
+        n,
+        "the refused alert is sent again, under its own id"
+    );
+    assert!(
+        states(&store)
+            .await
+            .iter()
+            .all(|s| s.state == "sent" && s.last_error.is_none()),
+        "{:?}",
+        states(&store).await
+    );
+}
+
+#[tokio::test]
+async fn a_receiver_throttling_for_more_than_a_minute_leaves_the_rest_for_the_retry() {
+    // 429 without Retry-After, every time: the round pauses a second at a time for a
+    // minute, then the alerts count a failed attempt and wait for their retries.
+    let hook = receiver(vec![Reply::status(429); 1000]);
+    let (waiting, (_deliverer, clock, _ws)) = one_round_to(&hook).await;
+    assert_eq!(
+        hook.requests().len(),
+        61,
+        "the first try and 60 after a second each"
+    );
+    assert_eq!(clock.now() - T0, 60);
+    assert_eq!(waiting[0].last_error.as_deref(), Some("HTTP 429"));
+    assert_eq!(
+        waiting[1].last_error.as_deref(),
+        Some("not tried: the channel was unavailable (HTTP 429)")
+    );
+    assert!(
+        waiting
+            .iter()
+            .all(|s| s.state == "failed" && s.attempts == 1),
+        "{waiting:?}"
+    );
 }
 
 #[tokio::test]
