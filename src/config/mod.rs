@@ -232,6 +232,17 @@ pub enum WebhookFormat {
     Discord,
 }
 
+impl WebhookFormat {
+    /// The `format` as written in the config.
+    pub fn name(self) -> &'static str {
+        match self {
+            WebhookFormat::Json => "json",
+            WebhookFormat::Slack => "slack",
+            WebhookFormat::Discord => "discord",
+        }
+    }
+}
+
 /// Where a secret is kept. Only the location is held; [`Secret::read`] fetches the value
 /// when it is needed, so it never sits in the config or its `Debug` output.
 #[derive(Debug, Clone, PartialEq, Eq)]

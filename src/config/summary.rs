@@ -44,11 +44,7 @@ impl ChannelKind {
             }
             ChannelKind::Webhook(hook) => format!(
                 ": {} to {}/…{}",
-                match hook.format {
-                    WebhookFormat::Json => "json",
-                    WebhookFormat::Slack => "slack",
-                    WebhookFormat::Discord => "discord",
-                },
+                hook.format.name(),
                 hook.url.origin().ascii_serialization(),
                 if hook.secret.is_some() {
                     ", signed"
@@ -152,6 +148,7 @@ impl Config {
         warnings.extend(self.database_folder_warning());
         warnings.extend(self.addresses_needing_smtputf8());
         warnings.extend(self.mail_ports_of_the_other_scheme());
+        warnings.extend(self.webhook_formats_for_another_service());
         if self.rules.is_empty() {
             warnings.push(
                 "no [[rule]] is configured: stories are stored, but nothing is matched or alerted"
@@ -259,6 +256,42 @@ impl Config {
                     "in the clear, then STARTTLS"
                 }
             ));
+        }
+        warnings
+    }
+
+    /// A webhook to Slack or Discord in a format that service refuses: each takes only
+    /// its own message (Discord also Slack's, at an address ending `/slack`), and
+    /// answers anything else with 400, which kills every alert.
+    fn webhook_formats_for_another_service(&self) -> Vec<String> {
+        let mut warnings = Vec::new();
+        for (name, channel) in &self.channels {
+            let ChannelKind::Webhook(hook) = &channel.kind else {
+                continue;
+            };
+            let host = hook.url.host_str().unwrap_or_default();
+            let on = |domain: &str| host == domain || host.ends_with(&format!(".{domain}"));
+            let (service, wants) = if host == "hooks.slack.com" {
+                ("Slack", WebhookFormat::Slack)
+            } else if (on("discord.com") || on("discordapp.com"))
+                && hook.url.path().starts_with("/api/webhooks/")
+            {
+                if hook.url.path().trim_end_matches('/').ends_with("/slack") {
+                    ("Discord's Slack-compatible address", WebhookFormat::Slack)
+                } else {
+                    ("Discord", WebhookFormat::Discord)
+                }
+            } else {
+                continue;
+            };
+            if hook.format != wants {
+                warnings.push(format!(
+                    "channel `{name}`: {service} refuses `format = \"{}\"` (every alert \
+                     would fail for good); write `format = \"{}\"`",
+                    hook.format.name(),
+                    wants.name(),
+                ));
+            }
         }
         warnings
     }

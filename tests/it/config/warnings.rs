@@ -87,6 +87,57 @@ fn check_warns_of_a_mail_port_written_with_the_other_scheme() {
 }
 
 #[test]
+fn check_warns_of_a_webhook_format_its_service_refuses() {
+    let warned = |url: &str, format: &str| {
+        let ws = Workspace::new(&format!(
+            "[[feed]]\nurl = \"https://example.org/feed\"\n[channel.chat]\nkind = \"webhook\"\n\
+             url = \"{url}\"\nformat = \"{format}\"\n\
+             [[rule]]\nname = \"Peskov\"\nquery = \"Peskov\"\nchannels = [\"chat\"]\n"
+        ));
+        warnings(&ws.ok(&["check"]))
+            .iter()
+            .map(|w| w.to_string())
+            .collect::<Vec<_>>()
+    };
+    let slack = "https://hooks.slack.com/services/T000/B000/XXXX";
+    let discord = "https://discord.com/api/webhooks/123/abc";
+    assert_eq!(
+        warned(slack, "json"),
+        [
+            "channel `chat`: Slack refuses `format = \"json\"` (every alert would fail for \
+             good); write `format = \"slack\"`"
+        ]
+    );
+    assert_eq!(
+        warned(discord, "slack"),
+        [
+            "channel `chat`: Discord refuses `format = \"slack\"` (every alert would fail for \
+             good); write `format = \"discord\"`"
+        ]
+    );
+    assert_eq!(
+        warned("https://canary.discordapp.com/api/webhooks/123/abc", "json").len(),
+        1
+    );
+    assert_eq!(
+        warned(&format!("{discord}/slack"), "discord"),
+        [
+            "channel `chat`: Discord's Slack-compatible address refuses `format = \"discord\"` \
+             (every alert would fail for good); write `format = \"slack\"`"
+        ]
+    );
+    for (url, format) in [
+        (slack, "slack"),
+        (discord, "discord"),
+        (&format!("{discord}/slack"), "slack"),
+        ("https://hooks.example.org/newshound", "json"),
+        ("https://discord.com/channels/1/2", "json"),
+    ] {
+        assert!(warned(url, format).is_empty(), "{url} {format}");
+    }
+}
+
+#[test]
 fn check_warns_of_a_database_whose_folder_does_not_exist() {
     let ws = Workspace::new(
         "[storage]\npath = \"state/newshound.db\"\n\
