@@ -283,7 +283,8 @@ fn feeds(
     fetch: &Fetch,
 ) -> Result<Vec<Feed>, ConfigError> {
     let mut feeds = Vec::new();
-    let mut seen_urls: BTreeSet<String> = BTreeSet::new();
+    // Each URL, and where it was first written.
+    let mut seen_urls: BTreeMap<String, String> = BTreeMap::new();
     let all_feeds = raw.feed.iter().map(|f| (main, f)).chain(
         includes
             .iter()
@@ -291,9 +292,13 @@ fn feeds(
     );
     for (source, raw_feed) in all_feeds {
         let url = parse_http_url(source, &raw_feed.url, "feed.url")?;
-        if !seen_urls.insert(url.as_str().to_owned()) {
-            return Err(source.error(raw_feed.url.span(), format!("duplicate feed URL {url}")));
+        if let Some(first) = seen_urls.get(url.as_str()) {
+            return Err(source.error(
+                raw_feed.url.span(),
+                format!("duplicate feed URL {url} (first at {first})"),
+            ));
         }
+        seen_urls.insert(url.as_str().to_owned(), source.place(raw_feed.url.span()));
         let interval = match &raw_feed.interval {
             Some(v) => parse_duration(source, v, "feed.interval")?,
             None => fetch.interval,
@@ -344,7 +349,8 @@ fn rules(
         vec![DEFAULT_LOG_CHANNEL.to_owned()]
     };
     let mut rules = Vec::new();
-    let mut seen_rules: BTreeSet<String> = BTreeSet::new();
+    // Each rule's name, and where it was first written.
+    let mut seen_rules: BTreeMap<String, String> = BTreeMap::new();
     let all_rules = raw.rule.iter().map(|r| (main, r)).chain(
         includes
             .iter()
@@ -355,12 +361,13 @@ fn rules(
         if name.is_empty() {
             return Err(source.error(raw_rule.name.span(), "`rule.name` must not be empty"));
         }
-        if !seen_rules.insert(name.clone()) {
+        if let Some(first) = seen_rules.get(&name) {
             return Err(source.error(
                 raw_rule.name.span(),
-                format!("duplicate rule name `{name}`"),
+                format!("duplicate rule name `{name}` (first at {first})"),
             ));
         }
+        seen_rules.insert(name.clone(), source.place(raw_rule.name.span()));
         let query = Query::parse(raw_rule.query.get_ref())
             .map_err(|e| source.query_error(&raw_rule.query, &name, &e))?;
         let mut rule_channels = Vec::new();

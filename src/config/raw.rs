@@ -172,6 +172,12 @@ impl Source {
         }
     }
 
+    /// Where `span` is, as `FILE:LINE:COL`, for a message that points at a second place.
+    pub(super) fn place(&self, span: Range<usize>) -> String {
+        let at = self.error(span, "");
+        format!("{}:{}:{}", at.file.display(), at.line, at.column)
+    }
+
     pub(super) fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T, ConfigError> {
         toml::from_str(&self.text).map_err(|e| {
             let message = keyed_message(e.message().trim(), key_of(&e).as_deref());

@@ -147,11 +147,21 @@ fn a_database_path_that_keeps_nothing_is_refused() {
 fn duplicate_feed_and_rule() {
     check_error(
         &format!("{FEED}\n{FEED}"),
-        "DIR/newshound.toml:5:7: duplicate feed URL https://example.org/feed",
+        "DIR/newshound.toml:5:7: duplicate feed URL https://example.org/feed (first at \
+         DIR/newshound.toml:2:7)",
     );
     check_error(
         "[[rule]]\nname = \"A\"\nquery = \"a\"\n[[rule]]\nname = \"A\"\nquery = \"b\"\n",
-        "DIR/newshound.toml:5:8: duplicate rule name `A`",
+        "DIR/newshound.toml:5:8: duplicate rule name `A` (first at DIR/newshound.toml:2:8)",
+    );
+    // Across files, the message names both.
+    check_error_with(
+        "include = [\"rules.d/*.toml\"]\n[[rule]]\nname = \"A\"\nquery = \"a\"\n",
+        &[(
+            "rules.d/more.toml",
+            "\n[[rule]]\nname = \"A\"\nquery = \"b\"\n",
+        )],
+        "DIR/rules.d/more.toml:3:8: duplicate rule name `A` (first at DIR/newshound.toml:3:8)",
     );
 }
 
