@@ -126,8 +126,8 @@ enum Command {
         /// The channel, as named in the config (`[channel.NAME]`).
         channel: String,
     },
-    /// Print `[[feed]]` entries for the feeds of an OPML file, tagged with their folders
-    /// (the config is not changed).
+    /// Print `[[feed]]` entries for the feeds of an OPML file, tagged with their folders,
+    /// leaving out those the config lists already (the config is not changed).
     #[command(name = "import-opml")]
     ImportOpml {
         /// The OPML file.
@@ -277,6 +277,24 @@ fn load_config(path: &Path) -> Result<Config, Failure> {
     Config::load(path).map_err(|e| Failure::Usage(e.to_string()))
 }
 
+/// The URLs of the config's feeds, for `import-opml` to leave out: none when there is
+/// no config at `path` yet, or (said on stderr) when it cannot be read.
+fn configured_feeds(path: &Path) -> Vec<String> {
+    if !path.exists() {
+        return Vec::new();
+    }
+    match Config::load(path) {
+        Ok(config) => config.feeds.iter().map(|f| f.url.to_string()).collect(),
+        Err(error) => {
+            eprintln!(
+                "newshound: {error}\nnewshound: (the config cannot be read, so feeds it lists \
+                 are not left out)"
+            );
+            Vec::new()
+        }
+    }
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -368,7 +386,9 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         Command::ImportOpml { file } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            commands::import_opml(&bytes, &mut commands::stdout())?;
+            let configured = configured_feeds(&cli.config);
+            let configured: Vec<&str> = configured.iter().map(String::as_str).collect();
+            commands::import_opml(&bytes, &configured, &mut commands::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::TestRule(args) => test_rule(&cli.config, args),

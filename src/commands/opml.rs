@@ -25,11 +25,18 @@ struct Entries {
 }
 
 /// Reads an OPML file and prints its feeds as TOML, each tagged with the folders it
-/// stands in (outlines holding outlines, without an `xmlUrl`). Outlines without a usable
-/// http(s) `xmlUrl` are skipped with a note on stderr. The bytes are read as feeds are:
-/// a byte-order mark, UTF-8, or the XML declaration's encoding (a file exported in
-/// windows-1251 or UTF-16).
-pub fn import_opml(bytes: &[u8], out: &mut dyn Write) -> anyhow::Result<usize> {
+/// stands in (outlines holding outlines, without an `xmlUrl`), except those the config
+/// lists already (`configured`, its feeds' URLs: under the same address, or the same
+/// written another way — `http`/`https`, `www.`, a trailing slash), which are named on
+/// stderr: the rest can be pasted as they are. Outlines without a usable http(s)
+/// `xmlUrl` are skipped with a note on stderr. The bytes are read as feeds are: a
+/// byte-order mark, UTF-8, or the XML declaration's encoding (a file exported in
+/// windows-1251 or UTF-16). Returns how many feeds it printed.
+pub fn import_opml(
+    bytes: &[u8],
+    configured: &[&str],
+    out: &mut dyn Write,
+) -> anyhow::Result<usize> {
     let opml = crate::story::decode(bytes, None, crate::story::LOCAL_FILE_LIMIT)
         .map(|decoded| decoded.text)
         .unwrap_or_else(|_| String::from_utf8_lossy(bytes).into_owned());
@@ -113,13 +120,49 @@ pub fn import_opml(bytes: &[u8], out: &mut dyn Write) -> anyhow::Result<usize> {
     if feeds.is_empty() {
         bail!("the OPML lists no feeds (no <outline> with an http(s) xmlUrl)");
     }
+    let listed = feeds.len();
+    let (known, feeds): (Vec<FeedEntry>, Vec<FeedEntry>) = feeds
+        .into_iter()
+        .partition(|feed| in_config(&feed.url, configured));
+    for feed in &known {
+        eprintln!(
+            "newshound: left out {}: the config lists it already",
+            crate::fetch::shown(&feed.url)
+        );
+    }
+    if feeds.is_empty() {
+        writeln!(
+            out,
+            "# nothing to import: the config lists {} already",
+            match listed {
+                1 => "the OPML's one feed".to_owned(),
+                n => format!("all {n} of the OPML's feeds"),
+            }
+        )?;
+        return Ok(0);
+    }
     let count = feeds.len();
+    let left_out = match known.len() {
+        0 => String::new(),
+        1 => " (1 feed the config lists already is left out)".to_owned(),
+        n => format!(" ({n} feeds the config lists already are left out)"),
+    };
     writeln!(
         out,
-        "# {count} feeds imported from OPML; paste into newshound.toml"
+        "# {} imported from OPML; paste into newshound.toml{left_out}",
+        crate::story::counted(count, "feed", "feeds")
     )?;
     write!(out, "{}", toml::to_string(&Entries { feed: feeds })?)?;
     Ok(count)
+}
+
+/// Whether the config lists the feed at `url`, under that address or the same address
+/// written another way ([`crate::story::canonical::same_page_elsewhere`]).
+fn in_config(url: &str, configured: &[&str]) -> bool {
+    configured.contains(&url)
+        || crate::story::canonical::same_page_elsewhere(url)
+            .iter()
+            .any(|other| configured.contains(&other.as_str()))
 }
 
 #[cfg(test)]
@@ -133,7 +176,7 @@ mod tests {
             <outline text="Meduza" title="Медуза" xmlUrl="https://meduza.io/rss/all"/>
             <outline text="bad" xmlUrl="ftp://x/y"/></outline></body></opml>"#;
         let mut out = Vec::new();
-        assert_eq!(import_opml(opml.as_bytes(), &mut out).unwrap(), 2);
+        assert_eq!(import_opml(opml.as_bytes(), &[], &mut out).unwrap(), 2);
         let text = String::from_utf8(out).unwrap();
         let parsed: toml::Value = toml::from_str(&text).unwrap();
         assert_eq!(parsed["feed"][0]["name"].as_str(), Some("BBC & co"));
@@ -142,7 +185,7 @@ mod tests {
             parsed["feed"][1]["url"].as_str(),
             Some("https://meduza.io/rss/all")
         );
-        assert!(import_opml(b"<opml><body/></opml>", &mut Vec::new()).is_err());
+        assert!(import_opml(b"<opml><body/></opml>", &[], &mut Vec::new()).is_err());
     }
 
     #[test]
@@ -151,7 +194,7 @@ mod tests {
             <outline text=\"BBC&#10;World\" xmlUrl=\" https://feeds.bbci.co.uk/news/world/rss.xml&#10;\"/>\
             </outline></body></opml>";
         let mut out = Vec::new();
-        import_opml(opml.as_bytes(), &mut out).unwrap();
+        import_opml(opml.as_bytes(), &[], &mut out).unwrap();
         let parsed: toml::Value = toml::from_str(&String::from_utf8(out).unwrap()).unwrap();
         assert_eq!(parsed["feed"][0]["name"].as_str(), Some("BBC World"));
         assert_eq!(parsed["feed"][0]["tags"][0].as_str(), Some("World news"));

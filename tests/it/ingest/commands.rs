@@ -128,6 +128,58 @@ fn import_opml_prints_feed_entries_tagged_with_their_folders() {
     assert!(ws2.ok(&["check"]).contains("feeds: 3"));
 }
 
+#[test]
+fn import_opml_leaves_out_the_feeds_the_config_lists_already() {
+    // The config lists one feed under another scheme, and one as the OPML writes it.
+    let ws = Workspace::new(
+        "[[feed]]\nurl = \"http://feeds.bbci.co.uk/news/world/rss.xml\"\n\
+         [[feed]]\nurl = \"https://meduza.io/rss/all\"\n",
+    );
+    let opml = |outlines: &str| {
+        ws.write(
+            "subs.opml",
+            &format!("<?xml version=\"1.0\"?><opml version=\"1.0\"><body>{outlines}</body></opml>"),
+        );
+        let path = ws.dir.path().join("subs.opml");
+        let output = ws.run(&["import-opml", path.to_str().unwrap()]);
+        assert_exit(&output, 0);
+        (stdout(&output), stderr(&output))
+    };
+    let (out, err) = opml(
+        r#"<outline text="BBC World" xmlUrl="https://feeds.bbci.co.uk/news/world/rss.xml"/>
+           <outline text="Meduza" xmlUrl="https://meduza.io/rss/all"/>
+           <outline text="New" xmlUrl="https://new.example/feed"/>"#,
+    );
+    assert_eq!(
+        out,
+        "# 1 feed imported from OPML; paste into newshound.toml (2 feeds the config lists \
+         already are left out)\n[[feed]]\nurl = \"https://new.example/feed\"\nname = \"New\"\n"
+    );
+    assert_eq!(
+        err,
+        "newshound: left out https://feeds.bbci.co.uk/news/world/rss.xml: the config lists it \
+         already\nnewshound: left out https://meduza.io/rss/all: the config lists it already\n"
+    );
+    // What is left pastes into the config as it is.
+    let config = std::fs::read_to_string(ws.config()).unwrap();
+    ws.write("newshound.toml", &format!("{config}{out}"));
+    assert!(ws.ok(&["check"]).contains("feeds: 3"));
+    let (out, _) = opml(r#"<outline text="Meduza" xmlUrl="https://meduza.io/rss/all"/>"#);
+    assert_eq!(
+        out,
+        "# nothing to import: the config lists the OPML's one feed already\n"
+    );
+    // A config that cannot be read leaves nothing out, and says so.
+    ws.write("newshound.toml", "[fetch]\nintervall = \"1m\"\n");
+    let (out, err) = opml(r#"<outline text="Meduza" xmlUrl="https://meduza.io/rss/all"/>"#);
+    assert!(out.contains("url = \"https://meduza.io/rss/all\""), "{out}");
+    assert!(
+        err.contains("unknown key `fetch.intervall`")
+            && err.ends_with("(the config cannot be read, so feeds it lists are not left out)\n"),
+        "{err}"
+    );
+}
+
 /// `newshound hits | head`: a reader that stops reading ends the command quietly, as
 /// it ends any Unix tool, with neither an error nor a panic.
 #[test]
