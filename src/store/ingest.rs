@@ -194,9 +194,13 @@ fn rough_duration(secs: i64) -> String {
 }
 
 /// The stable id of one alert: the same on every attempt, so a resend after a crash
-/// carries the same Message-ID / webhook-id.
-pub(super) fn alert_id(story_id: i64, channel: &str, rules: &[String]) -> String {
+/// carries the same Message-ID / webhook-id; and never one an alert of another database
+/// had, since it is derived from this database's own random value (`salt`, migration
+/// 15) as well as from the story's row id, which a new database counts from 1 again.
+pub(super) fn alert_id(salt: &str, story_id: i64, channel: &str, rules: &[String]) -> String {
     let mut h = Sha256::new();
+    h.update(salt.as_bytes());
+    h.update([0]);
     h.update(story_id.to_le_bytes());
     h.update(channel.as_bytes());
     for rule in rules {
@@ -251,7 +255,7 @@ impl Store {
     /// feed's mistake: see `EARLIEST_PLAUSIBLE_DATE`).
     pub fn ingest(&mut self, job: &IngestJob) -> Result<IngestOutcome> {
         let tx = WriteTx::begin(&self.conn)?;
-        let outcome = write_fetch(&tx, job)?;
+        let outcome = write_fetch(&tx, &self.salt, job)?;
         tx.commit()?;
         self.ingest_commits += 1;
         Ok(outcome)
@@ -275,7 +279,7 @@ impl Store {
         };
         let mut outcomes = Vec::with_capacity(jobs.len());
         for job in jobs {
-            match write_fetch(&tx, job) {
+            match write_fetch(&tx, &self.salt, job) {
                 Ok(outcome) => outcomes.push(outcome),
                 Err(error) => {
                     tracing::debug!(%error, feed_id = job.feed_id, "a write in a group failed; writing its feeds one by one");
@@ -299,6 +303,7 @@ impl Store {
 /// naming every newly hit rule routed to it. Returns how many hits and alerts were new.
 pub(super) fn record_hits(
     tx: &rusqlite::Connection,
+    salt: &str,
     story_id: i64,
     hits: &[IncomingHit],
     fresh: bool,
@@ -337,7 +342,7 @@ pub(super) fn record_hits(
              VALUES (?1, ?2, ?3, ?4, ?5, ?5)",
         )?
         .execute(params![
-            alert_id(story_id, channel, &rules),
+            alert_id(salt, story_id, channel, &rules),
             story_id,
             channel,
             serde_json::to_string(&rules).expect("rules serialise"),
@@ -348,7 +353,7 @@ pub(super) fn record_hits(
 }
 
 /// The writes of one fetch, inside the caller's transaction.
-fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
+fn write_fetch(tx: &WriteTx<'_>, salt: &str, job: &IngestJob) -> Result<IngestOutcome> {
     let IngestJob {
         feed_id,
         ref meta,
@@ -396,7 +401,7 @@ fn write_fetch(tx: &WriteTx<'_>, job: &IngestJob) -> Result<IngestOutcome> {
             (None, None) => return Err(StoreError::Unmatched(item.story.identity.clone())),
         };
         let fresh = fresh(latest_date(&item.story), now, max_age);
-        let (new_hits, alerts) = record_hits(tx, story_id, hits, fresh, now)?;
+        let (new_hits, alerts) = record_hits(tx, salt, story_id, hits, fresh, now)?;
         outcome.new_hits += new_hits;
         outcome.alerts_queued += alerts;
     }

@@ -124,6 +124,8 @@ pub const WAL_SIZE_LIMIT: u64 = 4 * 1024 * 1024 + 64 * 1024;
 /// An open database.
 pub struct Store {
     conn: Connection,
+    /// This database's own random value, which alert ids derive from (migration 15).
+    salt: String,
     /// Transactions that wrote fetched feeds, for diagnostics: with group commit there
     /// may be fewer than feeds written.
     ingest_commits: u64,
@@ -205,9 +207,13 @@ impl Store {
         .map_err(open_err)?;
         let mut store = Store {
             conn,
+            salt: String::new(),
             ingest_commits: 0,
         };
         store.migrate(path)?;
+        store.salt = store
+            .conn
+            .query_row("SELECT salt FROM instance", [], |r| r.get(0))?;
         Ok(store)
     }
 

@@ -363,6 +363,7 @@ impl Store {
         to: &str,
         now: i64,
     ) -> Result<(usize, usize)> {
+        let salt = self.salt.clone();
         let tx = self.write_transaction()?;
         let rows: Vec<(i64, i64, String)> = {
             let mut stmt = tx.prepare(
@@ -379,7 +380,7 @@ impl Store {
         let (mut moved, mut kept) = (0, 0);
         for (id, story_id, rules) in rows {
             let names: Vec<String> = serde_json::from_str(&rules).unwrap_or_default();
-            let alert_id = super::ingest::alert_id(story_id, to, &names);
+            let alert_id = super::ingest::alert_id(&salt, story_id, to, &names);
             let changed = tx.execute(
                 "UPDATE outbox SET channel = ?2, alert_id = ?3, state = 'pending', attempts = 0,
                      next_attempt = ?4, last_error = NULL

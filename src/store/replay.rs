@@ -68,11 +68,12 @@ impl Store {
         now: i64,
         max_age: i64,
     ) -> Result<(usize, usize)> {
+        let salt = self.salt.clone();
         let tx = self.write_transaction()?;
         let (mut hits, mut alerts) = (0, 0);
         for story in found {
             let fresh = fresh(story.latest, now, max_age);
-            let (h, a) = record_hits(&tx, story.story_id, &story.hits, fresh, now)?;
+            let (h, a) = record_hits(&tx, &salt, story.story_id, &story.hits, fresh, now)?;
             hits += h;
             alerts += a;
         }

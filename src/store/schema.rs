@@ -277,4 +277,16 @@ pub const MIGRATIONS: &[&str] = &[
     r#"
     CREATE INDEX outbox_owed ON outbox (channel, id) WHERE state IN ('pending', 'failed');
     "#,
+    // 15: a random value of this database's own, which every alert id from now on is
+    // derived from besides its story's row id: ids counted from 1 again in a new database
+    // (or in another newshound's) would repeat earlier alerts' Message-IDs and
+    // webhook-ids, and mail systems and receivers drop a message whose id they have seen.
+    // Alerts already queued keep the ids they were written with.
+    r#"
+    CREATE TABLE instance (
+        id   INTEGER PRIMARY KEY CHECK (id = 1),
+        salt TEXT NOT NULL
+    );
+    INSERT INTO instance (id, salt) VALUES (1, lower(hex(randomblob(16))));
+    "#,
 ];

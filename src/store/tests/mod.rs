@@ -103,6 +103,110 @@ fn migrations_run_once_and_reach_the_latest_version() {
     assert_eq!(mode, "wal");
 }
 
+/// The alert ids of the store's outbox, in the order they were queued.
+fn alert_ids(store: &Store) -> Vec<String> {
+    store
+        .alert_states()
+        .unwrap()
+        .into_iter()
+        .map(|s| s.alert_id)
+        .collect()
+}
+
+#[test]
+fn alert_ids_are_never_those_of_another_database() {
+    // The same stories, the same row ids, rules and channels, in two databases: a new
+    // database (the old one lost, or a second newshound) must not repeat the first's
+    // Message-IDs and webhook-ids, which mail systems and receivers drop as seen.
+    let queued = || {
+        let (mut store, a, _) = setup();
+        queue_matched(&mut store, a, 3);
+        store
+    };
+    let (first, second) = (queued(), queued());
+    let (ids, other) = (alert_ids(&first), alert_ids(&second));
+    assert_eq!(ids.len(), 6, "three stories, two channels");
+    assert!(
+        ids.iter().all(|id| !other.contains(id)),
+        "{ids:?} {other:?}"
+    );
+    let distinct: std::collections::BTreeSet<_> = ids.iter().collect();
+    assert_eq!(distinct.len(), ids.len());
+    // Within a database, an alert keeps its id: moved to another channel and back, it
+    // is the alert it was.
+    let mut first = first;
+    let which = Requeue {
+        channel: Some("ops"),
+        id: None,
+        waiting: true,
+    };
+    first.move_alerts(which, "mail", 2000).unwrap();
+    let back = Requeue {
+        channel: Some("mail"),
+        id: None,
+        waiting: true,
+    };
+    first.move_alerts(back, "ops", 2000).unwrap();
+    assert_eq!(
+        alert_ids(&first)
+            .into_iter()
+            .collect::<std::collections::BTreeSet<_>>(),
+        ids.into_iter().collect()
+    );
+}
+
+#[test]
+fn alerts_queued_before_the_database_had_its_own_value_keep_their_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    {
+        let conn = rusqlite::Connection::open(&path).unwrap();
+        for migration in &schema::MIGRATIONS[..14] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.pragma_update(None, "user_version", 14).unwrap();
+        conn.execute(
+            "INSERT INTO feeds (url) VALUES ('https://a.example/feed')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO stories (feed_id, identity, title, summary, content, authors, categories,
+                 first_seen, content_hash)
+             VALUES (1, 'guid:1', 't', '', '', '', '', 1000, 'h')",
+            [],
+        )
+        .unwrap();
+        conn.execute(
+            "INSERT INTO outbox (alert_id, story_id, channel, rules, next_attempt, created)
+             VALUES ('queued-before', 1, 'ops', '[\"R1\"]', 1000, 1000)",
+            [],
+        )
+        .unwrap();
+    }
+    let mut store = Store::open(&path).unwrap();
+    assert_eq!(
+        alert_ids(&store),
+        ["queued-before"],
+        "a resend is the same alert"
+    );
+    let salt: String = store
+        .conn()
+        .query_row("SELECT salt FROM instance", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(salt.len(), 32, "{salt}");
+    let feed = store.feed_id("https://a.example/feed").unwrap().unwrap();
+    queue_matched(&mut store, feed, 2);
+    assert_eq!(alert_ids(&store).len(), 1 + 2 * 2);
+    drop(store);
+    let again = Store::open(&path).unwrap();
+    let kept: String = again
+        .conn()
+        .query_row("SELECT salt FROM instance", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(kept, salt, "made once");
+}
+
 #[test]
 fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
     let dir = tempfile::tempdir().unwrap();
