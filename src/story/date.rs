@@ -427,6 +427,12 @@ mod tests {
             ("2001-01-01T00:00+00:00", "2001-01-01T00:00:00+00:00"),
             ("2020/1/10 14:33:00", "2020-01-10T14:33:00+00:00"),
             ("2022-07-26 13:01:01", "2022-07-26T13:01:01+00:00"),
+            // Fractions of a second, of any length up to nanoseconds.
+            (
+                "2022-07-26 13:01:01.123456 +0100",
+                "2022-07-26T12:01:01.123456+00:00",
+            ),
+            ("2022-07-26 13:01:01,5", "2022-07-26T13:01:01.500+00:00"),
             ("2006-01-11 16:43:22 -0800", "2006-01-12T00:43:22+00:00"),
             ("2008-07-03T00:00:00+0200", "2008-07-02T22:00:00+00:00"),
             ("22.11.2022 12:16:00", "2022-11-22T12:16:00+00:00"),
@@ -442,6 +448,14 @@ mod tests {
             ),
             ("Sun, 20 Apr 2014 8:19 pm CEST", "2014-04-20T18:19:00+00:00"),
             ("03 Apr 02 1500 GMT", "2002-04-03T15:00:00+00:00"),
+            // Two-digit years: 00–49 this century, 50–99 the last.
+            ("03 Apr 49 15:00 GMT", "2049-04-03T15:00:00+00:00"),
+            ("03 Apr 50 15:00 GMT", "1950-04-03T15:00:00+00:00"),
+            // A month named after a number is the month; only one named before any
+            // number may be a weekday (see `Mar` below) and give way to a later one.
+            ("24 Mar Sep 2018", "2018-03-24T00:00:00+00:00"),
+            ("2018 Mar Sep 24", "2018-03-24T00:00:00+00:00"),
+            ("10:00 Mar Sep 24 2018", "2018-03-24T10:00:00+00:00"),
             // `Mar` is Tuesday in Spanish, French and Italian.
             (
                 "Mar, 24 Sep 2018 19:42:40 +0200",
@@ -511,6 +525,12 @@ mod tests {
             "Mayor 12 2021",
             "13:00 pm 5 May 2021",
             "2021-05-05 10:00 +25:00",
+            // Two times, or a clock of four parts: which is meant is not known.
+            "Mon, 05 Mar 2024 10:00 11:00",
+            "Mon, 05 Mar 2024 10:15:00:00",
+            "03 Apr 02 1500 1600 GMT",
+            // A two-digit number after the year is neither day nor year.
+            "5 May 2021 12",
         ] {
             check(text, None);
         }
