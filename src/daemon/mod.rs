@@ -168,6 +168,7 @@ pub async fn run(
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut prune = tokio::time::interval(PRUNE_EVERY);
+    let mut retention: Option<tokio::task::JoinHandle<()>> = None;
     let mut file_check = tokio::time::interval(FILE_CHECK_EVERY);
     // Why the daemon stops by itself, if it does.
     let mut fatal: Option<String> = None;
@@ -291,10 +292,15 @@ pub async fn run(
                 }
             }
             _ = prune.tick() => {
-                let keep = current.config.storage.keep;
-                match store.call(move |s| s.prune(unix_now(), keep)).await {
-                    Ok((pruned, forgotten)) => tracing::info!(pruned, forgotten, "retention ran"),
-                    Err(error) => tracing::error!(error = %error, "retention failed"),
+                // Beside the loop, a batch at a time: a long run (a large database on a
+                // slow disk, `keep` shortened) holds neither the loop, whose watchdog
+                // pings would stop, nor the database for long. One run at a time.
+                if retention.as_ref().is_none_or(tokio::task::JoinHandle::is_finished) {
+                    retention = Some(tokio::spawn(retention_run(
+                        store.clone(),
+                        current.config.storage.keep,
+                        shutdown.clone(),
+                    )));
                 }
             }
         }
@@ -325,6 +331,35 @@ pub async fn run(
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// One run of retention ([`crate::store::Store::prune`]), a batch per store call, so
+/// that the daemon's other database work goes on between batches; stopped between two
+/// batches by a shutdown (the next start runs it again).
+async fn retention_run(store: StoreHandle, keep: Duration, shutdown: CancellationToken) {
+    let now = unix_now();
+    let (mut pruned, mut forgotten, mut after) = (0, 0, None);
+    loop {
+        let batch = store
+            .call(move |s| s.prune_batch(now, keep, after, crate::store::PRUNE_BATCH))
+            .await;
+        match batch {
+            Ok(batch) => {
+                pruned += batch.pruned;
+                forgotten += batch.deleted;
+                match batch.next {
+                    Some(next) if !shutdown.is_cancelled() => after = Some(next),
+                    Some(_) => return,
+                    None => break,
+                }
+            }
+            Err(error) => {
+                tracing::error!(error = %error, "retention failed");
+                return;
+            }
+        }
+    }
+    tracing::info!(pruned, forgotten, "retention ran");
 }
 
 /// The device and inode a path names, to notice a database file removed or replaced

@@ -37,6 +37,19 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// Retention keeps pruned stories' identities this many times `[storage] keep`.
 const TOMBSTONE_FACTOR: i64 = 4;
+
+/// How many stories one retention batch looks at ([`Store::prune_batch`]).
+pub const PRUNE_BATCH: usize = 2000;
+
+/// What one batch of retention did, and where the next one starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PruneBatch {
+    pub pruned: usize,
+    pub deleted: usize,
+    /// The batch's last story, `(first_seen, id)`, after which the next batch starts;
+    /// none when the run is done.
+    pub next: Option<(i64, i64)>,
+}
 /// How far ahead of the clock a stored time may be before the clock is taken to have
 /// gone back (`Store::rebase_future`).
 pub const CLOCK_SLACK: i64 = 60;
@@ -260,25 +273,81 @@ impl Store {
     /// (the row stays, so the story is never new again, and the name still tells it from
     /// other articles under a link it shares); such rows are deleted once no feed has
     /// listed them for four times `keep` (a feed that still lists one keeps it: see
-    /// `ingest::upsert_story`). Returns (pruned, deleted).
+    /// `ingest::upsert_story`). Returns (pruned, deleted). All at once, a batch at a time
+    /// ([`Store::prune_batch`]).
     pub fn prune(&mut self, now: i64, keep: Duration) -> Result<(usize, usize)> {
+        let (mut pruned, mut deleted, mut after) = (0, 0, None);
+        loop {
+            let batch = self.prune_batch(now, keep, after, PRUNE_BATCH)?;
+            pruned += batch.pruned;
+            deleted += batch.deleted;
+            match batch.next {
+                Some(next) => after = Some(next),
+                None => return Ok((pruned, deleted)),
+            }
+        }
+    }
+
+    /// One batch of retention ([`Store::prune`]): the next `limit` stories first seen
+    /// before `now - keep`, in the order they were first seen, after the story `after`
+    /// (`(first_seen, id)`, from the batch before), in one short transaction — so that
+    /// retention over a large database on a slow disk, or after `keep` was shortened,
+    /// never holds the database (and the daemon's other work, its watchdog pings
+    /// included) for long. Each story is looked at once in a run, however many batches.
+    pub fn prune_batch(
+        &mut self,
+        now: i64,
+        keep: Duration,
+        after: Option<(i64, i64)>,
+        limit: usize,
+    ) -> Result<PruneBatch> {
         let keep = keep.as_secs() as i64;
+        let cut = now - keep;
+        let (from_seen, from_id) = after.unwrap_or((i64::MIN, i64::MIN));
         let tx = self.conn.transaction()?;
+        // The batch's last story, or none when fewer than `limit` are left.
+        let last: Option<(i64, i64)> = tx
+            .query_row(
+                "SELECT first_seen, id FROM stories
+                 WHERE first_seen < ?1 AND (first_seen, id) > (?2, ?3)
+                 ORDER BY first_seen, id LIMIT 1 OFFSET ?4",
+                params![cut, from_seen, from_id, limit.saturating_sub(1) as i64],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .optional()?;
+        let (to_seen, to_id) = last.unwrap_or((i64::MAX, i64::MAX));
+        let in_batch = "first_seen < ?1 AND (first_seen, id) > (?2, ?3)
+                        AND (first_seen, id) <= (?4, ?5)
+                        AND NOT EXISTS (SELECT 1 FROM hits WHERE hits.story_id = stories.id)";
         let pruned = tx.execute(
-            "UPDATE stories SET pruned = 1, authors = '', categories = '',
-                 summary = CASE WHEN title = '' THEN summary ELSE '' END,
-                 content = CASE WHEN title = '' AND summary = '' THEN content ELSE '' END
-             WHERE pruned = 0 AND first_seen < ?1
-               AND NOT EXISTS (SELECT 1 FROM hits WHERE hits.story_id = stories.id)",
-            [now - keep],
+            &format!(
+                "UPDATE stories SET pruned = 1, authors = '', categories = '',
+                     summary = CASE WHEN title = '' THEN summary ELSE '' END,
+                     content = CASE WHEN title = '' AND summary = '' THEN content ELSE '' END
+                 WHERE pruned = 0 AND {in_batch}"
+            ),
+            params![cut, from_seen, from_id, to_seen, to_id],
         )?;
         let deleted = tx.execute(
-            "DELETE FROM stories WHERE pruned = 1 AND COALESCE(last_listed, first_seen) < ?1
-               AND NOT EXISTS (SELECT 1 FROM hits WHERE hits.story_id = stories.id)",
-            [now - TOMBSTONE_FACTOR * keep],
+            &format!(
+                "DELETE FROM stories WHERE pruned = 1 AND COALESCE(last_listed, first_seen) < ?6
+                     AND {in_batch}"
+            ),
+            params![
+                cut,
+                from_seen,
+                from_id,
+                to_seen,
+                to_id,
+                now - TOMBSTONE_FACTOR * keep
+            ],
         )?;
         tx.commit()?;
-        Ok((pruned, deleted))
+        Ok(PruneBatch {
+            pruned,
+            deleted,
+            next: last,
+        })
     }
 
     /// After the system clock went back (a clock set ahead at boot, then corrected): the

@@ -193,6 +193,86 @@ fn pruned_stories_never_come_back_as_new() {
 }
 
 #[test]
+fn retention_runs_in_short_batches_that_each_look_at_a_story_once() {
+    // Seven old stories without hits, one old story with a hit, two recent ones: batches
+    // of three walk the old ones in the order they were first seen, each once.
+    let (mut store, a, _) = setup();
+    let keep = Duration::from_secs(90 * DAY as u64);
+    for (i, seen) in [5, 1, 3, 2, 7, 4, 6].into_iter().enumerate() {
+        let old = story(&format!("guid:old{i}"), None, "old news");
+        store
+            .ingest(&job(a, vec![Incoming::matched(old, vec![])], seen))
+            .unwrap();
+    }
+    let kept = story("guid:hit", None, "a hit");
+    store
+        .ingest(&job(a, vec![Incoming::matched(kept, vec![hit("R")])], 3))
+        .unwrap();
+    for i in 0..2 {
+        let new = story(&format!("guid:new{i}"), None, "news");
+        store
+            .ingest(&job(a, vec![Incoming::matched(new, vec![])], 80 * DAY))
+            .unwrap();
+    }
+    let now = 91 * DAY;
+    let mut batches = Vec::new();
+    let mut after = None;
+    loop {
+        let batch = store.prune_batch(now, keep, after, 3).unwrap();
+        batches.push((batch.pruned, batch.next.map(|(seen, _)| seen)));
+        match batch.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    // Eight old stories (the hit's among them) in batches of three; the last finds
+    // fewer than three and ends the run.
+    assert_eq!(batches, [(3, Some(3)), (2, Some(5)), (2, None)]);
+    assert_eq!(
+        count(&store, "SELECT COUNT(*) FROM stories WHERE pruned = 1"),
+        7
+    );
+    assert_eq!(
+        store.prune(now, keep).unwrap(),
+        (0, 0),
+        "nothing is left to do"
+    );
+    // Deleting walks the same way: once no feed has listed them for four times `keep`.
+    let later = 3 * DAY + 4 * 90 * DAY + 1 + 7;
+    let mut deleted = 0;
+    let mut after = None;
+    loop {
+        let batch = store.prune_batch(later, keep, after, 2).unwrap();
+        deleted += batch.deleted;
+        match batch.next {
+            Some(next) => after = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(deleted, 7);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 3);
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+}
+
+#[test]
+fn a_retention_batch_finds_its_stories_through_the_first_seen_index() {
+    let (store, _, _) = setup();
+    let plan = query_plan(
+        &store,
+        "SELECT first_seen, id FROM stories
+         WHERE first_seen < ?1 AND (first_seen, id) > (?2, ?3)
+         ORDER BY first_seen, id LIMIT 1 OFFSET ?4",
+        [100, 0, 0, 10],
+    );
+    assert!(
+        plan.iter()
+            .any(|step| step.contains("INDEX stories_by_first_seen"))
+            && !plan.iter().any(|step| step.contains("TEMP B-TREE")),
+        "{plan:?}"
+    );
+}
+
+#[test]
 fn a_pruned_untitled_story_keeps_the_text_that_names_it() {
     // Told from other articles under a shared link by its text, as a titled story is by
     // its title ([`Story::name`]).

@@ -306,6 +306,53 @@ fn a_second_daemon_on_the_same_database_is_refused() {
 }
 
 #[test]
+fn the_daemon_runs_retention_at_start_a_batch_at_a_time() {
+    let feed = LiveFeed::start();
+    feed.add("Peskov speaks");
+    let ws = Workspace::new(&format!(
+        "[storage]\nkeep = \"30d\"\n{}",
+        config(&feed.server.url("/feed"), PESKOV)
+    ));
+    ws.ok(&["once"]);
+    // More stories than one batch takes, first seen 100 days ago, without hits; the
+    // story with a hit was first seen then too, and is kept whole.
+    let old = newshound::store::PRUNE_BATCH * 2 + 500;
+    rusqlite::Connection::open(ws.dir.path().join("newshound.db"))
+        .unwrap()
+        .execute_batch(&format!(
+            "UPDATE stories SET first_seen = first_seen - 100 * 86400;
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {old})
+             INSERT INTO stories (feed_id, identity, title, summary, content, authors,
+                                  categories, first_seen, content_hash)
+             SELECT 1, 'old-' || i, 'Old ' || i, 'its text', '', '', '',
+                    unixepoch() - 100 * 86400 - i, 'h' FROM n;"
+        ))
+        .unwrap();
+    let mut daemon = Daemon::start(&ws);
+    daemon.wait_for("READY", |l| l == "READY=1");
+    let log = || std::fs::read_to_string(ws.dir.path().join("daemon.log")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while !log().contains("retention ran") {
+        assert!(Instant::now() < deadline, "retention never ran: {}", log());
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let line = log()
+        .lines()
+        .find(|l| l.contains("retention ran"))
+        .unwrap()
+        .to_owned();
+    assert!(line.contains(&format!("pruned={old} ")), "{line}");
+    let db = rusqlite::Connection::open(ws.dir.path().join("newshound.db")).unwrap();
+    let count = |sql: &str| db.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap();
+    assert_eq!(
+        count("SELECT COUNT(*) FROM stories WHERE pruned = 1 AND summary = ''"),
+        old as i64
+    );
+    assert_eq!(count("SELECT COUNT(*) FROM stories WHERE pruned = 0"), 1);
+    daemon.wait_for("WATCHDOG", |l| l == "WATCHDOG=1");
+}
+
+#[test]
 fn sigterm_keeps_pending_alerts() {
     let feed = LiveFeed::start();
     feed.add("Peskov speaks");
