@@ -54,10 +54,15 @@ pub(super) fn queue_notice(
             About::Channel(c) if c == channel => continue,
             About::Channel(c) => (None, Some(c), format!("channel:{c}")),
         };
+        // Derived from the database's own value too, as alert ids are
+        // (`ingest::alert_id`): another database's notice of the same second is another.
         let notice_id = {
             use sha2::{Digest, Sha256};
+            let salt: String = conn
+                .prepare_cached("SELECT salt FROM instance")?
+                .query_row([], |r| r.get(0))?;
             let mut h = Sha256::new();
-            h.update(format!("{subject}\0{kind}\0{now}\0{channel}"));
+            h.update(format!("{salt}\0{subject}\0{kind}\0{now}\0{channel}"));
             hex(&h.finalize()[..16])
         };
         conn.execute(

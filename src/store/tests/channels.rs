@@ -52,6 +52,33 @@ fn notices(store: &Store) -> Vec<(String, String, String, String)> {
 }
 
 #[test]
+fn notice_ids_are_never_those_of_another_database() {
+    // The same failure at the same second in two databases: two notices, two ids.
+    let notice_ids = || {
+        let (mut store, a, _) = setup();
+        let desk = two_alerts(&mut store, a);
+        fail(&mut store, &desk, "connection refused", 1000, Some(1300));
+        store
+            .channel_health(1000 + 3600, &health(), CONFIGURED)
+            .unwrap();
+        store
+            .conn()
+            .prepare("SELECT notice_id FROM notices ORDER BY id")
+            .unwrap()
+            .query_map([], |r| r.get::<_, String>(0))
+            .unwrap()
+            .collect::<rusqlite::Result<Vec<_>>>()
+            .unwrap()
+    };
+    let (first, second) = (notice_ids(), notice_ids());
+    assert_eq!(first.len(), 2, "told to ops and log: {first:?}");
+    assert!(
+        first.iter().all(|id| !second.contains(id)),
+        "{first:?} {second:?}"
+    );
+}
+
+#[test]
 fn a_channel_failing_longer_than_failing_after_is_told_of_once_and_its_recovery_once() {
     let (mut store, a, _) = setup();
     let desk = two_alerts(&mut store, a);
