@@ -9,6 +9,22 @@ use super::{
     WebhookFormat,
 };
 
+/// Whether `path` is a Discord webhook's: `/api/webhooks/…`, or with the API's version,
+/// `/api/v10/webhooks/…`.
+fn discord_webhook_path(path: &str) -> bool {
+    let mut segments = path.trim_start_matches('/').split('/');
+    if segments.next() != Some("api") {
+        return false;
+    }
+    match segments.next() {
+        Some("webhooks") => true,
+        Some(version) if version.starts_with('v') && version[1..].parse::<u32>().is_ok() => {
+            segments.next() == Some("webhooks")
+        }
+        _ => false,
+    }
+}
+
 impl ChannelKind {
     /// Where and how the channel sends, for `check`: ": to … via …; …", or nothing. A
     /// webhook is named by its origin only: the rest of its URL can be its secret.
@@ -274,7 +290,7 @@ impl Config {
             let (service, wants) = if host == "hooks.slack.com" {
                 ("Slack", WebhookFormat::Slack)
             } else if (on("discord.com") || on("discordapp.com"))
-                && hook.url.path().starts_with("/api/webhooks/")
+                && discord_webhook_path(hook.url.path())
             {
                 if hook.url.path().trim_end_matches('/').ends_with("/slack") {
                     ("Discord's Slack-compatible address", WebhookFormat::Slack)

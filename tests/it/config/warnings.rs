@@ -115,10 +115,12 @@ fn check_warns_of_a_webhook_format_its_service_refuses() {
              good); write `format = \"discord\"`"
         ]
     );
-    assert_eq!(
-        warned("https://canary.discordapp.com/api/webhooks/123/abc", "json").len(),
-        1
-    );
+    for other_form in [
+        "https://canary.discordapp.com/api/webhooks/123/abc",
+        "https://discord.com/api/v10/webhooks/123/abc",
+    ] {
+        assert_eq!(warned(other_form, "json").len(), 1, "{other_form}");
+    }
     assert_eq!(
         warned(&format!("{discord}/slack"), "discord"),
         [
@@ -132,6 +134,7 @@ fn check_warns_of_a_webhook_format_its_service_refuses() {
         (&format!("{discord}/slack"), "slack"),
         ("https://hooks.example.org/newshound", "json"),
         ("https://discord.com/channels/1/2", "json"),
+        ("https://discord.com/api/version/webhooks/1/2", "json"),
     ] {
         assert!(warned(url, format).is_empty(), "{url} {format}");
     }
