@@ -234,6 +234,77 @@ async fn a_receiver_that_refuses_connections_is_tried_once_a_round() {
     assert_eq!(hook.requests().len(), 2);
 }
 
+/// The log lines (warnings and errors) written on this thread while `run` runs.
+async fn logged<T>(run: impl std::future::Future<Output = T>) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Buffer(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Buffer {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let buffer = Buffer::default();
+    let writer = buffer.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::WARN)
+        .with_ansi(false)
+        .without_time()
+        .with_writer(move || writer.clone())
+        .finish();
+    let out = {
+        let _guard = tracing::subscriber::set_default(subscriber);
+        run.await
+    };
+    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
+    (out, text)
+}
+
+#[tokio::test]
+async fn alerts_not_tried_are_logged_once_for_all_as_retrying_then_as_dead() {
+    // A receiver that is never up: each round tries the first alert and fails the other
+    // untried, with one line for it — "will retry" while retries are left, "marked dead"
+    // once they are spent, and never a line for none.
+    let down = RefusingPort::new();
+    let url = format!("http://127.0.0.1:{}/hook", down.port());
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &webhook_channel(&url, "json"),
+    ));
+    ws.write("hook.secret", SECRET);
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    for round in 1..=10 {
+        let (report, log) = logged(deliverer.deliver_due()).await;
+        let report = report.unwrap();
+        let together: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("alerts not sent"))
+            .collect();
+        assert_eq!(together.len(), 1, "round {round}: {log}");
+        if round < 10 {
+            assert_eq!((report.retrying, report.dead), (2, 0), "round {round}");
+            assert!(
+                together[0].contains("alerts not sent; they will retry")
+                    && together[0].contains("alerts=1"),
+                "round {round}: {log}"
+            );
+        } else {
+            assert_eq!((report.retrying, report.dead), (0, 2));
+            assert!(
+                together[0].contains("alerts not sent, and their retries are spent; marked dead")
+                    && together[0].contains("alerts=1"),
+                "{log}"
+            );
+        }
+        clock.advance(Duration::from_secs(30 * 3600));
+    }
+    assert!(states(&store).await.iter().all(|s| s.state == "dead"));
+}
+
 #[tokio::test]
 async fn a_backlog_longer_than_one_read_goes_out_whole_and_once() {
     // A round reads a channel's due alerts a chunk at a time: every chunk is sent, and
