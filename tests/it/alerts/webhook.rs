@@ -234,6 +234,22 @@ async fn a_receiver_that_refuses_connections_is_tried_once_a_round() {
     assert_eq!(hook.requests().len(), 2);
 }
 
+#[tokio::test]
+async fn retries_are_spread_either_side_of_the_schedule() {
+    // Forty alerts failing at once must not all come back at the same second: each
+    // retry is the schedule's ±10% (5 s: from 4.5 s to 5.5 s, kept in whole seconds).
+    let n = 40;
+    let hook = TestServer::start(|_: &Request| Reply::status(500));
+    let (deliverer, store, _clock, _ws) = queued_for(&hook, &peskov_stories(n));
+    assert_eq!(deliverer.deliver_due().await.unwrap().retrying, n);
+    let delays: std::collections::BTreeSet<i64> = states(&store)
+        .await
+        .iter()
+        .map(|s| s.next_attempt - T0)
+        .collect();
+    assert_eq!(delays, [4, 5].into(), "both sides of 5 s");
+}
+
 /// The log lines (warnings and errors) written on this thread while `run` runs.
 async fn logged<T>(run: impl std::future::Future<Output = T>) -> (T, String) {
     #[derive(Clone, Default)]
