@@ -281,9 +281,9 @@ async fn logged<T>(run: impl std::future::Future<Output = T>) -> (T, String) {
 
 #[tokio::test]
 async fn alerts_not_tried_are_logged_once_for_all_as_retrying_then_as_dead() {
-    // A receiver that is never up: each round tries the first alert and fails the other
-    // untried, with one line for it — "will retry" while retries are left, "marked dead"
-    // once they are spent, and never a line for none.
+    // A receiver that is never up: each round tries the first alert, logged on its own,
+    // and fails the other untried, with one line for all such — "will retry" while
+    // retries are left, "marked dead" once they are spent, and never a line for none.
     let down = RefusingPort::new();
     let url = format!("http://127.0.0.1:{}/hook", down.port());
     let ws = Workspace::new(&config(
@@ -301,6 +301,19 @@ async fn alerts_not_tried_are_logged_once_for_all_as_retrying_then_as_dead() {
             .filter(|l| l.contains("alerts not sent"))
             .collect();
         assert_eq!(together.len(), 1, "round {round}: {log}");
+        // The alert tried has a line of its own; the one not tried, none.
+        let (retrying, spent) = (
+            log.matches("delivery failed; will retry").count(),
+            log.matches("delivery failed and the retries are spent")
+                .count(),
+        );
+        assert_eq!(
+            (retrying, spent),
+            if round < 10 { (1, 0) } else { (0, 1) },
+            "round {round}: {log}"
+        );
+        let own = log.lines().find(|l| l.contains("delivery failed")).unwrap();
+        assert!(!own.contains("not tried"), "round {round}: {own}");
         if round < 10 {
             assert_eq!((report.retrying, report.dead), (2, 0), "round {round}");
             assert!(
