@@ -181,7 +181,10 @@ fn offset(text: &str) -> Option<i32> {
         return None;
     }
     let hours: i32 = digits[..2].parse().ok()?;
-    let minutes: i32 = digits.get(2..).map_or(Ok(0), str::parse).ok()?;
+    let minutes: i32 = match &digits[2..] {
+        "" => 0,
+        minutes => minutes.parse().ok()?,
+    };
     (hours <= 14 && minutes < 60).then_some(sign * (hours * 3600 + minutes * 60))
 }
 
@@ -435,6 +438,11 @@ mod tests {
             ("2022-07-26 13:01:01,5", "2022-07-26T13:01:01.500+00:00"),
             ("2006-01-11 16:43:22 -0800", "2006-01-12T00:43:22+00:00"),
             ("2008-07-03T00:00:00+0200", "2008-07-02T22:00:00+00:00"),
+            ("2022-07-26 13:01:01 +0530", "2022-07-26T07:31:01+00:00"),
+            ("2022-07-26 13:01 -09:30", "2022-07-26T22:31:00+00:00"),
+            // An offset in hours alone (which no test had: it was not read).
+            ("2022-07-26 13:01 +14", "2022-07-25T23:01:00+00:00"),
+            ("Seg, 24 Set 2018 19:42:40 -03", "2018-09-24T22:42:40+00:00"),
             ("22.11.2022 12:16:00", "2022-11-22T12:16:00+00:00"),
             (
                 "Seg, 24 Set 2018 19:42:40 -0300",
@@ -531,6 +539,9 @@ mod tests {
             "03 Apr 02 1500 1600 GMT",
             // A two-digit number after the year is neither day nor year.
             "5 May 2021 12",
+            // Offsets no zone has.
+            "2021-05-05 10:00 +15:00",
+            "2021-05-05 10:00 +05:60",
         ] {
             check(text, None);
         }
