@@ -521,6 +521,26 @@ mod tests {
     }
 
     #[test]
+    fn zones_by_name_in_dates_rfc_2822_does_not_read() {
+        // Spelled out, so that the reader's own zones are asked, not RFC 2822's.
+        for (zone, utc) in [
+            ("UTC", "2024-03-05T10:00:00+00:00"),
+            ("EDT", "2024-03-05T14:00:00+00:00"),
+            ("PST", "2024-03-05T18:00:00+00:00"),
+            ("NST", "2024-03-05T13:30:00+00:00"),
+            ("CEST", "2024-03-05T08:00:00+00:00"),
+            ("MSK", "2024-03-05T07:00:00+00:00"),
+            ("JST", "2024-03-05T01:00:00+00:00"),
+            ("ACST", "2024-03-05T00:30:00+00:00"),
+            ("NZDT", "2024-03-04T21:00:00+00:00"),
+        ] {
+            check(&format!("March 5, 2024 10:00 {zone}"), Some(utc));
+        }
+        // A name that stands for two zones is passed over: the time is read as UTC.
+        check("March 5, 2024 10:00 IST", Some("2024-03-05T10:00:00+00:00"));
+    }
+
+    #[test]
     fn what_is_not_a_date_or_is_ambiguous_is_not_read() {
         for text in [
             "",
