@@ -562,6 +562,7 @@ mod tests {
             // Offsets no zone has.
             "2021-05-05 10:00 +15:00",
             "2021-05-05 10:00 +05:60",
+            "March 5, 2024 10:00 +123",
         ] {
             check(text, None);
         }
