@@ -21,8 +21,9 @@
 //! waits as long as it says (a second when it does not; up to [`THROTTLED_PAUSE_MAX`])
 //! and sends the same alert again, for up to [`THROTTLED_WAIT`] a round; past either, the
 //! channel's alerts count a failed attempt and wait for their retries (and the receiver's
-//! `Retry-After`), as when it is unavailable. A burst of alerts then
-//! goes out within the minute instead of a few each retry, hours apart.
+//! `Retry-After`), as when it is unavailable. A burst of alerts then goes out within the
+//! minute instead of a few each retry, hours apart. A 429 is an answer: it never makes
+//! an unanswered alert before it and one after it "two in a row".
 
 use std::time::Duration;
 

@@ -50,6 +50,7 @@ pub struct PruneBatch {
     /// none when the run is done.
     pub next: Option<(i64, i64)>,
 }
+
 /// How far ahead of the clock a stored time may be before the clock is taken to have
 /// gone back (`Store::rebase_future`).
 pub const CLOCK_SLACK: i64 = 60;
