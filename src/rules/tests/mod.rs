@@ -545,6 +545,9 @@ fn parse_errors_name_the_column() {
     check_error("()", 1, "empty parentheses");
     check_error(r#""""#, 1, "empty phrase");
     check_error("!!!", 1, "no letters or digits");
+    // A `-` with nothing after it is a word without letters, not an exclusion.
+    check_error("peace - talks", 7, "`-` has no letters or digits");
+    check_error("(peace -)", 8, "`-` has no letters or digits");
     check_error(&"(".repeat(200), 65, "nests deeper");
     // A `)` after an operator is its missing operand, not an unmatched `)`.
     check_error("a OR )", 6, "after `OR`, found");
