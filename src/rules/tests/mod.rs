@@ -514,6 +514,19 @@ fn parse_errors_name_the_column() {
     check_error("", 1, "empty query");
     check_error("   ", 1, "empty query");
     check_error(r#"Peskov "peace talks"#, 8, "unclosed quote");
+    // The closing mark named is the one that goes with the opening one.
+    for (query, closer) in [
+        ("«мирные переговоры", "`»`"),
+        ("»мирные переговоры", "`«`"),
+        ("„Friedensgespräche", "`“`"),
+        ("“peace talks", "`”`"),
+    ] {
+        check_error(
+            query,
+            1,
+            &format!("unclosed quote: expected a closing {closer}"),
+        );
+    }
     check_error("(a OR b", 1, "unclosed `(`");
     check_error("a OR b)", 7, "unmatched `)`");
     check_error(")", 1, "unmatched `)`");
