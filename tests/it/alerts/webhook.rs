@@ -210,15 +210,7 @@ async fn a_receiver_throttling_for_more_than_a_minute_leaves_the_rest_for_the_re
 
 #[tokio::test]
 async fn a_receiver_that_refuses_connections_is_tried_once_a_round() {
-    let down = RefusingPort::new();
-    let url = format!("http://127.0.0.1:{}/hook", down.port());
-    let ws = Workspace::new(&config(
-        "https://news.example.org/feed",
-        "ops",
-        &webhook_channel(&url, "json"),
-    ));
-    ws.write("hook.secret", SECRET);
-    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let (down, deliverer, store, clock, _ws) = queued_for_a_refusing_receiver();
     assert_eq!(deliverer.deliver_due().await.unwrap().retrying, 2);
     let waiting = states(&store).await;
     let untried = waiting[1].last_error.as_deref().unwrap();
@@ -284,15 +276,7 @@ async fn alerts_not_tried_are_logged_once_for_all_as_retrying_then_as_dead() {
     // A receiver that is never up: each round tries the first alert, logged on its own,
     // and fails the other untried, with one line for all such — "will retry" while
     // retries are left, "marked dead" once they are spent, and never a line for none.
-    let down = RefusingPort::new();
-    let url = format!("http://127.0.0.1:{}/hook", down.port());
-    let ws = Workspace::new(&config(
-        "https://news.example.org/feed",
-        "ops",
-        &webhook_channel(&url, "json"),
-    ));
-    ws.write("hook.secret", SECRET);
-    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    let (_down, deliverer, store, clock, _ws) = queued_for_a_refusing_receiver();
     for round in 1..=10 {
         let (report, log) = logged(deliverer.deliver_due()).await;
         let report = report.unwrap();
@@ -393,6 +377,21 @@ async fn a_receiver_that_throttles_mid_backlog_leaves_every_later_alert_untried(
         n - accepted
     );
     assert_eq!(hook.requests().len(), n + 1);
+}
+
+/// The fixture's two alerts queued for a signed JSON webhook on a port that refuses
+/// connections (returned, so that a test can start a receiver there later).
+fn queued_for_a_refusing_receiver() -> (RefusingPort, Deliverer, StoreHandle, Clock, Workspace) {
+    let down = RefusingPort::new();
+    let url = format!("http://127.0.0.1:{}/hook", down.port());
+    let ws = Workspace::new(&config(
+        "https://news.example.org/feed",
+        "ops",
+        &webhook_channel(&url, "json"),
+    ));
+    ws.write("hook.secret", SECRET);
+    let (deliverer, store, clock) = queued(&ws, "world.rss");
+    (down, deliverer, store, clock, ws)
 }
 
 /// The fixture's two alerts sent in one round to a signed JSON webhook at `hook`; the
