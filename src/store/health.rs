@@ -58,9 +58,7 @@ pub(super) fn queue_notice(
         // (`ingest::alert_id`): another database's notice of the same second is another.
         let notice_id = {
             use sha2::{Digest, Sha256};
-            let salt: String = conn
-                .prepare_cached("SELECT salt FROM instance")?
-                .query_row([], |r| r.get(0))?;
+            let salt = super::salt(conn)?;
             let mut h = Sha256::new();
             h.update(format!("{salt}\0{subject}\0{kind}\0{now}\0{channel}"));
             hex(&h.finalize()[..16])

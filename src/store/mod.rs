@@ -153,6 +153,14 @@ impl std::fmt::Debug for Store {
     }
 }
 
+/// This database's own random value (migration 15), which alert and notice ids derive
+/// from, so that another database's are never the same.
+pub(super) fn salt(conn: &Connection) -> Result<String> {
+    Ok(conn
+        .prepare_cached("SELECT salt FROM instance")?
+        .query_row([], |r| r.get(0))?)
+}
+
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -225,9 +233,7 @@ impl Store {
             ingest_commits: 0,
         };
         store.migrate(path)?;
-        store.salt = store
-            .conn
-            .query_row("SELECT salt FROM instance", [], |r| r.get(0))?;
+        store.salt = salt(&store.conn)?;
         Ok(store)
     }
 

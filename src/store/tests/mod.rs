@@ -103,6 +103,18 @@ fn migrations_run_once_and_reach_the_latest_version() {
     assert_eq!(mode, "wal");
 }
 
+/// A database at `path` as a newshound of schema `version` left it (its first `version`
+/// migrations run), for a test of what later migrations do with its rows.
+fn database_at_version(path: &std::path::Path, version: usize) -> rusqlite::Connection {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    for migration in &schema::MIGRATIONS[..version] {
+        conn.execute_batch(migration).unwrap();
+    }
+    conn.pragma_update(None, "user_version", version as i64)
+        .unwrap();
+    conn
+}
+
 /// The alert ids of the store's outbox, in the order they were queued.
 fn alert_ids(store: &Store) -> Vec<String> {
     store
@@ -160,11 +172,7 @@ fn alerts_queued_before_the_database_had_its_own_value_keep_their_ids() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for migration in &schema::MIGRATIONS[..14] {
-            conn.execute_batch(migration).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 14).unwrap();
+        let conn = database_at_version(&path, 14);
         conn.execute(
             "INSERT INTO feeds (url) VALUES ('https://a.example/feed')",
             [],
@@ -213,11 +221,7 @@ fn a_database_of_an_older_schema_is_upgraded_with_its_data() {
     let path = dir.path().join("db.sqlite");
     {
         // A database written before the body hash was kept.
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for migration in &schema::MIGRATIONS[..2] {
-            conn.execute_batch(migration).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 2).unwrap();
+        let conn = database_at_version(&path, 2);
         conn.execute(
             "INSERT INTO feeds (url, etag, status, last_success)
              VALUES ('https://a.example/feed', '\"v1\"', 'ok', 4000)",
@@ -319,11 +323,7 @@ fn feeds_failing_before_their_kind_was_stored_are_marked_from_their_messages() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("db.sqlite");
     {
-        let conn = rusqlite::Connection::open(&path).unwrap();
-        for migration in &schema::MIGRATIONS[..8] {
-            conn.execute_batch(migration).unwrap();
-        }
-        conn.pragma_update(None, "user_version", 8).unwrap();
+        let conn = database_at_version(&path, 8);
         for (i, error) in errors.iter().enumerate() {
             conn.execute(
                 "INSERT INTO feeds (url, status, last_error, failing_since)
