@@ -60,7 +60,7 @@ impl Source {
             title: story.title.clone(),
             link: story.link.clone(),
             feed: feed.to_owned(),
-            published: story.date().map(|d| d.to_rfc3339()),
+            published: story.date().map(|d| super::rfc3339(d.timestamp())),
             fields: vec![
                 (Field::Title, story.title.clone()),
                 (Field::Summary, story.summary.clone()),

@@ -85,6 +85,31 @@ fn test_rule_replays_stored_stories_and_reads_feed_files() {
         "a feed read as it is written has nothing to tell"
     );
 
+    // A story's time reads the same from a file as from the database.
+    let world = ws.dir.path().join("world.rss");
+    std::fs::write(&world, fixture("world.rss")).unwrap();
+    let from_file = ws.ok(&[
+        "test-rule",
+        "title:weather",
+        "--file",
+        world.to_str().unwrap(),
+    ]);
+    assert!(
+        from_file.starts_with("Weather: a mild week ahead (World Desk, 2026-11-26T07:00:00Z)\n"),
+        "{from_file}"
+    );
+    let stored = ws.ok(&[
+        "test-rule",
+        "title:weather",
+        "--stored",
+        "--since",
+        "100000d",
+    ]);
+    assert!(
+        stored.starts_with(from_file.lines().next().unwrap()),
+        "{stored}"
+    );
+
     let url = server.url("/world.rss");
     let live = ws.run(&["test-rule", "embass* NEAR/3 reopen", "--url", &url]);
     assert_eq!(live.status.code(), Some(0), "{}", stderr(&live));
