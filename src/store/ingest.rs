@@ -267,8 +267,9 @@ impl Store {
     ///
     /// The write lock is taken first, so a database held by another process fails the
     /// whole group at once (after the busy timeout), as it would fail each feed. Should
-    /// one feed's own writes fail, the group is rolled back and each feed is written on
-    /// its own, so that feed's failure costs no other feed its write.
+    /// one feed's own writes fail, or the commit (a disk that fills up fails the commit
+    /// that writes a large feed's pages), the group is rolled back and each feed is
+    /// written on its own, so that one feed's failure costs no other feed its write.
     pub fn ingest_group(&mut self, jobs: &[IngestJob]) -> Vec<Result<IngestOutcome>> {
         if let [job] = jobs {
             return vec![self.ingest(job)];
@@ -293,7 +294,10 @@ impl Store {
                 self.ingest_commits += 1;
                 outcomes.into_iter().map(Ok).collect()
             }
-            Err(error) => jobs.iter().map(|_| Err(error.duplicate())).collect(),
+            Err(error) => {
+                tracing::debug!(%error, "a group's commit failed; writing its feeds one by one");
+                jobs.iter().map(|j| self.ingest(j)).collect()
+            }
         }
     }
 }

@@ -355,6 +355,35 @@ fn one_failing_feed_does_not_cost_its_group_the_others() {
     assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 4);
 }
 
+#[test]
+fn a_group_whose_commit_fails_writes_its_feeds_one_by_one() {
+    let (mut store, a, b) = setup();
+    // A check made only at the commit (a deferred foreign key), which one feed's story
+    // breaks: as a disk that fills up fails the commit that writes a large feed's pages.
+    store
+        .conn()
+        .execute_batch(
+            "CREATE TABLE parent (id INTEGER PRIMARY KEY);
+             CREATE TABLE child (parent INTEGER
+                 REFERENCES parent (id) DEFERRABLE INITIALLY DEFERRED);
+             CREATE TRIGGER poisoned AFTER INSERT ON stories WHEN NEW.title = 'poison'
+             BEGIN INSERT INTO child (parent) VALUES (1); END;",
+        )
+        .unwrap();
+    let one =
+        |id: &str, title: &str| vec![Incoming::matched(story(id, None, title), vec![hit("R")])];
+    let jobs = [
+        job(a, one("guid:1", "fine"), 1000),
+        job(b, one("guid:2", "poison"), 1000),
+    ];
+    let results = store.ingest_group(&jobs);
+    assert_eq!(results[0].as_ref().unwrap().new_stories, 1);
+    let error = results[1].as_ref().unwrap_err().to_string();
+    assert!(error.contains("FOREIGN KEY"), "{error}");
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM outbox"), 2);
+}
+
 #[tokio::test]
 async fn fetches_queued_behind_the_store_thread_are_written_together() {
     let (store, a, b) = setup();
