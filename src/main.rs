@@ -45,7 +45,9 @@ enum Command {
     /// Delivery keeps going for up to 30 s to let quick retries happen; what is still
     /// pending is listed with its last error. Exits 0 when the pass completed, even if
     /// some feeds or deliveries failed (the summary names them); 1 when the database is
-    /// unusable; 2 when the config is invalid or `--feed` names no configured feed.
+    /// unusable or failed to store a feed (a full disk: the other feeds are still stored,
+    /// the summary printed); 2 when the config is invalid or `--feed` names no configured
+    /// feed.
     Once {
         /// Only this feed (its URL, `name` or own title; repeatable). A feed that
         /// answered 410 Gone, which is no longer polled, is tried again: if it answers,

@@ -18,7 +18,9 @@ use crate::story::counted;
 pub const DELIVERY_DEADLINE: i64 = 30;
 
 /// Runs one pass — over every feed, or `only` these (gone ones tried again). Errors
-/// are fatal (the database is unusable); feed failures are not.
+/// are fatal (the database is unusable); feed failures are not. A feed the database
+/// fails to store fails the pass too, but only after the other feeds are stored, the
+/// alerts delivered and the summary printed.
 pub async fn once(
     mut config: Config,
     only: Option<Vec<Feed>>,
@@ -72,7 +74,8 @@ pub async fn once(
             }
         }
     };
-    let reports = run_pass(config.clone(), rules, fetcher, store.clone(), now, progress).await?;
+    let (reports, database_error) =
+        run_pass(config.clone(), rules, fetcher, store.clone(), now, progress).await?;
     bar.finish_and_clear();
 
     let deliverer = Deliverer::new(config.clone(), store.clone(), Clock::System)?;
@@ -212,7 +215,11 @@ pub async fn once(
                 .unwrap_or_default()
         )?;
     }
-    Ok(())
+    // A feed the database could not store fails the pass once it is told.
+    match database_error {
+        Some(error) => Err(error.into()),
+        None => Ok(()),
+    }
 }
 
 fn feed_line(report: &FeedReport) -> String {

@@ -13,6 +13,11 @@ use crate::store::{StoreError, StoreHandle};
 
 /// Runs one pass over every configured feed, bounded by `[fetch] concurrency` overall
 /// and `per_host` per host. `progress` is called as each feed finishes.
+///
+/// A feed whose write the database fails is reported failed and the pass goes on —
+/// the other feeds' writes may still succeed (a disk with too little space left for
+/// one large feed) — and the first such error is returned beside the reports, for the
+/// caller to end with once it has said what the pass did.
 pub async fn run_pass(
     config: Arc<Config>,
     rules: Arc<CompiledRules>,
@@ -20,7 +25,7 @@ pub async fn run_pass(
     store: StoreHandle,
     now: i64,
     progress: impl Fn(&FeedReport) + Send + Sync + 'static,
-) -> Result<Vec<FeedReport>, StoreError> {
+) -> Result<(Vec<FeedReport>, Option<StoreError>), StoreError> {
     let global = Arc::new(Semaphore::new(config.fetch.concurrency));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
     let progress = Arc::new(progress);
@@ -54,23 +59,24 @@ pub async fn run_pass(
         });
         task_feeds.insert(task.id(), index);
     }
+    let failed_with = |index: usize, error: String| {
+        let feed = &config.feeds[index];
+        let url = feed.url.as_str();
+        let outcome = FeedOutcome::Failed {
+            error,
+            unreachable: false,
+            first_failure: false,
+        };
+        FeedReport::new(url, feed.name.as_deref().unwrap_or(url), outcome, None)
+    };
     // A failure of newshound's own on one feed: the feed is reported failed, and the pass
     // goes on.
     let failed = |index: usize, why: String| {
-        let feed = &config.feeds[index];
-        let url = feed.url.as_str();
-        tracing::error!(feed = %crate::fetch::shown(url), error = %why, "newshound failed on a feed");
-        FeedReport::new(
-            url,
-            feed.name.as_deref().unwrap_or(url),
-            FeedOutcome::Failed {
-                error: FeedFailure::Internal(why).to_string(),
-                unreachable: false,
-                first_failure: false,
-            },
-            None,
-        )
+        let url = crate::fetch::shown(config.feeds[index].url.as_str());
+        tracing::error!(feed = %url, error = %why, "newshound failed on a feed");
+        failed_with(index, FeedFailure::Internal(why).to_string())
     };
+    let mut database_error = None;
     let mut reports: Vec<Option<FeedReport>> = vec![None; config.feeds.len()];
     while let Some(joined) = tasks.join_next_with_id().await {
         let index = task_feeds[&match &joined {
@@ -79,8 +85,12 @@ pub async fn run_pass(
         }];
         reports[index] = Some(match joined {
             Ok((_, Ok(report))) => report,
-            // The database failed: the pass cannot go on.
-            Ok((_, Err(error))) if !error.is_one_feeds() => return Err(error),
+            // The database failed this feed's write.
+            Ok((_, Err(error))) if !error.is_one_feeds() => {
+                let report = failed_with(index, error.to_string());
+                database_error.get_or_insert(error);
+                report
+            }
             Ok((_, Err(error))) => failed(index, error.to_string()),
             // A panic outside the fetch and parse (which catch their own).
             Err(panicked) => failed(
@@ -92,7 +102,7 @@ pub async fn run_pass(
             ),
         });
     }
-    Ok(reports.into_iter().flatten().collect())
+    Ok((reports.into_iter().flatten().collect(), database_error))
 }
 
 /// The key of the host a feed is fetched from, for the per-host limit: host and port —

@@ -233,3 +233,58 @@ fn a_full_disk_is_a_clear_error_and_a_retry_later_succeeds() {
     assert_eq!(store.integrity_check().unwrap(), "ok");
     assert_eq!(store.hits(None, 0).unwrap().len(), 20);
 }
+
+#[test]
+fn a_feed_too_large_for_the_space_left_costs_the_others_nothing() {
+    let feeds = TestServer::start(|req: &Request| {
+        let items: String = match req.path.as_str() {
+            "/small" => "<item><guid>s-1</guid><title>Peskov speaks</title></item>".to_owned(),
+            _ => (0..400)
+                .map(|i| format!("<item><guid>b-{i}</guid><title>Peskov item {i}</title><description>{}</description></item>", format!("word{i} ").repeat(150)))
+                .collect(),
+        };
+        Reply::ok(
+            "application/rss+xml",
+            format!(
+                "<rss version=\"2.0\"><channel><title>{}</title>{items}</channel></rss>",
+                req.path
+            ),
+        )
+    });
+    let ws = Workspace::new(&format!(
+        "[alerts]\nmax_age = \"100000d\"\n[[feed]]\nurl = \"{}\"\n[[feed]]\nurl = \"{}\"\n\
+         [[rule]]\nname = \"P\"\nquery = \"Peskov\"\n",
+        feeds.url("/big"),
+        feeds.url("/small")
+    ));
+    ws.ok(&["feeds"]); // the database exists, small
+    // Files may not grow past 192 KiB (RLIMIT_FSIZE): the small feed's writes fit, the
+    // large one's (over 400 KiB of text) do not.
+    let script = format!(
+        "trap '' XFSZ; ulimit -f 384; exec '{}' --config '{}' once",
+        env!("CARGO_BIN_EXE_newshound"),
+        ws.config().display()
+    );
+    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    assert_exit(&out, 1);
+    let (summary, err) = (crate::support::stdout(&out), stderr(&out));
+    // The pass goes on: the small feed is stored and its alert delivered (to the log),
+    // the large one is named with the error, and the error ends the run.
+    assert!(
+        summary.contains("2 fetched, 1 ok, 0 not modified, 1 failed"),
+        "{summary}"
+    );
+    let full =
+        |text: &str| text.contains("database or disk is full") || text.contains("disk I/O error");
+    let failed = summary
+        .lines()
+        .find(|l| l.starts_with(&format!("  failed: {}", feeds.url("/big"))))
+        .unwrap_or_default();
+    assert!(full(failed), "{summary}");
+    assert!(summary.contains("alerts: 1 delivered"), "{summary}");
+    assert!(err.contains("Peskov speaks"), "{err}");
+    assert!(full(err.lines().last().unwrap_or_default()), "{err}");
+    let store = newshound::store::Store::open(&ws.dir.path().join("newshound.db")).unwrap();
+    assert_eq!(store.integrity_check().unwrap(), "ok");
+    assert_eq!(store.hits(None, 0).unwrap().len(), 1);
+}
