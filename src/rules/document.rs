@@ -172,14 +172,7 @@ impl<'a> Document<'a> {
     /// Cuts `text` into the occurrences of `field`; with a vocabulary, only the words
     /// its rules look up are indexed.
     fn set(&mut self, field: Field, text: &'a str, vocabulary: Option<&RuleSet>) {
-        let mut text = text;
-        if text.len() > MAX_FIELD {
-            let mut cut = MAX_FIELD;
-            while !text.is_char_boundary(cut) {
-                cut -= 1;
-            }
-            text = &text[..cut];
-        }
+        let text = &text[..text.floor_char_boundary(MAX_FIELD)];
         let first = self.words.len() as u32;
         let Document {
             arena,

@@ -614,6 +614,18 @@ fn spans_of_multiple_fields_are_sorted_and_merged() {
     );
 }
 
+/// A document prepared for one rule set indexes only that set's words: matched against
+/// another set, it would miss that set's words, so debug builds refuse it.
+#[test]
+#[cfg(debug_assertions)]
+#[should_panic(expected = "a document prepared for another rule set")]
+fn a_document_prepared_for_one_rule_set_is_refused_by_another() {
+    let peskov = RuleSet::new([Query::parse(PESKOV).unwrap()]);
+    let embassy = RuleSet::new([Query::parse(EMBASSY).unwrap()]);
+    let doc = peskov.document([(Field::Title, "Peskov: embassy to reopen")]);
+    embassy.matches(&doc);
+}
+
 #[test]
 fn rule_set_finds_the_rules_of_the_design() {
     let set =
