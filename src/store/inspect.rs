@@ -131,7 +131,11 @@ pub fn backup(path: &Path, target: &Path) -> Result<u64, BackupError> {
     };
     let conn = open_read_only(path).map_err(sqlite)?;
     let target_text = target.to_string_lossy();
-    conn.execute("VACUUM INTO ?1", [target_text.as_ref()])
-        .map_err(sqlite)?;
+    if let Err(error) = conn.execute("VACUUM INTO ?1", [target_text.as_ref()]) {
+        // The file did not exist before: what was written of it (on a full disk, some
+        // or none) is no copy, and would make the same command refuse once there is room.
+        let _ = std::fs::remove_file(target);
+        return Err(sqlite(error));
+    }
     Ok(std::fs::metadata(target).map_or(0, |m| m.len()))
 }
