@@ -276,7 +276,16 @@ fn move_alerts(
 }
 
 fn load_config(path: &Path) -> Result<Config, Failure> {
-    Config::load(path).map_err(|e| Failure::Usage(e.to_string()))
+    Config::load(path).map_err(|e| {
+        // No file at all: most often the default path on a machine without one yet.
+        let hint = if path.exists() {
+            ""
+        } else {
+            "\nnewshound: name the configuration with --config PATH or NEWSHOUND_CONFIG; \
+             config/newshound.toml in newshound's source is an annotated example"
+        };
+        Failure::Usage(format!("{e}{hint}"))
+    })
 }
 
 /// The URLs of the config's feeds, for `import-opml` to leave out: none when there is

@@ -556,6 +556,19 @@ fn a_missing_config_file_is_a_clear_error() {
     let out = newshound(&["--config", "/nonexistent/newshound.toml", "check"], None);
     assert_eq!(out.status.code(), Some(2));
     assert!(stderr(&out).starts_with("newshound: /nonexistent/newshound.toml:1:1: cannot read the file: No such file or directory"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).ends_with(
+            "\nnewshound: name the configuration with --config PATH or NEWSHOUND_CONFIG; \
+             config/newshound.toml in newshound's source is an annotated example\n"
+        ),
+        "{}",
+        stderr(&out)
+    );
+    // A file that is there but cannot be read gets no such hint.
+    let dir = tempfile::tempdir().unwrap();
+    let out = newshound(&["--config", dir.path().to_str().unwrap(), "check"], None);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(!stderr(&out).contains("--config PATH"), "{}", stderr(&out));
 }
 
 /// A config saved in a legacy encoding is pointed at where it stops being UTF-8.
