@@ -7,7 +7,7 @@ use std::sync::Mutex;
 use std::time::Duration;
 
 use crate::smtp_server::SmtpServer;
-use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, stderr};
+use crate::support::{Reply, Request, TestServer, Workspace, assert_exit, says_disk_full, stderr};
 
 const FEEDS: usize = 3;
 const ITEMS: usize = 10;
@@ -172,13 +172,8 @@ fn a_daemon_on_a_full_disk_backs_off_instead_of_polling_every_second() {
     ws.ok(&["feeds"]); // the database exists, small
     // The database may not grow (RLIMIT_FSIZE, as in the test above): every ingest fails,
     // and the feed's next fetch time can never be written.
-    let script = format!(
-        "trap '' XFSZ; ulimit -f 192; exec '{}' --config '{}' run",
-        env!("CARGO_BIN_EXE_newshound"),
-        ws.config().display()
-    );
-    let mut daemon = Command::new("sh")
-        .args(["-c", &script])
+    let mut daemon = ws
+        .command_on_a_full_disk(96, &["run"])
         .env_remove("NOTIFY_SOCKET")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -207,20 +202,11 @@ fn a_full_disk_is_a_clear_error_and_a_retry_later_succeeds() {
         feeds.url("/feed1")
     ));
     ws.ok(&["feeds"]); // the database exists, small
-    // Files may not grow past 96 KiB (RLIMIT_FSIZE): writes fail with EFBIG, as on a
-    // full disk. SIGXFSZ is ignored so the write fails instead of killing the process.
-    let script = format!(
-        "trap '' XFSZ; ulimit -f 192; exec '{}' --config '{}' once",
-        env!("CARGO_BIN_EXE_newshound"),
-        ws.config().display()
-    );
-    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    // Files may not grow past 96 KiB.
+    let out = ws.command_on_a_full_disk(96, &["once"]).output().unwrap();
     assert_exit(&out, 1);
     let err = stderr(&out);
-    assert!(
-        err.contains("database or disk is full") || err.contains("disk I/O error"),
-        "{err}"
-    );
+    assert!(says_disk_full(&err), "{err}");
     // With room again, the pass completes and nothing is corrupt or lost.
     // (A feed whose transaction committed before the disk filled keeps its stories, and
     // its body, the same again, is not read twice: not modified.)
@@ -258,14 +244,9 @@ fn a_feed_too_large_for_the_space_left_costs_the_others_nothing() {
         feeds.url("/small")
     ));
     ws.ok(&["feeds"]); // the database exists, small
-    // Files may not grow past 192 KiB (RLIMIT_FSIZE): the small feed's writes fit, the
-    // large one's (over 400 KiB of text) do not.
-    let script = format!(
-        "trap '' XFSZ; ulimit -f 384; exec '{}' --config '{}' once",
-        env!("CARGO_BIN_EXE_newshound"),
-        ws.config().display()
-    );
-    let out = Command::new("sh").args(["-c", &script]).output().unwrap();
+    // Files may not grow past 192 KiB: the small feed's writes fit, the large one's
+    // (over 400 KiB of text) do not.
+    let out = ws.command_on_a_full_disk(192, &["once"]).output().unwrap();
     assert_exit(&out, 1);
     let (summary, err) = (crate::support::stdout(&out), stderr(&out));
     // The pass goes on: the small feed is stored and its alert delivered (to the log),
@@ -274,16 +255,17 @@ fn a_feed_too_large_for_the_space_left_costs_the_others_nothing() {
         summary.contains("2 fetched, 1 ok, 0 not modified, 1 failed"),
         "{summary}"
     );
-    let full =
-        |text: &str| text.contains("database or disk is full") || text.contains("disk I/O error");
     let failed = summary
         .lines()
         .find(|l| l.starts_with(&format!("  failed: {}", feeds.url("/big"))))
         .unwrap_or_default();
-    assert!(full(failed), "{summary}");
+    assert!(says_disk_full(failed), "{summary}");
     assert!(summary.contains("alerts: 1 delivered"), "{summary}");
     assert!(err.contains("Peskov speaks"), "{err}");
-    assert!(full(err.lines().last().unwrap_or_default()), "{err}");
+    assert!(
+        says_disk_full(err.lines().last().unwrap_or_default()),
+        "{err}"
+    );
     let store = newshound::store::Store::open(&ws.dir.path().join("newshound.db")).unwrap();
     assert_eq!(store.integrity_check().unwrap(), "ok");
     assert_eq!(store.hits(None, 0).unwrap().len(), 1);

@@ -377,6 +377,24 @@ impl Workspace {
         newshound_with(&all, None, env)
     }
 
+    /// `newshound --config <this> ARGS`, to run where no file may grow past `kib` KiB
+    /// (RLIMIT_FSIZE): writes fail with EFBIG, as on a disk with no room left. SIGXFSZ
+    /// is ignored so that such a write fails instead of killing the process.
+    pub fn command_on_a_full_disk(&self, kib: u32, args: &[&str]) -> Command {
+        let blocks = kib * 2; // of 512 bytes
+        let mut command = Command::new("sh");
+        command
+            .args([
+                "-c",
+                &format!("trap '' XFSZ; ulimit -f {blocks}; exec \"$0\" \"$@\""),
+            ])
+            .arg(env!("CARGO_BIN_EXE_newshound"))
+            .arg("--config")
+            .arg(self.config())
+            .args(args);
+        command
+    }
+
     /// Runs a command that must succeed and returns its stdout.
     pub fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
@@ -396,4 +414,10 @@ impl Workspace {
         all.push("--json");
         serde_json::from_str(&self.ok(&all)).expect("valid JSON output")
     }
+}
+
+/// Whether an error says the disk is full, as SQLite tells a write that could not grow
+/// its file (on a full disk, or past RLIMIT_FSIZE).
+pub fn says_disk_full(text: &str) -> bool {
+    text.contains("database or disk is full") || text.contains("disk I/O error")
 }

@@ -400,22 +400,15 @@ fn backup_writes_a_consistent_copy_and_never_overwrites() {
     ws.ok(&["once"]);
     let wal = std::fs::metadata(ws.dir.path().join("newshound.db-wal")).unwrap();
     assert!(wal.len() > 0, "the stories are in the log");
-    // A copy the disk has no room for fails and leaves no file behind, so that the same
-    // command succeeds once there is room. (Files may not grow past 8 KiB: RLIMIT_FSIZE,
-    // with SIGXFSZ ignored so that the write fails instead of killing the process.)
-    let script = format!(
-        "trap '' XFSZ; ulimit -f 16; exec '{}' --config '{}' backup '{copy_arg}'",
-        env!("CARGO_BIN_EXE_newshound"),
-        ws.config().display()
-    );
-    let full = std::process::Command::new("sh")
-        .args(["-c", &script])
+    // A copy the disk has no room for (files may not grow past 8 KiB) fails and leaves
+    // no file behind, so that the same command succeeds once there is room.
+    let full = ws
+        .command_on_a_full_disk(8, &["backup", copy_arg])
         .output()
         .unwrap();
     assert_eq!(full.status.code(), Some(1), "{}", stderr(&full));
     assert!(
-        stderr(&full).contains("database or disk is full")
-            || stderr(&full).contains("disk I/O error"),
+        crate::support::says_disk_full(&stderr(&full)),
         "{}",
         stderr(&full)
     );
