@@ -330,10 +330,11 @@ impl<'a> Document<'a> {
                 Some(id)
             }
         });
+        // (A word shorter than a prefix of four bytes or fewer fails on its first bytes
+        // alone: its lead is padded with zeros, which no prefix holds.)
         ids.filter(move |&id| {
             let t = self.terms[id as usize];
             t.lead & mask == wanted
-                && (t.end - t.start) as usize >= prefix.len()
                 && (known == prefix.len()
                     || arena[t.start as usize..t.end as usize].starts_with(prefix))
         })
