@@ -614,6 +614,30 @@ fn spans_of_multiple_fields_are_sorted_and_merged() {
     );
 }
 
+/// Each rule is keyed on its most selective part — a word before a prefix, a longer
+/// word or prefix before a shorter one, the side of a `NEAR` with fewer keys — so a
+/// story holding only the other parts is not even a candidate. (Any key set would give
+/// the same matches; the choice decides how many rules are evaluated.)
+#[test]
+fn a_rule_is_keyed_on_its_most_selective_part() {
+    let rules = [
+        "embass* AND Peskov",
+        "at AND Peskov",
+        "rep* AND embass*",
+        "(talks OR negotiat*) NEAR/12 Ukrain*",
+        "\"peace deal\"",
+    ];
+    let set = RuleSet::new(rules.map(|q| Query::parse(q).unwrap()));
+    let candidates = |text: &str| set.candidates(&Document::new([(Field::Title, text)]));
+    for text in ["at", "report", "talks", "negotiations", "deal"] {
+        assert_eq!(candidates(text), [] as [usize; 0], "{text:?}");
+    }
+    assert_eq!(candidates("Peskov"), [0, 1]);
+    assert_eq!(candidates("embassy"), [2]);
+    assert_eq!(candidates("Ukraine"), [3]);
+    assert_eq!(candidates("peace"), [4]);
+}
+
 /// A document prepared for one rule set indexes only that set's words: matched against
 /// another set, it would miss that set's words, so debug builds refuse it.
 #[test]
