@@ -628,6 +628,8 @@ fn a_rule_is_keyed_on_its_most_selective_part() {
         "\"peace deal\"",
     ];
     let set = RuleSet::new(rules.map(|q| Query::parse(q).unwrap()));
+    assert_eq!((set.len(), set.is_empty(), set.unindexed()), (5, false, 0));
+    assert!(RuleSet::new([]).is_empty());
     let candidates = |text: &str| set.candidates(&Document::new([(Field::Title, text)]));
     for text in ["at", "report", "talks", "negotiations", "deal"] {
         assert_eq!(candidates(text), [] as [usize; 0], "{text:?}");
@@ -636,6 +638,18 @@ fn a_rule_is_keyed_on_its_most_selective_part() {
     assert_eq!(candidates("embassy"), [2]);
     assert_eq!(candidates("Ukraine"), [3]);
     assert_eq!(candidates("peace"), [4]);
+}
+
+/// Rule numbers past the first 64 (one block of the candidates' bit set) come back as
+/// themselves.
+#[test]
+fn candidates_past_the_first_sixty_four_rules() {
+    let words: Vec<String> = (0..200).map(|i| format!("word{i}x")).collect();
+    let set = RuleSet::new(words.iter().map(|w| Query::parse(w).unwrap()));
+    let doc = Document::new([(Field::Title, "word3x word64x word130x word199x")]);
+    assert_eq!(set.candidates(&doc), [3, 64, 130, 199]);
+    let rules: Vec<usize> = set.matches(&doc).into_iter().map(|h| h.rule).collect();
+    assert_eq!(rules, [3, 64, 130, 199]);
 }
 
 /// A document prepared for one rule set indexes only that set's words: matched against
