@@ -12,7 +12,7 @@ use crate::fetch::Fetcher;
 use crate::store::{StoreError, StoreHandle};
 
 /// Runs one pass over every configured feed, bounded by `[fetch] concurrency` overall
-/// and `per_host` per host. `progress` is called as each feed finishes.
+/// and `per_host` per host. `progress` is called as each feed finishes, failed or not.
 ///
 /// A feed whose write the database fails is reported failed and the pass goes on —
 /// the other feeds' writes may still succeed (a disk with too little space left for
@@ -83,8 +83,11 @@ pub async fn run_pass(
             Ok((task, _)) => *task,
             Err(panicked) => panicked.id(),
         }];
-        reports[index] = Some(match joined {
-            Ok((_, Ok(report))) => report,
+        let report = match joined {
+            Ok((_, Ok(report))) => {
+                reports[index] = Some(report); // told by its task
+                continue;
+            }
             // The database failed this feed's write.
             Ok((_, Err(error))) if !error.is_one_feeds() => {
                 let report = failed_with(index, error.to_string());
@@ -100,7 +103,9 @@ pub async fn run_pass(
                     Err(other) => other.to_string(),
                 },
             ),
-        });
+        };
+        progress(&report);
+        reports[index] = Some(report);
     }
     Ok((reports.into_iter().flatten().collect(), database_error))
 }

@@ -260,6 +260,13 @@ fn a_feed_too_large_for_the_space_left_costs_the_others_nothing() {
         .find(|l| l.starts_with(&format!("  failed: {}", feeds.url("/big"))))
         .unwrap_or_default();
     assert!(says_disk_full(failed), "{summary}");
+    // Each feed's line as it finishes (stderr is no terminal), the failed one too.
+    let line = format!("error        {}: ", feeds.url("/big"));
+    let told = err
+        .lines()
+        .find(|l| l.starts_with(&line))
+        .unwrap_or_default();
+    assert!(says_disk_full(told), "{err}");
     assert!(summary.contains("alerts: 1 delivered"), "{summary}");
     assert!(err.contains("Peskov speaks"), "{err}");
     assert!(
