@@ -40,6 +40,12 @@ mod tests {
                 start: 0,
                 end: 3,
             },
+            // Empty: nothing to mark.
+            Span {
+                field: Field::Title,
+                start: 3,
+                end: 3,
+            },
             Span {
                 field: Field::Summary,
                 start: 4,
