@@ -64,14 +64,11 @@ pub async fn once(
     } else {
         bar.set_draw_target(indicatif::ProgressDrawTarget::hidden());
     }
-    let progress = {
-        let bar = bar.clone();
-        move |report: &FeedReport| {
-            bar.inc(1);
-            if !terminal {
-                // Plain lines for logs and pipes: one per feed as it finishes.
-                eprintln!("{}", feed_line(report));
-            }
+    let progress = |report: &FeedReport| {
+        bar.inc(1);
+        if !terminal {
+            // Plain lines for logs and pipes: one per feed as it finishes.
+            eprintln!("{}", feed_line(report));
         }
     };
     let (reports, database_error) =

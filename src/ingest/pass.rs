@@ -24,11 +24,10 @@ pub async fn run_pass(
     fetcher: Fetcher,
     store: StoreHandle,
     now: i64,
-    progress: impl Fn(&FeedReport) + Send + Sync + 'static,
+    progress: impl Fn(&FeedReport),
 ) -> Result<(Vec<FeedReport>, Option<StoreError>), StoreError> {
     let global = Arc::new(Semaphore::new(config.fetch.concurrency));
     let mut hosts: HashMap<String, Arc<Semaphore>> = HashMap::new();
-    let progress = Arc::new(progress);
     let mut tasks = tokio::task::JoinSet::new();
     let mut task_feeds = HashMap::new();
     let moved: HashMap<String, String> = store.call(|s| s.moved_feeds()).await?;
@@ -38,24 +37,19 @@ pub async fn run_pass(
             .entry(host)
             .or_insert_with(|| Arc::new(Semaphore::new(config.fetch.per_host)))
             .clone();
-        let (global, config, rules, fetcher, store, progress) = (
+        let (global, config, rules, fetcher, store) = (
             global.clone(),
             config.clone(),
             rules.clone(),
             fetcher.clone(),
             store.clone(),
-            progress.clone(),
         );
         let feed = feed.clone();
         let task = tasks.spawn(async move {
             // Per host first, so that a slow host's feeds wait without holding global slots.
             let _host = per_host.acquire_owned().await.expect("semaphore open");
             let _slot = global.acquire_owned().await.expect("semaphore open");
-            let report = ingest_feed(&config, &rules, &fetcher, &store, &feed, now).await;
-            if let Ok(r) = &report {
-                progress(r);
-            }
-            report
+            ingest_feed(&config, &rules, &fetcher, &store, &feed, now).await
         });
         task_feeds.insert(task.id(), index);
     }
@@ -84,10 +78,7 @@ pub async fn run_pass(
             Err(panicked) => panicked.id(),
         }];
         let report = match joined {
-            Ok((_, Ok(report))) => {
-                reports[index] = Some(report); // told by its task
-                continue;
-            }
+            Ok((_, Ok(report))) => report,
             // The database failed this feed's write.
             Ok((_, Err(error))) if !error.is_one_feeds() => {
                 let report = failed_with(index, error.to_string());
