@@ -278,24 +278,20 @@ impl Store {
             Ok(tx) => tx,
             Err(error) => return jobs.iter().map(|_| Err(error.duplicate())).collect(),
         };
-        let mut outcomes = Vec::with_capacity(jobs.len());
-        for job in jobs {
-            match write_fetch(&tx, &self.salt, job) {
-                Ok(outcome) => outcomes.push(outcome),
-                Err(error) => {
-                    tracing::debug!(%error, feed_id = job.feed_id, "a write in a group failed; writing its feeds one by one");
-                    drop(tx);
-                    return jobs.iter().map(|j| self.ingest(j)).collect();
-                }
-            }
-        }
-        match tx.commit() {
-            Ok(()) => {
+        let salt = &self.salt;
+        let written = jobs
+            .iter()
+            .map(|job| write_fetch(&tx, salt, job))
+            .collect::<Result<Vec<_>>>()
+            .and_then(move |outcomes| tx.commit().map(|()| outcomes));
+        match written {
+            Ok(outcomes) => {
                 self.ingest_commits += 1;
                 outcomes.into_iter().map(Ok).collect()
             }
+            // Rolled back (the transaction was dropped uncommitted).
             Err(error) => {
-                tracing::debug!(%error, "a group's commit failed; writing its feeds one by one");
+                tracing::debug!(%error, "a group's write failed; writing its feeds one by one");
                 jobs.iter().map(|j| self.ingest(j)).collect()
             }
         }
