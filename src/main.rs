@@ -242,7 +242,7 @@ fn move_alerts(
                 .to_owned(),
         ));
     }
-    let mut store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+    let mut store = open_to_read(config)?;
     let which = newshound::store::Requeue {
         channel,
         id,
@@ -306,6 +306,27 @@ fn configured_feeds(path: &Path) -> Vec<String> {
     }
 }
 
+/// Opens the configuration's database for a command that reads it or mends its queue
+/// (`feeds`, `hits`, `test-rule --stored`, `requeue`), never migrating it
+/// ([`Store::open_existing`]). One that does not exist yet is not created but read as
+/// empty, and said so on stderr: a mistyped `[storage] path` would otherwise answer "no
+/// hits" from a new, empty database, and a command run with `sudo` before the service's
+/// first start leave it one owned by root.
+fn open_to_read(config: &Config) -> Result<Store, Failure> {
+    let path = &config.storage.path;
+    let store = if let Ok(false) = path.try_exists() {
+        eprintln!(
+            "newshound: there is no database at {} yet: nothing has been stored with this \
+             configuration (`once` or `run` creates it)",
+            path.display()
+        );
+        Store::open_in_memory()
+    } else {
+        Store::open_existing(path)
+    };
+    Ok(store.map_err(anyhow::Error::from)?)
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     Ok(tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -361,13 +382,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Feeds { json } => {
             let config = load_config(&cli.config)?;
-            let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+            let store = open_to_read(&config)?;
             commands::feeds(&config, &store, json, &mut commands::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Hits { rule, since, json } => {
             let config = load_config(&cli.config)?;
-            let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+            let store = open_to_read(&config)?;
             // A misspelt rule would list "no hits", as if it had found nothing.
             if let Some(name) = &rule
                 && !config.rules.iter().any(|r| &r.name == name)
@@ -433,7 +454,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     "no channel `{c}` in the configuration"
                 )));
             }
-            let mut store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+            let mut store = open_to_read(&config)?;
             let which = newshound::store::Requeue {
                 channel: channel.as_deref(),
                 id: id.as_deref(),
@@ -540,7 +561,7 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
         commands::test_rule_stories(&query, sample.sources, args.json, marker, &mut out)?
     } else if args.stored {
         let config = load_config(config_path)?;
-        let store = Store::open(&config.storage.path).map_err(anyhow::Error::from)?;
+        let store = open_to_read(&config)?;
         let since = ago(args.since);
         store
             .with_stories_since(since, |stories| {

@@ -68,6 +68,12 @@ pub enum StoreError {
         found: i64,
         known: i64,
     },
+    #[error("the database {} has schema version {found}; this newshound reads version {known}, to which `once` or `run` brings it (a newshound older than that cannot open it then)", path.display())]
+    TooOld {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("database error: {0}{hint}", hint = remedy(.0))]
     Sqlite(#[from] rusqlite::Error),
     #[error("the database thread has stopped")]
@@ -161,6 +167,13 @@ pub(super) fn salt(conn: &Connection) -> Result<String> {
         .query_row([], |r| r.get(0))?)
 }
 
+/// Whether opening a database brings its schema up to date.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Migrate {
+    Yes,
+    No,
+}
+
 impl Store {
     /// Opens (creating if needed) and migrates the database at `path`.
     pub fn open(path: &Path) -> Result<Store> {
@@ -178,7 +191,23 @@ impl Store {
             }
         }
         let conn = Connection::open(path).map_err(open_err)?;
-        Store::setup(conn, path)
+        Store::setup(conn, path, Migrate::Yes)
+    }
+
+    /// Opens the database at `path` for a command that reads it (or mends its queue):
+    /// nothing is created, and a database of an older schema is refused rather than
+    /// migrated, which only `once` and `run` do — a daemon of the older version may be
+    /// running on it, and could not start again on the migrated file.
+    pub fn open_existing(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            rusqlite::OpenFlags::default().difference(rusqlite::OpenFlags::SQLITE_OPEN_CREATE),
+        )
+        .map_err(|source| StoreError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        Store::setup(conn, path, Migrate::No)
     }
 
     /// Opens the configuration's database and records its feeds.
@@ -195,10 +224,14 @@ impl Store {
 
     /// A private in-memory database, for tests.
     pub fn open_in_memory() -> Result<Store> {
-        Store::setup(Connection::open_in_memory()?, Path::new(":memory:"))
+        Store::setup(
+            Connection::open_in_memory()?,
+            Path::new(":memory:"),
+            Migrate::Yes,
+        )
     }
 
-    fn setup(conn: Connection, path: &Path) -> Result<Store> {
+    fn setup(conn: Connection, path: &Path, migrate: Migrate) -> Result<Store> {
         let open_err = |source| StoreError::Open {
             path: path.to_owned(),
             source,
@@ -232,13 +265,29 @@ impl Store {
             salt: String::new(),
             ingest_commits: 0,
         };
-        store.migrate(path)?;
+        store.migrate(path, migrate)?;
         store.salt = salt(&store.conn)?;
         Ok(store)
     }
 
-    fn migrate(&mut self, path: &Path) -> Result<()> {
+    fn migrate(&mut self, path: &Path, migrate: Migrate) -> Result<()> {
         let known = schema::MIGRATIONS.len() as i64;
+        if migrate == Migrate::No {
+            let found = self.schema_version()?;
+            return match found.cmp(&known) {
+                std::cmp::Ordering::Equal => Ok(()),
+                std::cmp::Ordering::Less => Err(StoreError::TooOld {
+                    path: path.to_owned(),
+                    found,
+                    known,
+                }),
+                std::cmp::Ordering::Greater => Err(StoreError::TooNew {
+                    path: path.to_owned(),
+                    found,
+                    known,
+                }),
+            };
+        }
         loop {
             // The version is read inside a write transaction, so two processes opening a
             // new database at once cannot both run the same migration.

@@ -364,6 +364,12 @@ impl Workspace {
         std::fs::write(path, text).expect("write file");
     }
 
+    /// Creates the database (`newshound.db`, where the config puts it by default) as a
+    /// first run would, empty.
+    pub fn create_database(&self) {
+        newshound::store::Store::open(&self.dir.path().join("newshound.db")).expect("database");
+    }
+
     /// Runs `newshound --config <this> ARGS`.
     pub fn run(&self, args: &[&str]) -> Output {
         self.run_with(args, &[])

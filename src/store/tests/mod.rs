@@ -103,6 +103,55 @@ fn migrations_run_once_and_reach_the_latest_version() {
     assert_eq!(mode, "wal");
 }
 
+#[test]
+fn a_database_opened_to_be_read_is_neither_created_nor_migrated() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.sqlite");
+    assert!(matches!(
+        Store::open_existing(&missing),
+        Err(StoreError::Open { .. })
+    ));
+    assert!(!missing.exists(), "created");
+
+    // An older schema is refused, and left as it is for the daemon of its version.
+    let path = dir.path().join("db.sqlite");
+    let known = schema::MIGRATIONS.len() as i64;
+    drop(database_at_version(&path, 14));
+    let refused = Store::open_existing(&path).unwrap_err();
+    assert!(
+        matches!(refused, StoreError::TooOld { found: 14, known: k, .. } if k == known),
+        "{refused:?}"
+    );
+    assert_eq!(
+        refused.to_string(),
+        format!(
+            "the database {} has schema version 14; this newshound reads version {known}, \
+             to which `once` or `run` brings it (a newshound older than that cannot open \
+             it then)",
+            path.display()
+        )
+    );
+    let version: i64 = rusqlite::Connection::open(&path)
+        .unwrap()
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(version, 14);
+
+    // Once migrated, it is read; one newer than this newshound is refused as by `open`.
+    drop(Store::open(&path).unwrap());
+    let store = Store::open_existing(&path).unwrap();
+    assert_eq!(store.schema_version().unwrap(), known);
+    drop(store);
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .pragma_update(None, "user_version", known + 1)
+        .unwrap();
+    assert!(matches!(
+        Store::open_existing(&path),
+        Err(StoreError::TooNew { .. })
+    ));
+}
+
 /// A database at `path` as a newshound of schema `version` left it (its first `version`
 /// migrations run), for a test of what later migrations do with its rows.
 fn database_at_version(path: &std::path::Path, version: usize) -> rusqlite::Connection {

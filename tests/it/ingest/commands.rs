@@ -209,7 +209,8 @@ fn import_opml_leaves_out_the_feeds_the_config_lists_already() {
 /// it ends any Unix tool, with neither an error nor a panic.
 #[test]
 fn output_to_a_reader_that_went_away_ends_quietly() {
-    let ws = Workspace::new("[[feed]]\nurl = \"https://example.org/feed\"\n");
+    let ws = Workspace::new("[[feed]]\nurl = \"http://127.0.0.1:9/feed\"\n");
+    ws.run(&["once"]); // the database `feeds` reads
     let outlines: String = (0..3000)
         .map(|i| format!("<outline text=\"Feed {i}\" xmlUrl=\"https://e{i}.example/feed\"/>\n"))
         .collect();
@@ -311,6 +312,72 @@ fn feeds_not_fetched_yet_are_listed_by_their_names() {
         .map(|f| f["name"].as_str().unwrap())
         .collect();
     assert_eq!(names, ["Desk", "https://example.org/other"]);
+}
+
+#[test]
+fn commands_that_read_the_database_never_create_it() {
+    let ws = Workspace::new("[[feed]]\nurl = \"http://127.0.0.1:9/feed\"\n");
+    let path = ws.dir.path().join("newshound.db");
+    let note = format!(
+        "newshound: there is no database at {} yet: nothing has been stored with this \
+         configuration (`once` or `run` creates it)\n",
+        path.display()
+    );
+    for (args, code, shown) in [
+        (&["feeds"][..], 0, "http://127.0.0.1:9/feed"),
+        (&["hits"], 0, "no hits"),
+        (&["hits", "--json"], 0, "[]"),
+        (
+            &["test-rule", "Peskov", "--stored"],
+            1,
+            "0 of 0 stories matched",
+        ),
+        (&["requeue"], 0, "0 dead alerts put back in the queue"),
+    ] {
+        let out = ws.run(args);
+        assert_eq!(out.status.code(), Some(code), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).contains(shown), "{args:?}: {}", stdout(&out));
+        assert_eq!(stderr(&out), note, "{args:?}");
+        assert!(!path.exists(), "{args:?} created the database");
+    }
+    // Once there is one, it is read and nothing more is said.
+    ws.run(&["once"]);
+    assert!(path.exists());
+    let out = ws.run(&["feeds"]);
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(stderr(&out), "");
+    assert!(stdout(&out).contains("error "), "{}", stdout(&out));
+
+    // One of an older schema is not migrated under the daemon of its version (which could
+    // not start again on it): `once` or `run` does that.
+    let version = |conn: &rusqlite::Connection| -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let current = version(&conn);
+    conn.pragma_update(None, "user_version", current - 1)
+        .unwrap();
+    for args in [
+        &["feeds"][..],
+        &["hits"],
+        &["test-rule", "x", "--stored"],
+        &["requeue"],
+    ] {
+        let out = ws.run(args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        assert!(
+            stderr(&out).starts_with(&format!(
+                "newshound: the database {} has schema version {}; this newshound reads \
+                 version {current}, to which `once` or `run` brings it",
+                path.display(),
+                current - 1
+            )),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert_eq!(version(&conn), current - 1, "{args:?} migrated it");
+    }
 }
 
 #[test]
