@@ -66,11 +66,17 @@ pub(super) const ANY_STORY_UNDER_A_SITE: &str = "SELECT EXISTS (SELECT 1 FROM st
 /// permalink forms of its entries' links ([`same_page_elsewhere`]) under which other
 /// feeds hold stories — one look at the link index for each site, so that an entry is
 /// looked up under its link's other forms only where some could be stored.
+///
+/// The other forms of a link lie under its site's other scheme and host, and under its
+/// own site (with or without a trailing slash), whatever its path: so the forms are
+/// worked out for the first link of each site only, its own site among them — a feed's
+/// links are mostly of one site.
 pub(super) fn sites_elsewhere(
     tx: &WriteTx<'_>,
     feed_id: i64,
     incoming: &[Incoming],
 ) -> Result<Sites> {
+    let mut own_sites: rustc_hash::FxHashSet<&str> = Default::default();
     let mut asked = Sites::default();
     let mut held = Sites::default();
     // A site's addresses sort from `scheme://host/` up to `scheme://host0` ('0' is the
@@ -83,8 +89,16 @@ pub(super) fn sites_elsewhere(
             .filter(|_| !item.story.link_names_others)
     });
     for link in links {
-        for other in same_page_elsewhere(link) {
-            let Some(site) = site(&other) else { continue };
+        let Some(own) = site(link) else { continue };
+        if !own_sites.insert(own) {
+            continue;
+        }
+        let others = same_page_elsewhere(link);
+        if others.is_empty() {
+            continue; // not an http(s) address
+        }
+        let sites = others.iter().filter_map(|other| site(other)).chain([own]);
+        for site in sites {
             if asked.contains(site) {
                 continue;
             }

@@ -177,6 +177,16 @@ fn a_feeds_first_read_asks_only_where_other_feeds_hold_stories() {
     // Not the feed's own stories.
     let sites = stories::sites_elsewhere(&tx, a, &incoming).unwrap();
     assert!(sites.is_empty(), "{sites:?}");
+    // The forms are worked out for a site's first link only: its own site is asked
+    // too, where a later link's form with a trailing slash may be stored — though the
+    // front page, first, has no such form.
+    let incoming = ["http://www.n.example/", "http://www.n.example/a"]
+        .map(|link| Incoming::matched(story(link, Some(link), "T"), Vec::new()));
+    let sites = stories::sites_elsewhere(&tx, b, &incoming).unwrap();
+    assert_eq!(
+        sites,
+        ["http://www.n.example/".to_owned()].into_iter().collect()
+    );
     drop(tx);
     // Each site is one range of the link index, not a scan of the stories.
     let plan = query_plan(

@@ -8,6 +8,7 @@
 
 use std::sync::LazyLock;
 
+use memchr::memmem::Finder;
 use regex::Regex;
 
 use super::xml::{Tag, Tags, find};
@@ -152,6 +153,12 @@ fn wrap_naked_markup(text: &mut String, rss: bool) -> Option<String> {
     static OPEN_RSS: LazyLock<Regex> = LazyLock::new(|| {
         Regex::new(r"<(title|description|content:encoded)[ \t\r\n>]").expect("valid regex")
     });
+    // Searchers built once: `memmem::find` builds one at every call, and these run for
+    // every element of every feed.
+    static CDATA_OPEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("<![CDATA["));
+    static CDATA_CLOSE: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("]]>"));
+    static ENDS: LazyLock<[Finder<'static>; 3]> =
+        LazyLock::new(|| ["</title>", "</description>", "</content:encoded>"].map(Finder::new));
     let open: &Regex = if rss { &OPEN_RSS } else { &OPEN };
     let mut out: Option<String> = None;
     let (mut copied, mut wrapped) = (0, 0);
@@ -162,14 +169,17 @@ fn wrap_naked_markup(text: &mut String, rss: bool) -> Option<String> {
     'matches: while let Some(found) = open.find_at(text, at) {
         let start = found.start();
         let close = match &found.as_str()[1..found.len() - 1] {
-            "title" => "</title>",
-            "description" => "</description>",
-            _ => "</content:encoded>",
+            "title" => &ENDS[0],
+            "description" => &ENDS[1],
+            _ => &ENDS[2],
         };
         at = start + 1;
-        while let Some(cdata) = find(&text[scanned..start], "<![CDATA[") {
+        while let Some(cdata) = CDATA_OPEN.find(&text.as_bytes()[scanned..start]) {
             let cdata = scanned + cdata;
-            let Some(end) = find(&text[cdata..], "]]>").map(|e| cdata + e + 3) else {
+            let Some(end) = CDATA_CLOSE
+                .find(&text.as_bytes()[cdata..])
+                .map(|e| cdata + e + 3)
+            else {
                 break 'matches;
             };
             scanned = end;
@@ -185,11 +195,11 @@ fn wrap_naked_markup(text: &mut String, rss: bool) -> Option<String> {
         if text[..gt].ends_with('/') {
             continue;
         }
-        let Some(end) = find(&text[gt + 1..], close).map(|e| gt + 1 + e) else {
+        let Some(end) = close.find(&text.as_bytes()[gt + 1..]).map(|e| gt + 1 + e) else {
             break;
         };
         let inner = &text[gt + 1..end];
-        at = end + close.len();
+        at = end + close.needle().len();
         if !holds_markup(inner) {
             continue;
         }
