@@ -445,7 +445,21 @@ fn regex_escape_hatch() {
     );
     check(r"/cafe/", "Café society", "[Café] society");
     check(r"/a\/b/", "a/b", "[a/b]");
+    check(r"/\d+\/\d+/ due", "due 12/05", "[due] [12/05]");
     check_in("title:/peskov/", &[(Field::Summary, "Peskov")], MISS);
+    // `\/` is a slash inside the pattern, not its end, and the lexer goes on after it.
+    let lexed: Vec<(lex::Tok, usize)> = lex::lex(r"/a\/b\/c/ d")
+        .unwrap()
+        .into_iter()
+        .map(|l| (l.tok, l.column))
+        .collect();
+    assert_eq!(
+        lexed,
+        [
+            (lex::Tok::Regex("a/b/c".to_owned()), 1),
+            (lex::Tok::Word("d".to_owned()), 11)
+        ]
+    );
 }
 
 #[test]
