@@ -564,6 +564,9 @@ fn parse_errors_name_the_column() {
     check_error("title:", 7, "after `title:`");
     check_error("a NEAR/x b", 8, "number of words");
     check_error("a NEAR/5000 b", 8, "too far");
+    check_error("a NEAR/1001 b", 8, "too far: at most 1000 words");
+    assert_eq!(MAX_NEAR, 1000);
+    check("a NEAR/1000 b", "a then b", "[a] then [b]");
     check_error("a NEAR/99999999999 b", 8, "too far: at most");
     check_error("a NEAR/ b", 8, "number of words");
     check_error("(a b) NEAR c", 1, "NEAR/10");
