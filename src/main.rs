@@ -85,8 +85,9 @@ enum Command {
     },
     /// Try a watch-rule query on text, a feed file, a live feed or stored stories.
     ///
-    /// Exits like grep: 0 when something matched, 1 when nothing did, 2 when the query
-    /// is invalid (the error names the column).
+    /// Exits like grep: 0 when something matched, 1 when nothing did, 2 on an error: the
+    /// query is invalid (the error names the column), or the feed or database could not
+    /// be read.
     ///
     /// The language: words (`Peskov`), phrases (`"peace talks"`, or between `“ ”`, `„ “`,
     /// `« »`), prefixes (`embass*`), `AND` (or just a space), `OR`, `NOT` / `-`,
@@ -423,7 +424,14 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             commands::import_opml(&bytes, &configured, &mut commands::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::TestRule(args) => test_rule(&cli.config, args),
+        // Exits like grep: an error is 2, never the 1 of "nothing matched", so that a
+        // script cannot take a feed that could not be read for one without a match.
+        Command::TestRule(args) => test_rule(&cli.config, args).map_err(|failure| match failure {
+            Failure::Runtime(error) if !commands::reader_gone(&error) => {
+                Failure::Usage(newshound::fetch::error_chain(error.as_ref()))
+            }
+            other => other,
+        }),
         Command::Backup { file } => {
             let config = load_config(&cli.config)?;
             let bytes = newshound::store::backup(&config.storage.path, &file)

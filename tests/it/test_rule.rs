@@ -159,6 +159,36 @@ fn a_bad_query_exits_2_with_the_column_on_stderr() {
 }
 
 #[test]
+fn a_feed_that_cannot_be_read_exits_2_not_the_1_of_no_match() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.xml");
+    let not_a_feed = dir.path().join("page.txt");
+    std::fs::write(&not_a_feed, "just some words, no feed").unwrap();
+    let closed = crate::support::RefusingPort::new();
+    let url = format!("http://127.0.0.1:{}/feed.xml", closed.port());
+    for (args, says) in [
+        (
+            vec!["--file", missing.to_str().unwrap()],
+            format!("reading {}", missing.display()),
+        ),
+        (
+            vec!["--file", not_a_feed.to_str().unwrap()],
+            not_a_feed.display().to_string(),
+        ),
+        (vec!["--url", url.as_str()], "connection failed".to_owned()),
+    ] {
+        let out = newshound(&[&["test-rule", "Peskov"][..], &args].concat(), None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {}", stderr(&out));
+        assert!(stdout(&out).is_empty(), "{args:?}");
+        assert!(
+            stderr(&out).starts_with("newshound: ") && stderr(&out).contains(&says),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+    }
+}
+
+#[test]
 fn text_comes_from_stdin_when_not_given() {
     let out = newshound(
         &["test-rule", "Ukrain* NEAR/12 (talks OR ceasefire)"],
