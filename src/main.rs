@@ -243,7 +243,7 @@ fn move_alerts(
                 .to_owned(),
         ));
     }
-    let mut store = open_to_read(config)?;
+    let mut store = open_existing(config)?;
     let which = newshound::store::Requeue {
         channel,
         id,
@@ -313,7 +313,7 @@ fn configured_feeds(path: &Path) -> Vec<String> {
 /// empty, and said so on stderr: a mistyped `[storage] path` would otherwise answer "no
 /// hits" from a new, empty database, and a command run with `sudo` before the service's
 /// first start leave it one owned by root.
-fn open_to_read(config: &Config) -> Result<Store, Failure> {
+fn open_existing(config: &Config) -> Result<Store, Failure> {
     let path = &config.storage.path;
     let store = if let Ok(false) = path.try_exists() {
         eprintln!(
@@ -383,13 +383,13 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
         }
         Command::Feeds { json } => {
             let config = load_config(&cli.config)?;
-            let store = open_to_read(&config)?;
+            let store = open_existing(&config)?;
             commands::feeds(&config, &store, json, &mut commands::stdout())?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Hits { rule, since, json } => {
             let config = load_config(&cli.config)?;
-            let store = open_to_read(&config)?;
+            let store = open_existing(&config)?;
             // A misspelt rule would list "no hits", as if it had found nothing.
             if let Some(name) = &rule
                 && !config.rules.iter().any(|r| &r.name == name)
@@ -462,7 +462,7 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
                     "no channel `{c}` in the configuration"
                 )));
             }
-            let mut store = open_to_read(&config)?;
+            let mut store = open_existing(&config)?;
             let which = newshound::store::Requeue {
                 channel: channel.as_deref(),
                 id: id.as_deref(),
@@ -569,7 +569,7 @@ fn test_rule(config_path: &Path, args: TestRule) -> Result<ExitCode, Failure> {
         commands::test_rule_stories(&query, sample.sources, args.json, marker, &mut out)?
     } else if args.stored {
         let config = load_config(config_path)?;
-        let store = open_to_read(&config)?;
+        let store = open_existing(&config)?;
         let since = ago(args.since);
         store
             .with_stories_since(since, |stories| {
