@@ -113,6 +113,15 @@ impl LockFile {
         }
     }
 
+    /// Whether another process holds the lock now, found without creating its file
+    /// (no file: no one holds it) and without keeping the lock.
+    pub fn held_elsewhere(&self) -> bool {
+        let Some(file) = self.path.as_ref().and_then(|p| File::open(p).ok()) else {
+            return false;
+        };
+        matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
+    }
+
     fn display(&self) -> String {
         self.path
             .as_deref()

@@ -11,11 +11,35 @@ use crate::config::{Config, Feed};
 use crate::daemon::OUTAGE_SERVERS;
 use crate::fetch::Fetcher;
 use crate::ingest::{CompiledRules, FeedOutcome, FeedReport, run_pass};
+use crate::lockfile::{self, LockFile};
 use crate::store::{IngestOutcome, Store, StoreHandle, unix_now};
 use crate::story::counted;
 
 /// How long `once` keeps delivering (and waiting for retries) after the fetch pass.
 pub const DELIVERY_DEADLINE: i64 = 30;
+
+/// A newer newshound's `once` beside a daemon of the older version would migrate the
+/// database under it, and that daemon could not start again on the migrated file: refused,
+/// while the daemon runs. (Its own start takes the lock before it migrates.)
+fn refuse_to_migrate_under_a_daemon(database: &std::path::Path) -> anyhow::Result<()> {
+    let Some((found, known)) = crate::store::schema_of(database).filter(|(f, k)| f < k) else {
+        return Ok(());
+    };
+    let daemon = LockFile::beside(database, lockfile::DAEMON);
+    if daemon.held_elsewhere() {
+        anyhow::bail!(
+            "the database {} has schema version {found}, older than this newshound's \
+             ({known}), and a `newshound run` is using it (it holds {}): migrating it now \
+             would keep that daemon from starting again. Restart the daemon with this \
+             newshound first (it migrates the database), or stop it",
+            database.display(),
+            daemon
+                .path()
+                .map_or_else(String::new, |p| p.display().to_string())
+        );
+    }
+    Ok(())
+}
 
 /// Runs one pass — over every feed, or `only` these (gone ones tried again). Errors
 /// are fatal (the database is unusable); feed failures are not. A feed the database
@@ -26,6 +50,7 @@ pub async fn once(
     only: Option<Vec<Feed>>,
     out: &mut (dyn Write + Send),
 ) -> anyhow::Result<()> {
+    refuse_to_migrate_under_a_daemon(&config.storage.path)?;
     let mut store = Store::open_for(&config)?;
     crate::daemon::log_rebased(store.rebase_future(unix_now())?);
     crate::daemon::log_warnings(&config, &store.stored()?);
@@ -262,4 +287,48 @@ fn no_server_reached(reports: &[FeedReport]) -> Option<usize> {
         }
     }
     (servers.len() >= OUTAGE_SERVERS).then_some(servers.len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_database_is_not_migrated_under_a_running_daemon() {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("newshound.db");
+        let allowed = || refuse_to_migrate_under_a_daemon(&db).is_ok();
+        assert!(allowed(), "no database yet");
+        drop(Store::open(&db).unwrap());
+        let lock_path = dir.path().join("newshound.db-daemon.lock");
+        let daemon = std::fs::File::create(&lock_path).unwrap();
+        daemon.lock().unwrap();
+        assert!(
+            allowed(),
+            "a current database beside a daemon: nothing to migrate"
+        );
+
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        let known: i64 = conn
+            .query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap();
+        conn.pragma_update(None, "user_version", known - 1).unwrap();
+        let refused = refuse_to_migrate_under_a_daemon(&db).unwrap_err();
+        assert!(
+            refused.to_string().starts_with(&format!(
+                "the database {} has schema version {}, older than this newshound's ({known}), \
+                 and a `newshound run` is using it (it holds {}): ",
+                db.display(),
+                known - 1,
+                lock_path.display()
+            )),
+            "{refused}"
+        );
+        daemon.unlock().unwrap();
+        assert!(allowed(), "the daemon stopped, its lock file left");
+        drop(daemon);
+        std::fs::remove_file(&lock_path).unwrap();
+        assert!(allowed(), "no lock file");
+        assert!(!lock_path.exists(), "not created by the check");
+    }
 }

@@ -88,6 +88,19 @@ pub fn inspect(path: &Path) -> Option<Inspection> {
     Some(inspection)
 }
 
+/// The schema version of the database at `path` and the one this newshound writes, read
+/// without changing it: `None` when there is no database yet or it cannot be read (the
+/// store, opening it, says why).
+pub fn schema_of(path: &Path) -> Option<(i64, i64)> {
+    if !path.exists() {
+        return None;
+    }
+    let found = open_read_only(path)
+        .and_then(|conn| conn.query_row("PRAGMA user_version", [], |r| r.get(0)))
+        .ok()?;
+    Some((found, schema::MIGRATIONS.len() as i64))
+}
+
 /// What the configuration's warnings need to know, read without changing the database:
 /// nothing when there is no database yet or it cannot be read.
 pub fn stored(path: &Path) -> Stored {

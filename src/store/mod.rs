@@ -28,7 +28,7 @@ pub use hits::{Delivery, HitRow, StoredStory};
 pub use ingest::{
     FetchMeta, Incoming, IncomingHit, IngestJob, IngestOutcome, LateMatcher, PossibleGap,
 };
-pub use inspect::{BackupError, Inspection, backup, inspect, stored};
+pub use inspect::{BackupError, Inspection, backup, inspect, schema_of, stored};
 pub use outbox::{AlertState, DueAlert, DueNotice, NoticeAbout, Requeue, Table, Waiting};
 pub use replay::Replayed;
 

@@ -381,6 +381,36 @@ fn commands_that_read_the_database_never_create_it() {
 }
 
 #[test]
+fn once_does_not_migrate_the_database_of_a_running_daemon() {
+    let ws = Workspace::new("[[feed]]\nurl = \"http://127.0.0.1:9/feed\"\n");
+    ws.run(&["once"]);
+    let path = ws.dir.path().join("newshound.db");
+    // A database an older newshound wrote, and its daemon running (holding its lock).
+    let conn = rusqlite::Connection::open(&path).unwrap();
+    let version = || -> i64 {
+        conn.query_row("PRAGMA user_version", [], |r| r.get(0))
+            .unwrap()
+    };
+    let current = version();
+    conn.pragma_update(None, "user_version", current - 1)
+        .unwrap();
+    let daemon = std::fs::File::create(ws.dir.path().join("newshound.db-daemon.lock")).unwrap();
+    daemon.lock().unwrap();
+    let out = ws.run(&["once"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        stderr(&out).contains(&format!(
+            "has schema version {}, older than this newshound's ({current}), and a `newshound \
+             run` is using it",
+            current - 1
+        )) && stderr(&out).contains("Restart the daemon with this newshound first"),
+        "{}",
+        stderr(&out)
+    );
+    assert_eq!(version(), current - 1, "migrated under the daemon");
+}
+
+#[test]
 fn check_database_reads_the_database_without_changing_it() {
     let server = feed_server();
     let ws = Workspace::new(&config_for(&[server.url("/world.rss")]));
