@@ -288,6 +288,8 @@ impl Store {
                 }),
             };
         }
+        // The schema the database had, when it had one: an upgrade is logged.
+        let mut from: Option<i64> = None;
         loop {
             // The version is read inside a write transaction, so two processes opening a
             // new database at once cannot both run the same migration.
@@ -303,8 +305,17 @@ impl Store {
                 });
             }
             let Some(script) = schema::MIGRATIONS.get(version as usize) else {
+                if let Some(from) = from.filter(|&f| f > 0 && f < version) {
+                    tracing::info!(
+                        database = %path.display(),
+                        from,
+                        to = version,
+                        "database migrated to this newshound's schema; an older newshound cannot open it now"
+                    );
+                }
                 return Ok(());
             };
+            from.get_or_insert(version);
             tx.execute_batch(script)?;
             tx.pragma_update(None, "user_version", version + 1)?;
             tx.commit()?;

@@ -152,6 +152,50 @@ fn a_database_opened_to_be_read_is_neither_created_nor_migrated() {
     ));
 }
 
+/// What opening the database at `path` logs (at info level and above).
+fn logged_opening(path: &std::path::Path) -> String {
+    #[derive(Clone)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines(Default::default());
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer(move || writer.clone())
+        .with_ansi(false)
+        .with_max_level(tracing::Level::INFO)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || drop(Store::open(path).unwrap()));
+    String::from_utf8(lines.0.lock().unwrap().clone()).unwrap()
+}
+
+#[test]
+fn an_upgrade_of_the_schema_is_logged_and_a_new_database_is_not() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("db.sqlite");
+    assert_eq!(logged_opening(&path), "", "a new database");
+    assert_eq!(logged_opening(&path), "", "a current one");
+    let older = dir.path().join("older.sqlite");
+    drop(database_at_version(&older, 14));
+    let log = logged_opening(&older);
+    assert!(
+        log.contains(&format!(
+            "database migrated to this newshound's schema; an older newshound cannot open it \
+             now database={} from=14 to={}",
+            older.display(),
+            schema::MIGRATIONS.len()
+        )),
+        "{log}"
+    );
+}
+
 /// A database at `path` as a newshound of schema `version` left it (its first `version`
 /// migrations run), for a test of what later migrations do with its rows.
 fn database_at_version(path: &std::path::Path, version: usize) -> rusqlite::Connection {
