@@ -122,7 +122,8 @@ impl LockFile {
         matches!(file.try_lock_shared(), Err(TryLockError::WouldBlock))
     }
 
-    fn display(&self) -> String {
+    /// The lock file's path, for messages.
+    pub fn display(&self) -> String {
         self.path
             .as_deref()
             .map_or_else(|| "(none)".to_owned(), |p| p.display().to_string())

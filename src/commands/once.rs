@@ -33,9 +33,7 @@ fn refuse_to_migrate_under_a_daemon(database: &std::path::Path) -> anyhow::Resul
              would keep that daemon from starting again. Restart the daemon with this \
              newshound first (it migrates the database), or stop it",
             database.display(),
-            daemon
-                .path()
-                .map_or_else(String::new, |p| p.display().to_string())
+            daemon.display()
         );
     }
     Ok(())

@@ -110,9 +110,7 @@ pub async fn run(
         Ok(None) => anyhow::bail!(
             "another `newshound run` is using the database {} (it holds {}); stop it first",
             config.storage.path.display(),
-            instance
-                .path()
-                .map_or_else(String::new, |p| p.display().to_string())
+            instance.display()
         ),
         // The database's folder is not writable, say: opening the database says so.
         Err(error) => {
