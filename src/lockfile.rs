@@ -62,11 +62,6 @@ impl LockFile {
         }
     }
 
-    /// The lock file, if there is one.
-    pub fn path(&self) -> Option<&Path> {
-        self.path.as_deref()
-    }
-
     /// Waits until no other process holds the lock, and holds it until the result is
     /// dropped. A lock file that cannot be used (a read-only folder, say) is logged once
     /// and the work goes ahead without it, as it did before there was a lock.
@@ -163,7 +158,7 @@ mod tests {
         assert!(lock.acquire().await.0.is_none());
         assert!(lock.warned.load(Ordering::Relaxed));
         let memory = LockFile::beside(Path::new(":memory:"), DELIVERY);
-        assert_eq!(memory.path(), None);
+        assert_eq!(memory.path, None);
         assert!(memory.acquire().await.0.is_none());
     }
 }
