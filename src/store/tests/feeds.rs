@@ -86,6 +86,46 @@ fn a_fetch_whose_every_entry_is_new_is_a_possible_gap() {
 }
 
 #[test]
+fn a_possible_gap_says_how_long_ago_the_last_fetch_was_in_the_unit_that_matters() {
+    let ago = |secs: i64| {
+        let gap = PossibleGap {
+            entries: 1,
+            last_success: Some(1_000_000 - secs),
+        };
+        let text = gap.describe(1_000_000);
+        let rest = text
+            .strip_prefix("all 1 entries are new since the last successful fetch ")
+            .unwrap_or_else(|| panic!("{text}"));
+        rest[..rest.find(" ago:").unwrap()].to_owned()
+    };
+    let cases = [
+        (-5, "0s"), // a clock set back
+        (0, "0s"),
+        (119, "119s"),
+        (120, "2m"),
+        (7199, "119m"),
+        (7200, "2h"),
+        (2 * 86400 - 1, "47h"),
+        (2 * 86400, "2d"),
+        (45 * 86400 + 3600, "45d"),
+    ];
+    for (secs, expected) in cases {
+        assert_eq!(ago(secs), expected, "{secs} s");
+    }
+    let first = PossibleGap {
+        entries: 3,
+        last_success: None,
+    };
+    assert!(
+        first
+            .describe(0)
+            .starts_with("all 3 entries are new since the fetch before:"),
+        "{}",
+        first.describe(0)
+    );
+}
+
+#[test]
 fn a_shortened_interval_brings_the_next_fetch_forward_never_back() {
     let (mut store, a, _) = setup();
     let url = "https://a.example/feed";

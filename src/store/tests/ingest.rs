@@ -41,6 +41,52 @@ fn ingest_writes_stories_hits_and_one_alert_per_channel() {
 }
 
 #[test]
+fn outcomes_add_up_count_by_count_but_a_gap_stays_one_feeds() {
+    let gap = PossibleGap {
+        entries: 4,
+        last_success: Some(100),
+    };
+    let mut total = IngestOutcome {
+        new_stories: 1,
+        updated_stories: 2,
+        new_hits: 3,
+        alerts_queued: 4,
+        known_again: 5,
+        possible_gap: Some(gap),
+    };
+    total += IngestOutcome {
+        new_stories: 10,
+        updated_stories: 20,
+        new_hits: 30,
+        alerts_queued: 40,
+        known_again: 50,
+        possible_gap: None,
+    };
+    total += IngestOutcome {
+        new_stories: 100,
+        updated_stories: 200,
+        new_hits: 300,
+        alerts_queued: 400,
+        known_again: 500,
+        possible_gap: Some(PossibleGap {
+            entries: 9,
+            last_success: None,
+        }),
+    };
+    assert_eq!(
+        total,
+        IngestOutcome {
+            new_stories: 111,
+            updated_stories: 222,
+            new_hits: 333,
+            alerts_queued: 444,
+            known_again: 555,
+            possible_gap: Some(gap),
+        }
+    );
+}
+
+#[test]
 fn a_content_that_repeats_the_summary_is_stored_once() {
     let (mut store, a, _) = setup();
     let mut repeated = story("guid:r", None, "title");
