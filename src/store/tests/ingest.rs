@@ -41,6 +41,41 @@ fn ingest_writes_stories_hits_and_one_alert_per_channel() {
 }
 
 #[test]
+fn each_channels_alert_names_the_rules_routed_to_it_and_no_other() {
+    let (mut store, a, _) = setup();
+    let routed = |rule: &str, channels: &[&str]| IncomingHit {
+        channels: channels.iter().map(|c| c.to_string()).collect(),
+        ..hit(rule)
+    };
+    let incoming = vec![Incoming::matched(
+        story("guid:1", Some("https://a.example/1"), "t"),
+        vec![
+            routed("Both", &["desk", "ops"]),
+            routed("Desk only", &["desk"]),
+            routed("Ops only", &["ops"]),
+        ],
+    )];
+    let outcome = store.ingest(&job(a, incoming, 1000)).unwrap();
+    assert_eq!((outcome.new_hits, outcome.alerts_queued), (3, 2));
+    let rows: Vec<(String, String)> = store
+        .conn()
+        .prepare("SELECT channel, rules FROM outbox ORDER BY channel")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    assert_eq!(
+        rows,
+        [
+            ("desk".to_owned(), r#"["Both","Desk only"]"#.to_owned()),
+            ("ops".to_owned(), r#"["Both","Ops only"]"#.to_owned()),
+        ]
+    );
+    assert_eq!(store.ingest_commits(), 1, "one transaction a fetch");
+}
+
+#[test]
 fn outcomes_add_up_count_by_count_but_a_gap_stays_one_feeds() {
     let gap = PossibleGap {
         entries: 4,
