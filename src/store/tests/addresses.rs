@@ -155,10 +155,14 @@ fn a_feeds_first_read_asks_only_where_other_feeds_hold_stories() {
     store
         .ingest(&job(
             a,
-            vec![Incoming::matched(
-                story("guid:a-1", Some("http://www.n.example/a"), "A"),
-                Vec::new(),
-            )],
+            vec![
+                Incoming::matched(
+                    story("guid:a-1", Some("http://www.n.example/a"), "A"),
+                    Vec::new(),
+                ),
+                // A host shorter than `https://`.
+                Incoming::matched(story("guid:a-2", Some("http://x.co/a"), "B"), Vec::new()),
+            ],
             1000,
         ))
         .unwrap();
@@ -167,12 +171,16 @@ fn a_feeds_first_read_asks_only_where_other_feeds_hold_stories() {
         "https://n.example/x",
         "https://www.n.example/y",
         "https://m.example/z",
+        "https://x.co/b",
     ]
     .map(|link| Incoming::matched(story(link, Some(link), "T"), Vec::new()));
     let sites = stories::sites_elsewhere(&tx, b, &incoming).unwrap();
     assert_eq!(
         sites,
-        ["http://www.n.example/".to_owned()].into_iter().collect()
+        ["http://www.n.example/", "http://x.co/"]
+            .map(str::to_owned)
+            .into_iter()
+            .collect()
     );
     // Not the feed's own stories.
     let sites = stories::sites_elsewhere(&tx, a, &incoming).unwrap();

@@ -177,6 +177,43 @@ fn a_guid_a_feed_gives_one_article_after_another_is_not_taken_for_an_update() {
 }
 
 #[test]
+fn a_feed_that_starts_giving_guids_as_it_corrects_a_title_updates_the_story() {
+    // Known by its link while the feed gave no guids; then listed with a guid and a
+    // corrected title under the same link: the stored story, updated, not a new one.
+    let (mut store, a, _) = setup();
+    let link = "https://a.example/1";
+    let entry = |identity: &str, title: &str| {
+        vec![Incoming::matched(
+            story(identity, Some(link), title),
+            vec![hit("R1")],
+        )]
+    };
+    let first = store
+        .ingest(&job(a, entry(&format!("link:{link}"), "Peskov on A"), 1000))
+        .unwrap();
+    assert_eq!((first.new_stories, first.alerts_queued), (1, 2));
+    let edit = store
+        .ingest(&job(a, entry("guid:g-1", "Peskov on A, corrected"), 2000))
+        .unwrap();
+    assert_eq!(
+        (
+            edit.new_stories,
+            edit.updated_stories,
+            edit.new_hits,
+            edit.alerts_queued
+        ),
+        (0, 1, 0, 0),
+        "{edit:?}"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
+    let title: String = store
+        .conn()
+        .query_row("SELECT title FROM stories", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(title, "Peskov on A, corrected");
+}
+
+#[test]
 fn articles_of_one_feed_sharing_a_link_are_each_a_story() {
     // A feed that links every entry to its front page, each with a guid of its own.
     let (mut store, a, b) = setup();
