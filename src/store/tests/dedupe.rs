@@ -463,16 +463,33 @@ fn entries_given_new_guids_and_links_on_every_fetch_are_known_by_title_and_date(
         ("Same", Some(5)),
         ("Same", Some(5)),
         ("Undated", None),
+        ("", Some(7)), // no title and no text: no name to go by
     ];
     let first = store.ingest(&job(a, fetch(1, &listed), 100)).unwrap();
-    assert_eq!(first.new_stories, 5);
+    assert_eq!(first.new_stories, 6);
 
     let again = store.ingest(&job(a, fetch(2, &listed), 200)).unwrap();
     // One and Two are known again; the two stories called Same at the same time cannot
-    // tell which is which, and an undated entry has no date to go by: those are new.
+    // tell which is which, and an undated or nameless entry has nothing to go by: those
+    // are new.
     assert_eq!(
         (again.new_stories, again.updated_stories, again.known_again),
-        (3, 0, 2)
+        (4, 0, 2)
+    );
+    let titled = |title: &str| {
+        store
+            .conn()
+            .query_row(
+                "SELECT COUNT(*) FROM stories WHERE title = ?1",
+                [title],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap()
+    };
+    assert_eq!(
+        ["One", "Two", "Same", "Undated", ""].map(titled),
+        [1, 1, 4, 2, 2],
+        "which were known again"
     );
     assert!(again.possible_gap.is_none(), "{again:?}");
     assert_eq!(
