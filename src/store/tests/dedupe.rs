@@ -376,6 +376,44 @@ fn two_feeds_linking_their_articles_to_one_page_keep_them_apart() {
 }
 
 #[test]
+fn articles_with_guids_under_a_link_their_document_shares_are_not_another_feeds_story() {
+    // Feed a stores one article under the site's front page; feed b's document lists two
+    // articles of its own there, each with a guid. No feed has shared the link before:
+    // only b's document says the link names several articles.
+    let (mut store, a, b) = setup();
+    let front = Some("https://site.example/");
+    let single = story("guid:a-1", front, "Peskov on A");
+    store
+        .ingest(&job(
+            a,
+            vec![Incoming::matched(single, vec![hit("R1")])],
+            1000,
+        ))
+        .unwrap();
+    let entry = |guid: &str, title: &str| {
+        let mut s = story(guid, front, title);
+        s.link_names_others = true;
+        Incoming::matched(s, vec![hit("R1")])
+    };
+    let out = store
+        .ingest(&job(
+            b,
+            vec![
+                entry("guid:b-1", "Peskov on B"),
+                entry("guid:b-2", "Peskov on C"),
+            ],
+            2000,
+        ))
+        .unwrap();
+    assert_eq!(
+        (out.new_stories, out.alerts_queued),
+        (2, 4),
+        "each its own story, alerted: {out:?}"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 3);
+}
+
+#[test]
 fn an_update_to_a_link_another_story_holds_keeps_the_feed_writing() {
     let (mut store, a, b) = setup();
     let incoming = |id: &str, link: &str| {
