@@ -478,6 +478,44 @@ fn an_article_under_a_shared_link_is_found_again_after_retention() {
 }
 
 #[test]
+fn a_story_retention_emptied_is_old_news_to_a_feed_that_lists_it_later() {
+    // Feed a's story matched nothing and was emptied by retention; feed b, added later,
+    // lists the same page with another headline and no guid (known by title and date):
+    // old news, not a new story.
+    let (mut store, a, b) = setup();
+    let link = Some("https://n.example/a");
+    store
+        .ingest(&job(
+            a,
+            vec![Incoming::matched(
+                story("guid:a-1", link, "Peskov on A"),
+                vec![],
+            )],
+            0,
+        ))
+        .unwrap();
+    store
+        .prune(91 * DAY, std::time::Duration::from_secs(90 * DAY as u64))
+        .unwrap();
+    let outcome = store
+        .ingest(&job(
+            b,
+            vec![Incoming::matched(
+                story("hash:b-1", link, "Peskov on A, corrected"),
+                vec![hit("R1")],
+            )],
+            91 * DAY,
+        ))
+        .unwrap();
+    assert_eq!(
+        (outcome.new_stories, outcome.alerts_queued),
+        (0, 0),
+        "{outcome:?}"
+    );
+    assert_eq!(count(&store, "SELECT COUNT(*) FROM stories"), 1);
+}
+
+#[test]
 fn entries_given_new_guids_and_links_on_every_fetch_are_known_by_title_and_date() {
     // A cache-buster in every guid and link, new on every fetch: without this, every
     // story would be new — and alerted — on every fetch.
