@@ -12,6 +12,8 @@ pub mod fetch;
 pub mod fuzzing;
 pub mod ingest;
 pub mod lockfile;
+#[doc(hidden)]
+pub mod log_capture;
 pub mod logging;
 pub mod rules;
 pub mod store;

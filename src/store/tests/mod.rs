@@ -154,26 +154,9 @@ fn a_database_opened_to_be_read_is_neither_created_nor_migrated() {
 
 /// What opening the database at `path` logs (at info level and above).
 fn logged_opening(path: &std::path::Path) -> String {
-    #[derive(Clone)]
-    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-    impl std::io::Write for Lines {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let lines = Lines(Default::default());
-    let writer = lines.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_writer(move || writer.clone())
-        .with_ansi(false)
-        .with_max_level(tracing::Level::INFO)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || drop(Store::open(path).unwrap()));
-    String::from_utf8(lines.0.lock().unwrap().clone()).unwrap()
+    let capture = crate::log_capture::Capture::start(tracing::Level::INFO);
+    drop(Store::open(path).unwrap());
+    capture.lines()
 }
 
 #[test]

@@ -244,31 +244,9 @@ async fn retries_are_spread_either_side_of_the_schedule() {
 
 /// The log lines (warnings and errors) written on this thread while `run` runs.
 async fn logged<T>(run: impl std::future::Future<Output = T>) -> (T, String) {
-    #[derive(Clone, Default)]
-    struct Buffer(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Buffer {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().unwrap().extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let buffer = Buffer::default();
-    let writer = buffer.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_max_level(tracing::Level::WARN)
-        .with_ansi(false)
-        .without_time()
-        .with_writer(move || writer.clone())
-        .finish();
-    let out = {
-        let _guard = tracing::subscriber::set_default(subscriber);
-        run.await
-    };
-    let text = String::from_utf8(buffer.0.lock().unwrap().clone()).unwrap();
-    (out, text)
+    let capture = newshound::log_capture::Capture::start(tracing::Level::WARN);
+    let out = run.await;
+    (out, capture.lines())
 }
 
 #[tokio::test]
