@@ -470,6 +470,37 @@ mod tests {
         assert!(decoded.text.contains("hello"));
         assert_eq!(decoded.repairs.len(), 1);
         assert_eq!(decode(&bytes, None, 10), Err(DecodeError::TooLarge(10)));
+        // Exactly at the limit is within it.
+        let size = feed_with("hello", None).len() as u64;
+        assert!(decode(&bytes, None, size).is_ok());
+        assert_eq!(
+            decode(&bytes, None, size - 1),
+            Err(DecodeError::TooLarge(size - 1))
+        );
+        // A file the operator names may hold a large feed, gzipped.
+        let large = feed_with(&"x".repeat(4 << 20), None);
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(large.as_bytes()).unwrap();
+        let bytes = gz.finish().unwrap();
+        assert_eq!(decode(&bytes, None, LOCAL_FILE_LIMIT).unwrap().text, large);
+    }
+
+    #[test]
+    fn zero_bytes_alone_are_no_utf16_or_utf32_markup() {
+        // Four zero bytes first: not a UTF-32 character. A `<` with two zero bytes after
+        // it: not UTF-16, whose next character would be a zero byte and another (in
+        // little-endian UTF-16, three zero bytes after `<` are UTF-32); nor is a `<`
+        // without a zero byte after it, or a first character other than `<`.
+        for bytes in [
+            &b"\0\0\0\0<rss version=\"2.0\"/>"[..],
+            b"<rss version=\"2.0\"/>\0\0\0\0",
+            b"\0<\0\0rss/>",
+            b"<r\0s\0s/>",
+            b"x\0r\0s\0s\0",
+        ] {
+            let decoded = decode(bytes, None, LIMIT).unwrap();
+            assert_eq!(decoded.encoding, "UTF-8", "{bytes:?}");
+        }
     }
 
     #[test]
