@@ -490,13 +490,17 @@ mod tests {
         // Four zero bytes first: not a UTF-32 character. A `<` with two zero bytes after
         // it: not UTF-16, whose next character would be a zero byte and another (in
         // little-endian UTF-16, three zero bytes after `<` are UTF-32); nor is a `<`
-        // without a zero byte after it, or a first character other than `<`.
+        // without a zero byte after it or with one alone, or a first character other
+        // than `<`.
         for bytes in [
             &b"\0\0\0\0<rss version=\"2.0\"/>"[..],
             b"<rss version=\"2.0\"/>\0\0\0\0",
             b"\0<\0\0rss/>",
             b"<r\0s\0s/>",
             b"x\0r\0s\0s\0",
+            // A lone zero byte after `<`, at the start or after other bytes.
+            b"<\0rss/>",
+            b" \0<\0rss/>",
         ] {
             let decoded = decode(bytes, None, LIMIT).unwrap();
             assert_eq!(decoded.encoding, "UTF-8", "{bytes:?}");
