@@ -308,6 +308,11 @@ mod tests {
             (Some("windows-1251"), None),
             (None, Some("windows-1251")),
             (None, None),
+            // A header that names UTF-8 or UTF-16 for bytes that are neither is wrong:
+            // the declaration decides.
+            (Some("windows-1251"), Some("utf-8")),
+            (Some("windows-1251"), Some("utf-16")),
+            (Some("windows-1251"), Some("utf-16be")),
         ] {
             let bytes = encode(&feed_with(title, decl), enc);
             let decoded = decode(&bytes, header, LIMIT).unwrap();
@@ -317,6 +322,13 @@ mod tests {
                 decoded.text
             );
             assert_eq!(decoded.encoding, "windows-1251");
+            if decl.is_some() || header.is_some() {
+                assert!(
+                    decoded.repairs.is_empty(),
+                    "not a guess: {:?}",
+                    decoded.repairs
+                );
+            }
         }
     }
 
@@ -327,7 +339,30 @@ mod tests {
             let bytes = encode(&feed_with(title, decl), encoding_rs::KOI8_R);
             let decoded = decode(&bytes, header, LIMIT).unwrap();
             assert!(decoded.text.contains(title), "{}", decoded.text);
+            assert_eq!(decoded.encoding, "KOI8-R");
+            assert!(
+                decoded.repairs.is_empty(),
+                "not a guess: {:?}",
+                decoded.repairs
+            );
         }
+        // A declaration after a line break, its value in single quotes, spaced out.
+        let text = format!(
+            "\n<?xml version='1.0' encoding = 'koi8-r' ?><rss version=\"2.0\"><channel>\
+             <title>{title}</title></channel></rss>"
+        );
+        let decoded = decode(&encode(&text, encoding_rs::KOI8_R), None, LIMIT).unwrap();
+        assert!(decoded.text.contains(title), "{}", decoded.text);
+        assert!(
+            decoded.repairs.is_empty(),
+            "not a guess: {:?}",
+            decoded.repairs
+        );
+        assert!(
+            decoded.text.contains("encoding = \"UTF-8\""),
+            "the declaration is rewritten: {}",
+            decoded.text
+        );
     }
 
     #[test]
@@ -346,6 +381,14 @@ mod tests {
                 "{decl:?} {header:?}: {}",
                 decoded.text
             );
+            if decl.is_some() || header.is_some() {
+                assert_eq!(decoded.encoding, "windows-1252");
+                assert!(
+                    decoded.repairs.is_empty(),
+                    "not a guess: {:?}",
+                    decoded.repairs
+                );
+            }
         }
     }
 
