@@ -544,6 +544,7 @@ mod tests {
             // A lone zero byte after `<`, at the start or after other bytes.
             b"<\0rss/>",
             b" \0<\0rss/>",
+            b" <\0rss/>",
         ] {
             let decoded = decode(bytes, None, LIMIT).unwrap();
             assert_eq!(decoded.encoding, "UTF-8", "{bytes:?}");
