@@ -334,6 +334,15 @@ mod tests {
         assert!(called.chars().count() <= 101, "{called}");
         let unbroken = "x".repeat(150);
         assert_eq!(headline("", "", &unbroken), "x".repeat(100) + "…");
+        // The last space before the limit in its first half: too short a headline to cut
+        // there, so it is cut at the limit; just past the half, at the space.
+        let early = "a".repeat(50) + " " + &"b".repeat(60);
+        assert_eq!(
+            headline("", "", &early),
+            "a".repeat(50) + " " + &"b".repeat(49) + "…"
+        );
+        let later = "a".repeat(51) + " " + &"b".repeat(60);
+        assert_eq!(headline("", "", &later), "a".repeat(51) + "…");
     }
 
     #[test]
