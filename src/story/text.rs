@@ -280,6 +280,15 @@ mod tests {
             to_plain_text("R&D; Q&A;x &x1; &#1;"),
             "R&D; Q&A;x &x1; &#1;"
         );
+        // A tag written about, escaped once, is text; read again it would be dropped.
+        assert_eq!(to_plain_text("Use &lt;b&gt; for bold"), "Use <b> for bold");
+        // A character reference escaped twice, in hexadecimal.
+        assert_eq!(to_plain_text("1990&amp;#x2013;1995"), "1990–1995");
+        // What only looks like a reference (not hexadecimal, too long) is no sign of
+        // text escaped twice: the tag beside it stays.
+        for text in ["&lt;b&gt; &amp;#xZZ;", "&lt;b&gt; &amp;#12345678;"] {
+            assert!(to_plain_text(text).starts_with("<b> &#"), "{text}");
+        }
     }
 
     #[test]
