@@ -367,6 +367,14 @@ mod tests {
             "Peskov xy"
         );
         assert_eq!(to_plain_text("x<aaaaaaaaaaaaaaaaaaaa>y<p>z"), "xy z");
+        // A skipped element's contents end at its own close tag, past other ones; a
+        // close tag alone or an element closed in its own tag skips nothing.
+        assert_eq!(
+            to_plain_text("a<script>w('</p>', '</b>')</SCRIPT >b"),
+            "a b"
+        );
+        assert_eq!(to_plain_text("a</script>b"), "a b");
+        assert_eq!(to_plain_text("a<script src=x />b"), "a b");
     }
 
     #[test]
