@@ -373,6 +373,7 @@ mod tests {
             to_plain_text("a<script>w('</p>', '</b>')</SCRIPT >b"),
             "a b"
         );
+        assert_eq!(to_plain_text("a<style>p { }</p></style>b"), "a b");
         assert_eq!(to_plain_text("a</script>b"), "a b");
         assert_eq!(to_plain_text("a<script src=x />b"), "a b");
     }
